@@ -1,0 +1,4 @@
+//! Switchboard: one inbox for every customer channel.
+#![forbid(unsafe_code)]
+
+pub mod model;

@@ -1,0 +1,107 @@
+//! Notes, the audit trail, and the timeline that interleaves them with messages.
+
+use super::{
+    AgentId, ContactId, ConversationId, ConversationStatus, EventId, Identity, Message, NoteId,
+    Priority, TeamId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A private note between agents; never sent to the customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Note {
+    pub id: NoteId,
+    pub conversation_id: ConversationId,
+    pub author_id: AgentId,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What happened to a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Created,
+    Assigned {
+        from: Option<AgentId>,
+        to: Option<AgentId>,
+    },
+    StatusChanged {
+        from: ConversationStatus,
+        to: ConversationStatus,
+    },
+    Reopened,
+    Snoozed {
+        until: DateTime<Utc>,
+    },
+    PriorityChanged {
+        from: Priority,
+        to: Priority,
+    },
+    TeamChanged {
+        from: Option<TeamId>,
+        to: Option<TeamId>,
+    },
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    /// Another contact's conversations and identities were folded into this one's.
+    ContactsMerged {
+        survivor: ContactId,
+        absorbed: ContactId,
+    },
+    /// A message presented an identity another contact already has.
+    MergeSuggested {
+        other_contact_id: ContactId,
+        identity: Identity,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: EventId,
+    pub conversation_id: ConversationId,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// The agent who caused it; none when the system did.
+    pub actor_id: Option<AgentId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    pub fn new(
+        conversation_id: ConversationId,
+        kind: EventKind,
+        actor_id: Option<AgentId>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: EventId::new(),
+            conversation_id,
+            kind,
+            actor_id,
+            created_at: at,
+        }
+    }
+}
+
+/// One entry of a conversation's timeline, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "item", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Message(Message),
+    Note(Note),
+    Event(Event),
+}
+
+impl TimelineItem {
+    /// The item's id as text, which sorts in creation order across kinds.
+    pub fn sort_key(&self) -> (DateTime<Utc>, String) {
+        match self {
+            Self::Message(m) => (m.created_at, m.id.ulid().to_string()),
+            Self::Note(n) => (n.created_at, n.id.ulid().to_string()),
+            Self::Event(e) => (e.created_at, e.id.ulid().to_string()),
+        }
+    }
+}

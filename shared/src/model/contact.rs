@@ -1,0 +1,32 @@
+use super::{ContactId, Identity};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A customer, known by many identities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Contact {
+    pub id: ContactId,
+    pub name: Option<String>,
+    pub identities: Vec<ContactIdentity>,
+    /// Other contacts that may be the same person, waiting for an agent to confirm.
+    pub merge_suggestions: Vec<MergeSuggestion>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ContactIdentity {
+    #[serde(flatten)]
+    pub identity: Identity,
+    /// True when a channel vouched for it; false when it was only typed in.
+    pub proven: bool,
+    pub added_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MergeSuggestion {
+    pub other_contact_id: ContactId,
+    /// The identity both contacts present.
+    pub identity: Identity,
+    pub suggested_at: DateTime<Utc>,
+}

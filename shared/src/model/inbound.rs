@@ -1,0 +1,50 @@
+use super::{Channel, ConversationId, PresentedIdentity, SourceId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A customer's message as every channel hands it to the router: channel-neutral,
+/// validated, and carrying the provider's id so it is stored at most once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub source_id: SourceId,
+    pub channel: Channel,
+    pub received_at: DateTime<Utc>,
+    pub sender_name: Option<String>,
+    /// Most specific first; the first one orders the customer's messages.
+    pub identities: Vec<PresentedIdentity>,
+    pub text: String,
+    pub subject: Option<String>,
+    pub thread: ThreadHint,
+    /// A customer-page link to bind to the conversation this message lands in
+    /// (the SHA-256 of the token handed to the customer, hex).
+    pub customer_link: Option<String>,
+    /// Small facts from the channel worth showing an agent (the page a form was sent from).
+    pub context: Vec<(String, String)>,
+}
+
+/// What the channel knows about which conversation a message continues.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThreadHint {
+    #[default]
+    None,
+    /// Written on a customer page: it continues that page's conversation.
+    CustomerLink {
+        link_hash: String,
+    },
+    Conversation {
+        id: ConversationId,
+    },
+}
+
+impl InboundMessage {
+    /// The key that orders one customer's messages (an SQS FIFO message group).
+    pub fn ordering_key(&self) -> String {
+        match (&self.thread, self.identities.first()) {
+            (ThreadHint::CustomerLink { link_hash }, _) => format!("link:{link_hash}"),
+            (ThreadHint::Conversation { id }, _) => id.to_string(),
+            (ThreadHint::None, Some(first)) => first.identity.key(),
+            (ThreadHint::None, None) => self.source_id.as_str().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The domain: what Switchboard knows about customers, conversations and agents.
+//! Nothing here knows how it is stored or transported.
+
+mod activity;
+mod agent;
+mod contact;
+mod conversation;
+mod identity;
+mod ids;
+mod inbound;
+mod message;
+
+pub use activity::{Event, EventKind, Note, TimelineItem};
+pub use agent::{Agent, AgentLoad, Availability, Role, Team};
+pub use contact::{Contact, ContactIdentity, MergeSuggestion};
+pub use conversation::{Conversation, ConversationStatus, Priority, normalize_tag, preview_of};
+pub use identity::{
+    DefaultRegion, EmailAddress, Identity, IdentityKind, InvalidEmail, InvalidPhone, PhoneNumber,
+    PresentedIdentity, ascii_digits,
+};
+pub use ids::{
+    AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
+};
+pub use inbound::{InboundMessage, ThreadHint};
+pub use message::{Attachment, Author, Channel, DeliveryStatus, Direction, Message, SourceId};
