@@ -2,3 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod model;
+pub mod ports;
+pub mod services;

@@ -1,0 +1,67 @@
+//! What the services need from the world, as small capability traits. Two families of
+//! adapters implement them: `embedded` (one SQLite file and a folder) and, later, `aws`.
+
+mod blob;
+mod queue;
+mod sender;
+mod store;
+
+pub use blob::{Blob, BlobStore};
+pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
+pub use sender::{ChannelSender, OutboundDelivery, SendError, Sent};
+pub use store::{
+    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, MessageStore,
+    RouteOutcome, RoutingStore, StatusFilter, TeamStore,
+};
+
+/// How a backend call failed, in words the services can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("not found")]
+    NotFound,
+    /// A condition failed: somebody else changed the item first, or it already exists.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Worth retrying: the backend is busy or unreachable.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("backend failure: {0}")]
+    Internal(String),
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Most items one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A request for one page of a list: how many, and where the previous page ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    /// Opaque, from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub fn first(limit: u32) -> Self {
+        Self {
+            limit: limit.clamp(1, MAX_PAGE_SIZE),
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}

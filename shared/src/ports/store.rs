@@ -1,0 +1,138 @@
+use super::{Page, PageRequest, PortResult};
+use crate::model::{
+    Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
+    DeliveryStatus, Event, InboundMessage, Message, MessageId, Note, Priority, Team, TeamId,
+    TimelineItem,
+};
+use crate::services::route::RoutePolicy;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// What became of one routed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteOutcome {
+    Stored {
+        message_id: MessageId,
+        conversation_id: ConversationId,
+        contact_id: ContactId,
+        new_conversation: bool,
+    },
+    /// A message with this source id was stored before; nothing changed.
+    Duplicate { message_id: MessageId },
+}
+
+/// Stores inbound messages: identity → contact → conversation → message, in one
+/// consistent step, at most once per source id. The decisions are the policy's
+/// (`services::route`); the store supplies what it reads and applies what it decides.
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    async fn route(
+        &self,
+        message: &InboundMessage,
+        policy: &RoutePolicy,
+    ) -> PortResult<RouteOutcome>;
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Only(ConversationStatus),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    Agent(AgentId),
+}
+
+/// Which conversations a list shows; newest activity first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub status: StatusFilter,
+    pub assignee: AssigneeFilter,
+    pub team: Option<TeamId>,
+    pub channel: Option<Channel>,
+    pub tag: Option<String>,
+    pub priority: Option<Priority>,
+    pub contact: Option<ContactId>,
+    /// Words to find in the subject, the messages or the contact's name.
+    pub query: Option<String>,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> PortResult<Page<Conversation>>;
+    async fn conversation(&self, id: ConversationId) -> PortResult<Option<Conversation>>;
+    /// Saves a changed conversation with the events that explain the change, only if
+    /// its stored version is still `expected_version` (else `Conflict`). Bumps the version.
+    async fn save_conversation(
+        &self,
+        conversation: &Conversation,
+        expected_version: u64,
+        events: &[Event],
+    ) -> PortResult<Conversation>;
+    /// Messages, notes and events, oldest first.
+    async fn timeline(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>>;
+    async fn add_note(&self, note: &Note) -> PortResult<()>;
+    /// The conversation a customer-page link (its token's SHA-256, hex) opens.
+    async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores an agent's reply (status `queued`) and bumps its conversation.
+    async fn add_outbound(&self, message: &Message) -> PortResult<()>;
+    async fn message(&self, id: MessageId) -> PortResult<Option<Message>>;
+    async fn set_delivery_status(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Contacts whose name or identity contains `query`, newest first; all when empty.
+    async fn search_contacts(&self, query: &str, page: &PageRequest) -> PortResult<Page<Contact>>;
+    async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>>;
+    /// `absorbed`'s identities, conversations and messages move to `survivor`;
+    /// `absorbed` is gone afterwards. Returns the survivor as it now stands.
+    async fn merge_contacts(
+        &self,
+        survivor: ContactId,
+        absorbed: ContactId,
+        actor: AgentId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Contact>;
+}
+
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// `Conflict` when the email is taken.
+    async fn create_agent(&self, agent: &Agent, key_hash: &str) -> PortResult<()>;
+    async fn agent_by_key_hash(&self, key_hash: &str) -> PortResult<Option<Agent>>;
+    async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>>;
+    async fn list_agents(&self, page: &PageRequest) -> PortResult<Page<Agent>>;
+    async fn save_agent(&self, agent: &Agent) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait TeamStore: Send + Sync {
+    /// `Conflict` when the name is taken.
+    async fn create_team(&self, team: &Team) -> PortResult<()>;
+    async fn team(&self, id: TeamId) -> PortResult<Option<Team>>;
+    async fn list_teams(&self) -> PortResult<Vec<Team>>;
+}

@@ -1,0 +1,453 @@
+//! Routing decisions: who wrote, which conversation it continues, who should answer.
+//!
+//! The decisions are pure functions of what the store read ([`RouteContext`]); each
+//! store reads, calls [`RoutePolicy::plan`], and applies the [`RoutePlan`] in one
+//! consistent step, so both backends route the same way.
+
+use crate::model::{
+    AgentId, AgentLoad, Author, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
+    ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity, InboundMessage,
+    MergeSuggestion, Message, MessageId, Priority, TeamId, preview_of,
+};
+use chrono::{DateTime, Duration, Utc};
+
+/// The tunable part of routing, from config.
+#[derive(Clone, Debug)]
+pub struct RoutePolicy {
+    /// A resolved conversation reopens when its customer writes within this window.
+    pub reopen_window: Duration,
+    /// The team new conversations belong to, if any.
+    pub default_team: Option<TeamId>,
+}
+
+impl Default for RoutePolicy {
+    fn default() -> Self {
+        Self {
+            reopen_window: Duration::days(7),
+            default_team: None,
+        }
+    }
+}
+
+/// A contact that holds an identity, and whether a channel proved it theirs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityOwner {
+    pub contact_id: ContactId,
+    pub proven: bool,
+}
+
+/// What the store read for one message.
+#[derive(Clone, Debug, Default)]
+pub struct RouteContext {
+    /// For each of the message's identities, in order: every contact holding it.
+    pub owners: Vec<Vec<IdentityOwner>>,
+    /// The conversation the message's thread hint names, when it exists.
+    pub hinted: Option<Conversation>,
+    /// The most recent conversation of each contact named in `owners`.
+    pub latest: Vec<Conversation>,
+}
+
+impl RouteContext {
+    /// Every contact the store must fetch the latest conversation of.
+    pub fn owner_contacts(&self) -> Vec<ContactId> {
+        let mut ids: Vec<ContactId> = self.owners.iter().flatten().map(|o| o.contact_id).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContactChange {
+    Create(Contact),
+    Update {
+        id: ContactId,
+        /// Set only when the contact has no name yet.
+        name: Option<String>,
+        add_identities: Vec<ContactIdentity>,
+        /// Identities the contact held as claimed that a channel has now proven.
+        prove: Vec<Identity>,
+        suggestions: Vec<MergeSuggestion>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConversationChange {
+    Create(Conversation),
+    Update {
+        conversation: Conversation,
+        expected_version: u64,
+    },
+}
+
+impl ConversationChange {
+    pub fn conversation(&self) -> &Conversation {
+        match self {
+            Self::Create(c)
+            | Self::Update {
+                conversation: c, ..
+            } => c,
+        }
+    }
+
+    fn conversation_mut(&mut self) -> &mut Conversation {
+        match self {
+            Self::Create(c)
+            | Self::Update {
+                conversation: c, ..
+            } => c,
+        }
+    }
+}
+
+/// Everything one routed message changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutePlan {
+    pub contact: ContactChange,
+    pub conversation: ConversationChange,
+    pub message: Message,
+    pub events: Vec<Event>,
+    /// A customer-page link to bind to the conversation.
+    pub link_hash: Option<String>,
+    /// Set when the conversation needs an assignee chosen among this team (none: everyone).
+    pub assign_within: Option<Option<TeamId>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RouteError {
+    /// The message continues a conversation the store does not know (yet).
+    #[error("the conversation this message continues is not known yet")]
+    UnknownThread,
+    #[error("the message names no identity and no conversation")]
+    NoSender,
+}
+
+impl RoutePolicy {
+    pub fn plan(
+        &self,
+        msg: &InboundMessage,
+        ctx: &RouteContext,
+        now: DateTime<Utc>,
+    ) -> Result<RoutePlan, RouteError> {
+        let (contact, hinted_conversation) = match (&msg.thread, &ctx.hinted) {
+            (crate::model::ThreadHint::None, _) => (resolve_contact(msg, ctx, now)?, None),
+            (_, Some(hinted)) => (
+                extend_contact(hinted.contact_id, msg, ctx, now),
+                Some(hinted.clone()),
+            ),
+            (_, None) => return Err(RouteError::UnknownThread),
+        };
+        let contact_id = match &contact {
+            ContactChange::Create(c) => c.id,
+            ContactChange::Update { id, .. } => *id,
+        };
+
+        let mut events = Vec::new();
+        let existing = hinted_conversation.or_else(|| {
+            ctx.latest
+                .iter()
+                .filter(|c| c.contact_id == contact_id)
+                .max_by_key(|c| c.created_at)
+                .cloned()
+        });
+        let explicit_thread = !matches!(msg.thread, crate::model::ThreadHint::None);
+        let mut conversation = match existing {
+            Some(c) if !c.is_closed() => {
+                let expected_version = c.version;
+                let mut c = c;
+                if matches!(
+                    c.status,
+                    ConversationStatus::Pending | ConversationStatus::Snoozed
+                ) {
+                    events.push(status_event(c.id, c.status, ConversationStatus::Open, now));
+                    c.status = ConversationStatus::Open;
+                    c.snoozed_until = None;
+                }
+                ConversationChange::Update {
+                    conversation: c,
+                    expected_version,
+                }
+            }
+            Some(c)
+                if explicit_thread
+                    || c.resolved_at
+                        .is_some_and(|at| now - at <= self.reopen_window) =>
+            {
+                let expected_version = c.version;
+                let mut c = c;
+                events.push(Event::new(c.id, EventKind::Reopened, None, now));
+                c.status = ConversationStatus::Open;
+                c.resolved_at = None;
+                ConversationChange::Update {
+                    conversation: c,
+                    expected_version,
+                }
+            }
+            _ => {
+                let c = new_conversation(contact_id, msg, self.default_team, now);
+                events.push(Event::new(c.id, EventKind::Created, None, now));
+                ConversationChange::Create(c)
+            }
+        };
+
+        let message = Message {
+            id: MessageId::new(),
+            conversation_id: conversation.conversation().id,
+            contact_id,
+            direction: Direction::Inbound,
+            channel: msg.channel,
+            author: Author::Contact { contact_id },
+            text: msg.text.clone(),
+            attachments: Vec::new(),
+            source_id: Some(msg.source_id.clone()),
+            delivery_status: DeliveryStatus::Received,
+            delivery_error: None,
+            created_at: msg.received_at,
+        };
+
+        let c = conversation.conversation_mut();
+        c.channel = msg.channel;
+        if !c.channels.contains(&msg.channel) {
+            c.channels.push(msg.channel);
+            c.channels.sort();
+        }
+        if c.subject.is_none() {
+            c.subject = msg.subject.clone();
+        }
+        c.message_count += 1;
+        c.preview = preview_of(&msg.text);
+        c.updated_at = now;
+        c.last_inbound_at = Some(msg.received_at);
+        let assign_within = c.assignee_id.is_none().then_some(c.team_id);
+
+        let (ContactChange::Create(Contact {
+            merge_suggestions: suggestions,
+            ..
+        })
+        | ContactChange::Update { suggestions, .. }) = &contact;
+        {
+            for s in suggestions {
+                events.push(Event::new(
+                    c.id,
+                    EventKind::MergeSuggested {
+                        other_contact_id: s.other_contact_id,
+                        identity: s.identity.clone(),
+                    },
+                    None,
+                    now,
+                ));
+            }
+        }
+
+        Ok(RoutePlan {
+            contact,
+            conversation,
+            message,
+            events,
+            link_hash: msg.customer_link.clone(),
+            assign_within,
+        })
+    }
+}
+
+impl RoutePlan {
+    /// Gives the conversation to `agent` (chosen by [`choose_assignee`]).
+    pub fn assign(&mut self, agent: Option<AgentId>, now: DateTime<Utc>) {
+        self.assign_within = None;
+        let Some(agent) = agent else { return };
+        let c = self.conversation.conversation_mut();
+        self.events.push(Event::new(
+            c.id,
+            EventKind::Assigned {
+                from: c.assignee_id,
+                to: Some(agent),
+            },
+            None,
+            now,
+        ));
+        c.assignee_id = Some(agent);
+    }
+
+    pub fn conversation_id(&self) -> ConversationId {
+        self.conversation.conversation().id
+    }
+}
+
+/// Round robin: the next agent after the last one given a conversation, skipping
+/// agents who are away or at their cap. `candidates` in any order.
+pub fn choose_assignee(
+    candidates: &[AgentLoad],
+    last_assigned: Option<AgentId>,
+) -> Option<AgentId> {
+    let mut ordered: Vec<&AgentLoad> = candidates.iter().collect();
+    ordered.sort_by_key(|a| a.agent_id);
+    let start = last_assigned.map_or(0, |last| ordered.partition_point(|a| a.agent_id <= last));
+    ordered
+        .iter()
+        .cycle()
+        .skip(start)
+        .take(ordered.len())
+        .find(|a| a.can_take_more())
+        .map(|a| a.agent_id)
+}
+
+fn status_event(
+    id: ConversationId,
+    from: ConversationStatus,
+    to: ConversationStatus,
+    now: DateTime<Utc>,
+) -> Event {
+    Event::new(id, EventKind::StatusChanged { from, to }, None, now)
+}
+
+fn new_conversation(
+    contact_id: ContactId,
+    msg: &InboundMessage,
+    team: Option<TeamId>,
+    now: DateTime<Utc>,
+) -> Conversation {
+    Conversation {
+        id: ConversationId::new(),
+        contact_id,
+        status: ConversationStatus::Open,
+        snoozed_until: None,
+        priority: Priority::Normal,
+        tags: Vec::new(),
+        team_id: team,
+        assignee_id: None,
+        subject: msg.subject.clone(),
+        channel: msg.channel,
+        channels: vec![msg.channel],
+        message_count: 0,
+        preview: String::new(),
+        created_at: now,
+        updated_at: now,
+        last_inbound_at: None,
+        resolved_at: None,
+        version: 0,
+    }
+}
+
+/// Picks the contact a message belongs to. A proven identity joins the contact that
+/// holds it proven; a claimed one joins only a contact that holds it claimed, so typing
+/// someone's address into a form never lands in their conversation. Everything else the
+/// message presents is attached, or becomes a merge suggestion when another contact
+/// holds it.
+fn resolve_contact(
+    msg: &InboundMessage,
+    ctx: &RouteContext,
+    now: DateTime<Utc>,
+) -> Result<ContactChange, RouteError> {
+    if msg.identities.is_empty() {
+        return Err(RouteError::NoSender);
+    }
+    let chosen = msg
+        .identities
+        .iter()
+        .zip(owners(ctx))
+        .find_map(|(presented, owners)| {
+            owners
+                .iter()
+                .find(|o| o.proven == presented.proven)
+                .map(|o| o.contact_id)
+        });
+    match chosen {
+        Some(id) => Ok(extend_contact(id, msg, ctx, now)),
+        None => {
+            let id = ContactId::new();
+            let (identities, suggestions) = attach(id, msg, ctx, now);
+            Ok(ContactChange::Create(Contact {
+                id,
+                name: clean_name(msg.sender_name.as_deref()),
+                identities,
+                merge_suggestions: suggestions,
+                created_at: now,
+                updated_at: now,
+            }))
+        }
+    }
+}
+
+fn extend_contact(
+    id: ContactId,
+    msg: &InboundMessage,
+    ctx: &RouteContext,
+    now: DateTime<Utc>,
+) -> ContactChange {
+    let (add_identities, suggestions) = attach(id, msg, ctx, now);
+    let prove = msg
+        .identities
+        .iter()
+        .zip(owners(ctx))
+        .filter(|(p, owners)| {
+            p.proven
+                && owners.iter().any(|o| o.contact_id == id && !o.proven)
+                && !owners.iter().any(|o| o.proven)
+        })
+        .map(|(p, _)| p.identity.clone())
+        .collect();
+    ContactChange::Update {
+        id,
+        name: clean_name(msg.sender_name.as_deref()),
+        add_identities,
+        prove,
+        suggestions,
+    }
+}
+
+/// The identities `contact` gains from this message, and the suggestions it raises.
+fn attach(
+    contact: ContactId,
+    msg: &InboundMessage,
+    ctx: &RouteContext,
+    now: DateTime<Utc>,
+) -> (Vec<ContactIdentity>, Vec<MergeSuggestion>) {
+    let mut add = Vec::new();
+    let mut suggestions: Vec<MergeSuggestion> = Vec::new();
+    for (presented, owners) in msg.identities.iter().zip(owners(ctx)) {
+        if owners.iter().any(|o| o.contact_id == contact)
+            || add
+                .iter()
+                .any(|a: &ContactIdentity| a.identity == presented.identity)
+        {
+            continue;
+        }
+        for other in owners.iter().filter(|o| o.contact_id != contact) {
+            if !suggestions
+                .iter()
+                .any(|s| s.other_contact_id == other.contact_id)
+            {
+                suggestions.push(MergeSuggestion {
+                    other_contact_id: other.contact_id,
+                    identity: presented.identity.clone(),
+                    suggested_at: now,
+                });
+            }
+        }
+        // Only one contact may hold an identity proven; claims may be shared.
+        if !(presented.proven && owners.iter().any(|o| o.proven)) {
+            add.push(ContactIdentity {
+                identity: presented.identity.clone(),
+                proven: presented.proven,
+                added_at: now,
+            });
+        }
+    }
+    (add, suggestions)
+}
+
+fn owners(ctx: &RouteContext) -> impl Iterator<Item = &[IdentityOwner]> {
+    ctx.owners
+        .iter()
+        .map(Vec::as_slice)
+        .chain(std::iter::repeat(&[][..]))
+}
+
+fn clean_name(name: Option<&str>) -> Option<String> {
+    let name = name?.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()).then(|| name.chars().take(200).collect())
+}
+
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;

@@ -1,0 +1,281 @@
+use super::*;
+use crate::model::{
+    AgentLoad, Availability, Channel, EmailAddress, InboundMessage, PresentedIdentity, SourceId,
+    ThreadHint,
+};
+
+fn email(addr: &str) -> Identity {
+    Identity::email(&EmailAddress::parse(addr).unwrap())
+}
+
+fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
+    InboundMessage {
+        source_id: SourceId::new("test", &MessageId::new().to_string()),
+        channel: Channel::Web,
+        received_at: Utc::now(),
+        sender_name: Some("  Sara   Ahmadi ".into()),
+        identities: identities
+            .into_iter()
+            .map(|(identity, proven)| PresentedIdentity { identity, proven })
+            .collect(),
+        text: "درگاه پرداخت کار نمی‌کند".into(),
+        subject: None,
+        thread: ThreadHint::None,
+        customer_link: None,
+        context: vec![],
+    }
+}
+
+fn conversation_of(
+    contact: ContactId,
+    status: ConversationStatus,
+    resolved_ago: Option<Duration>,
+) -> Conversation {
+    let now = Utc::now();
+    Conversation {
+        status,
+        resolved_at: resolved_ago.map(|ago| now - ago),
+        version: 3,
+        ..new_conversation(contact, &message(vec![]), None, now - Duration::days(30))
+    }
+}
+
+fn owner(contact_id: ContactId, proven: bool) -> IdentityOwner {
+    IdentityOwner { contact_id, proven }
+}
+
+#[test]
+fn a_first_message_makes_a_contact_and_a_conversation() {
+    let msg = message(vec![(email("sara@example.com"), false)]);
+    let plan = RoutePolicy::default()
+        .plan(&msg, &RouteContext::default(), Utc::now())
+        .unwrap();
+    let ContactChange::Create(contact) = &plan.contact else {
+        panic!("expected a new contact")
+    };
+    assert_eq!(contact.name.as_deref(), Some("Sara Ahmadi"));
+    assert_eq!(contact.identities.len(), 1);
+    assert!(!contact.identities[0].proven);
+    let ConversationChange::Create(c) = &plan.conversation else {
+        panic!("expected a new conversation")
+    };
+    assert_eq!(c.message_count, 1);
+    assert_eq!(plan.message.text, msg.text);
+    assert_eq!(plan.assign_within, Some(None));
+    assert!(matches!(plan.events[0].kind, EventKind::Created));
+}
+
+#[test]
+fn a_claim_joins_the_contact_that_claimed_it_before_and_its_open_conversation() {
+    let contact = ContactId::new();
+    let open = conversation_of(contact, ConversationStatus::Pending, None);
+    let ctx = RouteContext {
+        owners: vec![vec![owner(contact, false)]],
+        hinted: None,
+        latest: vec![open.clone()],
+    };
+    let plan = RoutePolicy::default()
+        .plan(
+            &message(vec![(email("sara@example.com"), false)]),
+            &ctx,
+            Utc::now(),
+        )
+        .unwrap();
+    assert!(
+        matches!(&plan.contact, ContactChange::Update { id, add_identities, .. } if *id == contact && add_identities.is_empty())
+    );
+    let ConversationChange::Update {
+        conversation,
+        expected_version,
+    } = &plan.conversation
+    else {
+        panic!()
+    };
+    assert_eq!(conversation.id, open.id);
+    assert_eq!(*expected_version, 3);
+    assert_eq!(
+        conversation.status,
+        ConversationStatus::Open,
+        "a customer's answer puts a pending conversation back to open"
+    );
+}
+
+#[test]
+fn a_claim_never_lands_in_the_conversation_of_a_contact_who_proved_that_address() {
+    let owner_contact = ContactId::new();
+    let ctx = RouteContext {
+        owners: vec![vec![owner(owner_contact, true)]],
+        hinted: None,
+        latest: vec![conversation_of(
+            owner_contact,
+            ConversationStatus::Open,
+            None,
+        )],
+    };
+    let plan = RoutePolicy::default()
+        .plan(
+            &message(vec![(email("sara@example.com"), false)]),
+            &ctx,
+            Utc::now(),
+        )
+        .unwrap();
+    let ContactChange::Create(contact) = &plan.contact else {
+        panic!("expected a separate contact")
+    };
+    assert_eq!(contact.merge_suggestions.len(), 1);
+    assert_eq!(contact.merge_suggestions[0].other_contact_id, owner_contact);
+    assert_eq!(
+        contact.identities.len(),
+        1,
+        "the claim is kept on the new contact"
+    );
+    assert!(matches!(plan.conversation, ConversationChange::Create(_)));
+    assert!(
+        plan.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::MergeSuggested { .. }))
+    );
+}
+
+#[test]
+fn a_claimed_phone_of_another_contact_becomes_a_suggestion_not_a_merge() {
+    let by_email = ContactId::new();
+    let by_phone = ContactId::new();
+    let phone = Identity::phone(&crate::model::PhoneNumber::from_e164("+989123456789").unwrap());
+    let ctx = RouteContext {
+        owners: vec![vec![owner(by_email, false)], vec![owner(by_phone, false)]],
+        hinted: None,
+        latest: vec![],
+    };
+    let msg = message(vec![(email("sara@example.com"), false), (phone, false)]);
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    let ContactChange::Update {
+        id,
+        suggestions,
+        add_identities,
+        ..
+    } = &plan.contact
+    else {
+        panic!()
+    };
+    assert_eq!(*id, by_email);
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!(suggestions[0].other_contact_id, by_phone);
+    assert_eq!(
+        add_identities.len(),
+        1,
+        "claims may be shared, so the phone is attached too"
+    );
+}
+
+#[test]
+fn a_resolved_conversation_reopens_inside_the_window_and_not_after() {
+    let contact = ContactId::new();
+    let policy = RoutePolicy {
+        reopen_window: Duration::days(7),
+        default_team: None,
+    };
+    let msg = message(vec![(email("sara@example.com"), false)]);
+    let recent = conversation_of(
+        contact,
+        ConversationStatus::Resolved,
+        Some(Duration::days(2)),
+    );
+    let ctx = RouteContext {
+        owners: vec![vec![owner(contact, false)]],
+        hinted: None,
+        latest: vec![recent.clone()],
+    };
+    let plan = policy.plan(&msg, &ctx, Utc::now()).unwrap();
+    assert_eq!(plan.conversation_id(), recent.id);
+    assert_eq!(
+        plan.conversation.conversation().status,
+        ConversationStatus::Open
+    );
+    assert!(
+        plan.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Reopened))
+    );
+
+    let old = conversation_of(
+        contact,
+        ConversationStatus::Resolved,
+        Some(Duration::days(8)),
+    );
+    let ctx = RouteContext {
+        owners: vec![vec![owner(contact, false)]],
+        hinted: None,
+        latest: vec![old.clone()],
+    };
+    let plan = policy.plan(&msg, &ctx, Utc::now()).unwrap();
+    assert_ne!(plan.conversation_id(), old.id);
+}
+
+#[test]
+fn an_answer_on_the_customer_page_continues_that_conversation_even_when_resolved() {
+    let contact = ContactId::new();
+    let resolved = conversation_of(
+        contact,
+        ConversationStatus::Resolved,
+        Some(Duration::days(60)),
+    );
+    let mut msg = message(vec![]);
+    msg.thread = ThreadHint::CustomerLink {
+        link_hash: "abc".into(),
+    };
+    let ctx = RouteContext {
+        owners: vec![],
+        hinted: Some(resolved.clone()),
+        latest: vec![],
+    };
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    assert_eq!(plan.conversation_id(), resolved.id);
+    assert_eq!(plan.message.contact_id, contact);
+
+    let unknown = RouteContext::default();
+    assert_eq!(
+        RoutePolicy::default().plan(&msg, &unknown, Utc::now()),
+        Err(RouteError::UnknownThread)
+    );
+}
+
+#[test]
+fn round_robin_skips_agents_who_are_away_or_full() {
+    let mut ids: Vec<AgentId> = (0..4).map(|_| AgentId::new()).collect();
+    ids.sort();
+    let load = |i: usize, availability, open, cap| AgentLoad {
+        agent_id: ids[i],
+        availability,
+        max_open_conversations: cap,
+        open_conversations: open,
+    };
+    let agents = vec![
+        load(0, Availability::Available, 0, None),
+        load(1, Availability::Away, 0, None),
+        load(2, Availability::Available, 5, Some(5)),
+        load(3, Availability::Available, 1, Some(5)),
+    ];
+    assert_eq!(choose_assignee(&agents, None), Some(ids[0]));
+    assert_eq!(choose_assignee(&agents, Some(ids[0])), Some(ids[3]));
+    assert_eq!(choose_assignee(&agents, Some(ids[3])), Some(ids[0]));
+    assert_eq!(choose_assignee(&agents[1..3], None), None);
+    assert_eq!(choose_assignee(&[], None), None);
+}
+
+#[test]
+fn assigning_records_who_got_it() {
+    let msg = message(vec![(email("sara@example.com"), false)]);
+    let mut plan = RoutePolicy::default()
+        .plan(&msg, &RouteContext::default(), Utc::now())
+        .unwrap();
+    let agent = AgentId::new();
+    plan.assign(Some(agent), Utc::now());
+    assert_eq!(plan.conversation.conversation().assignee_id, Some(agent));
+    assert!(
+        plan.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Assigned { to: Some(a), .. } if a == agent))
+    );
+    assert_eq!(plan.assign_within, None);
+}
