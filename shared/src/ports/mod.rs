@@ -25,6 +25,9 @@ pub enum PortError {
     /// Worth retrying: the backend is busy or unreachable.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// The request can never succeed as it stands.
+    #[error("invalid: {0}")]
+    Invalid(String),
     #[error("backend failure: {0}")]
     Internal(String),
 }

@@ -1,0 +1,140 @@
+use super::Embedded;
+use super::cursor;
+use super::db::sql;
+use super::rows::{self, millis, to_json};
+use crate::model::{Agent, AgentId, Team, TeamId};
+use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+#[async_trait]
+impl AgentStore for Embedded {
+    async fn create_agent(&self, agent: &Agent, key_hash: &str) -> PortResult<()> {
+        let (agent, key_hash) = (agent.clone(), key_hash.to_owned());
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(&format!(
+                    "INSERT INTO agents ({}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    rows::AGENT_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        agent.id.to_string(),
+                        agent.name,
+                        agent.email.as_str(),
+                        agent.role.as_str(),
+                        agent.availability.as_str(),
+                        agent.max_open_conversations,
+                        to_json(&agent.team_ids),
+                        millis(agent.created_at),
+                        key_hash,
+                    ])
+                })
+                .map_err(|e| match sql(e) {
+                    PortError::Conflict(_) => PortError::Conflict(format!("an agent with email {} exists", agent.email)),
+                    other => other,
+                })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn agent_by_key_hash(&self, key_hash: &str) -> PortResult<Option<Agent>> {
+        let key_hash = key_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {} FROM agents WHERE key_hash = ?1", rows::AGENT_COLUMNS))
+                    .and_then(|mut s| s.query_row([key_hash], rows::agent).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {} FROM agents WHERE id = ?1", rows::AGENT_COLUMNS))
+                    .and_then(|mut s| s.query_row([id.to_string()], rows::agent).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn list_agents(&self, page: &PageRequest) -> PortResult<Page<Agent>> {
+        let after = page.cursor.as_deref().map(cursor::decode).transpose()?.map(|(_, id)| id).unwrap_or_default();
+        let limit = page.limit as usize;
+        self.db
+            .read(move |conn| {
+                let mut items: Vec<Agent> = conn
+                    .prepare_cached(&format!("SELECT {} FROM agents WHERE id > ?1 ORDER BY id LIMIT ?2", rows::AGENT_COLUMNS))
+                    .and_then(|mut s| s.query_map(params![after, (limit + 1) as i64], rows::agent)?.collect())
+                    .map_err(sql)?;
+                let next_cursor = (items.len() > limit).then(|| cursor::encode(0, &items[limit - 1].id.to_string()));
+                items.truncate(limit);
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> PortResult<()> {
+        let agent = agent.clone();
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE agents SET name = ?2, role = ?3, availability = ?4, max_open = ?5, team_ids = ?6 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            agent.id.to_string(),
+                            agent.name,
+                            agent.role.as_str(),
+                            agent.availability.as_str(),
+                            agent.max_open_conversations,
+                            to_json(&agent.team_ids),
+                        ])
+                    })
+                    .map_err(sql)?;
+                if changed == 0 { Err(PortError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl TeamStore for Embedded {
+    async fn create_team(&self, team: &Team) -> PortResult<()> {
+        let team = team.clone();
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)")
+                    .and_then(|mut s| s.execute(params![team.id.to_string(), team.name, millis(team.created_at)]))
+                    .map_err(|e| match sql(e) {
+                        PortError::Conflict(_) => PortError::Conflict(format!("a team named {} exists", team.name)),
+                        other => other,
+                    })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn team(&self, id: TeamId) -> PortResult<Option<Team>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached("SELECT id, name, created_at FROM teams WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([id.to_string()], rows::team).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn list_teams(&self) -> PortResult<Vec<Team>> {
+        self.db
+            .read(|conn| {
+                conn.prepare_cached("SELECT id, name, created_at FROM teams ORDER BY name")
+                    .and_then(|mut s| s.query_map([], rows::team)?.collect())
+                    .map_err(sql)
+            })
+            .await
+    }
+}

@@ -1,0 +1,91 @@
+//! Attachments and raw payloads as files in a folder, written atomically.
+
+use crate::ports::{Blob, BlobStore, PortError, PortResult};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct BlobFolder {
+    root: PathBuf,
+}
+
+impl BlobFolder {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Keys are relative paths of plain segments; anything that could escape the folder
+    /// is refused.
+    fn path_of(&self, key: &str) -> PortResult<PathBuf> {
+        let valid = !key.is_empty()
+            && key.len() <= 512
+            && key.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            });
+        if valid { Ok(self.root.join(key)) } else { Err(PortError::Invalid(format!("`{key}` is not a valid blob key"))) }
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> PortError {
+    PortError::Unavailable(format!("{}: {e}", path.display()))
+}
+
+#[async_trait]
+impl BlobStore for BlobFolder {
+    async fn put(&self, key: &str, blob: Blob) -> PortResult<()> {
+        let path = self.path_of(key)?;
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            }
+            let tmp = path.with_extension(format!("tmp{:x}", rand::random::<u32>()));
+            let meta = serde_json::json!({ "content_type": blob.content_type }).to_string();
+            std::fs::write(&tmp, &blob.bytes).map_err(|e| io(&tmp, e))?;
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| io(&tmp, e))?;
+            std::fs::write(path.with_extension("meta"), meta).map_err(|e| io(&path, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+        })
+        .await
+        .map_err(|e| PortError::Internal(e.to_string()))?
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
+        let path = self.path_of(key)?;
+        tokio::task::spawn_blocking(move || {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io(&path, e)),
+            };
+            let content_type = std::fs::read_to_string(path.with_extension("meta"))
+                .ok()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+                .and_then(|v| v["content_type"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "application/octet-stream".into());
+            Ok(Some(Blob { content_type, bytes }))
+        })
+        .await
+        .map_err(|e| PortError::Internal(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_blob_round_trips_and_keys_cannot_escape_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobFolder::new(dir.path());
+        let blob = Blob { content_type: "image/png".into(), bytes: vec![1, 2, 3] };
+        blobs.put("attachments/cv_1/a.png", blob.clone()).await.unwrap();
+        assert_eq!(blobs.get("attachments/cv_1/a.png").await.unwrap(), Some(blob));
+        assert_eq!(blobs.get("attachments/none").await.unwrap(), None);
+        for bad in ["../x", "/etc/passwd", "a//b", "a/../b", ""] {
+            assert!(blobs.get(bad).await.is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+use super::Embedded;
+use super::cursor;
+use super::db::sql;
+use super::rows::{self, millis};
+use crate::model::{
+    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, TimelineItem, preview_of,
+};
+use crate::ports::{
+    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest, PortError, PortResult,
+    StatusFilter,
+};
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+#[async_trait]
+impl ConversationStore for Embedded {
+    async fn list_conversations(&self, filter: &ConversationFilter, page: &PageRequest) -> PortResult<Page<Conversation>> {
+        let (sql_text, args) = list_query(filter, page)?;
+        let limit = page.limit as usize;
+        self.db
+            .read(move |conn| {
+                let mut items: Vec<Conversation> = conn
+                    .prepare_cached(&sql_text)
+                    .and_then(|mut s| s.query_map(params_from_iter(args), rows::conversation)?.collect())
+                    .map_err(sql)?;
+                let next_cursor = (items.len() > limit).then(|| {
+                    items.truncate(limit);
+                    let last = &items[limit - 1];
+                    cursor::encode(millis(last.updated_at), &last.id.to_string())
+                });
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    async fn conversation(&self, id: ConversationId) -> PortResult<Option<Conversation>> {
+        self.db.read(move |conn| rows::get_conversation(conn, &id.to_string())).await
+    }
+
+    async fn save_conversation(&self, c: &Conversation, expected_version: u64, events: &[Event]) -> PortResult<Conversation> {
+        let next = Conversation { version: expected_version + 1, ..c.clone() };
+        let events = events.to_vec();
+        self.db
+            .write(move |conn| {
+                rows::update_conversation(conn, &next, expected_version)?;
+                for e in &events {
+                    rows::insert_event(conn, e)?;
+                }
+                Ok(next)
+            })
+            .await
+    }
+
+    async fn timeline(&self, id: ConversationId, page: &PageRequest) -> PortResult<Page<TimelineItem>> {
+        let after = page.cursor.as_deref().map(cursor::decode_seq).transpose()?.unwrap_or_default();
+        let limit = page.limit as usize;
+        self.db
+            .read(move |conn| {
+                let id = id.to_string();
+                let fetch = (limit + 1) as i64;
+                let mut items: Vec<(String, TimelineItem)> = Vec::new();
+                let query = |sql_text: &str| conn.prepare_cached(sql_text);
+                let messages = query(&format!(
+                    "SELECT seq, {} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    rows::MESSAGE_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![id, after, fetch], |r| {
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Message(message_at(r, 1)?)))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)?;
+                items.extend(messages);
+                let notes = query(
+                    "SELECT seq, id, conversation_id, author_id, text, created_at FROM notes
+                     WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![id, after, fetch], |r| {
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Note(note_at(r)?)))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)?;
+                items.extend(notes);
+                let events = query(
+                    "SELECT seq, id, conversation_id, kind, actor_id, created_at FROM events
+                     WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![id, after, fetch], |r| {
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Event(event_at(r)?)))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)?;
+                items.extend(events);
+                items.sort_by(|a, b| a.0.cmp(&b.0));
+                let next_cursor = (items.len() > limit).then(|| cursor::encode_seq(&items[limit - 1].0));
+                items.truncate(limit);
+                Ok(Page { items: items.into_iter().map(|(_, item)| item).collect(), next_cursor })
+            })
+            .await
+    }
+
+    async fn add_note(&self, note: &Note) -> PortResult<()> {
+        let note = note.clone();
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO notes (id, seq, conversation_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        note.id.to_string(),
+                        rows::seq_of(note.id.ulid()),
+                        note.conversation_id.to_string(),
+                        note.author_id.to_string(),
+                        note.text,
+                        millis(note.created_at)
+                    ])
+                })
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>> {
+        let link_hash = link_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                let id: Option<String> = conn
+                    .prepare_cached("SELECT conversation_id FROM customer_links WHERE link_hash = ?1")
+                    .and_then(|mut s| s.query_row([link_hash], |r| r.get(0)).optional())
+                    .map_err(sql)?;
+                id.map(|id| rows::parse("conversation id", &id).map_err(sql)).transpose()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for Embedded {
+    async fn add_outbound(&self, message: &Message) -> PortResult<()> {
+        let message = message.clone();
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE conversations SET message_count = message_count + 1, preview = ?2, updated_at = ?3,
+                            version = version + 1 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            message.conversation_id.to_string(),
+                            preview_of(&message.text),
+                            millis(message.created_at)
+                        ])
+                    })
+                    .map_err(sql)?;
+                if changed == 0 {
+                    return Err(PortError::NotFound);
+                }
+                rows::insert_message(conn, &message)
+            })
+            .await
+    }
+
+    async fn message(&self, id: MessageId) -> PortResult<Option<Message>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {} FROM messages WHERE id = ?1", rows::MESSAGE_COLUMNS))
+                    .and_then(|mut s| s.query_row([id.to_string()], rows::message).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn set_delivery_status(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> PortResult<()> {
+        let error = error.map(str::to_owned);
+        let provider_id = provider_id.map(str::to_owned);
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE messages SET delivery_status = ?2, delivery_error = ?3,
+                            provider_id = COALESCE(?4, provider_id) WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![id.to_string(), status.as_str(), error, provider_id]))
+                    .map_err(sql)?;
+                if changed == 0 { Err(PortError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+}
+
+fn message_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Message> {
+    rows::message_from(r, base)
+}
+
+fn note_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
+    rows::note_from(r, 1)
+}
+
+fn event_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    rows::event_from(r, 1)
+}
+
+/// The SELECT for one page of a filtered conversation list, and its arguments.
+fn list_query(filter: &ConversationFilter, page: &PageRequest) -> PortResult<(String, Vec<Value>)> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let text = |s: String| Value::Text(s);
+    if let StatusFilter::Only(status) = filter.status {
+        clauses.push("status = ?");
+        args.push(text(status.as_str().into()));
+    }
+    match filter.assignee {
+        AssigneeFilter::Anyone => {}
+        AssigneeFilter::Unassigned => clauses.push("assignee_id IS NULL"),
+        AssigneeFilter::Agent(agent) => {
+            clauses.push("assignee_id = ?");
+            args.push(text(agent.to_string()));
+        }
+    }
+    if let Some(team) = filter.team {
+        clauses.push("team_id = ?");
+        args.push(text(team.to_string()));
+    }
+    if let Some(priority) = filter.priority {
+        clauses.push("priority = ?");
+        args.push(text(priority.as_str().into()));
+    }
+    if let Some(channel) = filter.channel {
+        clauses.push("channels LIKE ?");
+        args.push(text(format!("%\"{}\"%", channel.as_str())));
+    }
+    if let Some(contact) = filter.contact {
+        clauses.push("contact_id = ?");
+        args.push(text(contact.to_string()));
+    }
+    if let Some(tag) = &filter.tag {
+        clauses.push("id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)");
+        args.push(text(tag.clone()));
+    }
+    if let Some(query) = filter.query.as_deref().and_then(fts_query) {
+        clauses.push("id IN (SELECT conversation_id FROM conversation_search WHERE conversation_search MATCH ?)");
+        args.push(text(query));
+    }
+    if let Some(c) = &page.cursor {
+        let (updated, id) = cursor::decode(c)?;
+        clauses.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
+        args.extend([Value::Integer(updated), Value::Integer(updated), text(id)]);
+    }
+    let where_clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    args.push(Value::Integer(i64::from(page.limit) + 1));
+    Ok((
+        format!(
+            "SELECT {} FROM conversations {where_clause} ORDER BY updated_at DESC, id DESC LIMIT ?",
+            rows::CONVERSATION_COLUMNS
+        ),
+        args,
+    ))
+}
+
+/// Each word of a user's search as a quoted FTS5 term, all required.
+fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> =
+        input.split_whitespace().take(10).map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}

@@ -1,0 +1,155 @@
+//! A durable queue in the same SQLite file: visibility timeouts, receive counts, and a
+//! dead-letter state after [`MAX_RECEIVES`] deliveries, like SQS with a redrive policy.
+
+use super::Embedded;
+use super::cursor;
+use super::db::sql;
+use super::rows::time;
+use crate::ports::{DeadLetter, Delivery, Enqueue, Page, PageRequest, PortResult, Queue, QueueName};
+use async_trait::async_trait;
+use chrono::Utc;
+use rusqlite::params;
+use std::time::Duration;
+
+/// Deliveries after which a message that still fails is set aside for an admin.
+pub const MAX_RECEIVES: u32 = 5;
+
+#[async_trait]
+impl Queue for Embedded {
+    async fn send(&self, queue: QueueName, messages: Vec<Enqueue>) -> PortResult<()> {
+        self.db
+            .write(move |conn| {
+                let now = Utc::now().timestamp_millis();
+                for m in &messages {
+                    conn.prepare_cached(
+                        "INSERT OR IGNORE INTO queue_messages (queue, grp, dedup, body, enqueued_at, visible_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    )
+                    .and_then(|mut s| s.execute(params![queue.as_str(), m.group, m.dedup, m.body, now]))
+                    .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> PortResult<Vec<Delivery>> {
+        let hidden_for = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX / 2);
+        self.db
+            .write(move |conn| {
+                let now = Utc::now().timestamp_millis();
+                let ready: Vec<(i64, Vec<u8>, u32)> = conn
+                    .prepare_cached(
+                        "SELECT id, body, receive_count FROM queue_messages
+                         WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![queue.as_str(), now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                            .collect()
+                    })
+                    .map_err(sql)?;
+                let mut deliveries = Vec::with_capacity(ready.len());
+                for (id, body, count) in ready {
+                    if count >= MAX_RECEIVES {
+                        conn.prepare_cached("UPDATE queue_messages SET dead = 1, receipt = NULL WHERE id = ?1")
+                            .and_then(|mut s| s.execute([id]))
+                            .map_err(sql)?;
+                        tracing::warn!(queue = queue.as_str(), id, receives = count, "message dead-lettered");
+                        continue;
+                    }
+                    let receipt = format!("{id}.{:016x}", rand::random::<u64>());
+                    conn.prepare_cached(
+                        "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, receipt = ?3 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![id, now.saturating_add(hidden_for), receipt]))
+                    .map_err(sql)?;
+                    deliveries.push(Delivery { id: id.to_string(), receipt, body, receive_count: count + 1 });
+                }
+                Ok(deliveries)
+            })
+            .await
+    }
+
+    async fn ack(&self, queue: QueueName, receipts: &[String]) -> PortResult<()> {
+        let receipts = receipts.to_vec();
+        self.db
+            .write(move |conn| {
+                for receipt in &receipts {
+                    conn.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2")
+                        .and_then(|mut s| s.execute([queue.as_str(), receipt]))
+                        .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn release(&self, queue: QueueName, receipt: &str, delay: Duration, error: &str) -> PortResult<()> {
+        let (receipt, error) = (receipt.to_owned(), error.chars().take(1000).collect::<String>());
+        let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        self.db
+            .write(move |conn| {
+                let visible_at = Utc::now().timestamp_millis().saturating_add(delay);
+                conn.prepare_cached(
+                    "UPDATE queue_messages SET visible_at = ?3, last_error = ?4 WHERE queue = ?1 AND receipt = ?2",
+                )
+                .and_then(|mut s| s.execute(params![queue.as_str(), receipt, visible_at, error]))
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn dead_letters(&self, queue: QueueName, page: &PageRequest) -> PortResult<Page<DeadLetter>> {
+        let after: i64 = match page.cursor.as_deref().map(cursor::decode).transpose()? {
+            Some((id, _)) => id,
+            None => 0,
+        };
+        let limit = page.limit as usize;
+        self.db
+            .read(move |conn| {
+                let mut items: Vec<DeadLetter> = conn
+                    .prepare_cached(
+                        "SELECT id, receive_count, enqueued_at, last_error, body FROM queue_messages
+                         WHERE queue = ?1 AND dead = 1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![queue.as_str(), after, (limit + 1) as i64], |r| {
+                            Ok(DeadLetter {
+                                id: r.get::<_, i64>(0)?.to_string(),
+                                queue,
+                                receive_count: r.get(1)?,
+                                enqueued_at: time(r.get(2)?)?,
+                                last_error: r.get(3)?,
+                                body: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(4)?).into_owned(),
+                            })
+                        })?
+                        .collect()
+                    })
+                    .map_err(sql)?;
+                let next_cursor = (items.len() > limit).then(|| {
+                    let last: i64 = items[limit - 1].id.parse().unwrap_or(0);
+                    cursor::encode(last, "")
+                });
+                items.truncate(limit);
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    async fn replay(&self, queue: QueueName, id: &str) -> PortResult<bool> {
+        let Ok(id) = id.parse::<i64>() else { return Ok(false) };
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE queue_messages SET dead = 0, receive_count = 0, visible_at = ?3, receipt = NULL
+                         WHERE queue = ?1 AND id = ?2 AND dead = 1",
+                    )
+                    .and_then(|mut s| s.execute(params![queue.as_str(), id, Utc::now().timestamp_millis()]))
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+}

@@ -1,0 +1,219 @@
+//! Routing inside one write: read what the policy needs, let it decide, apply.
+
+use super::Embedded;
+use super::db::sql;
+use super::rows::{self, millis, to_json};
+use crate::model::{
+    AgentId, AgentLoad, Availability, ContactIdentity, InboundMessage, MergeSuggestion, TeamId, ThreadHint,
+};
+use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
+use crate::services::route::{
+    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan, RoutePolicy,
+    choose_assignee,
+};
+use async_trait::async_trait;
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+
+#[async_trait]
+impl RoutingStore for Embedded {
+    async fn route(&self, message: &InboundMessage, policy: &RoutePolicy) -> PortResult<RouteOutcome> {
+        let message = message.clone();
+        let policy = policy.clone();
+        self.db.write(move |conn| route(conn, &message, &policy)).await
+    }
+}
+
+fn route(conn: &Connection, msg: &InboundMessage, policy: &RoutePolicy) -> PortResult<RouteOutcome> {
+    let now = Utc::now();
+    let existing: Option<String> = conn
+        .prepare_cached("SELECT id FROM messages WHERE source_id = ?1")
+        .and_then(|mut s| s.query_row([msg.source_id.as_str()], |r| r.get(0)).optional())
+        .map_err(sql)?;
+    if let Some(id) = existing {
+        return Ok(RouteOutcome::Duplicate { message_id: rows::parse("message id", &id).map_err(sql)? });
+    }
+
+    let ctx = read_context(conn, msg)?;
+    let mut plan = policy.plan(msg, &ctx, now).map_err(|e| match e {
+        RouteError::UnknownThread => PortError::Unavailable(e.to_string()),
+        RouteError::NoSender => PortError::Invalid(e.to_string()),
+    })?;
+    if let Some(team) = plan.assign_within {
+        let candidates = agent_loads(conn, team)?;
+        let cursor_key = team.map_or_else(String::new, |t| t.to_string());
+        let last: Option<String> = conn
+            .prepare_cached("SELECT last_agent_id FROM assignment_cursors WHERE team_key = ?1")
+            .and_then(|mut s| s.query_row([&cursor_key], |r| r.get(0)).optional())
+            .map_err(sql)?;
+        let last = last.and_then(|l| l.parse::<AgentId>().ok());
+        let chosen = choose_assignee(&candidates, last);
+        if let Some(agent) = chosen {
+            conn.prepare_cached(
+                "INSERT INTO assignment_cursors (team_key, last_agent_id) VALUES (?1, ?2)
+                 ON CONFLICT (team_key) DO UPDATE SET last_agent_id = excluded.last_agent_id",
+            )
+            .and_then(|mut s| s.execute([&cursor_key, &agent.to_string()]))
+            .map_err(sql)?;
+        }
+        plan.assign(chosen, now);
+    }
+    apply(conn, &plan, now)
+}
+
+fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteContext> {
+    let mut ctx = RouteContext::default();
+    for presented in &msg.identities {
+        let owners = conn
+            .prepare_cached("SELECT contact_id, proven FROM contact_identities WHERE identity_key = ?1 ORDER BY proven DESC, added_at DESC")
+            .and_then(|mut s| {
+                s.query_map([presented.identity.key()], |r| {
+                    Ok(IdentityOwner { contact_id: rows::parse("contact id", &r.get::<_, String>(0)?)?, proven: r.get(1)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(sql)?;
+        ctx.owners.push(owners);
+    }
+    let hinted_id = match &msg.thread {
+        ThreadHint::None => None,
+        ThreadHint::Conversation { id } => Some(id.to_string()),
+        ThreadHint::CustomerLink { link_hash } => conn
+            .prepare_cached("SELECT conversation_id FROM customer_links WHERE link_hash = ?1")
+            .and_then(|mut s| s.query_row([link_hash], |r| r.get(0)).optional())
+            .map_err(sql)?,
+    };
+    if let Some(id) = hinted_id {
+        ctx.hinted = rows::get_conversation(conn, &id)?;
+    }
+    for contact in ctx.owner_contacts() {
+        let latest = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM conversations WHERE contact_id = ?1 ORDER BY created_at DESC LIMIT 1",
+                rows::CONVERSATION_COLUMNS
+            ))
+            .and_then(|mut s| s.query_row([contact.to_string()], rows::conversation).optional())
+            .map_err(sql)?;
+        ctx.latest.extend(latest);
+    }
+    Ok(ctx)
+}
+
+/// Every agent who may take conversations of `team` (everyone when none), with how many
+/// unresolved conversations each holds.
+pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
+    let all = conn
+        .prepare_cached(
+            "SELECT a.id, a.availability, a.max_open, a.team_ids,
+                (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = a.id AND c.status != 'resolved')
+             FROM agents a",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                let teams: Vec<TeamId> = rows::json("team ids", &r.get::<_, String>(3)?)?;
+                let load = AgentLoad {
+                    agent_id: rows::parse("agent id", &r.get::<_, String>(0)?)?,
+                    availability: Availability::parse(&r.get::<_, String>(1)?).unwrap_or(Availability::Away),
+                    max_open_conversations: r.get(2)?,
+                    open_conversations: r.get(4)?,
+                };
+                Ok((load, teams))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql)?;
+    Ok(all.into_iter().filter(|(_, teams)| team.is_none_or(|t| teams.contains(&t))).map(|(load, _)| load).collect())
+}
+
+fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> PortResult<RouteOutcome> {
+    let contact_id = match &plan.contact {
+        ContactChange::Create(contact) => {
+            conn.prepare_cached(
+                "INSERT INTO contacts (id, name, merge_suggestions, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    contact.id.to_string(),
+                    contact.name,
+                    to_json(&contact.merge_suggestions),
+                    millis(contact.created_at)
+                ])
+            })
+            .map_err(sql)?;
+            insert_identities(conn, &contact.id.to_string(), &contact.identities)?;
+            contact.id
+        }
+        ContactChange::Update { id, name, add_identities, prove, suggestions } => {
+            let key = id.to_string();
+            insert_identities(conn, &key, add_identities)?;
+            for identity in prove {
+                conn.prepare_cached("UPDATE contact_identities SET proven = 1 WHERE identity_key = ?1 AND contact_id = ?2")
+                    .and_then(|mut s| s.execute([identity.key(), key.clone()]))
+                    .map_err(sql)?;
+            }
+            add_suggestions(conn, &key, suggestions)?;
+            conn.prepare_cached("UPDATE contacts SET name = COALESCE(name, ?2), updated_at = ?3 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![key, name, millis(now)]))
+                .map_err(sql)?;
+            *id
+        }
+    };
+
+    let new_conversation = match &plan.conversation {
+        ConversationChange::Create(c) => {
+            rows::insert_conversation(conn, &crate::model::Conversation { version: 1, ..c.clone() })?;
+            true
+        }
+        ConversationChange::Update { conversation, expected_version } => {
+            let next = crate::model::Conversation { version: expected_version + 1, ..conversation.clone() };
+            rows::update_conversation(conn, &next, *expected_version)?;
+            false
+        }
+    };
+    rows::insert_message(conn, &plan.message)?;
+    for event in &plan.events {
+        rows::insert_event(conn, event)?;
+    }
+    if let Some(link) = &plan.link_hash {
+        conn.prepare_cached("INSERT OR IGNORE INTO customer_links (link_hash, conversation_id) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute([link, &plan.conversation_id().to_string()]))
+            .map_err(sql)?;
+    }
+    Ok(RouteOutcome::Stored {
+        message_id: plan.message.id,
+        conversation_id: plan.conversation_id(),
+        contact_id,
+        new_conversation,
+    })
+}
+
+fn insert_identities(conn: &Connection, contact: &str, identities: &[ContactIdentity]) -> PortResult<()> {
+    for i in identities {
+        conn.prepare_cached(
+            "INSERT INTO contact_identities (identity_key, contact_id, proven, added_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![i.identity.key(), contact, i.proven, millis(i.added_at)]))
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+pub(super) fn add_suggestions(conn: &Connection, contact: &str, new: &[MergeSuggestion]) -> PortResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let stored: String = conn
+        .prepare_cached("SELECT merge_suggestions FROM contacts WHERE id = ?1")
+        .and_then(|mut s| s.query_row([contact], |r| r.get(0)))
+        .map_err(sql)?;
+    let mut suggestions: Vec<MergeSuggestion> = rows::json("merge suggestions", &stored).map_err(sql)?;
+    for s in new {
+        if !suggestions.iter().any(|old| old.other_contact_id == s.other_contact_id) {
+            suggestions.push(s.clone());
+        }
+    }
+    conn.prepare_cached("UPDATE contacts SET merge_suggestions = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute([contact, &to_json(&suggestions)]))
+        .map_err(sql)?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Versioned migrations, tracked in `PRAGMA user_version`. Append; never edit one that
+//! has shipped.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the inbox
+    "CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        merge_suggestions TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX contacts_by_created ON contacts(created_at DESC, id DESC);
+
+    CREATE TABLE contact_identities (
+        identity_key TEXT NOT NULL,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        proven INTEGER NOT NULL,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (identity_key, contact_id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX identities_one_proven_owner ON contact_identities(identity_key) WHERE proven = 1;
+    CREATE INDEX identities_by_contact ON contact_identities(contact_id);
+
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id),
+        status TEXT NOT NULL,
+        snoozed_until INTEGER,
+        priority TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        team_id TEXT,
+        assignee_id TEXT,
+        subject TEXT,
+        channel TEXT NOT NULL,
+        channels TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        preview TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_inbound_at INTEGER,
+        resolved_at INTEGER,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX conversations_by_updated ON conversations(updated_at DESC, id DESC);
+    CREATE INDEX conversations_by_status ON conversations(status, updated_at DESC, id DESC);
+    CREATE INDEX conversations_by_assignee ON conversations(assignee_id, status, updated_at DESC, id DESC);
+    CREATE INDEX conversations_by_team ON conversations(team_id, status, updated_at DESC, id DESC);
+    CREATE INDEX conversations_by_contact ON conversations(contact_id, created_at DESC);
+
+    CREATE TABLE conversation_tags (
+        tag TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        PRIMARY KEY (tag, conversation_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        seq TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        contact_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        attachments TEXT NOT NULL,
+        source_id TEXT UNIQUE,
+        delivery_status TEXT NOT NULL,
+        delivery_error TEXT,
+        provider_id TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+    CREATE INDEX messages_by_provider_id ON messages(provider_id) WHERE provider_id IS NOT NULL;
+
+    CREATE TABLE notes (
+        id TEXT PRIMARY KEY,
+        seq TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX notes_by_conversation ON notes(conversation_id, seq);
+
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        seq TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        kind TEXT NOT NULL,
+        actor_id TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX events_by_conversation ON events(conversation_id, seq);
+
+    CREATE VIRTUAL TABLE conversation_search USING fts5(conversation_id UNINDEXED, body, tokenize = 'unicode61');
+
+    CREATE TABLE customer_links (
+        link_hash TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE teams (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        availability TEXT NOT NULL,
+        max_open INTEGER,
+        team_ids TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE assignment_cursors (
+        team_key TEXT PRIMARY KEY,
+        last_agent_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE queue_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        dedup TEXT NOT NULL,
+        body BLOB NOT NULL,
+        enqueued_at INTEGER NOT NULL,
+        visible_at INTEGER NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0,
+        receipt TEXT,
+        dead INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        UNIQUE (queue, dedup)
+    );
+    CREATE INDEX queue_ready ON queue_messages(queue, dead, visible_at, id);",
+];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+}
