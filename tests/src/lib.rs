@@ -1,1 +1,32 @@
-//! Support for the end-to-end tests.
+//! Support for the end-to-end tests: the real `switchboard` binary, started on port 0
+//! with a temp SQLite file, driven over HTTP like a client would.
+//!
+//! Routing is asynchronous (a submission is acknowledged once it is durable on the
+//! queue), so tests wait for effects with [`eventually`] instead of sleeping.
+
+mod api;
+mod app;
+mod poll;
+
+pub use api::{ADMIN, AGENT, problem_of, status_and_json};
+pub use app::{App, binary};
+pub use poll::{DEADLINE, eventually};
+
+/// A syntactically valid id of the given kind (`cv`, `ct`, `ag`, …) that names nothing.
+///
+/// The ULID part uses Crockford base32 only (no `i`, `l`, `o`, `u`), so it parses.
+pub fn unknown_id(prefix: &str) -> String {
+    format!("{prefix}_01jd8x3m6k9q0w5e2r7t4y1v3h")
+}
+
+/// A marker unique to this test run, so texts and keys never collide across runs.
+pub fn unique(label: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{label}-{}-{nanos:x}-{n}", std::process::id())
+}
