@@ -13,7 +13,6 @@ mod rows;
 mod schema;
 
 pub use blobs::BlobFolder;
-pub use queue::MAX_RECEIVES;
 
 use crate::ports::PortResult;
 use std::path::Path;

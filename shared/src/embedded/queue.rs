@@ -11,8 +11,7 @@ use chrono::Utc;
 use rusqlite::params;
 use std::time::Duration;
 
-/// Deliveries after which a message that still fails is set aside for an admin.
-pub const MAX_RECEIVES: u32 = 5;
+use crate::ports::MAX_DELIVERIES as MAX_RECEIVES;
 
 #[async_trait]
 impl Queue for Embedded {

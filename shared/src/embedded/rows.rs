@@ -1,6 +1,6 @@
 //! Turning rows into domain values and back.
 
-use super::db::{internal, sql};
+use super::db::sql;
 use crate::model::{
     Agent, Author, Availability, Channel, Contact, ContactIdentity, Conversation, ConversationStatus,
     DeliveryStatus, Direction, EmailAddress, Event, Identity, Message, Note, Priority, Role, SourceId, Team,

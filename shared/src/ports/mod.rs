@@ -34,6 +34,9 @@ pub enum PortError {
 
 pub type PortResult<T> = Result<T, PortError>;
 
+/// Deliveries of one queue message before it is set aside as a dead letter.
+pub const MAX_DELIVERIES: u32 = 5;
+
 /// Most items one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 100;
 

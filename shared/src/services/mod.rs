@@ -1,3 +1,12 @@
 //! The use cases, written against the ports.
 
+pub mod directory;
+pub mod error;
+pub mod inbox;
+pub mod ingest;
 pub mod route;
+pub mod router;
+pub mod send;
+pub mod worker;
+
+pub use error::{ServiceError, ServiceResult};

@@ -1,0 +1,155 @@
+//! Contacts, agents, teams and API keys.
+
+use super::error::{ServiceError, ServiceResult};
+use crate::model::{
+    Agent, AgentId, Availability, Contact, ContactId, Conversation, EmailAddress, Role, Team, TeamId,
+};
+use crate::ports::{
+    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page, PageRequest, StatusFilter,
+    TeamStore,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Directory {
+    pub contacts: Arc<dyn ContactStore>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub agents: Arc<dyn AgentStore>,
+    pub teams: Arc<dyn TeamStore>,
+}
+
+/// A new random secret with a readable prefix (`sb_…`), and the SHA-256 (hex) under
+/// which it is stored. The secret itself is never stored.
+pub fn new_secret(prefix: &str) -> (String, String) {
+    let bytes: [u8; 32] = rand::random();
+    let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_secret(&secret);
+    (secret, hash)
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// What an admin may change about an agent; absent fields stay.
+#[derive(Clone, Debug, Default)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub availability: Option<Availability>,
+    pub max_open_conversations: Option<Option<u32>>,
+    pub team_ids: Option<Vec<TeamId>>,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ContactDetails {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// The contact's most recent conversations.
+    pub conversations: Vec<Conversation>,
+}
+
+impl Directory {
+    /// The agent a bearer key belongs to.
+    pub async fn authenticate(&self, key: &str) -> ServiceResult<Option<Agent>> {
+        if key.is_empty() || key.len() > 200 {
+            return Ok(None);
+        }
+        Ok(self.agents.agent_by_key_hash(&hash_secret(key)).await?)
+    }
+
+    pub async fn search_contacts(&self, query: &str, page: &PageRequest) -> ServiceResult<Page<Contact>> {
+        Ok(self.contacts.search_contacts(query, page).await?)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> ServiceResult<ContactDetails> {
+        let contact = self.contacts.contact(id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let filter = ConversationFilter { contact: Some(id), status: StatusFilter::All, assignee: AssigneeFilter::Anyone, ..Default::default() };
+        let conversations = self.conversations.list_conversations(&filter, &PageRequest::first(50)).await?.items;
+        Ok(ContactDetails { contact, conversations })
+    }
+
+    pub async fn merge(&self, survivor: ContactId, absorbed: ContactId, actor: &Agent) -> ServiceResult<Contact> {
+        if survivor == absorbed {
+            return Err(ServiceError::Invalid("a contact cannot be merged into itself".into()));
+        }
+        for id in [survivor, absorbed] {
+            self.contacts.contact(id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        }
+        let merged = self.contacts.merge_contacts(survivor, absorbed, actor.id, Utc::now()).await?;
+        tracing::info!(%survivor, %absorbed, agent_id = %actor.id, "contacts merged");
+        Ok(merged)
+    }
+
+    /// Creates an agent and returns it with its API key, which is shown only now.
+    pub async fn create_agent(&self, name: &str, email: &str, role: Role) -> ServiceResult<(Agent, String)> {
+        let name = checked_name(name)?;
+        let email = EmailAddress::parse(email).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let agent = Agent {
+            id: AgentId::new(),
+            name,
+            email,
+            role,
+            availability: Availability::Available,
+            max_open_conversations: None,
+            team_ids: Vec::new(),
+            created_at: Utc::now(),
+        };
+        let (key, hash) = new_secret("sb_");
+        self.agents.create_agent(&agent, &hash).await?;
+        tracing::info!(agent_id = %agent.id, role = role.as_str(), "agent created");
+        Ok((agent, key))
+    }
+
+    pub async fn list_agents(&self, page: &PageRequest) -> ServiceResult<Page<Agent>> {
+        Ok(self.agents.list_agents(page).await?)
+    }
+
+    pub async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> ServiceResult<Agent> {
+        let mut agent = self.agents.agent(id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        if let Some(name) = patch.name {
+            agent.name = checked_name(&name)?;
+        }
+        if let Some(role) = patch.role {
+            agent.role = role;
+        }
+        if let Some(availability) = patch.availability {
+            agent.availability = availability;
+        }
+        if let Some(cap) = patch.max_open_conversations {
+            agent.max_open_conversations = cap;
+        }
+        if let Some(mut teams) = patch.team_ids {
+            teams.sort();
+            teams.dedup();
+            for team in &teams {
+                self.teams.team(*team).await?.ok_or_else(|| ServiceError::Invalid(format!("no team {team}")))?;
+            }
+            agent.team_ids = teams;
+        }
+        self.agents.save_agent(&agent).await?;
+        Ok(agent)
+    }
+
+    pub async fn create_team(&self, name: &str) -> ServiceResult<Team> {
+        let team = Team { id: TeamId::new(), name: checked_name(name)?, created_at: Utc::now() };
+        self.teams.create_team(&team).await?;
+        Ok(team)
+    }
+
+    pub async fn list_teams(&self) -> ServiceResult<Vec<Team>> {
+        Ok(self.teams.list_teams().await?)
+    }
+}
+
+fn checked_name(name: &str) -> ServiceResult<String> {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServiceError::Invalid("a name needs 1 to 100 characters".into()));
+    }
+    Ok(name)
+}

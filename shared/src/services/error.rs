@@ -1,0 +1,29 @@
+use crate::ports::PortError;
+
+/// Why a use case refused or failed; the HTTP layer maps each to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this needs an admin")]
+    Forbidden,
+    #[error(transparent)]
+    Backend(PortError),
+}
+
+impl From<PortError> for ServiceError {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::Invalid(reason) => Self::Invalid(reason),
+            PortError::Conflict(reason) => Self::Conflict(reason),
+            PortError::NotFound => Self::NotFound("item"),
+            other => Self::Backend(other),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
