@@ -31,7 +31,9 @@ impl AgentStore for Embedded {
                     ])
                 })
                 .map_err(|e| match sql(e) {
-                    PortError::Conflict(_) => PortError::Conflict(format!("an agent with email {} exists", agent.email)),
+                    PortError::Conflict(_) => {
+                        PortError::Conflict(format!("an agent with email {} exists", agent.email))
+                    }
                     other => other,
                 })?;
                 Ok(())
@@ -43,9 +45,12 @@ impl AgentStore for Embedded {
         let key_hash = key_hash.to_owned();
         self.db
             .read(move |conn| {
-                conn.prepare_cached(&format!("SELECT {} FROM agents WHERE key_hash = ?1", rows::AGENT_COLUMNS))
-                    .and_then(|mut s| s.query_row([key_hash], rows::agent).optional())
-                    .map_err(sql)
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM agents WHERE key_hash = ?1",
+                    rows::AGENT_COLUMNS
+                ))
+                .and_then(|mut s| s.query_row([key_hash], rows::agent).optional())
+                .map_err(sql)
             })
             .await
     }
@@ -53,23 +58,39 @@ impl AgentStore for Embedded {
     async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {
         self.db
             .read(move |conn| {
-                conn.prepare_cached(&format!("SELECT {} FROM agents WHERE id = ?1", rows::AGENT_COLUMNS))
-                    .and_then(|mut s| s.query_row([id.to_string()], rows::agent).optional())
-                    .map_err(sql)
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM agents WHERE id = ?1",
+                    rows::AGENT_COLUMNS
+                ))
+                .and_then(|mut s| s.query_row([id.to_string()], rows::agent).optional())
+                .map_err(sql)
             })
             .await
     }
 
     async fn list_agents(&self, page: &PageRequest) -> PortResult<Page<Agent>> {
-        let after = page.cursor.as_deref().map(cursor::decode).transpose()?.map(|(_, id)| id).unwrap_or_default();
+        let after = page
+            .cursor
+            .as_deref()
+            .map(cursor::decode)
+            .transpose()?
+            .map(|(_, id)| id)
+            .unwrap_or_default();
         let limit = page.limit as usize;
         self.db
             .read(move |conn| {
                 let mut items: Vec<Agent> = conn
-                    .prepare_cached(&format!("SELECT {} FROM agents WHERE id > ?1 ORDER BY id LIMIT ?2", rows::AGENT_COLUMNS))
-                    .and_then(|mut s| s.query_map(params![after, (limit + 1) as i64], rows::agent)?.collect())
+                    .prepare_cached(&format!(
+                        "SELECT {} FROM agents WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        rows::AGENT_COLUMNS
+                    ))
+                    .and_then(|mut s| {
+                        s.query_map(params![after, (limit + 1) as i64], rows::agent)?
+                            .collect()
+                    })
                     .map_err(sql)?;
-                let next_cursor = (items.len() > limit).then(|| cursor::encode(0, &items[limit - 1].id.to_string()));
+                let next_cursor = (items.len() > limit)
+                    .then(|| cursor::encode(0, &items[limit - 1].id.to_string()));
                 items.truncate(limit);
                 Ok(Page { items, next_cursor })
             })
@@ -108,9 +129,17 @@ impl TeamStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached("INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)")
-                    .and_then(|mut s| s.execute(params![team.id.to_string(), team.name, millis(team.created_at)]))
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            team.id.to_string(),
+                            team.name,
+                            millis(team.created_at)
+                        ])
+                    })
                     .map_err(|e| match sql(e) {
-                        PortError::Conflict(_) => PortError::Conflict(format!("a team named {} exists", team.name)),
+                        PortError::Conflict(_) => {
+                            PortError::Conflict(format!("a team named {} exists", team.name))
+                        }
                         other => other,
                     })?;
                 Ok(())

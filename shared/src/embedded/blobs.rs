@@ -23,9 +23,17 @@ impl BlobFolder {
                 !seg.is_empty()
                     && seg != "."
                     && seg != ".."
-                    && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             });
-        if valid { Ok(self.root.join(key)) } else { Err(PortError::Invalid(format!("`{key}` is not a valid blob key"))) }
+        if valid {
+            Ok(self.root.join(key))
+        } else {
+            Err(PortError::Invalid(format!(
+                "`{key}` is not a valid blob key"
+            )))
+        }
     }
 }
 
@@ -44,7 +52,9 @@ impl BlobStore for BlobFolder {
             let tmp = path.with_extension(format!("tmp{:x}", rand::random::<u32>()));
             let meta = serde_json::json!({ "content_type": blob.content_type }).to_string();
             std::fs::write(&tmp, &blob.bytes).map_err(|e| io(&tmp, e))?;
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| io(&tmp, e))?;
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io(&tmp, e))?;
             std::fs::write(path.with_extension("meta"), meta).map_err(|e| io(&path, e))?;
             std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
         })
@@ -65,7 +75,10 @@ impl BlobStore for BlobFolder {
                 .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
                 .and_then(|v| v["content_type"].as_str().map(str::to_owned))
                 .unwrap_or_else(|| "application/octet-stream".into());
-            Ok(Some(Blob { content_type, bytes }))
+            Ok(Some(Blob {
+                content_type,
+                bytes,
+            }))
         })
         .await
         .map_err(|e| PortError::Internal(e.to_string()))?
@@ -80,9 +93,18 @@ mod tests {
     async fn a_blob_round_trips_and_keys_cannot_escape_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobFolder::new(dir.path());
-        let blob = Blob { content_type: "image/png".into(), bytes: vec![1, 2, 3] };
-        blobs.put("attachments/cv_1/a.png", blob.clone()).await.unwrap();
-        assert_eq!(blobs.get("attachments/cv_1/a.png").await.unwrap(), Some(blob));
+        let blob = Blob {
+            content_type: "image/png".into(),
+            bytes: vec![1, 2, 3],
+        };
+        blobs
+            .put("attachments/cv_1/a.png", blob.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            blobs.get("attachments/cv_1/a.png").await.unwrap(),
+            Some(blob)
+        );
         assert_eq!(blobs.get("attachments/none").await.unwrap(), None);
         for bad in ["../x", "/etc/passwd", "a//b", "a/../b", ""] {
             assert!(blobs.get(bad).await.is_err(), "{bad}");

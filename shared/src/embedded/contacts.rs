@@ -16,7 +16,13 @@ impl ContactStore for Embedded {
         let limit = page.limit as usize;
         self.db
             .read(move |conn| {
-                let pattern = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let pattern = format!(
+                    "%{}%",
+                    needle
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
                 let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
                 let ids: Vec<(String, i64)> = conn
                     .prepare_cached(
@@ -28,13 +34,15 @@ impl ContactStore for Embedded {
                          ORDER BY c.created_at DESC, c.id DESC LIMIT ?5",
                     )
                     .and_then(|mut s| {
-                        s.query_map(params![needle, pattern, after_ms, after_id, (limit + 1) as i64], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })?
+                        s.query_map(
+                            params![needle, pattern, after_ms, after_id, (limit + 1) as i64],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )?
                         .collect()
                     })
                     .map_err(sql)?;
-                let next_cursor = (ids.len() > limit).then(|| cursor::encode(ids[limit - 1].1, &ids[limit - 1].0));
+                let next_cursor = (ids.len() > limit)
+                    .then(|| cursor::encode(ids[limit - 1].1, &ids[limit - 1].0));
                 let mut items = Vec::with_capacity(limit);
                 for (id, _) in ids.iter().take(limit) {
                     items.extend(rows::load_contact(conn, id)?);
@@ -45,7 +53,9 @@ impl ContactStore for Embedded {
     }
 
     async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>> {
-        self.db.read(move |conn| rows::load_contact(conn, &id.to_string())).await
+        self.db
+            .read(move |conn| rows::load_contact(conn, &id.to_string()))
+            .await
     }
 
     async fn merge_contacts(
@@ -55,13 +65,23 @@ impl ContactStore for Embedded {
         actor: AgentId,
         at: DateTime<Utc>,
     ) -> PortResult<Contact> {
-        self.db.write(move |conn| merge(conn, survivor, absorbed, actor, at)).await
+        self.db
+            .write(move |conn| merge(conn, survivor, absorbed, actor, at))
+            .await
     }
 }
 
-fn merge(conn: &Connection, survivor: ContactId, absorbed: ContactId, actor: AgentId, at: DateTime<Utc>) -> PortResult<Contact> {
+fn merge(
+    conn: &Connection,
+    survivor: ContactId,
+    absorbed: ContactId,
+    actor: AgentId,
+    at: DateTime<Utc>,
+) -> PortResult<Contact> {
     if survivor == absorbed {
-        return Err(PortError::Invalid("a contact cannot be merged into itself".into()));
+        return Err(PortError::Invalid(
+            "a contact cannot be merged into itself".into(),
+        ));
     }
     let (keep, gone) = (survivor.to_string(), absorbed.to_string());
     let survivor_contact = rows::load_contact(conn, &keep)?.ok_or(PortError::NotFound)?;
@@ -69,15 +89,31 @@ fn merge(conn: &Connection, survivor: ContactId, absorbed: ContactId, actor: Age
 
     for held in &absorbed_contact.identities {
         let key = held.identity.key();
-        let _changed = match survivor_contact.identities.iter().find(|s| s.identity == held.identity) {
+        let _changed = match survivor_contact
+            .identities
+            .iter()
+            .find(|s| s.identity == held.identity)
+        {
             Some(same) => {
-                exec(conn, "DELETE FROM contact_identities WHERE identity_key = ?1 AND contact_id = ?2", params![key, gone])?;
+                exec(
+                    conn,
+                    "DELETE FROM contact_identities WHERE identity_key = ?1 AND contact_id = ?2",
+                    params![key, gone],
+                )?;
                 if held.proven && !same.proven {
-                    exec(conn, "UPDATE contact_identities SET proven = 1 WHERE identity_key = ?1 AND contact_id = ?2", params![key, keep])?;
+                    exec(
+                        conn,
+                        "UPDATE contact_identities SET proven = 1 WHERE identity_key = ?1 AND contact_id = ?2",
+                        params![key, keep],
+                    )?;
                 }
                 0
             }
-            None => exec(conn, "UPDATE contact_identities SET contact_id = ?2 WHERE identity_key = ?1 AND contact_id = ?3", params![key, keep, gone])?,
+            None => exec(
+                conn,
+                "UPDATE contact_identities SET contact_id = ?2 WHERE identity_key = ?1 AND contact_id = ?3",
+                params![key, keep, gone],
+            )?,
         };
     }
 
@@ -85,7 +121,11 @@ fn merge(conn: &Connection, survivor: ContactId, absorbed: ContactId, actor: Age
         .prepare_cached("SELECT id FROM conversations WHERE contact_id = ?1")
         .and_then(|mut s| s.query_map([&gone], |r| r.get(0))?.collect())
         .map_err(sql)?;
-    exec(conn, "UPDATE conversations SET contact_id = ?1, version = version + 1, updated_at = ?3 WHERE contact_id = ?2", params![keep, gone, millis(at)])?;
+    exec(
+        conn,
+        "UPDATE conversations SET contact_id = ?1, version = version + 1, updated_at = ?3 WHERE contact_id = ?2",
+        params![keep, gone, millis(at)],
+    )?;
     exec(
         conn,
         "UPDATE messages SET contact_id = ?1,
@@ -121,5 +161,7 @@ fn merge(conn: &Connection, survivor: ContactId, absorbed: ContactId, actor: Age
 }
 
 fn exec(conn: &Connection, sql_text: &str, args: impl rusqlite::Params) -> PortResult<usize> {
-    conn.prepare_cached(sql_text).and_then(|mut s| s.execute(args)).map_err(sql)
+    conn.prepare_cached(sql_text)
+        .and_then(|mut s| s.execute(args))
+        .map_err(sql)
 }

@@ -3,11 +3,12 @@ use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis};
 use crate::model::{
-    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, TimelineItem, preview_of,
+    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, TimelineItem,
+    preview_of,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest, PortError, PortResult,
-    StatusFilter,
+    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
+    PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -15,14 +16,21 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 
 #[async_trait]
 impl ConversationStore for Embedded {
-    async fn list_conversations(&self, filter: &ConversationFilter, page: &PageRequest) -> PortResult<Page<Conversation>> {
+    async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> PortResult<Page<Conversation>> {
         let (sql_text, args) = list_query(filter, page)?;
         let limit = page.limit as usize;
         self.db
             .read(move |conn| {
                 let mut items: Vec<Conversation> = conn
                     .prepare_cached(&sql_text)
-                    .and_then(|mut s| s.query_map(params_from_iter(args), rows::conversation)?.collect())
+                    .and_then(|mut s| {
+                        s.query_map(params_from_iter(args), rows::conversation)?
+                            .collect()
+                    })
                     .map_err(sql)?;
                 let next_cursor = (items.len() > limit).then(|| {
                     items.truncate(limit);
@@ -35,11 +43,21 @@ impl ConversationStore for Embedded {
     }
 
     async fn conversation(&self, id: ConversationId) -> PortResult<Option<Conversation>> {
-        self.db.read(move |conn| rows::get_conversation(conn, &id.to_string())).await
+        self.db
+            .read(move |conn| rows::get_conversation(conn, &id.to_string()))
+            .await
     }
 
-    async fn save_conversation(&self, c: &Conversation, expected_version: u64, events: &[Event]) -> PortResult<Conversation> {
-        let next = Conversation { version: expected_version + 1, ..c.clone() };
+    async fn save_conversation(
+        &self,
+        c: &Conversation,
+        expected_version: u64,
+        events: &[Event],
+    ) -> PortResult<Conversation> {
+        let next = Conversation {
+            version: expected_version + 1,
+            ..c.clone()
+        };
         let events = events.to_vec();
         self.db
             .write(move |conn| {
@@ -52,8 +70,17 @@ impl ConversationStore for Embedded {
             .await
     }
 
-    async fn timeline(&self, id: ConversationId, page: &PageRequest) -> PortResult<Page<TimelineItem>> {
-        let after = page.cursor.as_deref().map(cursor::decode_seq).transpose()?.unwrap_or_default();
+    async fn timeline(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>> {
+        let after = page
+            .cursor
+            .as_deref()
+            .map(cursor::decode_seq)
+            .transpose()?
+            .unwrap_or_default();
         let limit = page.limit as usize;
         self.db
             .read(move |conn| {
@@ -133,10 +160,13 @@ impl ConversationStore for Embedded {
         self.db
             .read(move |conn| {
                 let id: Option<String> = conn
-                    .prepare_cached("SELECT conversation_id FROM customer_links WHERE link_hash = ?1")
+                    .prepare_cached(
+                        "SELECT conversation_id FROM customer_links WHERE link_hash = ?1",
+                    )
                     .and_then(|mut s| s.query_row([link_hash], |r| r.get(0)).optional())
                     .map_err(sql)?;
-                id.map(|id| rows::parse("conversation id", &id).map_err(sql)).transpose()
+                id.map(|id| rows::parse("conversation id", &id).map_err(sql))
+                    .transpose()
             })
             .await
     }
@@ -172,9 +202,12 @@ impl MessageStore for Embedded {
     async fn message(&self, id: MessageId) -> PortResult<Option<Message>> {
         self.db
             .read(move |conn| {
-                conn.prepare_cached(&format!("SELECT {} FROM messages WHERE id = ?1", rows::MESSAGE_COLUMNS))
-                    .and_then(|mut s| s.query_row([id.to_string()], rows::message).optional())
-                    .map_err(sql)
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM messages WHERE id = ?1",
+                    rows::MESSAGE_COLUMNS
+                ))
+                .and_then(|mut s| s.query_row([id.to_string()], rows::message).optional())
+                .map_err(sql)
             })
             .await
     }
@@ -195,9 +228,15 @@ impl MessageStore for Embedded {
                         "UPDATE messages SET delivery_status = ?2, delivery_error = ?3,
                             provider_id = COALESCE(?4, provider_id) WHERE id = ?1",
                     )
-                    .and_then(|mut s| s.execute(params![id.to_string(), status.as_str(), error, provider_id]))
+                    .and_then(|mut s| {
+                        s.execute(params![id.to_string(), status.as_str(), error, provider_id])
+                    })
                     .map_err(sql)?;
-                if changed == 0 { Err(PortError::NotFound) } else { Ok(()) }
+                if changed == 0 {
+                    Err(PortError::NotFound)
+                } else {
+                    Ok(())
+                }
             })
             .await
     }
@@ -261,7 +300,11 @@ fn list_query(filter: &ConversationFilter, page: &PageRequest) -> PortResult<(St
         clauses.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
         args.extend([Value::Integer(updated), Value::Integer(updated), text(id)]);
     }
-    let where_clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let where_clause = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
     args.push(Value::Integer(i64::from(page.limit) + 1));
     Ok((
         format!(
@@ -274,7 +317,10 @@ fn list_query(filter: &ConversationFilter, page: &PageRequest) -> PortResult<(St
 
 /// Each word of a user's search as a quoted FTS5 term, all required.
 fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> =
-        input.split_whitespace().take(10).map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .take(10)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
 }

@@ -24,5 +24,9 @@ pub fn decode_seq(cursor: &str) -> PortResult<String> {
     let invalid = || PortError::Invalid("the cursor is not one this server issued".into());
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let seq = String::from_utf8(bytes).map_err(|_| invalid())?;
-    if seq.len() == 26 && seq.chars().all(|c| c.is_ascii_alphanumeric()) { Ok(seq) } else { Err(invalid()) }
+    if seq.len() == 26 && seq.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(seq)
+    } else {
+        Err(invalid())
+    }
 }

@@ -38,7 +38,8 @@ impl Db {
     /// Opens (or creates) the file, brings its schema up to date and starts the writer.
     pub fn open(path: &Path) -> PortResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| PortError::Internal(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| PortError::Internal(format!("{}: {e}", parent.display())))?;
         }
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn).map_err(internal)?;
@@ -47,7 +48,11 @@ impl Db {
             .name("sqlite-writer".into())
             .spawn(move || run_writer(conn, jobs))
             .map_err(|e| PortError::Internal(e.to_string()))?;
-        Ok(Self { writer, readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_owned()) })
+        Ok(Self {
+            writer,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path: Arc::new(path.to_owned()),
+        })
     }
 
     /// Runs `f` in the writer's current transaction; returns once it is committed.
@@ -60,7 +65,9 @@ impl Db {
         let job: Job = Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => f(conn),
-                None => Err(PortError::Unavailable("could not begin a write transaction".into())),
+                None => Err(PortError::Unavailable(
+                    "could not begin a write transaction".into(),
+                )),
             };
             let ok = result.is_ok();
             let complete: Completion = Box::new(move |commit| {
@@ -72,8 +79,12 @@ impl Db {
             });
             (ok, complete)
         });
-        self.writer.send(job).await.map_err(|_| PortError::Unavailable("the database writer has stopped".into()))?;
-        rx.await.map_err(|_| PortError::Unavailable("the database writer has stopped".into()))?
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| PortError::Unavailable("the database writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| PortError::Unavailable("the database writer has stopped".into()))?
     }
 
     /// Runs `f` on a read connection, off the async threads.
@@ -103,10 +114,14 @@ fn open_connection(path: &Path, read_only: bool) -> PortResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| PortError::Internal(format!("{}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(internal)?;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| PortError::Internal(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(64);
     if !read_only {
         conn.execute_batch(
@@ -116,7 +131,8 @@ fn open_connection(path: &Path, read_only: bool) -> PortResult<Connection> {
         )
         .map_err(internal)?;
     }
-    conn.execute_batch("PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;").map_err(internal)?;
+    conn.execute_batch("PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;")
+        .map_err(internal)?;
     Ok(conn)
 }
 

@@ -25,7 +25,27 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(path: &Path) -> PortResult<Self> {
-        Ok(Self { db: db::Db::open(path)? })
+        Ok(Self {
+            db: db::Db::open(path)?,
+        })
+    }
+
+    /// A setting of this installation, created from `initial` the first time it is asked for.
+    pub async fn setting_or_init(&self, name: &str, initial: String) -> PortResult<String> {
+        let name = name.to_owned();
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT OR IGNORE INTO settings (name, value) VALUES (?1, ?2)",
+                    [&name, &initial],
+                )
+                .map_err(db::sql)?;
+                conn.query_row("SELECT value FROM settings WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .map_err(db::sql)
+            })
+            .await
     }
 }
 

@@ -5,7 +5,9 @@ use super::Embedded;
 use super::cursor;
 use super::db::sql;
 use super::rows::time;
-use crate::ports::{DeadLetter, Delivery, Enqueue, Page, PageRequest, PortResult, Queue, QueueName};
+use crate::ports::{
+    DeadLetter, Delivery, Enqueue, Page, PageRequest, PortResult, Queue, QueueName,
+};
 use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
@@ -32,7 +34,12 @@ impl Queue for Embedded {
             .await
     }
 
-    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> PortResult<Vec<Delivery>> {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<Delivery>> {
         let hidden_for = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX / 2);
         self.db
             .write(move |conn| {
@@ -74,17 +81,28 @@ impl Queue for Embedded {
         self.db
             .write(move |conn| {
                 for receipt in &receipts {
-                    conn.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2")
-                        .and_then(|mut s| s.execute([queue.as_str(), receipt]))
-                        .map_err(sql)?;
+                    conn.prepare_cached(
+                        "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
+                    )
+                    .and_then(|mut s| s.execute([queue.as_str(), receipt]))
+                    .map_err(sql)?;
                 }
                 Ok(())
             })
             .await
     }
 
-    async fn release(&self, queue: QueueName, receipt: &str, delay: Duration, error: &str) -> PortResult<()> {
-        let (receipt, error) = (receipt.to_owned(), error.chars().take(1000).collect::<String>());
+    async fn release(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        delay: Duration,
+        error: &str,
+    ) -> PortResult<()> {
+        let (receipt, error) = (
+            receipt.to_owned(),
+            error.chars().take(1000).collect::<String>(),
+        );
         let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
         self.db
             .write(move |conn| {
@@ -99,7 +117,11 @@ impl Queue for Embedded {
             .await
     }
 
-    async fn dead_letters(&self, queue: QueueName, page: &PageRequest) -> PortResult<Page<DeadLetter>> {
+    async fn dead_letters(
+        &self,
+        queue: QueueName,
+        page: &PageRequest,
+    ) -> PortResult<Page<DeadLetter>> {
         let after: i64 = match page.cursor.as_deref().map(cursor::decode).transpose()? {
             Some((id, _)) => id,
             None => 0,
@@ -137,7 +159,9 @@ impl Queue for Embedded {
     }
 
     async fn replay(&self, queue: QueueName, id: &str) -> PortResult<bool> {
-        let Ok(id) = id.parse::<i64>() else { return Ok(false) };
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(false);
+        };
         self.db
             .write(move |conn| {
                 let changed = conn

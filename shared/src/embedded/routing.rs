@@ -4,12 +4,13 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, Availability, ContactIdentity, InboundMessage, MergeSuggestion, TeamId, ThreadHint,
+    AgentId, AgentLoad, Availability, ContactIdentity, InboundMessage, MergeSuggestion, TeamId,
+    ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::route::{
-    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan, RoutePolicy,
-    choose_assignee,
+    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
+    RoutePolicy, choose_assignee,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -17,21 +18,36 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 #[async_trait]
 impl RoutingStore for Embedded {
-    async fn route(&self, message: &InboundMessage, policy: &RoutePolicy) -> PortResult<RouteOutcome> {
+    async fn route(
+        &self,
+        message: &InboundMessage,
+        policy: &RoutePolicy,
+    ) -> PortResult<RouteOutcome> {
         let message = message.clone();
         let policy = policy.clone();
-        self.db.write(move |conn| route(conn, &message, &policy)).await
+        self.db
+            .write(move |conn| route(conn, &message, &policy))
+            .await
     }
 }
 
-fn route(conn: &Connection, msg: &InboundMessage, policy: &RoutePolicy) -> PortResult<RouteOutcome> {
+fn route(
+    conn: &Connection,
+    msg: &InboundMessage,
+    policy: &RoutePolicy,
+) -> PortResult<RouteOutcome> {
     let now = Utc::now();
     let existing: Option<String> = conn
         .prepare_cached("SELECT id FROM messages WHERE source_id = ?1")
-        .and_then(|mut s| s.query_row([msg.source_id.as_str()], |r| r.get(0)).optional())
+        .and_then(|mut s| {
+            s.query_row([msg.source_id.as_str()], |r| r.get(0))
+                .optional()
+        })
         .map_err(sql)?;
     if let Some(id) = existing {
-        return Ok(RouteOutcome::Duplicate { message_id: rows::parse("message id", &id).map_err(sql)? });
+        return Ok(RouteOutcome::Duplicate {
+            message_id: rows::parse("message id", &id).map_err(sql)?,
+        });
     }
 
     let ctx = read_context(conn, msg)?;
@@ -122,10 +138,18 @@ pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult
             .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(sql)?;
-    Ok(all.into_iter().filter(|(_, teams)| team.is_none_or(|t| teams.contains(&t))).map(|(load, _)| load).collect())
+    Ok(all
+        .into_iter()
+        .filter(|(_, teams)| team.is_none_or(|t| teams.contains(&t)))
+        .map(|(load, _)| load)
+        .collect())
 }
 
-fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> PortResult<RouteOutcome> {
+fn apply(
+    conn: &Connection,
+    plan: &RoutePlan,
+    now: chrono::DateTime<Utc>,
+) -> PortResult<RouteOutcome> {
     let contact_id = match &plan.contact {
         ContactChange::Create(contact) => {
             conn.prepare_cached(
@@ -143,7 +167,13 @@ fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> Por
             insert_identities(conn, &contact.id.to_string(), &contact.identities)?;
             contact.id
         }
-        ContactChange::Update { id, name, add_identities, prove, suggestions } => {
+        ContactChange::Update {
+            id,
+            name,
+            add_identities,
+            prove,
+            suggestions,
+        } => {
             let key = id.to_string();
             insert_identities(conn, &key, add_identities)?;
             for identity in prove {
@@ -152,20 +182,34 @@ fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> Por
                     .map_err(sql)?;
             }
             add_suggestions(conn, &key, suggestions)?;
-            conn.prepare_cached("UPDATE contacts SET name = COALESCE(name, ?2), updated_at = ?3 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![key, name, millis(now)]))
-                .map_err(sql)?;
+            conn.prepare_cached(
+                "UPDATE contacts SET name = COALESCE(name, ?2), updated_at = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![key, name, millis(now)]))
+            .map_err(sql)?;
             *id
         }
     };
 
     let new_conversation = match &plan.conversation {
         ConversationChange::Create(c) => {
-            rows::insert_conversation(conn, &crate::model::Conversation { version: 1, ..c.clone() })?;
+            rows::insert_conversation(
+                conn,
+                &crate::model::Conversation {
+                    version: 1,
+                    ..c.clone()
+                },
+            )?;
             true
         }
-        ConversationChange::Update { conversation, expected_version } => {
-            let next = crate::model::Conversation { version: expected_version + 1, ..conversation.clone() };
+        ConversationChange::Update {
+            conversation,
+            expected_version,
+        } => {
+            let next = crate::model::Conversation {
+                version: expected_version + 1,
+                ..conversation.clone()
+            };
             rows::update_conversation(conn, &next, *expected_version)?;
             false
         }
@@ -175,9 +219,11 @@ fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> Por
         rows::insert_event(conn, event)?;
     }
     if let Some(link) = &plan.link_hash {
-        conn.prepare_cached("INSERT OR IGNORE INTO customer_links (link_hash, conversation_id) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute([link, &plan.conversation_id().to_string()]))
-            .map_err(sql)?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO customer_links (link_hash, conversation_id) VALUES (?1, ?2)",
+        )
+        .and_then(|mut s| s.execute([link, &plan.conversation_id().to_string()]))
+        .map_err(sql)?;
     }
     Ok(RouteOutcome::Stored {
         message_id: plan.message.id,
@@ -187,7 +233,11 @@ fn apply(conn: &Connection, plan: &RoutePlan, now: chrono::DateTime<Utc>) -> Por
     })
 }
 
-fn insert_identities(conn: &Connection, contact: &str, identities: &[ContactIdentity]) -> PortResult<()> {
+fn insert_identities(
+    conn: &Connection,
+    contact: &str,
+    identities: &[ContactIdentity],
+) -> PortResult<()> {
     for i in identities {
         conn.prepare_cached(
             "INSERT INTO contact_identities (identity_key, contact_id, proven, added_at) VALUES (?1, ?2, ?3, ?4)",
@@ -198,7 +248,11 @@ fn insert_identities(conn: &Connection, contact: &str, identities: &[ContactIden
     Ok(())
 }
 
-pub(super) fn add_suggestions(conn: &Connection, contact: &str, new: &[MergeSuggestion]) -> PortResult<()> {
+pub(super) fn add_suggestions(
+    conn: &Connection,
+    contact: &str,
+    new: &[MergeSuggestion],
+) -> PortResult<()> {
     if new.is_empty() {
         return Ok(());
     }
@@ -206,9 +260,13 @@ pub(super) fn add_suggestions(conn: &Connection, contact: &str, new: &[MergeSugg
         .prepare_cached("SELECT merge_suggestions FROM contacts WHERE id = ?1")
         .and_then(|mut s| s.query_row([contact], |r| r.get(0)))
         .map_err(sql)?;
-    let mut suggestions: Vec<MergeSuggestion> = rows::json("merge suggestions", &stored).map_err(sql)?;
+    let mut suggestions: Vec<MergeSuggestion> =
+        rows::json("merge suggestions", &stored).map_err(sql)?;
     for s in new {
-        if !suggestions.iter().any(|old| old.other_contact_id == s.other_contact_id) {
+        if !suggestions
+            .iter()
+            .any(|old| old.other_contact_id == s.other_contact_id)
+        {
             suggestions.push(s.clone());
         }
     }

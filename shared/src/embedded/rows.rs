@@ -2,8 +2,9 @@
 
 use super::db::sql;
 use crate::model::{
-    Agent, Author, Availability, Channel, Contact, ContactIdentity, Conversation, ConversationStatus,
-    DeliveryStatus, Direction, EmailAddress, Event, Identity, Message, Note, Priority, Role, SourceId, Team,
+    Agent, Author, Availability, Channel, Contact, ContactIdentity, Conversation,
+    ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, Identity, Message, Note,
+    Priority, Role, SourceId, Team,
 };
 use crate::ports::{PortError, PortResult};
 use chrono::{DateTime, Utc};
@@ -52,12 +53,22 @@ pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
         id: parse("conversation id", &row.get::<_, String>(0)?)?,
         contact_id: parse("contact id", &row.get::<_, String>(1)?)?,
-        status: enum_of("status", &row.get::<_, String>(2)?, ConversationStatus::parse)?,
+        status: enum_of(
+            "status",
+            &row.get::<_, String>(2)?,
+            ConversationStatus::parse,
+        )?,
         snoozed_until: opt_time(row.get(3)?)?,
         priority: enum_of("priority", &row.get::<_, String>(4)?, Priority::parse)?,
         tags: json("tags", &row.get::<_, String>(5)?)?,
-        team_id: row.get::<_, Option<String>>(6)?.map(|v| parse("team id", &v)).transpose()?,
-        assignee_id: row.get::<_, Option<String>>(7)?.map(|v| parse("agent id", &v)).transpose()?,
+        team_id: row
+            .get::<_, Option<String>>(6)?
+            .map(|v| parse("team id", &v))
+            .transpose()?,
+        assignee_id: row
+            .get::<_, Option<String>>(7)?
+            .map(|v| parse("agent id", &v))
+            .transpose()?,
         subject: row.get(8)?,
         channel: enum_of("channel", &row.get::<_, String>(9)?, Channel::parse)?,
         channels: json("channels", &row.get::<_, String>(10)?)?,
@@ -72,9 +83,11 @@ pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
 }
 
 pub fn get_conversation(conn: &Connection, id: &str) -> PortResult<Option<Conversation>> {
-    conn.prepare_cached(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"))
-        .and_then(|mut s| s.query_row([id], conversation).optional())
-        .map_err(sql)
+    conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([id], conversation).optional())
+    .map_err(sql)
 }
 
 pub fn insert_conversation(conn: &Connection, c: &Conversation) -> PortResult<()> {
@@ -108,7 +121,11 @@ pub fn insert_conversation(conn: &Connection, c: &Conversation) -> PortResult<()
 }
 
 /// Writes `c` over the stored row if that row is still at `expected_version`.
-pub fn update_conversation(conn: &Connection, c: &Conversation, expected_version: u64) -> PortResult<()> {
+pub fn update_conversation(
+    conn: &Connection,
+    c: &Conversation,
+    expected_version: u64,
+) -> PortResult<()> {
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET contact_id = ?2, status = ?3, snoozed_until = ?4, priority = ?5, tags = ?6,
@@ -140,7 +157,10 @@ pub fn update_conversation(conn: &Connection, c: &Conversation, expected_version
         })
         .map_err(sql)?;
     if changed == 0 {
-        return Err(PortError::Conflict(format!("conversation {} changed meanwhile", c.id)));
+        return Err(PortError::Conflict(format!(
+            "conversation {} changed meanwhile",
+            c.id
+        )));
     }
     write_tags(conn, c)
 }
@@ -151,9 +171,11 @@ fn write_tags(conn: &Connection, c: &Conversation) -> PortResult<()> {
         .and_then(|mut s| s.execute([&id]))
         .map_err(sql)?;
     for tag in &c.tags {
-        conn.prepare_cached("INSERT OR IGNORE INTO conversation_tags (tag, conversation_id) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute([tag, &id]))
-            .map_err(sql)?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO conversation_tags (tag, conversation_id) VALUES (?1, ?2)",
+        )
+        .and_then(|mut s| s.execute([tag, &id]))
+        .map_err(sql)?;
     }
     Ok(())
 }
@@ -170,13 +192,21 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         id: parse("message id", &row.get::<_, String>(base)?)?,
         conversation_id: parse("conversation id", &row.get::<_, String>(base + 1)?)?,
         contact_id: parse("contact id", &row.get::<_, String>(base + 2)?)?,
-        direction: enum_of("direction", &row.get::<_, String>(base + 3)?, Direction::parse)?,
+        direction: enum_of(
+            "direction",
+            &row.get::<_, String>(base + 3)?,
+            Direction::parse,
+        )?,
         channel: enum_of("channel", &row.get::<_, String>(base + 4)?, Channel::parse)?,
         author: json::<Author>("author", &row.get::<_, String>(base + 5)?)?,
         text: row.get(base + 6)?,
         attachments: json("attachments", &row.get::<_, String>(base + 7)?)?,
         source_id: row.get::<_, Option<String>>(8)?.map(SourceId::from_stored),
-        delivery_status: enum_of("delivery status", &row.get::<_, String>(base + 9)?, DeliveryStatus::parse)?,
+        delivery_status: enum_of(
+            "delivery status",
+            &row.get::<_, String>(base + 9)?,
+            DeliveryStatus::parse,
+        )?,
         delivery_error: row.get(base + 10)?,
         created_at: time(row.get(base + 11)?)?,
     })
@@ -234,7 +264,10 @@ pub fn event_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Event> {
         id: parse("event id", &row.get::<_, String>(base)?)?,
         conversation_id: parse("conversation id", &row.get::<_, String>(base + 1)?)?,
         kind: json("event", &row.get::<_, String>(base + 2)?)?,
-        actor_id: row.get::<_, Option<String>>(3)?.map(|v| parse("agent id", &v)).transpose()?,
+        actor_id: row
+            .get::<_, Option<String>>(3)?
+            .map(|v| parse("agent id", &v))
+            .transpose()?,
         created_at: time(row.get(base + 4)?)?,
     })
 }
@@ -254,15 +287,21 @@ pub fn seq_of(ulid: ulid::Ulid) -> String {
     ulid.to_string()
 }
 
-pub const AGENT_COLUMNS: &str = "id, name, email, role, availability, max_open, team_ids, created_at";
+pub const AGENT_COLUMNS: &str =
+    "id, name, email, role, availability, max_open, team_ids, created_at";
 
 pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
         id: parse("agent id", &row.get::<_, String>(0)?)?,
         name: row.get(1)?,
-        email: EmailAddress::parse(&row.get::<_, String>(2)?).map_err(|e| corrupt("email", &e.0))?,
+        email: EmailAddress::parse(&row.get::<_, String>(2)?)
+            .map_err(|e| corrupt("email", &e.0))?,
         role: enum_of("role", &row.get::<_, String>(3)?, Role::parse)?,
-        availability: enum_of("availability", &row.get::<_, String>(4)?, Availability::parse)?,
+        availability: enum_of(
+            "availability",
+            &row.get::<_, String>(4)?,
+            Availability::parse,
+        )?,
         max_open_conversations: row.get(5)?,
         team_ids: json("team ids", &row.get::<_, String>(6)?)?,
         created_at: time(row.get(7)?)?,
@@ -270,7 +309,11 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
 }
 
 pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
-    Ok(Team { id: parse("team id", &row.get::<_, String>(0)?)?, name: row.get(1)?, created_at: time(row.get(2)?)? })
+    Ok(Team {
+        id: parse("team id", &row.get::<_, String>(0)?)?,
+        name: row.get(1)?,
+        created_at: time(row.get(2)?)?,
+    })
 }
 
 /// A contact with its identities.
@@ -291,7 +334,9 @@ pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> 
             .optional()
         })
         .map_err(sql)?;
-    let Some(mut contact) = head else { return Ok(None) };
+    let Some(mut contact) = head else {
+        return Ok(None);
+    };
     contact.identities = conn
         .prepare_cached(
             "SELECT identity_key, proven, added_at FROM contact_identities WHERE contact_id = ?1 ORDER BY added_at, identity_key",

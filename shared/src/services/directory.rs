@@ -2,11 +2,12 @@
 
 use super::error::{ServiceError, ServiceResult};
 use crate::model::{
-    Agent, AgentId, Availability, Contact, ContactId, Conversation, EmailAddress, Role, Team, TeamId,
+    Agent, AgentId, Availability, Contact, ContactId, Conversation, EmailAddress, Role, Team,
+    TeamId,
 };
 use crate::ports::{
-    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page, PageRequest, StatusFilter,
-    TeamStore,
+    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
+    PageRequest, StatusFilter, TeamStore,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,31 +63,69 @@ impl Directory {
         Ok(self.agents.agent_by_key_hash(&hash_secret(key)).await?)
     }
 
-    pub async fn search_contacts(&self, query: &str, page: &PageRequest) -> ServiceResult<Page<Contact>> {
+    pub async fn search_contacts(
+        &self,
+        query: &str,
+        page: &PageRequest,
+    ) -> ServiceResult<Page<Contact>> {
         Ok(self.contacts.search_contacts(query, page).await?)
     }
 
     pub async fn contact(&self, id: ContactId) -> ServiceResult<ContactDetails> {
-        let contact = self.contacts.contact(id).await?.ok_or(ServiceError::NotFound("contact"))?;
-        let filter = ConversationFilter { contact: Some(id), status: StatusFilter::All, assignee: AssigneeFilter::Anyone, ..Default::default() };
-        let conversations = self.conversations.list_conversations(&filter, &PageRequest::first(50)).await?.items;
-        Ok(ContactDetails { contact, conversations })
+        let contact = self
+            .contacts
+            .contact(id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
+        let filter = ConversationFilter {
+            contact: Some(id),
+            status: StatusFilter::All,
+            assignee: AssigneeFilter::Anyone,
+            ..Default::default()
+        };
+        let conversations = self
+            .conversations
+            .list_conversations(&filter, &PageRequest::first(50))
+            .await?
+            .items;
+        Ok(ContactDetails {
+            contact,
+            conversations,
+        })
     }
 
-    pub async fn merge(&self, survivor: ContactId, absorbed: ContactId, actor: &Agent) -> ServiceResult<Contact> {
+    pub async fn merge(
+        &self,
+        survivor: ContactId,
+        absorbed: ContactId,
+        actor: &Agent,
+    ) -> ServiceResult<Contact> {
         if survivor == absorbed {
-            return Err(ServiceError::Invalid("a contact cannot be merged into itself".into()));
+            return Err(ServiceError::Invalid(
+                "a contact cannot be merged into itself".into(),
+            ));
         }
         for id in [survivor, absorbed] {
-            self.contacts.contact(id).await?.ok_or(ServiceError::NotFound("contact"))?;
+            self.contacts
+                .contact(id)
+                .await?
+                .ok_or(ServiceError::NotFound("contact"))?;
         }
-        let merged = self.contacts.merge_contacts(survivor, absorbed, actor.id, Utc::now()).await?;
+        let merged = self
+            .contacts
+            .merge_contacts(survivor, absorbed, actor.id, Utc::now())
+            .await?;
         tracing::info!(%survivor, %absorbed, agent_id = %actor.id, "contacts merged");
         Ok(merged)
     }
 
     /// Creates an agent and returns it with its API key, which is shown only now.
-    pub async fn create_agent(&self, name: &str, email: &str, role: Role) -> ServiceResult<(Agent, String)> {
+    pub async fn create_agent(
+        &self,
+        name: &str,
+        email: &str,
+        role: Role,
+    ) -> ServiceResult<(Agent, String)> {
         let name = checked_name(name)?;
         let email = EmailAddress::parse(email).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let agent = Agent {
@@ -110,7 +149,11 @@ impl Directory {
     }
 
     pub async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> ServiceResult<Agent> {
-        let mut agent = self.agents.agent(id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        let mut agent = self
+            .agents
+            .agent(id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
         if let Some(name) = patch.name {
             agent.name = checked_name(&name)?;
         }
@@ -127,7 +170,10 @@ impl Directory {
             teams.sort();
             teams.dedup();
             for team in &teams {
-                self.teams.team(*team).await?.ok_or_else(|| ServiceError::Invalid(format!("no team {team}")))?;
+                self.teams
+                    .team(*team)
+                    .await?
+                    .ok_or_else(|| ServiceError::Invalid(format!("no team {team}")))?;
             }
             agent.team_ids = teams;
         }
@@ -136,7 +182,11 @@ impl Directory {
     }
 
     pub async fn create_team(&self, name: &str) -> ServiceResult<Team> {
-        let team = Team { id: TeamId::new(), name: checked_name(name)?, created_at: Utc::now() };
+        let team = Team {
+            id: TeamId::new(),
+            name: checked_name(name)?,
+            created_at: Utc::now(),
+        };
         self.teams.create_team(&team).await?;
         Ok(team)
     }
@@ -149,7 +199,9 @@ impl Directory {
 fn checked_name(name: &str) -> ServiceResult<String> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::Invalid("a name needs 1 to 100 characters".into()));
+        return Err(ServiceError::Invalid(
+            "a name needs 1 to 100 characters".into(),
+        ));
     }
     Ok(name)
 }

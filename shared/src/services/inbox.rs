@@ -3,12 +3,13 @@
 use super::error::{ServiceError, ServiceResult};
 use super::send::{OutboundJob, address_kind};
 use crate::model::{
-    Agent, AgentId, Author, Channel, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction,
-    Event, EventKind, Message, MessageId, Note, NoteId, Priority, TeamId, TimelineItem, normalize_tag,
+    Agent, AgentId, Author, Channel, Conversation, ConversationId, ConversationStatus,
+    DeliveryStatus, Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority,
+    TeamId, TimelineItem, normalize_tag,
 };
 use crate::ports::{
-    AgentStore, ContactStore, ConversationFilter, ConversationStore, Enqueue, MessageStore, Page, PageRequest,
-    PortError, Queue, QueueName, TeamStore,
+    AgentStore, ContactStore, ConversationFilter, ConversationStore, Enqueue, MessageStore, Page,
+    PageRequest, PortError, Queue, QueueName, TeamStore,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -41,25 +42,47 @@ pub struct ConversationPatch {
 }
 
 impl Inbox {
-    pub async fn list(&self, filter: &ConversationFilter, page: &PageRequest) -> ServiceResult<Page<Conversation>> {
+    pub async fn list(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> ServiceResult<Page<Conversation>> {
         Ok(self.conversations.list_conversations(filter, page).await?)
     }
 
     pub async fn get(&self, id: ConversationId) -> ServiceResult<Conversation> {
-        self.conversations.conversation(id).await?.ok_or(ServiceError::NotFound("conversation"))
+        self.conversations
+            .conversation(id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))
     }
 
-    pub async fn timeline(&self, id: ConversationId, page: &PageRequest) -> ServiceResult<Page<TimelineItem>> {
+    pub async fn timeline(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> ServiceResult<Page<TimelineItem>> {
         self.get(id).await?;
         Ok(self.conversations.timeline(id, page).await?)
     }
 
-    pub async fn patch(&self, id: ConversationId, patch: ConversationPatch, actor: &Agent) -> ServiceResult<Conversation> {
+    pub async fn patch(
+        &self,
+        id: ConversationId,
+        patch: ConversationPatch,
+        actor: &Agent,
+    ) -> ServiceResult<Conversation> {
         if let Some(Some(agent)) = patch.assignee_id {
-            self.agents.agent(agent).await?.ok_or_else(|| ServiceError::Invalid(format!("no agent {agent}")))?;
+            self.agents
+                .agent(agent)
+                .await?
+                .ok_or_else(|| ServiceError::Invalid(format!("no agent {agent}")))?;
         }
         if let Some(Some(team)) = patch.team_id {
-            self.teams.team(team).await?.ok_or_else(|| ServiceError::Invalid(format!("no team {team}")))?;
+            self.teams
+                .team(team)
+                .await?
+                .ok_or_else(|| ServiceError::Invalid(format!("no team {team}")))?;
         }
         let tags = patch
             .tags
@@ -67,7 +90,11 @@ impl Inbox {
             .map(|tags| {
                 let mut normalized = tags
                     .iter()
-                    .map(|t| normalize_tag(t).ok_or_else(|| ServiceError::Invalid(format!("`{t}` is not a valid tag"))))
+                    .map(|t| {
+                        normalize_tag(t).ok_or_else(|| {
+                            ServiceError::Invalid(format!("`{t}` is not a valid tag"))
+                        })
+                    })
                     .collect::<ServiceResult<Vec<_>>>()?;
                 normalized.sort();
                 normalized.dedup();
@@ -85,13 +112,19 @@ impl Inbox {
             if events.is_empty() {
                 return Ok(current);
             }
-            match self.conversations.save_conversation(&next, current.version, &events).await {
+            match self
+                .conversations
+                .save_conversation(&next, current.version, &events)
+                .await
+            {
                 Ok(saved) => return Ok(saved),
                 Err(PortError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict("the conversation is changing too often; try again".into()))
+        Err(ServiceError::Conflict(
+            "the conversation is changing too often; try again".into(),
+        ))
     }
 
     /// Stores the reply as queued and hands it to the sender.
@@ -106,12 +139,22 @@ impl Inbox {
         let conversation = self.get(id).await?;
         let channel = channel.unwrap_or(conversation.channel);
         if !self.reply_channels.contains(&channel) {
-            return Err(ServiceError::Invalid(format!("replies on the {} channel are not configured", channel.as_str())));
+            return Err(ServiceError::Invalid(format!(
+                "replies on the {} channel are not configured",
+                channel.as_str()
+            )));
         }
         if let Some(kind) = address_kind(channel) {
-            let contact = self.contacts.contact(conversation.contact_id).await?.ok_or(ServiceError::NotFound("contact"))?;
+            let contact = self
+                .contacts
+                .contact(conversation.contact_id)
+                .await?
+                .ok_or(ServiceError::NotFound("contact"))?;
             if !contact.identities.iter().any(|i| i.identity.kind == kind) {
-                return Err(ServiceError::Invalid(format!("the contact has no {} address", kind.as_str())));
+                return Err(ServiceError::Invalid(format!(
+                    "the contact has no {} address",
+                    kind.as_str()
+                )));
             }
         }
         let message = Message {
@@ -129,12 +172,20 @@ impl Inbox {
             created_at: Utc::now(),
         };
         self.messages.add_outbound(&message).await?;
-        let body = serde_json::to_vec(&OutboundJob { message_id: message.id })
-            .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
-        let job = Enqueue { body, group: id.to_string(), dedup: message.id.to_string() };
+        let body = serde_json::to_vec(&OutboundJob {
+            message_id: message.id,
+        })
+        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
+        let job = Enqueue {
+            body,
+            group: id.to_string(),
+            dedup: message.id.to_string(),
+        };
         if let Err(e) = self.queue.send(QueueName::Outbound, vec![job]).await {
             let reason = format!("could not be queued: {e}");
-            self.messages.set_delivery_status(message.id, DeliveryStatus::Failed, Some(&reason), None).await?;
+            self.messages
+                .set_delivery_status(message.id, DeliveryStatus::Failed, Some(&reason), None)
+                .await?;
             return Err(e.into());
         }
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");
@@ -144,7 +195,13 @@ impl Inbox {
     pub async fn note(&self, id: ConversationId, text: &str, actor: &Agent) -> ServiceResult<Note> {
         let text = checked_text(text)?;
         self.get(id).await?;
-        let note = Note { id: NoteId::new(), conversation_id: id, author_id: actor.id, text, created_at: Utc::now() };
+        let note = Note {
+            id: NoteId::new(),
+            conversation_id: id,
+            author_id: actor.id,
+            text,
+            created_at: Utc::now(),
+        };
         self.conversations.add_note(&note).await?;
         Ok(note)
     }
@@ -155,7 +212,9 @@ fn checked_text(text: &str) -> ServiceResult<String> {
         return Err(ServiceError::Invalid("text must not be empty".into()));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ServiceError::Invalid(format!("text is longer than {MAX_TEXT_CHARS} characters")));
+        return Err(ServiceError::Invalid(format!(
+            "text is longer than {MAX_TEXT_CHARS} characters"
+        )));
     }
     Ok(text.to_owned())
 }
@@ -172,19 +231,31 @@ fn apply_patch(
     let mut kinds = Vec::new();
 
     let snooze_until = match (patch.status, patch.snoozed_until) {
-        (Some(ConversationStatus::Snoozed), Some(Some(until))) | (None, Some(Some(until))) => Some(until),
+        (Some(ConversationStatus::Snoozed), Some(Some(until))) | (None, Some(Some(until))) => {
+            Some(until)
+        }
         (Some(ConversationStatus::Snoozed), _) => {
-            return Err(ServiceError::Invalid("snoozing needs `snoozed_until`".into()));
+            return Err(ServiceError::Invalid(
+                "snoozing needs `snoozed_until`".into(),
+            ));
         }
         (Some(_), Some(Some(_))) => {
-            return Err(ServiceError::Invalid("`snoozed_until` goes with status `snoozed`".into()));
+            return Err(ServiceError::Invalid(
+                "`snoozed_until` goes with status `snoozed`".into(),
+            ));
         }
         _ => None,
     };
-    let status = if snooze_until.is_some() { Some(ConversationStatus::Snoozed) } else { patch.status };
+    let status = if snooze_until.is_some() {
+        Some(ConversationStatus::Snoozed)
+    } else {
+        patch.status
+    };
     if let Some(until) = snooze_until {
         if until <= now {
-            return Err(ServiceError::Invalid("`snoozed_until` must be in the future".into()));
+            return Err(ServiceError::Invalid(
+                "`snoozed_until` must be in the future".into(),
+            ));
         }
         if next.snoozed_until != Some(until) {
             next.snoozed_until = Some(until);
@@ -192,7 +263,10 @@ fn apply_patch(
         }
     }
     if let Some(status) = status.filter(|s| *s != current.status) {
-        kinds.push(EventKind::StatusChanged { from: current.status, to: status });
+        kinds.push(EventKind::StatusChanged {
+            from: current.status,
+            to: status,
+        });
         next.status = status;
         if status != ConversationStatus::Snoozed {
             next.snoozed_until = None;
@@ -200,27 +274,48 @@ fn apply_patch(
         next.resolved_at = (status == ConversationStatus::Resolved).then_some(now);
     }
     if let Some(priority) = patch.priority.filter(|p| *p != current.priority) {
-        kinds.push(EventKind::PriorityChanged { from: current.priority, to: priority });
+        kinds.push(EventKind::PriorityChanged {
+            from: current.priority,
+            to: priority,
+        });
         next.priority = priority;
     }
     if let Some(assignee) = patch.assignee_id.filter(|a| *a != current.assignee_id) {
-        kinds.push(EventKind::Assigned { from: current.assignee_id, to: assignee });
+        kinds.push(EventKind::Assigned {
+            from: current.assignee_id,
+            to: assignee,
+        });
         next.assignee_id = assignee;
     }
     if let Some(team) = patch.team_id.filter(|t| *t != current.team_id) {
-        kinds.push(EventKind::TeamChanged { from: current.team_id, to: team });
+        kinds.push(EventKind::TeamChanged {
+            from: current.team_id,
+            to: team,
+        });
         next.team_id = team;
     }
     if let Some(tags) = tags.filter(|t| *t != current.tags) {
-        let added = tags.iter().filter(|t| !current.tags.contains(t)).cloned().collect();
-        let removed = current.tags.iter().filter(|t| !tags.contains(t)).cloned().collect();
+        let added = tags
+            .iter()
+            .filter(|t| !current.tags.contains(t))
+            .cloned()
+            .collect();
+        let removed = current
+            .tags
+            .iter()
+            .filter(|t| !tags.contains(t))
+            .cloned()
+            .collect();
         kinds.push(EventKind::TagsChanged { added, removed });
         next.tags = tags;
     }
     if !kinds.is_empty() {
         next.updated_at = now;
     }
-    let events = kinds.into_iter().map(|kind| Event::new(current.id, kind, Some(actor), now)).collect();
+    let events = kinds
+        .into_iter()
+        .map(|kind| Event::new(current.id, kind, Some(actor), now))
+        .collect();
     Ok((next, events))
 }
 
@@ -255,8 +350,12 @@ mod tests {
 
     #[test]
     fn resolving_records_when_and_an_event() {
-        let patch = ConversationPatch { status: Some(ConversationStatus::Resolved), ..Default::default() };
-        let (next, events) = apply_patch(&conversation(), &patch, None, AgentId::new(), Utc::now()).unwrap();
+        let patch = ConversationPatch {
+            status: Some(ConversationStatus::Resolved),
+            ..Default::default()
+        };
+        let (next, events) =
+            apply_patch(&conversation(), &patch, None, AgentId::new(), Utc::now()).unwrap();
         assert_eq!(next.status, ConversationStatus::Resolved);
         assert!(next.resolved_at.is_some());
         assert_eq!(events.len(), 1);
@@ -265,17 +364,46 @@ mod tests {
     #[test]
     fn snoozing_needs_a_future_time() {
         let now = Utc::now();
-        let snooze = |until| ConversationPatch { snoozed_until: Some(Some(until)), ..Default::default() };
-        let (next, _) = apply_patch(&conversation(), &snooze(now + chrono::Duration::hours(2)), None, AgentId::new(), now).unwrap();
+        let snooze = |until| ConversationPatch {
+            snoozed_until: Some(Some(until)),
+            ..Default::default()
+        };
+        let (next, _) = apply_patch(
+            &conversation(),
+            &snooze(now + chrono::Duration::hours(2)),
+            None,
+            AgentId::new(),
+            now,
+        )
+        .unwrap();
         assert_eq!(next.status, ConversationStatus::Snoozed);
-        assert!(apply_patch(&conversation(), &snooze(now - chrono::Duration::hours(2)), None, AgentId::new(), now).is_err());
-        let bare = ConversationPatch { status: Some(ConversationStatus::Snoozed), ..Default::default() };
+        assert!(
+            apply_patch(
+                &conversation(),
+                &snooze(now - chrono::Duration::hours(2)),
+                None,
+                AgentId::new(),
+                now
+            )
+            .is_err()
+        );
+        let bare = ConversationPatch {
+            status: Some(ConversationStatus::Snoozed),
+            ..Default::default()
+        };
         assert!(apply_patch(&conversation(), &bare, None, AgentId::new(), now).is_err());
     }
 
     #[test]
     fn an_empty_patch_changes_nothing() {
-        let (_, events) = apply_patch(&conversation(), &ConversationPatch::default(), None, AgentId::new(), Utc::now()).unwrap();
+        let (_, events) = apply_patch(
+            &conversation(),
+            &ConversationPatch::default(),
+            None,
+            AgentId::new(),
+            Utc::now(),
+        )
+        .unwrap();
         assert!(events.is_empty());
     }
 }

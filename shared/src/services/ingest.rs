@@ -16,8 +16,13 @@ impl Ingest {
 
     /// Returns once the message is durable; a repeat of its source id is dropped.
     pub async fn submit(&self, message: &InboundMessage) -> PortResult<()> {
-        let body = serde_json::to_vec(message).map_err(|e| crate::ports::PortError::Internal(e.to_string()))?;
-        let item = Enqueue { body, group: message.ordering_key(), dedup: message.source_id.as_str().to_owned() };
+        let body = serde_json::to_vec(message)
+            .map_err(|e| crate::ports::PortError::Internal(e.to_string()))?;
+        let item = Enqueue {
+            body,
+            group: message.ordering_key(),
+            dedup: message.source_id.as_str().to_owned(),
+        };
         self.queue.send(QueueName::Inbound, vec![item]).await
     }
 }

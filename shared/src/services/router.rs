@@ -5,16 +5,28 @@ use super::worker::{Handled, backoff};
 use crate::model::InboundMessage;
 use crate::ports::{Delivery, PortError, RouteOutcome, RoutingStore};
 
-pub async fn handle_inbound(store: &dyn RoutingStore, policy: &RoutePolicy, delivery: Delivery) -> Handled {
+pub async fn handle_inbound(
+    store: &dyn RoutingStore,
+    policy: &RoutePolicy,
+    delivery: Delivery,
+) -> Handled {
     let message: InboundMessage = match serde_json::from_slice(&delivery.body) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(queue_message = %delivery.id, error = %e, "undecodable inbound message");
-            return Handled::Retry { after: backoff(delivery.receive_count), reason: format!("undecodable: {e}") };
+            return Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: format!("undecodable: {e}"),
+            };
         }
     };
     match store.route(&message, policy).await {
-        Ok(RouteOutcome::Stored { message_id, conversation_id, contact_id, new_conversation }) => {
+        Ok(RouteOutcome::Stored {
+            message_id,
+            conversation_id,
+            contact_id,
+            new_conversation,
+        }) => {
             tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
             Handled::Done
         }
@@ -29,7 +41,10 @@ pub async fn handle_inbound(store: &dyn RoutingStore, policy: &RoutePolicy, deli
             } else {
                 tracing::warn!(source_id = message.source_id.as_str(), error = %e, receives = delivery.receive_count, "routing will be retried");
             }
-            Handled::Retry { after: backoff(delivery.receive_count), reason: e.to_string() }
+            Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: e.to_string(),
+            }
         }
     }
 }

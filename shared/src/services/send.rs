@@ -1,10 +1,11 @@
 //! Delivering queued replies through each channel's sender, and recording the outcome.
 
 use super::worker::{Handled, backoff};
-use crate::ports::MAX_DELIVERIES;
 use crate::model::{Channel, DeliveryStatus, Identity, IdentityKind, MessageId};
+use crate::ports::MAX_DELIVERIES;
 use crate::ports::{
-    ChannelSender, ContactStore, ConversationStore, Delivery, MessageStore, OutboundDelivery, PortResult, SendError,
+    ChannelSender, ContactStore, ConversationStore, Delivery, MessageStore, OutboundDelivery,
+    PortResult, SendError,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -38,13 +39,21 @@ impl Sender {
     pub async fn handle(&self, delivery: Delivery) -> Handled {
         let job: OutboundJob = match serde_json::from_slice(&delivery.body) {
             Ok(job) => job,
-            Err(e) => return Handled::Retry { after: backoff(delivery.receive_count), reason: format!("undecodable: {e}") },
+            Err(e) => {
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: format!("undecodable: {e}"),
+                };
+            }
         };
         match self.deliver(job.message_id, delivery.receive_count).await {
             Ok(handled) => handled,
             Err(e) => {
                 tracing::warn!(message_id = %job.message_id, error = %e, "delivery will be retried");
-                Handled::Retry { after: backoff(delivery.receive_count), reason: e.to_string() }
+                Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                }
             }
         }
     }
@@ -57,48 +66,90 @@ impl Sender {
         if message.delivery_status != DeliveryStatus::Queued {
             return Ok(Handled::Done);
         }
-        let Some(conversation) = self.conversations.conversation(message.conversation_id).await? else {
+        let Some(conversation) = self
+            .conversations
+            .conversation(message.conversation_id)
+            .await?
+        else {
             return self.fail(id, "the conversation no longer exists").await;
         };
         let Some(sender) = self.channels.get(&message.channel).cloned() else {
-            return self.fail(id, &format!("the {} channel is not configured", message.channel.as_str())).await;
+            return self
+                .fail(
+                    id,
+                    &format!("the {} channel is not configured", message.channel.as_str()),
+                )
+                .await;
         };
         let recipient = match address_kind(message.channel) {
             None => None,
             Some(kind) => match self.recipient(&conversation, kind).await? {
                 Some(identity) => Some(identity),
-                None => return self.fail(id, &format!("the contact has no {} address", kind.as_str())).await,
+                None => {
+                    return self
+                        .fail(id, &format!("the contact has no {} address", kind.as_str()))
+                        .await;
+                }
             },
         };
-        let outbound = OutboundDelivery { message, conversation, recipient };
+        let outbound = OutboundDelivery {
+            message,
+            conversation,
+            recipient,
+        };
         match sender.send(&outbound).await {
             Ok(sent) => {
-                let status = if sent.delivered { DeliveryStatus::Delivered } else { DeliveryStatus::Sent };
-                self.messages.set_delivery_status(id, status, None, sent.provider_id.as_deref()).await?;
+                let status = if sent.delivered {
+                    DeliveryStatus::Delivered
+                } else {
+                    DeliveryStatus::Sent
+                };
+                self.messages
+                    .set_delivery_status(id, status, None, sent.provider_id.as_deref())
+                    .await?;
                 tracing::info!(message_id = %id, conversation_id = %outbound.conversation.id, status = status.as_str(), "reply delivered");
                 Ok(Handled::Done)
             }
             Err(SendError::Permanent { reason }) => self.fail(id, &reason).await,
             Err(SendError::Retryable { reason, .. }) if attempt >= MAX_DELIVERIES => {
-                self.fail(id, &format!("gave up after {attempt} attempts: {reason}")).await
+                self.fail(id, &format!("gave up after {attempt} attempts: {reason}"))
+                    .await
             }
-            Err(SendError::Retryable { reason, retry_after }) => {
+            Err(SendError::Retryable {
+                reason,
+                retry_after,
+            }) => {
                 tracing::warn!(message_id = %id, %reason, attempt, "delivery will be retried");
-                Ok(Handled::Retry { after: retry_after.unwrap_or_else(|| backoff(attempt)), reason })
+                Ok(Handled::Retry {
+                    after: retry_after.unwrap_or_else(|| backoff(attempt)),
+                    reason,
+                })
             }
         }
     }
 
     async fn fail(&self, id: MessageId, reason: &str) -> PortResult<Handled> {
         tracing::warn!(message_id = %id, reason, "reply failed");
-        self.messages.set_delivery_status(id, DeliveryStatus::Failed, Some(reason), None).await?;
+        self.messages
+            .set_delivery_status(id, DeliveryStatus::Failed, Some(reason), None)
+            .await?;
         Ok(Handled::Done)
     }
 
     /// The contact's address of `kind`: a proven one first, then the newest.
-    async fn recipient(&self, conversation: &crate::model::Conversation, kind: IdentityKind) -> PortResult<Option<Identity>> {
-        let Some(contact) = self.contacts.contact(conversation.contact_id).await? else { return Ok(None) };
-        let mut candidates: Vec<_> = contact.identities.into_iter().filter(|i| i.identity.kind == kind).collect();
+    async fn recipient(
+        &self,
+        conversation: &crate::model::Conversation,
+        kind: IdentityKind,
+    ) -> PortResult<Option<Identity>> {
+        let Some(contact) = self.contacts.contact(conversation.contact_id).await? else {
+            return Ok(None);
+        };
+        let mut candidates: Vec<_> = contact
+            .identities
+            .into_iter()
+            .filter(|i| i.identity.kind == kind)
+            .collect();
         candidates.sort_by_key(|i| (i.proven, i.added_at));
         Ok(candidates.pop().map(|i| i.identity))
     }
@@ -115,6 +166,9 @@ impl ChannelSender for CustomerPageSender {
     }
 
     async fn send(&self, _: &OutboundDelivery) -> Result<crate::ports::Sent, SendError> {
-        Ok(crate::ports::Sent { provider_id: None, delivered: true })
+        Ok(crate::ports::Sent {
+            provider_id: None,
+            delivered: true,
+        })
     }
 }

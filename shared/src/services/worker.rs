@@ -12,12 +12,18 @@ use tokio::sync::watch;
 pub enum Handled {
     Done,
     /// Try again after the delay; the reason is kept for the dead-letter list.
-    Retry { after: Duration, reason: String },
+    Retry {
+        after: Duration,
+        reason: String,
+    },
 }
 
 /// Backoff for the nth failed delivery: 1 s, 4 s, 16 s, 64 s, capped at 5 min.
 pub fn backoff(receive_count: u32) -> Duration {
-    Duration::from_secs(4u64.saturating_pow(receive_count.saturating_sub(1)).min(300))
+    Duration::from_secs(
+        4u64.saturating_pow(receive_count.saturating_sub(1))
+            .min(300),
+    )
 }
 
 pub struct Worker {
@@ -59,7 +65,10 @@ impl Worker {
         H: Fn(Delivery) -> F + Send + Sync,
         F: Future<Output = Handled> + Send,
     {
-        let deliveries = self.queue.receive(self.name, self.batch, self.visibility).await?;
+        let deliveries = self
+            .queue
+            .receive(self.name, self.batch, self.visibility)
+            .await?;
         let count = deliveries.len();
         // One batch is handled together, so the store can fold its writes into one commit.
         let outcomes = futures::future::join_all(deliveries.into_iter().map(|d| {
@@ -73,7 +82,9 @@ impl Worker {
             match outcome {
                 Handled::Done => done.push(receipt),
                 Handled::Retry { after, reason } => {
-                    self.queue.release(self.name, &receipt, after, &reason).await?;
+                    self.queue
+                        .release(self.name, &receipt, after, &reason)
+                        .await?;
                 }
             }
         }

@@ -1,0 +1,4 @@
+//! One folder per channel: wire formats in, provider requests out. Pure code.
+
+pub mod form;
+pub mod webform;

@@ -1,0 +1,207 @@
+//! Agents, teams and dead letters. Admin-only operations carry the `admin` tag.
+
+use super::conversations::{PageParams, nullable, page_request};
+use crate::http::AppState;
+use crate::http::auth::{Admin, Caller};
+use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::model::{Agent, AgentId, Availability, Role, Team, TeamId};
+use crate::ports::{DeadLetter, Page, QueueName};
+use crate::services::directory::AgentPatch;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// The calling agent.
+#[utoipa::path(get, path = "/v1/me", tag = "agents",
+    responses((status = 200, body = Agent), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn me(Caller(agent): Caller) -> Json<Agent> {
+    Json(agent)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMe {
+    availability: Availability,
+}
+
+/// Set your own availability: `away` agents get no new conversations.
+#[utoipa::path(patch, path = "/v1/me", tag = "agents", request_body = PatchMe,
+    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_me(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiJson(body): ApiJson<PatchMe>,
+) -> Result<Json<Agent>, ApiError> {
+    let patch = AgentPatch {
+        availability: Some(body.availability),
+        ..Default::default()
+    };
+    Ok(Json(state.directory.update_agent(agent.id, patch).await?))
+}
+
+/// Every agent.
+#[utoipa::path(get, path = "/v1/agents", tags = ["agents", "admin"], params(PageParams),
+    responses((status = 200, body = Page<Agent>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<Page<Agent>>, ApiError> {
+    let (limit, cursor) = (q.limit, q.cursor);
+    Ok(Json(
+        state
+            .directory
+            .list_agents(&page_request(limit, cursor, 25)?)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    name: String,
+    email: String,
+    role: Role,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedAgent {
+    agent: Agent,
+    /// Shown once; only its hash is stored.
+    api_key: String,
+}
+
+/// Create an agent; the answer carries their API key, shown only this once.
+#[utoipa::path(post, path = "/v1/agents", tags = ["agents", "admin"], request_body = NewAgent,
+    responses((status = 201, body = CreatedAgent), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_agent(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<NewAgent>,
+) -> Result<(StatusCode, Json<CreatedAgent>), ApiError> {
+    let (agent, api_key) = state
+        .directory
+        .create_agent(&body.name, &body.email, body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedAgent { agent, api_key })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAgent {
+    name: Option<String>,
+    role: Option<Role>,
+    availability: Option<Availability>,
+    /// `null` removes the cap.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    max_open_conversations: Option<Option<u32>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    team_ids: Option<Vec<TeamId>>,
+}
+
+/// Change an agent's name, role, availability, cap or teams.
+#[utoipa::path(patch, path = "/v1/agents/{id}", tags = ["agents", "admin"],
+    params(("id" = String, Path, description = "agent id (`ag_…`)")), request_body = PatchAgent,
+    responses((status = 200, body = Agent), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_agent(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<AgentId>,
+    ApiJson(body): ApiJson<PatchAgent>,
+) -> Result<Json<Agent>, ApiError> {
+    let patch = AgentPatch {
+        name: body.name,
+        role: body.role,
+        availability: body.availability,
+        max_open_conversations: body.max_open_conversations,
+        team_ids: body.team_ids,
+    };
+    Ok(Json(state.directory.update_agent(id, patch).await?))
+}
+
+/// Every team.
+#[utoipa::path(get, path = "/v1/teams", tag = "teams",
+    responses((status = 200, body = Vec<Team>), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    _: Caller,
+) -> Result<Json<Vec<Team>>, ApiError> {
+    Ok(Json(state.directory.list_teams().await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    name: String,
+}
+
+/// Create a team.
+#[utoipa::path(post, path = "/v1/teams", tags = ["teams", "admin"], request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 409, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<NewTeam>,
+) -> Result<(StatusCode, Json<Team>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.directory.create_team(&body.name).await?),
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterQuery {
+    /// `inbound` (default) or `outbound`.
+    queue: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn queue_named(name: Option<&str>) -> Result<QueueName, ApiError> {
+    let name = name.unwrap_or("inbound");
+    QueueName::parse(name).ok_or_else(|| {
+        ApiError::bad_request(format!("`{name}` is not a queue (inbound, outbound)"))
+    })
+}
+
+/// Messages that failed five times and wait for an admin.
+#[utoipa::path(get, path = "/v1/dead-letters", tags = ["queues", "admin"], params(DeadLetterQuery),
+    responses((status = 200, body = Page<DeadLetter>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<DeadLetterQuery>,
+) -> Result<Json<Page<DeadLetter>>, ApiError> {
+    let queue = queue_named(q.queue.as_deref())?;
+    let page = page_request(q.limit, q.cursor, 25)?;
+    Ok(Json(state.queue.dead_letters(queue, &page).await?))
+}
+
+/// Put a dead letter back on its queue.
+#[utoipa::path(post, path = "/v1/dead-letters/{queue}/{id}/replay", tags = ["queues", "admin"],
+    params(("queue" = String, Path, description = "inbound or outbound"), ("id" = String, Path, description = "dead letter id")),
+    responses((status = 202, description = "queued again"), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn replay(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath((queue, id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let queue = queue_named(Some(&queue))?;
+    if state.queue.replay(queue, &id).await? {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError::not_found("dead letter"))
+    }
+}

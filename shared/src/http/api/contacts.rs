@@ -1,0 +1,76 @@
+use super::conversations::page_request;
+use crate::http::AppState;
+use crate::http::auth::Caller;
+use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::model::{Contact, ContactId};
+use crate::ports::Page;
+use crate::services::directory::ContactDetails;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchContacts {
+    /// Part of a name, email address, phone number or other identity.
+    q: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// Find contacts by name or identity.
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(SearchContacts),
+    responses((status = 200, body = Page<Contact>), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiQuery(q): ApiQuery<SearchContacts>,
+) -> Result<Json<Page<Contact>>, ApiError> {
+    let page = page_request(q.limit, q.cursor, 25)?;
+    Ok(Json(
+        state
+            .directory
+            .search_contacts(q.q.as_deref().unwrap_or(""), &page)
+            .await?,
+    ))
+}
+
+/// A contact with its identities and conversations.
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts",
+    params(("id" = String, Path, description = "contact id (`ct_…`)")),
+    responses((status = 200, body = ContactDetails), (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ContactId>,
+) -> Result<Json<ContactDetails>, ApiError> {
+    Ok(Json(state.directory.contact(id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeContacts {
+    /// The contact folded into this one; it is gone afterwards.
+    #[schema(value_type = String)]
+    other_contact_id: ContactId,
+}
+
+/// Merge another contact into this one: every identity, conversation and message is kept.
+#[utoipa::path(post, path = "/v1/contacts/{id}/merge", tag = "contacts",
+    params(("id" = String, Path, description = "the surviving contact's id")), request_body = MergeContacts,
+    responses((status = 200, body = Contact), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn merge(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(body): ApiJson<MergeContacts>,
+) -> Result<Json<Contact>, ApiError> {
+    Ok(Json(
+        state
+            .directory
+            .merge(id, body.other_contact_id, &agent)
+            .await?,
+    ))
+}

@@ -1,0 +1,239 @@
+use crate::http::AppState;
+use crate::http::auth::Caller;
+use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::model::{
+    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Message, Note, Priority,
+    TeamId, TimelineItem, normalize_tag,
+};
+use crate::ports::{AssigneeFilter, ConversationFilter, Page, PageRequest, StatusFilter};
+use crate::services::inbox::ConversationPatch;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListConversations {
+    /// `open` (default), `pending`, `snoozed`, `resolved` or `all`.
+    status: Option<String>,
+    /// `me`, `none`, or an agent id.
+    assignee: Option<String>,
+    team: Option<String>,
+    channel: Option<String>,
+    tag: Option<String>,
+    priority: Option<String>,
+    /// Words to find in the conversation's messages.
+    q: Option<String>,
+    /// 1–100, default 25.
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1–100, default 25 (timeline: 100).
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub fn page_request(
+    limit: Option<u32>,
+    cursor: Option<String>,
+    default: u32,
+) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=crate::ports::MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 100"));
+    }
+    Ok(PageRequest {
+        limit,
+        cursor: cursor.filter(|c| !c.is_empty()),
+    })
+}
+
+fn parse_or<T>(
+    value: Option<&str>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            parse(v).ok_or_else(|| ApiError::bad_request(format!("`{v}` is not a valid {what}")))
+        })
+        .transpose()
+}
+
+fn filter_from(
+    q: ListConversations,
+    caller: &Caller,
+) -> Result<(ConversationFilter, PageRequest), ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => StatusFilter::Only(ConversationStatus::Open),
+        Some("all") => StatusFilter::All,
+        Some(s) => StatusFilter::Only(
+            ConversationStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("`{s}` is not a valid status")))?,
+        ),
+    };
+    let assignee = match q.assignee.as_deref() {
+        None | Some("") => AssigneeFilter::Anyone,
+        Some("me") => AssigneeFilter::Agent(caller.0.id),
+        Some("none") => AssigneeFilter::Unassigned,
+        Some(id) => AssigneeFilter::Agent(
+            id.parse::<AgentId>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+    };
+    let filter = ConversationFilter {
+        status,
+        assignee,
+        team: parse_or(q.team.as_deref(), "team id", |v| v.parse::<TeamId>().ok())?,
+        channel: parse_or(q.channel.as_deref(), "channel", Channel::parse)?,
+        tag: parse_or(q.tag.as_deref(), "tag", normalize_tag)?,
+        priority: parse_or(q.priority.as_deref(), "priority", Priority::parse)?,
+        contact: None,
+        query: q.q.filter(|q| !q.trim().is_empty()),
+    };
+    Ok((filter, page_request(q.limit, q.cursor, 25)?))
+}
+
+/// List conversations, most recently active first.
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations", params(ListConversations),
+    responses((status = 200, body = Page<Conversation>), (status = 400, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListConversations>,
+) -> Result<Json<Page<Conversation>>, ApiError> {
+    let (filter, page) = filter_from(q, &caller)?;
+    Ok(Json(state.inbox.list(&filter, &page).await?))
+}
+
+/// One conversation.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id (`cv_…`)")),
+    responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.inbox.get(id).await?))
+}
+
+/// Fields to change; absent fields stay, `null` clears.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchConversation {
+    status: Option<ConversationStatus>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    snoozed_until: Option<Option<DateTime<Utc>>>,
+    priority: Option<Priority>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    assignee_id: Option<Option<AgentId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    team_id: Option<Option<TeamId>>,
+    tags: Option<Vec<String>>,
+}
+
+/// Tells a field that is absent (`None`) from one set to null (`Some(None)`).
+pub fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Change status, snooze, priority, assignee, team or tags.
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), request_body = PatchConversation,
+    responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<PatchConversation>,
+) -> Result<Json<Conversation>, ApiError> {
+    let patch = ConversationPatch {
+        status: body.status,
+        snoozed_until: body.snoozed_until,
+        priority: body.priority,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+        tags: body.tags,
+    };
+    Ok(Json(state.inbox.patch(id, patch, &agent).await?))
+}
+
+/// Messages in and out on every channel, notes and events, oldest first.
+#[utoipa::path(get, path = "/v1/conversations/{id}/timeline", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id"), PageParams),
+    responses((status = 200, body = Page<TimelineItem>), (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<Page<TimelineItem>>, ApiError> {
+    let page = page_request(q.limit, q.cursor, 100)?;
+    Ok(Json(state.inbox.timeline(id, &page).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReply {
+    text: String,
+    /// Defaults to the channel the customer last wrote on.
+    channel: Option<Channel>,
+}
+
+/// Reply to the customer; it is queued and sent on their channel.
+#[utoipa::path(post, path = "/v1/conversations/{id}/replies", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), request_body = NewReply,
+    responses((status = 202, body = Message), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn reply(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<NewReply>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let message = state
+        .inbox
+        .reply(id, &body.text, body.channel, &agent)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(message)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    text: String,
+}
+
+/// A private note for other agents; never sent.
+#[utoipa::path(post, path = "/v1/conversations/{id}/notes", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), request_body = NewNote,
+    responses((status = 201, body = Note), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn note(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<NewNote>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.inbox.note(id, &body.text, &agent).await?),
+    ))
+}

@@ -1,0 +1,58 @@
+//! The agent API under `/v1`, with its OpenAPI document built from the handlers.
+
+mod admin;
+mod contacts;
+mod conversations;
+
+use super::AppState;
+use axum::Json;
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard agent API", description = "One inbox for every customer channel."),
+    modifiers(&BearerAuth),
+    tags((name = "admin", description = "Operations that need an admin's key"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The `/v1` routes and the document that describes them.
+pub fn router() -> axum::Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get, conversations::patch))
+        .routes(routes!(conversations::timeline))
+        .routes(routes!(conversations::reply))
+        .routes(routes!(conversations::note))
+        .routes(routes!(contacts::search))
+        .routes(routes!(contacts::get))
+        .routes(routes!(contacts::merge))
+        .routes(routes!(admin::me, admin::patch_me))
+        .routes(routes!(admin::list_agents, admin::create_agent))
+        .routes(routes!(admin::patch_agent))
+        .routes(routes!(admin::list_teams, admin::create_team))
+        .routes(routes!(admin::dead_letters))
+        .routes(routes!(admin::replay))
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router.route(
+        "/v1/openapi.json",
+        get(move || std::future::ready(Json(doc.as_ref().clone()))),
+    )
+}

@@ -1,0 +1,60 @@
+//! The axum routers. The same router runs in the local server and inside Lambda.
+
+pub mod api;
+pub mod auth;
+pub mod limits;
+pub mod links;
+pub mod pages;
+pub mod problem;
+pub mod webhooks;
+
+use crate::config::HttpConfig;
+use crate::ports::Queue;
+use crate::services::directory::Directory;
+use crate::services::inbox::Inbox;
+use crate::services::ingest::Ingest;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub inbox: Inbox,
+    pub directory: Directory,
+    pub ingest: Ingest,
+    pub queue: Arc<dyn Queue>,
+    pub links: links::LinkSigner,
+    pub limits: Arc<limits::RateLimits>,
+    pub config: Arc<HttpConfig>,
+}
+
+/// Largest JSON body the agent API reads.
+const API_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The agent API.
+pub fn api_router() -> Router<AppState> {
+    api::router().layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+}
+
+/// The web-form webhook and the customer pages.
+pub fn webform_router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/webform", post(webhooks::webform::submit))
+        .route("/contact", get(pages::contact))
+        .route(
+            "/c/{token}",
+            get(pages::customer).post(webhooks::webform::answer),
+        )
+}
+
+/// Every router on one app, as the local server mounts it.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api_router())
+        .merge(webform_router())
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(problem::not_found)
+        .with_state(state)
+}

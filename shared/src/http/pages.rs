@@ -1,0 +1,272 @@
+//! The customer-facing pages: the hosted contact form and each customer's private
+//! conversation page. Plain HTML that works without JavaScript, right-to-left for
+//! Persian. Every value is escaped by the template engine.
+
+use crate::channels::webform::WebformFields;
+use crate::config::PageConfig;
+use crate::http::AppState;
+use crate::http::links::{is_token_shaped, link_hash};
+use crate::http::problem::ApiError;
+use crate::model::{DeliveryStatus, Direction, TimelineItem, next_ulid};
+use crate::ports::PageRequest;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+/// The words of the pages, per language.
+struct Words {
+    dir: &'static str,
+    heading: &'static str,
+    intro: &'static str,
+    name: &'static str,
+    email: &'static str,
+    phone: &'static str,
+    email_or_phone: &'static str,
+    message: &'static str,
+    send: &'static str,
+    conversation: &'static str,
+    you: &'static str,
+    support: &'static str,
+    processing: &'static str,
+    answer: &'static str,
+    keep_link: &'static str,
+}
+
+const ENGLISH: Words = Words {
+    dir: "ltr",
+    heading: "Contact us",
+    intro: "Write to us and we will answer here and by email or phone.",
+    name: "Your name",
+    email: "Email",
+    phone: "Phone",
+    email_or_phone: "Give an email address or a phone number (or both) so we can answer.",
+    message: "How can we help?",
+    send: "Send",
+    conversation: "Your conversation",
+    you: "You",
+    support: "Support",
+    processing: "We have received your message. This page will show our conversation in a moment.",
+    answer: "Write a reply",
+    keep_link: "Keep this page's address: it is your private link to this conversation.",
+};
+
+const PERSIAN: Words = Words {
+    dir: "rtl",
+    heading: "تماس با ما",
+    intro: "پیام خود را بنویسید؛ پاسخ را همین‌جا و از راه ایمیل یا تلفن می‌گیرید.",
+    name: "نام شما",
+    email: "ایمیل",
+    phone: "تلفن",
+    email_or_phone: "برای دریافت پاسخ، ایمیل یا شماره تلفن (یا هر دو) را وارد کنید.",
+    message: "چطور می‌توانیم کمک کنیم؟",
+    send: "ارسال",
+    conversation: "گفت‌وگوی شما",
+    you: "شما",
+    support: "پشتیبانی",
+    processing: "پیام شما رسید. این صفحه تا لحظاتی دیگر گفت‌وگو را نشان می‌دهد.",
+    answer: "پاسخ بنویسید",
+    keep_link: "نشانی این صفحه را نگه دارید: پیوند خصوصی شما به این گفت‌وگوست.",
+};
+
+fn words(language: &str) -> &'static Words {
+    if language == "fa" { &PERSIAN } else { &ENGLISH }
+}
+
+/// What a visitor typed, kept when the form is shown again with an error.
+#[derive(Default)]
+pub struct FormValues {
+    name: String,
+    email: String,
+    phone: String,
+    message: String,
+    page: String,
+}
+
+impl From<&WebformFields> for FormValues {
+    fn from(f: &WebformFields) -> Self {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        Self {
+            name: v(&f.name),
+            email: v(&f.email),
+            phone: v(&f.phone),
+            message: v(&f.message),
+            page: v(&f.page),
+        }
+    }
+}
+
+fn layout(config: &PageConfig, title: &str, refresh: bool, body: Markup) -> Markup {
+    let w = words(&config.language);
+    html! {
+        (DOCTYPE)
+        html lang=(config.language) dir=(w.dir) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                @if refresh { meta http-equiv="refresh" content="3"; }
+                title { (title) " · " (config.title) }
+                style { (maud::PreEscaped(STYLE.replace("ACCENT", &config.color))) }
+            }
+            body {
+                header {
+                    @if let Some(logo) = &config.logo_url { img src=(logo) alt="" height="40"; }
+                    strong { (config.title) }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,Tahoma,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}\
+header{display:flex;gap:.75rem;align-items:center;padding:1rem 1.5rem;background:ACCENT;color:#fff}\
+main{max-width:40rem;margin:1.5rem auto;padding:0 1rem}\
+label{display:block;margin:.75rem 0 .25rem;font-weight:600}\
+input,textarea{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #c5ccd6;border-radius:.4rem;font:inherit}\
+textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:ACCENT;color:#fff;font:inherit;cursor:pointer}\
+.error{background:#fde8e8;border:1px solid #f5a3a3;padding:.75rem;border-radius:.4rem}\
+.hint{color:#5b6572;font-size:.9rem}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}\
+.msg{padding:.75rem 1rem;border-radius:.6rem;margin:.5rem 0;white-space:pre-wrap;unicode-bidi:plaintext}\
+.in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
+.who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}";
+
+fn html_response(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, axum::response::Html(markup.into_string())).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+        .headers_mut()
+        .insert("content-security-policy", header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'"));
+    response
+}
+
+/// The hosted contact page, with an error and the visitor's values when shown again.
+pub fn contact_page(
+    config: &PageConfig,
+    error: Option<&str>,
+    values: &FormValues,
+    status: StatusCode,
+) -> Response {
+    let w = words(&config.language);
+    let body = html! {
+        h1 { (w.heading) }
+        p { (w.intro) }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        form method="post" action="/webhooks/webform" accept-charset="utf-8" {
+            label for="name" { (w.name) }
+            input #name name="name" autocomplete="name" maxlength="200" value=(values.name);
+            label for="email" { (w.email) }
+            input #email name="email" type="email" autocomplete="email" dir="ltr" value=(values.email);
+            label for="phone" { (w.phone) }
+            input #phone name="phone" type="tel" autocomplete="tel" dir="ltr" value=(values.phone);
+            p.hint { (w.email_or_phone) }
+            label for="message" { (w.message) }
+            textarea #message name="message" required maxlength="10000" { (values.message) }
+            div.trap aria-hidden="true" {
+                label for="website" { "Website" }
+                input #website name="website" tabindex="-1" autocomplete="off";
+            }
+            input type="hidden" name="page" value=(values.page);
+            input type="hidden" name="idempotency_key" value=(next_ulid().to_string());
+            button type="submit" { (w.send) }
+        }
+    };
+    html_response(status, layout(config, w.heading, false, body))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ContactQuery {
+    page: Option<String>,
+}
+
+pub async fn contact(
+    State(state): State<AppState>,
+    query: axum::extract::Query<ContactQuery>,
+) -> Response {
+    let values = FormValues {
+        page: query.0.page.unwrap_or_default(),
+        ..Default::default()
+    };
+    contact_page(&state.config.page, None, &values, StatusCode::OK)
+}
+
+/// `GET /c/{token}`: the customer's own conversation. Notes and events never show.
+pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    if !is_token_shaped(&token) {
+        return ApiError::not_found("conversation").into_response();
+    }
+    let config = &state.config.page;
+    let w = words(&config.language);
+    let conversation = match state
+        .inbox
+        .conversations
+        .conversation_for_link(&link_hash(&token))
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(conversation) = conversation else {
+        return html_response(
+            StatusCode::OK,
+            layout(
+                config,
+                w.conversation,
+                true,
+                html! { h1 { (w.conversation) } p { (w.processing) } },
+            ),
+        );
+    };
+    let mut messages = Vec::new();
+    let mut page = PageRequest::first(100);
+    // The page shows the whole conversation; it is bounded by what one customer wrote.
+    for _ in 0..20 {
+        let batch = match state
+            .inbox
+            .conversations
+            .timeline(conversation, &page)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        messages.extend(batch.items.into_iter().filter_map(|item| match item {
+            TimelineItem::Message(m) if m.direction == Direction::Inbound => Some(m),
+            TimelineItem::Message(m)
+                if matches!(
+                    m.delivery_status,
+                    DeliveryStatus::Sent | DeliveryStatus::Delivered
+                ) =>
+            {
+                Some(m)
+            }
+            _ => None,
+        }));
+        match batch.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let body = html! {
+        h1 { (w.conversation) }
+        p.hint { (w.keep_link) }
+        @for m in &messages {
+            @let inbound = m.direction == Direction::Inbound;
+            div class={ "msg " (if inbound { "in" } else { "out" }) } {
+                div.who { (if inbound { w.you } else { w.support }) " · " time datetime=(m.created_at.to_rfc3339()) { (m.created_at.format("%Y-%m-%d %H:%M UTC")) } }
+                (m.text)
+            }
+        }
+        form method="post" accept-charset="utf-8" {
+            label for="message" { (w.answer) }
+            textarea #message name="message" required maxlength="10000" {}
+            input type="hidden" name="idempotency_key" value=(next_ulid().to_string());
+            button type="submit" { (w.send) }
+        }
+    };
+    html_response(StatusCode::OK, layout(config, w.conversation, false, body))
+}

@@ -1,0 +1,3 @@
+//! Public webhooks: verify, normalize, enqueue, answer.
+
+pub mod webform;

@@ -1,0 +1,200 @@
+//! `POST /webhooks/webform` and the customer page's answer form.
+
+use crate::channels::webform::{Submission, WebformError, parse_fields};
+use crate::http::AppState;
+use crate::http::links::{is_token_shaped, link_hash};
+use crate::http::pages::{self, FormValues};
+use crate::http::problem::ApiError;
+use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+
+/// Whether the client wants JSON back rather than a page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let header_has = |name, needle: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
+    };
+    header_has(header::CONTENT_TYPE, "json") || header_has(header::ACCEPT, "application/json")
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The client's address: the socket peer, or the first forwarded address when the
+/// server sits behind a proxy it was told to trust.
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
+    if trust_proxy {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<(HeaderMap, Bytes), ApiError> {
+    let headers = req.headers().clone();
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes"),
+            )
+        })?;
+    Ok((headers, bytes))
+}
+
+fn form_error(e: WebformError) -> ApiError {
+    match e {
+        WebformError::Malformed(detail) => ApiError::bad_request(detail),
+        WebformError::UnsupportedType => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
+        }
+        WebformError::Invalid(detail) => ApiError::invalid(detail),
+    }
+}
+
+pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
+    let json_client = wants_json(req.headers());
+    if let Some(ip) = client_ip(&req, state.config.trust_proxy) {
+        if let Err(wait) = state.limits.check(ip) {
+            let error = ApiError {
+                retry_after_secs: Some(wait.as_secs().max(1)),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many submissions from your address; try again in a minute",
+                )
+            };
+            return error.into_response();
+        }
+    }
+    let (headers, body) = match read_body(req, state.config.webform_max_bytes).await {
+        Ok(parts) => parts,
+        Err(e) => return e.into_response(),
+    };
+    let fields = match parse_fields(&content_type(&headers), &body) {
+        Ok(fields) => fields,
+        Err(e) => return form_error(e).into_response(),
+    };
+    let submission = match Submission::validate(fields.clone(), state.config.default_region) {
+        Ok(s) => s,
+        Err(e) if json_client => return form_error(e).into_response(),
+        Err(e) => {
+            let values = FormValues::from(&fields);
+            return pages::contact_page(
+                &state.config.page,
+                Some(&e.to_string()),
+                &values,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let key = submission
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| next_ulid().to_string());
+    let source_id = SourceId::new("webform", &key);
+    let token = state.links.token_for(source_id.as_str());
+    if submission.is_spam {
+        tracing::info!("web form honeypot filled; submission dropped");
+    } else {
+        let inbound = submission.into_inbound(source_id, link_hash(&token), Utc::now());
+        if let Err(e) = state.ingest.submit(&inbound).await {
+            return ApiError::from(e).into_response();
+        }
+        tracing::info!(
+            source_id = inbound.source_id.as_str(),
+            "web form submission queued"
+        );
+    }
+    accepted(&state, &token, json_client)
+}
+
+fn accepted(state: &AppState, token: &str, json_client: bool) -> Response {
+    let path = format!("/c/{token}");
+    if json_client {
+        let url = format!("{}{path}", state.config.public_url.trim_end_matches('/'));
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "received", "conversation_url": url })),
+        )
+            .into_response()
+    } else {
+        Redirect::to(&path).into_response()
+    }
+}
+
+/// `POST /c/{token}`: the customer answers on their conversation page.
+pub async fn answer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    req: Request,
+) -> Response {
+    if !is_token_shaped(&token) {
+        return ApiError::not_found("conversation").into_response();
+    }
+    let json_client = wants_json(req.headers());
+    let (headers, body) = match read_body(req, state.config.webform_max_bytes).await {
+        Ok(parts) => parts,
+        Err(e) => return e.into_response(),
+    };
+    let fields = match parse_fields(&content_type(&headers), &body) {
+        Ok(fields) => fields,
+        Err(e) => return form_error(e).into_response(),
+    };
+    let checked = crate::channels::webform::checked_message(fields.message).and_then(|m| {
+        Ok((
+            m,
+            crate::channels::webform::checked_idempotency_key(fields.idempotency_key)?,
+        ))
+    });
+    let (text, key) = match checked {
+        Ok(v) => v,
+        Err(e) => return form_error(e).into_response(),
+    };
+    let hash = link_hash(&token);
+    match state.inbox.conversations.conversation_for_link(&hash).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return ApiError::not_found("conversation").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let key = key.unwrap_or_else(|| next_ulid().to_string());
+    let inbound = InboundMessage {
+        source_id: SourceId::new("webpage", &format!("{}:{key}", &hash[..16])),
+        channel: Channel::Web,
+        received_at: Utc::now(),
+        sender_name: None,
+        identities: Vec::new(),
+        text,
+        subject: None,
+        thread: ThreadHint::CustomerLink { link_hash: hash },
+        customer_link: None,
+        context: Vec::new(),
+    };
+    if let Err(e) = state.ingest.submit(&inbound).await {
+        return ApiError::from(e).into_response();
+    }
+    accepted(&state, &token, json_client)
+}

@@ -1,0 +1,143 @@
+//! Switchboard on one machine: the embedded backend, every router on one port, and the
+//! router and sender loops in the same process.
+
+use crate::config::HttpConfig;
+use crate::embedded::{BlobFolder, Embedded};
+use crate::http::{AppState, app, limits::RateLimits, links::LinkSigner};
+use crate::model::Channel;
+use crate::ports::{ChannelSender, PortResult, QueueName};
+use crate::services::directory::Directory;
+use crate::services::inbox::Inbox;
+use crate::services::ingest::Ingest;
+use crate::services::route::RoutePolicy;
+use crate::services::router::handle_inbound;
+use crate::services::send::{CustomerPageSender, Sender};
+use crate::services::worker::Worker;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Clone, Debug)]
+pub struct LocalSettings {
+    pub db_path: PathBuf,
+    pub blob_dir: PathBuf,
+    pub http: HttpConfig,
+    pub route: RoutePolicy,
+}
+
+/// The assembled local app.
+pub struct Local {
+    pub store: Embedded,
+    pub state: AppState,
+    pub blobs: BlobFolder,
+    route: RoutePolicy,
+    sender: Sender,
+}
+
+impl Local {
+    pub async fn open(settings: LocalSettings) -> PortResult<Self> {
+        let store = Embedded::open(&settings.db_path)?;
+        let secret = store
+            .setting_or_init(
+                "customer_link_secret",
+                crate::services::directory::new_secret("").0,
+            )
+            .await?;
+        let shared = Arc::new(store.clone());
+        let channels: HashMap<Channel, Arc<dyn ChannelSender>> = HashMap::from([(
+            Channel::Web,
+            Arc::new(CustomerPageSender) as Arc<dyn ChannelSender>,
+        )]);
+        let reply_channels: HashSet<Channel> = channels.keys().copied().collect();
+        let inbox = Inbox {
+            conversations: shared.clone(),
+            messages: shared.clone(),
+            contacts: shared.clone(),
+            agents: shared.clone(),
+            teams: shared.clone(),
+            queue: shared.clone(),
+            reply_channels: Arc::new(reply_channels),
+        };
+        let directory = Directory {
+            contacts: shared.clone(),
+            conversations: shared.clone(),
+            agents: shared.clone(),
+            teams: shared.clone(),
+        };
+        let sender = Sender {
+            messages: shared.clone(),
+            conversations: shared.clone(),
+            contacts: shared.clone(),
+            channels: Arc::new(channels),
+        };
+        let state = AppState {
+            inbox,
+            directory,
+            ingest: Ingest::new(shared.clone()),
+            queue: shared,
+            links: LinkSigner::new(secret.as_bytes()),
+            limits: Arc::new(RateLimits::new(settings.http.webform_rate_per_minute)),
+            config: Arc::new(settings.http),
+        };
+        Ok(Self {
+            store,
+            state,
+            blobs: BlobFolder::new(settings.blob_dir),
+            route: settings.route,
+            sender,
+        })
+    }
+
+    /// Serves HTTP on `listener` and runs the loops until `shutdown` turns true; then
+    /// stops taking requests, finishes what is in flight, and returns.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        let store: Arc<Embedded> = Arc::new(self.store.clone());
+        let router_worker = Worker {
+            queue: store.clone(),
+            name: QueueName::Inbound,
+            batch: 256,
+            visibility: Duration::from_secs(60),
+            idle_wait: Duration::from_millis(20),
+        };
+        let route = Arc::new(self.route);
+        let routing_store = store.clone();
+        let router_task = tokio::spawn(router_worker.run(shutdown.clone(), move |d| {
+            let (store, route) = (routing_store.clone(), route.clone());
+            async move { handle_inbound(store.as_ref(), &route, d).await }
+        }));
+        let sender_worker = Worker {
+            queue: store,
+            name: QueueName::Outbound,
+            batch: 32,
+            visibility: Duration::from_secs(120),
+            idle_wait: Duration::from_millis(50),
+        };
+        let sender = Arc::new(self.sender);
+        let sender_task = tokio::spawn(sender_worker.run(shutdown.clone(), move |d| {
+            let sender = sender.clone();
+            async move { sender.handle(d).await }
+        }));
+
+        let app = app(self.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let graceful = async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await;
+        let _ = router_task.await;
+        let _ = sender_task.await;
+        served
+    }
+}
