@@ -78,17 +78,15 @@ fn form_error(e: WebformError) -> ApiError {
 
 pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
     let json_client = wants_json(req.headers());
-    if let Some(ip) = client_ip(&req, state.config.trust_proxy) {
-        if let Err(wait) = state.limits.check(ip) {
-            let error = ApiError {
-                retry_after_secs: Some(wait.as_secs().max(1)),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many submissions from your address; try again in a minute",
-                )
-            };
-            return error.into_response();
-        }
+    if let Some(ip) = client_ip(&req, state.config.trust_proxy)
+        && let Err(wait) = state.limits.check(ip)
+    {
+        let detail = "too many submissions from your address; try again in a minute";
+        let error = ApiError {
+            retry_after_secs: Some(wait.as_secs().max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
+        };
+        return error.into_response();
     }
     let (headers, body) = match read_body(req, state.config.webform_max_bytes).await {
         Ok(parts) => parts,
