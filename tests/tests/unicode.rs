@@ -51,7 +51,7 @@ async fn persian_and_arabic_text_round_trips_byte_for_byte_through_the_urlencode
     let email = format!("{}@example.com", unique("form"));
     let name = persian_name();
     for (n, text) in texts().iter().enumerate() {
-        let idempotency_key = format!("{email}-{n}");
+        let idempotency_key = format!("{}-{n}", unique("form"));
         app.submit(&[
             ("name", name.as_str()),
             ("email", email.as_str()),
@@ -79,7 +79,7 @@ async fn persian_and_arabic_text_round_trips_byte_for_byte_through_json() {
             "name": name,
             "email": email,
             "message": text,
-            "idempotency_key": format!("{email}-{n}"),
+            "idempotency_key": format!("{}-{n}", unique("json")),
         }))
         .await;
     }
