@@ -201,7 +201,9 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         author: json::<Author>("author", &row.get::<_, String>(base + 5)?)?,
         text: row.get(base + 6)?,
         attachments: json("attachments", &row.get::<_, String>(base + 7)?)?,
-        source_id: row.get::<_, Option<String>>(8)?.map(SourceId::from_stored),
+        source_id: row
+            .get::<_, Option<String>>(base + 8)?
+            .map(SourceId::from_stored),
         delivery_status: enum_of(
             "delivery status",
             &row.get::<_, String>(base + 9)?,
@@ -265,7 +267,7 @@ pub fn event_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Event> {
         conversation_id: parse("conversation id", &row.get::<_, String>(base + 1)?)?,
         kind: json("event", &row.get::<_, String>(base + 2)?)?,
         actor_id: row
-            .get::<_, Option<String>>(3)?
+            .get::<_, Option<String>>(base + 3)?
             .map(|v| parse("agent id", &v))
             .transpose()?,
         created_at: time(row.get(base + 4)?)?,
