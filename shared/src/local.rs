@@ -40,6 +40,13 @@ pub struct Local {
 impl Local {
     pub async fn open(settings: LocalSettings) -> PortResult<Self> {
         let store = Embedded::open(&settings.db_path)?;
+        let recovered = store.recover_in_flight().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "messages in flight when the last run stopped are queued again"
+            );
+        }
         let secret = store
             .setting_or_init(
                 "customer_link_secret",

@@ -30,6 +30,22 @@ impl Embedded {
         })
     }
 
+    /// Makes every message a previous process was handling visible again at once. Only
+    /// for a process that is the queue's sole consumer (the local server, at start):
+    /// whatever was in flight then died with its process.
+    pub async fn recover_in_flight(&self) -> PortResult<usize> {
+        self.db
+            .write(|conn| {
+                let now = chrono::Utc::now().timestamp_millis();
+                conn.execute(
+                    "UPDATE queue_messages SET visible_at = ?1, receipt = NULL WHERE dead = 0 AND receipt IS NOT NULL AND visible_at > ?1",
+                    [now],
+                )
+                .map_err(db::sql)
+            })
+            .await
+    }
+
     /// A setting of this installation, created from `initial` the first time it is asked for.
     pub async fn setting_or_init(&self, name: &str, initial: String) -> PortResult<String> {
         let name = name.to_owned();

@@ -381,3 +381,34 @@ async fn the_text_search_finds_persian_words() {
         0
     );
 }
+
+#[tokio::test]
+async fn messages_in_flight_when_a_process_died_are_handed_out_again_at_once() {
+    let (_dir, store) = store();
+    store
+        .send(QueueName::Inbound, vec![enqueue("x")])
+        .await
+        .unwrap();
+    let first = store
+        .receive(QueueName::Inbound, 10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(store.recover_in_flight().await.unwrap(), 1);
+    let again = store
+        .receive(QueueName::Inbound, 10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].receive_count, 2);
+    // The first receipt no longer acks anything.
+    store
+        .ack(QueueName::Inbound, &[first[0].receipt.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recover_in_flight().await.unwrap(),
+        1,
+        "the message is still there"
+    );
+}
