@@ -1,0 +1,118 @@
+//! What agents do to conversations and contacts, seen through the API.
+
+use e2e::{ADMIN, App, DEADLINE, eventually, status_and_json, unique};
+use serde_json::{Value, json};
+
+const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
+
+/// Submits one message from `email` and returns its routed conversation.
+async fn conversation_of(app: &App, key: &str, email: &str, message: &str) -> Value {
+    app.submit(&[("name", "Kim"), ("email", email), ("message", message)])
+        .await;
+    eventually("the message routed", DEADLINE, async || {
+        for conversation in app.all_conversations(key).await {
+            let id = conversation["id"].as_str()?;
+            if app
+                .messages(key, id)
+                .await
+                .iter()
+                .any(|m| m["text"] == message)
+            {
+                return Some(conversation);
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_resolved_conversation_reopens_when_the_customer_writes_again() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let key = app.create_agent("Root", "root@support.example", ADMIN);
+    let email = format!("{}@example.com", unique("reopen"));
+    let first = conversation_of(&app, &key, &email, "My tap is leaking").await;
+    let id = first["id"].as_str().expect("an id");
+
+    let (status, resolved, text) = status_and_json(
+        app.patch_json(
+            &key,
+            &format!("/v1/conversations/{id}"),
+            &json!({ "status": "resolved" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "resolve: {text}");
+    assert_eq!(resolved["status"], "resolved", "{text}");
+    let open = app.list_all(&key, "/v1/conversations").await;
+    assert!(
+        open.is_empty(),
+        "a resolved conversation leaves the open list: {open:?}"
+    );
+
+    let again = conversation_of(&app, &key, &email, "It is leaking again").await;
+    assert_eq!(
+        again["id"].as_str(),
+        Some(id),
+        "the same conversation, reopened"
+    );
+    assert_eq!(again["status"], "open", "{again}");
+    assert_eq!(app.messages(&key, id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn merging_two_contacts_keeps_every_identity_conversation_and_message() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let key = app.create_agent("Root", "root@support.example", ADMIN);
+    let home = format!("{}@example.com", unique("home"));
+    let work = format!("{}@example.org", unique("work"));
+    let a = conversation_of(&app, &key, &home, "Written from home").await;
+    let b = conversation_of(&app, &key, &work, "Written from work").await;
+    let survivor = a["contact_id"].as_str().expect("a contact").to_string();
+    let other = b["contact_id"].as_str().expect("a contact").to_string();
+    assert_ne!(
+        survivor, other,
+        "two addresses, two contacts before the merge"
+    );
+
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &key,
+            &format!("/v1/contacts/{survivor}/merge"),
+            &json!({ "other_contact_id": other }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "merge: {status} {text}");
+
+    let contact = app.get_ok(&key, &format!("/v1/contacts/{survivor}")).await;
+    let mut emails: Vec<_> = contact["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .filter_map(|i| i["value"].as_str())
+        .collect();
+    emails.sort_unstable();
+    let mut expected = [home.as_str(), work.as_str()];
+    expected.sort_unstable();
+    assert_eq!(emails, expected, "{contact}");
+
+    let mut texts = Vec::new();
+    for conversation in app.all_conversations(&key).await {
+        assert_eq!(
+            conversation["contact_id"].as_str(),
+            Some(survivor.as_str()),
+            "every conversation belongs to the survivor: {conversation}"
+        );
+        for message in app
+            .messages(&key, conversation["id"].as_str().expect("an id"))
+            .await
+        {
+            texts.push(message["text"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    texts.sort_unstable();
+    assert_eq!(texts, ["Written from home", "Written from work"]);
+}
