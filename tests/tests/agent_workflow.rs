@@ -18,7 +18,8 @@ async fn conversation_of(app: &App, key: &str, email: &str, message: &str) -> Va
                 .iter()
                 .any(|m| m["text"] == message)
             {
-                return Some(conversation);
+                // Read it again: the listing may predate the message.
+                return Some(app.get_ok(key, &format!("/v1/conversations/{id}")).await);
             }
         }
         None
