@@ -171,11 +171,11 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<Completi
             .collect();
     }
     jobs.map(|job| {
-        let savepoint = conn.execute_batch("SAVEPOINT op");
+        let savepoint = run(conn, "SAVEPOINT op");
         let (ok, complete) = job(Some(conn));
         let settled = match (savepoint, ok) {
-            (Ok(()), true) => conn.execute_batch("RELEASE op"),
-            (Ok(()), false) => conn.execute_batch("ROLLBACK TO op; RELEASE op"),
+            (Ok(()), true) => run(conn, "RELEASE op"),
+            (Ok(()), false) => run(conn, "ROLLBACK TO op").and_then(|()| run(conn, "RELEASE op")),
             (Err(e), _) => Err(e),
         };
         if let Err(e) = settled {
@@ -184,6 +184,11 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<Completi
         complete
     })
     .collect()
+}
+
+/// A statement without parameters, prepared once per connection.
+fn run(conn: &Connection, statement: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(statement)?.execute([]).map(drop)
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> PortError {

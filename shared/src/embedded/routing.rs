@@ -118,31 +118,44 @@ fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteCont
 /// Every agent who may take conversations of `team` (everyone when none), with how many
 /// unresolved conversations each holds.
 pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
-    let all = conn
-        .prepare_cached(
-            "SELECT a.id, a.availability, a.max_open, a.team_ids,
-                (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = a.id AND c.status != 'resolved')
-             FROM agents a",
-        )
+    let agents = conn
+        .prepare_cached("SELECT id, availability, max_open, team_ids FROM agents")
         .and_then(|mut s| {
             s.query_map([], |r| {
                 let teams: Vec<TeamId> = rows::json("team ids", &r.get::<_, String>(3)?)?;
                 let load = AgentLoad {
                     agent_id: rows::parse("agent id", &r.get::<_, String>(0)?)?,
-                    availability: Availability::parse(&r.get::<_, String>(1)?).unwrap_or(Availability::Away),
+                    availability: Availability::parse(&r.get::<_, String>(1)?)
+                        .unwrap_or(Availability::Away),
                     max_open_conversations: r.get(2)?,
-                    open_conversations: r.get(4)?,
+                    open_conversations: 0,
                 };
                 Ok((load, teams))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(sql)?;
-    Ok(all
-        .into_iter()
-        .filter(|(_, teams)| team.is_none_or(|t| teams.contains(&t)))
-        .map(|(load, _)| load)
-        .collect())
+    let mut loads = Vec::new();
+    for (mut load, teams) in agents {
+        if team.is_some_and(|t| !teams.contains(&t)) {
+            continue;
+        }
+        // Only a cap needs the count, and the count never needs to pass the cap: the
+        // cost stays bounded however many conversations an agent has handled.
+        if let Some(cap) = load.max_open_conversations {
+            load.open_conversations = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM conversations
+                     WHERE assignee_id = ?1 AND status IN ('open', 'pending', 'snoozed') LIMIT ?2)",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![load.agent_id.to_string(), cap], |r| r.get(0))
+                })
+                .map_err(sql)?;
+        }
+        loads.push(load);
+    }
+    Ok(loads)
 }
 
 fn apply(

@@ -29,7 +29,7 @@ macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
-        #[schema(value_type = String, example = json!(concat!($prefix, "_01jd8x3m6k9q0w5e2r7t4y1u3i")))]
+        #[schema(value_type = String, example = json!(concat!($prefix, "_01jd8x3m6k9q0w5e2r7t4y1v3h")))]
         pub struct $name(Ulid);
 
         impl $name {
