@@ -36,13 +36,13 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     /// Opens (or creates) the file, brings its schema up to date and starts the writer.
-    pub fn open(path: &Path) -> PortResult<Self> {
+    pub fn open(path: &Path, migrations: &[&str]) -> PortResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| PortError::Internal(format!("{}: {e}", parent.display())))?;
         }
         let mut conn = open_connection(path, false)?;
-        schema::migrate(&mut conn).map_err(internal)?;
+        schema::migrate(&mut conn, migrations).map_err(internal)?;
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())

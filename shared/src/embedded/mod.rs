@@ -17,24 +17,27 @@ pub use blobs::BlobFolder;
 use crate::ports::PortResult;
 use std::path::Path;
 
-/// Implements every store port and the queue port over one SQLite file.
+/// Implements every store port over one SQLite file, and the queue port over a second
+/// file beside it (`<name>.queue.db`): each has its own writer, so a burst of enqueues
+/// commits without waiting behind the router's writes, and the other way round.
 #[derive(Clone, Debug)]
 pub struct Embedded {
     db: db::Db,
+    queue: db::Db,
 }
 
 impl Embedded {
     pub fn open(path: &Path) -> PortResult<Self> {
-        Ok(Self {
-            db: db::Db::open(path)?,
-        })
+        let db = db::Db::open(path, schema::STORE)?;
+        let queue = db::Db::open(&queue_path(path), schema::QUEUE)?;
+        Ok(Self { db, queue })
     }
 
     /// Makes every message a previous process was handling visible again at once. Only
     /// for a process that is the queue's sole consumer (the local server, at start):
     /// whatever was in flight then died with its process.
     pub async fn recover_in_flight(&self) -> PortResult<usize> {
-        self.db
+        self.queue
             .write(|conn| {
                 let now = chrono::Utc::now().timestamp_millis();
                 conn.execute(
@@ -63,6 +66,15 @@ impl Embedded {
             })
             .await
     }
+}
+
+/// The queue's file: `inbox.db` → `inbox.queue.db`.
+pub fn queue_path(store: &Path) -> std::path::PathBuf {
+    let stem = store
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "switchboard".into());
+    store.with_file_name(format!("{stem}.queue.db"))
 }
 
 #[cfg(test)]

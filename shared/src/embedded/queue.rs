@@ -18,7 +18,7 @@ use crate::ports::MAX_DELIVERIES as MAX_RECEIVES;
 #[async_trait]
 impl Queue for Embedded {
     async fn send(&self, queue: QueueName, messages: Vec<Enqueue>) -> PortResult<()> {
-        self.db
+        self.queue
             .write(move |conn| {
                 let now = Utc::now().timestamp_millis();
                 for m in &messages {
@@ -44,7 +44,7 @@ impl Queue for Embedded {
         // An idle consumer polls often: look with a read first, so an empty poll costs no
         // write transaction and no fsync.
         let ready = self
-            .db
+            .queue
             .read(move |conn| {
                 conn.prepare_cached(
                     "SELECT EXISTS (SELECT 1 FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2)",
@@ -56,7 +56,7 @@ impl Queue for Embedded {
         if !ready {
             return Ok(Vec::new());
         }
-        self.db
+        self.queue
             .write(move |conn| {
                 let now = Utc::now().timestamp_millis();
                 let ready: Vec<(i64, Vec<u8>, u32)> = conn
@@ -93,7 +93,7 @@ impl Queue for Embedded {
 
     async fn ack(&self, queue: QueueName, receipts: &[String]) -> PortResult<()> {
         let receipts = receipts.to_vec();
-        self.db
+        self.queue
             .write(move |conn| {
                 for receipt in &receipts {
                     conn.prepare_cached(
@@ -119,7 +119,7 @@ impl Queue for Embedded {
             error.chars().take(1000).collect::<String>(),
         );
         let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-        self.db
+        self.queue
             .write(move |conn| {
                 let visible_at = Utc::now().timestamp_millis().saturating_add(delay);
                 conn.prepare_cached(
@@ -142,7 +142,7 @@ impl Queue for Embedded {
             None => 0,
         };
         let limit = page.limit as usize;
-        self.db
+        self.queue
             .read(move |conn| {
                 let mut items: Vec<DeadLetter> = conn
                     .prepare_cached(
@@ -177,7 +177,7 @@ impl Queue for Embedded {
         let Ok(id) = id.parse::<i64>() else {
             return Ok(false);
         };
-        self.db
+        self.queue
             .write(move |conn| {
                 let changed = conn
                     .prepare_cached(

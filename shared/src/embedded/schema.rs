@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+/// The inbox: contacts, conversations, messages, agents.
+pub const STORE: &[&str] = &[
     // 1: the inbox
     "CREATE TABLE contacts (
         id TEXT PRIMARY KEY,
@@ -125,7 +126,17 @@ const MIGRATIONS: &[&str] = &[
         last_agent_id TEXT NOT NULL
     ) WITHOUT ROWID;
 
-    CREATE TABLE queue_messages (
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;",
+];
+
+/// The durable queue, in a file of its own so that enqueuing never waits behind the
+/// router's writes.
+pub const QUEUE: &[&str] = &[
+    // 1: the queues
+    "CREATE TABLE queue_messages (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL,
         grp TEXT NOT NULL,
@@ -139,17 +150,12 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT,
         UNIQUE (queue, dedup)
     );
-    CREATE INDEX queue_ready ON queue_messages(queue, dead, visible_at, id);
-
-    CREATE TABLE settings (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) WITHOUT ROWID;",
+    CREATE INDEX queue_ready ON queue_messages(queue, dead, visible_at, id);",
 ];
 
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (index, sql) in MIGRATIONS
+    for (index, sql) in migrations
         .iter()
         .enumerate()
         .skip(usize::try_from(current).unwrap_or(0))
@@ -169,12 +175,14 @@ mod tests {
 
     #[test]
     fn migrating_twice_changes_nothing() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        migrate(&mut conn).unwrap();
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version as usize, MIGRATIONS.len());
+        for migrations in [STORE, QUEUE] {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate(&mut conn, migrations).unwrap();
+            migrate(&mut conn, migrations).unwrap();
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(version as usize, migrations.len());
+        }
     }
 }
