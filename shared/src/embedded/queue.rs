@@ -15,6 +15,11 @@ use std::time::Duration;
 
 use crate::ports::MAX_DELIVERIES as MAX_RECEIVES;
 
+/// The row a receipt (`<id>.<random>`) names; receipts are looked up by primary key.
+fn receipt_id(receipt: &str) -> Option<i64> {
+    receipt.split_once('.')?.0.parse().ok()
+}
+
 #[async_trait]
 impl Queue for Embedded {
     async fn send(&self, queue: QueueName, messages: Vec<Enqueue>) -> PortResult<()> {
@@ -96,10 +101,13 @@ impl Queue for Embedded {
         self.queue
             .write(move |conn| {
                 for receipt in &receipts {
+                    let Some(id) = receipt_id(receipt) else {
+                        continue;
+                    };
                     conn.prepare_cached(
-                        "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
+                        "DELETE FROM queue_messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3",
                     )
-                    .and_then(|mut s| s.execute([queue.as_str(), receipt]))
+                    .and_then(|mut s| s.execute(params![id, receipt, queue.as_str()]))
                     .map_err(sql)?;
                 }
                 Ok(())
@@ -122,10 +130,11 @@ impl Queue for Embedded {
         self.queue
             .write(move |conn| {
                 let visible_at = Utc::now().timestamp_millis().saturating_add(delay);
+                let Some(id) = receipt_id(&receipt) else { return Ok(()) };
                 conn.prepare_cached(
-                    "UPDATE queue_messages SET visible_at = ?3, last_error = ?4 WHERE queue = ?1 AND receipt = ?2",
+                    "UPDATE queue_messages SET visible_at = ?3, last_error = ?4 WHERE id = ?1 AND receipt = ?2 AND queue = ?5",
                 )
-                .and_then(|mut s| s.execute(params![queue.as_str(), receipt, visible_at, error]))
+                .and_then(|mut s| s.execute(params![id, receipt, visible_at, error, queue.as_str()]))
                 .map_err(sql)?;
                 Ok(())
             })
