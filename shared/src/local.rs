@@ -132,6 +132,22 @@ impl Local {
             async move { sender.handle(d).await }
         }));
 
+        let sweep_store = self.store.clone();
+        let mut sweep_stop = shutdown.clone();
+        let sweeper_task = tokio::spawn(async move {
+            while !*sweep_stop.borrow() {
+                if let Err(e) =
+                    crate::services::sweep::wake_snoozed(&sweep_store, chrono::Utc::now()).await
+                {
+                    tracing::error!(error = %e, "waking snoozed conversations failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+                    _ = sweep_stop.changed() => {}
+                }
+            }
+        });
+
         let app = app(self.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let graceful = async move {
             while !*shutdown.borrow() {
@@ -145,6 +161,7 @@ impl Local {
             .await;
         let _ = router_task.await;
         let _ = sender_task.await;
+        let _ = sweeper_task.await;
         served
     }
 }

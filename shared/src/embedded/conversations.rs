@@ -11,6 +11,7 @@ use crate::ports::{
     PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -151,6 +152,27 @@ impl ConversationStore for Embedded {
                 })
                 .map_err(sql)?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn snoozed_until_before(
+        &self,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM conversations WHERE status = 'snoozed' AND snoozed_until <= ?1
+                     ORDER BY snoozed_until LIMIT ?2",
+                    rows::CONVERSATION_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![millis(at), limit], rows::conversation)?
+                        .collect()
+                })
+                .map_err(sql)
             })
             .await
     }

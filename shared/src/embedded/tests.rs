@@ -412,3 +412,47 @@ async fn messages_in_flight_when_a_process_died_are_handed_out_again_at_once() {
         "the message is still there"
     );
 }
+
+#[tokio::test]
+async fn a_snoozed_conversation_wakes_when_its_time_comes_and_not_before() {
+    let (_dir, store) = store();
+    let RouteOutcome::Stored {
+        conversation_id, ..
+    } = store
+        .route(
+            &inbound("s", vec![(email("s@example.com"), false)], "hi"),
+            &RoutePolicy::default(),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let c = store.conversation(conversation_id).await.unwrap().unwrap();
+    let until = Utc::now() + chrono::Duration::hours(1);
+    let snoozed = crate::model::Conversation {
+        status: crate::model::ConversationStatus::Snoozed,
+        snoozed_until: Some(until),
+        ..c.clone()
+    };
+    store
+        .save_conversation(&snoozed, c.version, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::services::sweep::wake_snoozed(&store, Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    let later = until + chrono::Duration::seconds(1);
+    assert_eq!(
+        crate::services::sweep::wake_snoozed(&store, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let woken = store.conversation(conversation_id).await.unwrap().unwrap();
+    assert_eq!(woken.status, crate::model::ConversationStatus::Open);
+    assert_eq!(woken.snoozed_until, None);
+}

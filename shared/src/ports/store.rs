@@ -85,6 +85,12 @@ pub trait ConversationStore: Send + Sync {
         page: &PageRequest,
     ) -> PortResult<Page<TimelineItem>>;
     async fn add_note(&self, note: &Note) -> PortResult<()>;
+    /// Snoozed conversations whose time has come, soonest first.
+    async fn snoozed_until_before(
+        &self,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>>;
     /// The conversation a customer-page link (its token's SHA-256, hex) opens.
     async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>>;
 }

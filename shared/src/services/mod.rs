@@ -7,6 +7,7 @@ pub mod ingest;
 pub mod route;
 pub mod router;
 pub mod send;
+pub mod sweep;
 pub mod worker;
 
 pub use error::{ServiceError, ServiceResult};

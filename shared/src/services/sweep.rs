@@ -1,0 +1,47 @@
+//! Time-driven changes: snoozed conversations come back when their time comes.
+
+use crate::model::{ConversationStatus, Event, EventKind};
+use crate::ports::{ConversationStore, PortError, PortResult};
+use chrono::{DateTime, Utc};
+
+/// Reopens every snoozed conversation whose `snoozed_until` has passed; returns how many.
+pub async fn wake_snoozed(
+    conversations: &dyn ConversationStore,
+    now: DateTime<Utc>,
+) -> PortResult<usize> {
+    let mut woken = 0;
+    loop {
+        let due = conversations.snoozed_until_before(now, 100).await?;
+        let batch = due.len();
+        for c in due {
+            let mut next = c.clone();
+            next.status = ConversationStatus::Open;
+            next.snoozed_until = None;
+            next.updated_at = now;
+            let event = Event::new(
+                c.id,
+                EventKind::StatusChanged {
+                    from: ConversationStatus::Snoozed,
+                    to: ConversationStatus::Open,
+                },
+                None,
+                now,
+            );
+            match conversations
+                .save_conversation(&next, c.version, &[event])
+                .await
+            {
+                Ok(_) => {
+                    woken += 1;
+                    tracing::info!(conversation_id = %c.id, "snoozed conversation is open again");
+                }
+                // Someone changed it meanwhile; their change stands.
+                Err(PortError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if batch < 100 {
+            return Ok(woken);
+        }
+    }
+}
