@@ -1,0 +1,754 @@
+//! Figures for the embedded backend: how fast the router stores messages, and how fast
+//! the conversation list and a timeline answer with 100,000 conversations and 1,000,000
+//! messages. Measures; asserts nothing.
+//!
+//!     cargo bench -p shared --bench inbox
+//!
+//! The large store is seeded once (a few minutes) under `target/bench-data/` and reused
+//! by later runs; delete that folder (or set `BENCH_RESEED=1`) to seed it again.
+//! `BENCH_DATA_DIR` puts the files elsewhere; `BENCH_QUEUE_MESSAGES` sizes the deep
+//! queue-path run (default 50,000) and `BENCH_QUEUE_SECONDS` caps its drain (default 60).
+//! Criterion's usual arguments filter the measured functions
+//! (`cargo bench -p shared --bench inbox -- list`); the seeding, queue-path and
+//! percentile figures are printed before them.
+
+use chrono::Utc;
+use criterion::Criterion;
+use futures::StreamExt;
+use shared::embedded::Embedded;
+use shared::model::{
+    Agent, AgentId, Availability, Channel, Conversation, ConversationId, ConversationStatus,
+    EmailAddress, Event, EventKind, Identity, InboundMessage, PresentedIdentity, Priority, Role,
+    SourceId, ThreadHint,
+};
+use shared::ports::{
+    AgentStore, AssigneeFilter, ConversationFilter, ConversationStore, Enqueue, PageRequest, Queue,
+    QueueName, RouteOutcome, RoutingStore, StatusFilter,
+};
+use shared::services::route::RoutePolicy;
+use shared::services::router::handle_inbound;
+use shared::services::worker::Handled;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+/// Bump when the seeded data changes shape, so stale files are rebuilt.
+const SEED_VERSION: u32 = 1;
+const LARGE_CUSTOMERS: usize = 100_000;
+const SMALL_CUSTOMERS: usize = 1_000;
+const MESSAGES_PER_CUSTOMER: usize = 10;
+/// Operations in flight at once while seeding: enough to fill the writer's batches.
+const IN_FLIGHT: usize = 2048;
+const AGENTS: usize = 5;
+/// The cap of the capped agents in the assignment run.
+const CAP: u32 = 50;
+const PAGE: u32 = 25;
+const DEEP_PAGES: usize = 1000;
+const LATENCY_CALLS: usize = 10_000;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let dir = data_dir();
+    std::fs::create_dir_all(&dir).expect("create the bench data folder");
+    println!("bench data: {}", dir.display());
+
+    let large = rt.block_on(prepared_store(&dir, "large", LARGE_CUSTOMERS));
+    let small = rt.block_on(prepared_store(&dir, "small", SMALL_CUSTOMERS));
+
+    rt.block_on(queue_path(&dir));
+    rt.block_on(router_with_agents(&dir));
+
+    let cases = rt.block_on(ListCases::find(&large));
+    let small_cases = rt.block_on(ListCases::find(&small));
+
+    println!("\n== latency over {LATENCY_CALLS} sequential calls (one page of {PAGE}; µs)");
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>8}",
+        "call", "p50", "p90", "p99", "max"
+    );
+    let report = |name: &str, store: &Embedded, call: &Call| {
+        let stats = latencies(&rt, store, call, LATENCY_CALLS);
+        println!(
+            "{name:<44} {:>8.0} {:>8.0} {:>8.0} {:>8.0}",
+            stats.p50, stats.p90, stats.p99, stats.max
+        );
+    };
+    report(
+        "list open, first page (100k store)",
+        &large.store,
+        &cases.first,
+    );
+    report(
+        "list open, first page (1k store)",
+        &small.store,
+        &small_cases.first,
+    );
+    report(
+        "list open, page 1001 (100k store)",
+        &large.store,
+        &cases.deep,
+    );
+    report(
+        "list open+unassigned (100k store)",
+        &large.store,
+        &cases.unassigned,
+    );
+    report("list open+urgent (100k store)", &large.store, &cases.urgent);
+    report(
+        "list open+urgent (1k store)",
+        &small.store,
+        &small_cases.urgent,
+    );
+    report("list open+agent (100k store)", &large.store, &cases.agent);
+    report(
+        "list open+urgent, page 41 (100k store)",
+        &large.store,
+        &cases.urgent_deep,
+    );
+    report(
+        "timeline, first 50 (100k store)",
+        &large.store,
+        &cases.timeline,
+    );
+
+    let mut criterion = Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    {
+        let mut group = criterion.benchmark_group("list");
+        let mut bench = |name: &str, store: &Embedded, call: &Call| {
+            group.bench_function(name, |b| b.iter(|| rt.block_on(call.run(store))));
+        };
+        bench("open_first_page_100k", &large.store, &cases.first);
+        bench("open_first_page_1k", &small.store, &small_cases.first);
+        bench("open_page_1001_100k", &large.store, &cases.deep);
+        bench("open_unassigned_100k", &large.store, &cases.unassigned);
+        bench("open_urgent_100k", &large.store, &cases.urgent);
+        bench("open_urgent_1k", &small.store, &small_cases.urgent);
+        bench("open_agent_100k", &large.store, &cases.agent);
+        group.finish();
+    }
+    criterion.bench_function("timeline_first_50_100k", |b| {
+        b.iter(|| rt.block_on(cases.timeline.run(&large.store)))
+    });
+    criterion.final_summary();
+}
+
+fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BENCH_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("bench-data")
+}
+
+/// Removes a store: its file, the queue file beside it, and their WAL and shared memory.
+fn remove_db(path: &Path) {
+    for file in [path.to_owned(), shared::embedded::queue_path(path)] {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
+    }
+}
+
+/// A seeded store, and the agents its conversations are assigned to.
+struct Seeded {
+    store: Embedded,
+    agents: Vec<AgentId>,
+}
+
+/// Opens the store `name`, seeding it first when it is missing or stale.
+async fn prepared_store(dir: &Path, name: &str, customers: usize) -> Seeded {
+    let path = dir.join(format!("{name}.db"));
+    let marker = dir.join(format!("{name}.seeded"));
+    let expected = format!(
+        "version={SEED_VERSION} customers={customers} messages_per_customer={MESSAGES_PER_CUSTOMER}"
+    );
+    let reseed = std::env::var_os("BENCH_RESEED").is_some();
+    let fresh = std::fs::read_to_string(&marker)
+        .ok()
+        .filter(|text| !reseed && text.lines().next() == Some(expected.as_str()));
+    if let Some(text) = fresh {
+        println!("\n== {name} store: reusing {}", path.display());
+        for line in text.lines().skip(1) {
+            println!("   (when seeded) {line}");
+        }
+        let store = Embedded::open(&path).expect("open the seeded store");
+        let agents = store
+            .list_agents(&PageRequest::first(100))
+            .await
+            .expect("list agents")
+            .items
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        return Seeded { store, agents };
+    }
+    let _ = std::fs::remove_file(&marker);
+    remove_db(&path);
+    println!(
+        "\n== {name} store: seeding {customers} customers × {MESSAGES_PER_CUSTOMER} messages into {}",
+        path.display()
+    );
+    let store = Embedded::open(&path).expect("create the store");
+    let (conversations, route_line) = seed_routes(&store, name, customers).await;
+    let (agents, shape_line) = shape(&store, &conversations).await;
+    println!("   {shape_line}");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(dir.join(format!("{name}.db-wal")))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    let size_line = format!("file size {:.0} MiB", size as f64 / (1024.0 * 1024.0));
+    println!("   {size_line}");
+    std::fs::write(
+        &marker,
+        format!("{expected}\n{route_line}\n{shape_line}\n{size_line}\n"),
+    )
+    .expect("write the seed marker");
+    Seeded { store, agents }
+}
+
+fn email(customer: usize, run: &str) -> PresentedIdentity {
+    let address = EmailAddress::parse(&format!("customer-{customer}@{run}.example.com"))
+        .expect("a valid bench address");
+    PresentedIdentity {
+        identity: Identity::email(&address),
+        proven: false,
+    }
+}
+
+const WORDS: [&str; 16] = [
+    "order", "refund", "delivery", "invoice", "password", "login", "broken", "missing", "upgrade",
+    "cancel", "shipping", "discount", "warranty", "account", "payment", "late",
+];
+
+/// One customer's `n`th web-form message, unique by `run`.
+fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
+    let word = |k: usize| WORDS[(customer.wrapping_mul(31) + n * 7 + k) % WORDS.len()];
+    InboundMessage {
+        source_id: SourceId::new("bench", &format!("{run}-{customer}-{n}")),
+        channel: Channel::Web,
+        received_at: Utc::now(),
+        sender_name: Some(format!("Customer {customer}")),
+        identities: vec![email(customer, run)],
+        text: format!(
+            "Hello, this is message {n} about my {} (ticket {customer}). The {} is still {} and I would like help with the {}. Thanks!",
+            word(0),
+            word(1),
+            word(2),
+            word(3)
+        ),
+        subject: None,
+        thread: ThreadHint::None,
+        customer_link: None,
+        context: vec![("page".into(), "https://shop.example.com/contact".into())],
+    }
+}
+
+/// Routes `customers × MESSAGES_PER_CUSTOMER` messages (customer by customer within each
+/// round, so each customer's messages are stored in order); returns the conversations.
+async fn seed_routes(
+    store: &Embedded,
+    run: &str,
+    customers: usize,
+) -> (Vec<ConversationId>, String) {
+    let total = customers * MESSAGES_PER_CUSTOMER;
+    let policy = RoutePolicy::default();
+    let started = Instant::now();
+    let mut lap = Instant::now();
+    let mut done = 0usize;
+    let mut conversations = Vec::with_capacity(customers);
+    let messages = (0..MESSAGES_PER_CUSTOMER)
+        .flat_map(|n| (0..customers).map(move |c| (c, n)))
+        .map(|(c, n)| {
+            let message = inbound(run, c, n);
+            let policy = &policy;
+            async move { store.route(&message, policy).await }
+        });
+    let mut routed = futures::stream::iter(messages).buffer_unordered(IN_FLIGHT);
+    let report_every = (total / 10).max(1);
+    while let Some(outcome) = routed.next().await {
+        match outcome.expect("route a seed message") {
+            RouteOutcome::Stored {
+                conversation_id,
+                new_conversation: true,
+                ..
+            } => conversations.push(conversation_id),
+            RouteOutcome::Stored { .. } => {}
+            RouteOutcome::Duplicate { .. } => panic!("a seed message was a duplicate"),
+        }
+        done += 1;
+        if done.is_multiple_of(report_every) {
+            println!(
+                "   routed {done:>8}/{total}: {:>7.0} messages/s over the last {report_every}",
+                report_every as f64 / lap.elapsed().as_secs_f64()
+            );
+            lap = Instant::now();
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let line = format!(
+        "router (RoutingStore::route, {IN_FLIGHT} in flight): {total} messages into {} conversations in {elapsed:.1} s = {:.0} messages/s",
+        conversations.len(),
+        total as f64 / elapsed
+    );
+    println!("   {line}");
+    assert_eq!(
+        conversations.len(),
+        customers,
+        "one conversation per customer"
+    );
+    (conversations, line)
+}
+
+/// A cheap deterministic spread of `i` over 0..100.
+fn percent(i: usize, salt: u64) -> u64 {
+    let mut x = (i as u64) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x ^ (x >> 31)) % 100
+}
+
+/// Makes the inbox look worked on: five agents; 30 % of conversations resolved, 40 %
+/// assigned, priorities 2 % urgent, 10 % high, 5 % low, the rest normal.
+/// Five available agents; the first `capped` of them take at most `CAP` open conversations.
+async fn create_agents(store: &Embedded, capped: usize) -> Vec<AgentId> {
+    let mut agents = Vec::with_capacity(AGENTS);
+    for i in 0..AGENTS {
+        let agent = Agent {
+            id: AgentId::new(),
+            name: format!("Agent {i}"),
+            email: EmailAddress::parse(&format!("agent-{i}@support.example.com"))
+                .expect("a valid agent address"),
+            role: Role::Agent,
+            availability: Availability::Available,
+            max_open_conversations: (i < capped).then_some(CAP),
+            team_ids: vec![],
+            created_at: Utc::now(),
+        };
+        store
+            .create_agent(&agent, &format!("bench-key-hash-{i}-{}", agent.id))
+            .await
+            .expect("create an agent");
+        agents.push(agent.id);
+    }
+    agents
+}
+
+async fn shape(store: &Embedded, conversations: &[ConversationId]) -> (Vec<AgentId>, String) {
+    let started = Instant::now();
+    let now = Utc::now();
+    let agents = create_agents(store, 0).await;
+    let agents_ref = &agents;
+    let changes = conversations.iter().enumerate().map(|(i, &id)| async move {
+        let c = store
+            .conversation(id)
+            .await
+            .expect("read a conversation")
+            .expect("the conversation exists");
+        let mut next: Conversation = c.clone();
+        let mut events = Vec::new();
+        if percent(i, 1) < 40 {
+            let agent = agents_ref[i % agents_ref.len()];
+            next.assignee_id = Some(agent);
+            let kind = EventKind::Assigned {
+                from: None,
+                to: Some(agent),
+            };
+            events.push(Event::new(id, kind, None, now));
+        }
+        let priority = match percent(i, 2) {
+            0..2 => Priority::Urgent,
+            2..12 => Priority::High,
+            12..17 => Priority::Low,
+            _ => Priority::Normal,
+        };
+        if priority != next.priority {
+            let kind = EventKind::PriorityChanged {
+                from: next.priority,
+                to: priority,
+            };
+            events.push(Event::new(id, kind, next.assignee_id, now));
+            next.priority = priority;
+        }
+        if percent(i, 3) < 30 {
+            let kind = EventKind::StatusChanged {
+                from: next.status,
+                to: ConversationStatus::Resolved,
+            };
+            events.push(Event::new(id, kind, next.assignee_id, now));
+            next.status = ConversationStatus::Resolved;
+            next.resolved_at = Some(now);
+        }
+        if events.is_empty() {
+            return;
+        }
+        store
+            .save_conversation(&next, c.version, &events)
+            .await
+            .expect("save a shaped conversation");
+    });
+    futures::stream::iter(changes)
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    let line = format!(
+        "shaped {} conversations (resolve/assign/prioritise) in {:.1} s",
+        conversations.len(),
+        started.elapsed().as_secs_f64()
+    );
+    (agents, line)
+}
+
+/// Puts `messages` on the inbound queue the way `Ingest::submit` does: one message per
+/// `Queue::send`, many in flight. Returns the seconds it took.
+async fn enqueue(store: &Embedded, messages: impl Iterator<Item = InboundMessage>) -> f64 {
+    let started = Instant::now();
+    let sends = messages.map(|message| async move {
+        let item = Enqueue {
+            body: serde_json::to_vec(&message).expect("serialize an inbound message"),
+            group: message.ordering_key(),
+            dedup: message.source_id.as_str().to_owned(),
+        };
+        store
+            .send(QueueName::Inbound, vec![item])
+            .await
+            .expect("enqueue");
+    });
+    futures::stream::iter(sends)
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    started.elapsed().as_secs_f64()
+}
+
+#[derive(Default)]
+struct Drained {
+    stored: usize,
+    batches: usize,
+    retried: usize,
+    seconds: f64,
+    receive: Duration,
+    route: Duration,
+    ack: Duration,
+}
+
+impl Drained {
+    fn add(&mut self, other: &Drained) {
+        self.stored += other.stored;
+        self.batches += other.batches;
+        self.retried += other.retried;
+        self.seconds += other.seconds;
+        self.receive += other.receive;
+        self.route += other.route;
+        self.ack += other.ack;
+    }
+
+    fn rate(&self) -> f64 {
+        self.stored as f64 / self.seconds
+    }
+
+    fn print(&self, what: &str) {
+        let per_batch = |d: Duration| d.as_secs_f64() * 1000.0 / self.batches.max(1) as f64;
+        println!(
+            "   {what}: {} stored in {:.1} s = {:.0} messages/s ({} retried)",
+            self.stored,
+            self.seconds,
+            self.rate(),
+            self.retried
+        );
+        println!(
+            "     per batch of 256: receive {:.1} ms, route {:.1} ms, ack {:.1} ms ({} batches); without the ack time: {:.0} messages/s",
+            per_batch(self.receive),
+            per_batch(self.route),
+            per_batch(self.ack),
+            self.batches,
+            self.stored as f64 / (self.receive + self.route).as_secs_f64()
+        );
+    }
+}
+
+/// Drains the inbound queue like the router worker (`Worker::poll_once` with
+/// `handle_inbound`: receive 256, route them concurrently, ack the batch), timing each
+/// step, until it is empty or `budget` has passed. `depth` is what the queue held.
+async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: bool) -> Drained {
+    let policy = RoutePolicy::default();
+    let mut out = Drained::default();
+    let started = Instant::now();
+    let mut lap = (Instant::now(), 0usize, Duration::ZERO);
+    while started.elapsed() < budget {
+        let t = Instant::now();
+        let deliveries = store
+            .receive(QueueName::Inbound, 256, Duration::from_secs(60))
+            .await
+            .expect("receive");
+        out.receive += t.elapsed();
+        if deliveries.is_empty() {
+            break;
+        }
+        out.batches += 1;
+        let t = Instant::now();
+        let outcomes = futures::future::join_all(deliveries.into_iter().map(|d| {
+            let receipt = d.receipt.clone();
+            let (store, policy) = (store, &policy);
+            async move { (receipt, handle_inbound(store.as_ref(), policy, d).await) }
+        }))
+        .await;
+        out.route += t.elapsed();
+        let mut done = Vec::with_capacity(outcomes.len());
+        for (receipt, outcome) in outcomes {
+            match outcome {
+                Handled::Done => done.push(receipt),
+                Handled::Retry { reason, .. } => {
+                    out.retried += 1;
+                    eprintln!("   retry: {reason}");
+                }
+            }
+        }
+        out.stored += done.len();
+        let t = Instant::now();
+        store.ack(QueueName::Inbound, &done).await.expect("ack");
+        out.ack += t.elapsed();
+        if verbose && (out.batches.is_multiple_of(10) || out.batches == 1) {
+            let (at, stored, ack) = lap;
+            let batches = if out.batches == 1 { 1 } else { 10 };
+            println!(
+                "     queue depth {:>6}: {:>6.0} messages/s, ack {:>6.1} ms per batch",
+                depth - stored,
+                (out.stored - stored) as f64 / at.elapsed().as_secs_f64(),
+                (out.ack - ack).as_secs_f64() * 1000.0 / batches as f64
+            );
+            lap = (Instant::now(), out.stored, out.ack);
+        }
+    }
+    out.seconds = started.elapsed().as_secs_f64();
+    out
+}
+
+/// The whole router path on a fresh file: enqueue like `Ingest::submit`, then drain like
+/// the router worker. First with a shallow queue (1,024 at a time, as when the router
+/// keeps up), then with `BENCH_QUEUE_MESSAGES` (50,000) waiting at once, for at most
+/// `BENCH_QUEUE_SECONDS` (60).
+async fn queue_path(dir: &Path) {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let total = env("BENCH_QUEUE_MESSAGES", 50_000);
+    let budget = Duration::from_secs(env("BENCH_QUEUE_SECONDS", 60) as u64);
+    let path = dir.join(format!("queue-{}.db", std::process::id()));
+    remove_db(&path);
+    let store = Arc::new(Embedded::open(&path).expect("create the queue store"));
+    let run = format!("q{}", std::process::id());
+
+    println!("\n== queue path on a fresh file, shallow: 10 × (enqueue 1,024, drain)");
+    let mut shallow = Drained::default();
+    let mut enqueue_s = 0.0;
+    for round in 0..10 {
+        let messages = (0..1024).map(|i| inbound(&run, 1_000_000 + round * 1024 + i, 0));
+        enqueue_s += enqueue(&store, messages).await;
+        shallow.add(&drain(&store, 1024, Duration::MAX, false).await);
+    }
+    println!(
+        "   enqueue (Queue::send, 1 message per call): {:.0} messages/s",
+        10_240.0 / enqueue_s
+    );
+    shallow.print("router, queue depth ≤ 1,024");
+
+    let customers = (total / 5).max(1);
+    println!(
+        "\n== queue path, deep: {total} messages from {customers} customers enqueued, then drained (budget {} s)",
+        budget.as_secs()
+    );
+    let seconds = enqueue(&store, (0..total).map(|i| inbound(&run, i % customers, i))).await;
+    println!(
+        "   enqueue (Queue::send, 1 message per call, {IN_FLIGHT} in flight): {:.0} messages/s",
+        total as f64 / seconds
+    );
+    let deep = drain(&store, total, budget, true).await;
+    deep.print(&format!("router, queue depth {total} at the start"));
+    if deep.stored < total {
+        println!(
+            "   stopped after the {} s budget with {} of {total} still queued",
+            budget.as_secs(),
+            total - deep.stored
+        );
+    }
+    drop(store);
+    remove_db(&path);
+}
+
+/// Routing new customers on a fresh file with five available agents, so every new
+/// conversation is assigned: shows what assignment costs as assigned conversations pile up.
+async fn router_with_agents(dir: &Path) {
+    let chunks = 4;
+    let per_chunk = 5_000;
+    let path = dir.join(format!("agents-{}.db", std::process::id()));
+    remove_db(&path);
+    let store = Embedded::open(&path).expect("create the agents store");
+    create_agents(&store, 2).await;
+    println!(
+        "\n== router with {AGENTS} available agents, 2 of them capped at {CAP} open conversations\n   (every message a new customer, so every one is assigned)"
+    );
+    let policy = RoutePolicy::default();
+    let run = format!("a{}", std::process::id());
+    for chunk in 0..chunks {
+        let started = Instant::now();
+        let routes = (chunk * per_chunk..(chunk + 1) * per_chunk).map(|c| {
+            let message = inbound(&run, c, 0);
+            let (store, policy) = (&store, &policy);
+            async move { store.route(&message, policy).await.expect("route") }
+        });
+        futures::stream::iter(routes)
+            .buffer_unordered(IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        println!(
+            "   conversations {:>6}..{:>6}: {:>6.0} messages/s",
+            chunk * per_chunk,
+            (chunk + 1) * per_chunk,
+            per_chunk as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    drop(store);
+    remove_db(&path);
+}
+
+/// One read the benchmarks repeat.
+enum Call {
+    List(ConversationFilter, PageRequest),
+    Timeline(ConversationId, PageRequest),
+}
+
+impl Call {
+    async fn run(&self, store: &Embedded) -> usize {
+        match self {
+            Call::List(filter, page) => {
+                let page = store
+                    .list_conversations(filter, page)
+                    .await
+                    .expect("list conversations");
+                black_box(page).items.len()
+            }
+            Call::Timeline(id, page) => {
+                let page = store.timeline(*id, page).await.expect("timeline");
+                black_box(page).items.len()
+            }
+        }
+    }
+}
+
+struct ListCases {
+    first: Call,
+    deep: Call,
+    unassigned: Call,
+    urgent: Call,
+    urgent_deep: Call,
+    agent: Call,
+    timeline: Call,
+}
+
+fn open_filter() -> ConversationFilter {
+    ConversationFilter {
+        status: StatusFilter::Only(ConversationStatus::Open),
+        ..ConversationFilter::default()
+    }
+}
+
+/// Follows `pages` pages of `filter` and returns the cursor after them (none if the list
+/// ran out first).
+async fn cursor_after(store: &Embedded, filter: &ConversationFilter, pages: usize) -> PageRequest {
+    let mut request = PageRequest::first(PAGE);
+    for _ in 0..pages {
+        let page = store
+            .list_conversations(filter, &request)
+            .await
+            .expect("list conversations");
+        match page.next_cursor {
+            Some(cursor) => request.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    request
+}
+
+impl ListCases {
+    async fn find(seeded: &Seeded) -> Self {
+        let store = &seeded.store;
+        let open = open_filter();
+        let urgent = ConversationFilter {
+            priority: Some(Priority::Urgent),
+            ..open_filter()
+        };
+        let deep = cursor_after(store, &open, DEEP_PAGES).await;
+        let urgent_deep = cursor_after(store, &urgent, 40).await;
+        let first = store
+            .list_conversations(&open, &PageRequest::first(1))
+            .await
+            .expect("list conversations");
+        let conversation = first.items.first().expect("an open conversation").id;
+        let agent = seeded.agents.first().copied().expect("a seeded agent");
+        Self {
+            first: Call::List(open.clone(), PageRequest::first(PAGE)),
+            deep: Call::List(open.clone(), deep),
+            unassigned: Call::List(
+                ConversationFilter {
+                    assignee: AssigneeFilter::Unassigned,
+                    ..open_filter()
+                },
+                PageRequest::first(PAGE),
+            ),
+            urgent: Call::List(urgent.clone(), PageRequest::first(PAGE)),
+            urgent_deep: Call::List(urgent, urgent_deep),
+            agent: Call::List(
+                ConversationFilter {
+                    assignee: AssigneeFilter::Agent(agent),
+                    ..open_filter()
+                },
+                PageRequest::first(PAGE),
+            ),
+            timeline: Call::Timeline(conversation, PageRequest::first(50)),
+        }
+    }
+}
+
+struct Latency {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn latencies(rt: &Runtime, store: &Embedded, call: &Call, calls: usize) -> Latency {
+    for _ in 0..calls / 20 {
+        rt.block_on(call.run(store));
+    }
+    let mut micros: Vec<f64> = (0..calls)
+        .map(|_| {
+            let t = Instant::now();
+            rt.block_on(call.run(store));
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((micros.len() as f64 * q) as usize).min(micros.len() - 1)];
+    Latency {
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        max: micros[micros.len() - 1],
+    }
+}
