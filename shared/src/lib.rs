@@ -1,6 +1,8 @@
 //! Switchboard: one inbox for every customer channel.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod channels;
 pub mod config;
 #[cfg(feature = "embedded")]

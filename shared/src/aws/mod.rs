@@ -1,0 +1,10 @@
+//! The AWS backend: the queue port on SQS and the blob port on S3 (the store on DynamoDB
+//! comes beside them). Built from SDK clients a `main` makes once; no AWS type leaves this
+//! module through a port: SDK errors become [`crate::ports::PortError`]s in `errors`.
+
+mod blobs;
+mod errors;
+mod queue;
+
+pub use blobs::S3Blobs;
+pub use queue::{ENCODING_ATTRIBUTE, SqsQueue, SqsQueueUrls, decode_body, sqs_token};

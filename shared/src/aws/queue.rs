@@ -1,0 +1,582 @@
+//! The queue port on SQS: inbound is a FIFO queue (ordered per message group, deduplicated
+//! by `MessageDeduplicationId` for SQS's 5-minute window), outbound a standard queue, each
+//! with a dead-letter queue that SQS's redrive policy (`maxReceiveCount` 5) fills.
+//!
+//! Differences from the embedded queue, all SQS's own:
+//! - a standard queue (outbound) does not deduplicate, and a FIFO queue only within five
+//!   minutes: consumers stay idempotent (the store is keyed on source ids);
+//! - a FIFO queue hands out no message of a group while an earlier one of that group is
+//!   in flight;
+//! - `release` cannot store the failure's text (it is logged), so dead letters carry no
+//!   `last_error`;
+//! - dead letters are read by receiving them from the DLQ, which hides them for as long
+//!   as the call runs (see [`SqsQueue::dead_letters`]).
+
+use super::errors;
+use crate::ports::{
+    DeadLetter, Delivery, Enqueue, MAX_PAGE_SIZE, Page, PageRequest, PortError, PortResult, Queue,
+    QueueName,
+};
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Entries per SQS batch call.
+const BATCH: usize = 10;
+/// Bytes of bodies per `SendMessageBatch`: a quarter of today's 1 MiB request limit, so
+/// queues still on the older 256 KiB limit take it too.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Attempts at the entries of a batch SQS refused for reasons of its own.
+const SEND_ATTEMPTS: u32 = 3;
+/// SQS's ceiling on a visibility timeout.
+const MAX_VISIBILITY_SECS: u64 = 12 * 60 * 60;
+/// How long a peek at the DLQ hides what it saw if the process dies before it makes
+/// the messages visible again.
+const PEEK_VISIBILITY_SECS: i32 = 30;
+/// Receive calls a replay makes on the DLQ looking for its message (10 messages each).
+const REPLAY_SCAN_CALLS: usize = 10;
+
+/// The message attribute that says how a body that is not SQS-safe text was encoded.
+pub const ENCODING_ATTRIBUTE: &str = "switchboard-encoding";
+
+/// Where the four queues live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqsQueueUrls {
+    /// A FIFO queue (its name ends in `.fifo`).
+    pub inbound: String,
+    pub inbound_dlq: String,
+    /// A standard queue.
+    pub outbound: String,
+    pub outbound_dlq: String,
+}
+
+/// Implements [`Queue`] on SQS.
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: Client,
+    urls: SqsQueueUrls,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, urls: SqsQueueUrls) -> Self {
+        Self { client, urls }
+    }
+
+    fn url(&self, queue: QueueName) -> &str {
+        match queue {
+            QueueName::Inbound => &self.urls.inbound,
+            QueueName::Outbound => &self.urls.outbound,
+        }
+    }
+
+    fn dlq_url(&self, queue: QueueName) -> &str {
+        match queue {
+            QueueName::Inbound => &self.urls.inbound_dlq,
+            QueueName::Outbound => &self.urls.outbound_dlq,
+        }
+    }
+
+    /// Sends one batch, trying again the entries SQS failed for reasons of its own; an
+    /// entry it refuses as malformed, or one still failing after the last try, is an error.
+    async fn send_batch(
+        &self,
+        url: &str,
+        mut pending: Vec<SendMessageBatchRequestEntry>,
+    ) -> PortResult<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(pending.clone()))
+                .send()
+                .await
+                .map_err(|e| errors::sdk("SendMessageBatch", e))?;
+            let Some(first) = out.failed().first() else {
+                return Ok(());
+            };
+            let error = errors::batch_entry(
+                "SendMessageBatch",
+                first.code(),
+                first.sender_fault(),
+                first.message().unwrap_or(""),
+            );
+            if out.failed().iter().any(|f| f.sender_fault()) || attempt >= SEND_ATTEMPTS {
+                return Err(error);
+            }
+            let failed = out.failed().len();
+            tracing::warn!(%error, failed, attempt, "SQS refused part of a batch; retrying those");
+            pending.retain(|entry| out.failed().iter().any(|f| f.id() == entry.id()));
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+
+    /// One `ReceiveMessage` call.
+    async fn receive_once(
+        &self,
+        url: &str,
+        max: usize,
+        visibility_secs: i32,
+        wait_secs: i32,
+    ) -> PortResult<Vec<Message>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, BATCH)).unwrap_or(1))
+            .visibility_timeout(visibility_secs)
+            .wait_time_seconds(wait_secs)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| errors::sdk("ReceiveMessage", e))?;
+        Ok(out.messages.unwrap_or_default())
+    }
+
+    /// Up to `max` messages: a one-second long poll (which asks every SQS server, unlike a
+    /// short poll), then more calls without waiting while full batches keep coming.
+    async fn receive_up_to(
+        &self,
+        url: &str,
+        max: usize,
+        visibility_secs: i32,
+    ) -> PortResult<Vec<Message>> {
+        let mut messages = Vec::new();
+        let mut wait = 1;
+        while messages.len() < max {
+            let want = (max - messages.len()).min(BATCH);
+            let got = self.receive_once(url, want, visibility_secs, wait).await?;
+            let full = got.len() >= want;
+            messages.extend(got);
+            if !full {
+                break;
+            }
+            wait = 0;
+        }
+        Ok(messages)
+    }
+
+    /// Makes peeked messages visible again at once. Best effort: whatever this misses
+    /// reappears when its peek's visibility ends.
+    async fn unhide(&self, url: &str, receipts: Vec<String>) {
+        for chunk in receipts.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, receipt)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(0)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let result = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            match result {
+                Ok(out) if out.failed().is_empty() => {}
+                Ok(out) => {
+                    tracing::warn!(
+                        failed = out.failed().len(),
+                        "could not unhide peeked dead letters"
+                    )
+                }
+                Err(e) => {
+                    let error = errors::sdk("ChangeMessageVisibilityBatch", e);
+                    tracing::warn!(%error, "could not unhide peeked dead letters");
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, queue: QueueName, messages: Vec<Enqueue>) -> PortResult<()> {
+        let url = self.url(queue);
+        let fifo = is_fifo(url);
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        for (i, message) in messages.iter().enumerate() {
+            let (entry, bytes) = send_entry(i, message, fifo)?;
+            if batch.len() == BATCH || (!batch.is_empty() && batch_bytes + bytes > BATCH_BYTES) {
+                self.send_batch(url, std::mem::take(&mut batch)).await?;
+                batch_bytes = 0;
+            }
+            batch.push(entry);
+            batch_bytes += bytes;
+        }
+        if !batch.is_empty() {
+            self.send_batch(url, batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<Delivery>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let messages = self
+            .receive_up_to(self.url(queue), max, seconds(visibility))
+            .await?;
+        messages.iter().map(delivery).collect()
+    }
+
+    async fn ack(&self, queue: QueueName, receipts: &[String]) -> PortResult<()> {
+        let url = self.url(queue);
+        for chunk in receipts.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                        .map_err(|e| PortError::Internal(e.to_string()))
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| errors::sdk("DeleteMessageBatch", e))?;
+            // A stale receipt names a message that is gone or handed to someone else:
+            // nothing to do, as on the embedded queue.
+            if let Some(failed) = out.failed().iter().find(|f| !is_stale_receipt(f.code())) {
+                return Err(errors::batch_entry(
+                    "DeleteMessageBatch",
+                    failed.code(),
+                    failed.sender_fault(),
+                    failed.message().unwrap_or(""),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        delay: Duration,
+        error: &str,
+    ) -> PortResult<()> {
+        // SQS keeps no note with a message: the log is where the reason goes.
+        tracing::warn!(
+            queue = queue.as_str(),
+            error,
+            "message released for another try"
+        );
+        let result = self
+            .client
+            .change_message_visibility()
+            .queue_url(self.url(queue))
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds(delay))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if errors::code(&e).is_some_and(is_stale_receipt) => Ok(()),
+            Err(e) => Err(errors::sdk("ChangeMessageVisibility", e)),
+        }
+    }
+
+    /// Peeks at the DLQ: receives up to `page.limit` messages with a short visibility
+    /// timeout, then makes them visible again at once. While the call runs, the messages it
+    /// holds are hidden from everyone else, so a replay (or another listing) running at the
+    /// same moment may not see them: the replay answers `false` and can simply be tried
+    /// again. A crash mid-call hides them for at most 30 s. SQS cannot page through a
+    /// queue, so `next_cursor` is always `None`; on the FIFO DLQ a peek sees no more than
+    /// the messages of a group one receive returns. The receive count is SQS's
+    /// approximation, less this peek's own receive.
+    async fn dead_letters(
+        &self,
+        queue: QueueName,
+        page: &PageRequest,
+    ) -> PortResult<Page<DeadLetter>> {
+        let url = self.dlq_url(queue);
+        let limit = page.limit.clamp(1, MAX_PAGE_SIZE) as usize;
+        let messages = self.receive_up_to(url, limit, PEEK_VISIBILITY_SECS).await?;
+        let items = messages
+            .iter()
+            .map(|m| dead_letter(queue, m))
+            .collect::<PortResult<Vec<_>>>();
+        let receipts = messages
+            .iter()
+            .filter_map(|m| m.receipt_handle.clone())
+            .collect();
+        self.unhide(url, receipts).await;
+        Ok(Page {
+            items: items?,
+            next_cursor: None,
+        })
+    }
+
+    /// Looks for the message among the first hundred of the DLQ, sends its body and
+    /// attributes back to the source queue (same message group on FIFO, a fresh
+    /// deduplication id so SQS does not drop it as a repeat), then deletes it from the DLQ.
+    /// Sent first, deleted second: a failure in between leaves a copy in the DLQ, never
+    /// nothing.
+    async fn replay(&self, queue: QueueName, id: &str) -> PortResult<bool> {
+        let dlq = self.dlq_url(queue);
+        let mut others = Vec::new();
+        let mut found = None;
+        for call in 0..REPLAY_SCAN_CALLS {
+            let wait = if call == 0 { 1 } else { 0 };
+            let got = self
+                .receive_once(dlq, BATCH, PEEK_VISIBILITY_SECS, wait)
+                .await?;
+            if got.is_empty() {
+                break;
+            }
+            for message in got {
+                if found.is_none() && message.message_id() == Some(id) {
+                    found = Some(message);
+                } else {
+                    others.extend(message.receipt_handle);
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        self.unhide(dlq, others).await;
+        let Some(message) = found else {
+            return Ok(false);
+        };
+
+        let source = self.url(queue);
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(source)
+            .message_body(message.body().unwrap_or_default())
+            .set_message_attributes(message.message_attributes.clone());
+        if is_fifo(source) {
+            let group = system_attribute(&message, MessageSystemAttributeName::MessageGroupId)
+                .unwrap_or(id);
+            send = send
+                .message_group_id(group)
+                .message_deduplication_id(format!("replay-{}", ulid::Ulid::new()));
+        }
+        send.send()
+            .await
+            .map_err(|e| errors::sdk("SendMessage", e))?;
+
+        let receipt = message.receipt_handle().unwrap_or_default();
+        self.client
+            .delete_message()
+            .queue_url(dlq)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("DeleteMessage", e))?;
+        tracing::info!(queue = queue.as_str(), id, "dead letter replayed");
+        Ok(true)
+    }
+}
+
+fn is_fifo(url: &str) -> bool {
+    url.ends_with(".fifo")
+}
+
+/// The receipt no longer names an in-flight message (acked, expired, or received again).
+fn is_stale_receipt(code: &str) -> bool {
+    matches!(
+        code,
+        "ReceiptHandleIsInvalid" | "InvalidReceiptHandle" | "MessageNotInflight"
+    ) || code.ends_with(".ReceiptHandleIsInvalid")
+        || code.ends_with(".MessageNotInflight")
+}
+
+/// Whole seconds, rounded up, within SQS's 0–12 h.
+fn seconds(d: Duration) -> i32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i32::try_from(secs.min(MAX_VISIBILITY_SECS)).unwrap_or(i32::MAX)
+}
+
+/// A group or deduplication id SQS accepts: at most 128 printable ASCII characters.
+/// Anything else becomes its SHA-256: only equality matters for both, and a hash keeps
+/// distinct values distinct where truncation would not.
+pub fn sqs_token(value: &str) -> String {
+    let acceptable =
+        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+    if acceptable {
+        value.to_owned()
+    } else {
+        format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
+    }
+}
+
+/// Characters an SQS body may hold (XML 1.0's).
+fn sqs_safe(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// The body as SQS carries it: the text itself when SQS can hold it, else base64 with an
+/// attribute that says so (SQS refuses empty bodies: those are a marker).
+fn encode_body(bytes: &[u8]) -> (String, Option<&'static str>) {
+    match std::str::from_utf8(bytes) {
+        Ok("") => ("-".to_owned(), Some("empty")),
+        Ok(text) if text.chars().all(sqs_safe) => (text.to_owned(), None),
+        _ => (BASE64.encode(bytes), Some("base64")),
+    }
+}
+
+/// The bytes a queue message was sent with, from its SQS body and the value of its
+/// [`ENCODING_ATTRIBUTE`] (for consumers that get messages from Lambda's event).
+pub fn decode_body(body: &str, encoding: Option<&str>) -> PortResult<Vec<u8>> {
+    match encoding {
+        None => Ok(body.as_bytes().to_vec()),
+        Some("empty") => Ok(Vec::new()),
+        Some("base64") => BASE64.decode(body).map_err(|e| {
+            PortError::Internal(format!("a base64 message body does not decode: {e}"))
+        }),
+        Some(other) => Err(PortError::Internal(format!(
+            "unknown message body encoding `{other}`"
+        ))),
+    }
+}
+
+/// One entry of a `SendMessageBatch`, and the bytes it adds to the request.
+fn send_entry(
+    index: usize,
+    message: &Enqueue,
+    fifo: bool,
+) -> PortResult<(SendMessageBatchRequestEntry, usize)> {
+    let (body, encoding) = encode_body(&message.body);
+    let bytes = body.len() + 64;
+    let mut entry = SendMessageBatchRequestEntry::builder()
+        .id(index.to_string())
+        .message_body(body);
+    if let Some(encoding) = encoding {
+        let value = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(encoding)
+            .build()
+            .map_err(|e| PortError::Internal(e.to_string()))?;
+        entry = entry.message_attributes(ENCODING_ATTRIBUTE, value);
+    }
+    if fifo {
+        entry = entry
+            .message_group_id(sqs_token(&message.group))
+            .message_deduplication_id(sqs_token(&message.dedup));
+    }
+    let entry = entry
+        .build()
+        .map_err(|e| PortError::Internal(e.to_string()))?;
+    Ok((entry, bytes))
+}
+
+fn system_attribute(message: &Message, name: MessageSystemAttributeName) -> Option<&str> {
+    message.attributes()?.get(&name).map(String::as_str)
+}
+
+fn body_of(message: &Message) -> PortResult<Vec<u8>> {
+    let encoding = message
+        .message_attributes()
+        .and_then(|a| a.get(ENCODING_ATTRIBUTE))
+        .and_then(|v| v.string_value());
+    decode_body(message.body().unwrap_or_default(), encoding)
+}
+
+fn receive_count(message: &Message) -> u32 {
+    system_attribute(message, MessageSystemAttributeName::ApproximateReceiveCount)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
+}
+
+fn delivery(message: &Message) -> PortResult<Delivery> {
+    let (Some(id), Some(receipt)) = (message.message_id(), message.receipt_handle()) else {
+        return Err(PortError::Internal(
+            "SQS returned a message without id or receipt handle".into(),
+        ));
+    };
+    Ok(Delivery {
+        id: id.to_owned(),
+        receipt: receipt.to_owned(),
+        body: body_of(message)?,
+        receive_count: receive_count(message),
+    })
+}
+
+fn dead_letter(queue: QueueName, message: &Message) -> PortResult<DeadLetter> {
+    let enqueued_at = system_attribute(message, MessageSystemAttributeName::SentTimestamp)
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .unwrap_or_else(Utc::now);
+    Ok(DeadLetter {
+        id: message.message_id().unwrap_or_default().to_owned(),
+        queue,
+        receive_count: receive_count(message).saturating_sub(1),
+        enqueued_at,
+        last_error: None,
+        body: String::from_utf8_lossy(&body_of(message)?).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acceptable_ids_pass_unchanged_and_others_become_their_hash() {
+        assert_eq!(sqs_token("telegram:42"), "telegram:42");
+        let long = "x".repeat(129);
+        for odd in [long.as_str(), "with space", "émile", ""] {
+            let token = sqs_token(odd);
+            assert!(token.starts_with("sha256:") && token.len() == 71, "{odd}");
+        }
+        assert_ne!(sqs_token("a b"), sqs_token("a  b"));
+    }
+
+    #[test]
+    fn bodies_sqs_cannot_hold_round_trip_through_base64() {
+        for body in [
+            b"{\"text\":\"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\"}".to_vec(),
+            vec![0, 1, 2, 255],
+            b"bell \x07".to_vec(),
+            Vec::new(),
+        ] {
+            let (text, encoding) = encode_body(&body);
+            assert!(!text.is_empty());
+            assert_eq!(decode_body(&text, encoding).unwrap(), body);
+        }
+        assert_eq!(encode_body(b"plain json").1, None);
+    }
+
+    #[test]
+    fn visibility_is_whole_seconds_rounded_up_within_twelve_hours() {
+        assert_eq!(seconds(Duration::ZERO), 0);
+        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(seconds(Duration::from_secs(30)), 30);
+        assert_eq!(seconds(Duration::from_secs(86_400)), 43_200);
+    }
+}
