@@ -1,0 +1,161 @@
+//! Fresh adapters for one test: an `Embedded` on a temp file and a blob folder in a temp
+//! dir, or an `SqsQueue` and `S3Blobs` on moto with queues and a bucket of their own.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sqs::config::Credentials;
+use aws_sdk_sqs::types::QueueAttributeName;
+use shared::aws::{S3Blobs, SqsQueue, SqsQueueUrls};
+use shared::embedded::{BlobFolder, Embedded};
+use shared::ports::{BlobStore, MAX_DELIVERIES, Queue};
+use std::collections::HashMap;
+use tempfile::TempDir;
+
+const ENDPOINT_VAR: &str = "SWITCHBOARD_TEST_AWS_ENDPOINT";
+
+/// A port under test, with whatever must live as long as it (its temp dir).
+pub struct Subject<P: ?Sized> {
+    port: Box<P>,
+    _dir: Option<TempDir>,
+}
+
+impl<P: ?Sized> Subject<P> {
+    pub fn port(&self) -> &P {
+        &self.port
+    }
+}
+
+pub async fn embedded_queue() -> Subject<dyn Queue> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(&dir.path().join("conformance.db")).unwrap();
+    Subject {
+        port: Box::new(store),
+        _dir: Some(dir),
+    }
+}
+
+pub async fn blob_folder() -> Subject<dyn BlobStore> {
+    let dir = tempfile::tempdir().unwrap();
+    Subject {
+        port: Box::new(BlobFolder::new(dir.path().join("blobs"))),
+        _dir: Some(dir),
+    }
+}
+
+/// Where moto listens; a test that needs it fails without it.
+fn endpoint() -> String {
+    std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_VAR} is not set, so there is no AWS emulator to test against: \
+             run through scripts/with-moto or scripts/test"
+        )
+    })
+}
+
+async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// A name no other test uses: queues and buckets outlive a test on the shared moto.
+fn unique_name() -> String {
+    format!("sb-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: String,
+    mut attributes: HashMap<QueueAttributeName, String>,
+    dead_letters_to: Option<&str>,
+) -> String {
+    if name.ends_with(".fifo") {
+        attributes.insert(QueueAttributeName::FifoQueue, "true".into());
+    }
+    if let Some(dlq_url) = dead_letters_to {
+        let dlq = client
+            .get_queue_attributes()
+            .queue_url(dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let arn = &dlq.attributes().unwrap()[&QueueAttributeName::QueueArn];
+        let policy = serde_json::json!({
+            "deadLetterTargetArn": arn,
+            "maxReceiveCount": MAX_DELIVERIES.to_string(),
+        });
+        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned()
+}
+
+/// The four queues as the SAM template makes them: inbound FIFO and outbound standard,
+/// each redriving to its DLQ after `MAX_DELIVERIES` receives.
+pub async fn sqs_queue() -> Subject<dyn Queue> {
+    let client = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let name = unique_name();
+    let no_attributes = HashMap::new;
+    let inbound_dlq = create_queue(
+        &client,
+        format!("{name}-inbound-dlq.fifo"),
+        no_attributes(),
+        None,
+    )
+    .await;
+    let inbound = create_queue(
+        &client,
+        format!("{name}-inbound.fifo"),
+        no_attributes(),
+        Some(&inbound_dlq),
+    )
+    .await;
+    let outbound_dlq = create_queue(
+        &client,
+        format!("{name}-outbound-dlq"),
+        no_attributes(),
+        None,
+    )
+    .await;
+    let outbound = create_queue(
+        &client,
+        format!("{name}-outbound"),
+        no_attributes(),
+        Some(&outbound_dlq),
+    )
+    .await;
+    let urls = SqsQueueUrls {
+        inbound,
+        inbound_dlq,
+        outbound,
+        outbound_dlq,
+    };
+    Subject {
+        port: Box::new(SqsQueue::new(client, urls)),
+        _dir: None,
+    }
+}
+
+pub async fn s3_blobs() -> Subject<dyn BlobStore> {
+    let config = aws_sdk_s3::config::Builder::from(&sdk_config().await)
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let bucket = unique_name();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    Subject {
+        port: Box::new(S3Blobs::new(client, bucket)),
+        _dir: None,
+    }
+}

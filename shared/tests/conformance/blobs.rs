@@ -1,0 +1,58 @@
+//! The blob port's contract, on the blob folder and on S3.
+
+use shared::ports::{Blob, BlobStore};
+
+on_both_backends!(
+    embedded: crate::backends::blob_folder,
+    aws: crate::backends::s3_blobs,
+    tests: [
+        a_blob_round_trips_with_its_content_type,
+        a_missing_blob_is_none,
+        a_second_put_replaces_the_blob,
+        keys_that_could_escape_a_folder_are_refused,
+    ]
+);
+
+fn blob(content_type: &str, bytes: &[u8]) -> Blob {
+    Blob {
+        content_type: content_type.into(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+async fn a_blob_round_trips_with_its_content_type(b: &dyn BlobStore) {
+    let png = blob("image/png", &[137, 80, 78, 71, 0, 255]);
+    b.put("attachments/cv_1/photo.png", png.clone())
+        .await
+        .unwrap();
+    let raw = blob("message/rfc822", b"From: a@example.com\r\n\r\nhi");
+    b.put("raw/ses-0001", raw.clone()).await.unwrap();
+    assert_eq!(
+        b.get("attachments/cv_1/photo.png").await.unwrap(),
+        Some(png)
+    );
+    assert_eq!(b.get("raw/ses-0001").await.unwrap(), Some(raw));
+}
+
+async fn a_missing_blob_is_none(b: &dyn BlobStore) {
+    assert_eq!(b.get("attachments/none.png").await.unwrap(), None);
+}
+
+async fn a_second_put_replaces_the_blob(b: &dyn BlobStore) {
+    b.put("k", blob("text/plain", b"one")).await.unwrap();
+    b.put("k", blob("application/json", b"{}")).await.unwrap();
+    assert_eq!(
+        b.get("k").await.unwrap(),
+        Some(blob("application/json", b"{}"))
+    );
+}
+
+async fn keys_that_could_escape_a_folder_are_refused(b: &dyn BlobStore) {
+    for bad in ["../x", "/etc/passwd", "a//b", "a/../b", ""] {
+        assert!(b.get(bad).await.is_err(), "get {bad:?}");
+        assert!(
+            b.put(bad, blob("text/plain", b"x")).await.is_err(),
+            "put {bad:?}"
+        );
+    }
+}
