@@ -66,7 +66,10 @@ fn main() {
     let cases = rt.block_on(ListCases::find(&large));
     let small_cases = rt.block_on(ListCases::find(&small));
 
-    println!("\n== latency over {LATENCY_CALLS} sequential calls (one page of {PAGE}; µs)");
+    println!(
+        "\n== latency over {LATENCY_CALLS} sequential calls (one page of {PAGE}; µs); load average {}",
+        load_average()
+    );
     println!(
         "{:<44} {:>8} {:>8} {:>8} {:>8}",
         "call", "p50", "p90", "p99", "max"
@@ -160,6 +163,49 @@ fn remove_db(path: &Path) {
             let _ = std::fs::remove_file(PathBuf::from(name));
         }
     }
+}
+
+/// CPU time used so far by every thread named `sqlite-writer` (the stores' single
+/// writers), from /proc; zero where /proc is not available. Routing is bound by that one
+/// thread, so its CPU per message is the figure that other load on the machine distorts
+/// least.
+fn writer_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "sqlite-writer" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+        ticks += field(14).unwrap_or(0) + field(15).unwrap_or(0);
+    }
+    // Linux reports these in USER_HZ, 100 per second everywhere it matters.
+    Duration::from_millis(ticks * 10)
+}
+
+/// The machine's load average, to judge how much other work shared the cores.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Writer CPU per message, and the rate it allows with a core to itself.
+fn per_message(cpu: Duration, messages: usize) -> String {
+    let micros = cpu.as_secs_f64() * 1e6 / messages.max(1) as f64;
+    format!(
+        "writer CPU {micros:.0} µs per message (≈ {:.0} messages/s with an idle core)",
+        1e6 / micros.max(f64::MIN_POSITIVE)
+    )
 }
 
 /// A seeded store, and the agents its conversations are assigned to.
@@ -266,6 +312,7 @@ async fn seed_routes(
     let total = customers * MESSAGES_PER_CUSTOMER;
     let policy = RoutePolicy::default();
     let started = Instant::now();
+    let cpu_before = writer_cpu();
     let mut lap = Instant::now();
     let mut done = 0usize;
     let mut conversations = Vec::with_capacity(customers);
@@ -299,9 +346,11 @@ async fn seed_routes(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let line = format!(
-        "router (RoutingStore::route, {IN_FLIGHT} in flight): {total} messages into {} conversations in {elapsed:.1} s = {:.0} messages/s",
+        "router (RoutingStore::route, {IN_FLIGHT} in flight): {total} messages into {} conversations in {elapsed:.1} s = {:.0} messages/s; {}; load average {}",
         conversations.len(),
-        total as f64 / elapsed
+        total as f64 / elapsed,
+        per_message(writer_cpu() - cpu_before, total),
+        load_average()
     );
     println!("   {line}");
     assert_eq!(
@@ -442,6 +491,8 @@ struct Drained {
     receive: Duration,
     route: Duration,
     ack: Duration,
+    /// CPU of both writers (store and queue file) while draining.
+    writer_cpu: Duration,
 }
 
 impl Drained {
@@ -453,6 +504,7 @@ impl Drained {
         self.receive += other.receive;
         self.route += other.route;
         self.ack += other.ack;
+        self.writer_cpu += other.writer_cpu;
     }
 
     fn rate(&self) -> f64 {
@@ -476,6 +528,11 @@ impl Drained {
             self.batches,
             self.stored as f64 / (self.receive + self.route).as_secs_f64()
         );
+        println!(
+            "     {} (both writers); load average {}",
+            per_message(self.writer_cpu, self.stored),
+            load_average()
+        );
     }
 }
 
@@ -486,6 +543,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
     let policy = RoutePolicy::default();
     let mut out = Drained::default();
     let started = Instant::now();
+    let cpu_before = writer_cpu();
     let mut lap = (Instant::now(), 0usize, Duration::ZERO);
     while started.elapsed() < budget {
         let t = Instant::now();
@@ -533,6 +591,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         }
     }
     out.seconds = started.elapsed().as_secs_f64();
+    out.writer_cpu = writer_cpu() - cpu_before;
     out
 }
 
@@ -607,6 +666,7 @@ async fn router_with_agents(dir: &Path) {
     let run = format!("a{}", std::process::id());
     for chunk in 0..chunks {
         let started = Instant::now();
+        let cpu_before = writer_cpu();
         let routes = (chunk * per_chunk..(chunk + 1) * per_chunk).map(|c| {
             let message = inbound(&run, c, 0);
             let (store, policy) = (&store, &policy);
@@ -617,10 +677,11 @@ async fn router_with_agents(dir: &Path) {
             .collect::<Vec<_>>()
             .await;
         println!(
-            "   conversations {:>6}..{:>6}: {:>6.0} messages/s",
+            "   conversations {:>6}..{:>6}: {:>6.0} messages/s, {}",
             chunk * per_chunk,
             (chunk + 1) * per_chunk,
-            per_chunk as f64 / started.elapsed().as_secs_f64()
+            per_chunk as f64 / started.elapsed().as_secs_f64(),
+            per_message(writer_cpu() - cpu_before, per_chunk)
         );
     }
     drop(store);
