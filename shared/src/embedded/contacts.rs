@@ -24,13 +24,14 @@ impl ContactStore for Embedded {
                         .replace('_', "\\_")
                 );
                 let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
+                // With no cursor, `(i64::MAX, '')` is above every row.
                 let ids: Vec<(String, i64)> = conn
                     .prepare_cached(
                         "SELECT c.id, c.created_at FROM contacts c
                          WHERE (?1 = '' OR lower(c.name) LIKE ?2 ESCAPE '\\' OR EXISTS (
                                 SELECT 1 FROM contact_identities i
                                 WHERE i.contact_id = c.id AND i.identity_key LIKE ?2 ESCAPE '\\'))
-                           AND (c.created_at < ?3 OR (c.created_at = ?3 AND (?4 = '' OR c.id < ?4)))
+                           AND (c.created_at, c.id) < (?3, ?4)
                          ORDER BY c.created_at DESC, c.id DESC LIMIT ?5",
                     )
                     .and_then(|mut s| {

@@ -319,8 +319,9 @@ fn list_query(filter: &ConversationFilter, page: &PageRequest) -> PortResult<(St
     }
     if let Some(c) = &page.cursor {
         let (updated, id) = cursor::decode(c)?;
-        clauses.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
-        args.extend([Value::Integer(updated), Value::Integer(updated), text(id)]);
+        // A row value, so SQLite seeks the index to the cursor instead of scanning to it.
+        clauses.push("(updated_at, id) < (?, ?)");
+        args.extend([Value::Integer(updated), text(id)]);
     }
     let where_clause = if clauses.is_empty() {
         String::new()

@@ -123,6 +123,13 @@ fn open_connection(path: &Path, read_only: bool) -> PortResult<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Without a stable query plan, a cached statement whose bindings were cleared is
+    // re-prepared on its next use, which undoes the cache.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(internal)?;
     if !read_only {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;

@@ -50,6 +50,7 @@ pub const STORE: &[&str] = &[
     CREATE INDEX conversations_by_assignee ON conversations(assignee_id, status, updated_at DESC, id DESC);
     CREATE INDEX conversations_by_team ON conversations(team_id, status, updated_at DESC, id DESC);
     CREATE INDEX conversations_by_contact ON conversations(contact_id, created_at DESC);
+    CREATE INDEX conversations_by_priority ON conversations(status, priority, updated_at DESC, id DESC);
     CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed';
 
     CREATE TABLE conversation_tags (
