@@ -25,26 +25,8 @@ impl S3Blobs {
     }
 }
 
-/// The same rule as the blob folder's, so a key is valid on both backends or on neither:
-/// relative paths of plain segments.
 fn check_key(key: &str) -> PortResult<()> {
-    let valid = !key.is_empty()
-        && key.len() <= 512
-        && key.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(PortError::Invalid(format!(
-            "`{key}` is not a valid blob key"
-        )))
-    }
+    crate::ports::check_blob_key(key)
 }
 
 #[async_trait]

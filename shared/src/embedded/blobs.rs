@@ -14,26 +14,9 @@ impl BlobFolder {
         Self { root: root.into() }
     }
 
-    /// Keys are relative paths of plain segments; anything that could escape the folder
-    /// is refused.
+    /// Keys that could escape the folder are refused (`ports::check_blob_key`).
     fn path_of(&self, key: &str) -> PortResult<PathBuf> {
-        let valid = !key.is_empty()
-            && key.len() <= 512
-            && key.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg != "."
-                    && seg != ".."
-                    && seg
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            });
-        if valid {
-            Ok(self.root.join(key))
-        } else {
-            Err(PortError::Invalid(format!(
-                "`{key}` is not a valid blob key"
-            )))
-        }
+        crate::ports::check_blob_key(key).map(|()| self.root.join(key))
     }
 }
 

@@ -1,4 +1,4 @@
-use super::PortResult;
+use super::{PortError, PortResult};
 use async_trait::async_trait;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,4 +12,26 @@ pub struct Blob {
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, blob: Blob) -> PortResult<()>;
     async fn get(&self, key: &str) -> PortResult<Option<Blob>>;
+}
+
+/// The one rule for blob keys on every backend: a relative path of plain segments
+/// (letters, digits, `-`, `_`, `.`), at most 512 bytes, that cannot climb out of its root.
+pub fn check_blob_key(key: &str) -> PortResult<()> {
+    let valid = !key.is_empty()
+        && key.len() <= 512
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(PortError::Invalid(format!(
+            "`{key}` is not a valid blob key"
+        )))
+    }
 }

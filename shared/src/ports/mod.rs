@@ -6,7 +6,7 @@ mod queue;
 mod sender;
 mod store;
 
-pub use blob::{Blob, BlobStore};
+pub use blob::{Blob, BlobStore, check_blob_key};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, SendError, Sent};
 pub use store::{
