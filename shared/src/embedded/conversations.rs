@@ -95,7 +95,7 @@ impl ConversationStore for Embedded {
                 ))
                 .and_then(|mut s| {
                     s.query_map(params![id, after, fetch], |r| {
-                        Ok((r.get::<_, String>(0)?, TimelineItem::Message(message_at(r, 1)?)))
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Message(rows::message_from(r, 1)?)))
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()
                 })
@@ -107,7 +107,7 @@ impl ConversationStore for Embedded {
                 )
                 .and_then(|mut s| {
                     s.query_map(params![id, after, fetch], |r| {
-                        Ok((r.get::<_, String>(0)?, TimelineItem::Note(note_at(r)?)))
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Note(rows::note_from(r, 1)?)))
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()
                 })
@@ -119,7 +119,7 @@ impl ConversationStore for Embedded {
                 )
                 .and_then(|mut s| {
                     s.query_map(params![id, after, fetch], |r| {
-                        Ok((r.get::<_, String>(0)?, TimelineItem::Event(event_at(r)?)))
+                        Ok((r.get::<_, String>(0)?, TimelineItem::Event(rows::event_from(r, 1)?)))
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()
                 })
@@ -262,18 +262,6 @@ impl MessageStore for Embedded {
             })
             .await
     }
-}
-
-fn message_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Message> {
-    rows::message_from(r, base)
-}
-
-fn note_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
-    rows::note_from(r, 1)
-}
-
-fn event_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-    rows::event_from(r, 1)
 }
 
 /// The SELECT for one page of a filtered conversation list, and its arguments.

@@ -90,32 +90,39 @@ pub fn get_conversation(conn: &Connection, id: &str) -> PortResult<Option<Conver
     .map_err(sql)
 }
 
+/// A conversation's columns, bound as `?1`–`?18` in `CONVERSATION_COLUMNS` order.
+fn conversation_values(c: &Conversation) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let text = |s: &str| Value::Text(s.to_owned());
+    let opt_text = |s: Option<String>| s.map_or(Value::Null, Value::Text);
+    let opt_ms = |t: Option<DateTime<Utc>>| t.map_or(Value::Null, |t| Value::Integer(millis(t)));
+    vec![
+        Value::Text(c.id.to_string()),
+        Value::Text(c.contact_id.to_string()),
+        text(c.status.as_str()),
+        opt_ms(c.snoozed_until),
+        text(c.priority.as_str()),
+        Value::Text(to_json(&c.tags)),
+        opt_text(c.team_id.map(|t| t.to_string())),
+        opt_text(c.assignee_id.map(|a| a.to_string())),
+        opt_text(c.subject.clone()),
+        text(c.channel.as_str()),
+        Value::Text(to_json(&c.channels)),
+        Value::Integer(i64::from(c.message_count)),
+        Value::Text(c.preview.clone()),
+        Value::Integer(millis(c.created_at)),
+        Value::Integer(millis(c.updated_at)),
+        opt_ms(c.last_inbound_at),
+        opt_ms(c.resolved_at),
+        Value::Integer(c.version as i64),
+    ]
+}
+
 pub fn insert_conversation(conn: &Connection, c: &Conversation) -> PortResult<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))
-    .and_then(|mut s| {
-        s.execute(params![
-            c.id.to_string(),
-            c.contact_id.to_string(),
-            c.status.as_str(),
-            c.snoozed_until.map(millis),
-            c.priority.as_str(),
-            to_json(&c.tags),
-            c.team_id.map(|t| t.to_string()),
-            c.assignee_id.map(|a| a.to_string()),
-            c.subject,
-            c.channel.as_str(),
-            to_json(&c.channels),
-            c.message_count,
-            c.preview,
-            millis(c.created_at),
-            millis(c.updated_at),
-            c.last_inbound_at.map(millis),
-            c.resolved_at.map(millis),
-            c.version as i64,
-        ])
-    })
+    .and_then(|mut s| s.execute(rusqlite::params_from_iter(conversation_values(c))))
     .map_err(sql)?;
     write_tags(conn, c)
 }
@@ -126,35 +133,16 @@ pub fn update_conversation(
     c: &Conversation,
     expected_version: u64,
 ) -> PortResult<()> {
+    let mut values = conversation_values(c);
+    values.push(rusqlite::types::Value::Integer(expected_version as i64));
     let changed = conn
         .prepare_cached(
             "UPDATE conversations SET contact_id = ?2, status = ?3, snoozed_until = ?4, priority = ?5, tags = ?6,
                 team_id = ?7, assignee_id = ?8, subject = ?9, channel = ?10, channels = ?11, message_count = ?12,
-                preview = ?13, updated_at = ?14, last_inbound_at = ?15, resolved_at = ?16, version = ?17
-             WHERE id = ?1 AND version = ?18",
+                preview = ?13, updated_at = ?15, last_inbound_at = ?16, resolved_at = ?17, version = ?18
+             WHERE id = ?1 AND version = ?19",
         )
-        .and_then(|mut s| {
-            s.execute(params![
-                c.id.to_string(),
-                c.contact_id.to_string(),
-                c.status.as_str(),
-                c.snoozed_until.map(millis),
-                c.priority.as_str(),
-                to_json(&c.tags),
-                c.team_id.map(|t| t.to_string()),
-                c.assignee_id.map(|a| a.to_string()),
-                c.subject,
-                c.channel.as_str(),
-                to_json(&c.channels),
-                c.message_count,
-                c.preview,
-                millis(c.updated_at),
-                c.last_inbound_at.map(millis),
-                c.resolved_at.map(millis),
-                c.version as i64,
-                expected_version as i64,
-            ])
-        })
+        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
         .map_err(sql)?;
     if changed == 0 {
         return Err(PortError::Conflict(format!(
