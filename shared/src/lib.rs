@@ -3,6 +3,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod backend;
 pub mod channels;
 pub mod config;
 #[cfg(feature = "embedded")]

@@ -1,19 +1,15 @@
 //! Switchboard on one machine: the embedded backend, every router on one port, and the
 //! router and sender loops in the same process.
 
+use crate::backend::{Backend, base_channels};
 use crate::config::HttpConfig;
 use crate::embedded::{BlobFolder, Embedded};
-use crate::http::{AppState, app, limits::RateLimits, links::LinkSigner};
-use crate::model::Channel;
-use crate::ports::{ChannelSender, PortResult, QueueName};
-use crate::services::directory::Directory;
-use crate::services::inbox::Inbox;
-use crate::services::ingest::Ingest;
+use crate::http::{AppState, app};
+use crate::ports::{PortResult, QueueName};
 use crate::services::route::RoutePolicy;
 use crate::services::router::handle_inbound;
-use crate::services::send::{CustomerPageSender, Sender};
+use crate::services::send::Sender;
 use crate::services::worker::Worker;
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,42 +49,14 @@ impl Local {
                 crate::services::directory::new_secret("").0,
             )
             .await?;
-        let shared = Arc::new(store.clone());
-        let channels: HashMap<Channel, Arc<dyn ChannelSender>> = HashMap::from([(
-            Channel::Web,
-            Arc::new(CustomerPageSender) as Arc<dyn ChannelSender>,
-        )]);
-        let reply_channels: HashSet<Channel> = channels.keys().copied().collect();
-        let inbox = Inbox {
-            conversations: shared.clone(),
-            messages: shared.clone(),
-            contacts: shared.clone(),
-            agents: shared.clone(),
-            teams: shared.clone(),
-            queue: shared.clone(),
-            reply_channels: Arc::new(reply_channels),
-        };
-        let directory = Directory {
-            contacts: shared.clone(),
-            conversations: shared.clone(),
-            agents: shared.clone(),
-            teams: shared.clone(),
-        };
-        let sender = Sender {
-            messages: shared.clone(),
-            conversations: shared.clone(),
-            contacts: shared.clone(),
-            channels: Arc::new(channels),
-        };
-        let state = AppState {
-            inbox,
-            directory,
-            ingest: Ingest::new(shared.clone()),
-            queue: shared,
-            links: LinkSigner::new(secret.as_bytes()),
-            limits: Arc::new(RateLimits::new(settings.http.webform_rate_per_minute)),
-            config: Arc::new(settings.http),
-        };
+        let backend = Backend::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Arc::new(BlobFolder::new(settings.blob_dir.clone())),
+        );
+        let channels = base_channels();
+        let state = backend.app_state(settings.http, secret.as_bytes(), &channels);
+        let sender = backend.sender(channels);
         Ok(Self {
             store,
             state,
