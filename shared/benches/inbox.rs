@@ -26,7 +26,7 @@ use shared::ports::{
     QueueName, RouteOutcome, RoutingStore, StatusFilter,
 };
 use shared::services::route::RoutePolicy;
-use shared::services::router::handle_inbound;
+use shared::services::router::InboundRouter;
 use shared::services::worker::Handled;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -268,10 +268,7 @@ async fn prepared_store(dir: &Path, name: &str, customers: usize) -> Seeded {
 fn email(customer: usize, run: &str) -> PresentedIdentity {
     let address = EmailAddress::parse(&format!("customer-{customer}@{run}.example.com"))
         .expect("a valid bench address");
-    PresentedIdentity {
-        identity: Identity::email(&address),
-        proven: false,
-    }
+    PresentedIdentity::claimed(Identity::email(&address))
 }
 
 const WORDS: [&str; 16] = [
@@ -299,6 +296,12 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         thread: ThreadHint::None,
         customer_link: None,
         context: vec![("page".into(), "https://shop.example.com/contact".into())],
+        attachments: vec![],
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
     }
 }
 
@@ -537,10 +540,19 @@ impl Drained {
 }
 
 /// Drains the inbound queue like the router worker (`Worker::poll_once` with
-/// `handle_inbound`: receive 256, route them concurrently, ack the batch), timing each
+/// `InboundRouter::handle`: receive 256, route them concurrently, ack the batch), timing each
 /// step, until it is empty or `budget` has passed. `depth` is what the queue held.
 async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: bool) -> Drained {
-    let policy = RoutePolicy::default();
+    let router = InboundRouter {
+        routing: store.clone(),
+        messages: store.clone(),
+        queue: store.clone(),
+        blobs: Arc::new(shared::embedded::BlobFolder::new(
+            std::env::temp_dir().join("switchboard-bench-blobs"),
+        )),
+        fetchers: Arc::default(),
+        policy: RoutePolicy::default(),
+    };
     let mut out = Drained::default();
     let started = Instant::now();
     let cpu_before = writer_cpu();
@@ -559,8 +571,8 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         let t = Instant::now();
         let outcomes = futures::future::join_all(deliveries.into_iter().map(|d| {
             let receipt = d.receipt.clone();
-            let (store, policy) = (store, &policy);
-            async move { (receipt, handle_inbound(store.as_ref(), policy, d).await) }
+            let router = &router;
+            async move { (receipt, router.handle(d).await) }
         }))
         .await;
         out.route += t.elapsed();

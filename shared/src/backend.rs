@@ -11,6 +11,8 @@ use crate::ports::{
 use crate::services::directory::Directory;
 use crate::services::inbox::Inbox;
 use crate::services::ingest::Ingest;
+use crate::services::route::RoutePolicy;
+use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -72,6 +74,7 @@ impl Backend {
             agents: self.agents.clone(),
             teams: self.teams.clone(),
             queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
             reply_channels: Arc::new(reply_channels),
         }
     }
@@ -82,6 +85,18 @@ impl Backend {
             conversations: self.conversations.clone(),
             agents: self.agents.clone(),
             teams: self.teams.clone(),
+        }
+    }
+
+    /// The router: stores inbound messages, fetching their files through `fetchers`.
+    pub fn router(&self, policy: RoutePolicy, fetchers: Fetchers) -> InboundRouter {
+        InboundRouter {
+            routing: self.routing.clone(),
+            messages: self.messages.clone(),
+            queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
+            fetchers: Arc::new(fetchers),
+            policy,
         }
     }
 

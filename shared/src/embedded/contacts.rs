@@ -67,16 +67,18 @@ impl ContactStore for Embedded {
         at: DateTime<Utc>,
     ) -> PortResult<Contact> {
         self.db
-            .write(move |conn| merge(conn, survivor, absorbed, actor, at))
+            .write(move |conn| merge(conn, survivor, absorbed, Some(actor), at))
             .await
     }
 }
 
-fn merge(
+/// Folds `absorbed` into `survivor` inside the caller's transaction; `actor` is none
+/// when routing merged them (a customer proved both identities theirs).
+pub(super) fn merge(
     conn: &Connection,
     survivor: ContactId,
     absorbed: ContactId,
-    actor: AgentId,
+    actor: Option<AgentId>,
     at: DateTime<Utc>,
 ) -> PortResult<Contact> {
     if survivor == absorbed {
@@ -138,7 +140,7 @@ fn merge(
         let event = crate::model::Event::new(
             rows::parse("conversation id", conversation).map_err(sql)?,
             EventKind::ContactsMerged { survivor, absorbed },
-            Some(actor),
+            actor,
             at,
         );
         rows::insert_event(conn, &event)?;
@@ -152,10 +154,20 @@ fn merge(
         .collect();
     suggestions.dedup_by_key(|s| s.other_contact_id);
     let name = survivor_contact.name.or(absorbed_contact.name);
+    let mut blocked = survivor_contact.blocked_channels;
+    blocked.extend(absorbed_contact.blocked_channels);
+    blocked.sort();
+    blocked.dedup();
     exec(
         conn,
-        "UPDATE contacts SET name = ?2, merge_suggestions = ?3, updated_at = ?4 WHERE id = ?1",
-        params![keep, name, to_json(&suggestions), millis(at)],
+        "UPDATE contacts SET name = ?2, merge_suggestions = ?3, updated_at = ?4, blocked_channels = ?5 WHERE id = ?1",
+        params![
+            keep,
+            name,
+            to_json(&suggestions),
+            millis(at),
+            to_json(&blocked)
+        ],
     )?;
     exec(conn, "DELETE FROM contacts WHERE id = ?1", params![gone])?;
     rows::load_contact(conn, &keep)?.ok_or(PortError::NotFound)

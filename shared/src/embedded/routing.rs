@@ -4,7 +4,8 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, Availability, ContactIdentity, InboundMessage, MergeSuggestion, TeamId,
+    AgentId, AgentLoad, Availability, Channel, ContactId, ContactIdentity, Event, EventKind,
+    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId,
     ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
@@ -29,6 +30,90 @@ impl RoutingStore for Embedded {
             .write(move |conn| route(conn, &message, &policy))
             .await
     }
+
+    async fn set_reachability(
+        &self,
+        identity: &Identity,
+        channel: Channel,
+        reachability: Reachability,
+        at: chrono::DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>> {
+        let identity = identity.clone();
+        self.db
+            .write(move |conn| set_reachability(conn, &identity, channel, reachability, at))
+            .await
+    }
+}
+
+fn set_reachability(
+    conn: &Connection,
+    identity: &Identity,
+    channel: Channel,
+    reachability: Reachability,
+    at: chrono::DateTime<Utc>,
+) -> PortResult<Option<ContactId>> {
+    let holder: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT c.id, c.blocked_channels FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+             WHERE i.identity_key = ?1 ORDER BY i.proven DESC, i.added_at DESC LIMIT 1",
+        )
+        .and_then(|mut s| {
+            s.query_row([identity.key()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sql)?;
+    let Some((contact, stored)) = holder else {
+        return Ok(None);
+    };
+    let contact_id: ContactId = rows::parse("contact id", &contact).map_err(sql)?;
+    let mut blocked: Vec<Channel> = rows::json("blocked channels", &stored).map_err(sql)?;
+    let was_blocked = blocked.contains(&channel);
+    let kind = match reachability {
+        Reachability::Blocked if !was_blocked => {
+            blocked.push(channel);
+            blocked.sort();
+            EventKind::ChannelBlocked { channel }
+        }
+        Reachability::Unblocked if was_blocked => {
+            blocked.retain(|c| *c != channel);
+            EventKind::ChannelUnblocked { channel }
+        }
+        // Already so: a repeated update changes nothing.
+        _ => return Ok(Some(contact_id)),
+    };
+    conn.prepare_cached("UPDATE contacts SET blocked_channels = ?2, updated_at = ?3 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![contact, to_json(&blocked), millis(at)]))
+        .map_err(sql)?;
+    let latest: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE contact_id = ?1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row([&contact], |r| r.get(0)).optional())
+        .map_err(sql)?;
+    if let Some(conversation) = latest {
+        let event = Event::new(
+            rows::parse("conversation id", &conversation).map_err(sql)?,
+            kind,
+            None,
+            at,
+        );
+        rows::insert_event(conn, &event)?;
+    }
+    Ok(Some(contact_id))
+}
+
+/// The stored message a source id names: an inbound message by its source id, or a
+/// reply of ours by the provider's id for it.
+fn message_by_reference(conn: &Connection, reference: &SourceId) -> PortResult<Option<MessageId>> {
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM messages WHERE source_id = ?1
+             UNION ALL SELECT id FROM messages WHERE provider_id = ?1 LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row([reference.as_str()], |r| r.get(0)).optional())
+        .map_err(sql)?;
+    id.map(|id| rows::parse("message id", &id).map_err(sql))
+        .transpose()
 }
 
 fn route(
@@ -101,6 +186,12 @@ fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteCont
     };
     if let Some(id) = hinted_id {
         ctx.hinted = rows::get_conversation(conn, &id)?;
+    }
+    if let Some(reference) = &msg.reply_to {
+        ctx.reply_to = message_by_reference(conn, reference)?;
+    }
+    if let Some(reference) = &msg.edit_of {
+        ctx.edit_of = message_by_reference(conn, reference)?;
     }
     for contact in ctx.owner_contacts() {
         let latest = conn
@@ -238,6 +329,14 @@ fn apply(
         .and_then(|mut s| s.execute([link, &plan.conversation_id().to_string()]))
         .map_err(sql)?;
     }
+    let contact_id = match plan.merge_into {
+        Some(survivor) if survivor != contact_id => {
+            super::contacts::merge(conn, survivor, contact_id, None, now)?;
+            tracing::info!(%survivor, absorbed = %contact_id, "contacts linked by a proven identity");
+            survivor
+        }
+        _ => contact_id,
+    };
     Ok(RouteOutcome::Stored {
         message_id: plan.message.id,
         conversation_id: plan.conversation_id(),

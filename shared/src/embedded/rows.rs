@@ -169,7 +169,7 @@ fn write_tags(conn: &Connection, c: &Conversation) -> PortResult<()> {
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, contact_id, direction, channel, author, text, attachments, \
-     source_id, delivery_status, delivery_error, created_at";
+     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group";
 
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_from(row, 0)
@@ -199,13 +199,22 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         )?,
         delivery_error: row.get(base + 10)?,
         created_at: time(row.get(base + 11)?)?,
+        reply_to: row
+            .get::<_, Option<String>>(base + 12)?
+            .map(|v| parse("message id", &v))
+            .transpose()?,
+        edit_of: row
+            .get::<_, Option<String>>(base + 13)?
+            .map(|v| parse("message id", &v))
+            .transpose()?,
+        media_group: row.get(base + 14)?,
     })
 }
 
 pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
     let conversation_id = m.conversation_id.to_string();
     conn.prepare_cached(&format!(
-        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -222,6 +231,9 @@ pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
             m.delivery_status.as_str(),
             m.delivery_error,
             millis(m.created_at),
+            m.reply_to.map(|id| id.to_string()),
+            m.edit_of.map(|id| id.to_string()),
+            m.media_group,
         ])
     })
     .map_err(sql)?;
@@ -309,7 +321,7 @@ pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
 /// A contact with its identities.
 pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> {
     let head = conn
-        .prepare_cached("SELECT id, name, merge_suggestions, created_at, updated_at FROM contacts WHERE id = ?1")
+        .prepare_cached("SELECT id, name, merge_suggestions, created_at, updated_at, blocked_channels FROM contacts WHERE id = ?1")
         .and_then(|mut s| {
             s.query_row([id], |row| {
                 Ok(Contact {
@@ -317,6 +329,7 @@ pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> 
                     name: row.get(1)?,
                     identities: Vec::new(),
                     merge_suggestions: json("merge suggestions", &row.get::<_, String>(2)?)?,
+                    blocked_channels: json("blocked channels", &row.get::<_, String>(5)?)?,
                     created_at: time(row.get(3)?)?,
                     updated_at: time(row.get(4)?)?,
                 })

@@ -132,6 +132,11 @@ pub const STORE: &[&str] = &[
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 2: references between messages, albums, and channels a contact blocked us on
+    "ALTER TABLE messages ADD COLUMN reply_to TEXT;
+    ALTER TABLE messages ADD COLUMN edit_of TEXT;
+    ALTER TABLE messages ADD COLUMN media_group TEXT;
+    ALTER TABLE contacts ADD COLUMN blocked_channels TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the
@@ -186,5 +191,23 @@ mod tests {
                 .unwrap();
             assert_eq!(version as usize, migrations.len());
         }
+    }
+
+    #[test]
+    fn a_version_1_inbox_gains_the_new_columns_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &STORE[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO contacts (id, name, created_at, updated_at) VALUES ('ct_1', 'Sara', 0, 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, STORE).unwrap();
+        let (name, blocked): (String, String) = conn
+            .query_row("SELECT name, blocked_channels FROM contacts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), blocked.as_str()), ("Sara", "[]"));
     }
 }

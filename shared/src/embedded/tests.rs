@@ -27,13 +27,23 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         sender_name: None,
         identities: identities
             .into_iter()
-            .map(|(identity, proven)| PresentedIdentity { identity, proven })
+            .map(|(identity, proven)| PresentedIdentity {
+                identity,
+                proven,
+                links: false,
+            })
             .collect(),
         text: text.into(),
         subject: None,
         thread: ThreadHint::None,
         customer_link: None,
         context: vec![],
+        attachments: vec![],
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
     }
 }
 
@@ -455,4 +465,194 @@ async fn a_snoozed_conversation_wakes_when_its_time_comes_and_not_before() {
     let woken = store.conversation(conversation_id).await.unwrap().unwrap();
     assert_eq!(woken.status, crate::model::ConversationStatus::Open);
     assert_eq!(woken.snoozed_until, None);
+}
+
+fn stored(
+    outcome: RouteOutcome,
+) -> (
+    crate::model::MessageId,
+    crate::model::ConversationId,
+    ContactId,
+) {
+    match outcome {
+        RouteOutcome::Stored {
+            message_id,
+            conversation_id,
+            contact_id,
+            ..
+        } => (message_id, conversation_id, contact_id),
+        other => panic!("expected stored, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write() {
+    let (_dir, store) = store();
+    let policy = RoutePolicy::default();
+    let phone = Identity::phone(&PhoneNumber::from_e164("+989123456789").unwrap());
+    let (_, web_conversation, by_form) = stored(
+        store
+            .route(
+                &inbound("form", vec![(phone.clone(), false)], "from the site"),
+                &policy,
+            )
+            .await
+            .unwrap(),
+    );
+    let (_, tg_conversation, on_telegram) = stored(
+        store
+            .route(
+                &inbound("tg-1", vec![(Identity::telegram(42), true)], "hello"),
+                &policy,
+            )
+            .await
+            .unwrap(),
+    );
+    assert_ne!(by_form, on_telegram);
+    let mut share = inbound(
+        "tg-2",
+        vec![(Identity::telegram(42), true), (phone.clone(), true)],
+        "Contact: Sara, +989123456789",
+    );
+    share.identities[1].links = true;
+    let (_, conversation, contact) = stored(store.route(&share, &policy).await.unwrap());
+    assert_eq!(contact, by_form, "the holder survives");
+    assert_eq!(conversation, tg_conversation);
+
+    assert!(store.contact(on_telegram).await.unwrap().is_none());
+    let merged = store.contact(by_form).await.unwrap().unwrap();
+    let mut held: Vec<_> = merged
+        .identities
+        .iter()
+        .map(|i| (i.identity.clone(), i.proven))
+        .collect();
+    held.sort_by_key(|(i, _)| i.key());
+    assert_eq!(held, vec![(phone, true), (Identity::telegram(42), true)]);
+    for id in [web_conversation, tg_conversation] {
+        let c = store.conversation(id).await.unwrap().unwrap();
+        assert_eq!(c.contact_id, by_form);
+    }
+    let timeline = store
+        .timeline(tg_conversation, &PageRequest::first(100))
+        .await
+        .unwrap();
+    let messages: Vec<_> = timeline
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            crate::model::TimelineItem::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.contact_id == by_form));
+}
+
+#[tokio::test]
+async fn replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key() {
+    let (_dir, store) = store();
+    let policy = RoutePolicy::default();
+    let sender = || vec![(Identity::telegram(7), true)];
+    let original = inbound("1:101", sender(), "first");
+    let (first, conversation, _) = stored(store.route(&original, &policy).await.unwrap());
+    let mut reply = inbound("1:102", sender(), "second");
+    reply.reply_to = Some(original.source_id.clone());
+    reply.media_group = Some("album".into());
+    let mut edit = inbound("1:101:edit:5", sender(), "first, edited");
+    edit.edit_of = Some(original.source_id.clone());
+    let mut dangling = inbound("1:103", sender(), "to a message we never saw");
+    dangling.reply_to = Some(SourceId::new("test", "nowhere"));
+    for m in [&reply, &edit, &dangling] {
+        store.route(m, &policy).await.unwrap();
+    }
+    let items = store
+        .timeline(conversation, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    let find = |text: &str| {
+        items
+            .iter()
+            .find_map(|i| match i {
+                crate::model::TimelineItem::Message(m) if m.text == text => Some(m.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(find("second").reply_to, Some(first));
+    assert_eq!(find("second").media_group.as_deref(), Some("album"));
+    assert_eq!(find("first, edited").edit_of, Some(first));
+    assert_eq!(find("first").text, "first", "the original is kept");
+    assert_eq!(find("to a message we never saw").reply_to, None);
+}
+
+#[tokio::test]
+async fn blocking_is_recorded_on_the_contact_and_its_conversation_once() {
+    use crate::model::{EventKind, Reachability, TimelineItem};
+    let (_dir, store) = store();
+    let who = Identity::telegram(9_007_199_254_740_993);
+    let at = Utc::now();
+    assert_eq!(
+        store
+            .set_reachability(&who, Channel::Telegram, Reachability::Blocked, at)
+            .await
+            .unwrap(),
+        None,
+        "nobody to record it on"
+    );
+    let (_, conversation, contact) = stored(
+        store
+            .route(
+                &inbound("b:1", vec![(who.clone(), true)], "hi"),
+                &RoutePolicy::default(),
+            )
+            .await
+            .unwrap(),
+    );
+    for _ in 0..2 {
+        let recorded = store
+            .set_reachability(&who, Channel::Telegram, Reachability::Blocked, at)
+            .await
+            .unwrap();
+        assert_eq!(recorded, Some(contact));
+    }
+    let blocked = store.contact(contact).await.unwrap().unwrap();
+    assert_eq!(blocked.blocked_channels, vec![Channel::Telegram]);
+    store
+        .set_reachability(&who, Channel::Telegram, Reachability::Unblocked, at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .contact(contact)
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked_channels
+            .is_empty()
+    );
+    let kinds: Vec<_> = store
+        .timeline(conversation, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|i| match i {
+            TimelineItem::Event(e) => Some(e.kind),
+            _ => None,
+        })
+        .filter(|k| !matches!(k, EventKind::Created))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::ChannelBlocked {
+                channel: Channel::Telegram
+            },
+            EventKind::ChannelUnblocked {
+                channel: Channel::Telegram
+            },
+        ],
+        "a repeated block records nothing new"
+    );
 }

@@ -1,8 +1,8 @@
 //! Notes, the audit trail, and the timeline that interleaves them with messages.
 
 use super::{
-    AgentId, ContactId, ConversationId, ConversationStatus, EventId, Identity, Message, NoteId,
-    Priority, TeamId,
+    AgentId, Channel, ContactId, ConversationId, ConversationStatus, EventId, Identity, Message,
+    NoteId, Priority, TeamId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,14 @@ pub enum EventKind {
     MergeSuggested {
         other_contact_id: ContactId,
         identity: Identity,
+    },
+    /// The customer blocked us on a channel (a Telegram user blocked the bot).
+    ChannelBlocked {
+        channel: Channel,
+    },
+    /// The customer unblocked us on a channel.
+    ChannelUnblocked {
+        channel: Channel,
     },
 }
 

@@ -1,4 +1,4 @@
-use super::{ContactId, Identity};
+use super::{Channel, ContactId, Identity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,10 @@ pub struct Contact {
     pub identities: Vec<ContactIdentity>,
     /// Other contacts that may be the same person, waiting for an agent to confirm.
     pub merge_suggestions: Vec<MergeSuggestion>,
+    /// Channels on which the contact blocked us (a Telegram user who blocked the bot):
+    /// replies there fail at once.
+    #[serde(default)]
+    pub blocked_channels: Vec<Channel>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

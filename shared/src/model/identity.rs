@@ -266,6 +266,29 @@ impl Identity {
 pub struct PresentedIdentity {
     pub identity: Identity,
     pub proven: bool,
+    /// The sender proved it is theirs in a way that also makes the contact holding it
+    /// them (a Telegram user sharing their own phone number): that contact and the
+    /// sender's become one.
+    #[serde(default)]
+    pub links: bool,
+}
+
+impl PresentedIdentity {
+    pub fn proven(identity: Identity) -> Self {
+        Self {
+            identity,
+            proven: true,
+            links: false,
+        }
+    }
+
+    pub fn claimed(identity: Identity) -> Self {
+        Self {
+            identity,
+            proven: false,
+            links: false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-use super::{Channel, ConversationId, PresentedIdentity, SourceId};
+use super::{Attachment, Channel, ConversationId, PresentedIdentity, SourceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,33 @@ pub struct InboundMessage {
     pub customer_link: Option<String>,
     /// Small facts from the channel worth showing an agent (the page a form was sent from).
     pub context: Vec<(String, String)>,
+    /// Files that came with it; those still at the provider (`provider_ref`) are
+    /// fetched into the blob store before the message is stored.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// The source id of the message this one answers.
+    #[serde(default)]
+    pub reply_to: Option<SourceId>,
+    /// The source id of the message this one edits.
+    #[serde(default)]
+    pub edit_of: Option<SourceId>,
+    /// The provider's key for messages sent together (an album).
+    #[serde(default)]
+    pub media_group: Option<String>,
+    /// An automatic answer to send once the message is stored (a welcome text).
+    #[serde(default)]
+    pub auto_reply: Option<String>,
+    /// Not a message but news about the channel: the customer blocked or unblocked us.
+    #[serde(default)]
+    pub signal: Option<Reachability>,
+}
+
+/// Whether a customer can be reached on a channel (a Telegram user blocks the bot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    Blocked,
+    Unblocked,
 }
 
 /// What the channel knows about which conversation a message continues.

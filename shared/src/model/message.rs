@@ -59,17 +59,55 @@ str_enum!(DeliveryStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Author {
-    Contact { contact_id: ContactId },
-    Agent { agent_id: AgentId },
+    Contact {
+        contact_id: ContactId,
+    },
+    Agent {
+        agent_id: AgentId,
+    },
+    /// Switchboard itself: an automatic answer (a channel's welcome text).
+    System,
 }
 
 /// A file that came with or went out with a message; the bytes live in the blob store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
+    /// Where the bytes are; empty while they are still at the provider (or could not
+    /// be fetched: `fetch_error` says why).
     pub blob_key: String,
     pub filename: Option<String>,
     pub content_type: String,
     pub size: u64,
+    /// The provider's own reference to the file (a Telegram `file_id`), to fetch it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_ref: Option<String>,
+    /// Why the bytes could not be fetched (too large, gone at the provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_error: Option<String>,
+}
+
+impl Attachment {
+    /// A file still at the provider, to be fetched behind the queue.
+    pub fn at_provider(
+        provider_ref: String,
+        filename: Option<String>,
+        content_type: Option<String>,
+        size: Option<u64>,
+    ) -> Self {
+        Self {
+            blob_key: String::new(),
+            filename,
+            content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
+            size: size.unwrap_or(0),
+            provider_ref: Some(provider_ref),
+            fetch_error: None,
+        }
+    }
+
+    /// True once the bytes are in the blob store.
+    pub fn is_stored(&self) -> bool {
+        !self.blob_key.is_empty()
+    }
 }
 
 /// The provider's own id for an inbound message (`webform:<key>`, `telegram:<update>`);
@@ -108,4 +146,13 @@ pub struct Message {
     pub delivery_status: DeliveryStatus,
     pub delivery_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The message this one answers (a Telegram reply), when it is stored.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// The message this one is an edit of; the original is kept as it was.
+    #[serde(default)]
+    pub edit_of: Option<MessageId>,
+    /// Messages sent together (a Telegram album) share this key; show them as one.
+    #[serde(default)]
+    pub media_group: Option<String>,
 }

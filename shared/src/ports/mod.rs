@@ -2,11 +2,13 @@
 //! adapters implement them: `embedded` (one SQLite file and a folder) and, later, `aws`.
 
 mod blob;
+mod files;
 mod queue;
 mod sender;
 mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
+pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, SendError, Sent};
 pub use store::{

@@ -1,8 +1,8 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
     Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Event, InboundMessage, Message, MessageId, Note, Priority, Team, TeamId,
-    TimelineItem,
+    DeliveryStatus, Event, Identity, InboundMessage, Message, MessageId, Note, Priority,
+    Reachability, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;
@@ -31,6 +31,18 @@ pub trait RoutingStore: Send + Sync {
         message: &InboundMessage,
         policy: &RoutePolicy,
     ) -> PortResult<RouteOutcome>;
+
+    /// Records that the contact holding `identity` blocked (or unblocked) us on
+    /// `channel`: on the contact, and as an event on their latest conversation. Returns
+    /// the contact; none when nobody holds the identity. Idempotent: news that changes
+    /// nothing records nothing.
+    async fn set_reachability(
+        &self,
+        identity: &Identity,
+        channel: Channel,
+        reachability: Reachability,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>>;
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,15 +1,15 @@
 //! What agents do with conversations: read, change, reply, note.
 
 use super::error::{ServiceError, ServiceResult};
-use super::send::{OutboundJob, address_kind};
+use super::send::{address_kind, queue_reply};
 use crate::model::{
-    Agent, AgentId, Author, Channel, Conversation, ConversationId, ConversationStatus,
+    Agent, AgentId, Attachment, Author, Channel, Conversation, ConversationId, ConversationStatus,
     DeliveryStatus, Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority,
     TeamId, TimelineItem, normalize_tag,
 };
 use crate::ports::{
-    AgentStore, ContactStore, ConversationFilter, ConversationStore, Enqueue, MessageStore, Page,
-    PageRequest, PortError, Queue, QueueName, TeamStore,
+    AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore, MessageStore,
+    Page, PageRequest, PortError, Queue, TeamStore,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -26,6 +26,7 @@ pub struct Inbox {
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
     pub queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn BlobStore>,
     /// Channels replies can go out on.
     pub reply_channels: Arc<HashSet<Channel>>,
 }
@@ -170,26 +171,46 @@ impl Inbox {
             delivery_status: DeliveryStatus::Queued,
             delivery_error: None,
             created_at: Utc::now(),
+            reply_to: None,
+            edit_of: None,
+            media_group: None,
         };
-        self.messages.add_outbound(&message).await?;
-        let body = serde_json::to_vec(&OutboundJob {
-            message_id: message.id,
-        })
-        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
-        let job = Enqueue {
-            body,
-            group: id.to_string(),
-            dedup: message.id.to_string(),
-        };
-        if let Err(e) = self.queue.send(QueueName::Outbound, vec![job]).await {
-            let reason = format!("could not be queued: {e}");
-            self.messages
-                .set_delivery_status(message.id, DeliveryStatus::Failed, Some(&reason), None)
-                .await?;
-            return Err(e.into());
-        }
+        queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");
         Ok(message)
+    }
+
+    /// A message's `index`th attachment and its bytes.
+    pub async fn attachment(
+        &self,
+        message_id: MessageId,
+        index: usize,
+    ) -> ServiceResult<(Attachment, Blob)> {
+        let message = self
+            .messages
+            .message(message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        let attachment = message
+            .attachments
+            .into_iter()
+            .nth(index)
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        if !attachment.is_stored() {
+            return Err(ServiceError::Conflict(format!(
+                "the file is not stored: {}",
+                attachment
+                    .fetch_error
+                    .as_deref()
+                    .unwrap_or("it is still being fetched")
+            )));
+        }
+        let blob = self
+            .blobs
+            .get(&attachment.blob_key)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        Ok((attachment, blob))
     }
 
     pub async fn note(&self, id: ConversationId, text: &str, actor: &Agent) -> ServiceResult<Note> {

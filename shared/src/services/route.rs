@@ -45,6 +45,10 @@ pub struct RouteContext {
     pub hinted: Option<Conversation>,
     /// The most recent conversation of each contact named in `owners`.
     pub latest: Vec<Conversation>,
+    /// The stored message the message's `reply_to` names, if any.
+    pub reply_to: Option<MessageId>,
+    /// The stored message the message's `edit_of` names, if any.
+    pub edit_of: Option<MessageId>,
 }
 
 impl RouteContext {
@@ -111,6 +115,10 @@ pub struct RoutePlan {
     pub link_hash: Option<String>,
     /// Set when the conversation needs an assignee chosen among this team (none: everyone).
     pub assign_within: Option<Option<TeamId>>,
+    /// After the rest is applied, fold the message's contact into this one: the message
+    /// linked its sender to the contact holding an identity they proved (every
+    /// identity, conversation and message is kept).
+    pub merge_into: Option<ContactId>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -129,11 +137,15 @@ impl RoutePolicy {
         ctx: &RouteContext,
         now: DateTime<Utc>,
     ) -> Result<RoutePlan, RouteError> {
-        let (contact, hinted_conversation) = match (&msg.thread, &ctx.hinted) {
-            (crate::model::ThreadHint::None, _) => (resolve_contact(msg, ctx, now)?, None),
+        let (contact, hinted_conversation, merge_into) = match (&msg.thread, &ctx.hinted) {
+            (crate::model::ThreadHint::None, _) => {
+                let (contact, merge_into) = resolve_contact(msg, ctx, now)?;
+                (contact, None, merge_into)
+            }
             (_, Some(hinted)) => (
-                extend_contact(hinted.contact_id, msg, ctx, now),
+                extend_contact(hinted.contact_id, msg, ctx, now, None),
                 Some(hinted.clone()),
+                None,
             ),
             (_, None) => return Err(RouteError::UnknownThread),
         };
@@ -198,11 +210,14 @@ impl RoutePolicy {
             channel: msg.channel,
             author: Author::Contact { contact_id },
             text: msg.text.clone(),
-            attachments: Vec::new(),
+            attachments: msg.attachments.clone(),
             source_id: Some(msg.source_id.clone()),
             delivery_status: DeliveryStatus::Received,
             delivery_error: None,
             created_at: msg.received_at,
+            reply_to: ctx.reply_to,
+            edit_of: ctx.edit_of,
+            media_group: msg.media_group.clone(),
         };
 
         let c = conversation.conversation_mut();
@@ -215,7 +230,7 @@ impl RoutePolicy {
             c.subject = msg.subject.clone();
         }
         c.message_count += 1;
-        c.preview = preview_of(&msg.text);
+        c.preview = preview_of(&message_preview(msg));
         c.updated_at = now;
         c.last_inbound_at = Some(msg.received_at);
         let assign_within = c.assignee_id.is_none().then_some(c.team_id);
@@ -246,7 +261,22 @@ impl RoutePolicy {
             events,
             link_hash: msg.customer_link.clone(),
             assign_within,
+            merge_into,
         })
+    }
+}
+
+/// The text a list shows for a message: its words, else what it carries.
+fn message_preview(msg: &InboundMessage) -> String {
+    if !msg.text.trim().is_empty() {
+        return msg.text.clone();
+    }
+    match msg.attachments.first() {
+        Some(a) => format!(
+            "📎 {}",
+            a.filename.as_deref().unwrap_or(a.content_type.as_str())
+        ),
+        None => String::new(),
     }
 }
 
@@ -332,12 +362,15 @@ fn new_conversation(
 /// holds it proven; a claimed one joins only a contact that holds it claimed, so typing
 /// someone's address into a form never lands in their conversation. Everything else the
 /// message presents is attached, or becomes a merge suggestion when another contact
-/// holds it.
+/// holds it. A linking identity (see [`PresentedIdentity::links`]) joins the contact
+/// holding it, merging the sender's contact into that one.
+///
+/// [`PresentedIdentity::links`]: crate::model::PresentedIdentity::links
 fn resolve_contact(
     msg: &InboundMessage,
     ctx: &RouteContext,
     now: DateTime<Utc>,
-) -> Result<ContactChange, RouteError> {
+) -> Result<(ContactChange, Option<ContactId>), RouteError> {
     if msg.identities.is_empty() {
         return Err(RouteError::NoSender);
     }
@@ -351,30 +384,59 @@ fn resolve_contact(
                 .find(|o| o.proven == presented.proven)
                 .map(|o| o.contact_id)
         });
-    match chosen {
-        Some(id) => Ok(extend_contact(id, msg, ctx, now)),
-        None => {
+    let linked = msg
+        .identities
+        .iter()
+        .zip(owners(ctx))
+        .filter(|(presented, _)| presented.proven && presented.links)
+        .find_map(|(_, owners)| link_target(owners));
+    match (chosen, linked) {
+        (Some(id), Some(target)) if id != target => Ok((
+            extend_contact(id, msg, ctx, now, Some(target)),
+            Some(target),
+        )),
+        (_, Some(id)) | (Some(id), None) => Ok((extend_contact(id, msg, ctx, now, None), None)),
+        (None, None) => {
             let id = ContactId::new();
-            let (identities, suggestions) = attach(id, msg, ctx, now);
-            Ok(ContactChange::Create(Contact {
-                id,
-                name: clean_name(msg.sender_name.as_deref()),
-                identities,
-                merge_suggestions: suggestions,
-                created_at: now,
-                updated_at: now,
-            }))
+            let (identities, suggestions) = attach(id, msg, ctx, now, None);
+            Ok((
+                ContactChange::Create(Contact {
+                    id,
+                    name: clean_name(msg.sender_name.as_deref()),
+                    identities,
+                    merge_suggestions: suggestions,
+                    blocked_channels: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                }),
+                None,
+            ))
         }
     }
 }
 
+/// The contact a linking identity joins: the one holding it proven, else the only one
+/// claiming it (several claims leave it to an agent, as suggestions).
+fn link_target(owners: &[IdentityOwner]) -> Option<ContactId> {
+    if let Some(proven) = owners.iter().find(|o| o.proven) {
+        return Some(proven.contact_id);
+    }
+    match owners {
+        [only] => Some(only.contact_id),
+        _ => None,
+    }
+}
+
+/// `merging_into`: the contact `id` is about to be folded into, which needs no
+/// suggestion.
 fn extend_contact(
     id: ContactId,
     msg: &InboundMessage,
     ctx: &RouteContext,
     now: DateTime<Utc>,
+    merging_into: Option<ContactId>,
 ) -> ContactChange {
-    let (add_identities, suggestions) = attach(id, msg, ctx, now);
+    let (add_identities, suggestions) = attach(id, msg, ctx, now, merging_into);
     let prove = msg
         .identities
         .iter()
@@ -401,6 +463,7 @@ fn attach(
     msg: &InboundMessage,
     ctx: &RouteContext,
     now: DateTime<Utc>,
+    merging_into: Option<ContactId>,
 ) -> (Vec<ContactIdentity>, Vec<MergeSuggestion>) {
     let mut add = Vec::new();
     let mut suggestions: Vec<MergeSuggestion> = Vec::new();
@@ -412,7 +475,10 @@ fn attach(
         {
             continue;
         }
-        for other in owners.iter().filter(|o| o.contact_id != contact) {
+        for other in owners
+            .iter()
+            .filter(|o| o.contact_id != contact && Some(o.contact_id) != merging_into)
+        {
             if !suggestions
                 .iter()
                 .any(|s| s.other_contact_id == other.contact_id)

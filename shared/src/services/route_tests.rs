@@ -16,13 +16,23 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
         sender_name: Some("  Sara   Ahmadi ".into()),
         identities: identities
             .into_iter()
-            .map(|(identity, proven)| PresentedIdentity { identity, proven })
+            .map(|(identity, proven)| PresentedIdentity {
+                identity,
+                proven,
+                links: false,
+            })
             .collect(),
         text: "درگاه پرداخت کار نمی‌کند".into(),
         subject: None,
         thread: ThreadHint::None,
         customer_link: None,
         context: vec![],
+        attachments: vec![],
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
     }
 }
 
@@ -73,6 +83,7 @@ fn a_claim_joins_the_contact_that_claimed_it_before_and_its_open_conversation() 
         owners: vec![vec![owner(contact, false)]],
         hinted: None,
         latest: vec![open.clone()],
+        ..Default::default()
     };
     let plan = RoutePolicy::default()
         .plan(
@@ -111,6 +122,7 @@ fn a_claim_never_lands_in_the_conversation_of_a_contact_who_proved_that_address(
             ConversationStatus::Open,
             None,
         )],
+        ..Default::default()
     };
     let plan = RoutePolicy::default()
         .plan(
@@ -146,6 +158,7 @@ fn a_claimed_phone_of_another_contact_becomes_a_suggestion_not_a_merge() {
         owners: vec![vec![owner(by_email, false)], vec![owner(by_phone, false)]],
         hinted: None,
         latest: vec![],
+        ..Default::default()
     };
     let msg = message(vec![(email("sara@example.com"), false), (phone, false)]);
     let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
@@ -185,6 +198,7 @@ fn a_resolved_conversation_reopens_inside_the_window_and_not_after() {
         owners: vec![vec![owner(contact, false)]],
         hinted: None,
         latest: vec![recent.clone()],
+        ..Default::default()
     };
     let plan = policy.plan(&msg, &ctx, Utc::now()).unwrap();
     assert_eq!(plan.conversation_id(), recent.id);
@@ -207,6 +221,7 @@ fn a_resolved_conversation_reopens_inside_the_window_and_not_after() {
         owners: vec![vec![owner(contact, false)]],
         hinted: None,
         latest: vec![old.clone()],
+        ..Default::default()
     };
     let plan = policy.plan(&msg, &ctx, Utc::now()).unwrap();
     assert_ne!(plan.conversation_id(), old.id);
@@ -228,6 +243,7 @@ fn an_answer_on_the_customer_page_continues_that_conversation_even_when_resolved
         owners: vec![],
         hinted: Some(resolved.clone()),
         latest: vec![],
+        ..Default::default()
     };
     let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
     assert_eq!(plan.conversation_id(), resolved.id);
@@ -278,4 +294,116 @@ fn assigning_records_who_got_it() {
             .any(|e| matches!(e.kind, EventKind::Assigned { to: Some(a), .. } if a == agent))
     );
     assert_eq!(plan.assign_within, None);
+}
+
+fn shared_own_phone(telegram_user: i64) -> InboundMessage {
+    let phone = Identity::phone(&crate::model::PhoneNumber::from_e164("+989123456789").unwrap());
+    let mut msg = message(vec![
+        (Identity::telegram(telegram_user), true),
+        (phone, true),
+    ]);
+    msg.identities[1].links = true;
+    msg
+}
+
+#[test]
+fn a_phone_shared_of_oneself_joins_the_one_contact_that_claimed_it_and_proves_it() {
+    let by_form = ContactId::new();
+    let ctx = RouteContext {
+        owners: vec![vec![], vec![owner(by_form, false)]],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default()
+        .plan(&shared_own_phone(42), &ctx, Utc::now())
+        .unwrap();
+    let ContactChange::Update {
+        id,
+        add_identities,
+        prove,
+        suggestions,
+        ..
+    } = &plan.contact
+    else {
+        panic!("expected the form's contact to be extended")
+    };
+    assert_eq!(*id, by_form);
+    assert_eq!(add_identities.len(), 1, "the Telegram id joins it");
+    assert_eq!(add_identities[0].identity, Identity::telegram(42));
+    assert_eq!(prove.len(), 1, "the claimed phone is proven now");
+    assert!(suggestions.is_empty());
+    assert_eq!(plan.merge_into, None);
+}
+
+#[test]
+fn a_phone_shared_of_oneself_merges_the_senders_contact_into_its_holder() {
+    let on_telegram = ContactId::new();
+    let by_sms = ContactId::new();
+    let ctx = RouteContext {
+        owners: vec![vec![owner(on_telegram, true)], vec![owner(by_sms, true)]],
+        latest: vec![conversation_of(on_telegram, ConversationStatus::Open, None)],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default()
+        .plan(&shared_own_phone(42), &ctx, Utc::now())
+        .unwrap();
+    let ContactChange::Update {
+        id, suggestions, ..
+    } = &plan.contact
+    else {
+        panic!("expected the sender's contact to be extended")
+    };
+    assert_eq!(
+        *id, on_telegram,
+        "the message lands in the sender's conversation"
+    );
+    assert_eq!(
+        plan.merge_into,
+        Some(by_sms),
+        "then everything moves to the holder"
+    );
+    assert!(
+        suggestions.is_empty(),
+        "no suggestion for a merge that happens"
+    );
+    assert!(
+        !plan
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::MergeSuggested { .. }))
+    );
+}
+
+#[test]
+fn a_phone_shared_of_oneself_that_several_claimed_only_suggests() {
+    let (a, b) = (ContactId::new(), ContactId::new());
+    let ctx = RouteContext {
+        owners: vec![vec![], vec![owner(a, false), owner(b, false)]],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default()
+        .plan(&shared_own_phone(42), &ctx, Utc::now())
+        .unwrap();
+    let ContactChange::Create(contact) = &plan.contact else {
+        panic!("expected a new contact")
+    };
+    assert_eq!(contact.merge_suggestions.len(), 2);
+    assert_eq!(plan.merge_into, None);
+}
+
+#[test]
+fn a_phone_presented_proven_without_linking_still_only_suggests() {
+    let on_telegram = ContactId::new();
+    let by_form = ContactId::new();
+    let mut msg = shared_own_phone(42);
+    msg.identities[1].links = false;
+    let ctx = RouteContext {
+        owners: vec![vec![owner(on_telegram, true)], vec![owner(by_form, false)]],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    assert_eq!(plan.merge_into, None);
+    let ContactChange::Update { suggestions, .. } = &plan.contact else {
+        panic!()
+    };
+    assert_eq!(suggestions.len(), 1);
 }

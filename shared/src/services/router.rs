@@ -1,50 +1,271 @@
-//! The router's handling of one queued inbound message.
+//! The router's handling of one queued inbound message: fetch what it carries, store
+//! it once, and queue the automatic answer it asks for.
 
 use super::route::RoutePolicy;
+use super::send::queue_reply;
 use super::worker::{Handled, backoff};
-use crate::model::InboundMessage;
-use crate::ports::{Delivery, PortError, RouteOutcome, RoutingStore};
+use crate::model::{
+    Author, Channel, DeliveryStatus, Direction, InboundMessage, Message, MessageId,
+};
+use crate::ports::{
+    Blob, BlobStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore, PortError,
+    Queue, RouteOutcome, RoutingStore,
+};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-pub async fn handle_inbound(
-    store: &dyn RoutingStore,
-    policy: &RoutePolicy,
-    delivery: Delivery,
-) -> Handled {
-    let message: InboundMessage = match serde_json::from_slice(&delivery.body) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(queue_message = %delivery.id, error = %e, "undecodable inbound message");
+/// Largest attachment fetched (the Telegram Bot API's own download limit).
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The channels whose messages refer to files still at the provider.
+pub type Fetchers = HashMap<Channel, Arc<dyn FileFetcher>>;
+
+#[derive(Clone)]
+pub struct InboundRouter {
+    pub routing: Arc<dyn RoutingStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub fetchers: Arc<Fetchers>,
+    pub policy: RoutePolicy,
+}
+
+impl InboundRouter {
+    pub async fn handle(&self, delivery: Delivery) -> Handled {
+        let mut message: InboundMessage = match serde_json::from_slice(&delivery.body) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(queue_message = %delivery.id, error = %e, "undecodable inbound message");
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: format!("undecodable: {e}"),
+                };
+            }
+        };
+        if let Some(reachability) = message.signal {
+            return self.record_signal(&message, reachability, &delivery).await;
+        }
+        if let Err(reason) = self.fetch_attachments(&mut message, &delivery).await {
+            tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
             return Handled::Retry {
                 after: backoff(delivery.receive_count),
-                reason: format!("undecodable: {e}"),
+                reason,
             };
         }
-    };
-    match store.route(&message, policy).await {
-        Ok(RouteOutcome::Stored {
-            message_id,
-            conversation_id,
-            contact_id,
-            new_conversation,
-        }) => {
-            tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
-            Handled::Done
-        }
-        Ok(RouteOutcome::Duplicate { message_id }) => {
-            tracing::info!(%message_id, source_id = message.source_id.as_str(), "duplicate delivery dropped");
-            Handled::Done
-        }
-        Err(e) => {
-            let level_error = !matches!(e, PortError::Unavailable(_) | PortError::Conflict(_));
-            if level_error {
-                tracing::error!(source_id = message.source_id.as_str(), error = %e, receives = delivery.receive_count, "routing failed");
-            } else {
-                tracing::warn!(source_id = message.source_id.as_str(), error = %e, receives = delivery.receive_count, "routing will be retried");
+        match self.routing.route(&message, &self.policy).await {
+            Ok(RouteOutcome::Stored {
+                message_id,
+                conversation_id,
+                contact_id,
+                new_conversation,
+            }) => {
+                tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
+                if let Some(text) = &message.auto_reply {
+                    self.auto_reply(&message, conversation_id, contact_id, text)
+                        .await;
+                }
+                Handled::Done
             }
-            Handled::Retry {
+            Ok(RouteOutcome::Duplicate { message_id }) => {
+                tracing::info!(%message_id, source_id = message.source_id.as_str(), "duplicate delivery dropped");
+                Handled::Done
+            }
+            Err(e) => {
+                let level_error = !matches!(e, PortError::Unavailable(_) | PortError::Conflict(_));
+                if level_error {
+                    tracing::error!(source_id = message.source_id.as_str(), error = %e, receives = delivery.receive_count, "routing failed");
+                } else {
+                    tracing::warn!(source_id = message.source_id.as_str(), error = %e, receives = delivery.receive_count, "routing will be retried");
+                }
+                Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+
+    async fn record_signal(
+        &self,
+        message: &InboundMessage,
+        reachability: crate::model::Reachability,
+        delivery: &Delivery,
+    ) -> Handled {
+        let Some(identity) = message.identities.first().map(|p| &p.identity) else {
+            return Handled::Done;
+        };
+        match self
+            .routing
+            .set_reachability(identity, message.channel, reachability, message.received_at)
+            .await
+        {
+            Ok(contact) => {
+                tracing::info!(contact_id = ?contact, channel = message.channel.as_str(), ?reachability, "reachability recorded");
+                Handled::Done
+            }
+            Err(e) => Handled::Retry {
                 after: backoff(delivery.receive_count),
                 reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Brings every file still at the provider into the blob store. A file that can
+    /// never come (too large, gone) is kept with the reason; a temporary failure retries
+    /// the whole message until its last delivery, which stores it without the file.
+    async fn fetch_attachments(
+        &self,
+        message: &mut InboundMessage,
+        delivery: &Delivery,
+    ) -> Result<(), String> {
+        let pending = message
+            .attachments
+            .iter()
+            .any(|a| !a.is_stored() && a.fetch_error.is_none() && a.provider_ref.is_some());
+        if !pending {
+            return Ok(());
+        }
+        let fetcher = self.fetchers.get(&message.channel).cloned();
+        let prefix = blob_prefix(&message.source_id);
+        let last_try = delivery.receive_count >= MAX_DELIVERIES;
+        for (index, attachment) in message.attachments.iter_mut().enumerate() {
+            let Some(reference) = attachment.provider_ref.clone() else {
+                continue;
+            };
+            if attachment.is_stored() || attachment.fetch_error.is_some() {
+                continue;
+            }
+            let Some(fetcher) = &fetcher else {
+                attachment.fetch_error = Some("the channel cannot fetch files".into());
+                continue;
+            };
+            if attachment.size > MAX_ATTACHMENT_BYTES {
+                attachment.fetch_error = Some(too_large());
+                continue;
+            }
+            match fetcher.fetch(&reference, MAX_ATTACHMENT_BYTES).await {
+                Ok(file) => {
+                    let key = format!("{prefix}/{index}");
+                    let content_type = file
+                        .content_type
+                        .filter(|_| attachment.content_type == "application/octet-stream")
+                        .unwrap_or_else(|| attachment.content_type.clone());
+                    let size = file.bytes.len() as u64;
+                    let blob = Blob {
+                        content_type: content_type.clone(),
+                        bytes: file.bytes,
+                    };
+                    self.blobs
+                        .put(&key, blob)
+                        .await
+                        .map_err(|e| format!("storing attachment {index}: {e}"))?;
+                    attachment.blob_key = key;
+                    attachment.content_type = content_type;
+                    attachment.size = size;
+                }
+                Err(FetchError::Permanent(reason)) => {
+                    tracing::warn!(source_id = message.source_id.as_str(), index, %reason, "attachment not fetched");
+                    attachment.fetch_error = Some(reason);
+                }
+                Err(FetchError::Retryable(reason)) if last_try => {
+                    attachment.fetch_error = Some(format!("gave up fetching: {reason}"));
+                }
+                Err(FetchError::Retryable(reason)) => {
+                    return Err(format!("fetching attachment {index}: {reason}"));
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Queues the channel's automatic answer; a failure only costs the welcome.
+    async fn auto_reply(
+        &self,
+        message: &InboundMessage,
+        conversation_id: crate::model::ConversationId,
+        contact_id: crate::model::ContactId,
+        text: &str,
+    ) {
+        let reply = Message {
+            id: MessageId::new(),
+            conversation_id,
+            contact_id,
+            direction: Direction::Outbound,
+            channel: message.channel,
+            author: Author::System,
+            text: text.to_owned(),
+            attachments: Vec::new(),
+            source_id: None,
+            delivery_status: DeliveryStatus::Queued,
+            delivery_error: None,
+            created_at: Utc::now(),
+            reply_to: None,
+            edit_of: None,
+            media_group: None,
+        };
+        match queue_reply(self.messages.as_ref(), self.queue.as_ref(), &reply).await {
+            Ok(()) => {
+                tracing::info!(message_id = %reply.id, %conversation_id, "automatic answer queued");
+            }
+            Err(e) => {
+                tracing::error!(%conversation_id, error = %e, "automatic answer not queued");
+            }
+        }
+    }
+}
+
+fn too_large() -> String {
+    format!(
+        "larger than {} MB: not downloaded",
+        MAX_ATTACHMENT_BYTES / 1024 / 1024
+    )
+}
+
+/// Where a message's attachments go: one folder per source id, so a retried fetch
+/// writes the same keys again instead of new ones.
+fn blob_prefix(source: &crate::model::SourceId) -> String {
+    let safe: String = source
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_matches('.');
+    if safe.is_empty() {
+        "attachments/unnamed".into()
+    } else {
+        format!("attachments/{safe}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attachment, SourceId};
+
+    #[test]
+    fn blob_prefixes_are_valid_keys_for_any_source_id() {
+        for source in [
+            "telegram:-100123:45",
+            "telegram:1:2:edit:3",
+            "a/../b",
+            "...",
+        ] {
+            let key = format!("{}/0", blob_prefix(&SourceId::from_stored(source.into())));
+            assert!(crate::ports::check_blob_key(&key).is_ok(), "{key}");
+        }
+    }
+
+    #[test]
+    fn an_attachment_still_at_the_provider_is_not_stored() {
+        let a = Attachment::at_provider("file".into(), None, None, Some(3));
+        assert!(!a.is_stored());
+        assert_eq!(a.content_type, "application/octet-stream");
     }
 }

@@ -4,8 +4,8 @@ use super::worker::{Handled, backoff};
 use crate::model::{Channel, DeliveryStatus, Identity, IdentityKind, MessageId};
 use crate::ports::MAX_DELIVERIES;
 use crate::ports::{
-    ChannelSender, ContactStore, ConversationStore, Delivery, MessageStore, OutboundDelivery,
-    PortResult, SendError,
+    ChannelSender, ContactStore, ConversationStore, Delivery, Enqueue, MessageStore,
+    OutboundDelivery, PortError, PortResult, Queue, QueueName, SendError,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -15,6 +15,33 @@ use std::sync::Arc;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OutboundJob {
     pub message_id: MessageId,
+}
+
+/// Stores a reply as queued and puts it on the outbound queue; if it cannot be queued
+/// it is marked failed, so it never sits as `queued` forever.
+pub async fn queue_reply(
+    messages: &dyn MessageStore,
+    queue: &dyn Queue,
+    message: &crate::model::Message,
+) -> PortResult<()> {
+    messages.add_outbound(message).await?;
+    let body = serde_json::to_vec(&OutboundJob {
+        message_id: message.id,
+    })
+    .map_err(|e| PortError::Internal(e.to_string()))?;
+    let job = Enqueue {
+        body,
+        group: message.conversation_id.to_string(),
+        dedup: message.id.to_string(),
+    };
+    if let Err(e) = queue.send(QueueName::Outbound, vec![job]).await {
+        let reason = format!("could not be queued: {e}");
+        messages
+            .set_delivery_status(message.id, DeliveryStatus::Failed, Some(&reason), None)
+            .await?;
+        return Err(e);
+    }
+    Ok(())
 }
 
 #[derive(Clone)]
@@ -83,11 +110,22 @@ impl Sender {
         };
         let recipient = match address_kind(message.channel) {
             None => None,
-            Some(kind) => match self.recipient(&conversation, kind).await? {
-                Some(identity) => Some(identity),
-                None => {
+            Some(kind) => match self.recipient(&conversation, message.channel, kind).await? {
+                Recipient::Found(identity) => Some(identity),
+                Recipient::Missing => {
                     return self
                         .fail(id, &format!("the contact has no {} address", kind.as_str()))
+                        .await;
+                }
+                Recipient::Blocked => {
+                    return self
+                        .fail(
+                            id,
+                            &format!(
+                                "the customer blocked us on {}; they will not get it",
+                                message.channel.as_str()
+                            ),
+                        )
                         .await;
                 }
             },
@@ -140,19 +178,32 @@ impl Sender {
     async fn recipient(
         &self,
         conversation: &crate::model::Conversation,
+        channel: Channel,
         kind: IdentityKind,
-    ) -> PortResult<Option<Identity>> {
+    ) -> PortResult<Recipient> {
         let Some(contact) = self.contacts.contact(conversation.contact_id).await? else {
-            return Ok(None);
+            return Ok(Recipient::Missing);
         };
+        if contact.blocked_channels.contains(&channel) {
+            return Ok(Recipient::Blocked);
+        }
         let mut candidates: Vec<_> = contact
             .identities
             .into_iter()
             .filter(|i| i.identity.kind == kind)
             .collect();
         candidates.sort_by_key(|i| (i.proven, i.added_at));
-        Ok(candidates.pop().map(|i| i.identity))
+        Ok(candidates
+            .pop()
+            .map_or(Recipient::Missing, |i| Recipient::Found(i.identity)))
     }
+}
+
+enum Recipient {
+    Found(Identity),
+    Missing,
+    /// The customer blocked us on the channel.
+    Blocked,
 }
 
 /// The customer page shows a reply as soon as it is stored: delivery is immediate.

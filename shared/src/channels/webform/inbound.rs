@@ -160,16 +160,10 @@ impl Submission {
     ) -> InboundMessage {
         let mut identities = Vec::new();
         if let Some(email) = &self.email {
-            identities.push(PresentedIdentity {
-                identity: Identity::email(email),
-                proven: false,
-            });
+            identities.push(PresentedIdentity::claimed(Identity::email(email)));
         }
         if let Some(phone) = &self.phone {
-            identities.push(PresentedIdentity {
-                identity: Identity::phone(phone),
-                proven: false,
-            });
+            identities.push(PresentedIdentity::claimed(Identity::phone(phone)));
         }
         InboundMessage {
             source_id,
@@ -185,6 +179,12 @@ impl Submission {
                 .page
                 .map(|p| vec![("page".to_owned(), p)])
                 .unwrap_or_default(),
+            attachments: Vec::new(),
+            reply_to: None,
+            edit_of: None,
+            media_group: None,
+            auto_reply: None,
+            signal: None,
         }
     }
 }

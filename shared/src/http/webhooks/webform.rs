@@ -190,6 +190,12 @@ pub async fn answer(
         thread: ThreadHint::CustomerLink { link_hash: hash },
         customer_link: None,
         context: Vec::new(),
+        attachments: Vec::new(),
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
