@@ -42,6 +42,95 @@ impl PageConfig {
     }
 }
 
+/// A secret (a token, a password): its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// The Telegram bot, when one is configured.
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    /// From BotFather; part of every Bot API URL, so never logged.
+    pub bot_token: Secret,
+    /// Telegram echoes it in `X-Telegram-Bot-Api-Secret-Token` on every webhook call.
+    pub webhook_secret: Secret,
+    /// `https://api.telegram.org`, or a stand-in.
+    pub api_url: String,
+    /// The answer to `/start`, if any.
+    pub welcome_text: Option<String>,
+    /// Take messages from groups too.
+    pub groups_enabled: bool,
+}
+
+impl TelegramConfig {
+    pub fn new(
+        bot_token: String,
+        webhook_secret: String,
+        api_url: String,
+        welcome_text: Option<String>,
+        groups_enabled: bool,
+    ) -> Result<Self, String> {
+        let token_ok = bot_token.split_once(':').is_some_and(|(id, rest)| {
+            !id.is_empty()
+                && id.chars().all(|c| c.is_ascii_digit())
+                && !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        });
+        if !token_ok {
+            return Err(
+                "the Telegram bot token should look like `123456:ABC-def…` (from BotFather)".into(),
+            );
+        }
+        let secret_ok = (1..=256).contains(&webhook_secret.len())
+            && webhook_secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        if !secret_ok {
+            return Err(
+                "the Telegram webhook secret must be 1–256 of A-Z a-z 0-9 _ - (Telegram's rule)"
+                    .into(),
+            );
+        }
+        let url = url::Url::parse(&api_url)
+            .map_err(|e| format!("the Telegram API URL `{api_url}` is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("the Telegram API URL must be http:// or https://".into());
+        }
+        let welcome_text = welcome_text.filter(|w| !w.trim().is_empty());
+        if welcome_text
+            .as_ref()
+            .is_some_and(|w| w.chars().count() > 4096)
+        {
+            return Err("the Telegram welcome text is longer than 4096 characters".into());
+        }
+        Ok(Self {
+            bot_token: Secret::new(bot_token),
+            webhook_secret: Secret::new(webhook_secret),
+            api_url,
+            welcome_text,
+            groups_enabled,
+        })
+    }
+}
+
 /// What the public and agent routers need to know.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -54,4 +143,24 @@ pub struct HttpConfig {
     /// Take the client's address from `X-Forwarded-For` (behind a proxy you run).
     pub trust_proxy: bool,
     pub page: PageConfig,
+    /// The Telegram webhook's settings; none when no bot is configured.
+    pub telegram: Option<TelegramWebhook>,
+}
+
+/// What `POST /webhooks/telegram` checks and normalizes with.
+#[derive(Clone, Debug)]
+pub struct TelegramWebhook {
+    pub secret: Secret,
+    pub groups_enabled: bool,
+    pub welcome_text: Option<String>,
+}
+
+impl From<&TelegramConfig> for TelegramWebhook {
+    fn from(c: &TelegramConfig) -> Self {
+        Self {
+            secret: c.webhook_secret.clone(),
+            groups_enabled: c.groups_enabled,
+            welcome_text: c.welcome_text.clone(),
+        }
+    }
 }

@@ -2,12 +2,15 @@
 //! router and sender loops in the same process.
 
 use crate::backend::{Backend, base_channels};
-use crate::config::HttpConfig;
+use crate::channels::telegram::{BotApi, TelegramSender};
+use crate::config::{HttpConfig, TelegramConfig};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
+use crate::model::Channel;
+use crate::ports::{ChannelSender, FileFetcher};
 use crate::ports::{PortResult, QueueName};
 use crate::services::route::RoutePolicy;
-use crate::services::router::handle_inbound;
+use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
 use crate::services::worker::Worker;
 use std::path::PathBuf;
@@ -22,6 +25,7 @@ pub struct LocalSettings {
     pub blob_dir: PathBuf,
     pub http: HttpConfig,
     pub route: RoutePolicy,
+    pub telegram: Option<TelegramConfig>,
 }
 
 /// The assembled local app.
@@ -29,7 +33,7 @@ pub struct Local {
     pub store: Embedded,
     pub state: AppState,
     pub blobs: BlobFolder,
-    route: RoutePolicy,
+    router: InboundRouter,
     sender: Sender,
 }
 
@@ -54,14 +58,23 @@ impl Local {
             Arc::new(store.clone()),
             Arc::new(BlobFolder::new(settings.blob_dir.clone())),
         );
-        let channels = base_channels();
+        let mut channels = base_channels();
+        let mut fetchers = Fetchers::new();
+        if let Some(telegram) = &settings.telegram {
+            let api = BotApi::new(&telegram.api_url, telegram.bot_token.clone())
+                .map_err(crate::ports::PortError::Internal)?;
+            let bot = Arc::new(TelegramSender::new(api));
+            channels.insert(Channel::Telegram, bot.clone() as Arc<dyn ChannelSender>);
+            fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+        }
         let state = backend.app_state(settings.http, secret.as_bytes(), &channels);
+        let router = backend.router(settings.route, fetchers);
         let sender = backend.sender(channels);
         Ok(Self {
             store,
             state,
             blobs: BlobFolder::new(settings.blob_dir),
-            route: settings.route,
+            router,
             sender,
         })
     }
@@ -81,11 +94,10 @@ impl Local {
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_millis(20),
         };
-        let route = Arc::new(self.route);
-        let routing_store = store.clone();
+        let router = Arc::new(self.router);
         let router_task = tokio::spawn(router_worker.run(shutdown.clone(), move |d| {
-            let (store, route) = (routing_store.clone(), route.clone());
-            async move { handle_inbound(store.as_ref(), &route, d).await }
+            let router = router.clone();
+            async move { router.handle(d).await }
         }));
         let sender_worker = Worker {
             queue: store,

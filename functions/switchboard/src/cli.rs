@@ -1,7 +1,8 @@
 use anyhow::{Context, anyhow};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shared::config::{HttpConfig, PageConfig};
+use shared::channels::telegram::BotApi;
+use shared::config::{HttpConfig, PageConfig, TelegramConfig, TelegramWebhook};
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, Role};
 use shared::services::route::RoutePolicy;
@@ -27,6 +28,92 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Manage the Telegram bot's webhook.
+    Telegram {
+        #[command(subcommand)]
+        command: TelegramCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TelegramCommand {
+    /// Point the bot's webhook at URL (…/webhooks/telegram), with the configured secret.
+    SetWebhook(SetWebhookArgs),
+    /// Show the bot's webhook: URL, pending updates, last error.
+    Info(TelegramArgs),
+}
+
+#[derive(Args)]
+struct SetWebhookArgs {
+    #[command(flatten)]
+    telegram: TelegramArgs,
+    /// The public HTTPS URL of POST /webhooks/telegram.
+    #[arg(long)]
+    url: String,
+    /// Drop the updates Telegram holds for the bot instead of delivering them.
+    #[arg(long, default_value_t = false)]
+    drop_pending_updates: bool,
+}
+
+/// The Telegram bot; set the token to turn the channel on.
+#[derive(Args)]
+struct TelegramArgs {
+    /// The bot token from BotFather (prefer the environment variable: flags show in `ps`).
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
+    telegram_bot_token: Option<String>,
+    /// Telegram sends it back on every webhook call (1–256 of A-Z a-z 0-9 _ -).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    telegram_webhook_secret: Option<String>,
+    /// The Bot API's base URL.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org"
+    )]
+    telegram_api_url: String,
+    /// Answer /start with this text.
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_WELCOME_TEXT")]
+    telegram_welcome_text: Option<String>,
+    /// Take messages from groups and supergroups too (otherwise they are ignored).
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_GROUPS", default_value_t = false)]
+    telegram_groups: bool,
+}
+
+impl TelegramArgs {
+    /// The bot's settings; none without a token.
+    fn config(&self) -> anyhow::Result<Option<TelegramConfig>> {
+        let Some(token) = self.telegram_bot_token.clone().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let secret = self
+            .telegram_webhook_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                anyhow!("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with a bot token")
+            })?;
+        TelegramConfig::new(
+            token,
+            secret,
+            self.telegram_api_url.clone(),
+            self.telegram_welcome_text.clone(),
+            self.telegram_groups,
+        )
+        .map(Some)
+        .map_err(|e| anyhow!(e))
+    }
+
+    fn required(&self) -> anyhow::Result<(TelegramConfig, BotApi)> {
+        let config = self
+            .config()?
+            .ok_or_else(|| anyhow!("set SWITCHBOARD_TELEGRAM_BOT_TOKEN (from BotFather)"))?;
+        let api = BotApi::new(&config.api_url, config.bot_token.clone()).map_err(|e| anyhow!(e))?;
+        Ok((config, api))
+    }
 }
 
 #[derive(Subcommand)]
@@ -92,6 +179,8 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    #[command(flatten)]
+    telegram: TelegramArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -124,7 +213,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent {
             command: AgentCommand::Create(args),
         } => create_agent(args).await,
+        Command::Telegram {
+            command: TelegramCommand::SetWebhook(args),
+        } => set_webhook(args).await,
+        Command::Telegram {
+            command: TelegramCommand::Info(args),
+        } => webhook_info(args).await,
     }
+}
+
+async fn set_webhook(args: SetWebhookArgs) -> anyhow::Result<()> {
+    let url = url::Url::parse(&args.url).with_context(|| format!("`{}` is not a URL", args.url))?;
+    if url.scheme() != "https" {
+        eprintln!("warning: Telegram only delivers to https:// webhooks");
+    }
+    let (config, api) = args.telegram.required()?;
+    api.set_webhook(
+        url.as_str(),
+        &config.webhook_secret,
+        args.drop_pending_updates,
+    )
+    .await
+    .map_err(|e| anyhow!("setWebhook failed: {e}"))?;
+    println!(
+        "webhook set to {url} (updates: {})",
+        shared::channels::telegram::client::ALLOWED_UPDATES.join(", ")
+    );
+    Ok(())
+}
+
+async fn webhook_info(args: TelegramArgs) -> anyhow::Result<()> {
+    let (_, api) = args.required()?;
+    let info = api
+        .webhook_info()
+        .await
+        .map_err(|e| anyhow!("getWebhookInfo failed: {e}"))?;
+    let url = if info.url.is_empty() {
+        "(none)"
+    } else {
+        &info.url
+    };
+    println!("url: {url}");
+    println!("pending updates: {}", info.pending_update_count);
+    match (&info.last_error_message, info.last_error_date) {
+        (Some(message), date) => {
+            let when = date
+                .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_else(|| "unknown time".into());
+            println!("last error: {message} (at {when})");
+        }
+        (None, _) => println!("last error: none"),
+    }
+    if let Some(updates) = &info.allowed_updates {
+        println!("allowed updates: {}", updates.join(", "));
+    }
+    if let Some(max) = info.max_connections {
+        println!("max connections: {max}");
+    }
+    Ok(())
 }
 
 fn init_logs(filter: &str, format: LogFormat) {
@@ -154,6 +301,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
+    let telegram = args.telegram.config()?;
     let blob_dir = args
         .blob_dir
         .unwrap_or_else(|| args.db.db.with_extension("blobs"));
@@ -167,11 +315,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             webform_rate_per_minute: args.webform_rate_per_minute,
             trust_proxy: args.trust_proxy,
             page,
+            telegram: telegram.as_ref().map(TelegramWebhook::from),
         },
         route: RoutePolicy {
             reopen_window: Duration::hours(i64::from(args.reopen_window_hours)),
             default_team: None,
         },
+        telegram,
     };
     let local = Local::open(settings)
         .await

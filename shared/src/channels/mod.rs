@@ -1,4 +1,5 @@
 //! One folder per channel: wire formats in, provider requests out. Pure code.
 
 pub mod form;
+pub mod telegram;
 pub mod webform;

@@ -49,11 +49,17 @@ pub fn webform_router() -> Router<AppState> {
         )
 }
 
+/// The Telegram webhook.
+pub fn telegram_router() -> Router<AppState> {
+    Router::new().route("/webhooks/telegram", post(webhooks::telegram::receive))
+}
+
 /// Every router on one app, as the local server mounts it.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api_router())
         .merge(webform_router())
+        .merge(telegram_router())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(problem::not_found)
         .with_state(state)

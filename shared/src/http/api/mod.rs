@@ -3,6 +3,7 @@
 mod admin;
 mod contacts;
 mod conversations;
+mod messages;
 
 use super::AppState;
 use axum::Json;
@@ -40,6 +41,7 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(conversations::timeline))
         .routes(routes!(conversations::reply))
         .routes(routes!(conversations::note))
+        .routes(routes!(messages::attachment))
         .routes(routes!(contacts::search))
         .routes(routes!(contacts::get))
         .routes(routes!(contacts::merge))

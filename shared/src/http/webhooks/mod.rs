@@ -1,3 +1,4 @@
 //! Public webhooks: verify, normalize, enqueue, answer.
 
+pub mod telegram;
 pub mod webform;

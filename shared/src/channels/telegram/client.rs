@@ -1,0 +1,198 @@
+//! The Bot API over HTTP. The token is part of every URL, so no URL and no reqwest
+//! error text leaves this module unredacted.
+
+use super::outbound::{classify, redact};
+use super::wire::{ApiResponse, File, GetFile, SendMessage, SentMessage, SetWebhook, WebhookInfo};
+use crate::config::Secret;
+use crate::ports::SendError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The updates the webhook asks for.
+pub const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "my_chat_member"];
+
+#[derive(Clone, Debug)]
+pub struct BotApi {
+    http: reqwest::Client,
+    /// `https://api.telegram.org`, or a stand-in.
+    base: String,
+    token: Secret,
+}
+
+/// A Bot API call that failed, already classified.
+pub type ApiResult<T> = Result<T, SendError>;
+
+impl BotApi {
+    pub fn new(base: &str, token: Secret) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    fn hide(&self, text: &str) -> String {
+        redact(text, self.token.expose())
+    }
+
+    fn network(&self, e: &reqwest::Error) -> SendError {
+        // `without_url`: the URL holds the token. Redact anyway, in case a cause repeats it.
+        let text = format!("{}", DisplayChain(e));
+        SendError::Retryable {
+            reason: format!("cannot reach Telegram: {}", self.hide(&text)),
+            retry_after: None,
+        }
+    }
+
+    /// Calls `method` with a JSON body and returns its `result`.
+    pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &B,
+    ) -> ApiResult<T> {
+        let url = format!("{}/bot{}/{method}", self.base, self.token.expose());
+        let response = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.network(&e.without_url()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.network(&e.without_url()))?;
+        let answer: Option<ApiResponse<T>> = serde_json::from_slice(&bytes).ok();
+        match answer {
+            Some(ApiResponse {
+                ok: true,
+                result: Some(result),
+                ..
+            }) if (200..300).contains(&status) => Ok(result),
+            Some(answer) => Err(self.classified(status, Some(&answer))),
+            None => Err(self.classified::<()>(status, None)),
+        }
+    }
+
+    fn classified<T>(&self, status: u16, answer: Option<&ApiResponse<T>>) -> SendError {
+        match classify(status, answer) {
+            SendError::Retryable {
+                reason,
+                retry_after,
+            } => SendError::Retryable {
+                reason: self.hide(&reason),
+                retry_after,
+            },
+            SendError::Permanent { reason } => SendError::Permanent {
+                reason: self.hide(&reason),
+            },
+        }
+    }
+
+    pub async fn send_message(&self, chat_id: i64, html: &str) -> ApiResult<SentMessage> {
+        let body = SendMessage {
+            chat_id,
+            text: html,
+            parse_mode: "HTML",
+        };
+        self.call("sendMessage", &body).await
+    }
+
+    pub async fn get_file(&self, file_id: &str) -> ApiResult<File> {
+        self.call("getFile", &GetFile { file_id }).await
+    }
+
+    /// Downloads a file `getFile` named; more than `max_bytes` is a permanent failure.
+    pub async fn download(
+        &self,
+        file_path: &str,
+        max_bytes: u64,
+    ) -> ApiResult<(Vec<u8>, Option<String>)> {
+        let path: String = file_path
+            .split('/')
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, PATH_SEGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}/file/bot{}/{path}", self.base, self.token.expose());
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.network(&e.without_url()))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(self.classified::<()>(status, None));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let too_large = || SendError::Permanent {
+            reason: format!("the file is larger than {} MB", max_bytes / 1024 / 1024),
+        };
+        if response.content_length().is_some_and(|len| len > max_bytes) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.network(&e.without_url()))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((bytes, content_type))
+    }
+
+    pub async fn set_webhook(
+        &self,
+        url: &str,
+        secret: &Secret,
+        drop_pending_updates: bool,
+    ) -> ApiResult<bool> {
+        let body = SetWebhook {
+            url,
+            secret_token: secret.expose(),
+            allowed_updates: &ALLOWED_UPDATES,
+            drop_pending_updates,
+        };
+        self.call("setWebhook", &body).await
+    }
+
+    pub async fn webhook_info(&self) -> ApiResult<WebhookInfo> {
+        self.call("getWebhookInfo", &serde_json::json!({})).await
+    }
+}
+
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// An error with its causes, on one line.
+struct DisplayChain<'a>(&'a reqwest::Error);
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! `POST /webhooks/telegram`: check Telegram's secret token, normalize the update,
+//! enqueue it, answer 200. Files are fetched later, behind the queue.
+
+use crate::channels::telegram::{InboundSettings, Normalized, normalize, parse_update};
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+/// Largest update read; real ones are a few kilobytes.
+pub const MAX_UPDATE_BYTES: usize = 256 * 1024;
+
+const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+    let Some(config) = state.config.telegram.as_ref() else {
+        return ApiError::not_found("route").into_response();
+    };
+    let presented = req
+        .headers()
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let expected = config.secret.expose().as_bytes();
+    if !bool::from(presented.ct_eq(expected)) {
+        tracing::warn!("Telegram webhook call without the right secret token refused");
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        )
+        .into_response();
+    }
+    let body = match axum::body::to_bytes(req.into_body(), MAX_UPDATE_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the update is larger than {MAX_UPDATE_BYTES} bytes"),
+            )
+            .into_response();
+        }
+    };
+    let update = match parse_update(&body) {
+        Ok(update) => update,
+        Err(detail) => return ApiError::bad_request(detail).into_response(),
+    };
+    let settings = InboundSettings {
+        default_region: state.config.default_region,
+        groups_enabled: config.groups_enabled,
+        welcome_text: config.welcome_text.clone(),
+    };
+    match normalize(&update, &settings) {
+        Normalized::Ignored(reason) => {
+            // 200 all the same, or Telegram would keep sending it.
+            tracing::info!(
+                update_id = update.update_id,
+                reason,
+                "Telegram update ignored"
+            );
+        }
+        Normalized::Message(message) => {
+            if let Err(e) = state.ingest.submit(&message).await {
+                return ApiError::from(e).into_response();
+            }
+            tracing::info!(
+                update_id = update.update_id,
+                source_id = message.source_id.as_str(),
+                "Telegram update queued"
+            );
+        }
+    }
+    StatusCode::OK.into_response()
+}
