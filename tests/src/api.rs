@@ -90,6 +90,19 @@ impl App {
             .expect("the server answers")
     }
 
+    /// Posts a Telegram update to the webhook, with the secret token header if given.
+    pub async fn post_telegram(&self, secret: Option<&str>, body: Vec<u8>) -> Response {
+        let mut request = self
+            .http
+            .post(self.url("/webhooks/telegram"))
+            .header(CONTENT_TYPE, JSON)
+            .body(body);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send().await.expect("the webhook answers")
+    }
+
     /// Submits the urlencoded web form and returns the `conversation_url` of its 202.
     pub async fn submit(&self, fields: &[(&str, &str)]) -> String {
         accepted(self.post_webform(fields).await).await

@@ -6,11 +6,18 @@
 
 mod api;
 mod app;
+mod fake_telegram;
 mod poll;
+mod telegram;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, binary};
+pub use fake_telegram::{Call, FakeTelegram};
 pub use poll::{DEADLINE, eventually};
+pub use telegram::{
+    BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,
+    text_update, user,
+};
 
 /// A syntactically valid id of the given kind (`cv`, `ct`, `ag`, …) that names nothing.
 ///
