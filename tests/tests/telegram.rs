@@ -64,7 +64,9 @@ async fn a_customer_message_becomes_a_conversation_and_the_reply_reaches_their_c
             .expect("identities")
             .iter()
             .any(|i| {
-                i["kind"] == "telegram" && i["value"] == user_id.to_string() && i["proven"] == true
+                i["kind"] == "telegram"
+                    && i["value"].as_str() == Some(user_id.to_string().as_str())
+                    && i["proven"] == true
             }),
         "the Telegram user id is a proven identity: {contact}"
     );

@@ -225,7 +225,8 @@ async fn a_photo_is_fetched_behind_the_queue_and_downloadable_through_the_api() 
     assert_eq!(app.get(&key, &beyond).await.status().as_u16(), 404);
 }
 
-#[tokio::test]
+// The commands block this test's thread; the fake answers from another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_sets_the_webhook_with_the_secret_and_shows_its_state() {
     let fake = FakeTelegram::start(BOT_TOKEN).await;
     let app = App::spawn_with_telegram(&fake, &[]).await;

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the inbox: every route on one port, the router and sender in-process.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage agents.
     Agent {
         #[command(subcommand)]
@@ -209,7 +209,7 @@ enum RoleArg {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Agent {
             command: AgentCommand::Create(args),
         } => create_agent(args).await,

@@ -51,7 +51,9 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
             "kicked" => Reachability::Blocked,
             "member" => Reachability::Unblocked,
             _ => {
-                return Normalized::Ignored("a membership change that is neither block nor unblock");
+                return Normalized::Ignored(
+                    "a membership change that is neither block nor unblock",
+                );
             }
         };
         let message = InboundMessage {
