@@ -7,21 +7,53 @@ use crate::ports::{
     ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, SendError, Sent,
 };
 use async_trait::async_trait;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The Bot API's pace (its FAQ): about 30 messages a second per bot, and no more than
+/// about one a second in one chat. Keeping under it avoids most 429s in a burst.
+const PER_BOT_PER_SECOND: u32 = 30;
+const PER_CHAT_PER_SECOND: u32 = 1;
 
 /// How long one part of a long reply may wait inline for a rate limit or an outage
 /// once earlier parts are out (a retry of the whole reply would repeat them).
 const INLINE_WAIT_LIMIT: Duration = Duration::from_secs(60);
 const INLINE_ATTEMPTS: u32 = 4;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TelegramSender {
     api: BotApi,
+    per_bot: Arc<DefaultDirectRateLimiter>,
+    per_chat: Arc<DefaultKeyedRateLimiter<i64>>,
+}
+
+impl std::fmt::Debug for TelegramSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramSender")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TelegramSender {
     pub fn new(api: BotApi) -> Self {
-        Self { api }
+        let quota = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self {
+            api,
+            per_bot: Arc::new(RateLimiter::direct(quota(PER_BOT_PER_SECOND))),
+            per_chat: Arc::new(RateLimiter::keyed(quota(PER_CHAT_PER_SECOND))),
+        }
+    }
+
+    /// Waits for this chat's and the bot's turn.
+    async fn pace(&self, chat_id: i64) {
+        if self.per_chat.len() > 100_000 {
+            self.per_chat.retain_recent();
+        }
+        self.per_chat.until_key_ready(&chat_id).await;
+        self.per_bot.until_ready().await;
     }
 
     /// Sends one part; once earlier parts are out, waits out rate limits and outages
@@ -30,6 +62,7 @@ impl TelegramSender {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.pace(chat_id).await;
             match self.api.send_message(chat_id, html).await {
                 Ok(sent) => return Ok(sent.message_id),
                 Err(SendError::Retryable {
@@ -109,5 +142,28 @@ impl FileFetcher for TelegramSender {
             bytes,
             content_type: content_type.filter(|t| t != "application/octet-stream"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn one_chat_gets_at_most_one_message_a_second_and_other_chats_do_not_wait() {
+        let api = BotApi::new("http://127.0.0.1:9", crate::config::Secret::new("1:x")).unwrap();
+        let sender = TelegramSender::new(api);
+        let started = Instant::now();
+        for _ in 0..3 {
+            sender.pace(42).await;
+        }
+        let one_chat = started.elapsed();
+        assert!(one_chat >= Duration::from_millis(1900), "{one_chat:?}");
+        let started = Instant::now();
+        for chat in 0..20 {
+            sender.pace(1000 + chat).await;
+        }
+        assert!(started.elapsed() < Duration::from_millis(900));
     }
 }
