@@ -3,8 +3,12 @@
 //! module through a port: SDK errors become [`crate::ports::PortError`]s in `errors`.
 
 mod blobs;
+mod dynamo;
 mod errors;
 mod queue;
+mod settings;
 
 pub use blobs::S3Blobs;
+pub use dynamo::{DynamoStore, create_table};
 pub use queue::{ENCODING_ATTRIBUTE, SqsQueue, SqsQueueUrls, decode_body, sqs_token};
+pub use settings::{AwsClients, AwsSettings, sdk_config};

@@ -1,10 +1,12 @@
 //! Fresh adapters for one test: an `Embedded` on a temp file and a blob folder in a temp
-//! dir, or an `SqsQueue` and `S3Blobs` on moto with queues and a bucket of their own.
+//! dir, or a `DynamoStore`, `SqsQueue` and `S3Blobs` on moto with a table, queues and a
+//! bucket of their own.
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::aws::{S3Blobs, SqsQueue, SqsQueueUrls};
+use shared::aws::{DynamoStore, S3Blobs, SqsQueue, SqsQueueUrls, create_table};
+use shared::backend::Store;
 use shared::embedded::{BlobFolder, Embedded};
 use shared::ports::{BlobStore, MAX_DELIVERIES, Queue};
 use std::collections::HashMap;
@@ -156,6 +158,26 @@ pub async fn s3_blobs() -> Subject<dyn BlobStore> {
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     Subject {
         port: Box::new(S3Blobs::new(client, bucket)),
+        _dir: None,
+    }
+}
+
+pub async fn embedded_store() -> Subject<dyn Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(&dir.path().join("conformance.db")).unwrap();
+    Subject {
+        port: Box::new(store),
+        _dir: Some(dir),
+    }
+}
+
+/// A table of its own, made as the SAM template makes it.
+pub async fn dynamo_store() -> Subject<dyn Store> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let table = unique_name();
+    create_table(&client, &table).await.unwrap();
+    Subject {
+        port: Box::new(DynamoStore::new(client, table)),
         _dir: None,
     }
 }

@@ -1,4 +1,4 @@
-//! One suite for the queue and blob ports, run against the embedded adapters and against
+//! One suite for the store, queue and blob ports, run against the embedded adapters and against
 //! the AWS adapters on moto's server mode. `scripts/with-moto` (which `scripts/test` uses)
 //! starts moto and says where it listens; without it the AWS half fails, never skips.
 //!
@@ -31,3 +31,4 @@ macro_rules! on_both_backends {
 mod backends;
 mod blobs;
 mod queue;
+mod store;

@@ -1,0 +1,131 @@
+//! Agents (with their API-key and email items) and teams (with their name items).
+
+use super::list::{decode_cursor, encode_cursor};
+use super::routing::put;
+use super::{DynamoStore, errors, items, keys, s};
+use crate::model::{Agent, AgentId, Team, TeamId};
+use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
+use async_trait::async_trait;
+
+const NEW: Option<&str> = Some("attribute_not_exists(pk)");
+
+#[async_trait]
+impl AgentStore for DynamoStore {
+    async fn create_agent(&self, agent: &Agent, key_hash: &str) -> PortResult<()> {
+        let writes = vec![
+            put(self, items::agent(agent)?, NEW)?,
+            put(
+                self,
+                items::pointer(
+                    keys::agent_email(agent.email.as_str()),
+                    agent.id.to_string(),
+                ),
+                NEW,
+            )?,
+            put(
+                self,
+                items::pointer(keys::api_key(key_hash), agent.id.to_string()),
+                NEW,
+            )?,
+        ];
+        self.transact(writes).await.map_err(|e| match e {
+            PortError::Conflict(_) => {
+                PortError::Conflict(format!("an agent with email {} exists", agent.email))
+            }
+            other => other,
+        })
+    }
+
+    async fn agent_by_key_hash(&self, key_hash: &str) -> PortResult<Option<Agent>> {
+        let Some(pointer) = self.get(&keys::api_key(key_hash), keys::META).await? else {
+            return Ok(None);
+        };
+        self.agent(items::parsed(&pointer, "target")?).await
+    }
+
+    async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {
+        self.get(&keys::agent(id), keys::META)
+            .await?
+            .map(items::from_item)
+            .transpose()
+    }
+
+    async fn list_agents(&self, page: &PageRequest) -> PortResult<Page<Agent>> {
+        let limit = page.limit as usize;
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .expression_attribute_values(":pk", s(keys::AGENTS))
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        request = match page.cursor.as_deref().map(decode_cursor).transpose()? {
+            Some(after) => request
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+                .expression_attribute_values(":after", s(after)),
+            None => request.key_condition_expression("gsi1pk = :pk"),
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+        let mut agents = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(items::from_item)
+            .collect::<PortResult<Vec<Agent>>>()?;
+        let next_cursor =
+            (agents.len() > limit).then(|| encode_cursor(&agents[limit - 1].id.to_string()));
+        agents.truncate(limit);
+        Ok(Page {
+            items: agents,
+            next_cursor,
+        })
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> PortResult<()> {
+        match self
+            .put(items::agent(agent)?, Some("attribute_exists(pk)"))
+            .await
+        {
+            Err(PortError::Conflict(_)) => Err(PortError::NotFound),
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl TeamStore for DynamoStore {
+    async fn create_team(&self, team: &Team) -> PortResult<()> {
+        let writes = vec![
+            put(self, items::team(team)?, NEW)?,
+            put(
+                self,
+                items::pointer(keys::team_name(&team.name), team.id.to_string()),
+                NEW,
+            )?,
+        ];
+        self.transact(writes).await.map_err(|e| match e {
+            PortError::Conflict(_) => {
+                PortError::Conflict(format!("a team named {} exists", team.name))
+            }
+            other => other,
+        })
+    }
+
+    async fn team(&self, id: TeamId) -> PortResult<Option<Team>> {
+        self.get(&keys::team(id), keys::META)
+            .await?
+            .map(items::from_item)
+            .transpose()
+    }
+
+    async fn list_teams(&self) -> PortResult<Vec<Team>> {
+        self.index_partition("gsi1", keys::TEAMS)
+            .await?
+            .into_iter()
+            .map(items::from_item)
+            .collect()
+    }
+}

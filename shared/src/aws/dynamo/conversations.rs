@@ -1,0 +1,362 @@
+//! Conversations, their timelines, and messages.
+
+use super::items::{self, conversation_order};
+use super::list::{Source, decode_cursor, encode_cursor};
+use super::routing::{build_error, put, put_with};
+use super::{DynamoStore, errors, keys, n, s};
+use crate::model::{
+    Channel, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, Message,
+    MessageId, Note, TimelineItem, preview_of,
+};
+use crate::ports::{
+    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
+    PortError, PortResult, StatusFilter,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+
+const ALL_STATUSES: [ConversationStatus; 4] = [
+    ConversationStatus::Open,
+    ConversationStatus::Pending,
+    ConversationStatus::Snoozed,
+    ConversationStatus::Resolved,
+];
+
+#[async_trait]
+impl ConversationStore for DynamoStore {
+    async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> PortResult<Page<Conversation>> {
+        if filter
+            .query
+            .as_deref()
+            .is_some_and(|q| !q.trim().is_empty())
+        {
+            return Err(PortError::Invalid(
+                "searching conversation text (`q`) needs the embedded store's search index; \
+                 on AWS filter by status, assignee, team, channel, tag, priority or contact"
+                    .into(),
+            ));
+        }
+        let below = page.cursor.as_deref().map(decode_cursor).transpose()?;
+        let sources = sources_for(filter);
+        let listed = self
+            .list_desc(&sources, below.as_deref(), page.limit as usize, |item| {
+                items::from_item::<Conversation>(item.clone()).is_ok_and(|c| matches(&c, filter))
+            })
+            .await?;
+        let items = listed
+            .items
+            .into_iter()
+            .map(items::from_item)
+            .collect::<PortResult<Vec<Conversation>>>()?;
+        Ok(Page {
+            next_cursor: listed.next.as_deref().map(encode_cursor),
+            items,
+        })
+    }
+
+    async fn conversation(&self, id: ConversationId) -> PortResult<Option<Conversation>> {
+        self.read_conversation(id).await
+    }
+
+    async fn save_conversation(
+        &self,
+        c: &Conversation,
+        expected_version: u64,
+        events: &[Event],
+    ) -> PortResult<Conversation> {
+        let next = Conversation {
+            version: expected_version + 1,
+            ..c.clone()
+        };
+        let mut writes = vec![put_with(
+            self,
+            items::conversation(&next)?,
+            "version = :expected",
+            &[(":expected", n(expected_version))],
+        )?];
+        for event in events {
+            writes.push(put(
+                self,
+                items::timeline(c.id, &TimelineItem::Event(event.clone()))?,
+                None,
+            )?);
+        }
+        match self.transact(writes).await {
+            Ok(()) => Ok(next),
+            Err(PortError::Conflict(_)) if self.read_conversation(c.id).await?.is_none() => {
+                Err(PortError::NotFound)
+            }
+            Err(PortError::Conflict(_)) => Err(PortError::Conflict(format!(
+                "conversation {} changed since version {expected_version}",
+                c.id
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn timeline(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>> {
+        let after = match page.cursor.as_deref() {
+            Some(cursor) => decode_cursor(cursor)?,
+            None => keys::TIMELINE.to_owned(),
+        };
+        if !after.starts_with(keys::TIMELINE) {
+            return Err(PortError::Invalid(
+                "the cursor is not one this server issued".into(),
+            ));
+        }
+        let limit = page.limit as usize;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk > :after")
+            .expression_attribute_values(":pk", s(keys::conversation(id)))
+            .expression_attribute_values(":after", s(after))
+            .consistent_read(true)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+        let mut raw = out.items.unwrap_or_default();
+        let next_cursor = (raw.len() > limit)
+            .then(|| items::string(&raw[limit - 1], "sk").map(|sk| encode_cursor(&sk)))
+            .flatten();
+        raw.truncate(limit);
+        let items = raw
+            .into_iter()
+            .map(read_timeline_item)
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn add_note(&self, note: &Note) -> PortResult<()> {
+        self.put(
+            items::timeline(note.conversation_id, &TimelineItem::Note(note.clone()))?,
+            None,
+        )
+        .await
+    }
+
+    async fn snoozed_until_before(
+        &self,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>> {
+        let mut due: Vec<Conversation> = self
+            .index_partition("gsi1", &keys::status(ConversationStatus::Snoozed))
+            .await?
+            .into_iter()
+            .map(items::from_item::<Conversation>)
+            .collect::<PortResult<Vec<_>>>()?
+            .into_iter()
+            .filter(|c| c.snoozed_until.is_some_and(|until| until <= at))
+            .collect();
+        due.sort_by_key(|c| c.snoozed_until);
+        due.truncate(limit as usize);
+        Ok(due)
+    }
+
+    async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>> {
+        Ok(self
+            .get(&keys::link(link_hash), keys::META)
+            .await?
+            .and_then(|item| items::string(&item, "target"))
+            .and_then(|id| id.parse().ok()))
+    }
+}
+
+/// The index partitions that hold every conversation `filter` can match.
+fn sources_for(filter: &ConversationFilter) -> Vec<Source> {
+    if let Some(contact) = filter.contact {
+        return vec![Source {
+            index: "gsi3",
+            pk: keys::contact_conversations(contact),
+        }];
+    }
+    let statuses: Vec<ConversationStatus> = match filter.status {
+        StatusFilter::All => ALL_STATUSES.to_vec(),
+        StatusFilter::Only(status) => vec![status],
+    };
+    let assignee = match filter.assignee {
+        AssigneeFilter::Anyone => None,
+        AssigneeFilter::Unassigned => Some(None),
+        AssigneeFilter::Agent(agent) => Some(Some(agent)),
+    };
+    match assignee {
+        Some(agent) => {
+            let mut resolved = vec![];
+            if statuses.iter().any(|s| *s != ConversationStatus::Resolved) {
+                resolved.push(false);
+            }
+            if statuses.contains(&ConversationStatus::Resolved) {
+                resolved.push(true);
+            }
+            resolved
+                .into_iter()
+                .map(|r| Source {
+                    index: "gsi2",
+                    pk: keys::assignee(agent, r),
+                })
+                .collect()
+        }
+        None => statuses
+            .into_iter()
+            .map(|status| Source {
+                index: "gsi1",
+                pk: keys::status(status),
+            })
+            .collect(),
+    }
+}
+
+fn matches(c: &Conversation, filter: &ConversationFilter) -> bool {
+    let status_ok = match filter.status {
+        StatusFilter::All => true,
+        StatusFilter::Only(status) => c.status == status,
+    };
+    let assignee_ok = match filter.assignee {
+        AssigneeFilter::Anyone => true,
+        AssigneeFilter::Unassigned => c.assignee_id.is_none(),
+        AssigneeFilter::Agent(agent) => c.assignee_id == Some(agent),
+    };
+    status_ok
+        && assignee_ok
+        && filter.team.is_none_or(|t| c.team_id == Some(t))
+        && filter.priority.is_none_or(|p| c.priority == p)
+        && filter
+            .channel
+            .is_none_or(|ch: Channel| c.channels.contains(&ch))
+        && filter.contact.is_none_or(|ct| c.contact_id == ct)
+        && filter.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+}
+
+/// A timeline item, with a message's delivery fields as last set.
+fn read_timeline_item(item: super::Item) -> PortResult<TimelineItem> {
+    items::from_item(item)
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn add_outbound(&self, message: &Message) -> PortResult<()> {
+        let Some(current) = self.read_conversation(message.conversation_id).await? else {
+            return Err(PortError::NotFound);
+        };
+        // The indexes order by the new activity time.
+        let bumped = Conversation {
+            updated_at: message.created_at,
+            ..current.clone()
+        };
+        let order = conversation_order(&bumped);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(keys::conversation(message.conversation_id)))
+            .key("sk", s(keys::META))
+            .update_expression(
+                "SET message_count = message_count + :one, preview = :preview, \
+                 updated_at = :at, version = version + :one, \
+                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":preview", s(preview_of(&message.text)))
+            .expression_attribute_values(":at", items::to_value(&message.created_at)?)
+            .expression_attribute_values(":order", s(order))
+            .build()
+            .map_err(build_error)?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put(
+                self,
+                items::timeline(
+                    message.conversation_id,
+                    &TimelineItem::Message(message.clone()),
+                )?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+            put(self, items::message_pointer(message), None)?,
+        ];
+        self.transact(writes).await
+    }
+
+    async fn message(&self, id: MessageId) -> PortResult<Option<Message>> {
+        let Some((pk, sk)) = self.message_location(id).await? else {
+            return Ok(None);
+        };
+        match self
+            .get(&pk, &sk)
+            .await?
+            .map(read_timeline_item)
+            .transpose()?
+        {
+            Some(TimelineItem::Message(m)) => Ok(Some(m)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn set_delivery_status(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> PortResult<()> {
+        let (pk, sk) = self
+            .message_location(id)
+            .await?
+            .ok_or(PortError::NotFound)?;
+        let mut expression = "SET delivery_status = :status, delivery_error = :error".to_owned();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":status", items::to_value(&status)?)
+            .expression_attribute_values(":error", items::to_value(&error)?);
+        if let Some(provider_id) = provider_id {
+            expression.push_str(", provider_id = :provider");
+            update = update.expression_attribute_values(":provider", s(provider_id));
+        }
+        match update.update_expression(expression).send().await {
+            Ok(_) => {}
+            Err(e) => {
+                return match errors::sdk("dynamodb:UpdateItem", e) {
+                    PortError::Conflict(_) => Err(PortError::NotFound),
+                    other => Err(other),
+                };
+            }
+        }
+        if let Some(provider_id) = provider_id {
+            // A customer's reply to this message names it by the provider's id.
+            self.put(
+                items::pointer(keys::provider(provider_id), id.to_string()),
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// The key of a message's timeline item, from its pointer.
+    async fn message_location(&self, id: MessageId) -> PortResult<Option<(String, String)>> {
+        let Some(pointer) = self.get(&keys::message(id), keys::META).await? else {
+            return Ok(None);
+        };
+        let conversation: ConversationId = items::parsed(&pointer, "conversation_id")?;
+        let sk = items::string(&pointer, "timeline_sk")
+            .ok_or_else(|| PortError::Internal(format!("message {id} has no timeline key")))?;
+        Ok(Some((keys::conversation(conversation), sk)))
+    }
+}

@@ -1,0 +1,103 @@
+//! Key values of the table layout in the module docs, made in one place.
+
+use crate::model::{AgentId, ContactId, ConversationId, ConversationStatus, MessageId, TeamId};
+use chrono::{DateTime, Utc};
+use ulid::Ulid;
+
+/// The sort key of an item that is the partition's entity itself.
+pub const META: &str = "#META";
+pub const PROVEN: &str = "#PROVEN";
+pub const HEAD: &str = "#HEAD";
+/// Timeline sort keys start with this; nothing else in a conversation's partition does.
+pub const TIMELINE: &str = "TL#";
+pub const CONTACTS: &str = "CONTACTS";
+pub const AGENTS: &str = "AGENTS";
+pub const TEAMS: &str = "TEAMS";
+
+pub fn conversation(id: ConversationId) -> String {
+    format!("CV#{id}")
+}
+
+pub fn timeline(id: Ulid) -> String {
+    format!("{TIMELINE}{id}")
+}
+
+pub fn message(id: MessageId) -> String {
+    format!("MSG#{id}")
+}
+
+pub fn source(source_id: &str) -> String {
+    format!("SRC#{source_id}")
+}
+
+/// A reply of ours, by the id its provider gave it.
+pub fn provider(provider_id: &str) -> String {
+    format!("PROV#{provider_id}")
+}
+
+pub fn contact(id: ContactId) -> String {
+    format!("CT#{id}")
+}
+
+pub fn identity(key: &str) -> String {
+    format!("ID#{key}")
+}
+
+pub fn link(hash: &str) -> String {
+    format!("LINK#{hash}")
+}
+
+pub fn agent(id: AgentId) -> String {
+    format!("AG#{id}")
+}
+
+pub fn api_key(hash: &str) -> String {
+    format!("KEY#{hash}")
+}
+
+pub fn agent_email(email: &str) -> String {
+    format!("AGEMAIL#{email}")
+}
+
+pub fn team(id: TeamId) -> String {
+    format!("TM#{id}")
+}
+
+pub fn team_name(name: &str) -> String {
+    format!("TMNAME#{}", name.to_lowercase())
+}
+
+pub fn round_robin(team: Option<TeamId>) -> String {
+    format!(
+        "RR#{}",
+        team.map_or_else(|| "-".to_owned(), |t| t.to_string())
+    )
+}
+
+pub fn status(status: ConversationStatus) -> String {
+    format!("ST#{}", status.as_str())
+}
+
+/// Conversations of one assignee (or of nobody), unresolved (`u`) or resolved (`r`).
+pub fn assignee(agent: Option<AgentId>, resolved: bool) -> String {
+    format!(
+        "AS#{}#{}",
+        agent.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+        if resolved { 'r' } else { 'u' }
+    )
+}
+
+pub fn contact_conversations(contact: ContactId) -> String {
+    format!("CC#{contact}")
+}
+
+/// Orders by time, then id: `<ms, 13 digits>#<id>`.
+pub fn by_time(at: DateTime<Utc>, id: &impl std::fmt::Display) -> String {
+    format!("{:013}#{id}", at.timestamp_millis().max(0))
+}
+
+/// The first letter of a name, lower-cased: the partition of the name-prefix index.
+pub fn name_partition(name: &str) -> Option<String> {
+    let lower = name.trim().to_lowercase();
+    lower.chars().next().map(|c| format!("NAME#{c}"))
+}

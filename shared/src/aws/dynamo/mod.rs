@@ -1,0 +1,174 @@
+//! Every store port on one DynamoDB table.
+//!
+//! The keys were designed from the access patterns, each served by a `GetItem` or a
+//! `Query` (never a `Scan`). Items are the model structs as native attributes
+//! (serde_dynamo), plus their keys.
+//!
+//! | Access pattern                                   | Where                                                      |
+//! |--------------------------------------------------|------------------------------------------------------------|
+//! | conversation by id                               | `pk=CV#<id>`, `sk=#META`                                   |
+//! | its timeline (messages, notes, events), in order | `pk=CV#<id>`, `sk>TL#…` (`TL#<ulid>`)                      |
+//! | conversations by status, newest activity first   | gsi1 `ST#<status>` / `<updated ms>#<id>`                   |
+//! | … by assignee (or unassigned), open or resolved  | gsi2 `AS#<agent or ->#<u or r>` / `<updated ms>#<id>`      |
+//! | … of one contact                                 | gsi3 `CC#<contact>` / `<updated ms>#<id>`                  |
+//! | snoozed conversations that are due               | gsi1 `ST#snoozed`                                          |
+//! | message by id                                    | `pk=MSG#<id>` → its conversation and timeline key          |
+//! | was this source id stored? (exactly once)        | `pk=SRC#<source id>`                                       |
+//! | contact by id, with its latest conversation      | `pk=CT#<id>`, `sk=#META` (`latest_cv`, version `v`)        |
+//! | contacts holding an identity                     | `pk=ID#<identity key>`, `sk=CT#<contact>`                  |
+//! | the one contact holding it proven                | `pk=ID#<identity key>`, `sk=#PROVEN`                       |
+//! | a change to who holds an identity                | `pk=ID#<identity key>`, `sk=#HEAD` (version `v`)           |
+//! | contacts, newest first                           | gsi1 `CONTACTS` / `<created ms>#<id>`                      |
+//! | contacts by name prefix                          | gsi2 `NAME#<first letter>` / `<lower-case name>#<id>`      |
+//! | customer-page link                               | `pk=LINK#<token hash>`                                     |
+//! | agent by id; all agents by id                    | `pk=AG#<id>`; gsi1 `AGENTS` / `<id>`                       |
+//! | agent by API key; agent email taken?             | `pk=KEY#<key hash>`; `pk=AGEMAIL#<email>`                  |
+//! | team by id; teams by name; name taken?           | `pk=TM#<id>`; gsi1 `TEAMS` / `<lower name>#<id>`; `pk=TMNAME#<lower name>` |
+//! | round-robin position per team                    | `pk=RR#<team or ->`                                        |
+//!
+//! Consistency: routing reads the base table with strongly consistent reads and
+//! writes the exactly-once marker, the message, the conversation (on its version), the
+//! contact (on its version, which carries its latest conversation) and every identity
+//! change (on each identity's `#HEAD` version) in one `TransactWriteItems`, so two
+//! routers can never both create a contact or a conversation for one customer. The
+//! indexes are only read for lists, where a second's lag is harmless.
+//!
+//! Differences from the embedded store: there is no full-text index, so a conversation
+//! search (`q`) is refused with a clear error, and contact search matches an exact
+//! identity or a name prefix rather than any substring.
+
+mod agents;
+mod contacts;
+mod conversations;
+mod items;
+mod keys;
+mod list;
+mod routing;
+mod table;
+
+pub use table::create_table;
+
+use super::errors;
+use crate::ports::{PortError, PortResult};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Implements every store port on one table laid out as above.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// One item by its key, read strongly consistently.
+    async fn get(&self, pk: &str, sk: &str) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Every item of one base-table partition, in key order, read strongly consistently.
+    async fn partition(&self, pk: &str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Every item of one index partition, in key order.
+    async fn index_partition(&self, index: &str, pk: &str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", format!("{index}pk"))
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    async fn put(&self, item: Item, condition: Option<&str>) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:PutItem", e))?;
+        Ok(())
+    }
+
+    /// Applies every write or none. A failed condition is `Conflict`.
+    async fn transact(&self, writes: Vec<TransactWriteItem>) -> PortResult<()> {
+        if writes.len() > 100 {
+            return Err(PortError::Invalid(format!(
+                "{} writes do not fit one transaction (at most 100)",
+                writes.len()
+            )));
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:TransactWriteItems", e))?;
+        Ok(())
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

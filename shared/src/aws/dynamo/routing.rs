@@ -1,0 +1,643 @@
+//! Routing as one transaction: read consistently, let the policy decide, write every
+//! change on the versions that were read. A lost race is read and decided again.
+
+use super::items::{self, StoredContact};
+use super::{DynamoStore, Item, keys, n, s};
+use crate::model::{
+    AgentId, AgentLoad, Availability, Channel, ContactId, ContactIdentity, Conversation, Event,
+    EventKind, Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId,
+    TeamId, ThreadHint, TimelineItem,
+};
+use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
+use crate::services::route::{
+    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
+    RoutePolicy, choose_assignee,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// Attempts at one message before the conflict goes back to the queue.
+const ATTEMPTS: u32 = 4;
+
+#[async_trait]
+impl RoutingStore for DynamoStore {
+    async fn route(
+        &self,
+        message: &InboundMessage,
+        policy: &RoutePolicy,
+    ) -> PortResult<RouteOutcome> {
+        let mut last_conflict = String::new();
+        for attempt in 1..=ATTEMPTS {
+            if let Some(stored) = self.stored_source(message).await? {
+                return Ok(stored);
+            }
+            match self.route_once(message, policy).await {
+                Err(PortError::Conflict(reason)) => last_conflict = reason,
+                other => return other,
+            }
+            // Another router won the race: let it finish before reading again.
+            let jitter = rand::random_range(0..10 * u64::from(attempt));
+            tokio::time::sleep(std::time::Duration::from_millis(5 + jitter)).await;
+        }
+        if let Some(stored) = self.stored_source(message).await? {
+            return Ok(stored);
+        }
+        Err(PortError::Conflict(last_conflict))
+    }
+
+    async fn set_reachability(
+        &self,
+        identity: &Identity,
+        channel: Channel,
+        reachability: Reachability,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>> {
+        for _ in 0..ATTEMPTS {
+            let Some(holder) = self.holder_of(&identity.key()).await? else {
+                return Ok(None);
+            };
+            let Some(item) = self.get(&keys::contact(holder), keys::META).await? else {
+                return Ok(None);
+            };
+            let stored = StoredContact::read(item)?;
+            let mut next = stored.clone();
+            let blocked = &mut next.contact.blocked_channels;
+            let kind = match reachability {
+                Reachability::Blocked if !blocked.contains(&channel) => {
+                    blocked.push(channel);
+                    blocked.sort();
+                    EventKind::ChannelBlocked { channel }
+                }
+                Reachability::Unblocked if blocked.contains(&channel) => {
+                    blocked.retain(|c| *c != channel);
+                    EventKind::ChannelUnblocked { channel }
+                }
+                // Already so: a repeated update changes nothing.
+                _ => return Ok(Some(holder)),
+            };
+            next.contact.updated_at = at;
+            let (condition, version) = items::contact_condition(stored.version);
+            let mut writes = vec![put_with(
+                self,
+                next.next_item()?,
+                &condition,
+                &[(":v", version)],
+            )?];
+            if let Some(conversation) = stored.latest_conversation {
+                let event = Event::new(conversation, kind, None, at);
+                writes.push(put(
+                    self,
+                    items::timeline(conversation, &TimelineItem::Event(event))?,
+                    None,
+                )?);
+            }
+            match self.transact(writes).await {
+                Ok(()) => return Ok(Some(holder)),
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PortError::Conflict(format!(
+            "the contact holding {} kept changing",
+            identity.key()
+        )))
+    }
+}
+
+/// What routing read, kept for the conditions of the write.
+struct Read {
+    ctx: RouteContext,
+    /// Each presented identity's `#HEAD` version (0: never written).
+    heads: Vec<(String, u64)>,
+    contacts: HashMap<ContactId, StoredContact>,
+}
+
+impl DynamoStore {
+    async fn stored_source(&self, message: &InboundMessage) -> PortResult<Option<RouteOutcome>> {
+        let marker = self
+            .get(&keys::source(message.source_id.as_str()), keys::META)
+            .await?;
+        marker
+            .map(|item| {
+                Ok(RouteOutcome::Duplicate {
+                    message_id: items::parsed(&item, "target")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn route_once(
+        &self,
+        message: &InboundMessage,
+        policy: &RoutePolicy,
+    ) -> PortResult<RouteOutcome> {
+        let now = Utc::now();
+        let mut read = self.read_context(message).await?;
+        let mut plan = policy.plan(message, &read.ctx, now).map_err(|e| match e {
+            RouteError::UnknownThread => PortError::Unavailable(e.to_string()),
+            RouteError::NoSender => PortError::Invalid(e.to_string()),
+        })?;
+        let mut rr_write = None;
+        if let Some(team) = plan.assign_within {
+            let candidates = self.agent_loads(team).await?;
+            let last = self
+                .get(&keys::round_robin(team), keys::META)
+                .await?
+                .and_then(|item| items::string(&item, "target"))
+                .and_then(|id| id.parse::<AgentId>().ok());
+            let chosen = choose_assignee(&candidates, last);
+            if let Some(agent) = chosen {
+                rr_write = Some(items::pointer(keys::round_robin(team), agent.to_string()));
+            }
+            plan.assign(chosen, now);
+        }
+        if let ContactChange::Update { id, .. } = &plan.contact
+            && !read.contacts.contains_key(id)
+        {
+            let stored = self
+                .get(&keys::contact(*id), keys::META)
+                .await?
+                .ok_or_else(|| PortError::Conflict(format!("contact {id} is gone")))?;
+            read.contacts.insert(*id, StoredContact::read(stored)?);
+        }
+        let mut writes = self.plan_writes(&plan, &read, now)?;
+        if let Some(item) = rr_write {
+            writes.push(put(self, item, None)?);
+        }
+        self.transact(writes).await?;
+        let mut contact_id = match &plan.contact {
+            ContactChange::Create(c) => c.id,
+            ContactChange::Update { id, .. } => *id,
+        };
+        if let Some(survivor) = plan.merge_into
+            && survivor != contact_id
+        {
+            // The message is stored; the fold follows in repeatable steps. Should it
+            // stop half-way, the contacts stay apart with a suggestion to merge them.
+            match self.merge(survivor, contact_id, None, now).await {
+                Ok(_) => {
+                    tracing::info!(%survivor, absorbed = %contact_id, "contacts linked by a proven identity");
+                    contact_id = survivor;
+                }
+                Err(e) => {
+                    tracing::error!(%survivor, absorbed = %contact_id, error = %e, "linking contacts failed; left as a merge suggestion");
+                }
+            }
+        }
+        Ok(RouteOutcome::Stored {
+            message_id: plan.message.id,
+            conversation_id: plan.conversation_id(),
+            contact_id,
+            new_conversation: matches!(plan.conversation, ConversationChange::Create(_)),
+        })
+    }
+
+    async fn read_context(&self, message: &InboundMessage) -> PortResult<Read> {
+        let mut ctx = RouteContext::default();
+        let mut heads = Vec::new();
+        for presented in &message.identities {
+            let key = presented.identity.key();
+            let mut owners: Vec<(IdentityOwner, u64)> = Vec::new();
+            let mut head = 0;
+            for item in self.partition(&keys::identity(&key)).await? {
+                match items::string(&item, "sk").as_deref() {
+                    Some(keys::HEAD) => head = items::number(&item, "v").unwrap_or(0),
+                    Some(sk) if sk.starts_with("CT#") => {
+                        let owner = IdentityOwner {
+                            contact_id: items::contact_id_of(&item)?,
+                            proven: matches!(
+                                item.get("proven"),
+                                Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                            ),
+                        };
+                        owners.push((owner, items::number(&item, "added_at").unwrap_or(0)));
+                    }
+                    _ => {}
+                }
+            }
+            owners.sort_by_key(|(owner, added)| std::cmp::Reverse((owner.proven, *added)));
+            ctx.owners
+                .push(owners.into_iter().map(|(o, _)| o).collect());
+            if !heads.iter().any(|(k, _)| k == &key) {
+                heads.push((key, head));
+            }
+        }
+        let hinted = match &message.thread {
+            ThreadHint::None => None,
+            ThreadHint::Conversation { id } => Some(*id),
+            ThreadHint::CustomerLink { link_hash } => self
+                .get(&keys::link(link_hash), keys::META)
+                .await?
+                .and_then(|item| items::string(&item, "target"))
+                .and_then(|id| id.parse().ok()),
+        };
+        if let Some(id) = hinted {
+            ctx.hinted = self.read_conversation(id).await?;
+        }
+        if let Some(reference) = &message.reply_to {
+            ctx.reply_to = self.message_by_reference(reference).await?;
+        }
+        if let Some(reference) = &message.edit_of {
+            ctx.edit_of = self.message_by_reference(reference).await?;
+        }
+        let mut contacts = HashMap::new();
+        for id in ctx.owner_contacts() {
+            let Some(item) = self.get(&keys::contact(id), keys::META).await? else {
+                // An identity item outlived its contact only inside a merge in progress.
+                return Err(PortError::Conflict(format!("contact {id} is being merged")));
+            };
+            let stored = StoredContact::read(item)?;
+            if let Some(latest) = stored.latest_conversation
+                && let Some(c) = self.read_conversation(latest).await?
+            {
+                ctx.latest.push(c);
+            }
+            contacts.insert(id, stored);
+        }
+        Ok(Read {
+            ctx,
+            heads,
+            contacts,
+        })
+    }
+
+    /// The stored message a source id names: an inbound message by its source id, or a
+    /// reply of ours by the provider's id for it.
+    async fn message_by_reference(&self, reference: &SourceId) -> PortResult<Option<MessageId>> {
+        for pk in [
+            keys::source(reference.as_str()),
+            keys::provider(reference.as_str()),
+        ] {
+            if let Some(item) = self.get(&pk, keys::META).await? {
+                return items::parsed(&item, "target").map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The contact an identity belongs to: its proven holder, else its latest claimant.
+    async fn holder_of(&self, key: &str) -> PortResult<Option<ContactId>> {
+        let mut owners: Vec<(bool, u64, ContactId)> = Vec::new();
+        for item in self.partition(&keys::identity(key)).await? {
+            if items::string(&item, "sk").is_some_and(|sk| sk.starts_with("CT#")) {
+                let proven = matches!(
+                    item.get("proven"),
+                    Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                );
+                let added = items::number(&item, "added_at").unwrap_or(0);
+                owners.push((proven, added, items::contact_id_of(&item)?));
+            }
+        }
+        Ok(owners
+            .into_iter()
+            .max_by_key(|(p, a, _)| (*p, *a))
+            .map(|(_, _, c)| c))
+    }
+
+    pub(super) async fn read_conversation(
+        &self,
+        id: crate::model::ConversationId,
+    ) -> PortResult<Option<Conversation>> {
+        self.get(&keys::conversation(id), keys::META)
+            .await?
+            .map(items::from_item)
+            .transpose()
+    }
+
+    /// Every agent who may take conversations of `team` (everyone when none), with
+    /// their unresolved conversations counted up to their cap.
+    pub(super) async fn agent_loads(&self, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
+        let mut loads = Vec::new();
+        for item in self.index_partition("gsi1", keys::AGENTS).await? {
+            let agent: crate::model::Agent = items::from_item(item)?;
+            if team.is_some_and(|t| !agent.team_ids.contains(&t)) {
+                continue;
+            }
+            let mut load = AgentLoad {
+                agent_id: agent.id,
+                availability: agent.availability,
+                max_open_conversations: agent.max_open_conversations,
+                open_conversations: 0,
+            };
+            if let Some(cap) = load.max_open_conversations
+                && load.availability != Availability::Away
+            {
+                load.open_conversations = self.count_unresolved(agent.id, cap).await?;
+            }
+            loads.push(load);
+        }
+        Ok(loads)
+    }
+
+    async fn count_unresolved(&self, agent: AgentId, cap: u32) -> PortResult<u32> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :pk")
+                .expression_attribute_values(":pk", s(keys::assignee(Some(agent), false)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .limit(i32::try_from(cap.saturating_sub(count).max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| super::errors::sdk("dynamodb:Query", e))?;
+            count += u32::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() || count >= cap {
+                return Ok(count.min(cap));
+            }
+        }
+    }
+
+    fn plan_writes(
+        &self,
+        plan: &RoutePlan,
+        read: &Read,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<TransactWriteItem>> {
+        let conversation_id = plan.conversation_id();
+        let mut writes = vec![put(
+            self,
+            items::pointer(
+                keys::source(
+                    plan.message
+                        .source_id
+                        .as_ref()
+                        .map(|id| id.as_str())
+                        .unwrap_or_default(),
+                ),
+                plan.message.id.to_string(),
+            ),
+            Some("attribute_not_exists(pk)"),
+        )?];
+
+        // The contact, on the version read; it carries its latest conversation.
+        let new_conversation = matches!(plan.conversation, ConversationChange::Create(_));
+        let (contact, added): (StoredContact, Vec<ContactIdentity>) = match &plan.contact {
+            ContactChange::Create(c) => (
+                StoredContact {
+                    contact: c.clone(),
+                    version: 0,
+                    latest_conversation: None,
+                },
+                c.identities.clone(),
+            ),
+            ContactChange::Update {
+                id,
+                name,
+                add_identities,
+                prove,
+                suggestions,
+            } => {
+                let mut stored = read
+                    .contacts
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| PortError::Conflict(format!("contact {id} was not read")))?;
+                let c = &mut stored.contact;
+                if c.name.is_none() {
+                    c.name.clone_from(name);
+                }
+                c.identities.extend(add_identities.iter().cloned());
+                for identity in prove {
+                    for held in c.identities.iter_mut().filter(|h| &h.identity == identity) {
+                        held.proven = true;
+                    }
+                }
+                add_suggestions(&mut c.merge_suggestions, suggestions);
+                c.updated_at = now;
+                (stored, add_identities.clone())
+            }
+        };
+        let contact_id = contact.contact.id;
+        let mut next = contact.clone();
+        if new_conversation {
+            next.latest_conversation = Some(conversation_id);
+        }
+        let (condition, version) = items::contact_condition(contact.version);
+        writes.push(put_with(
+            self,
+            next.next_item()?,
+            &condition,
+            &[(":v", version)],
+        )?);
+
+        // Who holds each identity changes only on the `#HEAD` version that was read.
+        let proven_now: Vec<String> = match &plan.contact {
+            ContactChange::Create(c) => c
+                .identities
+                .iter()
+                .filter(|i| i.proven)
+                .map(|i| i.identity.key())
+                .collect(),
+            ContactChange::Update {
+                add_identities,
+                prove,
+                ..
+            } => add_identities
+                .iter()
+                .filter(|i| i.proven)
+                .map(|i| i.identity.key())
+                .chain(prove.iter().map(|i| i.key()))
+                .collect(),
+        };
+        let mut proven_now = proven_now;
+        proven_now.sort();
+        proven_now.dedup();
+        let changed: Vec<String> = added
+            .iter()
+            .map(|i| i.identity.key())
+            .chain(proven_now.iter().cloned())
+            .collect();
+        for (key, head) in &read.heads {
+            writes.push(head_write(self, key, *head, changed.contains(key))?);
+        }
+        for identity in &added {
+            let key = identity.identity.key();
+            let mut item = items::owner(&key, contact_id, identity.proven);
+            item.insert("added_at".into(), n(identity.added_at.timestamp_millis()));
+            writes.push(put(self, item, None)?);
+        }
+        if let ContactChange::Update { prove, .. } = &plan.contact {
+            for identity in prove {
+                let key = identity.key();
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(keys::identity(&key)))
+                    .key("sk", s(keys::contact(contact_id)))
+                    .update_expression("SET proven = :t")
+                    .expression_attribute_values(
+                        ":t",
+                        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                    )
+                    .build()
+                    .map_err(build_error)?;
+                writes.push(TransactWriteItem::builder().update(update).build());
+            }
+        }
+        for key in proven_now {
+            let mut item = items::pointer(keys::identity(&key), contact_id.to_string());
+            item.insert("sk".into(), s(keys::PROVEN));
+            item.insert("contact_id".into(), s(contact_id.to_string()));
+            writes.push(put_with(
+                self,
+                item,
+                "attribute_not_exists(pk) OR contact_id = :c",
+                &[(":c", s(contact_id.to_string()))],
+            )?);
+        }
+
+        // The conversation, on its version.
+        match &plan.conversation {
+            ConversationChange::Create(c) => {
+                let first = Conversation {
+                    version: 1,
+                    ..c.clone()
+                };
+                writes.push(put(
+                    self,
+                    items::conversation(&first)?,
+                    Some("attribute_not_exists(pk)"),
+                )?);
+            }
+            ConversationChange::Update {
+                conversation,
+                expected_version,
+            } => {
+                let next = Conversation {
+                    version: expected_version + 1,
+                    ..conversation.clone()
+                };
+                writes.push(put_with(
+                    self,
+                    items::conversation(&next)?,
+                    "version = :expected",
+                    &[(":expected", n(*expected_version))],
+                )?);
+            }
+        }
+        writes.push(put(
+            self,
+            items::timeline(
+                conversation_id,
+                &TimelineItem::Message(plan.message.clone()),
+            )?,
+            None,
+        )?);
+        writes.push(put(self, items::message_pointer(&plan.message), None)?);
+        for event in &plan.events {
+            writes.push(put(
+                self,
+                items::timeline(conversation_id, &TimelineItem::Event(event.clone()))?,
+                None,
+            )?);
+        }
+        if let Some(link) = &plan.link_hash {
+            writes.push(put(
+                self,
+                items::pointer(keys::link(link), conversation_id.to_string()),
+                None,
+            )?);
+        }
+        Ok(writes)
+    }
+}
+
+fn add_suggestions(held: &mut Vec<MergeSuggestion>, new: &[MergeSuggestion]) {
+    for suggestion in new {
+        if !held
+            .iter()
+            .any(|old| old.other_contact_id == suggestion.other_contact_id)
+        {
+            held.push(suggestion.clone());
+        }
+    }
+}
+
+/// Checks (or, when `bump`, advances) an identity's `#HEAD` at the version read.
+fn head_write(
+    store: &DynamoStore,
+    key: &str,
+    read: u64,
+    bump: bool,
+) -> PortResult<TransactWriteItem> {
+    let condition = if read == 0 {
+        "attribute_not_exists(pk)"
+    } else {
+        "v = :v"
+    };
+    let pk = s(keys::identity(key));
+    let sk = s(keys::HEAD);
+    if bump {
+        let mut update = Update::builder()
+            .table_name(&store.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .update_expression("SET v = :next")
+            .condition_expression(condition)
+            .expression_attribute_values(":next", n(read + 1));
+        if read != 0 {
+            update = update.expression_attribute_values(":v", n(read));
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(build_error)?)
+            .build())
+    } else {
+        let mut check = ConditionCheck::builder()
+            .table_name(&store.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .condition_expression(condition);
+        if read != 0 {
+            check = check.expression_attribute_values(":v", n(read));
+        }
+        Ok(TransactWriteItem::builder()
+            .condition_check(check.build().map_err(build_error)?)
+            .build())
+    }
+}
+
+pub(super) fn put(
+    store: &DynamoStore,
+    item: Item,
+    condition: Option<&str>,
+) -> PortResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub(super) fn put_with(
+    store: &DynamoStore,
+    item: Item,
+    condition: &str,
+    values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) -> PortResult<TransactWriteItem> {
+    let mut put = Put::builder()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    for (name, value) in values {
+        if condition.contains(name) {
+            put = put.expression_attribute_values(*name, value.clone());
+        }
+    }
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(build_error)?)
+        .build())
+}
+
+pub(super) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> PortError {
+    PortError::Internal(format!("building a request: {e}"))
+}

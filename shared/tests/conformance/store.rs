@@ -1,0 +1,964 @@
+//! The store ports' contract, on SQLite and on DynamoDB.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use shared::backend::Store;
+use shared::model::{
+    Agent, AgentId, Author, Availability, Channel, ContactId, Conversation, ConversationId,
+    ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, EventKind, Identity,
+    InboundMessage, Message, MessageId, Note, NoteId, PhoneNumber, PresentedIdentity, Role,
+    SourceId, Team, TeamId, ThreadHint, TimelineItem,
+};
+use shared::ports::{
+    AssigneeFilter, ConversationFilter, PageRequest, PortError, RouteOutcome, StatusFilter,
+};
+use shared::services::route::RoutePolicy;
+
+on_both_backends!(
+    embedded: crate::backends::embedded_store,
+    aws: crate::backends::dynamo_store,
+    tests: [
+        a_repeated_source_id_is_stored_once,
+        a_burst_from_one_new_customer_makes_one_contact_and_one_conversation,
+        a_proven_identity_joins_its_contact_and_brings_new_ones_along,
+        a_claimed_identity_never_joins_a_contact_that_holds_it_proven,
+        merging_keeps_every_identity_conversation_and_message,
+        pages_of_conversations_follow_on_without_gaps_or_repeats,
+        filters_pick_conversations_by_status_assignee_and_contact,
+        a_stale_version_is_refused_and_events_join_the_timeline,
+        a_reply_bumps_its_conversation_and_records_its_delivery,
+        timeline_pages_keep_creation_order,
+        agents_and_teams_are_unique_and_found_by_key,
+        new_conversations_go_round_the_available_agents,
+        a_customer_link_leads_back_to_its_conversation,
+        a_snoozed_conversation_is_due_only_when_its_time_comes,
+        contacts_are_found_by_exact_identity_and_by_name,
+        a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write,
+        replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key,
+        blocking_is_recorded_on_the_contact_and_its_conversation_once,
+    ]
+);
+
+/// Now, to the millisecond every store keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> InboundMessage {
+    InboundMessage {
+        source_id: SourceId::new("test", source),
+        channel: Channel::Web,
+        received_at: now(),
+        sender_name: None,
+        identities: identities
+            .into_iter()
+            .map(|(identity, proven)| PresentedIdentity {
+                identity,
+                proven,
+                links: false,
+            })
+            .collect(),
+        text: text.into(),
+        subject: None,
+        thread: ThreadHint::None,
+        customer_link: None,
+        context: vec![],
+        attachments: vec![],
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
+    }
+}
+
+fn email(a: &str) -> Identity {
+    Identity::email(&EmailAddress::parse(a).unwrap())
+}
+
+fn phone(e164: &str) -> Identity {
+    Identity::phone(&PhoneNumber::from_e164(e164).unwrap())
+}
+
+struct Routed {
+    message: MessageId,
+    conversation: ConversationId,
+    contact: ContactId,
+}
+
+async fn route(store: &dyn Store, message: &InboundMessage) -> Routed {
+    match store.route(message, &RoutePolicy::default()).await.unwrap() {
+        RouteOutcome::Stored {
+            message_id,
+            conversation_id,
+            contact_id,
+            ..
+        } => Routed {
+            message: message_id,
+            conversation: conversation_id,
+            contact: contact_id,
+        },
+        RouteOutcome::Duplicate { .. } => panic!("{:?} was new", message.source_id),
+    }
+}
+
+async fn messages_in(store: &dyn Store, conversation: ConversationId) -> Vec<Message> {
+    let page = store
+        .timeline(conversation, &PageRequest::first(100))
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn agent(name: &str, availability: Availability) -> Agent {
+    Agent {
+        id: AgentId::new(),
+        name: name.into(),
+        email: EmailAddress::parse(&format!("{name}@example.com")).unwrap(),
+        role: Role::Agent,
+        availability,
+        max_open_conversations: None,
+        team_ids: vec![],
+        created_at: now(),
+    }
+}
+
+async fn a_repeated_source_id_is_stored_once(store: &dyn Store) {
+    let msg = inbound("same", vec![(email("sara@example.com"), false)], "hello");
+    let first = route(store, &msg).await;
+    let again = store.route(&msg, &RoutePolicy::default()).await.unwrap();
+    assert_eq!(
+        again,
+        RouteOutcome::Duplicate {
+            message_id: first.message
+        }
+    );
+    assert_eq!(messages_in(store, first.conversation).await.len(), 1);
+}
+
+/// Routes `message` the way the router does: a store that lost a race (`Conflict`) or
+/// was busy (`Unavailable`) gets the message again, as the queue would redeliver it.
+async fn route_until_stored(store: &dyn Store, message: &InboundMessage) -> RouteOutcome {
+    let mut last = None;
+    for _ in 0..50 {
+        match store.route(message, &RoutePolicy::default()).await {
+            Ok(outcome) => return outcome,
+            Err(e @ (PortError::Conflict(_) | PortError::Unavailable(_))) => last = Some(e),
+            Err(e) => panic!("routing failed: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("still not stored after 50 deliveries: {last:?}")
+}
+
+async fn a_burst_from_one_new_customer_makes_one_contact_and_one_conversation(store: &dyn Store) {
+    // All at once, as if nothing ordered them: the store alone keeps them apart.
+    let sends = (0..20).map(|i| async move {
+        let msg = inbound(
+            &format!("burst-{i}"),
+            vec![(email("new@example.com"), false)],
+            &format!("m{i}"),
+        );
+        route_until_stored(store, &msg).await
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    let mut pairs: Vec<(ConversationId, ContactId)> = Vec::new();
+    for outcome in outcomes {
+        let message_id = match outcome {
+            RouteOutcome::Stored { message_id, .. } => message_id,
+            // A retry of a write that landed although its answer was lost.
+            RouteOutcome::Duplicate { message_id } => message_id,
+        };
+        let m = store.message(message_id).await.unwrap().unwrap();
+        pairs.push((m.conversation_id, m.contact_id));
+    }
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(
+        pairs.len(),
+        1,
+        "one conversation and one contact: {pairs:?}"
+    );
+    assert_eq!(messages_in(store, pairs[0].0).await.len(), 20);
+    let contacts = store
+        .search_contacts("", &PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(contacts.items.len(), 1);
+}
+
+async fn a_proven_identity_joins_its_contact_and_brings_new_ones_along(store: &dyn Store) {
+    let telegram = Identity::telegram(7_000_000_001);
+    let first = route(store, &inbound("t1", vec![(telegram.clone(), true)], "hi")).await;
+    let second = route(
+        store,
+        &inbound(
+            "t2",
+            vec![(telegram, true), (phone("+989123456789"), true)],
+            "my number",
+        ),
+    )
+    .await;
+    assert_eq!(second.contact, first.contact);
+    assert_eq!(second.conversation, first.conversation);
+    let by_phone = route(
+        store,
+        &inbound("s1", vec![(phone("+989123456789"), true)], "sms"),
+    )
+    .await;
+    assert_eq!(by_phone.contact, first.contact);
+    let contact = store.contact(first.contact).await.unwrap().unwrap();
+    assert_eq!(contact.identities.len(), 2);
+    assert!(contact.identities.iter().all(|i| i.proven));
+}
+
+async fn a_claimed_identity_never_joins_a_contact_that_holds_it_proven(store: &dyn Store) {
+    let owner = route(
+        store,
+        &inbound("p1", vec![(email("owner@example.com"), true)], "mine"),
+    )
+    .await;
+    let claimer = route(
+        store,
+        &inbound("c1", vec![(email("owner@example.com"), false)], "typed it"),
+    )
+    .await;
+    assert_ne!(claimer.contact, owner.contact);
+    assert_ne!(claimer.conversation, owner.conversation);
+    let contact = store.contact(claimer.contact).await.unwrap().unwrap();
+    assert!(
+        contact
+            .merge_suggestions
+            .iter()
+            .any(|s| s.other_contact_id == owner.contact),
+        "a merge is suggested: {contact:?}"
+    );
+}
+
+async fn merging_keeps_every_identity_conversation_and_message(store: &dyn Store) {
+    let phone = phone("+989123456789");
+    let keep = route(
+        store,
+        &inbound("1", vec![(email("sara@example.com"), false)], "a"),
+    )
+    .await;
+    let gone = route(store, &inbound("2", vec![(phone.clone(), true)], "b")).await;
+    let merged = store
+        .merge_contacts(keep.contact, gone.contact, AgentId::new(), now())
+        .await
+        .unwrap();
+    assert_eq!(merged.identities.len(), 2);
+    assert!(
+        merged
+            .identities
+            .iter()
+            .any(|i| i.identity == phone && i.proven)
+    );
+    assert!(store.contact(gone.contact).await.unwrap().is_none());
+    let moved = store
+        .conversation(gone.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.contact_id, keep.contact);
+    let moved_messages = messages_in(store, gone.conversation).await;
+    assert_eq!(moved_messages.len(), 1);
+    assert_eq!(moved_messages[0].contact_id, keep.contact);
+    assert_eq!(
+        moved_messages[0].author,
+        Author::Contact {
+            contact_id: keep.contact
+        }
+    );
+    let filter = ConversationFilter {
+        contact: Some(keep.contact),
+        ..Default::default()
+    };
+    let listed = store
+        .list_conversations(&filter, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
+
+    // The next message from the phone lands with the survivor.
+    let later = route(store, &inbound("3", vec![(phone, true)], "c")).await;
+    assert_eq!(later.contact, keep.contact);
+    let same = store
+        .merge_contacts(keep.contact, keep.contact, AgentId::new(), now())
+        .await;
+    assert!(matches!(same, Err(PortError::Invalid(_))), "{same:?}");
+    let unknown = store
+        .merge_contacts(keep.contact, ContactId::new(), AgentId::new(), now())
+        .await;
+    assert!(matches!(unknown, Err(PortError::NotFound)), "{unknown:?}");
+}
+
+async fn pages_of_conversations_follow_on_without_gaps_or_repeats(store: &dyn Store) {
+    let mut made = Vec::new();
+    for i in 0..12 {
+        let who = email(&format!("c{i}@example.com"));
+        made.push(route(store, &inbound(&i.to_string(), vec![(who, false)], "hi")).await);
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(5);
+    loop {
+        let got = store
+            .list_conversations(&ConversationFilter::default(), &page)
+            .await
+            .unwrap();
+        assert!(got.items.len() <= 5);
+        seen.extend(got.items.iter().map(|c| c.id));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    // Newest activity first: the reverse of the order they were made in.
+    let expected: Vec<ConversationId> = made.iter().rev().map(|r| r.conversation).collect();
+    assert_eq!(seen, expected);
+    let bad = PageRequest {
+        limit: 5,
+        cursor: Some("not-a-cursor!".into()),
+    };
+    let refused = store
+        .list_conversations(&ConversationFilter::default(), &bad)
+        .await;
+    assert!(matches!(refused, Err(PortError::Invalid(_))), "{refused:?}");
+}
+
+async fn set_status(store: &dyn Store, id: ConversationId, status: ConversationStatus) {
+    let c = store.conversation(id).await.unwrap().unwrap();
+    let next = Conversation {
+        status,
+        updated_at: now(),
+        ..c.clone()
+    };
+    store
+        .save_conversation(&next, c.version, &[])
+        .await
+        .unwrap();
+}
+
+async fn filters_pick_conversations_by_status_assignee_and_contact(store: &dyn Store) {
+    let a = route(
+        store,
+        &inbound("a", vec![(email("a@example.com"), false)], "a"),
+    )
+    .await;
+    let b = route(
+        store,
+        &inbound("b", vec![(email("b@example.com"), false)], "b"),
+    )
+    .await;
+    let c = route(
+        store,
+        &inbound("c", vec![(email("c@example.com"), false)], "c"),
+    )
+    .await;
+    set_status(store, b.conversation, ConversationStatus::Resolved).await;
+    let agent_id = AgentId::new();
+    let current = store.conversation(c.conversation).await.unwrap().unwrap();
+    let assigned = Conversation {
+        assignee_id: Some(agent_id),
+        updated_at: now(),
+        ..current.clone()
+    };
+    store
+        .save_conversation(&assigned, current.version, &[])
+        .await
+        .unwrap();
+
+    let ids = |filter: ConversationFilter| async move {
+        let mut ids: Vec<ConversationId> = store
+            .list_conversations(&filter, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<ConversationId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(ConversationFilter {
+            status: StatusFilter::Only(ConversationStatus::Open),
+            ..Default::default()
+        })
+        .await,
+        sorted(vec![a.conversation, c.conversation])
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            status: StatusFilter::Only(ConversationStatus::Resolved),
+            ..Default::default()
+        })
+        .await,
+        vec![b.conversation]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            assignee: AssigneeFilter::Agent(agent_id),
+            ..Default::default()
+        })
+        .await,
+        vec![c.conversation]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            assignee: AssigneeFilter::Unassigned,
+            status: StatusFilter::Only(ConversationStatus::Open),
+            ..Default::default()
+        })
+        .await,
+        vec![a.conversation]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            contact: Some(b.contact),
+            ..Default::default()
+        })
+        .await,
+        vec![b.conversation]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            channel: Some(Channel::Email),
+            ..Default::default()
+        })
+        .await,
+        Vec::<ConversationId>::new()
+    );
+}
+
+async fn a_stale_version_is_refused_and_events_join_the_timeline(store: &dyn Store) {
+    let r = route(
+        store,
+        &inbound("v", vec![(email("v@example.com"), false)], "v"),
+    )
+    .await;
+    let c = store.conversation(r.conversation).await.unwrap().unwrap();
+    let event = Event::new(
+        c.id,
+        EventKind::StatusChanged {
+            from: ConversationStatus::Open,
+            to: ConversationStatus::Pending,
+        },
+        Some(AgentId::new()),
+        now(),
+    );
+    let pending = Conversation {
+        status: ConversationStatus::Pending,
+        ..c.clone()
+    };
+    let saved = store
+        .save_conversation(&pending, c.version, std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    assert_eq!(saved.version, c.version + 1);
+    let stale = store.save_conversation(&pending, c.version, &[]).await;
+    assert!(matches!(stale, Err(PortError::Conflict(_))), "{stale:?}");
+    let timeline = store.timeline(c.id, &PageRequest::first(50)).await.unwrap();
+    assert!(
+        timeline
+            .items
+            .iter()
+            .any(|i| matches!(i, TimelineItem::Event(e) if e == &event))
+    );
+    let stored = store.conversation(c.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ConversationStatus::Pending);
+    assert_eq!(stored.version, c.version + 1);
+}
+
+async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Store) {
+    let r = route(
+        store,
+        &inbound("r", vec![(email("r@example.com"), false)], "help"),
+    )
+    .await;
+    let before = store.conversation(r.conversation).await.unwrap().unwrap();
+    let reply = Message {
+        id: MessageId::new(),
+        conversation_id: r.conversation,
+        contact_id: r.contact,
+        direction: Direction::Outbound,
+        channel: Channel::Web,
+        author: Author::Agent {
+            agent_id: AgentId::new(),
+        },
+        text: "Fixed — try again".into(),
+        attachments: vec![],
+        source_id: None,
+        delivery_status: DeliveryStatus::Queued,
+        delivery_error: None,
+        created_at: now(),
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+    };
+    store.add_outbound(&reply).await.unwrap();
+    let after = store.conversation(r.conversation).await.unwrap().unwrap();
+    assert_eq!(after.message_count, before.message_count + 1);
+    assert_eq!(after.preview, "Fixed — try again");
+    assert!(after.version > before.version);
+    assert_eq!(store.message(reply.id).await.unwrap().unwrap(), reply);
+
+    store
+        .set_delivery_status(
+            reply.id,
+            DeliveryStatus::Failed,
+            Some("blocked"),
+            Some("p-1"),
+        )
+        .await
+        .unwrap();
+    let failed = store.message(reply.id).await.unwrap().unwrap();
+    assert_eq!(failed.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(failed.delivery_error.as_deref(), Some("blocked"));
+    let unknown = store
+        .set_delivery_status(MessageId::new(), DeliveryStatus::Sent, None, None)
+        .await;
+    assert!(matches!(unknown, Err(PortError::NotFound)), "{unknown:?}");
+    assert!(store.message(MessageId::new()).await.unwrap().is_none());
+    let orphan = Message {
+        id: MessageId::new(),
+        conversation_id: ConversationId::new(),
+        ..reply
+    };
+    let refused = store.add_outbound(&orphan).await;
+    assert!(matches!(refused, Err(PortError::NotFound)), "{refused:?}");
+}
+
+async fn timeline_pages_keep_creation_order(store: &dyn Store) {
+    let r = route(
+        store,
+        &inbound("t", vec![(email("t@example.com"), false)], "first"),
+    )
+    .await;
+    for i in 0..4 {
+        let note = Note {
+            id: NoteId::new(),
+            conversation_id: r.conversation,
+            author_id: AgentId::new(),
+            text: format!("note {i}"),
+            created_at: now(),
+        };
+        store.add_note(&note).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let got = store.timeline(r.conversation, &page).await.unwrap();
+        seen.extend(got.items);
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    let keys: Vec<_> = seen.iter().map(TimelineItem::sort_key).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(keys, sorted);
+    let notes: Vec<&str> = seen
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Note(n) => Some(n.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["note 0", "note 1", "note 2", "note 3"]);
+    assert!(matches!(
+        seen.first(),
+        Some(TimelineItem::Message(_)) | Some(TimelineItem::Event(_))
+    ));
+}
+
+async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
+    let ana = agent("ana", Availability::Available);
+    store.create_agent(&ana, "hash-ana").await.unwrap();
+    let twin = Agent {
+        id: AgentId::new(),
+        ..ana.clone()
+    };
+    let taken = store.create_agent(&twin, "hash-twin").await;
+    assert!(matches!(taken, Err(PortError::Conflict(_))), "{taken:?}");
+    assert!(
+        store
+            .agent_by_key_hash("hash-twin")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.agent_by_key_hash("hash-ana").await.unwrap(),
+        Some(ana.clone())
+    );
+    let mut others = vec![ana.id];
+    for name in ["bo", "cy", "di"] {
+        let a = agent(name, Availability::Away);
+        store
+            .create_agent(&a, &format!("hash-{name}"))
+            .await
+            .unwrap();
+        others.push(a.id);
+    }
+    let mut listed = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let got = store.list_agents(&page).await.unwrap();
+        listed.extend(got.items.iter().map(|a| a.id));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    others.sort();
+    assert_eq!(listed, others);
+    let away = Agent {
+        availability: Availability::Away,
+        name: "Ana R".into(),
+        ..ana.clone()
+    };
+    store.save_agent(&away).await.unwrap();
+    assert_eq!(store.agent(ana.id).await.unwrap(), Some(away));
+    let missing = store.save_agent(&agent("ghost", Availability::Away)).await;
+    assert!(matches!(missing, Err(PortError::NotFound)), "{missing:?}");
+
+    let billing = Team {
+        id: TeamId::new(),
+        name: "Billing".into(),
+        created_at: now(),
+    };
+    store.create_team(&billing).await.unwrap();
+    let again = Team {
+        id: TeamId::new(),
+        name: "Billing".into(),
+        created_at: now(),
+    };
+    let refused = store.create_team(&again).await;
+    assert!(
+        matches!(refused, Err(PortError::Conflict(_))),
+        "{refused:?}"
+    );
+    let support = Team {
+        id: TeamId::new(),
+        name: "Support".into(),
+        created_at: now(),
+    };
+    store.create_team(&support).await.unwrap();
+    assert_eq!(
+        store.list_teams().await.unwrap(),
+        vec![billing.clone(), support]
+    );
+    assert_eq!(store.team(billing.id).await.unwrap(), Some(billing));
+}
+
+async fn new_conversations_go_round_the_available_agents(store: &dyn Store) {
+    let a = agent("rr-a", Availability::Available);
+    let b = agent("rr-b", Availability::Available);
+    let off = agent("rr-off", Availability::Away);
+    for (x, key) in [(&a, "k-a"), (&b, "k-b"), (&off, "k-off")] {
+        store.create_agent(x, key).await.unwrap();
+    }
+    let mut assignees = Vec::new();
+    for i in 0..4 {
+        let r = route(
+            store,
+            &inbound(
+                &format!("rr{i}"),
+                vec![(email(&format!("rr{i}@example.com")), false)],
+                "hi",
+            ),
+        )
+        .await;
+        let c = store.conversation(r.conversation).await.unwrap().unwrap();
+        assignees.push(c.assignee_id.expect("an available agent takes it"));
+    }
+    assert!(!assignees.contains(&off.id));
+    assert_ne!(assignees[0], assignees[1]);
+    assert_eq!(assignees[0], assignees[2]);
+    assert_eq!(assignees[1], assignees[3]);
+}
+
+async fn a_customer_link_leads_back_to_its_conversation(store: &dyn Store) {
+    let first = InboundMessage {
+        customer_link: Some("ab".repeat(32)),
+        ..inbound("l1", vec![(email("l@example.com"), false)], "form")
+    };
+    let r = route(store, &first).await;
+    assert_eq!(
+        store.conversation_for_link(&"ab".repeat(32)).await.unwrap(),
+        Some(r.conversation)
+    );
+    assert_eq!(
+        store.conversation_for_link(&"cd".repeat(32)).await.unwrap(),
+        None
+    );
+    let answer = InboundMessage {
+        thread: ThreadHint::CustomerLink {
+            link_hash: "ab".repeat(32),
+        },
+        ..inbound("l2", vec![], "on the page")
+    };
+    let on_page = route(store, &answer).await;
+    assert_eq!(on_page.conversation, r.conversation);
+    assert_eq!(messages_in(store, r.conversation).await.len(), 2);
+}
+
+async fn a_snoozed_conversation_is_due_only_when_its_time_comes(store: &dyn Store) {
+    let r = route(
+        store,
+        &inbound("s", vec![(email("s@example.com"), false)], "hi"),
+    )
+    .await;
+    let c = store.conversation(r.conversation).await.unwrap().unwrap();
+    let until = now() + Duration::hours(1);
+    let snoozed = Conversation {
+        status: ConversationStatus::Snoozed,
+        snoozed_until: Some(until),
+        ..c.clone()
+    };
+    store
+        .save_conversation(&snoozed, c.version, &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .snoozed_until_before(now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let woken = shared::services::sweep::wake_snoozed(store, until + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(woken, 1);
+    let open = store.conversation(r.conversation).await.unwrap().unwrap();
+    assert_eq!(open.status, ConversationStatus::Open);
+    assert_eq!(open.snoozed_until, None);
+}
+
+async fn contacts_are_found_by_exact_identity_and_by_name(store: &dyn Store) {
+    let named = InboundMessage {
+        sender_name: Some("Sara Ahmadi".into()),
+        ..inbound("n1", vec![(email("sara@example.com"), false)], "hi")
+    };
+    let sara = route(store, &named).await;
+    let other = InboundMessage {
+        sender_name: Some("Omid".into()),
+        ..inbound("n2", vec![(phone("+989121111111"), true)], "hi")
+    };
+    let omid = route(store, &other).await;
+    let found = |query: &'static str| async move {
+        store
+            .search_contacts(query, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found("sara@example.com").await, vec![sara.contact]);
+    assert_eq!(found("sara").await, vec![sara.contact]);
+    assert_eq!(found("+989121111111").await, vec![omid.contact]);
+    assert_eq!(found("").await, vec![omid.contact, sara.contact]);
+    assert!(found("nobody@example.com").await.is_empty());
+}
+
+fn stored(
+    outcome: RouteOutcome,
+) -> (
+    shared::model::MessageId,
+    shared::model::ConversationId,
+    ContactId,
+) {
+    match outcome {
+        RouteOutcome::Stored {
+            message_id,
+            conversation_id,
+            contact_id,
+            ..
+        } => (message_id, conversation_id, contact_id),
+        other => panic!("expected stored, got {other:?}"),
+    }
+}
+
+async fn a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write(
+    store: &dyn Store,
+) {
+    let policy = RoutePolicy::default();
+    let phone = Identity::phone(&PhoneNumber::from_e164("+989123456789").unwrap());
+    let (_, web_conversation, by_form) = stored(
+        store
+            .route(
+                &inbound("form", vec![(phone.clone(), false)], "from the site"),
+                &policy,
+            )
+            .await
+            .unwrap(),
+    );
+    let (_, tg_conversation, on_telegram) = stored(
+        store
+            .route(
+                &inbound("tg-1", vec![(Identity::telegram(42), true)], "hello"),
+                &policy,
+            )
+            .await
+            .unwrap(),
+    );
+    assert_ne!(by_form, on_telegram);
+    let mut share = inbound(
+        "tg-2",
+        vec![(Identity::telegram(42), true), (phone.clone(), true)],
+        "Contact: Sara, +989123456789",
+    );
+    share.identities[1].links = true;
+    let (_, conversation, contact) = stored(store.route(&share, &policy).await.unwrap());
+    assert_eq!(contact, by_form, "the holder survives");
+    assert_eq!(conversation, tg_conversation);
+
+    assert!(store.contact(on_telegram).await.unwrap().is_none());
+    let merged = store.contact(by_form).await.unwrap().unwrap();
+    let mut held: Vec<_> = merged
+        .identities
+        .iter()
+        .map(|i| (i.identity.clone(), i.proven))
+        .collect();
+    held.sort_by_key(|(i, _)| i.key());
+    assert_eq!(held, vec![(phone, true), (Identity::telegram(42), true)]);
+    for id in [web_conversation, tg_conversation] {
+        let c = store.conversation(id).await.unwrap().unwrap();
+        assert_eq!(c.contact_id, by_form);
+    }
+    let timeline = store
+        .timeline(tg_conversation, &PageRequest::first(100))
+        .await
+        .unwrap();
+    let messages: Vec<_> = timeline
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            shared::model::TimelineItem::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.contact_id == by_form));
+}
+
+async fn replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key(
+    store: &dyn Store,
+) {
+    let policy = RoutePolicy::default();
+    let sender = || vec![(Identity::telegram(7), true)];
+    let original = inbound("1:101", sender(), "first");
+    let (first, conversation, _) = stored(store.route(&original, &policy).await.unwrap());
+    let mut reply = inbound("1:102", sender(), "second");
+    reply.reply_to = Some(original.source_id.clone());
+    reply.media_group = Some("album".into());
+    let mut edit = inbound("1:101:edit:5", sender(), "first, edited");
+    edit.edit_of = Some(original.source_id.clone());
+    let mut dangling = inbound("1:103", sender(), "to a message we never saw");
+    dangling.reply_to = Some(SourceId::new("test", "nowhere"));
+    for m in [&reply, &edit, &dangling] {
+        store.route(m, &policy).await.unwrap();
+    }
+    let items = store
+        .timeline(conversation, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    let find = |text: &str| {
+        items
+            .iter()
+            .find_map(|i| match i {
+                shared::model::TimelineItem::Message(m) if m.text == text => Some(m.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(find("second").reply_to, Some(first));
+    assert_eq!(find("second").media_group.as_deref(), Some("album"));
+    assert_eq!(find("first, edited").edit_of, Some(first));
+    assert_eq!(find("first").text, "first", "the original is kept");
+    assert_eq!(find("to a message we never saw").reply_to, None);
+}
+
+async fn blocking_is_recorded_on_the_contact_and_its_conversation_once(store: &dyn Store) {
+    use shared::model::Reachability;
+    let who = Identity::telegram(9_007_199_254_740_993);
+    let at = Utc::now();
+    assert_eq!(
+        store
+            .set_reachability(&who, Channel::Telegram, Reachability::Blocked, at)
+            .await
+            .unwrap(),
+        None,
+        "nobody to record it on"
+    );
+    let (_, conversation, contact) = stored(
+        store
+            .route(
+                &inbound("b:1", vec![(who.clone(), true)], "hi"),
+                &RoutePolicy::default(),
+            )
+            .await
+            .unwrap(),
+    );
+    for _ in 0..2 {
+        let recorded = store
+            .set_reachability(&who, Channel::Telegram, Reachability::Blocked, at)
+            .await
+            .unwrap();
+        assert_eq!(recorded, Some(contact));
+    }
+    let blocked = store.contact(contact).await.unwrap().unwrap();
+    assert_eq!(blocked.blocked_channels, vec![Channel::Telegram]);
+    store
+        .set_reachability(&who, Channel::Telegram, Reachability::Unblocked, at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .contact(contact)
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked_channels
+            .is_empty()
+    );
+    let kinds: Vec<_> = store
+        .timeline(conversation, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|i| match i {
+            TimelineItem::Event(e) => Some(e.kind),
+            _ => None,
+        })
+        .filter(|k| !matches!(k, EventKind::Created))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::ChannelBlocked {
+                channel: Channel::Telegram
+            },
+            EventKind::ChannelUnblocked {
+                channel: Channel::Telegram
+            },
+        ],
+        "a repeated block records nothing new"
+    );
+}
