@@ -1,16 +1,28 @@
 //! Support for the end-to-end tests: the real `switchboard` binary, started on port 0
-//! with a temp SQLite file, driven over HTTP like a client would.
+//! with a temp SQLite file, driven over HTTP like a client would; and the real Lambda
+//! function binaries, run against the AWS emulator with a Runtime API of our own and
+//! invoked with the event JSON API Gateway, SQS and EventBridge send.
 //!
 //! Routing is asynchronous (a submission is acknowledged once it is durable on the
 //! queue), so tests wait for effects with [`eventually`] instead of sleeping.
 
 mod api;
 mod app;
+pub mod cloud;
+pub mod events;
+pub mod function;
 mod poll;
+pub mod runtime;
+pub mod stack;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, binary};
 pub use poll::{DEADLINE, eventually};
+
+/// A lock that a panicking holder did not spoil (test threads panic by design).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A syntactically valid id of the given kind (`cv`, `ct`, `ag`, …) that names nothing.
 ///
