@@ -134,8 +134,10 @@ impl TelegramConfig {
 /// What the public and agent routers need to know.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// Where customers reach this server; links handed out start with it.
-    pub public_url: String,
+    /// Where customers reach this server; links handed out start with it. `None`: the
+    /// scheme and host each request came in on (behind API Gateway, whose URL the SAM
+    /// template cannot hand to its own functions).
+    pub public_url: Option<String>,
     pub default_region: DefaultRegion,
     pub webform_max_bytes: usize,
     /// Web-form submissions per client address per minute; 0 turns the limit off.

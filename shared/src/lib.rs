@@ -9,6 +9,8 @@ pub mod config;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "embedded")]
 pub mod local;
 pub mod model;

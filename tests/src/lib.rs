@@ -1,13 +1,20 @@
 //! Support for the end-to-end tests: the real `switchboard` binary, started on port 0
-//! with a temp SQLite file, driven over HTTP like a client would.
+//! with a temp SQLite file, driven over HTTP like a client would; and the real Lambda
+//! function binaries, run against the AWS emulator with a Runtime API of our own and
+//! invoked with the event JSON API Gateway, SQS and EventBridge send.
 //!
 //! Routing is asynchronous (a submission is acknowledged once it is durable on the
 //! queue), so tests wait for effects with [`eventually`] instead of sleeping.
 
 mod api;
 mod app;
+pub mod cloud;
+pub mod events;
 mod fake_telegram;
+pub mod function;
 mod poll;
+pub mod runtime;
+pub mod stack;
 mod telegram;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
@@ -18,6 +25,11 @@ pub use telegram::{
     BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,
     text_update, user,
 };
+
+/// A lock that a panicking holder did not spoil (test threads panic by design).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A syntactically valid id of the given kind (`cv`, `ct`, `ag`, …) that names nothing.
 ///

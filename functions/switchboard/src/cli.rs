@@ -309,7 +309,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db_path: args.db.db.clone(),
         blob_dir,
         http: HttpConfig {
-            public_url,
+            public_url: Some(public_url),
             default_region,
             webform_max_bytes: args.webform_max_bytes,
             webform_rate_per_minute: args.webform_rate_per_minute,

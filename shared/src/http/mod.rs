@@ -56,10 +56,20 @@ pub fn telegram_router() -> Router<AppState> {
 
 /// Every router on one app, as the local server mounts it.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(api_router())
-        .merge(webform_router())
-        .merge(telegram_router())
+    finish(
+        Router::new()
+            .merge(api_router())
+            .merge(webform_router())
+            .merge(telegram_router()),
+        state,
+    )
+}
+
+/// `routes` ready to serve, as every deployment serves them: with `/healthz`, and a
+/// problem document for any other route. The local server finishes all routers as one
+/// app; each HTTP Lambda function finishes its own.
+pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .route("/healthz", get(|| async { "ok" }))
         .fallback(problem::not_found)
         .with_state(state)

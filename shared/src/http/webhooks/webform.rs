@@ -2,7 +2,7 @@
 
 use crate::channels::webform::{Submission, WebformError, parse_fields};
 use crate::http::AppState;
-use crate::http::links::{is_token_shaped, link_hash};
+use crate::http::links::{is_token_shaped, link_hash, public_base};
 use crate::http::pages::{self, FormValues};
 use crate::http::problem::ApiError;
 use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
@@ -78,6 +78,7 @@ fn form_error(e: WebformError) -> ApiError {
 
 pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
     let json_client = wants_json(req.headers());
+    let base = public_base(&state.config, req.uri(), req.headers());
     if let Some(ip) = client_ip(&req, state.config.trust_proxy)
         && let Err(wait) = state.limits.check(ip)
     {
@@ -127,13 +128,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             "web form submission queued"
         );
     }
-    accepted(&state, &token, json_client)
+    accepted(base.as_deref(), &token, json_client)
 }
 
-fn accepted(state: &AppState, token: &str, json_client: bool) -> Response {
+/// `base`: where the customer reaches us (see [`public_base`]).
+fn accepted(base: Option<&str>, token: &str, json_client: bool) -> Response {
     let path = format!("/c/{token}");
     if json_client {
-        let url = format!("{}{path}", state.config.public_url.trim_end_matches('/'));
+        let url = format!("{}{path}", base.unwrap_or_default());
         (
             StatusCode::ACCEPTED,
             Json(json!({ "status": "received", "conversation_url": url })),
@@ -154,6 +156,7 @@ pub async fn answer(
         return ApiError::not_found("conversation").into_response();
     }
     let json_client = wants_json(req.headers());
+    let base = public_base(&state.config, req.uri(), req.headers());
     let (headers, body) = match read_body(req, state.config.webform_max_bytes).await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
@@ -200,5 +203,5 @@ pub async fn answer(
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
     }
-    accepted(&state, &token, json_client)
+    accepted(base.as_deref(), &token, json_client)
 }

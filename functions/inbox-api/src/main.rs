@@ -1,0 +1,24 @@
+//! `inbox-api`: the agent API (`/v1`) behind API Gateway: the router the local server
+//! mounts, on DynamoDB and SQS.
+#![forbid(unsafe_code)]
+
+use shared::aws::{AwsClients, sdk_config};
+use shared::backend::base_channels;
+use shared::http::api_router;
+use shared::lambda::{self, Error};
+use shared::services::directory::new_secret;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let state = lambda::start(|config| async move {
+        let clients = AwsClients::new(&sdk_config().await);
+        let backend = clients.backend(&config.aws);
+        lambda::warm_up(&backend).await;
+        // The agent API hands out no customer links, so it needs no link secret (and its
+        // role may not read it): a random one fills the place.
+        let (unused_link_secret, _) = new_secret("");
+        Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &base_channels()))
+    })
+    .await?;
+    lambda::http::run(api_router(), state).await
+}

@@ -1,0 +1,25 @@
+//! `sender`: drains the outbound queue (SQS event source, batches of 10, partial batch
+//! failures), delivering each agent reply on its channel and recording the outcome.
+#![forbid(unsafe_code)]
+
+use shared::aws::{AwsClients, sdk_config};
+use shared::backend::base_channels;
+use shared::lambda::{self, Error, sqs::Consumer};
+use shared::ports::QueueName;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let (consumer, sender) = lambda::start(|config| async move {
+        let clients = AwsClients::new(&sdk_config().await);
+        let backend = clients.backend(&config.aws);
+        lambda::warm_up(&backend).await;
+        let consumer = Consumer {
+            queue: backend.queue.clone(),
+            name: QueueName::Outbound,
+            max_retry_delay: config.max_retry_delay,
+        };
+        Ok((consumer, backend.sender(base_channels())))
+    })
+    .await?;
+    consumer.run(|delivery| sender.handle(delivery)).await
+}

@@ -1,0 +1,25 @@
+//! `webform`: the web form, the hosted contact page and the customer pages, behind API
+//! Gateway: the router the local server mounts, on DynamoDB and SQS.
+#![forbid(unsafe_code)]
+
+use shared::aws::{AwsClients, sdk_config};
+use shared::backend::base_channels;
+use shared::http::webform_router;
+use shared::lambda::{self, Error};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let state = lambda::start(|config| async move {
+        let clients = AwsClients::new(&sdk_config().await);
+        let parameter = config
+            .link_secret_parameter
+            .as_deref()
+            .ok_or("SWITCHBOARD_LINK_SECRET_PARAMETER is not set")?;
+        let secret = clients.secret_parameter(parameter).await?;
+        let backend = clients.backend(&config.aws);
+        lambda::warm_up(&backend).await;
+        Ok(backend.app_state(config.http, secret.as_bytes(), &base_channels()))
+    })
+    .await?;
+    lambda::http::run(webform_router(), state).await
+}

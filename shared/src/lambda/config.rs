@@ -1,0 +1,195 @@
+//! A function's typed configuration: the environment the SAM template sets, read and
+//! validated once at start. The defaults are the local server's (`switchboard serve`).
+
+use crate::aws::AwsSettings;
+use crate::config::{HttpConfig, PageConfig};
+use crate::model::DefaultRegion;
+use crate::services::route::RoutePolicy;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Everything a function may need; each uses its part.
+#[derive(Clone, Debug)]
+pub struct FunctionConfig {
+    pub aws: AwsSettings,
+    pub http: HttpConfig,
+    pub route: RoutePolicy,
+    /// Name of the SSM SecureString that signs customer links (`SWITCHBOARD_LINK_SECRET_PARAMETER`).
+    pub link_secret_parameter: Option<String>,
+    /// Longest a failed queue message waits before it is handed out again
+    /// (`SWITCHBOARD_MAX_RETRY_DELAY_SECS`): the backoff is capped at this.
+    pub max_retry_delay: Duration,
+    /// Log filter (`SWITCHBOARD_LOG`, e.g. `info`, `shared=debug`).
+    pub log: String,
+}
+
+/// A variable that is set but wrong. The message names it.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl FunctionConfig {
+    /// From the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(AwsSettings::from_env(), |name| std::env::var(name).ok())
+    }
+
+    /// From `var`, a lookup of environment variables; unset and empty mean the default.
+    pub fn from_vars(
+        aws: AwsSettings,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let text = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+
+        let public_url = get("SWITCHBOARD_PUBLIC_URL")
+            .map(|url| checked_public_url(&url))
+            .transpose()?;
+        let default_region = DefaultRegion::parse(&text("SWITCHBOARD_DEFAULT_REGION", "US"))
+            .map_err(|problem| ConfigError {
+                name: "SWITCHBOARD_DEFAULT_REGION",
+                problem,
+            })?;
+        let page = PageConfig::new(
+            text("SWITCHBOARD_PAGE_TITLE", "Support"),
+            text("SWITCHBOARD_PAGE_COLOR", "#2557d6"),
+            get("SWITCHBOARD_PAGE_LOGO_URL"),
+            text("SWITCHBOARD_PAGE_LANGUAGE", "en"),
+        )
+        .map_err(|problem| ConfigError {
+            name: "SWITCHBOARD_PAGE_*",
+            problem,
+        })?;
+        let reopen_hours: u32 = number(&get, "SWITCHBOARD_REOPEN_WINDOW_HOURS", 168)?;
+        let max_retry_secs: u64 = number(&get, "SWITCHBOARD_MAX_RETRY_DELAY_SECS", 300)?;
+
+        Ok(Self {
+            aws,
+            http: HttpConfig {
+                public_url,
+                default_region,
+                webform_max_bytes: number(&get, "SWITCHBOARD_WEBFORM_MAX_BYTES", 65_536)?,
+                webform_rate_per_minute: number(&get, "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", 30)?,
+                trust_proxy: flag(&get, "SWITCHBOARD_TRUST_PROXY")?,
+                page,
+                // The Telegram webhook is served by the local server only, for now.
+                telegram: None,
+            },
+            route: RoutePolicy {
+                reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),
+                default_team: None,
+            },
+            link_secret_parameter: get("SWITCHBOARD_LINK_SECRET_PARAMETER"),
+            max_retry_delay: Duration::from_secs(max_retry_secs),
+            log: text("SWITCHBOARD_LOG", "info"),
+        })
+    }
+}
+
+fn number<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("`{value}` is not a whole number in range"),
+        }),
+    }
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError {
+            name,
+            problem: format!("`{other}` is not true or false"),
+        }),
+    }
+}
+
+/// An absolute http(s) URL, kept without its trailing slash.
+fn checked_public_url(url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    match url::Url::parse(trimmed) {
+        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.has_host() => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(ConfigError {
+            name: "SWITCHBOARD_PUBLIC_URL",
+            problem: format!("`{url}` is not an http(s) URL"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn aws() -> AwsSettings {
+        AwsSettings {
+            table: "t".into(),
+            queues: crate::aws::SqsQueueUrls {
+                inbound: String::new(),
+                inbound_dlq: String::new(),
+                outbound: String::new(),
+                outbound_dlq: String::new(),
+            },
+            bucket: String::new(),
+        }
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<FunctionConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        FunctionConfig::from_vars(aws(), |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_local_servers_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.http.public_url, None);
+        assert_eq!(c.http.webform_rate_per_minute, 30);
+        assert_eq!(c.http.webform_max_bytes, 65_536);
+        assert!(!c.http.trust_proxy);
+        assert_eq!(c.route.reopen_window, chrono::Duration::hours(168));
+        assert_eq!(c.max_retry_delay, Duration::from_secs(300));
+        assert_eq!(c.link_secret_parameter, None);
+        assert_eq!(c.log, "info");
+    }
+
+    #[test]
+    fn an_empty_public_url_means_the_requests_own_host() {
+        // The template passes its `PublicUrl` parameter through, empty by default.
+        let c = config(&[("SWITCHBOARD_PUBLIC_URL", "")]).unwrap();
+        assert_eq!(c.http.public_url, None);
+        let c = config(&[("SWITCHBOARD_PUBLIC_URL", "https://help.example.com/")]).unwrap();
+        assert_eq!(
+            c.http.public_url.as_deref(),
+            Some("https://help.example.com")
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_variable() {
+        for (name, value) in [
+            ("SWITCHBOARD_PUBLIC_URL", "help.example.com"),
+            ("SWITCHBOARD_DEFAULT_REGION", "XX"),
+            ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "-1"),
+            ("SWITCHBOARD_MAX_RETRY_DELAY_SECS", "soon"),
+            ("SWITCHBOARD_TRUST_PROXY", "maybe"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+    }
+}

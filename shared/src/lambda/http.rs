@@ -1,0 +1,167 @@
+//! HTTP functions: an axum router behind API Gateway's HTTP API (payload format 2.0),
+//! through `lambda_http`, which turns each event into an `http::Request` (path, query,
+//! headers, cookies, body) and the router's response back into the answer API Gateway
+//! expects.
+
+use super::Error;
+use crate::http::{AppState, finish};
+use axum::Router;
+use axum::extract::ConnectInfo;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use std::net::{IpAddr, SocketAddr};
+use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
+
+/// Serves `routes` (the same router the local server mounts) until Lambda stops the
+/// process.
+pub async fn run(routes: Router<AppState>, state: AppState) -> Result<(), Error> {
+    lambda_http::run(service(routes, state)).await
+}
+
+/// The service [`run`] serves: the finished router, behind [`with_client_address`].
+pub fn service(
+    routes: Router<AppState>,
+    state: AppState,
+) -> impl tower::Service<
+    Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone {
+    ServiceBuilder::new()
+        .layer(MapRequestLayer::new(with_client_address))
+        .service(finish(routes, state))
+}
+
+/// Puts the client's address where the handlers read it on the local server: the
+/// connection's peer ([`ConnectInfo`]). Behind API Gateway the peer is API Gateway, and
+/// the client's address is the request context's `http.sourceIp` (API Gateway sets it
+/// from the connection; a client cannot choose it as it can `X-Forwarded-For`).
+pub fn with_client_address(mut request: Request) -> Request {
+    let source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<IpAddr>().ok()),
+        _ => None,
+    };
+    if let Some(ip) = source_ip {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, 0)));
+    }
+    request
+}
+
+#[cfg(test)]
+#[cfg(feature = "embedded")]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, base_channels};
+    use crate::config::{HttpConfig, PageConfig};
+    use crate::embedded::{BlobFolder, Embedded};
+    use axum::http::StatusCode;
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    fn state(dir: &std::path::Path, rate_per_minute: u32) -> AppState {
+        let store = Embedded::open(&dir.join("t.db")).unwrap();
+        let backend = Backend::new(
+            Arc::new(store.clone()),
+            Arc::new(store),
+            Arc::new(BlobFolder::new(dir.join("blobs"))),
+        );
+        let http = HttpConfig {
+            public_url: None,
+            default_region: Default::default(),
+            webform_max_bytes: 65_536,
+            webform_rate_per_minute: rate_per_minute,
+            trust_proxy: false,
+            page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
+            telegram: None,
+        };
+        backend.app_state(http, b"secret", &base_channels())
+    }
+
+    /// A web-form post as API Gateway's HTTP API hands it to Lambda.
+    fn webform_event(source_ip: &str, key: &str) -> Request {
+        let body =
+            format!("name=Sara&email=sara%40example.com&message=hello&idempotency_key={key}");
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/webhooks/webform",
+            "rawQueryString": "",
+            "headers": {
+                "accept": "application/json",
+                "content-type": "application/x-www-form-urlencoded",
+                "host": "abc123.execute-api.us-east-1.amazonaws.com",
+                "x-forwarded-for": "198.51.100.99",
+                "x-forwarded-proto": "https"
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abc123",
+                "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "abc123",
+                "http": {
+                    "method": "POST",
+                    "path": "/webhooks/webform",
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": source_ip,
+                    "userAgent": "curl/8.5.0"
+                },
+                "requestId": "JKJaXmPLvHcESHA=",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "10/Mar/2025:12:00:00 +0000",
+                "timeEpoch": 1741608000000_u64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    async fn post(state: &AppState, request: Request) -> (StatusCode, serde_json::Value) {
+        let response = service(crate::http::webform_router(), state.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_counts_api_gateways_source_ip_not_forwarded_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), 2);
+        for key in ["a", "b"] {
+            let (status, _) = post(&state, webform_event("203.0.113.7", key)).await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+        }
+        let (status, _) = post(&state, webform_event("203.0.113.7", "c")).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        // Same X-Forwarded-For, another source: not limited.
+        let (status, _) = post(&state, webform_event("203.0.113.8", "d")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn without_a_public_url_links_point_at_the_host_the_request_came_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), 0);
+        let (status, body) = post(&state, webform_event("203.0.113.7", "x")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let url = body["conversation_url"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com/c/"),
+            "{url}"
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! The Lambda functions end to end on the AWS emulator: the real binaries, run with a
+//! Runtime API of our own, invoked with the event JSON API Gateway, SQS and EventBridge
+//! send; the test plays the SQS event source mappings (receive up to 10, invoke, delete
+//! what succeeded, leave the reported failures to come back).
+
+use e2e::events::{API_HOST, HttpRequest};
+use e2e::function::Function;
+use e2e::stack::{Source, Stack, depth};
+use e2e::unique;
+use serde_json::{Value, json};
+use shared::model::Role;
+use std::time::{Duration, Instant};
+
+/// Posts one web-form message and returns its `conversation_url`.
+async fn submit(stack: &mut Stack, email: &str, message: &str) -> String {
+    let response = stack
+        .post_webform(&[("name", "Sara"), ("email", email), ("message", message)])
+        .await;
+    assert_eq!(response.status, 202, "web form: {}", response.text());
+    let body = response.json();
+    assert_eq!(body["status"], "received", "{body}");
+    body["conversation_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no conversation_url in {body}"))
+        .to_owned()
+}
+
+/// The texts of every inbound message in every conversation.
+async fn inbound_texts(stack: &mut Stack, key: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for conversation in stack.all_conversations(key).await {
+        let id = conversation["id"].as_str().expect("a conversation id");
+        for message in stack.messages(key, id).await {
+            if message["direction"] == "inbound" {
+                texts.push(message["text"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    texts.sort();
+    texts
+}
+
+fn assert_json_logs(function: &Function) {
+    for line in function.logs() {
+        assert!(
+            !line.contains('\u{1b}'),
+            "{}: colour codes in {line:?}",
+            function.name
+        );
+        let parsed: Result<Value, _> = serde_json::from_str(&line);
+        assert!(
+            parsed.is_ok_and(|v| v.is_object()),
+            "{}: a log line that is not a JSON object: {line:?}",
+            function.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_web_form_message_is_routed_listed_answered_and_the_reply_reaches_the_customer_page() {
+    let mut stack = Stack::start().await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let email = format!("{}@example.com", unique("sara"));
+    let question = unique("The payment page fails");
+
+    let link = submit(&mut stack, &email, &question).await;
+    let prefix = format!("https://{API_HOST}/c/");
+    assert!(
+        link.starts_with(&prefix),
+        "without SWITCHBOARD_PUBLIC_URL the link is on the API's own host: {link}"
+    );
+
+    let batch = stack.deliver_batch(Source::Inbound).await;
+    assert_eq!(batch.received.len(), 1, "{batch:?}");
+    assert!(batch.failed.is_empty(), "{batch:?}");
+
+    let open = stack.list_all(&key, "/v1/conversations").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let conversation = open[0]["id"].as_str().expect("an id").to_owned();
+    let messages = stack.messages(&key, &conversation).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["text"], question.as_str());
+
+    let answer = unique("We are on it");
+    let reply = stack
+        .api(
+            "POST",
+            &format!("/v1/conversations/{conversation}/replies"),
+            &key,
+            Some(&json!({ "text": answer })),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "reply: {}", reply.text());
+
+    let batch = stack.deliver_batch(Source::Outbound).await;
+    assert_eq!(batch.received.len(), 1, "{batch:?}");
+    assert!(batch.failed.is_empty(), "{batch:?}");
+    let messages = stack.messages(&key, &conversation).await;
+    let sent = messages
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .unwrap_or_else(|| panic!("no reply in {messages:?}"));
+    assert_eq!(sent["delivery_status"], "delivered", "{sent}");
+
+    let path = link.trim_start_matches(&format!("https://{API_HOST}"));
+    let page = stack
+        .http(HttpRequest::new("GET", path).header("accept", "text/html"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains(&question), "the page shows the question");
+    assert!(html.contains(&answer), "the page shows the reply: {html}");
+
+    for function in [
+        &stack.webform,
+        &stack.inbox_api,
+        &stack.router,
+        &stack.sender,
+    ] {
+        assert_json_logs(function);
+    }
+}
+
+#[tokio::test]
+async fn a_poison_message_goes_to_the_dead_letter_queue_after_five_receives_while_its_batch_is_stored()
+ {
+    let mut stack = Stack::start().await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let mut texts = Vec::new();
+    for i in 0..3 {
+        let text = unique(&format!("message {i}"));
+        submit(&mut stack, &format!("{}@example.com", unique("c")), &text).await;
+        texts.push(text);
+    }
+    texts.sort();
+    let poison = "{\"not\": \"an inbound message\"";
+    stack
+        .cloud
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(stack.queue_url(Source::Inbound))
+        .message_body(poison)
+        .message_group_id("poison")
+        .message_deduplication_id(unique("poison"))
+        .send()
+        .await
+        .expect("SendMessage");
+
+    let first = stack.deliver_batch(Source::Inbound).await;
+    assert_eq!(first.received.len(), 4, "one batch: {first:?}");
+    assert_eq!(first.failed.len(), 1, "only the poison fails: {first:?}");
+    let poison_id = first.failed[0].clone();
+    assert_eq!(inbound_texts(&mut stack, &key).await, texts);
+
+    // The function schedules the next try a second later; SQS counts the receives.
+    let started = Instant::now();
+    let mut receives = 1;
+    while started.elapsed() < Duration::from_secs(60) {
+        let batch = stack.deliver_batch(Source::Inbound).await;
+        if batch.received.is_empty() {
+            if depth(&stack.cloud.clients.sqs, stack.queue_url(Source::Inbound)).await == 0 {
+                break;
+            }
+            continue;
+        }
+        assert_eq!(batch.received, std::slice::from_ref(&poison_id));
+        assert_eq!(batch.failed, std::slice::from_ref(&poison_id));
+        receives += 1;
+    }
+    assert_eq!(receives, 5, "received five times, then dead-lettered");
+
+    let dead = stack.get_ok(&key, "/v1/dead-letters?queue=inbound").await;
+    let items = dead["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{dead}");
+    assert_eq!(items[0]["id"], poison_id.as_str(), "{dead}");
+    assert_eq!(items[0]["body"], poison, "{dead}");
+
+    let replay = stack
+        .api(
+            "POST",
+            &format!("/v1/dead-letters/inbound/{poison_id}/replay"),
+            &key,
+            None,
+        )
+        .await;
+    assert!(
+        replay.status < 300,
+        "replay: {} {}",
+        replay.status,
+        replay.text()
+    );
+    let dead = stack.get_ok(&key, "/v1/dead-letters?queue=inbound").await;
+    assert_eq!(dead["items"], json!([]), "{dead}");
+    let back = stack.receive(Source::Inbound).await;
+    assert_eq!(
+        back.len(),
+        1,
+        "the replayed message is on the inbound queue again"
+    );
+    assert_eq!(back[0].body(), Some(poison));
+
+    // Nothing of the batch was stored twice along the way.
+    assert_eq!(inbound_texts(&mut stack, &key).await, texts);
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_stores_nothing_twice() {
+    let mut stack = Stack::start().await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let mut texts = Vec::new();
+    for i in 0..4 {
+        let text = unique(&format!("redelivered {i}"));
+        // Two customers, two messages each: two message groups.
+        let email = format!("customer{}@example.com", i % 2);
+        submit(&mut stack, &email, &text).await;
+        texts.push(text);
+    }
+    texts.sort();
+
+    let messages = stack.receive(Source::Inbound).await;
+    assert_eq!(messages.len(), 4);
+    // SQS delivers at least once: the same batch reaches the function twice.
+    assert!(
+        stack
+            .invoke_consumer(Source::Inbound, &messages)
+            .await
+            .is_empty()
+    );
+    assert!(
+        stack
+            .invoke_consumer(Source::Inbound, &messages)
+            .await
+            .is_empty()
+    );
+    stack
+        .delete_successes(Source::Inbound, &messages, &[])
+        .await;
+
+    assert_eq!(inbound_texts(&mut stack, &key).await, texts);
+    let conversations = stack.all_conversations(&key).await;
+    assert_eq!(
+        conversations.len(),
+        2,
+        "one per customer: {conversations:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_twenty_messages_from_a_new_customer_makes_one_contact_and_one_conversation() {
+    // One address, so one source IP would be rate limited: lift the limit.
+    let mut stack = Stack::start_with(&[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0")]).await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let email = format!("{}@example.com", unique("burst"));
+    let mut texts = Vec::new();
+    for i in 0..20 {
+        let text = unique(&format!("burst {i:02}"));
+        submit(&mut stack, &email, &text).await;
+        texts.push(text);
+    }
+    let delivered = stack.drain(Source::Inbound).await;
+    assert_eq!(delivered, 20);
+
+    let conversations = stack.all_conversations(&key).await;
+    assert_eq!(conversations.len(), 1, "{conversations:?}");
+    let contacts = stack
+        .list_all(&key, &format!("/v1/contacts?q={email}"))
+        .await;
+    assert_eq!(contacts.len(), 1, "{contacts:?}");
+    let id = conversations[0]["id"].as_str().expect("an id").to_owned();
+    let stored: Vec<String> = stack
+        .messages(&key, &id)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(stored, texts, "all twenty, once each, in the order sent");
+}
+
+#[tokio::test]
+async fn the_web_form_limits_each_api_gateway_source_ip() {
+    let mut stack = Stack::start_with(&[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "2")]).await;
+    let post = |ip: &str, i: u32| {
+        let body = serde_urlencoded::to_string([
+            ("email", format!("limit{i}@example.com")),
+            ("message", format!("hello {i}")),
+        ])
+        .expect("encodes");
+        HttpRequest::new("POST", "/webhooks/webform")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body)
+            .from_ip(ip)
+    };
+    for i in 0..2 {
+        let response = stack.http(post("198.51.100.1", i)).await;
+        assert_eq!(response.status, 202, "{}", response.text());
+    }
+    let limited = stack.http(post("198.51.100.1", 2)).await;
+    assert_eq!(limited.status, 429, "{}", limited.text());
+    assert!(limited.headers.contains_key("retry-after"), "{limited:?}");
+    let other = stack.http(post("198.51.100.2", 3)).await;
+    assert_eq!(other.status, 202, "another address has its own share");
+}
+
+#[tokio::test]
+async fn the_sweeper_reopens_a_snoozed_conversation_when_its_time_comes() {
+    let mut stack = Stack::start().await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    submit(&mut stack, "sleepy@example.com", "Wake me up").await;
+    stack.drain(Source::Inbound).await;
+    let id = stack.all_conversations(&key).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let snoozed = stack
+        .api(
+            "PATCH",
+            &format!("/v1/conversations/{id}"),
+            &key,
+            Some(&json!({ "status": "snoozed", "snoozed_until": until })),
+        )
+        .await;
+    assert_eq!(snoozed.status, 200, "{}", snoozed.text());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    stack.sweep().await;
+    let conversation = stack.get_ok(&key, &format!("/v1/conversations/{id}")).await;
+    assert_eq!(conversation["status"], "open", "{conversation}");
+}
+
+#[tokio::test]
+async fn a_function_that_cannot_start_says_why_through_the_runtime_api() {
+    let cloud = e2e::cloud::Cloud::create().await;
+    let mut env = cloud.function_env();
+    env.retain(|(k, _)| k != "SWITCHBOARD_LINK_SECRET_PARAMETER");
+    env.push((
+        "SWITCHBOARD_LINK_SECRET_PARAMETER".into(),
+        "/no/such/parameter".into(),
+    ));
+    let mut webform = Function::start("webform", &env).await;
+    let (error_type, body) = webform
+        .init_failure()
+        .await
+        .expect("an init error reported before exiting");
+    assert_eq!(error_type, "Runtime.InitError");
+    assert_eq!(body["errorType"], "Runtime.InitError", "{body}");
+    assert!(
+        body["errorMessage"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
