@@ -1,0 +1,18 @@
+//! Every end-to-end scenario, in one test binary: one link of the whole dependency tree
+//! instead of one per file, which is most of what building the tests costs.
+
+mod agent_workflow;
+mod api_errors;
+mod auth;
+mod bad_input;
+mod cli;
+mod conversation_flow;
+mod customer_page;
+mod durability;
+mod exactly_once;
+mod identity;
+mod lambda;
+mod telegram;
+mod telegram_identity;
+mod telegram_input;
+mod unicode;
