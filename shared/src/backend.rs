@@ -5,8 +5,8 @@ use crate::config::HttpConfig;
 use crate::http::{AppState, limits::RateLimits, links::LinkSigner};
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, BlobStore, ChannelSender, ContactStore, ConversationStore, MessageStore, Queue,
-    RoutingStore, TeamStore,
+    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, MessageStore,
+    PortError, PortResult, Queue, RoutingStore, TeamStore,
 };
 use crate::services::directory::Directory;
 use crate::services::inbox::Inbox;
@@ -47,11 +47,13 @@ pub struct Backend {
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
     pub queue: Arc<dyn Queue>,
+    /// Attachments. A process that keeps none (a Lambda function whose role reaches no
+    /// bucket) has [`NoBlobs`], and links no blob client.
     pub blobs: Arc<dyn BlobStore>,
 }
 
 impl Backend {
-    pub fn new<S: Store>(store: Arc<S>, queue: Arc<dyn Queue>, blobs: Arc<dyn BlobStore>) -> Self {
+    pub fn new<S: Store>(store: Arc<S>, queue: Arc<dyn Queue>) -> Self {
         Self {
             routing: store.clone(),
             conversations: store.clone(),
@@ -60,13 +62,18 @@ impl Backend {
             agents: store.clone(),
             teams: store,
             queue,
-            blobs,
+            blobs: Arc::new(NoBlobs),
         }
     }
 
-    /// The agents' inbox; replies may be written on the channels in `channels`.
-    pub fn inbox(&self, channels: &Channels) -> Inbox {
-        let reply_channels: HashSet<Channel> = channels.keys().copied().collect();
+    /// The same ports, with attachments kept in `blobs`.
+    pub fn with_blobs(self, blobs: Arc<dyn BlobStore>) -> Self {
+        Self { blobs, ..self }
+    }
+
+    /// The agents' inbox; replies may be written on `reply_channels` (those some
+    /// process sends on: [`reply_channels`] of its senders).
+    pub fn inbox(&self, reply_channels: &HashSet<Channel>) -> Inbox {
         Inbox {
             conversations: self.conversations.clone(),
             messages: self.messages.clone(),
@@ -75,7 +82,7 @@ impl Backend {
             teams: self.teams.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
-            reply_channels: Arc::new(reply_channels),
+            reply_channels: Arc::new(reply_channels.clone()),
         }
     }
 
@@ -110,9 +117,14 @@ impl Backend {
     }
 
     /// What the HTTP routers need. `link_secret` signs the customer-page links.
-    pub fn app_state(&self, http: HttpConfig, link_secret: &[u8], channels: &Channels) -> AppState {
+    pub fn app_state(
+        &self,
+        http: HttpConfig,
+        link_secret: &[u8],
+        reply_channels: &HashSet<Channel>,
+    ) -> AppState {
         AppState {
-            inbox: self.inbox(channels),
+            inbox: self.inbox(reply_channels),
             directory: self.directory(),
             ingest: Ingest::new(self.queue.clone()),
             queue: self.queue.clone(),
@@ -121,6 +133,30 @@ impl Backend {
             config: Arc::new(http),
         }
     }
+}
+
+/// The blob store of a process that keeps no attachments: any use of it is an error.
+#[derive(Debug)]
+pub struct NoBlobs;
+
+#[async_trait::async_trait]
+impl BlobStore for NoBlobs {
+    async fn put(&self, _: &str, _: Blob) -> PortResult<()> {
+        Err(no_blobs())
+    }
+
+    async fn get(&self, _: &str) -> PortResult<Option<Blob>> {
+        Err(no_blobs())
+    }
+}
+
+fn no_blobs() -> PortError {
+    PortError::Internal("this process keeps no attachments (it has no blob store)".into())
+}
+
+/// The channels `channels` replies on.
+pub fn reply_channels(channels: &Channels) -> HashSet<Channel> {
+    channels.keys().copied().collect()
 }
 
 /// The reply channels every installation has: the customer page. Channel issues add

@@ -86,29 +86,8 @@ impl TelegramConfig {
         welcome_text: Option<String>,
         groups_enabled: bool,
     ) -> Result<Self, String> {
-        let token_ok = bot_token.split_once(':').is_some_and(|(id, rest)| {
-            !id.is_empty()
-                && id.chars().all(|c| c.is_ascii_digit())
-                && !rest.is_empty()
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        });
-        if !token_ok {
-            return Err(
-                "the Telegram bot token should look like `123456:ABC-def…` (from BotFather)".into(),
-            );
-        }
-        let secret_ok = (1..=256).contains(&webhook_secret.len())
-            && webhook_secret
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-        if !secret_ok {
-            return Err(
-                "the Telegram webhook secret must be 1–256 of A-Z a-z 0-9 _ - (Telegram's rule)"
-                    .into(),
-            );
-        }
+        check_bot_token(&bot_token)?;
+        check_webhook_secret(&webhook_secret)?;
         let url = url::Url::parse(&api_url)
             .map_err(|e| format!("the Telegram API URL `{api_url}` is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -128,6 +107,36 @@ impl TelegramConfig {
             welcome_text,
             groups_enabled,
         })
+    }
+}
+
+/// A bot token as BotFather hands it out: `<bot id>:<key>`.
+pub fn check_bot_token(token: &str) -> Result<(), String> {
+    let ok = token.split_once(':').is_some_and(|(id, rest)| {
+        !id.is_empty()
+            && id.chars().all(|c| c.is_ascii_digit())
+            && !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("the Telegram bot token should look like `123456:ABC-def…` (from BotFather)".into())
+    }
+}
+
+/// A webhook secret token Telegram accepts: 1–256 of `A-Z a-z 0-9 _ -`.
+pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
+    let ok = (1..=256).contains(&secret.len())
+        && secret
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("the Telegram webhook secret must be 1–256 of A-Z a-z 0-9 _ - (Telegram's rule)".into())
     }
 }
 

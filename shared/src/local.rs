@@ -1,7 +1,7 @@
 //! Switchboard on one machine: the embedded backend, every router on one port, and the
 //! router and sender loops in the same process.
 
-use crate::backend::{Backend, base_channels};
+use crate::backend::{Backend, base_channels, reply_channels};
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::config::{HttpConfig, TelegramConfig};
 use crate::embedded::{BlobFolder, Embedded};
@@ -53,11 +53,8 @@ impl Local {
                 crate::services::directory::new_secret("").0,
             )
             .await?;
-        let backend = Backend::new(
-            Arc::new(store.clone()),
-            Arc::new(store.clone()),
-            Arc::new(BlobFolder::new(settings.blob_dir.clone())),
-        );
+        let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
+            .with_blobs(Arc::new(BlobFolder::new(settings.blob_dir.clone())));
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
         if let Some(telegram) = &settings.telegram {
@@ -67,7 +64,7 @@ impl Local {
             channels.insert(Channel::Telegram, bot.clone() as Arc<dyn ChannelSender>);
             fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
         }
-        let state = backend.app_state(settings.http, secret.as_bytes(), &channels);
+        let state = backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
         let router = backend.router(settings.route, fetchers);
         let sender = backend.sender(channels);
         Ok(Self {

@@ -32,6 +32,7 @@ pub fn endpoint() -> String {
 /// The SDK configuration the test driver uses: moto, one region, dummy credentials.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(shared::aws::https_client())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "e2e"))
@@ -57,32 +58,33 @@ impl Cloud {
             .take(60)
             .collect::<String>();
 
-        shared::aws::create_table(&clients.dynamodb, &name)
+        shared::aws::create_table(clients.dynamodb(), &name)
             .await
             .unwrap_or_else(|e| panic!("creating table {name}: {e}"));
-        let inbound_dlq = create_queue(&clients.sqs, &format!("{name}-in-dlq.fifo"), None).await;
-        let inbound =
-            create_queue(&clients.sqs, &format!("{name}-in.fifo"), Some(&inbound_dlq)).await;
-        let outbound_dlq = create_queue(&clients.sqs, &format!("{name}-out-dlq"), None).await;
+        let inbound_dlq = create_queue(clients.sqs(), &format!("{name}-in-dlq.fifo"), None).await;
+        let inbound = create_queue(
+            clients.sqs(),
+            &format!("{name}-in.fifo"),
+            Some(&inbound_dlq),
+        )
+        .await;
+        let outbound_dlq = create_queue(clients.sqs(), &format!("{name}-out-dlq"), None).await;
         let outbound =
-            create_queue(&clients.sqs, &format!("{name}-out"), Some(&outbound_dlq)).await;
+            create_queue(clients.sqs(), &format!("{name}-out"), Some(&outbound_dlq)).await;
         clients
-            .s3
+            .s3()
             .create_bucket()
             .bucket(&name)
             .send()
             .await
             .unwrap_or_else(|e| panic!("creating bucket {name}: {e:?}"));
         let link_secret_parameter = format!("/{name}/customer-link-secret");
-        clients
-            .ssm
-            .put_parameter()
-            .name(&link_secret_parameter)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .value(crate::unique("link-secret"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("creating parameter {link_secret_parameter}: {e:?}"));
+        put_secret(
+            &clients,
+            &link_secret_parameter,
+            &crate::unique("link-secret"),
+        )
+        .await;
 
         Cloud {
             endpoint,
@@ -99,6 +101,14 @@ impl Cloud {
             },
             link_secret_parameter,
         }
+    }
+
+    /// Keeps `value` in an SSM SecureString named `/<this test's prefix>/<name>`, as an
+    /// operator does before deploying; returns the parameter's name.
+    pub async fn put_secret(&self, name: &str, value: &str) -> String {
+        let parameter = format!("/{}/{name}", self.settings.table);
+        put_secret(&self.clients, &parameter, value).await;
+        parameter
     }
 
     /// The variables the template gives every function, pointing at this test's
@@ -171,6 +181,18 @@ async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, dlq_url: Option<
         .queue_url()
         .unwrap_or_else(|| panic!("queue {name} has no URL"))
         .to_owned()
+}
+
+async fn put_secret(clients: &AwsClients, parameter: &str, value: &str) {
+    clients
+        .ssm()
+        .put_parameter()
+        .name(parameter)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating parameter {parameter}: {e:?}"));
 }
 
 pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {

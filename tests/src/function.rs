@@ -193,6 +193,26 @@ impl Function {
         self.runtime.init_error()
     }
 
+    /// Waits (up to 30 s) for the process to finish init (its first `GET next`);
+    /// returns how long init took.
+    pub async fn ready(&mut self) -> Duration {
+        let started = Instant::now();
+        loop {
+            if let Some(at) = self.runtime.milestones().first_next {
+                return at.duration_since(self.spawned_at);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the {} function exited ({status}) during init", self.name);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the {} function did not finish init within 30 s",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// When this process finished init and answered its first event.
     pub fn cold_start(&self) -> Option<ColdStart> {
         let milestones = self.runtime.milestones();
@@ -200,6 +220,11 @@ impl Function {
             init: milestones.first_next?.duration_since(self.spawned_at),
             to_first_answer: milestones.first_answer?.duration_since(self.spawned_at),
         })
+    }
+
+    /// How long each invocation took inside the function (see [`RuntimeApi::durations`]).
+    pub fn durations(&self) -> Vec<Duration> {
+        self.runtime.durations()
     }
 
     /// The process's peak resident memory (`VmHWM`), in KiB.

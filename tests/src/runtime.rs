@@ -47,6 +47,9 @@ pub struct Milestones {
 struct Shared {
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>,
     answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// When each event in hand was handed out, and how long each answered one took.
+    handed_out: Mutex<HashMap<String, Instant>>,
+    durations: Mutex<Vec<Duration>>,
     init_error: Mutex<Option<(String, Value)>>,
     milestones: Mutex<Milestones>,
 }
@@ -67,6 +70,8 @@ impl RuntimeApi {
         let shared = Arc::new(Shared {
             events: tokio::sync::Mutex::new(events),
             answers: Mutex::new(HashMap::new()),
+            handed_out: Mutex::new(HashMap::new()),
+            durations: Mutex::new(Vec::new()),
             init_error: Mutex::new(None),
             milestones: Mutex::new(Milestones::default()),
         });
@@ -120,6 +125,12 @@ impl RuntimeApi {
     pub fn milestones(&self) -> Milestones {
         *lock(&self.shared.milestones)
     }
+
+    /// How long each answered event took, from `next` handing it out to its answer: the
+    /// invocation's own duration, as Lambda bills it.
+    pub fn durations(&self) -> Vec<Duration> {
+        lock(&self.shared.durations).clone()
+    }
 }
 
 impl Drop for RuntimeApi {
@@ -149,6 +160,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     let Some(event) = event else {
         return StatusCode::GONE.into_response();
     };
+    lock(&shared.handed_out).insert(event.request_id.clone(), Instant::now());
     let headers = [
         ("lambda-runtime-aws-request-id", event.request_id.clone()),
         (
@@ -175,9 +187,11 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 fn answer(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
-    lock(&shared.milestones)
-        .first_answer
-        .get_or_insert_with(Instant::now);
+    let now = Instant::now();
+    lock(&shared.milestones).first_answer.get_or_insert(now);
+    if let Some(handed_out) = lock(&shared.handed_out).remove(id) {
+        lock(&shared.durations).push(now.duration_since(handed_out));
+    }
     match lock(&shared.answers).remove(id) {
         Some(tx) => {
             let _ = tx.send(outcome);

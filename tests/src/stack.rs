@@ -33,6 +33,8 @@ pub struct Stack {
     pub inbox_api: Function,
     pub router: Function,
     pub sender: Function,
+    /// `telegram-webhook`, when the stack has a bot (as the template's `HasTelegram`).
+    pub telegram_webhook: Option<Function>,
 }
 
 impl Stack {
@@ -42,14 +44,29 @@ impl Stack {
 
     /// Starts the functions with extra variables for all of them.
     pub async fn start_with(extra: &[(&str, &str)]) -> Stack {
-        let cloud = Cloud::create().await;
+        Self::start_on(Cloud::create().await, extra).await
+    }
+
+    /// Starts the functions on `cloud` (whose secrets the caller may have added), with
+    /// extra variables for all of them. A bot token parameter adds `telegram-webhook`.
+    pub async fn start_on(cloud: Cloud, extra: &[(&str, &str)]) -> Stack {
         let mut env = cloud.function_env();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let (webform, inbox_api, router, sender) = tokio::join!(
+        let has_telegram = env
+            .iter()
+            .any(|(k, v)| k == "SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER" && !v.is_empty());
+        let telegram_webhook = async {
+            match has_telegram {
+                true => Some(Function::start("telegram-webhook", &env).await),
+                false => None,
+            }
+        };
+        let (webform, inbox_api, router, sender, telegram_webhook) = tokio::join!(
             Function::start("webform", &env),
             Function::start("inbox-api", &env),
             Function::start("router", &env),
             Function::start("sender", &env),
+            telegram_webhook,
         );
         Stack {
             cloud,
@@ -57,14 +74,20 @@ impl Stack {
             inbox_api,
             router,
             sender,
+            telegram_webhook,
         }
     }
 
-    /// Sends a request through "API Gateway": `/v1/…` to `inbox-api`, the rest to
-    /// `webform`, as the template's routes do.
+    /// Sends a request through "API Gateway": `/v1/…` to `inbox-api`,
+    /// `/webhooks/telegram` to `telegram-webhook`, the rest to `webform`, as the
+    /// template's routes do.
     pub async fn http(&mut self, request: HttpRequest) -> HttpResponse {
         let function = if request.target.starts_with("/v1/") {
             &mut self.inbox_api
+        } else if request.target == "/webhooks/telegram" {
+            self.telegram_webhook
+                .as_mut()
+                .expect("the stack has a Telegram bot")
         } else {
             &mut self.webform
         };
@@ -162,13 +185,13 @@ impl Stack {
 
     /// What the event source mapping receives: up to 10 messages, with every attribute.
     pub async fn receive(&self, source: Source) -> Vec<Message> {
-        receive(&self.cloud.clients.sqs, self.queue_url(source)).await
+        receive(self.cloud.clients.sqs(), self.queue_url(source)).await
     }
 
     /// Invokes the queue's consumer with `messages` as one SQS event; returns the ids it
     /// reported failed.
     pub async fn invoke_consumer(&mut self, source: Source, messages: &[Message]) -> Vec<String> {
-        let arn = queue_arn(&self.cloud.clients.sqs, self.queue_url(source)).await;
+        let arn = queue_arn(self.cloud.clients.sqs(), self.queue_url(source)).await;
         let event = sqs_event(&arn, messages);
         let function = match source {
             Source::Inbound => &mut self.router,
@@ -212,7 +235,7 @@ impl Stack {
         let out = self
             .cloud
             .clients
-            .sqs
+            .sqs()
             .delete_message_batch()
             .queue_url(self.queue_url(source))
             .set_entries(Some(entries))

@@ -3,21 +3,31 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::{AwsClients, sdk_config};
-use shared::backend::base_channels;
+use shared::backend::{base_channels, reply_channels};
 use shared::http::api_router;
 use shared::lambda::{self, Error};
+use shared::model::Channel;
 use shared::services::directory::new_secret;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = lambda::start(|config| async move {
         let clients = AwsClients::new(&sdk_config().await);
-        let backend = clients.backend(&config.aws);
-        lambda::warm_up(&backend).await;
+        // Attachments are downloaded from the bucket.
+        let backend = clients
+            .backend(&config.aws)
+            .with_blobs(clients.blobs(&config.aws));
+        lambda::warm_up(backend.conversations.as_ref()).await;
         // The agent API hands out no customer links, so it needs no link secret (and its
         // role may not read it): a random one fills the place.
         let (unused_link_secret, _) = new_secret("");
-        Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &base_channels()))
+        // Replies are taken on every channel the sender function sends on; the bot's
+        // token stays with the sender.
+        let mut channels = reply_channels(&base_channels());
+        if config.telegram.is_some() {
+            channels.insert(Channel::Telegram);
+        }
+        Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &channels))
     })
     .await?;
     lambda::http::run(api_router(), state).await

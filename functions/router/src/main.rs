@@ -4,7 +4,8 @@
 
 use shared::aws::{AwsClients, sdk_config};
 use shared::lambda::{self, Error, sqs::Consumer};
-use shared::ports::QueueName;
+use shared::model::Channel;
+use shared::ports::{FileFetcher, QueueName};
 use shared::services::router::Fetchers;
 use std::sync::Arc;
 
@@ -12,16 +13,22 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     let (consumer, router) = lambda::start(|config| async move {
         let clients = AwsClients::new(&sdk_config().await);
-        let backend = clients.backend(&config.aws);
-        lambda::warm_up(&backend).await;
+        // Files that channels fetch behind the queue (Telegram's) are kept in the bucket.
+        let backend = clients
+            .backend(&config.aws)
+            .with_blobs(clients.blobs(&config.aws));
+        lambda::warm_up(backend.conversations.as_ref()).await;
         let consumer = Consumer {
             queue: backend.queue.clone(),
             name: QueueName::Inbound,
             max_retry_delay: config.max_retry_delay,
         };
-        // Channels whose files are fetched behind the queue (Telegram) add their fetcher
-        // here when their function lands on AWS.
-        let router = backend.router(config.route, Fetchers::default());
+        let mut fetchers = Fetchers::default();
+        if let Some(settings) = &config.telegram {
+            let bot = lambda::telegram::bot(&clients, settings).await?;
+            fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+        }
+        let router = backend.router(config.route, fetchers);
         Ok((consumer, Arc::new(router)))
     })
     .await?;

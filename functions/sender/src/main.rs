@@ -5,20 +5,27 @@
 use shared::aws::{AwsClients, sdk_config};
 use shared::backend::base_channels;
 use shared::lambda::{self, Error, sqs::Consumer};
-use shared::ports::QueueName;
+use shared::model::Channel;
+use shared::ports::{ChannelSender, QueueName};
+use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (consumer, sender) = lambda::start(|config| async move {
         let clients = AwsClients::new(&sdk_config().await);
         let backend = clients.backend(&config.aws);
-        lambda::warm_up(&backend).await;
+        lambda::warm_up(backend.conversations.as_ref()).await;
         let consumer = Consumer {
             queue: backend.queue.clone(),
             name: QueueName::Outbound,
             max_retry_delay: config.max_retry_delay,
         };
-        Ok((consumer, backend.sender(base_channels())))
+        let mut channels = base_channels();
+        if let Some(settings) = &config.telegram {
+            let bot = lambda::telegram::bot(&clients, settings).await?;
+            channels.insert(Channel::Telegram, bot as Arc<dyn ChannelSender>);
+        }
+        Ok((consumer, backend.sender(channels)))
     })
     .await?;
     consumer.run(|delivery| sender.handle(delivery)).await

@@ -8,10 +8,10 @@ use shared::lambda::{self, Error, schedule};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let conversations = lambda::start(|config| async move {
-        let clients = AwsClients::new(&sdk_config().await);
-        let backend = clients.backend(&config.aws);
-        lambda::warm_up(&backend).await;
-        Ok(backend.conversations)
+        // The store alone: the sweeper reaches no queue and no bucket.
+        let store = AwsClients::new(&sdk_config().await).store(&config.aws);
+        lambda::warm_up(store.as_ref()).await;
+        Ok(store)
     })
     .await?;
     schedule::run(conversations).await

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::{AwsClients, sdk_config};
-use shared::backend::base_channels;
+use shared::backend::{base_channels, reply_channels};
 use shared::http::webform_router;
 use shared::lambda::{self, Error};
 
@@ -16,9 +16,14 @@ async fn main() -> Result<(), Error> {
             .as_deref()
             .ok_or("SWITCHBOARD_LINK_SECRET_PARAMETER is not set")?;
         let secret = clients.secret_parameter(parameter).await?;
+        // Store and queues only: the web form keeps no attachments.
         let backend = clients.backend(&config.aws);
-        lambda::warm_up(&backend).await;
-        Ok(backend.app_state(config.http, secret.as_bytes(), &base_channels()))
+        lambda::warm_up(backend.conversations.as_ref()).await;
+        Ok(backend.app_state(
+            config.http,
+            secret.as_bytes(),
+            &reply_channels(&base_channels()),
+        ))
     })
     .await?;
     lambda::http::run(webform_router(), state).await

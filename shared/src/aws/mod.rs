@@ -11,4 +11,4 @@ mod settings;
 pub use blobs::S3Blobs;
 pub use dynamo::{DynamoStore, create_table};
 pub use queue::{ENCODING_ATTRIBUTE, SqsQueue, SqsQueueUrls, decode_body, sqs_token};
-pub use settings::{AwsClients, AwsSettings, sdk_config};
+pub use settings::{AwsClients, AwsSettings, https_client, sdk_config};

@@ -21,6 +21,26 @@ pub struct FunctionConfig {
     pub max_retry_delay: Duration,
     /// Log filter (`SWITCHBOARD_LOG`, e.g. `info`, `shared=debug`).
     pub log: String,
+    /// The Telegram bot, when the stack has one (`SWITCHBOARD_TELEGRAM_*`).
+    pub telegram: Option<TelegramSettings>,
+}
+
+/// Where a function finds the Telegram bot. Secrets are named, not given: each function
+/// reads from SSM only the one it needs, and only if its role may.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelegramSettings {
+    /// SSM SecureString with the bot token (`SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER`):
+    /// the router fetches files with it, the sender replies with it.
+    pub bot_token_parameter: String,
+    /// SSM SecureString with the webhook's secret token
+    /// (`SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER`): the webhook function checks it.
+    pub webhook_secret_parameter: Option<String>,
+    /// The Bot API's base URL (`SWITCHBOARD_TELEGRAM_API_URL`).
+    pub api_url: String,
+    /// Take messages from groups too (`SWITCHBOARD_TELEGRAM_GROUPS`).
+    pub groups_enabled: bool,
+    /// The answer to `/start` (`SWITCHBOARD_TELEGRAM_WELCOME_TEXT`).
+    pub welcome_text: Option<String>,
 }
 
 /// A variable that is set but wrong. The message names it.
@@ -46,7 +66,7 @@ impl FunctionConfig {
         let text = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
 
         let public_url = get("SWITCHBOARD_PUBLIC_URL")
-            .map(|url| checked_public_url(&url))
+            .map(|url| checked_url("SWITCHBOARD_PUBLIC_URL", &url))
             .transpose()?;
         let default_region = DefaultRegion::parse(&text("SWITCHBOARD_DEFAULT_REGION", "US"))
             .map_err(|problem| ConfigError {
@@ -65,6 +85,19 @@ impl FunctionConfig {
         })?;
         let reopen_hours: u32 = number(&get, "SWITCHBOARD_REOPEN_WINDOW_HOURS", 168)?;
         let max_retry_secs: u64 = number(&get, "SWITCHBOARD_MAX_RETRY_DELAY_SECS", 300)?;
+        let telegram = match get("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER") {
+            None => None,
+            Some(bot_token_parameter) => Some(TelegramSettings {
+                bot_token_parameter,
+                webhook_secret_parameter: get("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER"),
+                api_url: checked_url(
+                    "SWITCHBOARD_TELEGRAM_API_URL",
+                    &text("SWITCHBOARD_TELEGRAM_API_URL", "https://api.telegram.org"),
+                )?,
+                groups_enabled: flag(&get, "SWITCHBOARD_TELEGRAM_GROUPS")?,
+                welcome_text: get("SWITCHBOARD_TELEGRAM_WELCOME_TEXT"),
+            }),
+        };
 
         Ok(Self {
             aws,
@@ -75,7 +108,7 @@ impl FunctionConfig {
                 webform_rate_per_minute: number(&get, "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", 30)?,
                 trust_proxy: flag(&get, "SWITCHBOARD_TRUST_PROXY")?,
                 page,
-                // The Telegram webhook is served by the local server only, for now.
+                // The webhook function fills it in once it has read its secret.
                 telegram: None,
             },
             route: RoutePolicy {
@@ -85,6 +118,7 @@ impl FunctionConfig {
             link_secret_parameter: get("SWITCHBOARD_LINK_SECRET_PARAMETER"),
             max_retry_delay: Duration::from_secs(max_retry_secs),
             log: text("SWITCHBOARD_LOG", "info"),
+            telegram,
         })
     }
 }
@@ -115,14 +149,14 @@ fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<boo
 }
 
 /// An absolute http(s) URL, kept without its trailing slash.
-fn checked_public_url(url: &str) -> Result<String, ConfigError> {
+fn checked_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
     let trimmed = url.trim().trim_end_matches('/');
     match url::Url::parse(trimmed) {
         Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.has_host() => {
             Ok(trimmed.to_owned())
         }
         _ => Err(ConfigError {
-            name: "SWITCHBOARD_PUBLIC_URL",
+            name,
             problem: format!("`{url}` is not an http(s) URL"),
         }),
     }
@@ -165,6 +199,41 @@ mod tests {
         assert_eq!(c.max_retry_delay, Duration::from_secs(300));
         assert_eq!(c.link_secret_parameter, None);
         assert_eq!(c.log, "info");
+        assert_eq!(c.telegram, None);
+    }
+
+    #[test]
+    fn the_bot_token_parameter_turns_telegram_on() {
+        // The template passes its Telegram parameters through, empty when there is no bot.
+        let c = config(&[
+            ("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER", ""),
+            ("SWITCHBOARD_TELEGRAM_GROUPS", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.telegram, None);
+        let c = config(&[
+            (
+                "SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER",
+                "/sb/telegram-bot-token",
+            ),
+            (
+                "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER",
+                "/sb/telegram-secret",
+            ),
+            ("SWITCHBOARD_TELEGRAM_GROUPS", "true"),
+            ("SWITCHBOARD_TELEGRAM_WELCOME_TEXT", "سلام! How can we help?"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.telegram,
+            Some(TelegramSettings {
+                bot_token_parameter: "/sb/telegram-bot-token".into(),
+                webhook_secret_parameter: Some("/sb/telegram-secret".into()),
+                api_url: "https://api.telegram.org".into(),
+                groups_enabled: true,
+                welcome_text: Some("سلام! How can we help?".into()),
+            })
+        );
     }
 
     #[test]
@@ -189,6 +258,17 @@ mod tests {
             ("SWITCHBOARD_TRUST_PROXY", "maybe"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+        for (name, value) in [
+            ("SWITCHBOARD_TELEGRAM_API_URL", "api.telegram.org"),
+            ("SWITCHBOARD_TELEGRAM_GROUPS", "sometimes"),
+        ] {
+            let vars = [
+                ("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER", "/t"),
+                (name, value),
+            ];
+            let err = config(&vars).unwrap_err();
             assert_eq!(err.name, name);
         }
     }

@@ -59,20 +59,16 @@ pub fn with_client_address(mut request: Request) -> Request {
 #[cfg(feature = "embedded")]
 mod tests {
     use super::*;
-    use crate::backend::{Backend, base_channels};
+    use crate::backend::{Backend, base_channels, reply_channels};
     use crate::config::{HttpConfig, PageConfig};
-    use crate::embedded::{BlobFolder, Embedded};
+    use crate::embedded::Embedded;
     use axum::http::StatusCode;
     use std::sync::Arc;
     use tower::ServiceExt;
 
     fn state(dir: &std::path::Path, rate_per_minute: u32) -> AppState {
         let store = Embedded::open(&dir.join("t.db")).unwrap();
-        let backend = Backend::new(
-            Arc::new(store.clone()),
-            Arc::new(store),
-            Arc::new(BlobFolder::new(dir.join("blobs"))),
-        );
+        let backend = Backend::new(Arc::new(store.clone()), Arc::new(store));
         let http = HttpConfig {
             public_url: None,
             default_region: Default::default(),
@@ -82,7 +78,7 @@ mod tests {
             page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
             telegram: None,
         };
-        backend.app_state(http, b"secret", &base_channels())
+        backend.app_state(http, b"secret", &reply_channels(&base_channels()))
     }
 
     /// A web-form post as API Gateway's HTTP API hands it to Lambda.

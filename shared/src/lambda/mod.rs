@@ -11,12 +11,13 @@ pub mod http;
 mod logs;
 pub mod schedule;
 pub mod sqs;
+pub mod telegram;
 
 pub use config::{ConfigError, FunctionConfig};
 pub use lambda_runtime::Error;
 
-use crate::backend::Backend;
 use crate::model::ConversationId;
+use crate::ports::ConversationStore;
 use std::future::Future;
 use std::time::Instant;
 
@@ -45,12 +46,9 @@ where
 /// resolving credentials, building the HTTPS client, the connection to DynamoDB. A read
 /// of a conversation that cannot exist does all of that through the store port; its
 /// answer does not matter.
-pub async fn warm_up(backend: &Backend) {
+pub async fn warm_up(store: &dyn ConversationStore) {
     let started = Instant::now();
-    let outcome = backend
-        .conversations
-        .conversation(ConversationId::new())
-        .await;
+    let outcome = store.conversation(ConversationId::new()).await;
     let millis = started.elapsed().as_millis() as u64;
     match outcome {
         Ok(_) => tracing::debug!(millis, "store connection warmed up"),

@@ -143,7 +143,7 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_after_five_receives_whil
     stack
         .cloud
         .clients
-        .sqs
+        .sqs()
         .send_message()
         .queue_url(stack.queue_url(Source::Inbound))
         .message_body(poison)
@@ -165,7 +165,7 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_after_five_receives_whil
     while started.elapsed() < Duration::from_secs(60) {
         let batch = stack.deliver_batch(Source::Inbound).await;
         if batch.received.is_empty() {
-            if depth(&stack.cloud.clients.sqs, stack.queue_url(Source::Inbound)).await == 0 {
+            if depth(stack.cloud.clients.sqs(), stack.queue_url(Source::Inbound)).await == 0 {
                 break;
             }
             continue;
@@ -365,4 +365,50 @@ async fn a_function_that_cannot_start_says_why_through_the_runtime_api() {
         body["errorMessage"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+}
+
+/// The template gives every function 128 MB, and Lambda stops a process that goes over:
+/// each must do its real work (a batch of ten) within it. Debug builds use more than the
+/// release builds deployed (`scripts/measure-lambdas` reports those).
+#[tokio::test]
+async fn each_function_handles_a_batch_of_ten_within_128_mb() {
+    const LIMIT_KIB: u64 = 128 * 1024;
+    let mut stack = Stack::start_with(&[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0")]).await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    for i in 0..10 {
+        let email = format!("{}@example.com", unique(&format!("ten{i}")));
+        submit(&mut stack, &email, &unique("a batch of ten")).await;
+    }
+    let batch = stack.deliver_batch(Source::Inbound).await;
+    assert_eq!((batch.received.len(), batch.failed.len()), (10, 0));
+    for conversation in stack.all_conversations(&key).await {
+        let id = conversation["id"].as_str().expect("an id");
+        let reply = stack
+            .api(
+                "POST",
+                &format!("/v1/conversations/{id}/replies"),
+                &key,
+                Some(&json!({ "text": "Thanks, on it" })),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+    }
+    let batch = stack.deliver_batch(Source::Outbound).await;
+    assert_eq!((batch.received.len(), batch.failed.len()), (10, 0));
+    let mut sweeper = Function::start("sweeper", &stack.cloud.function_env()).await;
+    sweeper.invoke_ok(e2e::events::scheduled_event()).await;
+
+    for function in [
+        &stack.webform,
+        &stack.inbox_api,
+        &stack.router,
+        &stack.sender,
+        &sweeper,
+    ] {
+        let peak = function.peak_rss_kib();
+        assert!(peak < LIMIT_KIB, "{} peaked at {peak} KiB", function.name);
+    }
 }

@@ -12,6 +12,7 @@ mod durability;
 mod exactly_once;
 mod identity;
 mod lambda;
+mod lambda_telegram;
 mod telegram;
 mod telegram_identity;
 mod telegram_input;

@@ -1,0 +1,34 @@
+//! `telegram-webhook`: `POST /webhooks/telegram` behind API Gateway. Checks Telegram's
+//! secret token, normalizes the update and puts it on the inbound queue; files are
+//! fetched later, by the router.
+#![forbid(unsafe_code)]
+
+use shared::aws::{AwsClients, sdk_config};
+use shared::backend::{base_channels, reply_channels};
+use shared::http::telegram_router;
+use shared::lambda::{self, Error};
+use shared::services::directory::new_secret;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let state = lambda::start(|mut config| async move {
+        let clients = AwsClients::new(&sdk_config().await);
+        let settings = config
+            .telegram
+            .as_ref()
+            .ok_or("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER is not set: there is no bot")?;
+        // Reading the secret also pays the SDK's first-call costs (credentials, TLS) here,
+        // in init, rather than in the first update.
+        config.http.telegram = Some(lambda::telegram::webhook(&clients, settings).await?);
+        // The queue is all this function writes; it hands out no customer links.
+        let backend = clients.backend(&config.aws);
+        let (unused_link_secret, _) = new_secret("");
+        Ok(backend.app_state(
+            config.http,
+            unused_link_secret.as_bytes(),
+            &reply_channels(&base_channels()),
+        ))
+    })
+    .await?;
+    lambda::http::run(telegram_router(), state).await
+}
