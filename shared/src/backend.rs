@@ -9,7 +9,7 @@ use crate::ports::{
     RoutingStore, TeamStore,
 };
 use crate::services::directory::Directory;
-use crate::services::inbox::Inbox;
+use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::Ingest;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
@@ -67,6 +67,11 @@ impl Backend {
     /// The agents' inbox; replies may be written on the channels in `channels`.
     pub fn inbox(&self, channels: &Channels) -> Inbox {
         let reply_channels: HashSet<Channel> = channels.keys().copied().collect();
+        let file_channels: HashSet<Channel> = channels
+            .iter()
+            .filter(|(_, sender)| sender.sends_files())
+            .map(|(channel, _)| *channel)
+            .collect();
         Inbox {
             conversations: self.conversations.clone(),
             messages: self.messages.clone(),
@@ -76,6 +81,8 @@ impl Backend {
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
             reply_channels: Arc::new(reply_channels),
+            file_channels: Arc::new(file_channels),
+            max_file_bytes: MAX_REPLY_FILE_BYTES,
         }
     }
 
@@ -105,6 +112,8 @@ impl Backend {
             messages: self.messages.clone(),
             conversations: self.conversations.clone(),
             contacts: self.contacts.clone(),
+            routing: self.routing.clone(),
+            blobs: self.blobs.clone(),
             channels: Arc::new(channels),
         }
     }

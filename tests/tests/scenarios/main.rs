@@ -13,6 +13,8 @@ mod exactly_once;
 mod identity;
 mod lambda;
 mod telegram;
+mod telegram_files;
+mod telegram_groups;
 mod telegram_identity;
 mod telegram_input;
 mod unicode;
