@@ -9,7 +9,7 @@ use crate::ports::{
     PortError, PortResult, Queue, RoutingStore, TeamStore,
 };
 use crate::services::directory::Directory;
-use crate::services::inbox::Inbox;
+use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::Ingest;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
@@ -71,9 +71,9 @@ impl Backend {
         Self { blobs, ..self }
     }
 
-    /// The agents' inbox; replies may be written on `reply_channels` (those some
-    /// process sends on: [`reply_channels`] of its senders).
-    pub fn inbox(&self, reply_channels: &HashSet<Channel>) -> Inbox {
+    /// The agents' inbox; replies may be written on the channels some process sends
+    /// on ([`reply_channels`] of its senders).
+    pub fn inbox(&self, replies: &ReplyChannels) -> Inbox {
         Inbox {
             conversations: self.conversations.clone(),
             messages: self.messages.clone(),
@@ -82,7 +82,9 @@ impl Backend {
             teams: self.teams.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
-            reply_channels: Arc::new(reply_channels.clone()),
+            reply_channels: Arc::new(replies.text.clone()),
+            file_channels: Arc::new(replies.files.clone()),
+            max_file_bytes: MAX_REPLY_FILE_BYTES,
         }
     }
 
@@ -112,6 +114,8 @@ impl Backend {
             messages: self.messages.clone(),
             conversations: self.conversations.clone(),
             contacts: self.contacts.clone(),
+            routing: self.routing.clone(),
+            blobs: self.blobs.clone(),
             channels: Arc::new(channels),
         }
     }
@@ -121,10 +125,10 @@ impl Backend {
         &self,
         http: HttpConfig,
         link_secret: &[u8],
-        reply_channels: &HashSet<Channel>,
+        replies: &ReplyChannels,
     ) -> AppState {
         AppState {
-            inbox: self.inbox(reply_channels),
+            inbox: self.inbox(replies),
             directory: self.directory(),
             ingest: Ingest::new(self.queue.clone()),
             queue: self.queue.clone(),
@@ -154,9 +158,30 @@ fn no_blobs() -> PortError {
     PortError::Internal("this process keeps no attachments (it has no blob store)".into())
 }
 
+/// The channels agents may reply on, and those of them whose replies may carry files.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyChannels {
+    pub text: HashSet<Channel>,
+    pub files: HashSet<Channel>,
+}
+
+impl ReplyChannels {
+    /// Adds a channel some other process sends on.
+    pub fn insert(&mut self, channel: Channel, sends_files: bool) {
+        self.text.insert(channel);
+        if sends_files {
+            self.files.insert(channel);
+        }
+    }
+}
+
 /// The channels `channels` replies on.
-pub fn reply_channels(channels: &Channels) -> HashSet<Channel> {
-    channels.keys().copied().collect()
+pub fn reply_channels(channels: &Channels) -> ReplyChannels {
+    let mut replies = ReplyChannels::default();
+    for (channel, sender) in channels {
+        replies.insert(*channel, sender.sends_files());
+    }
+    replies
 }
 
 /// The reply channels every installation has: the customer page. Channel issues add

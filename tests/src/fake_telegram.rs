@@ -3,9 +3,8 @@
 //! `retry_after`, 403, 500, …).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -13,12 +12,24 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// One call the fake received.
+/// One call the fake received. A `multipart/form-data` call has its text fields in
+/// `body` (`chat_id` as a number, `reply_parameters` as JSON) and its files in `files`.
 #[derive(Clone, Debug)]
 pub struct Call {
     pub method: String,
     pub body: Value,
+    pub files: Vec<Upload>,
     pub at: Instant,
+}
+
+/// A file uploaded in a call (`sendPhoto`, `sendDocument`).
+#[derive(Clone, Debug)]
+pub struct Upload {
+    /// The form field: `photo`, `document`.
+    pub field: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -52,6 +63,7 @@ impl FakeTelegram {
         let app = axum::Router::new()
             .route("/{bot}/{method}", post(method))
             .route("/file/{bot}/{*path}", get(file))
+            .layer(DefaultBodyLimit::disable())
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -129,19 +141,69 @@ fn unauthorized() -> Response {
     )
 }
 
+/// The body of a call: JSON, or a form with files, as the Bot API takes both.
+async fn read_body(request: Request) -> (Value, Vec<Upload>) {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_form {
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        return (
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            Vec::new(),
+        );
+    }
+    let mut fields = serde_json::Map::new();
+    let mut files = Vec::new();
+    let Ok(mut form) = Multipart::from_request(request, &()).await else {
+        return (Value::Null, files);
+    };
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let content_type = field.content_type().map(str::to_string);
+        let Ok(bytes) = field.bytes().await else {
+            break;
+        };
+        if file_name.is_some() {
+            fields.insert(name.clone(), json!(format!("<file {}>", files.len())));
+            files.push(Upload {
+                field: name,
+                file_name,
+                content_type,
+                bytes: bytes.to_vec(),
+            });
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let value = match name.as_str() {
+            "chat_id" => text.parse::<i64>().map(Value::from).unwrap_or(json!(text)),
+            "reply_parameters" => serde_json::from_str(&text).unwrap_or(json!(text)),
+            _ => json!(text),
+        };
+        fields.insert(name, value);
+    }
+    (Value::Object(fields), files)
+}
+
 async fn method(
     State(state): State<Shared>,
     Path((bot, method)): Path<(String, String)>,
-    body: Bytes,
+    request: Request,
 ) -> Response {
+    let (body, files) = read_body(request).await;
     let mut fake = state.lock().unwrap_or_else(|p| p.into_inner());
     if bot != format!("bot{}", fake.token) {
         return unauthorized();
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     fake.calls.push(Call {
         method: method.clone(),
         body: body.clone(),
+        files,
         at: Instant::now(),
     });
     if let Some((status, scripted)) = fake.scripted.get_mut(&method).and_then(VecDeque::pop_front) {
@@ -155,6 +217,16 @@ async fn method(
                 "chat": { "id": body["chat_id"], "type": "private" },
                 "date": 1_735_732_800,
                 "text": body["text"],
+            });
+            answer(200, json!({ "ok": true, "result": result }))
+        }
+        "sendPhoto" | "sendDocument" => {
+            fake.next_message_id += 1;
+            let result = json!({
+                "message_id": fake.next_message_id,
+                "chat": { "id": body["chat_id"], "type": "private" },
+                "date": 1_735_732_800,
+                "caption": body["caption"],
             });
             answer(200, json!({ "ok": true, "result": result }))
         }

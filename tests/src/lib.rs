@@ -19,7 +19,7 @@ mod telegram;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, binary};
-pub use fake_telegram::{Call, FakeTelegram};
+pub use fake_telegram::{Call, FakeTelegram, Upload};
 pub use poll::{DEADLINE, eventually};
 pub use telegram::{
     BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,

@@ -22,10 +22,10 @@ async fn main() -> Result<(), Error> {
         // role may not read it): a random one fills the place.
         let (unused_link_secret, _) = new_secret("");
         // Replies are taken on every channel the sender function sends on; the bot's
-        // token stays with the sender.
+        // token stays with the sender. Telegram replies may carry files.
         let mut channels = reply_channels(&base_channels());
         if config.telegram.is_some() {
-            channels.insert(Channel::Telegram);
+            channels.insert(Channel::Telegram, true);
         }
         Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &channels))
     })

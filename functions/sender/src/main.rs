@@ -13,7 +13,10 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     let (consumer, sender) = lambda::start(|config| async move {
         let clients = AwsClients::new(&sdk_config().await);
-        let backend = clients.backend(&config.aws);
+        // The files agents attach to replies are read from the bucket.
+        let backend = clients
+            .backend(&config.aws)
+            .with_blobs(clients.blobs(&config.aws));
         lambda::warm_up(backend.conversations.as_ref()).await;
         let consumer = Consumer {
             queue: backend.queue.clone(),

@@ -130,7 +130,7 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .hint{color:#5b6572;font-size:.9rem}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}\
 .msg{padding:.75rem 1rem;border-radius:.6rem;margin:.5rem 0;white-space:pre-wrap;unicode-bidi:plaintext}\
 .in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
-.who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}";
+.who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}";
 
 fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
@@ -259,6 +259,9 @@ pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) 
             div class={ "msg " (if inbound { "in" } else { "out" }) } {
                 div.who { (if inbound { w.you } else { w.support }) " · " time datetime=(m.created_at.to_rfc3339()) { (m.created_at.format("%Y-%m-%d %H:%M UTC")) } }
                 (m.text)
+                @for a in &m.attachments {
+                    div.file { "📎 " (a.filename.as_deref().unwrap_or("attachment")) }
+                }
             }
         }
         form method="post" accept-charset="utf-8" {

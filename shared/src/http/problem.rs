@@ -100,6 +100,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden => {
                 Self::new(StatusCode::FORBIDDEN, "this needs an admin's API key")
             }
+            ServiceError::TooLarge(detail) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail),
             ServiceError::Backend(e) => e.into(),
         }
     }

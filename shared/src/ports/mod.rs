@@ -10,7 +10,7 @@ mod store;
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
-pub use sender::{ChannelSender, OutboundDelivery, SendError, Sent};
+pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use store::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, MessageStore,
     RouteOutcome, RoutingStore, StatusFilter, TeamStore,

@@ -9,6 +9,28 @@ pub struct OutboundDelivery {
     pub conversation: Conversation,
     /// The customer's address on the message's channel.
     pub recipient: Option<Identity>,
+    /// The customer's message the reply answers (its `reply_to`), when stored.
+    pub answering: Option<Message>,
+    /// The reply's attachments with their bytes, in the message's order.
+    pub files: Vec<OutboundFile>,
+}
+
+/// A file an agent attached to a reply, read back from the blob store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboundFile {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for OutboundFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundFile")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// What the provider said when it took the message.
@@ -31,11 +53,20 @@ pub enum SendError {
     /// The provider refused it for good; the agent sees the reason.
     #[error("{reason}")]
     Permanent { reason: String },
+    /// The customer refused messages from us on this channel (a Telegram user blocked
+    /// the bot): permanent, and the contact is marked blocked on the channel so the next
+    /// reply fails at once.
+    #[error("{reason}")]
+    Unreachable { reason: String },
 }
 
 /// Delivers replies on one channel.
 #[async_trait]
 pub trait ChannelSender: Send + Sync {
     fn channel(&self) -> Channel;
+    /// Whether replies on this channel may carry files.
+    fn sends_files(&self) -> bool {
+        false
+    }
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError>;
 }

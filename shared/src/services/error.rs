@@ -11,6 +11,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("this needs an admin")]
     Forbidden,
+    /// More bytes than allowed (a reply's files).
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Backend(PortError),
 }

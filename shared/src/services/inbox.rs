@@ -8,8 +8,8 @@ use crate::model::{
     TeamId, TimelineItem, normalize_tag,
 };
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore, MessageStore,
-    Page, PageRequest, PortError, Queue, TeamStore,
+    AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore,
+    MAX_PAGE_SIZE, MessageStore, OutboundFile, Page, PageRequest, PortError, Queue, TeamStore,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -17,6 +17,16 @@ use std::sync::Arc;
 
 /// Longest reply or note, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
+
+/// Most bytes a reply's files may have together: under every channel's upload limit
+/// (Telegram's bots upload documents up to 50 MB, photos up to 10 MB).
+pub const MAX_REPLY_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Most files one reply carries.
+pub const MAX_REPLY_FILES: usize = 10;
+
+/// Pages of a timeline read to find the message a reply answers.
+const MAX_TIMELINE_PAGES: usize = 20;
 
 #[derive(Clone)]
 pub struct Inbox {
@@ -29,6 +39,22 @@ pub struct Inbox {
     pub blobs: Arc<dyn BlobStore>,
     /// Channels replies can go out on.
     pub reply_channels: Arc<HashSet<Channel>>,
+    /// Channels whose replies may carry files.
+    pub file_channels: Arc<HashSet<Channel>>,
+    /// Most bytes a reply's files may have together.
+    pub max_file_bytes: u64,
+}
+
+/// What an agent sends to the customer.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyDraft {
+    pub text: String,
+    /// Defaults to the channel the customer last wrote on.
+    pub channel: Option<Channel>,
+    /// The customer's message it answers; by default their latest on the channel.
+    pub reply_to: Option<MessageId>,
+    /// Files to send with it; the text may then be empty.
+    pub files: Vec<OutboundFile>,
 }
 
 /// A change to a conversation; absent fields stay as they are. `Some(None)` clears.
@@ -132,19 +158,23 @@ impl Inbox {
     pub async fn reply(
         &self,
         id: ConversationId,
-        text: &str,
-        channel: Option<Channel>,
+        draft: ReplyDraft,
         actor: &Agent,
     ) -> ServiceResult<Message> {
-        let text = checked_text(text)?;
+        let text = if draft.files.is_empty() || !draft.text.trim().is_empty() {
+            checked_text(&draft.text)?
+        } else {
+            String::new()
+        };
         let conversation = self.get(id).await?;
-        let channel = channel.unwrap_or(conversation.channel);
+        let channel = draft.channel.unwrap_or(conversation.channel);
         if !self.reply_channels.contains(&channel) {
             return Err(ServiceError::Invalid(format!(
                 "replies on the {} channel are not configured",
                 channel.as_str()
             )));
         }
+        self.check_files(&draft.files, channel)?;
         if let Some(kind) = address_kind(channel) {
             let contact = self
                 .contacts
@@ -158,26 +188,120 @@ impl Inbox {
                 )));
             }
         }
+        let reply_to = self.answered(id, channel, draft.reply_to).await?;
+        let message_id = MessageId::new();
+        let mut attachments = Vec::with_capacity(draft.files.len());
+        // The bytes go first: a reply is only queued once all its files are stored.
+        for (index, file) in draft.files.into_iter().enumerate() {
+            let blob_key = format!("replies/{message_id}/{index}");
+            let size = file.bytes.len() as u64;
+            let blob = Blob {
+                content_type: file.content_type.clone(),
+                bytes: file.bytes,
+            };
+            self.blobs.put(&blob_key, blob).await?;
+            attachments.push(Attachment {
+                blob_key,
+                filename: Some(file.filename),
+                content_type: file.content_type,
+                size,
+                provider_ref: None,
+                fetch_error: None,
+            });
+        }
         let message = Message {
-            id: MessageId::new(),
+            id: message_id,
             conversation_id: id,
             contact_id: conversation.contact_id,
             direction: Direction::Outbound,
             channel,
             author: Author::Agent { agent_id: actor.id },
             text,
-            attachments: Vec::new(),
+            attachments,
             source_id: None,
             delivery_status: DeliveryStatus::Queued,
             delivery_error: None,
             created_at: Utc::now(),
-            reply_to: None,
+            reply_to,
             edit_of: None,
             media_group: None,
         };
         queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");
         Ok(message)
+    }
+
+    fn check_files(&self, files: &[OutboundFile], channel: Channel) -> ServiceResult<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        if !self.file_channels.contains(&channel) {
+            return Err(ServiceError::Invalid(format!(
+                "replies on the {} channel cannot carry files",
+                channel.as_str()
+            )));
+        }
+        if files.len() > MAX_REPLY_FILES {
+            return Err(ServiceError::Invalid(format!(
+                "at most {MAX_REPLY_FILES} files in one reply"
+            )));
+        }
+        if let Some(empty) = files.iter().find(|f| f.bytes.is_empty()) {
+            return Err(ServiceError::Invalid(format!(
+                "the file {} is empty",
+                empty.filename
+            )));
+        }
+        let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+        if total > self.max_file_bytes {
+            return Err(too_large(self.max_file_bytes));
+        }
+        Ok(())
+    }
+
+    /// The customer's message a reply answers: the one named, which must be theirs in
+    /// this conversation, else their latest on the reply's channel. The channel uses it
+    /// to thread the reply (and, in a Telegram group, to find the chat to answer in).
+    async fn answered(
+        &self,
+        id: ConversationId,
+        channel: Channel,
+        named: Option<MessageId>,
+    ) -> ServiceResult<Option<MessageId>> {
+        if let Some(named) = named {
+            let found = self
+                .messages
+                .message(named)
+                .await?
+                .filter(|m| m.conversation_id == id && m.direction == Direction::Inbound);
+            return match found {
+                Some(m) => Ok(Some(m.id)),
+                None => Err(ServiceError::Invalid(
+                    "reply_to must name a customer's message in this conversation".into(),
+                )),
+            };
+        }
+        // The timeline reads oldest first, so the last match is the latest. A bound on
+        // pages keeps a huge conversation from making a reply slow; past it, the latest
+        // message seen still answers.
+        let mut latest = None;
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        for _ in 0..MAX_TIMELINE_PAGES {
+            let items = self.conversations.timeline(id, &page).await?;
+            for item in items.items {
+                if let TimelineItem::Message(m) = item
+                    && m.direction == Direction::Inbound
+                    && m.channel == channel
+                {
+                    latest = Some(m.id);
+                }
+            }
+            match items.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        Ok(latest)
     }
 
     /// A message's `index`th attachment and its bytes.
@@ -226,6 +350,14 @@ impl Inbox {
         self.conversations.add_note(&note).await?;
         Ok(note)
     }
+}
+
+/// The error for a reply whose files pass `max_bytes` together.
+pub fn too_large(max_bytes: u64) -> ServiceError {
+    ServiceError::TooLarge(format!(
+        "a reply's files may have at most {} MB together",
+        max_bytes / 1024 / 1024
+    ))
 }
 
 fn checked_text(text: &str) -> ServiceResult<String> {

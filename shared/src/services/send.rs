@@ -1,12 +1,15 @@
 //! Delivering queued replies through each channel's sender, and recording the outcome.
 
 use super::worker::{Handled, backoff};
-use crate::model::{Channel, DeliveryStatus, Identity, IdentityKind, MessageId};
+use crate::model::Reachability;
+use crate::model::{Channel, DeliveryStatus, Identity, IdentityKind, Message, MessageId};
 use crate::ports::MAX_DELIVERIES;
 use crate::ports::{
-    ChannelSender, ContactStore, ConversationStore, Delivery, Enqueue, MessageStore,
-    OutboundDelivery, PortError, PortResult, Queue, QueueName, SendError,
+    BlobStore, ChannelSender, ContactStore, ConversationStore, Delivery, Enqueue, MessageStore,
+    OutboundDelivery, OutboundFile, PortError, PortResult, Queue, QueueName, RoutingStore,
+    SendError,
 };
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +52,10 @@ pub struct Sender {
     pub messages: Arc<dyn MessageStore>,
     pub conversations: Arc<dyn ConversationStore>,
     pub contacts: Arc<dyn ContactStore>,
+    /// Records that a customer blocked us, when a provider says so on a send.
+    pub routing: Arc<dyn RoutingStore>,
+    /// Where the files agents attach wait to be sent.
+    pub blobs: Arc<dyn BlobStore>,
     pub channels: Arc<HashMap<Channel, Arc<dyn ChannelSender>>>,
 }
 
@@ -130,10 +137,20 @@ impl Sender {
                 }
             },
         };
+        let files = match self.files(&message).await? {
+            Ok(files) => files,
+            Err(reason) => return self.fail(id, &reason).await,
+        };
+        let answering = match message.reply_to {
+            Some(answered) => self.messages.message(answered).await?,
+            None => None,
+        };
         let outbound = OutboundDelivery {
             message,
             conversation,
             recipient,
+            answering,
+            files,
         };
         match sender.send(&outbound).await {
             Ok(sent) => {
@@ -149,6 +166,10 @@ impl Sender {
                 Ok(Handled::Done)
             }
             Err(SendError::Permanent { reason }) => self.fail(id, &reason).await,
+            Err(SendError::Unreachable { reason }) => {
+                self.mark_blocked(&outbound).await?;
+                self.fail(id, &reason).await
+            }
             Err(SendError::Retryable { reason, .. }) if attempt >= MAX_DELIVERIES => {
                 self.fail(id, &format!("gave up after {attempt} attempts: {reason}"))
                     .await
@@ -164,6 +185,41 @@ impl Sender {
                 })
             }
         }
+    }
+
+    /// The bytes of the reply's attachments; `Err` when one is gone for good.
+    async fn files(&self, message: &Message) -> PortResult<Result<Vec<OutboundFile>, String>> {
+        let mut files = Vec::with_capacity(message.attachments.len());
+        for a in &message.attachments {
+            let Some(blob) = self.blobs.get(&a.blob_key).await? else {
+                return Ok(Err(format!(
+                    "the attachment {} is missing from storage",
+                    a.filename.as_deref().unwrap_or("(unnamed)")
+                )));
+            };
+            files.push(OutboundFile {
+                filename: a.filename.clone().unwrap_or_else(|| "attachment".into()),
+                content_type: a.content_type.clone(),
+                bytes: blob.bytes,
+            });
+        }
+        Ok(Ok(files))
+    }
+
+    /// The provider says the customer blocked us: mark the contact (with its timeline
+    /// event) before failing the reply, so an error here retries the whole delivery
+    /// rather than losing the mark.
+    async fn mark_blocked(&self, outbound: &OutboundDelivery) -> PortResult<()> {
+        let Some(recipient) = &outbound.recipient else {
+            return Ok(());
+        };
+        let channel = outbound.message.channel;
+        let contact = self
+            .routing
+            .set_reachability(recipient, channel, Reachability::Blocked, Utc::now())
+            .await?;
+        tracing::info!(message_id = %outbound.message.id, contact_id = ?contact, channel = channel.as_str(), "the customer blocked us; contact marked");
+        Ok(())
     }
 
     async fn fail(&self, id: MessageId, reason: &str) -> PortResult<Handled> {
@@ -214,6 +270,11 @@ pub struct CustomerPageSender;
 impl ChannelSender for CustomerPageSender {
     fn channel(&self) -> Channel {
         Channel::Web
+    }
+
+    /// The page lists a reply's files by name.
+    fn sends_files(&self) -> bool {
+        true
     }
 
     async fn send(&self, _: &OutboundDelivery) -> Result<crate::ports::Sent, SendError> {

@@ -14,6 +14,8 @@ mod identity;
 mod lambda;
 mod lambda_telegram;
 mod telegram;
+mod telegram_files;
+mod telegram_groups;
 mod telegram_identity;
 mod telegram_input;
 mod unicode;

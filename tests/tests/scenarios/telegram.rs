@@ -1,7 +1,8 @@
 //! A customer writes to the bot; the agent's reply comes back in the same chat.
 
 use e2e::{
-    ADMIN, App, DEADLINE, FakeTelegram, eventually, new_user_id, status_and_json, text_update,
+    ADMIN, App, DEADLINE, FakeTelegram, eventually, membership_update, new_user_id,
+    status_and_json, text_update,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -161,11 +162,13 @@ async fn a_telegram_outage_is_retried_with_backoff() {
 }
 
 #[tokio::test]
-async fn a_reply_refused_with_403_is_shown_as_failed_and_not_retried() {
+async fn a_reply_refused_with_403_marks_the_contact_blocked_and_the_next_reply_fails_without_trying()
+ {
     let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
     let app = App::spawn_with_telegram(&fake, &[]).await;
     let key = app.create_agent("Ada", "ada@support.example", ADMIN);
-    let conversation = conversation_of(&app, &key, new_user_id(), "hello").await;
+    let user_id = new_user_id();
+    let conversation = conversation_of(&app, &key, user_id, "hello").await;
     fake.fail_next(
         "sendMessage",
         403,
@@ -181,12 +184,52 @@ async fn a_reply_refused_with_403_is_shown_as_failed_and_not_retried() {
         !reason.contains(e2e::BOT_TOKEN),
         "the token never shows: {reason}"
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let contact_id = failed["contact_id"]
+        .as_str()
+        .expect("a contact")
+        .to_string();
+    let contact = app
+        .get_ok(&key, &format!("/v1/contacts/{contact_id}"))
+        .await;
+    assert_eq!(
+        contact["blocked_channels"],
+        json!(["telegram"]),
+        "the 403 marked the contact: {contact}"
+    );
+    let event = app
+        .timeline(&key, &conversation)
+        .await
+        .into_iter()
+        .find(|item| item["item"] == "event" && item["type"] == "channel_blocked")
+        .expect("a channel_blocked event in the timeline");
+    assert_eq!(event["channel"], "telegram");
+
+    let second = reply(&app, &key, &conversation, "hello again?").await;
+    let failed = settled(&app, &key, &conversation, &second).await;
+    assert_eq!(failed["delivery_status"], "failed", "{failed}");
+    let reason = failed["delivery_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("blocked us on telegram"), "{reason}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         fake.calls("sendMessage").len(),
         1,
-        "a permanent failure is not retried"
+        "neither the refused reply was retried nor the next one tried"
     );
+
+    // The customer unblocks the bot: replies go out again.
+    app.deliver(&membership_update(2, user_id, "member")).await;
+    eventually("the contact unblocked", DEADLINE, async || {
+        let contact = app
+            .get_ok(&key, &format!("/v1/contacts/{contact_id}"))
+            .await;
+        (contact["blocked_channels"] == json!([])).then_some(())
+    })
+    .await;
+    let third = reply(&app, &key, &conversation, "welcome back").await;
+    let sent = settled(&app, &key, &conversation, &third).await;
+    assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    assert_eq!(fake.calls("sendMessage").len(), 2);
 }
 
 #[tokio::test]

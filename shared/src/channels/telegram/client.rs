@@ -1,10 +1,13 @@
 //! The Bot API over HTTP. The token is part of every URL, so no URL and no reqwest
 //! error text leaves this module unredacted.
 
+use super::outbound::FileKind;
 use super::outbound::{classify, redact};
-use super::wire::{ApiResponse, File, GetFile, SendMessage, SentMessage, SetWebhook, WebhookInfo};
+use super::wire::{
+    ApiResponse, File, GetFile, ReplyParameters, SendMessage, SentMessage, SetWebhook, WebhookInfo,
+};
 use crate::config::Secret;
-use crate::ports::SendError;
+use crate::ports::{OutboundFile, SendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -56,11 +59,17 @@ impl BotApi {
         method: &str,
         body: &B,
     ) -> ApiResult<T> {
+        self.post(method, |request| request.json(body)).await
+    }
+
+    /// Calls `method` with the body `with` sets and returns its `result`.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        with: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> ApiResult<T> {
         let url = format!("{}/bot{}/{method}", self.base, self.token.expose());
-        let response = self
-            .http
-            .post(url)
-            .json(body)
+        let response = with(self.http.post(url))
             .send()
             .await
             .map_err(|e| self.network(&e.without_url()))?;
@@ -93,16 +102,63 @@ impl BotApi {
             SendError::Permanent { reason } => SendError::Permanent {
                 reason: self.hide(&reason),
             },
+            SendError::Unreachable { reason } => SendError::Unreachable {
+                reason: self.hide(&reason),
+            },
         }
     }
 
-    pub async fn send_message(&self, chat_id: i64, html: &str) -> ApiResult<SentMessage> {
+    pub async fn send_message(
+        &self,
+        chat_id: i64,
+        html: &str,
+        reply_parameters: Option<ReplyParameters>,
+    ) -> ApiResult<SentMessage> {
         let body = SendMessage {
             chat_id,
             text: html,
             parse_mode: "HTML",
+            reply_parameters,
         };
         self.call("sendMessage", &body).await
+    }
+
+    /// Uploads a file with `sendPhoto` or `sendDocument`, as `multipart/form-data`.
+    pub async fn send_file(
+        &self,
+        kind: FileKind,
+        chat_id: i64,
+        file: &OutboundFile,
+        caption_html: Option<&str>,
+        reply_parameters: Option<ReplyParameters>,
+    ) -> ApiResult<SentMessage> {
+        let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+            .file_name(file.filename.clone())
+            .mime_str(&file.content_type)
+            .or_else(|_| {
+                reqwest::multipart::Part::bytes(file.bytes.clone())
+                    .file_name(file.filename.clone())
+                    .mime_str("application/octet-stream")
+            })
+            .map_err(|e| SendError::Permanent {
+                reason: format!("the file cannot be sent: {e}"),
+            })?;
+        let mut form = reqwest::multipart::Form::new()
+            .text("chat_id", chat_id.to_string())
+            .part(kind.field(), part);
+        if let Some(caption) = caption_html {
+            form = form
+                .text("caption", caption.to_owned())
+                .text("parse_mode", "HTML");
+        }
+        if let Some(reply) = reply_parameters {
+            let json = serde_json::to_string(&reply).map_err(|e| SendError::Permanent {
+                reason: format!("cannot encode reply_parameters: {e}"),
+            })?;
+            form = form.text("reply_parameters", json);
+        }
+        self.post(kind.method(), |request| request.multipart(form))
+            .await
     }
 
     pub async fn get_file(&self, file_id: &str) -> ApiResult<File> {

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Debug, Default)]
 pub struct InboundSettings {
     pub default_region: DefaultRegion,
-    /// Take messages from groups and supergroups too (replies go to the sender's
-    /// private chat).
+    /// Take messages from groups and supergroups too (a reply to one goes back to
+    /// the group, quoting it).
     pub groups_enabled: bool,
     /// Answer `/start` with this text.
     pub welcome_text: Option<String>,
@@ -275,3 +275,7 @@ fn attachments_of(m: &Message) -> Vec<Attachment> {
 #[cfg(test)]
 #[path = "inbound_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "inbound_props.rs"]
+mod props;

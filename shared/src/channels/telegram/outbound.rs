@@ -8,6 +8,52 @@ use std::time::Duration;
 /// UTF-16 code units of the text after entity parsing).
 pub const MAX_TEXT_UNITS: usize = 4096;
 
+/// Most characters of a photo's or document's caption, counted the same way.
+pub const MAX_CAPTION_UNITS: usize = 1024;
+
+/// Largest photo `sendPhoto` takes; a larger image goes as a document.
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+
+/// How a file is uploaded: a photo Telegram shows inline, or any other file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Photo,
+    Document,
+}
+
+impl FileKind {
+    /// `sendPhoto` takes JPEG, PNG and WebP up to 10 MB; everything else is a document.
+    pub fn of(content_type: &str, size: usize) -> Self {
+        let photo = matches!(content_type, "image/jpeg" | "image/png" | "image/webp");
+        if photo && size <= MAX_PHOTO_BYTES {
+            Self::Photo
+        } else {
+            Self::Document
+        }
+    }
+
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Photo => "sendPhoto",
+            Self::Document => "sendDocument",
+        }
+    }
+
+    /// The form field the file goes in.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Photo => "photo",
+            Self::Document => "document",
+        }
+    }
+}
+
+/// The text as the caption of the first file when it fits, else nothing (the text
+/// then goes first, as messages of its own).
+pub fn caption_of(text: &str) -> Option<&str> {
+    (!text.trim().is_empty() && utf16_len(text) <= MAX_CAPTION_UNITS).then_some(text)
+}
+
 /// Escapes the four characters `parse_mode=HTML` gives meaning to; an agent's text is
 /// shown exactly as written.
 pub fn escape_html(text: &str) -> String {
@@ -72,6 +118,16 @@ fn utf16_len(text: &str) -> usize {
     text.chars().map(char::len_utf16).sum()
 }
 
+/// The group chat and message a reply answers, when the customer wrote in a group: the
+/// source id of a Telegram message is `telegram:<chat>:<message>[…]`, and group and
+/// supergroup ids are negative (a private chat's id is its user's, positive).
+pub fn group_message(source_id: &str) -> Option<(i64, i64)> {
+    let mut parts = source_id.strip_prefix("telegram:")?.split(':');
+    let chat = parts.next()?.parse::<i64>().ok()?;
+    let message = parts.next()?.parse::<i64>().ok()?;
+    (chat < 0).then_some((chat, message))
+}
+
 /// What a failed Bot API call means for the reply.
 pub fn classify<T>(http_status: u16, answer: Option<&ApiResponse<T>>) -> SendError {
     let code = answer.and_then(|a| a.error_code).unwrap_or(http_status);
@@ -87,7 +143,7 @@ pub fn classify<T>(http_status: u16, answer: Option<&ApiResponse<T>>) -> SendErr
             reason: format!("Telegram rate limit: {description}"),
             retry_after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
         },
-        403 => SendError::Permanent {
+        403 => SendError::Unreachable {
             reason: format!("the customer blocked the bot or cannot be written to ({description})"),
         },
         400 => SendError::Permanent {
@@ -201,7 +257,7 @@ mod tests {
         );
         assert!(matches!(
             classify(403, Some(&error(403, "Forbidden: bot was blocked by the user", None))),
-            SendError::Permanent { reason } if reason.contains("blocked")
+            SendError::Unreachable { reason } if reason.contains("blocked")
         ));
         assert!(matches!(
             classify(400, Some(&error(400, "Bad Request: chat not found", None))),
@@ -214,6 +270,43 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn small_jpeg_png_and_webp_are_photos_and_everything_else_a_document() {
+        assert_eq!(FileKind::of("image/png", 1000), FileKind::Photo);
+        assert_eq!(FileKind::of("image/jpeg", MAX_PHOTO_BYTES), FileKind::Photo);
+        assert_eq!(FileKind::of("image/webp", 10), FileKind::Photo);
+        assert_eq!(
+            FileKind::of("image/jpeg", MAX_PHOTO_BYTES + 1),
+            FileKind::Document
+        );
+        assert_eq!(FileKind::of("image/gif", 10), FileKind::Document);
+        assert_eq!(FileKind::of("application/pdf", 10), FileKind::Document);
+    }
+
+    #[test]
+    fn a_text_is_a_caption_only_when_it_fits() {
+        assert_eq!(caption_of("see attached"), Some("see attached"));
+        assert_eq!(caption_of(&"😀".repeat(512)).map(str::len), Some(2048));
+        assert_eq!(caption_of(&"😀".repeat(513)), None, "1026 UTF-16 units");
+        assert_eq!(caption_of("  "), None);
+    }
+
+    #[test]
+    fn only_a_group_message_redirects_a_reply() {
+        assert_eq!(
+            group_message("telegram:-1001234567890:5001"),
+            Some((-1_001_234_567_890, 5001))
+        );
+        assert_eq!(
+            group_message("telegram:-1001234567890:5001:edit:1735733100"),
+            Some((-1_001_234_567_890, 5001))
+        );
+        assert_eq!(group_message("telegram:9007199254740993:101"), None);
+        assert_eq!(group_message("telegram:update:873000017"), None);
+        assert_eq!(group_message("webform:-1:2"), None);
+        assert_eq!(group_message("telegram:-1"), None);
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Replies out through `sendMessage`, and files in through `getFile`.
 
 use super::client::BotApi;
-use super::outbound::{MAX_TEXT_UNITS, escape_html, split_text};
+use super::outbound::{
+    FileKind, MAX_TEXT_UNITS, caption_of, escape_html, group_message, split_text,
+};
+use super::wire::ReplyParameters;
 use crate::model::{Channel, IdentityKind};
 use crate::ports::{
-    ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, SendError, Sent,
+    ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, OutboundFile, SendError,
+    Sent,
 };
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -58,12 +62,27 @@ impl TelegramSender {
 
     /// Sends one part; once earlier parts are out, waits out rate limits and outages
     /// here instead of failing the whole reply.
-    async fn send_part(&self, chat_id: i64, html: &str, patient: bool) -> Result<i64, SendError> {
+    async fn send_part(
+        &self,
+        chat_id: i64,
+        part: &Part<'_>,
+        patient: bool,
+        reply: Option<ReplyParameters>,
+    ) -> Result<i64, SendError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.pace(chat_id).await;
-            match self.api.send_message(chat_id, html).await {
+            let sent = match part {
+                Part::Text(html) => self.api.send_message(chat_id, html, reply).await,
+                Part::File { file, caption } => {
+                    let kind = FileKind::of(&file.content_type, file.bytes.len());
+                    self.api
+                        .send_file(kind, chat_id, file, caption.as_deref(), reply)
+                        .await
+                }
+            };
+            match sent {
                 Ok(sent) => return Ok(sent.message_id),
                 Err(SendError::Retryable {
                     reason,
@@ -79,33 +98,24 @@ impl TelegramSender {
             }
         }
     }
-}
 
-#[async_trait]
-impl ChannelSender for TelegramSender {
-    fn channel(&self) -> Channel {
-        Channel::Telegram
-    }
-
-    async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
-        let chat_id = delivery
-            .recipient
-            .as_ref()
-            .filter(|r| r.kind == IdentityKind::Telegram)
-            .and_then(|r| r.value.parse::<i64>().ok())
-            .ok_or_else(|| SendError::Permanent {
-                reason: "the contact has no Telegram chat".into(),
-            })?;
-        let parts = split_text(&delivery.message.text, MAX_TEXT_UNITS);
+    /// Sends the parts in order; the first one answers `target.reply`.
+    async fn send_parts(&self, target: &Target, parts: &[Part<'_>]) -> Result<Sent, SendError> {
         let total = parts.len();
         let mut first_id = None;
         for (n, part) in parts.iter().enumerate() {
-            match self.send_part(chat_id, &escape_html(part), n > 0).await {
+            let reply = if n == 0 { target.reply } else { None };
+            match self.send_part(target.chat_id, part, n > 0, reply).await {
                 Ok(id) => {
                     first_id.get_or_insert(id);
                 }
                 // Nothing went out yet: the whole reply can be retried safely.
                 Err(e) if n == 0 => return Err(e),
+                Err(SendError::Unreachable { reason }) => {
+                    return Err(SendError::Unreachable {
+                        reason: format!("only {n} of {total} parts were sent: {reason}"),
+                    });
+                }
                 Err(e) => {
                     return Err(SendError::Permanent {
                         reason: format!("only {n} of {total} parts were sent: {e}"),
@@ -114,9 +124,113 @@ impl ChannelSender for TelegramSender {
             }
         }
         Ok(Sent {
-            provider_id: first_id.map(|id| super::message_source(chat_id, id).as_str().to_owned()),
+            provider_id: first_id.map(|id| {
+                super::message_source(target.chat_id, id)
+                    .as_str()
+                    .to_owned()
+            }),
             delivered: false,
         })
+    }
+}
+
+/// One Bot API message of a reply.
+enum Part<'a> {
+    /// HTML for `sendMessage`.
+    Text(String),
+    /// A file for `sendPhoto` or `sendDocument`, with its caption as HTML.
+    File {
+        file: &'a OutboundFile,
+        caption: Option<String>,
+    },
+}
+
+/// A reply as Bot API messages: the text as the first file's caption when it fits,
+/// else the text first (in as many messages as it needs), then each file.
+fn parts_of(delivery: &OutboundDelivery) -> Vec<Part<'_>> {
+    let text = delivery.message.text.as_str();
+    let files = &delivery.files;
+    let caption = if files.is_empty() {
+        None
+    } else {
+        caption_of(text)
+    };
+    let mut parts = Vec::new();
+    if caption.is_none() && (files.is_empty() || !text.trim().is_empty()) {
+        parts.extend(
+            split_text(text, MAX_TEXT_UNITS)
+                .iter()
+                .map(|part| Part::Text(escape_html(part))),
+        );
+    }
+    for (n, file) in files.iter().enumerate() {
+        parts.push(Part::File {
+            file,
+            caption: caption.filter(|_| n == 0).map(escape_html),
+        });
+    }
+    parts
+}
+
+/// Where a reply goes: the customer's private chat, or, when it answers what they wrote
+/// in a group, that group, quoting their message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Target {
+    chat_id: i64,
+    reply: Option<ReplyParameters>,
+    group: bool,
+}
+
+impl Target {
+    fn of(delivery: &OutboundDelivery) -> Result<Self, SendError> {
+        let group = delivery
+            .answering
+            .as_ref()
+            .and_then(|m| m.source_id.as_ref())
+            .and_then(|source| group_message(source.as_str()));
+        if let Some((chat_id, message_id)) = group {
+            return Ok(Self {
+                chat_id,
+                reply: Some(ReplyParameters::to(message_id)),
+                group: true,
+            });
+        }
+        let chat_id = delivery
+            .recipient
+            .as_ref()
+            .filter(|r| r.kind == IdentityKind::Telegram)
+            .and_then(|r| r.value.parse::<i64>().ok())
+            .ok_or_else(|| SendError::Permanent {
+                reason: "the contact has no Telegram chat".into(),
+            })?;
+        Ok(Self {
+            chat_id,
+            reply: None,
+            group: false,
+        })
+    }
+}
+
+#[async_trait]
+impl ChannelSender for TelegramSender {
+    fn channel(&self) -> Channel {
+        Channel::Telegram
+    }
+
+    fn sends_files(&self) -> bool {
+        true
+    }
+
+    async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
+        let target = Target::of(delivery)?;
+        match self.send_parts(&target, &parts_of(delivery)).await {
+            // A 403 in a group means the bot was removed from it, not that this
+            // customer blocked the bot.
+            Err(SendError::Unreachable { reason }) if target.group => Err(SendError::Permanent {
+                reason: format!("the bot cannot write in the group: {reason}"),
+            }),
+            other => other,
+        }
     }
 }
 
@@ -125,7 +239,9 @@ impl FileFetcher for TelegramSender {
     async fn fetch(&self, file_id: &str, max_bytes: u64) -> Result<FetchedFile, FetchError> {
         let convert = |e: SendError| match e {
             SendError::Retryable { reason, .. } => FetchError::Retryable(reason),
-            SendError::Permanent { reason } => FetchError::Permanent(reason),
+            SendError::Permanent { reason } | SendError::Unreachable { reason } => {
+                FetchError::Permanent(reason)
+            }
         };
         let file = self.api.get_file(file_id).await.map_err(convert)?;
         if file.file_size.is_some_and(|size| size > max_bytes) {

@@ -155,6 +155,25 @@ pub struct SendMessage<'a> {
     pub chat_id: i64,
     pub text: &'a str,
     pub parse_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_parameters: Option<ReplyParameters>,
+}
+
+/// Which message a sent one answers; sent anyway if that message is gone.
+/// <https://core.telegram.org/bots/api#replyparameters>
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplyParameters {
+    pub message_id: i64,
+    pub allow_sending_without_reply: bool,
+}
+
+impl ReplyParameters {
+    pub fn to(message_id: i64) -> Self {
+        Self {
+            message_id,
+            allow_sending_without_reply: true,
+        }
+    }
 }
 
 /// What `sendMessage` answers with (a `Message`; only its id is read).

@@ -2,8 +2,8 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{
-    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Message, Note, Priority,
-    TeamId, TimelineItem, normalize_tag,
+    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Note, Priority, TeamId,
+    TimelineItem, normalize_tag,
 };
 use crate::ports::{AssigneeFilter, ConversationFilter, Page, PageRequest, StatusFilter};
 use crate::services::inbox::ConversationPatch;
@@ -187,32 +187,6 @@ pub async fn timeline(
 ) -> Result<Json<Page<TimelineItem>>, ApiError> {
     let page = page_request(q.limit, q.cursor, 100)?;
     Ok(Json(state.inbox.timeline(id, &page).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewReply {
-    text: String,
-    /// Defaults to the channel the customer last wrote on.
-    channel: Option<Channel>,
-}
-
-/// Reply to the customer; it is queued and sent on their channel.
-#[utoipa::path(post, path = "/v1/conversations/{id}/replies", tag = "conversations",
-    params(("id" = String, Path, description = "conversation id")), request_body = NewReply,
-    responses((status = 202, body = Message), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn reply(
-    State(state): State<AppState>,
-    Caller(agent): Caller,
-    ApiPath(id): ApiPath<ConversationId>,
-    ApiJson(body): ApiJson<NewReply>,
-) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let message = state
-        .inbox
-        .reply(id, &body.text, body.channel, &agent)
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -4,9 +4,12 @@ mod admin;
 mod contacts;
 mod conversations;
 mod messages;
+mod replies;
 
 use super::AppState;
+use crate::services::inbox::MAX_REPLY_FILE_BYTES;
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,13 +36,21 @@ impl Modify for BearerAuth {
     }
 }
 
+/// A reply's files, with room for its text and the form's framing.
+const REPLY_BODY_LIMIT: usize = MAX_REPLY_FILE_BYTES as usize + 1024 * 1024;
+
 /// The `/v1` routes and the document that describes them.
 pub fn router() -> axum::Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get, conversations::patch))
         .routes(routes!(conversations::timeline))
-        .routes(routes!(conversations::reply))
+        .merge(
+            // A reply may carry files: its body may be as large as they are allowed to be.
+            OpenApiRouter::new()
+                .routes(routes!(replies::reply))
+                .layer(DefaultBodyLimit::max(REPLY_BODY_LIMIT)),
+        )
         .routes(routes!(conversations::note))
         .routes(routes!(messages::attachment))
         .routes(routes!(contacts::search))
