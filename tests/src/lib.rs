@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod events;
 mod fake_telegram;
 pub mod function;
+pub mod pace;
 mod poll;
 pub mod runtime;
 pub mod stack;

@@ -41,6 +41,10 @@ pub struct TelegramSettings {
     pub groups_enabled: bool,
     /// The answer to `/start` (`SWITCHBOARD_TELEGRAM_WELCOME_TEXT`).
     pub welcome_text: Option<String>,
+    /// How many sender instances may run at once (`SWITCHBOARD_TELEGRAM_SENDERS`, the
+    /// outbound event source's maximum concurrency): each keeps to its share of the
+    /// bot's 30 messages a second.
+    pub senders: u32,
 }
 
 /// A variable that is set but wrong. The message names it.
@@ -96,6 +100,15 @@ impl FunctionConfig {
                 )?,
                 groups_enabled: flag(&get, "SWITCHBOARD_TELEGRAM_GROUPS")?,
                 welcome_text: get("SWITCHBOARD_TELEGRAM_WELCOME_TEXT"),
+                senders: match number(&get, "SWITCHBOARD_TELEGRAM_SENDERS", 1)? {
+                    0 => {
+                        return Err(ConfigError {
+                            name: "SWITCHBOARD_TELEGRAM_SENDERS",
+                            problem: "must be at least 1".into(),
+                        });
+                    }
+                    n => n,
+                },
             }),
         };
 
@@ -222,6 +235,7 @@ mod tests {
             ),
             ("SWITCHBOARD_TELEGRAM_GROUPS", "true"),
             ("SWITCHBOARD_TELEGRAM_WELCOME_TEXT", "سلام! How can we help?"),
+            ("SWITCHBOARD_TELEGRAM_SENDERS", "2"),
         ])
         .unwrap();
         assert_eq!(
@@ -232,6 +246,7 @@ mod tests {
                 api_url: "https://api.telegram.org".into(),
                 groups_enabled: true,
                 welcome_text: Some("سلام! How can we help?".into()),
+                senders: 2,
             })
         );
     }
@@ -263,6 +278,7 @@ mod tests {
         for (name, value) in [
             ("SWITCHBOARD_TELEGRAM_API_URL", "api.telegram.org"),
             ("SWITCHBOARD_TELEGRAM_GROUPS", "sometimes"),
+            ("SWITCHBOARD_TELEGRAM_SENDERS", "0"),
         ] {
             let vars = [
                 ("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER", "/t"),

@@ -18,7 +18,10 @@ pub async fn bot(
         .await?;
     check_bot_token(&token).map_err(|e| format!("{}: {e}", settings.bot_token_parameter))?;
     let api = BotApi::new(&settings.api_url, Secret::new(token))?;
-    Ok(Arc::new(TelegramSender::new(api)))
+    Ok(Arc::new(TelegramSender::sharing_pace(
+        api,
+        settings.senders,
+    )))
 }
 
 /// What the webhook checks and normalizes updates with.

@@ -18,4 +18,5 @@ mod telegram_files;
 mod telegram_groups;
 mod telegram_identity;
 mod telegram_input;
+mod telegram_pace;
 mod unicode;

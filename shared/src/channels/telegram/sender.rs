@@ -17,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The Bot API's pace (its FAQ): about 30 messages a second per bot, and no more than
-/// about one a second in one chat. Keeping under it avoids most 429s in a burst.
+/// about one a second in one chat. Keeping under it avoids most 429s in a burst. Sends
+/// are spaced evenly (no burst allowance), so no second ever holds more than 30 of a
+/// bot's messages or more than one of a chat's.
 const PER_BOT_PER_SECOND: u32 = 30;
-const PER_CHAT_PER_SECOND: u32 = 1;
+const PER_CHAT_GAP: Duration = Duration::from_secs(1);
 
 /// How long one part of a long reply may wait inline for a rate limit or an outage
 /// once earlier parts are out (a retry of the whole reply would repeat them).
@@ -43,11 +45,24 @@ impl std::fmt::Debug for TelegramSender {
 
 impl TelegramSender {
     pub fn new(api: BotApi) -> Self {
-        let quota = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self::sharing_pace(api, 1)
+    }
+
+    /// A sender that is one of `senders` processes replying for the same bot at once:
+    /// each keeps to its share of the bot's pace, so together they stay within it.
+    pub fn sharing_pace(api: BotApi, senders: u32) -> Self {
+        // One send per period, bursts of one: the periods are non-zero.
+        let spaced = |period: Duration| {
+            Quota::with_period(period)
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::MIN)
+        };
         Self {
             api,
-            per_bot: Arc::new(RateLimiter::direct(quota(PER_BOT_PER_SECOND))),
-            per_chat: Arc::new(RateLimiter::keyed(quota(PER_CHAT_PER_SECOND))),
+            per_bot: Arc::new(RateLimiter::direct(spaced(
+                Duration::from_secs(u64::from(senders.max(1))) / PER_BOT_PER_SECOND,
+            ))),
+            per_chat: Arc::new(RateLimiter::keyed(spaced(PER_CHAT_GAP))),
         }
     }
 
@@ -281,5 +296,30 @@ mod tests {
             sender.pace(1000 + chat).await;
         }
         assert!(started.elapsed() < Duration::from_millis(900));
+    }
+
+    #[tokio::test]
+    async fn a_burst_to_many_chats_is_spaced_to_thirty_a_second() {
+        let api = BotApi::new("http://127.0.0.1:9", crate::config::Secret::new("1:x")).unwrap();
+        let sender = TelegramSender::new(api);
+        let started = Instant::now();
+        for chat in 0..31 {
+            sender.pace(chat).await;
+        }
+        // 31 sends need 30 gaps of 1/30 s: no second holds more than 30.
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn two_senders_of_one_bot_each_keep_to_half_its_pace() {
+        let api = BotApi::new("http://127.0.0.1:9", crate::config::Secret::new("1:x")).unwrap();
+        let sender = TelegramSender::sharing_pace(api, 2);
+        let started = Instant::now();
+        for chat in 0..16 {
+            sender.pace(chat).await;
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
     }
 }
