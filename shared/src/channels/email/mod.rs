@@ -1,0 +1,17 @@
+//! The email channel: raw RFC 822 messages in, replies out.
+//!
+//! [`parse`] turns raw bytes into a [`ParsedEmail`] (bodies decoded to UTF-8, HTML
+//! sanitized, the quoted history of a reply set apart, automatic mail and bounces
+//! recognised).
+
+pub mod auto;
+pub mod dsn;
+pub mod parse;
+pub mod quote;
+
+pub use auto::Automated;
+pub use dsn::Bounce;
+pub use parse::{EmailAttachment, Mailbox, ParseError, ParseSettings, ParsedEmail, parse_email};
+
+#[cfg(test)]
+mod golden;
