@@ -1,7 +1,9 @@
 //! Every fixture beside its expected parse. `UPDATE_GOLDEN=1 cargo test -p shared
 //! email::golden` rewrites the `.json` files; review the diff before committing it.
 
-use super::{ParseError, ParseSettings, parse_email};
+use super::{
+    InboundSettings, ParseError, ParseSettings, normalize, parse_email, raw_key, source_id,
+};
 use proptest::prelude::*;
 
 macro_rules! fixtures {
@@ -74,7 +76,7 @@ proptest! {
     }
 
     #[test]
-    fn mangled_fixtures_never_panic_the_parser(
+    fn mangled_fixtures_never_panic_the_parser_or_normalizer(
         which in 0..FIXTURES.len(),
         cut in 0usize..4096,
         flips in proptest::collection::vec((0usize..4096, any::<u8>()), 0..16),
@@ -87,6 +89,9 @@ proptest! {
             }
         }
         raw.truncate(cut.max(1));
-        let _ = parse_email(&raw, &settings());
+        if let Ok(parsed) = parse_email(&raw, &settings()) {
+            let source = source_id(&parsed, &raw);
+            let _ = normalize(&parsed, source, &raw_key(&raw), &InboundSettings::default());
+        }
     }
 }
