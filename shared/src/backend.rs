@@ -132,6 +132,7 @@ impl Backend {
             directory: self.directory(),
             ingest: Ingest::new(self.queue.clone()),
             queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
             links: LinkSigner::new(link_secret),
             limits: Arc::new(RateLimits::new(http.webform_rate_per_minute)),
             config: Arc::new(http),

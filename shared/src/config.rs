@@ -156,6 +156,50 @@ pub struct HttpConfig {
     pub page: PageConfig,
     /// The Telegram webhook's settings; none when no bot is configured.
     pub telegram: Option<TelegramWebhook>,
+    /// The email webhook's settings; none when it is off.
+    pub email: Option<EmailWebhook>,
+}
+
+/// What `POST /webhooks/email` checks and parses with.
+#[derive(Clone, Debug)]
+pub struct EmailWebhook {
+    /// Sent by the relay in `X-Switchboard-Email-Secret`.
+    pub secret: Secret,
+    /// Largest raw email taken.
+    pub max_bytes: usize,
+    pub parse: crate::channels::email::ParseSettings,
+    pub inbound: crate::channels::email::InboundSettings,
+}
+
+impl EmailWebhook {
+    /// `own_domains`: our mail domains (mail from them is never answered). A secret
+    /// shorter than 16 characters is refused: it is all that guards the route.
+    pub fn new(
+        secret: String,
+        max_bytes: usize,
+        own_domains: Vec<String>,
+        from_proven: bool,
+    ) -> Result<Self, String> {
+        if secret.trim().len() < 16 {
+            return Err("the email webhook secret must be at least 16 characters".into());
+        }
+        if max_bytes < 1024 {
+            return Err("the email size limit must be at least 1024 bytes".into());
+        }
+        Ok(Self {
+            secret: Secret::new(secret),
+            max_bytes,
+            parse: crate::channels::email::ParseSettings {
+                own_domains: own_domains
+                    .into_iter()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+                max_attachment_bytes: max_bytes as u64,
+            },
+            inbound: crate::channels::email::InboundSettings { from_proven },
+        })
+    }
 }
 
 /// What `POST /webhooks/telegram` checks and normalizes with.

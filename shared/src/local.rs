@@ -2,6 +2,7 @@
 //! router and sender loops in the same process.
 
 use crate::backend::{Backend, base_channels, reply_channels};
+use crate::channels::email::EmailFiles;
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::config::{HttpConfig, TelegramConfig};
 use crate::embedded::{BlobFolder, Embedded};
@@ -53,10 +54,14 @@ impl Local {
                 crate::services::directory::new_secret("").0,
             )
             .await?;
+        let blobs: Arc<dyn crate::ports::BlobStore> =
+            Arc::new(BlobFolder::new(settings.blob_dir.clone()));
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
-            .with_blobs(Arc::new(BlobFolder::new(settings.blob_dir.clone())));
+            .with_blobs(blobs.clone());
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
+        // Email attachments are read back from the raw message the webhook kept.
+        fetchers.insert(Channel::Email, Arc::new(EmailFiles::new(blobs)));
         if let Some(telegram) = &settings.telegram {
             let api = BotApi::new(&telegram.api_url, telegram.bot_token.clone())
                 .map_err(crate::ports::PortError::Internal)?;

@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: TelegramCommand,
     },
+    /// The email channel.
+    Email {
+        #[command(subcommand)]
+        command: crate::email::EmailCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +186,8 @@ struct ServeArgs {
     log_format: LogFormat,
     #[command(flatten)]
     telegram: TelegramArgs,
+    #[command(flatten)]
+    email: crate::email::EmailArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -210,6 +217,7 @@ enum RoleArg {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
+        Command::Email { command } => crate::email::run(command).await,
         Command::Agent {
             command: AgentCommand::Create(args),
         } => create_agent(args).await,
@@ -316,6 +324,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             trust_proxy: args.trust_proxy,
             page,
             telegram: telegram.as_ref().map(TelegramWebhook::from),
+            email: args.email.webhook()?,
         },
         route: RoutePolicy {
             reopen_window: Duration::hours(i64::from(args.reopen_window_hours)),

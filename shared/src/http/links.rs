@@ -99,6 +99,7 @@ mod tests {
             page: crate::config::PageConfig::new("t".into(), "red".into(), None, "en".into())
                 .unwrap(),
             telegram: None,
+            email: None,
         }
     }
 

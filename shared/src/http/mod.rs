@@ -9,7 +9,7 @@ pub mod problem;
 pub mod webhooks;
 
 use crate::config::HttpConfig;
-use crate::ports::Queue;
+use crate::ports::{BlobStore, Queue};
 use crate::services::directory::Directory;
 use crate::services::inbox::Inbox;
 use crate::services::ingest::Ingest;
@@ -25,6 +25,8 @@ pub struct AppState {
     pub directory: Directory,
     pub ingest: Ingest,
     pub queue: Arc<dyn Queue>,
+    /// Where raw inbound emails are kept until the router has fetched their files.
+    pub blobs: Arc<dyn BlobStore>,
     pub links: links::LinkSigner,
     pub limits: Arc<limits::RateLimits>,
     pub config: Arc<HttpConfig>,
@@ -54,13 +56,19 @@ pub fn telegram_router() -> Router<AppState> {
     Router::new().route("/webhooks/telegram", post(webhooks::telegram::receive))
 }
 
+/// The email webhook (raw `message/rfc822` from a relay).
+pub fn email_router() -> Router<AppState> {
+    Router::new().route("/webhooks/email", post(webhooks::email::receive))
+}
+
 /// Every router on one app, as the local server mounts it.
 pub fn app(state: AppState) -> Router {
     finish(
         Router::new()
             .merge(api_router())
             .merge(webform_router())
-            .merge(telegram_router()),
+            .merge(telegram_router())
+            .merge(email_router()),
         state,
     )
 }

@@ -123,6 +123,7 @@ impl FunctionConfig {
                 page,
                 // The webhook function fills it in once it has read its secret.
                 telegram: None,
+                email: None,
             },
             route: RoutePolicy {
                 reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),

@@ -1,6 +1,7 @@
 //! The use cases, written against the ports.
 
 pub mod directory;
+pub mod email;
 pub mod error;
 pub mod inbox;
 pub mod ingest;

@@ -9,6 +9,7 @@ mod cli;
 mod conversation_flow;
 mod customer_page;
 mod durability;
+mod email;
 mod exactly_once;
 mod identity;
 mod lambda;

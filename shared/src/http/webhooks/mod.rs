@@ -1,4 +1,5 @@
 //! Public webhooks: verify, normalize, enqueue, answer.
 
+pub mod email;
 pub mod telegram;
 pub mod webform;

@@ -1,0 +1,251 @@
+//! A parsed email → one channel-neutral [`InboundMessage`], a bounce, or the reason it
+//! is ignored. Automatic mail never becomes a message: nothing may answer it, and it
+//! must not reopen or start conversations (DESIGN: loops).
+
+use super::{Automated, Bounce, ParsedEmail};
+use crate::model::{
+    Attachment, Channel, Identity, InboundMessage, PresentedIdentity, SourceId, ThreadHint,
+};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+/// What the webhook was configured with.
+#[derive(Clone, Debug, Default)]
+pub struct InboundSettings {
+    /// The relay that hands us mail checked SPF/DKIM, so `From` is the sender's own
+    /// address (a proven identity); otherwise it is only claimed.
+    pub from_proven: bool,
+}
+
+/// What an email becomes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Normalized {
+    Message(Box<InboundMessage>),
+    /// A delivery failure report about one of our messages.
+    Bounce(Bounce),
+    /// Nothing to store; the reason goes to the log.
+    Ignored(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NormalizeError {
+    #[error("the email has no valid From address")]
+    NoSender,
+}
+
+/// The email's source id: its Message-ID, or the hash of its bytes when it has none
+/// (a redelivery of the same bytes is then still recognised).
+pub fn source_id(parsed: &ParsedEmail, raw: &[u8]) -> SourceId {
+    match &parsed.message_id {
+        Some(id) => SourceId::new("email", id),
+        None => SourceId::new("email", &format!("sha256:{}", raw_digest(raw))),
+    }
+}
+
+/// SHA-256 of the raw message, hex.
+pub fn raw_digest(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+/// The blob key the raw message is kept under; attachments are fetched from it.
+pub fn raw_key(raw: &[u8]) -> String {
+    format!("email/raw/{}.eml", raw_digest(raw))
+}
+
+/// `raw_key` is where the raw message is kept: the attachments refer to it.
+pub fn normalize(
+    parsed: &ParsedEmail,
+    source_id: SourceId,
+    raw_key: &str,
+    settings: &InboundSettings,
+) -> Result<Normalized, NormalizeError> {
+    match (parsed.automated, &parsed.bounce) {
+        (Some(Automated::Bounce), Some(bounce)) if bounce.failed => {
+            return Ok(Normalized::Bounce(bounce.clone()));
+        }
+        (Some(Automated::Bounce), _) => {
+            return Ok(Normalized::Ignored(
+                "a delivery report that is not a failure",
+            ));
+        }
+        (Some(Automated::AutoReply), _) => return Ok(Normalized::Ignored("an automatic reply")),
+        (Some(Automated::Bulk), _) => return Ok(Normalized::Ignored("bulk mail")),
+        (Some(Automated::MailingList), _) => {
+            return Ok(Normalized::Ignored("a mailing-list message"));
+        }
+        (Some(Automated::OwnMail), _) => {
+            return Ok(Normalized::Ignored("mail from our own domain"));
+        }
+        (None, _) => {}
+    }
+    let from = parsed.from.as_ref().ok_or(NormalizeError::NoSender)?;
+    let identity = Identity::email(&from.address);
+    let presented = if settings.from_proven {
+        PresentedIdentity::proven(identity)
+    } else {
+        PresentedIdentity::claimed(identity)
+    };
+    let attachments = parsed
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            if a.too_large {
+                Attachment {
+                    blob_key: String::new(),
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    provider_ref: None,
+                    fetch_error: Some("the file is larger than the email size limit".into()),
+                }
+            } else {
+                Attachment::at_provider(
+                    format!("{raw_key}#{index}"),
+                    a.filename.clone(),
+                    Some(a.content_type.clone()),
+                    Some(a.size),
+                )
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut text = parsed.new_text.clone();
+    if text.is_empty() && attachments.is_empty() {
+        text = "(an empty email)".into();
+    }
+    let mut context = vec![("Original email".to_owned(), raw_key.to_owned())];
+    if let Some(quoted) = &parsed.quoted {
+        context.push(("Quoted history".to_owned(), quoted.clone()));
+    }
+    let message = InboundMessage {
+        source_id,
+        channel: Channel::Email,
+        received_at: Utc::now(),
+        sender_name: from.name.clone(),
+        identities: vec![presented],
+        text,
+        subject: parsed.subject.clone(),
+        thread: ThreadHint::None,
+        customer_link: None,
+        context,
+        attachments,
+        reply_to: parsed
+            .in_reply_to
+            .first()
+            .map(|id| SourceId::new("email", id)),
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
+    };
+    Ok(Normalized::Message(Box::new(message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::email::{ParseSettings, parse_email};
+
+    fn settings() -> ParseSettings {
+        ParseSettings {
+            own_domains: vec!["switchboard.test".into()],
+            max_attachment_bytes: 4096,
+        }
+    }
+
+    fn normalized(raw: &[u8]) -> Result<Normalized, NormalizeError> {
+        let parsed = parse_email(raw, &settings()).unwrap();
+        let source = source_id(&parsed, raw);
+        normalize(&parsed, source, &raw_key(raw), &InboundSettings::default())
+    }
+
+    #[test]
+    fn a_customer_email_becomes_a_message_keyed_by_its_message_id() {
+        let raw = include_bytes!("fixtures/plain.eml");
+        let Ok(Normalized::Message(m)) = normalized(raw) else {
+            panic!("not a message");
+        };
+        assert_eq!(m.source_id.as_str(), "email:CAplain001@mail.example.com");
+        assert_eq!(m.channel, Channel::Email);
+        assert_eq!(m.identities[0].identity.value, "sara@example.com");
+        assert!(!m.identities[0].proven);
+        assert_eq!(m.sender_name.as_deref(), Some("Sara Ahmadi"));
+        assert_eq!(m.subject.as_deref(), Some("My order has not arrived"));
+        assert!(m.text.starts_with("Hello,"));
+        assert!(m.auto_reply.is_none());
+    }
+
+    #[test]
+    fn a_reply_shows_only_its_new_text_and_keeps_the_history_as_context() {
+        let Ok(Normalized::Message(m)) = normalized(include_bytes!("fixtures/gmail_reply.eml"))
+        else {
+            panic!("not a message");
+        };
+        assert_eq!(m.text, "Thank you, it arrived this morning!");
+        assert!(
+            m.context
+                .iter()
+                .any(|(k, v)| k == "Quoted history" && v.contains("Hi Sara"))
+        );
+        assert_eq!(
+            m.reply_to.as_ref().map(SourceId::as_str),
+            Some("email:reply-01@switchboard.test")
+        );
+    }
+
+    #[test]
+    fn attachments_point_at_the_raw_message_and_oversized_ones_say_why() {
+        let raw = include_bytes!("fixtures/attachments.eml");
+        let Ok(Normalized::Message(m)) = normalized(raw) else {
+            panic!("not a message");
+        };
+        assert_eq!(m.attachments.len(), 3);
+        assert_eq!(
+            m.attachments[0].provider_ref.as_deref(),
+            Some(format!("{}#0", raw_key(raw)).as_str())
+        );
+        assert!(m.attachments[2].fetch_error.is_some());
+    }
+
+    #[test]
+    fn automatic_mail_is_never_a_message() {
+        for raw in [
+            include_bytes!("fixtures/auto_reply.eml").as_slice(),
+            include_bytes!("fixtures/mailing_list.eml"),
+            include_bytes!("fixtures/own_domain.eml"),
+        ] {
+            assert!(matches!(normalized(raw), Ok(Normalized::Ignored(_))));
+        }
+    }
+
+    #[test]
+    fn a_bounce_names_our_message_and_the_reason() {
+        let Ok(Normalized::Bounce(b)) = normalized(include_bytes!("fixtures/dsn_bounce.eml"))
+        else {
+            panic!("not a bounce");
+        };
+        assert_eq!(
+            b.original_message_id.as_deref(),
+            Some("reply-02@switchboard.test")
+        );
+        assert!(b.reason.starts_with("5.1.1"), "{}", b.reason);
+    }
+
+    #[test]
+    fn an_email_without_a_valid_sender_is_refused() {
+        assert_eq!(
+            normalized(include_bytes!("fixtures/broken_headers.eml")),
+            Err(NormalizeError::NoSender)
+        );
+    }
+
+    #[test]
+    fn an_email_without_message_id_is_keyed_by_its_bytes() {
+        let raw = b"From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+        let parsed = parse_email(raw, &settings()).unwrap();
+        assert_eq!(
+            source_id(&parsed, raw).as_str(),
+            format!("email:sha256:{}", raw_digest(raw))
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! `POST /webhooks/email`: a relay (or a script) posts one raw `message/rfc822` with the
+//! shared secret in `X-Switchboard-Email-Secret`; the email is kept and queued, and the
+//! answer comes at once.
+
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use crate::services::email::{EmailIntake, Intake, IntakeError};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+pub const SECRET_HEADER: &str = "x-switchboard-email-secret";
+
+pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+    let Some(config) = state.config.email.as_ref() else {
+        return ApiError::not_found("route").into_response();
+    };
+    let presented = req
+        .headers()
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(presented.ct_eq(config.secret.expose().as_bytes())) {
+        tracing::warn!("email webhook call without the right secret refused");
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the X-Switchboard-Email-Secret header is missing or wrong",
+        )
+        .into_response();
+    }
+    let body = match axum::body::to_bytes(req.into_body(), config.max_bytes).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the email is larger than {} bytes", config.max_bytes),
+            )
+            .into_response();
+        }
+    };
+    let intake = EmailIntake {
+        ingest: state.ingest.clone(),
+        blobs: state.blobs.clone(),
+        parse: config.parse.clone(),
+        inbound: config.inbound.clone(),
+    };
+    match intake.accept(&body).await {
+        Ok(Intake::Queued(source_id)) => {
+            tracing::info!(source_id = source_id.as_str(), "email queued");
+            StatusCode::ACCEPTED.into_response()
+        }
+        Ok(Intake::Bounce(bounce)) => {
+            tracing::info!(original = ?bounce.original_message_id, reason = %bounce.reason, "bounce received");
+            StatusCode::ACCEPTED.into_response()
+        }
+        Ok(Intake::Ignored(reason)) => {
+            // Accepted all the same: a relay would otherwise keep sending it.
+            tracing::info!(reason, "email ignored");
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(IntakeError::Parse(e)) => ApiError::bad_request(e.to_string()).into_response(),
+        Err(IntakeError::Normalize(e)) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()
+        }
+        Err(IntakeError::Port(e)) => ApiError::from(e).into_response(),
+    }
+}

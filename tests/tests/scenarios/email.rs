@@ -1,0 +1,221 @@
+//! Email arrives at `POST /webhooks/email` from a relay: one conversation per customer,
+//! each email stored once, machine-written mail never becomes a message.
+
+use e2e::{ADMIN, App, DEADLINE, eventually, status_and_json};
+use std::time::Duration;
+
+const SECRET: &str = "relay-secret-0123456789";
+
+async fn app() -> App {
+    App::spawn_with(&[
+        ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", SECRET),
+        ("SWITCHBOARD_EMAIL_DOMAINS", "switchboard.test"),
+        ("SWITCHBOARD_EMAIL_MAX_BYTES", "65536"),
+    ])
+    .await
+}
+
+async fn post_email(app: &App, secret: Option<&str>, raw: &[u8]) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/webhooks/email"))
+        .header("content-type", "message/rfc822")
+        .body(raw.to_vec());
+    if let Some(secret) = secret {
+        request = request.header("x-switchboard-email-secret", secret);
+    }
+    request.send().await.expect("the server answers")
+}
+
+fn email(from: &str, message_id: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Sara Ahmadi <{from}>\r\nTo: support@switchboard.test\r\nSubject: {subject}\r\n\
+         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn an_email_becomes_a_conversation_and_a_redelivery_stores_nothing_twice() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let raw = email(
+        "Sara@Example.com",
+        "m1@example.com",
+        "Kettle",
+        "سلام، my kettle broke.",
+    );
+    for _ in 0..2 {
+        let response = post_email(&app, Some(SECRET), &raw).await;
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    let conversation = eventually("the email routed", DEADLINE, async || {
+        let conversations = app.all_conversations(&key).await;
+        Some(conversations.first()?["id"].as_str()?.to_string())
+    })
+    .await;
+    let second = email(
+        "sara@example.com",
+        "m2@example.com",
+        "Re: Kettle",
+        "Also the lid.\r\n\r\nOn Mon, 3 Nov 2025, Sara wrote:\r\n> my kettle broke.",
+    );
+    assert_eq!(
+        post_email(&app, Some(SECRET), &second)
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
+    let messages = eventually("both emails stored", DEADLINE, async || {
+        let messages = app.messages(&key, &conversation).await;
+        (messages.len() >= 2).then_some(messages)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let messages_now = app.messages(&key, &conversation).await;
+    assert_eq!(messages_now.len(), 2, "{messages_now:?}");
+    assert_eq!(messages[0]["channel"], "email");
+    assert_eq!(messages[0]["text"], "سلام، my kettle broke.");
+    assert_eq!(
+        messages[1]["text"], "Also the lid.",
+        "the quoted history is set apart"
+    );
+    assert_eq!(app.all_conversations(&key).await.len(), 1);
+}
+
+#[tokio::test]
+async fn attachments_of_an_email_are_kept_with_the_message() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let raw = include_bytes!("../../../shared/src/channels/email/fixtures/attachments.eml");
+    assert_eq!(
+        post_email(&app, Some(SECRET), raw).await.status().as_u16(),
+        202
+    );
+    let message = eventually("the email routed", DEADLINE, async || {
+        let conversations = app.all_conversations(&key).await;
+        let id = conversations.first()?["id"].as_str()?.to_string();
+        app.messages(&key, &id).await.into_iter().next()
+    })
+    .await;
+    let attachments = message["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 3, "{message}");
+    assert_eq!(attachments[1]["filename"], "invoice 4521.pdf");
+    assert!(
+        !attachments[1]["blob_key"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{message}"
+    );
+    assert_eq!(attachments[0]["content_type"], "image/png");
+}
+
+#[tokio::test]
+async fn machine_written_mail_never_becomes_a_message() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    for raw in [
+        include_bytes!("../../../shared/src/channels/email/fixtures/auto_reply.eml").as_slice(),
+        include_bytes!("../../../shared/src/channels/email/fixtures/mailing_list.eml"),
+        include_bytes!("../../../shared/src/channels/email/fixtures/dsn_bounce.eml"),
+        include_bytes!("../../../shared/src/channels/email/fixtures/own_domain.eml"),
+    ] {
+        assert_eq!(
+            post_email(&app, Some(SECRET), raw).await.status().as_u16(),
+            202
+        );
+    }
+    let raw = email("tom@example.org", "m3@example.org", "Hello", "a person");
+    assert_eq!(
+        post_email(&app, Some(SECRET), &raw).await.status().as_u16(),
+        202
+    );
+    eventually("the person's email routed", DEADLINE, async || {
+        (!app.all_conversations(&key).await.is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts = app.all_inbound_texts(&key).await;
+    assert_eq!(texts, vec!["a person".to_string()]);
+}
+
+#[tokio::test]
+async fn the_webhook_refuses_a_wrong_secret_and_bad_bodies_and_stores_nothing() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let raw = email("sara@example.com", "m4@example.com", "Hi", "hello");
+    assert_eq!(post_email(&app, None, &raw).await.status().as_u16(), 401);
+    assert_eq!(
+        post_email(&app, Some("wrong-secret-0123456789"), &raw)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    let (status, _, raw_body) = status_and_json(post_email(&app, Some(SECRET), b"").await).await;
+    assert_eq!(status.as_u16(), 400, "{raw_body}");
+    let no_sender = b"From: nobody\r\nSubject: x\r\n\r\nbody\r\n";
+    assert_eq!(
+        post_email(&app, Some(SECRET), no_sender)
+            .await
+            .status()
+            .as_u16(),
+        422
+    );
+    let huge = email(
+        "sara@example.com",
+        "m5@example.com",
+        "Big",
+        &"x".repeat(70_000),
+    );
+    assert_eq!(
+        post_email(&app, Some(SECRET), &huge)
+            .await
+            .status()
+            .as_u16(),
+        413
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.all_conversations(&key).await.is_empty());
+}
+
+#[tokio::test]
+async fn email_import_queues_an_mbox_once() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let mut mbox = b"From sara@example.com Mon Nov  3 09:00:00 2025\n".to_vec();
+    mbox.extend(email("sara@example.com", "i1@example.com", "One", "first"));
+    mbox.extend(b"\nFrom tom@example.org Mon Nov  3 10:00:00 2025\n");
+    mbox.extend(email("tom@example.org", "i2@example.org", "Two", "second"));
+    let file = app.db_path().with_extension("mbox");
+    std::fs::write(&file, &mbox).expect("mbox written");
+    for _ in 0..2 {
+        let output = app
+            .command()
+            .args(["email", "import", "--db"])
+            .arg(app.db_path())
+            .arg(&file)
+            .output()
+            .expect("the import runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let texts = eventually("both imported emails routed", DEADLINE, async || {
+        let texts = app.all_inbound_texts(&key).await;
+        (texts.len() >= 2).then_some(texts)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut texts_now = app.all_inbound_texts(&key).await;
+    texts_now.sort();
+    assert_eq!(
+        texts_now,
+        vec!["first".to_string(), "second".to_string()],
+        "{texts:?}"
+    );
+}
