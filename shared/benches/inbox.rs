@@ -302,6 +302,7 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     }
 }
 

@@ -99,6 +99,8 @@ mod tests {
             page: crate::config::PageConfig::new("t".into(), "red".into(), None, "en".into())
                 .unwrap(),
             telegram: None,
+            twilio: None,
+            pbx: None,
         }
     }
 

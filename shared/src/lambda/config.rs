@@ -110,6 +110,8 @@ impl FunctionConfig {
                 page,
                 // The webhook function fills it in once it has read its secret.
                 telegram: None,
+                twilio: None,
+                pbx: None,
             },
             route: RoutePolicy {
                 reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),

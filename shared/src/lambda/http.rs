@@ -77,6 +77,8 @@ mod tests {
             trust_proxy: false,
             page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
             telegram: None,
+            twilio: None,
+            pbx: None,
         };
         backend.app_state(http, b"secret", &reply_channels(&base_channels()))
     }

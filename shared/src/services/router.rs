@@ -1,6 +1,7 @@
 //! The router's handling of one queued inbound message: fetch what it carries, store
 //! it once, and queue the automatic answer it asks for.
 
+use super::delivery::Applied;
 use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
@@ -45,6 +46,9 @@ impl InboundRouter {
         };
         if let Some(reachability) = message.signal {
             return self.record_signal(&message, reachability, &delivery).await;
+        }
+        if let Some(report) = &message.delivery_report {
+            return self.record_delivery(report, &delivery).await;
         }
         if let Err(reason) = self.fetch_attachments(&mut message, &delivery).await {
             tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
@@ -102,6 +106,33 @@ impl InboundRouter {
         {
             Ok(contact) => {
                 tracing::info!(contact_id = ?contact, channel = message.channel.as_str(), ?reachability, "reachability recorded");
+                Handled::Done
+            }
+            Err(e) => Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Applies a delivery report. The provider may report before the sender has
+    /// recorded the reply's provider id, so an unknown id is retried a few times.
+    async fn record_delivery(
+        &self,
+        report: &crate::model::DeliveryReport,
+        delivery: &Delivery,
+    ) -> Handled {
+        match super::delivery::apply_report(self.messages.as_ref(), report).await {
+            Ok(applied @ (Applied::Updated(_) | Applied::Unchanged(_))) => {
+                tracing::info!(provider_id = %report.provider_id, status = report.status.as_str(), ?applied, "delivery report recorded");
+                Handled::Done
+            }
+            Ok(Applied::Unknown) if delivery.receive_count + 1 < MAX_DELIVERIES => Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: format!("no reply is known as {} yet", report.provider_id),
+            },
+            Ok(Applied::Unknown) => {
+                tracing::warn!(provider_id = %report.provider_id, "delivery report for an unknown reply dropped");
                 Handled::Done
             }
             Err(e) => Handled::Retry {
