@@ -547,6 +547,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
     let router = InboundRouter {
         routing: store.clone(),
         messages: store.clone(),
+        conversations: store.clone(),
         queue: store.clone(),
         blobs: Arc::new(shared::embedded::BlobFolder::new(
             std::env::temp_dir().join("switchboard-bench-blobs"),

@@ -6,15 +6,19 @@ use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    Author, Channel, DeliveryStatus, Direction, InboundMessage, Message, MessageId,
+    Author, Channel, DeliveryStatus, Direction, Event, EventKind, InboundMessage, Message,
+    MessageId,
 };
 use crate::ports::{
-    Blob, BlobStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore, PortError,
-    Queue, RouteOutcome, RoutingStore,
+    Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES,
+    MessageStore, PortError, Queue, RouteOutcome, RoutingStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The tag a missed call puts on its conversation, to filter the calls to return.
+pub const CALLBACK_TAG: &str = "callback";
 
 /// Largest attachment fetched (the Telegram Bot API's own download limit).
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
@@ -26,6 +30,8 @@ pub type Fetchers = HashMap<Channel, Arc<dyn FileFetcher>>;
 pub struct InboundRouter {
     pub routing: Arc<dyn RoutingStore>,
     pub messages: Arc<dyn MessageStore>,
+    /// Tags conversations a message asks to (a missed call: `callback`).
+    pub conversations: Arc<dyn ConversationStore>,
     pub queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
@@ -65,6 +71,13 @@ impl InboundRouter {
                 new_conversation,
             }) => {
                 tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
+                if message
+                    .context
+                    .iter()
+                    .any(|(k, v)| k == "call_back" && v == "yes")
+                {
+                    self.tag(conversation_id, CALLBACK_TAG).await;
+                }
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
                         .await;
@@ -208,6 +221,47 @@ impl InboundRouter {
             }
         }
         Ok(())
+    }
+
+    /// Adds `tag` to the conversation (with its event) unless it has it; a failure only
+    /// costs the tag.
+    async fn tag(&self, id: crate::model::ConversationId, tag: &str) {
+        for _ in 0..3 {
+            let current = match self.conversations.conversation(id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
+                    return;
+                }
+            };
+            if current.tags.iter().any(|t| t == tag) {
+                return;
+            }
+            let mut tagged = current.clone();
+            tagged.tags.push(tag.to_owned());
+            let event = Event::new(
+                id,
+                EventKind::TagsChanged {
+                    added: vec![tag.to_owned()],
+                    removed: Vec::new(),
+                },
+                None,
+                Utc::now(),
+            );
+            match self
+                .conversations
+                .save_conversation(&tagged, current.version, &[event])
+                .await
+            {
+                Ok(_) => return,
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
+                    return;
+                }
+            }
+        }
     }
 
     /// Queues the channel's automatic answer; a failure only costs the welcome.

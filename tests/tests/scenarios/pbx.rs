@@ -80,6 +80,13 @@ async fn an_answered_call_becomes_one_item_with_wait_and_talk_time() {
     let items = voice_items(&app, &key, 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(voice_items(&app, &key, 1).await.len(), 1, "{items:?}");
+    let tagged = app
+        .list_all(&key, "/v1/conversations?status=all&tag=callback")
+        .await;
+    assert!(
+        tagged.is_empty(),
+        "an answered call is no call back: {tagged:?}"
+    );
     assert_eq!(
         items[0]["text"],
         "Inbound call from +989123456789, answered by Ada after 12 s, talked 1 min 24 s"
@@ -107,6 +114,15 @@ async fn an_unanswered_call_is_a_missed_call_to_return() {
         items[0]["text"],
         "Missed call from +989123456789 (rang 20 s, noAnswer) — call back"
     );
+    let to_return = eventually("the conversation tagged", DEADLINE, async || {
+        let tagged = app
+            .list_all(&key, "/v1/conversations?status=all&tag=callback")
+            .await;
+        (!tagged.is_empty()).then_some(tagged)
+    })
+    .await;
+    assert_eq!(to_return.len(), 1);
+    assert_eq!(to_return[0]["tags"], json!(["callback"]));
 }
 
 #[tokio::test]

@@ -134,6 +134,10 @@ async fn an_unanswered_call_in_hours_goes_to_voicemail_which_lands_in_the_timeli
             .as_str()
             .is_some_and(|k| !k.is_empty())
     );
+    let tagged = app
+        .list_all(&key, "/v1/conversations?status=all&tag=callback")
+        .await;
+    assert_eq!(tagged.len(), 1, "the missed call is tagged to call back");
 }
 
 #[tokio::test]
