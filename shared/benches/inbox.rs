@@ -302,6 +302,7 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     }
 }
 
@@ -546,6 +547,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
     let router = InboundRouter {
         routing: store.clone(),
         messages: store.clone(),
+        conversations: store.clone(),
         queue: store.clone(),
         blobs: Arc::new(shared::embedded::BlobFolder::new(
             std::env::temp_dir().join("switchboard-bench-blobs"),

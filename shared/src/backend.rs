@@ -102,6 +102,7 @@ impl Backend {
         InboundRouter {
             routing: self.routing.clone(),
             messages: self.messages.clone(),
+            conversations: self.conversations.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
             fetchers: Arc::new(fetchers),

@@ -140,6 +140,100 @@ pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
     }
 }
 
+/// Where replies by SMS come from: a number of the account, or a Messaging Service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TwilioSender {
+    From(crate::model::PhoneNumber),
+    MessagingService(String),
+}
+
+/// The Twilio account, when one is configured: SMS in and out, voice calls in.
+#[derive(Clone, Debug)]
+pub struct TwilioConfig {
+    /// `AC…`.
+    pub account_sid: String,
+    /// Signs Twilio's webhook calls and authenticates ours.
+    pub auth_token: Secret,
+    /// `https://api.twilio.com`, or a stand-in.
+    pub api_url: String,
+    /// The public base URL Twilio calls (`https://support.example.com`); the signature
+    /// covers the URL exactly as Twilio requested it, so it cannot be guessed behind a
+    /// proxy or API Gateway.
+    pub public_url: String,
+    pub sender: Option<TwilioSender>,
+    /// What callers to the number hear, and where their calls go.
+    pub voice: crate::channels::twilio::voice::VoiceSettings,
+}
+
+impl TwilioConfig {
+    pub fn new(
+        account_sid: String,
+        auth_token: String,
+        api_url: String,
+        public_url: String,
+        sender: Option<TwilioSender>,
+    ) -> Result<Self, String> {
+        let sid_ok = account_sid.len() == 34
+            && account_sid.starts_with("AC")
+            && account_sid[2..].chars().all(|c| c.is_ascii_hexdigit());
+        if !sid_ok {
+            return Err("the Twilio account SID should be AC followed by 32 hex digits".into());
+        }
+        if auth_token.trim().is_empty() {
+            return Err("the Twilio auth token is empty".into());
+        }
+        for (what, value) in [("API", &api_url), ("public", &public_url)] {
+            let url = url::Url::parse(value)
+                .map_err(|e| format!("the Twilio {what} URL `{value}` is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!("the Twilio {what} URL must be http:// or https://"));
+            }
+        }
+        if let Some(TwilioSender::MessagingService(sid)) = &sender
+            && !(sid.starts_with("MG") && sid.len() == 34)
+        {
+            return Err("a Messaging Service SID is MG followed by 32 hex digits".into());
+        }
+        Ok(Self {
+            account_sid,
+            auth_token: Secret::new(auth_token),
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            sender,
+            voice: crate::channels::twilio::voice::VoiceSettings::default(),
+        })
+    }
+
+    /// The URL Twilio calls for `path` (`/webhooks/twilio/sms`).
+    pub fn public(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}
+
+/// The PBX / CTI hook, when a secret is configured.
+#[derive(Clone, Debug)]
+pub struct PbxConfig {
+    /// Keys the HMAC-SHA256 every call to `POST /webhooks/pbx` is signed with.
+    pub secret: Secret,
+    /// How far a call's timestamp may be from our clock, in seconds.
+    pub window_secs: i64,
+}
+
+impl PbxConfig {
+    pub fn new(secret: String, window_secs: i64) -> Result<Self, String> {
+        if secret.len() < 16 {
+            return Err("the PBX secret must be at least 16 characters".into());
+        }
+        if !(1..=3600).contains(&window_secs) {
+            return Err("the PBX time window must be 1–3600 seconds".into());
+        }
+        Ok(Self {
+            secret: Secret::new(secret),
+            window_secs,
+        })
+    }
+}
+
 /// What the public and agent routers need to know.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -156,6 +250,10 @@ pub struct HttpConfig {
     pub page: PageConfig,
     /// The Telegram webhook's settings; none when no bot is configured.
     pub telegram: Option<TelegramWebhook>,
+    /// The Twilio webhooks' settings; none when no account is configured.
+    pub twilio: Option<TwilioConfig>,
+    /// The PBX hook's settings; none when no secret is configured.
+    pub pbx: Option<PbxConfig>,
     /// The email webhook's settings; none when it is off.
     pub email: Option<EmailWebhook>,
 }

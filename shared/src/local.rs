@@ -4,7 +4,8 @@
 use crate::backend::{Backend, base_channels, reply_channels};
 use crate::channels::email::EmailFiles;
 use crate::channels::telegram::{BotApi, TelegramSender};
-use crate::config::{HttpConfig, TelegramConfig};
+use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
+use crate::config::{HttpConfig, TelegramConfig, TwilioConfig};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
@@ -27,6 +28,7 @@ pub struct LocalSettings {
     pub http: HttpConfig,
     pub route: RoutePolicy,
     pub telegram: Option<TelegramConfig>,
+    pub twilio: Option<TwilioConfig>,
 }
 
 /// The assembled local app.
@@ -68,6 +70,20 @@ impl Local {
             let bot = Arc::new(TelegramSender::new(api));
             channels.insert(Channel::Telegram, bot.clone() as Arc<dyn ChannelSender>);
             fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+        }
+        if let Some(twilio) = &settings.twilio {
+            let api = TwilioApi::new(
+                &twilio.api_url,
+                &twilio.account_sid,
+                twilio.auth_token.clone(),
+            )
+            .map_err(crate::ports::PortError::Internal)?;
+            let media = Arc::new(MediaFetcher(api)) as Arc<dyn FileFetcher>;
+            fetchers.insert(Channel::Sms, media.clone());
+            fetchers.insert(Channel::Voice, media);
+            if let Some(sms) = SmsSender::new(twilio).map_err(crate::ports::PortError::Internal)? {
+                channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
+            }
         }
         let state = backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
         let router = backend.router(settings.route, fetchers);

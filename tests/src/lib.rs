@@ -11,20 +11,29 @@ mod app;
 pub mod cloud;
 pub mod events;
 mod fake_telegram;
+mod fake_twilio;
 pub mod function;
 pub mod pace;
+mod pbx;
 mod poll;
 pub mod runtime;
 pub mod stack;
 mod telegram;
+mod twilio;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, binary};
 pub use fake_telegram::{Call, FakeTelegram, Upload};
+pub use fake_twilio::{FakeTwilio, SentSms};
+pub use pbx::{PBX_SECRET, pbx_env, unix_now};
 pub use poll::{DEADLINE, eventually};
 pub use telegram::{
     BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,
     text_update, user,
+};
+pub use twilio::{
+    ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, new_sid, sms_params, twilio_env,
+    twilio_signature,
 };
 
 /// A lock that a panicking holder did not spoil (test threads panic by design).

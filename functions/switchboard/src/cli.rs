@@ -2,9 +2,12 @@ use anyhow::{Context, anyhow};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::channels::telegram::BotApi;
-use shared::config::{HttpConfig, PageConfig, TelegramConfig, TelegramWebhook};
+use shared::channels::twilio::voice::BusinessHours;
+use shared::config::{
+    HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
+};
 use shared::local::{Local, LocalSettings};
-use shared::model::{DefaultRegion, Role};
+use shared::model::{DefaultRegion, PhoneNumber, Role};
 use shared::services::route::RoutePolicy;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -121,6 +124,131 @@ impl TelegramArgs {
     }
 }
 
+/// The Twilio account; set the account SID and auth token to turn SMS on.
+#[derive(Args)]
+struct TwilioArgs {
+    /// The account SID (AC…).
+    #[arg(long, env = "SWITCHBOARD_TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    /// The auth token: signs Twilio's webhook calls and authenticates ours.
+    #[arg(long, env = "SWITCHBOARD_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// The REST API's base URL.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TWILIO_API_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    twilio_api_url: String,
+    /// The public base URL Twilio calls, exactly as configured in the console (signatures
+    /// cover it) [default: the public URL].
+    #[arg(long, env = "SWITCHBOARD_TWILIO_PUBLIC_URL")]
+    twilio_public_url: Option<String>,
+    /// The number replies by SMS come from (E.164).
+    #[arg(long, env = "SWITCHBOARD_TWILIO_FROM")]
+    twilio_from: Option<String>,
+    /// Or the Messaging Service they go through (MG…).
+    #[arg(long, env = "SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID")]
+    twilio_messaging_service_sid: Option<String>,
+    /// What callers hear first.
+    #[arg(long, env = "SWITCHBOARD_TWILIO_VOICE_GREETING")]
+    twilio_voice_greeting: Option<String>,
+    /// The greeting's language (a Twilio <Say> language: en-US, de-DE, …).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TWILIO_VOICE_LANGUAGE",
+        default_value = "en-US"
+    )]
+    twilio_voice_language: String,
+    /// The number calls are put through to within business hours; none: voicemail only.
+    #[arg(long, env = "SWITCHBOARD_TWILIO_VOICE_DIAL")]
+    twilio_voice_dial: Option<String>,
+    /// Business hours, e.g. `mon-fri 09:00-17:00 +03:30` [default: always].
+    #[arg(long, env = "SWITCHBOARD_TWILIO_VOICE_HOURS")]
+    twilio_voice_hours: Option<String>,
+}
+
+impl TwilioArgs {
+    /// The account's settings; none without an account SID.
+    fn config(
+        &self,
+        public_url: &str,
+        region: DefaultRegion,
+    ) -> anyhow::Result<Option<TwilioConfig>> {
+        let Some(sid) = self.twilio_account_sid.clone().filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let token = self
+            .twilio_auth_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                anyhow!("SWITCHBOARD_TWILIO_AUTH_TOKEN is required with an account SID")
+            })?;
+        let from = self.twilio_from.as_deref().filter(|f| !f.is_empty());
+        let service = self
+            .twilio_messaging_service_sid
+            .clone()
+            .filter(|s| !s.is_empty());
+        let sender = match (from, service) {
+            (Some(_), Some(_)) => {
+                return Err(anyhow!(
+                    "set SWITCHBOARD_TWILIO_FROM or SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID, not both"
+                ));
+            }
+            (Some(from), None) => Some(TwilioSender::From(
+                PhoneNumber::parse(from, region)
+                    .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_FROM: {e}"))?,
+            )),
+            (None, Some(service)) => Some(TwilioSender::MessagingService(service)),
+            (None, None) => None,
+        };
+        let public = self
+            .twilio_public_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| public_url.to_owned());
+        let mut config = TwilioConfig::new(sid, token, self.twilio_api_url.clone(), public, sender)
+            .map_err(|e| anyhow!(e))?;
+        if let Some(greeting) = self.twilio_voice_greeting.clone() {
+            config.voice.greeting = greeting;
+        }
+        config.voice.language = self.twilio_voice_language.clone();
+        if let Some(dial) = self.twilio_voice_dial.as_deref().filter(|d| !d.is_empty()) {
+            config.voice.dial = Some(
+                PhoneNumber::parse(dial, region)
+                    .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_VOICE_DIAL: {e}"))?,
+            );
+        }
+        if let Some(hours) = self.twilio_voice_hours.as_deref().filter(|h| !h.is_empty()) {
+            config.voice.hours = BusinessHours::parse(hours).map_err(|e| anyhow!(e))?;
+        }
+        Ok(Some(config))
+    }
+}
+
+/// The PBX / CTI hook; set the secret to turn it on.
+#[derive(Args)]
+struct PbxArgs {
+    /// The shared secret the PBX signs its calls with (at least 16 characters).
+    #[arg(long, env = "SWITCHBOARD_PBX_SECRET", hide_env_values = true)]
+    pbx_secret: Option<String>,
+    /// How far a call's X-Switchboard-Timestamp may be from our clock, in seconds.
+    #[arg(long, env = "SWITCHBOARD_PBX_WINDOW_SECS", default_value_t = 300)]
+    pbx_window_secs: i64,
+}
+
+impl PbxArgs {
+    fn config(&self) -> anyhow::Result<Option<PbxConfig>> {
+        let Some(secret) = self.pbx_secret.clone().filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        PbxConfig::new(secret, self.pbx_window_secs)
+            .map(Some)
+            .map_err(|e| anyhow!(e))
+    }
+}
+
 #[derive(Subcommand)]
 enum AgentCommand {
     /// Create an agent and print their API key (alone, on the last line).
@@ -188,6 +316,10 @@ struct ServeArgs {
     telegram: TelegramArgs,
     #[command(flatten)]
     email: crate::email::EmailArgs,
+    #[command(flatten)]
+    twilio: TwilioArgs,
+    #[command(flatten)]
+    pbx: PbxArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -310,6 +442,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
     let telegram = args.telegram.config()?;
+    let twilio = args.twilio.config(&public_url, default_region)?;
     let blob_dir = args
         .blob_dir
         .unwrap_or_else(|| args.db.db.with_extension("blobs"));
@@ -325,12 +458,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             page,
             telegram: telegram.as_ref().map(TelegramWebhook::from),
             email: args.email.webhook()?,
+            twilio: twilio.clone(),
+            pbx: args.pbx.config()?,
         },
         route: RoutePolicy {
             reopen_window: Duration::hours(i64::from(args.reopen_window_hours)),
             default_team: None,
         },
         telegram,
+        twilio,
     };
     let local = Local::open(settings)
         .await

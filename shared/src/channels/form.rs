@@ -16,18 +16,28 @@ pub enum FormError {
 
 /// Decodes a form body into its fields; each field may appear once.
 pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, FormError> {
-    let text = std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
     let mut fields = HashMap::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name =
-            decode(name).map_err(|_| FormError::Malformed(name.chars().take(40).collect()))?;
-        let value = decode(value).map_err(|_| FormError::Malformed(name.clone()))?;
+    for (name, value) in parse_pairs(body)? {
         if fields.insert(name.clone(), value).is_some() {
             return Err(FormError::Repeated(name));
         }
     }
     Ok(fields)
+}
+
+/// Decodes a form body into its `(name, value)` pairs in order, repeats kept (a signed
+/// webhook signs every pair it sent).
+pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    let text = std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
+    let mut pairs = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name =
+            decode(name).map_err(|_| FormError::Malformed(name.chars().take(40).collect()))?;
+        let value = decode(value).map_err(|_| FormError::Malformed(name.clone()))?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }
 
 fn decode(raw: &str) -> Result<String, ()> {

@@ -2,5 +2,7 @@
 
 pub mod email;
 pub mod form;
+pub mod pbx;
 pub mod telegram;
+pub mod twilio;
 pub mod webform;

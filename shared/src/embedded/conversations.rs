@@ -262,6 +262,20 @@ impl MessageStore for Embedded {
             })
             .await
     }
+
+    async fn message_by_provider_id(&self, provider_id: &str) -> PortResult<Option<MessageId>> {
+        let provider_id = provider_id.to_owned();
+        self.db
+            .read(move |conn| {
+                let id: Option<String> = conn
+                    .prepare_cached("SELECT id FROM messages WHERE provider_id = ?1 LIMIT 1")
+                    .and_then(|mut s| s.query_row([provider_id], |r| r.get(0)).optional())
+                    .map_err(sql)?;
+                id.map(|id| rows::parse("message id", &id).map_err(sql))
+                    .transpose()
+            })
+            .await
+    }
 }
 
 /// The SELECT for one page of a filtered conversation list, and its arguments.

@@ -44,6 +44,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     }
 }
 

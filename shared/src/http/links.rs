@@ -100,6 +100,8 @@ mod tests {
                 .unwrap(),
             telegram: None,
             email: None,
+            twilio: None,
+            pbx: None,
         }
     }
 

@@ -61,6 +61,31 @@ pub fn email_router() -> Router<AppState> {
     Router::new().route("/webhooks/email", post(webhooks::email::receive))
 }
 
+/// The Twilio webhooks: SMS in, delivery reports.
+pub fn twilio_router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/twilio/sms", post(webhooks::twilio::sms))
+        .route("/webhooks/twilio/status", post(webhooks::twilio::status))
+        .route("/webhooks/twilio/voice", post(webhooks::twilio::voice))
+        .route(
+            "/webhooks/twilio/voice/dial",
+            post(webhooks::twilio::voice_dial),
+        )
+        .route(
+            "/webhooks/twilio/voice/recording",
+            post(webhooks::twilio::voice_recording),
+        )
+        .route(
+            "/webhooks/twilio/voice/transcription",
+            post(webhooks::twilio::voice_transcription),
+        )
+}
+
+/// The PBX / CTI hook.
+pub fn pbx_router() -> Router<AppState> {
+    Router::new().route("/webhooks/pbx", post(webhooks::pbx::receive))
+}
+
 /// Every router on one app, as the local server mounts it.
 pub fn app(state: AppState) -> Router {
     finish(
@@ -68,7 +93,9 @@ pub fn app(state: AppState) -> Router {
             .merge(api_router())
             .merge(webform_router())
             .merge(telegram_router())
-            .merge(email_router()),
+            .merge(email_router())
+            .merge(twilio_router())
+            .merge(pbx_router()),
         state,
     )
 }

@@ -124,6 +124,8 @@ impl FunctionConfig {
                 // The webhook function fills it in once it has read its secret.
                 telegram: None,
                 email: None,
+                twilio: None,
+                pbx: None,
             },
             route: RoutePolicy {
                 reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),

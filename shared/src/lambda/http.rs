@@ -78,6 +78,8 @@ mod tests {
             page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
             telegram: None,
             email: None,
+            twilio: None,
+            pbx: None,
         };
         backend.app_state(http, b"secret", &reply_channels(&base_channels()))
     }

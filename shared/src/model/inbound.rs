@@ -1,4 +1,4 @@
-use super::{Attachment, Channel, ConversationId, PresentedIdentity, SourceId};
+use super::{Attachment, Channel, ConversationId, DeliveryStatus, PresentedIdentity, SourceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,19 @@ pub struct InboundMessage {
     /// Not a message but news about the channel: the customer blocked or unblocked us.
     #[serde(default)]
     pub signal: Option<Reachability>,
+    /// Not a message but the provider's news about a reply we sent (an SMS delivered).
+    #[serde(default)]
+    pub delivery_report: Option<DeliveryReport>,
+}
+
+/// What a provider says became of a reply it took (a Twilio status callback).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The id the provider gave the reply, as the sender stored it.
+    pub provider_id: String,
+    /// `Delivered` or `Failed`.
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
 }
 
 /// Whether a customer can be reached on a channel (a Telegram user blocks the bot).

@@ -119,6 +119,8 @@ pub trait MessageStore: Send + Sync {
         error: Option<&str>,
         provider_id: Option<&str>,
     ) -> PortResult<()>;
+    /// The reply the provider knows by `provider_id` (as `set_delivery_status` stored it).
+    async fn message_by_provider_id(&self, provider_id: &str) -> PortResult<Option<MessageId>>;
 }
 
 #[async_trait]

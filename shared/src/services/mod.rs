@@ -1,10 +1,12 @@
 //! The use cases, written against the ports.
 
+pub mod delivery;
 pub mod directory;
 pub mod email;
 pub mod error;
 pub mod inbox;
 pub mod ingest;
+pub mod lookup;
 pub mod route;
 pub mod router;
 pub mod send;

@@ -33,6 +33,7 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     }
 }
 

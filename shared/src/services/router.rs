@@ -1,19 +1,24 @@
 //! The router's handling of one queued inbound message: fetch what it carries, store
 //! it once, and queue the automatic answer it asks for.
 
+use super::delivery::Applied;
 use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    Author, Channel, DeliveryStatus, Direction, InboundMessage, Message, MessageId,
+    Author, Channel, DeliveryStatus, Direction, Event, EventKind, InboundMessage, Message,
+    MessageId,
 };
 use crate::ports::{
-    Blob, BlobStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore, PortError,
-    Queue, RouteOutcome, RoutingStore,
+    Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES,
+    MessageStore, PortError, Queue, RouteOutcome, RoutingStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The tag a missed call puts on its conversation, to filter the calls to return.
+pub const CALLBACK_TAG: &str = "callback";
 
 /// Largest attachment fetched (the Telegram Bot API's own download limit).
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
@@ -25,6 +30,8 @@ pub type Fetchers = HashMap<Channel, Arc<dyn FileFetcher>>;
 pub struct InboundRouter {
     pub routing: Arc<dyn RoutingStore>,
     pub messages: Arc<dyn MessageStore>,
+    /// Tags conversations a message asks to (a missed call: `callback`).
+    pub conversations: Arc<dyn ConversationStore>,
     pub queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
@@ -46,6 +53,9 @@ impl InboundRouter {
         if let Some(reachability) = message.signal {
             return self.record_signal(&message, reachability, &delivery).await;
         }
+        if let Some(report) = &message.delivery_report {
+            return self.record_delivery(report, &delivery).await;
+        }
         if let Err(reason) = self.fetch_attachments(&mut message, &delivery).await {
             tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
             return Handled::Retry {
@@ -61,6 +71,13 @@ impl InboundRouter {
                 new_conversation,
             }) => {
                 tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
+                if message
+                    .context
+                    .iter()
+                    .any(|(k, v)| k == "call_back" && v == "yes")
+                {
+                    self.tag(conversation_id, CALLBACK_TAG).await;
+                }
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
                         .await;
@@ -102,6 +119,33 @@ impl InboundRouter {
         {
             Ok(contact) => {
                 tracing::info!(contact_id = ?contact, channel = message.channel.as_str(), ?reachability, "reachability recorded");
+                Handled::Done
+            }
+            Err(e) => Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Applies a delivery report. The provider may report before the sender has
+    /// recorded the reply's provider id, so an unknown id is retried a few times.
+    async fn record_delivery(
+        &self,
+        report: &crate::model::DeliveryReport,
+        delivery: &Delivery,
+    ) -> Handled {
+        match super::delivery::apply_report(self.messages.as_ref(), report).await {
+            Ok(applied @ (Applied::Updated(_) | Applied::Unchanged(_))) => {
+                tracing::info!(provider_id = %report.provider_id, status = report.status.as_str(), ?applied, "delivery report recorded");
+                Handled::Done
+            }
+            Ok(Applied::Unknown) if delivery.receive_count + 1 < MAX_DELIVERIES => Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: format!("no reply is known as {} yet", report.provider_id),
+            },
+            Ok(Applied::Unknown) => {
+                tracing::warn!(provider_id = %report.provider_id, "delivery report for an unknown reply dropped");
                 Handled::Done
             }
             Err(e) => Handled::Retry {
@@ -177,6 +221,47 @@ impl InboundRouter {
             }
         }
         Ok(())
+    }
+
+    /// Adds `tag` to the conversation (with its event) unless it has it; a failure only
+    /// costs the tag.
+    async fn tag(&self, id: crate::model::ConversationId, tag: &str) {
+        for _ in 0..3 {
+            let current = match self.conversations.conversation(id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
+                    return;
+                }
+            };
+            if current.tags.iter().any(|t| t == tag) {
+                return;
+            }
+            let mut tagged = current.clone();
+            tagged.tags.push(tag.to_owned());
+            let event = Event::new(
+                id,
+                EventKind::TagsChanged {
+                    added: vec![tag.to_owned()],
+                    removed: Vec::new(),
+                },
+                None,
+                Utc::now(),
+            );
+            match self
+                .conversations
+                .save_conversation(&tagged, current.version, &[event])
+                .await
+            {
+                Ok(_) => return,
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
+                    return;
+                }
+            }
+        }
     }
 
     /// Queues the channel's automatic answer; a failure only costs the welcome.

@@ -35,6 +35,7 @@ on_both_backends!(
         a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write,
         replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key,
         blocking_is_recorded_on_the_contact_and_its_conversation_once,
+        a_reply_is_found_by_its_provider_id_and_its_status_updated,
     ]
 );
 
@@ -68,6 +69,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     }
 }
 
@@ -960,5 +962,60 @@ async fn blocking_is_recorded_on_the_contact_and_its_conversation_once(store: &d
             },
         ],
         "a repeated block records nothing new"
+    );
+}
+
+async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn Store) {
+    let r = route(
+        store,
+        &inbound("pid", vec![(email("pid@example.com"), false)], "help"),
+    )
+    .await;
+    let reply = Message {
+        id: MessageId::new(),
+        conversation_id: r.conversation,
+        contact_id: r.contact,
+        direction: Direction::Outbound,
+        channel: Channel::Sms,
+        author: Author::System,
+        text: "on its way".into(),
+        attachments: vec![],
+        source_id: None,
+        delivery_status: DeliveryStatus::Queued,
+        delivery_error: None,
+        created_at: now(),
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+    };
+    store.add_outbound(&reply).await.unwrap();
+    let provider_id = format!("twilio:SM{}", MessageId::new().to_string().replace('_', ""));
+    assert_eq!(
+        store.message_by_provider_id(&provider_id).await.unwrap(),
+        None
+    );
+    store
+        .set_delivery_status(reply.id, DeliveryStatus::Sent, None, Some(&provider_id))
+        .await
+        .unwrap();
+    let found = store.message_by_provider_id(&provider_id).await.unwrap();
+    assert_eq!(found, Some(reply.id));
+    // A later status keeps the provider id.
+    store
+        .set_delivery_status(reply.id, DeliveryStatus::Delivered, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.message_by_provider_id(&provider_id).await.unwrap(),
+        Some(reply.id)
+    );
+    let stored = store.message(reply.id).await.unwrap().unwrap();
+    assert_eq!(stored.delivery_status, DeliveryStatus::Delivered);
+    assert_eq!(
+        store
+            .message_by_provider_id("twilio:SMunknown")
+            .await
+            .unwrap(),
+        None
     );
 }

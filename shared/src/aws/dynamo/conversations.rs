@@ -346,6 +346,13 @@ impl MessageStore for DynamoStore {
         }
         Ok(())
     }
+
+    async fn message_by_provider_id(&self, provider_id: &str) -> PortResult<Option<MessageId>> {
+        match self.get(&keys::provider(provider_id), keys::META).await? {
+            Some(item) => items::parsed(&item, "target").map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 impl DynamoStore {

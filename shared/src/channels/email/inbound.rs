@@ -137,6 +137,7 @@ pub fn normalize(
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     };
     Ok(Normalized::Message(Box::new(message)))
 }

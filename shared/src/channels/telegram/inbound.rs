@@ -75,6 +75,7 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
             media_group: None,
             auto_reply: None,
             signal: Some(signal),
+            delivery_report: None,
         };
         return Normalized::Message(Box::new(message));
     }
@@ -196,6 +197,7 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
         media_group: m.media_group_id.clone(),
         auto_reply,
         signal: None,
+        delivery_report: None,
     };
     Normalized::Message(Box::new(message))
 }

@@ -185,6 +185,7 @@ impl Submission {
             media_group: None,
             auto_reply: None,
             signal: None,
+            delivery_report: None,
         }
     }
 }

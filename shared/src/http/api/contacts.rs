@@ -2,9 +2,10 @@ use super::conversations::page_request;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
-use crate::model::{Contact, ContactId};
+use crate::model::{Contact, ContactId, PhoneNumber};
 use crate::ports::Page;
 use crate::services::directory::ContactDetails;
+use crate::services::lookup::CallerLookup;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -33,6 +34,29 @@ pub async fn search(
             .search_contacts(q.q.as_deref().unwrap_or(""), &page)
             .await?,
     ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupPhone {
+    /// A phone number in any written form: national, international, Persian digits.
+    phone: String,
+}
+
+/// Who is calling: the contact holding a phone number, their open conversation and
+/// its latest messages.
+#[utoipa::path(get, path = "/v1/contacts/lookup", tag = "contacts", params(LookupPhone),
+    responses((status = 200, body = CallerLookup), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiQuery(q): ApiQuery<LookupPhone>,
+) -> Result<Json<CallerLookup>, ApiError> {
+    let phone = PhoneNumber::parse(&q.phone, state.config.default_region)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(state.directory.lookup_phone(&phone).await?))
 }
 
 /// A contact with its identities and conversations.

@@ -54,6 +54,7 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(conversations::note))
         .routes(routes!(messages::attachment))
         .routes(routes!(contacts::search))
+        .routes(routes!(contacts::lookup))
         .routes(routes!(contacts::get))
         .routes(routes!(contacts::merge))
         .routes(routes!(admin::me, admin::patch_me))

@@ -199,6 +199,7 @@ pub async fn answer(
         media_group: None,
         auto_reply: None,
         signal: None,
+        delivery_report: None,
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();

@@ -1,0 +1,343 @@
+//! Voice calls to the Twilio number: a greeting, then within business hours a `<Dial>` to
+//! the team's phone, else (or when nobody answers) a `<Record>` with transcription. The
+//! dial outcome, the recording and its transcription come back as callbacks and become
+//! voice items in the caller's conversation (a missed call asks for a call back).
+//!
+//! <https://www.twilio.com/docs/voice/twiml/dial>, <https://www.twilio.com/docs/voice/twiml/record>
+
+use super::inbound::{Normalized, is_sid};
+use super::params::Params;
+use super::twiml::escape;
+use crate::model::{
+    Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
+    SourceId, ThreadHint,
+};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, Utc};
+
+pub const DIAL_PATH: &str = "/webhooks/twilio/voice/dial";
+pub const RECORDING_PATH: &str = "/webhooks/twilio/voice/recording";
+pub const TRANSCRIPTION_PATH: &str = "/webhooks/twilio/voice/transcription";
+
+/// What callers hear and where calls go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoiceSettings {
+    pub greeting: String,
+    /// A `<Say>` language (`en-US`, `fa-IR`, …).
+    pub language: String,
+    /// Who takes calls within business hours; none: every call goes to voicemail.
+    pub dial: Option<PhoneNumber>,
+    pub hours: BusinessHours,
+}
+
+impl Default for VoiceSettings {
+    /// Every call to voicemail, greeted in English.
+    fn default() -> Self {
+        Self {
+            greeting: "Thank you for calling. Please leave a message after the tone.".into(),
+            language: "en-US".into(),
+            dial: None,
+            hours: BusinessHours::always(),
+        }
+    }
+}
+
+/// Weekly opening hours in one fixed UTC offset (`mon-fri 09:00-17:00 +03:30`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusinessHours {
+    /// Monday = 0.
+    days: [bool; 7],
+    open: NaiveTime,
+    close: NaiveTime,
+    offset: FixedOffset,
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl BusinessHours {
+    /// Always open.
+    pub fn always() -> Self {
+        Self {
+            days: [true; 7],
+            open: NaiveTime::MIN,
+            close: NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
+            offset: Utc.fix(),
+        }
+    }
+
+    /// `<days> <HH:MM>-<HH:MM> <±HH:MM>`, days as `mon-fri`, `sat,sun` or `mon`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let bad = || format!("`{spec}` is not business hours like `mon-fri 09:00-17:00 +03:30`");
+        let mut words = spec.split_whitespace();
+        let (days, times, offset) = match (words.next(), words.next(), words.next(), words.next()) {
+            (Some(d), Some(t), Some(o), None) => (d, t, o),
+            _ => return Err(bad()),
+        };
+        let day = |name: &str| DAYS.iter().position(|d| name.eq_ignore_ascii_case(d));
+        let mut mask = [false; 7];
+        for part in days.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a).ok_or_else(bad)?, day(b).ok_or_else(bad)?);
+                    let mut d = a;
+                    loop {
+                        mask[d] = true;
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                None => mask[day(part).ok_or_else(bad)?] = true,
+            }
+        }
+        let (open, close) = times.split_once('-').ok_or_else(bad)?;
+        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| bad());
+        let (open, close) = (time(open)?, time(close)?);
+        if open >= close {
+            return Err(bad());
+        }
+        let offset: FixedOffset = offset.parse().map_err(|_| bad())?;
+        Ok(Self {
+            days: mask,
+            open,
+            close,
+            offset,
+        })
+    }
+
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.offset);
+        let day = local.weekday().num_days_from_monday() as usize;
+        let time = local.time();
+        self.days[day] && time >= self.open && time < self.close
+    }
+}
+
+/// The TwiML that answers a new call.
+pub fn answer(settings: &VoiceSettings, public_url: &str, now: DateTime<Utc>) -> String {
+    let say = say(settings);
+    match &settings.dial {
+        Some(number) if settings.hours.is_open(now) => format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>{say}<Dial action="{}" timeout="20"><Number>{}</Number></Dial></Response>"#,
+            escape(&format!("{public_url}{DIAL_PATH}")),
+            escape(number.as_str())
+        ),
+        _ => voicemail(&say, public_url),
+    }
+}
+
+/// The TwiML after the dial: hang up when someone talked, else voicemail.
+pub fn after_dial(params: &Params, public_url: &str) -> String {
+    if params.get("DialCallStatus") == Some("completed") {
+        return r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.into();
+    }
+    voicemail("", public_url)
+}
+
+fn say(settings: &VoiceSettings) -> String {
+    if settings.greeting.trim().is_empty() {
+        return String::new();
+    }
+    format!(
+        r#"<Say language="{}">{}</Say>"#,
+        escape(&settings.language),
+        escape(&settings.greeting)
+    )
+}
+
+fn voicemail(say: &str, public_url: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response>{say}<Record action="{}" maxLength="120" playBeep="true" transcribe="true" transcribeCallback="{}"/><Hangup/></Response>"#,
+        escape(&format!("{public_url}{RECORDING_PATH}")),
+        escape(&format!("{public_url}{TRANSCRIPTION_PATH}")),
+    )
+}
+
+/// A callback about a call (dial outcome, recording, transcription) → its voice item.
+pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) -> Normalized {
+    let Some(call_sid) = params.get("CallSid") else {
+        return Normalized::Invalid("CallSid is missing".into());
+    };
+    if !is_sid(call_sid, &["CA"]) {
+        return Normalized::Invalid("CallSid is not a Twilio call SID".into());
+    }
+    let caller = params
+        .get("From")
+        .filter(|f| !matches!(*f, "anonymous" | "Anonymous" | "+266696687"))
+        .and_then(|f| PhoneNumber::parse(f, region).ok());
+    let who = caller
+        .as_ref()
+        .map_or("a withheld number", |p| p.as_str())
+        .to_owned();
+    let (event, text, attachments) = match path {
+        DIAL_PATH => match params.get("DialCallStatus") {
+            Some("completed") => {
+                let secs = params.get("DialCallDuration").unwrap_or("0");
+                (
+                    "answered",
+                    format!("Inbound call from {who}, answered, talked {secs} s"),
+                    Vec::new(),
+                )
+            }
+            // No answer: the caller goes to voicemail; the recording makes the item.
+            _ => return Normalized::Ignored("a dial nobody answered (voicemail follows)"),
+        },
+        RECORDING_PATH => {
+            let secs = params.get("RecordingDuration").unwrap_or("0");
+            let attachments = params
+                .get("RecordingUrl")
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(|u| {
+                    vec![Attachment::at_provider(
+                        u.to_owned(),
+                        Some("voicemail.wav".into()),
+                        Some("audio/x-wav".into()),
+                        None,
+                    )]
+                })
+                .unwrap_or_default();
+            let text = if secs == "0" || attachments.is_empty() {
+                format!("Missed call from {who}, no voicemail — call back")
+            } else {
+                format!("Missed call from {who}, voicemail of {secs} s — call back")
+            };
+            ("recording", text, attachments)
+        }
+        TRANSCRIPTION_PATH => {
+            if params.get("TranscriptionStatus") != Some("completed") {
+                return Normalized::Ignored("a transcription that failed");
+            }
+            let Some(text) = params.get("TranscriptionText") else {
+                return Normalized::Ignored("an empty transcription");
+            };
+            let text: String = text.chars().take(5000).collect();
+            (
+                "transcription",
+                format!("Voicemail from {who}: {text}"),
+                Vec::new(),
+            )
+        }
+        _ => return Normalized::Invalid("not a voice callback".into()),
+    };
+    let identity = match &caller {
+        Some(phone) => Identity::phone(phone),
+        None => Identity::web_visitor(&format!("withheld-call-{call_sid}")),
+    };
+    let mut context = vec![("call_sid".to_owned(), call_sid.to_owned())];
+    if text.contains("call back") {
+        context.push(("call_back".to_owned(), "yes".to_owned()));
+    }
+    Normalized::Message(Box::new(InboundMessage {
+        source_id: SourceId::new("twilio", &format!("{call_sid}:{event}")),
+        channel: Channel::Voice,
+        received_at: Utc::now(),
+        sender_name: caller.is_none().then(|| "Withheld number".to_owned()),
+        identities: vec![PresentedIdentity::proven(identity)],
+        text,
+        subject: None,
+        thread: ThreadHint::None,
+        customer_link: None,
+        context,
+        attachments,
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        auto_reply: None,
+        signal: None,
+        delivery_report: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn settings(hours: &str) -> VoiceSettings {
+        VoiceSettings {
+            greeting: "Hello & welcome".into(),
+            language: "en-US".into(),
+            dial: Some(PhoneNumber::from_e164("+14155550111").unwrap()),
+            hours: BusinessHours::parse(hours).unwrap(),
+        }
+    }
+
+    #[test]
+    fn business_hours_follow_their_offset() {
+        let hours = BusinessHours::parse("sat-wed 08:30-17:00 +03:30").unwrap();
+        // Saturday 05:00 UTC is 08:30 in Tehran.
+        let sat = Utc.with_ymd_and_hms(2026, 11, 21, 5, 0, 0).unwrap();
+        assert!(hours.is_open(sat));
+        assert!(!hours.is_open(sat - chrono::Duration::minutes(1)));
+        // Thursday is closed.
+        assert!(!hours.is_open(Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap()));
+        for bad in [
+            "",
+            "mon-fri",
+            "mon-fri 17:00-09:00 +00:00",
+            "xyz 09:00-17:00 +00:00",
+            "mon 9-5 +00:00",
+        ] {
+            assert!(BusinessHours::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn open_hours_dial_and_closed_hours_record() {
+        let s = settings("mon-fri 09:00-17:00 +00:00");
+        let open = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let twiml = answer(&s, "https://support.example.com", open);
+        assert!(
+            twiml.contains(r#"<Say language="en-US">Hello &amp; welcome</Say>"#),
+            "{twiml}"
+        );
+        assert!(
+            twiml.contains(
+                r#"<Dial action="https://support.example.com/webhooks/twilio/voice/dial""#
+            )
+        );
+        assert!(twiml.contains("<Number>+14155550111</Number>"));
+        let closed = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+        let twiml = answer(&s, "https://support.example.com", closed);
+        assert!(!twiml.contains("<Dial"), "{twiml}");
+        assert!(twiml.contains(r#"transcribe="true""#) && twiml.contains("<Record"));
+    }
+
+    #[test]
+    fn callbacks_become_voice_items() {
+        let region = DefaultRegion::default();
+        let sid = "CA0123456789abcdef0123456789abcdef";
+        let params = Params::parse(
+            format!("CallSid={sid}&From=%2B14155552671&RecordingUrl=https%3A%2F%2Fapi.twilio.com%2Frec%2FRE1&RecordingDuration=14").as_bytes(),
+        )
+        .unwrap();
+        let Normalized::Message(m) = normalize_callback(RECORDING_PATH, &params, region) else {
+            panic!("no item")
+        };
+        assert_eq!(
+            m.text,
+            "Missed call from +14155552671, voicemail of 14 s — call back"
+        );
+        assert_eq!(m.source_id.as_str(), format!("twilio:{sid}:recording"));
+        assert_eq!(m.attachments.len(), 1);
+        let answered = Params::parse(
+            format!(
+                "CallSid={sid}&From=%2B14155552671&DialCallStatus=completed&DialCallDuration=65"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let Normalized::Message(m) = normalize_callback(DIAL_PATH, &answered, region) else {
+            panic!("no item")
+        };
+        assert_eq!(
+            m.text,
+            "Inbound call from +14155552671, answered, talked 65 s"
+        );
+        let bad = Params::parse(b"CallSid=nope").unwrap();
+        assert!(matches!(
+            normalize_callback(DIAL_PATH, &bad, region),
+            Normalized::Invalid(_)
+        ));
+    }
+}

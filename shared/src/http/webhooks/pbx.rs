@@ -1,0 +1,106 @@
+//! `POST /webhooks/pbx`: check the signature and its time window, update the call's
+//! record, and at hangup queue the call's timeline item (see [`crate::channels::pbx`]).
+
+use crate::channels::pbx::event::MAX_EVENT_BYTES;
+use crate::channels::pbx::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+use crate::channels::pbx::{CallRecord, Step, parse};
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use crate::ports::{Blob, PortResult};
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+    match handle(&state, req).await {
+        Ok(answer) => answer,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, req: Request) -> Result<Response, ApiError> {
+    let Some(config) = state.config.pbx.as_ref() else {
+        return Err(ApiError::not_found("route"));
+    };
+    let headers = req.headers();
+    let (timestamp, signature, content_type) = (
+        header_of(headers, TIMESTAMP_HEADER),
+        header_of(headers, SIGNATURE_HEADER),
+        header_of(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default(),
+    );
+    let body = axum::body::to_bytes(req.into_body(), MAX_EVENT_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the event is larger than {MAX_EVENT_BYTES} bytes"),
+            )
+        })?;
+    let at = verify(
+        config.secret.expose(),
+        timestamp.as_deref(),
+        signature.as_deref(),
+        &body,
+        chrono::Utc::now().timestamp(),
+        config.window_secs,
+    )
+    .map_err(|reason| {
+        tracing::warn!(reason, "PBX call refused");
+        ApiError::new(StatusCode::FORBIDDEN, reason)
+    })?;
+    let event = parse(&content_type, &body).map_err(ApiError::bad_request)?;
+    let blobs = &state.inbox.blobs;
+    let key = record_key(&event.call_id);
+    let mut record = load(blobs.as_ref(), &key).await?;
+    let step = record.apply(&event, at);
+    tracing::info!(call_id = %event.call_id, event = event.kind.as_str(), ?step, "PBX event");
+    if matches!(step, Step::Ignored(_)) {
+        return Ok(ok());
+    }
+    let bytes = serde_json::to_vec(&record)
+        .map_err(|e| ApiError::from(crate::ports::PortError::Internal(e.to_string())))?;
+    blobs
+        .put(
+            &key,
+            Blob {
+                content_type: "application/json".into(),
+                bytes,
+            },
+        )
+        .await?;
+    if step == Step::Ended {
+        let message = record.to_message(&event.call_id, state.config.default_region);
+        state.ingest.submit(&message).await?;
+        tracing::info!(call_id = %event.call_id, missed = record.missed(), "call queued");
+    }
+    Ok(ok())
+}
+
+fn header_of(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn ok() -> Response {
+    (StatusCode::OK, Json(serde_json::json!({}))).into_response()
+}
+
+/// Where a call's record lives: by a hash, so any call id makes a valid key.
+fn record_key(call_id: &str) -> String {
+    format!(
+        "calls/pbx/{}.json",
+        hex::encode(Sha256::digest(call_id.as_bytes()))
+    )
+}
+
+async fn load(blobs: &dyn crate::ports::BlobStore, key: &str) -> PortResult<CallRecord> {
+    Ok(blobs
+        .get(key)
+        .await?
+        .and_then(|blob| serde_json::from_slice(&blob.bytes).ok())
+        .unwrap_or_default())
+}

@@ -1,0 +1,168 @@
+//! `POST /webhooks/twilio/{sms,status}`: check Twilio's signature, normalize, enqueue,
+//! answer TwiML at once. Media and delivery reports are handled behind the queue.
+
+use crate::channels::twilio::params::MAX_FORM_BYTES;
+use crate::channels::twilio::{
+    Normalized, Params, normalize_sms, normalize_status, signature, twiml, voice,
+};
+use crate::config::TwilioConfig;
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// A form Twilio signed for this server: its parameters, and the account's settings.
+pub struct TwilioForm {
+    pub params: Params,
+    pub config: TwilioConfig,
+}
+
+impl FromRequest<AppState> for TwilioForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let Some(config) = state.config.twilio.clone() else {
+            return Err(ApiError::not_found("route"));
+        };
+        let presented = req
+            .headers()
+            .get(signature::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Some(presented) = presented else {
+            tracing::warn!("Twilio webhook call without a signature refused");
+            return Err(forbidden());
+        };
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+        let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {MAX_FORM_BYTES} bytes"),
+                )
+            })?;
+        if !is_form {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Twilio posts application/x-www-form-urlencoded",
+            ));
+        }
+        let params = Params::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let url = config.public(&path);
+        if !signature::verify_form(config.auth_token.expose(), &url, params.pairs(), &presented) {
+            tracing::warn!(%url, "Twilio webhook call with a wrong signature refused");
+            return Err(forbidden());
+        }
+        if params
+            .get("AccountSid")
+            .is_some_and(|sid| sid != config.account_sid)
+        {
+            tracing::warn!("Twilio webhook call for another account refused");
+            return Err(forbidden());
+        }
+        Ok(Self { params, config })
+    }
+}
+
+fn forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "the X-Twilio-Signature header is missing or wrong",
+    )
+}
+
+/// TwiML telling Twilio there is nothing more to do.
+pub fn empty_twiml() -> Response {
+    twiml_response(twiml::EMPTY.to_owned())
+}
+
+pub fn twiml_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response()
+}
+
+/// An incoming SMS or MMS.
+pub async fn sms(State(state): State<AppState>, form: TwilioForm) -> Response {
+    enqueue(
+        &state,
+        normalize_sms(&form.params, state.config.default_region),
+        "SMS",
+    )
+    .await
+}
+
+/// A status callback about an SMS we sent.
+pub async fn status(State(state): State<AppState>, form: TwilioForm) -> Response {
+    enqueue(&state, normalize_status(&form.params), "status callback").await
+}
+
+/// A call to the number: greet, then dial the team or take a voicemail.
+pub async fn voice(form: TwilioForm) -> Response {
+    let config = &form.config;
+    twiml_response(voice::answer(
+        &config.voice,
+        &config.public_url,
+        chrono::Utc::now(),
+    ))
+}
+
+/// The dial's outcome: an answered call is noted; an unanswered one goes to voicemail.
+pub async fn voice_dial(State(state): State<AppState>, form: TwilioForm) -> Response {
+    let normalized =
+        voice::normalize_callback(voice::DIAL_PATH, &form.params, state.config.default_region);
+    let next = voice::after_dial(&form.params, &form.config.public_url);
+    match enqueue(&state, normalized, "dial outcome").await {
+        answer if answer.status().is_success() => twiml_response(next),
+        failed => failed,
+    }
+}
+
+/// A voicemail recorded (or the caller hung up at the tone).
+pub async fn voice_recording(State(state): State<AppState>, form: TwilioForm) -> Response {
+    let normalized = voice::normalize_callback(
+        voice::RECORDING_PATH,
+        &form.params,
+        state.config.default_region,
+    );
+    enqueue(&state, normalized, "recording").await
+}
+
+/// A voicemail's transcription.
+pub async fn voice_transcription(State(state): State<AppState>, form: TwilioForm) -> Response {
+    let normalized = voice::normalize_callback(
+        voice::TRANSCRIPTION_PATH,
+        &form.params,
+        state.config.default_region,
+    );
+    enqueue(&state, normalized, "transcription").await
+}
+
+async fn enqueue(state: &AppState, normalized: Normalized, what: &'static str) -> Response {
+    match normalized {
+        Normalized::Invalid(detail) => ApiError::bad_request(detail).into_response(),
+        Normalized::Ignored(reason) => {
+            tracing::info!(what, reason, "Twilio call ignored");
+            empty_twiml()
+        }
+        Normalized::Message(message) => {
+            if let Err(e) = state.ingest.submit(&message).await {
+                return ApiError::from(e).into_response();
+            }
+            tracing::info!(
+                what,
+                source_id = message.source_id.as_str(),
+                "Twilio call queued"
+            );
+            empty_twiml()
+        }
+    }
+}

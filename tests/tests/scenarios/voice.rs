@@ -1,0 +1,165 @@
+//! A customer calls the Twilio number: within business hours the call is put through,
+//! otherwise (or unanswered) they leave a voicemail that lands in their conversation.
+
+use e2e::{ADMIN, App, DEADLINE, FakeTwilio, eventually, new_sid};
+use serde_json::Value;
+
+const CALLER: &str = "+14155552671";
+
+fn call_params(call_sid: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = [
+        ("CallSid", call_sid),
+        ("AccountSid", e2e::ACCOUNT_SID),
+        ("From", CALLER),
+        ("To", e2e::OUR_NUMBER),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("ApiVersion", "2010-04-01"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    params.sort();
+    params
+}
+
+async fn started(hours: &str) -> (FakeTwilio, App, String) {
+    let fake = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let app = App::spawn_with_twilio(
+        &fake,
+        &[
+            (
+                "SWITCHBOARD_TWILIO_VOICE_GREETING",
+                "Thanks for calling <Acme>",
+            ),
+            ("SWITCHBOARD_TWILIO_VOICE_DIAL", "+14155550111"),
+            ("SWITCHBOARD_TWILIO_VOICE_HOURS", hours),
+        ],
+    )
+    .await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    (fake, app, key)
+}
+
+async fn voice_items(app: &App, key: &str, count: usize) -> Vec<Value> {
+    eventually("the call items routed", DEADLINE, async || {
+        let mut items = Vec::new();
+        for conversation in app.all_conversations(key).await {
+            let id = conversation["id"].as_str()?.to_string();
+            items.extend(
+                app.messages(key, &id)
+                    .await
+                    .into_iter()
+                    .filter(|m| m["channel"] == "voice"),
+            );
+        }
+        (items.len() >= count).then_some(items)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_unanswered_call_in_hours_goes_to_voicemail_which_lands_in_the_timeline() {
+    let (fake, app, key) = started("mon-sun 00:00-23:59 +00:00").await;
+    let sid = new_sid("CA");
+    let twiml = app
+        .post_twilio("/webhooks/twilio/voice", &call_params(&sid, &[]))
+        .await;
+    assert!(
+        twiml.contains(r#"<Say language="en-US">Thanks for calling &lt;Acme&gt;</Say>"#),
+        "{twiml}"
+    );
+    assert!(twiml.contains("<Number>+14155550111</Number>"), "{twiml}");
+    assert!(twiml.contains(&format!(
+        r#"action="{}/webhooks/twilio/voice/dial""#,
+        e2e::PUBLIC_URL
+    )));
+
+    let after = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &call_params(&sid, &[("DialCallStatus", "no-answer")]),
+        )
+        .await;
+    assert!(
+        after.contains("<Record") && after.contains(r#"transcribe="true""#),
+        "{after}"
+    );
+
+    let url = fake.add_media("RE1", "audio/x-wav", b"RIFF wav bytes".to_vec());
+    let recording = call_params(
+        &sid,
+        &[
+            ("RecordingUrl", url.as_str()),
+            ("RecordingDuration", "14"),
+            ("RecordingSid", "RE1"),
+        ],
+    );
+    app.post_twilio("/webhooks/twilio/voice/recording", &recording)
+        .await;
+    app.post_twilio("/webhooks/twilio/voice/recording", &recording)
+        .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/transcription",
+        &call_params(
+            &sid,
+            &[
+                ("TranscriptionStatus", "completed"),
+                ("TranscriptionText", "Please call me back about order 1234"),
+            ],
+        ),
+    )
+    .await;
+    let items = voice_items(&app, &key, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let items_again = voice_items(&app, &key, 2).await;
+    assert_eq!(
+        items_again.len(),
+        2,
+        "the repeated recording is stored once: {items_again:?}"
+    );
+    let texts: Vec<&str> = items.iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(
+        texts.contains(&"Missed call from +14155552671, voicemail of 14 s — call back"),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"Voicemail from +14155552671: Please call me back about order 1234"));
+    let voicemail = items
+        .iter()
+        .find(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
+        .expect("the recording is attached");
+    assert!(
+        voicemail["attachments"][0]["blob_key"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty())
+    );
+    let tagged = app
+        .list_all(&key, "/v1/conversations?status=all&tag=callback")
+        .await;
+    assert_eq!(tagged.len(), 1, "the missed call is tagged to call back");
+}
+
+#[tokio::test]
+async fn a_call_outside_business_hours_goes_straight_to_voicemail() {
+    // Open one minute a day at midnight UTC: closed for this test.
+    let (_fake, app, _key) = started("mon-sun 00:00-00:01 +00:00").await;
+    let twiml = app
+        .post_twilio("/webhooks/twilio/voice", &call_params(&new_sid("CA"), &[]))
+        .await;
+    assert!(!twiml.contains("<Dial"), "{twiml}");
+    assert!(twiml.contains("<Record"), "{twiml}");
+}
+
+#[tokio::test]
+async fn an_unsigned_voice_call_is_refused() {
+    let (_fake, app, _key) = started("mon-sun 00:00-23:59 +00:00").await;
+    let response = app
+        .post_twilio_signed(
+            "/webhooks/twilio/voice",
+            &call_params(&new_sid("CA"), &[]),
+            Some(""),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 403);
+}
