@@ -163,7 +163,7 @@ struct TwilioArgs {
     /// The number calls are put through to within business hours; none: voicemail only.
     #[arg(long, env = "SWITCHBOARD_TWILIO_VOICE_DIAL")]
     twilio_voice_dial: Option<String>,
-    /// Business hours, e.g. `mon-fri 09:00-17:00 +03:30` [default: always].
+    /// Business hours, e.g. `sat-wed 08:30-17:00 Asia/Tehran` (an IANA zone or a UTC offset) [default: always].
     #[arg(long, env = "SWITCHBOARD_TWILIO_VOICE_HOURS")]
     twilio_voice_hours: Option<String>,
 }

@@ -12,7 +12,8 @@ use crate::model::{
     Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
     SourceId, ThreadHint,
 };
-use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
 
 pub const DIAL_PATH: &str = "/webhooks/twilio/voice/dial";
 pub const RECORDING_PATH: &str = "/webhooks/twilio/voice/recording";
@@ -41,14 +42,21 @@ impl Default for VoiceSettings {
     }
 }
 
-/// Weekly opening hours in one fixed UTC offset (`mon-fri 09:00-17:00 +03:30`).
+/// Weekly opening hours in a time zone: an IANA name (`Asia/Tehran`, `Europe/Berlin`,
+/// daylight saving followed) or a fixed UTC offset (`+03:30`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BusinessHours {
     /// Monday = 0.
     days: [bool; 7],
     open: NaiveTime,
     close: NaiveTime,
-    offset: FixedOffset,
+    zone: Zone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Zone {
+    Named(Tz),
+    Fixed(FixedOffset),
 }
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -60,15 +68,21 @@ impl BusinessHours {
             days: [true; 7],
             open: NaiveTime::MIN,
             close: NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
-            offset: Utc.fix(),
+            zone: Zone::Fixed(Utc.fix()),
         }
     }
 
-    /// `<days> <HH:MM>-<HH:MM> <±HH:MM>`, days as `mon-fri`, `sat,sun` or `mon`.
+    /// `<days> <HH:MM>-<HH:MM> <zone>`, days as `mon-fri`, `sat,sun` or `mon`, the zone
+    /// an IANA name (`Asia/Tehran`) or a UTC offset (`+03:30`).
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let bad = || format!("`{spec}` is not business hours like `mon-fri 09:00-17:00 +03:30`");
+        let bad = || {
+            format!(
+                "`{spec}` is not business hours like `sat-wed 08:30-17:00 Asia/Tehran` \
+                 (days, hours, and an IANA time zone or a UTC offset such as +03:30)"
+            )
+        };
         let mut words = spec.split_whitespace();
-        let (days, times, offset) = match (words.next(), words.next(), words.next(), words.next()) {
+        let (days, times, zone) = match (words.next(), words.next(), words.next(), words.next()) {
             (Some(d), Some(t), Some(o), None) => (d, t, o),
             _ => return Err(bad()),
         };
@@ -96,17 +110,26 @@ impl BusinessHours {
         if open >= close {
             return Err(bad());
         }
-        let offset: FixedOffset = offset.parse().map_err(|_| bad())?;
+        let zone = match zone.parse::<Tz>() {
+            Ok(named) => Zone::Named(named),
+            Err(_) => Zone::Fixed(zone.parse().map_err(|_| bad())?),
+        };
         Ok(Self {
             days: mask,
             open,
             close,
-            offset,
+            zone,
         })
     }
 
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        let local = at.with_timezone(&self.offset);
+        match self.zone {
+            Zone::Named(tz) => self.is_open_at(at.with_timezone(&tz)),
+            Zone::Fixed(offset) => self.is_open_at(at.with_timezone(&offset)),
+        }
+    }
+
+    fn is_open_at<Z: TimeZone>(&self, local: DateTime<Z>) -> bool {
         let day = local.weekday().num_days_from_monday() as usize;
         let time = local.time();
         self.days[day] && time >= self.open && time < self.close
@@ -274,12 +297,26 @@ mod tests {
         for bad in [
             "",
             "mon-fri",
+            "mon-fri 09:00-17:00 Mars/Olympus_Mons",
             "mon-fri 17:00-09:00 +00:00",
             "xyz 09:00-17:00 +00:00",
             "mon 9-5 +00:00",
         ] {
             assert!(BusinessHours::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn business_hours_in_a_named_zone_follow_daylight_saving() {
+        let hours = BusinessHours::parse("mon-fri 09:00-17:00 Europe/Berlin").unwrap();
+        // 07:00 UTC is 09:00 in Berlin's summer (CEST) but 08:00 in its winter (CET).
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 7, 0, 0).unwrap();
+        let winter = Utc.with_ymd_and_hms(2026, 12, 2, 7, 0, 0).unwrap();
+        assert!(hours.is_open(summer));
+        assert!(!hours.is_open(winter));
+        assert!(hours.is_open(winter + chrono::Duration::hours(1)));
+        let tehran = BusinessHours::parse("sat-wed 08:30-17:00 Asia/Tehran").unwrap();
+        assert!(tehran.is_open(Utc.with_ymd_and_hms(2026, 11, 21, 5, 0, 0).unwrap()));
     }
 
     #[test]
