@@ -71,12 +71,15 @@ impl InboundRouter {
                 new_conversation,
             }) => {
                 tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
-                if message
-                    .context
-                    .iter()
-                    .any(|(k, v)| k == "call_back" && v == "yes")
+                if wants_call_back(&message)
+                    && let Err(reason) = self.tag(conversation_id, CALLBACK_TAG).await
                 {
-                    self.tag(conversation_id, CALLBACK_TAG).await;
+                    // The message is stored; the redelivery finds it a duplicate and
+                    // tags then.
+                    return Handled::Retry {
+                        after: backoff(delivery.receive_count),
+                        reason,
+                    };
                 }
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
@@ -86,6 +89,21 @@ impl InboundRouter {
             }
             Ok(RouteOutcome::Duplicate { message_id }) => {
                 tracing::info!(%message_id, source_id = message.source_id.as_str(), "duplicate delivery dropped");
+                // A missed call stored before its conversation could be tagged: tag it
+                // now (nothing happens when the tag is there).
+                if wants_call_back(&message) {
+                    let tagged = match self.messages.message(message_id).await {
+                        Ok(Some(stored)) => self.tag(stored.conversation_id, CALLBACK_TAG).await,
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(reason) = tagged {
+                        return Handled::Retry {
+                            after: backoff(delivery.receive_count),
+                            reason,
+                        };
+                    }
+                }
                 Handled::Done
             }
             Err(e) => {
@@ -223,20 +241,19 @@ impl InboundRouter {
         Ok(())
     }
 
-    /// Adds `tag` to the conversation (with its event) unless it has it; a failure only
-    /// costs the tag.
-    async fn tag(&self, id: crate::model::ConversationId, tag: &str) {
+    /// Adds `tag` to the conversation (with its event) unless it has it.
+    async fn tag(&self, id: crate::model::ConversationId, tag: &str) -> Result<(), String> {
         for _ in 0..3 {
             let current = match self.conversations.conversation(id).await {
                 Ok(Some(c)) => c,
-                Ok(None) => return,
+                Ok(None) => return Ok(()),
                 Err(e) => {
-                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
-                    return;
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged yet");
+                    return Err(e.to_string());
                 }
             };
             if current.tags.iter().any(|t| t == tag) {
-                return;
+                return Ok(());
             }
             let mut tagged = current.clone();
             tagged.tags.push(tag.to_owned());
@@ -254,14 +271,18 @@ impl InboundRouter {
                 .save_conversation(&tagged, current.version, &[event])
                 .await
             {
-                Ok(_) => return,
+                Ok(_) => return Ok(()),
                 Err(PortError::Conflict(_)) => continue,
                 Err(e) => {
-                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged");
-                    return;
+                    tracing::warn!(conversation_id = %id, error = %e, tag, "conversation not tagged yet");
+                    return Err(e.to_string());
                 }
             }
         }
+        tracing::warn!(conversation_id = %id, tag, "conversation not tagged yet: it kept changing");
+        Err(format!(
+            "the conversation kept changing while it was tagged `{tag}`"
+        ))
     }
 
     /// Queues the channel's automatic answer; a failure only costs the welcome.
@@ -327,6 +348,14 @@ fn blob_prefix(source: &crate::model::SourceId) -> String {
     } else {
         format!("attachments/{safe}")
     }
+}
+
+/// Whether the message asks for its conversation to be tagged for a call back.
+fn wants_call_back(message: &InboundMessage) -> bool {
+    message
+        .context
+        .iter()
+        .any(|(k, v)| k == "call_back" && v == "yes")
 }
 
 #[cfg(test)]

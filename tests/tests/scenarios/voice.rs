@@ -163,3 +163,41 @@ async fn an_unsigned_voice_call_is_refused() {
         .await;
     assert_eq!(response.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_it_rings_is_a_missed_call_to_return() {
+    let (_fake, app, key) = started("mon-sun 00:00-23:59 +00:00").await;
+    let sid = new_sid("CA");
+    app.post_twilio("/webhooks/twilio/voice", &call_params(&sid, &[]))
+        .await;
+    // The dial report of a call the caller already ended: no voicemail follows.
+    let mut report: Vec<(String, String)> = call_params(&sid, &[("DialCallStatus", "no-answer")])
+        .into_iter()
+        .filter(|(name, _)| name != "CallStatus")
+        .collect();
+    report.push(("CallStatus".into(), "completed".into()));
+    report.sort();
+    app.post_twilio("/webhooks/twilio/voice/dial", &report)
+        .await;
+    app.post_twilio("/webhooks/twilio/voice/dial", &report)
+        .await;
+
+    let items = voice_items(&app, &key, 1).await;
+    assert_eq!(
+        items.len(),
+        1,
+        "one item for the repeated report: {items:?}"
+    );
+    assert_eq!(
+        items[0]["text"],
+        "Missed call from +14155552671, hung up while ringing — call back"
+    );
+    let tagged = eventually("the conversation tagged", DEADLINE, async || {
+        let tagged = app
+            .list_all(&key, "/v1/conversations?status=all&tag=callback")
+            .await;
+        (!tagged.is_empty()).then_some(tagged)
+    })
+    .await;
+    assert_eq!(tagged.len(), 1);
+}

@@ -47,7 +47,7 @@ pub fn verify(
     if !bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())) {
         return Err("the signature is wrong");
     }
-    if (now - timestamp).abs() > window_secs {
+    if now.abs_diff(timestamp) > window_secs.unsigned_abs() {
         return Err("the timestamp is outside the allowed window");
     }
     Ok(timestamp)
@@ -73,6 +73,25 @@ mod tests {
             ),
             Ok(1_700_000_000)
         );
+    }
+
+    #[test]
+    fn a_signed_timestamp_at_the_ends_of_the_range_is_refused_without_overflow() {
+        let body = b"event=hangup&callId=1";
+        for ts in [i64::MIN, i64::MAX] {
+            let sig = sign("s3cret", ts, body);
+            assert_eq!(
+                verify(
+                    "s3cret",
+                    Some(&ts.to_string()),
+                    Some(&sig),
+                    body,
+                    1_700_000_000,
+                    300
+                ),
+                Err("the timestamp is outside the allowed window")
+            );
+        }
     }
 
     #[test]

@@ -202,7 +202,16 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
                     Vec::new(),
                 )
             }
-            // No answer: the caller goes to voicemail; the recording makes the item.
+            // Nobody answered and the caller already hung up (the call itself is
+            // `completed`): no voicemail will follow, so this is the missed call. It
+            // takes the recording's id, so it is stored once either way.
+            _ if params.get("CallStatus") == Some("completed") => (
+                "recording",
+                format!("Missed call from {who}, hung up while ringing — call back"),
+                Vec::new(),
+            ),
+            // Nobody answered and the caller is still on the line: voicemail follows,
+            // and its recording makes the item.
             _ => return Normalized::Ignored("a dial nobody answered (voicemail follows)"),
         },
         RECORDING_PATH => {
@@ -370,6 +379,36 @@ mod tests {
         assert_eq!(
             m.text,
             "Inbound call from +14155552671, answered, talked 65 s"
+        );
+        let still_there = Params::parse(
+            format!(
+                "CallSid={sid}&From=%2B14155552671&DialCallStatus=no-answer&CallStatus=in-progress"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(
+            normalize_callback(DIAL_PATH, &still_there, region),
+            Normalized::Ignored(_)
+        ));
+        let hung_up = Params::parse(
+            format!(
+                "CallSid={sid}&From=%2B14155552671&DialCallStatus=no-answer&CallStatus=completed"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let Normalized::Message(m) = normalize_callback(DIAL_PATH, &hung_up, region) else {
+            panic!("no item for a caller who hung up while it rang")
+        };
+        assert_eq!(
+            m.text,
+            "Missed call from +14155552671, hung up while ringing — call back"
+        );
+        assert_eq!(m.source_id.as_str(), format!("twilio:{sid}:recording"));
+        assert!(
+            m.context
+                .contains(&("call_back".to_owned(), "yes".to_owned()))
         );
         let bad = Params::parse(b"CallSid=nope").unwrap();
         assert!(matches!(

@@ -60,7 +60,8 @@ impl FromRequest<AppState> for TwilioForm {
         let params = Params::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let url = config.public(&path);
         if !signature::verify_form(config.auth_token.expose(), &url, params.pairs(), &presented) {
-            tracing::warn!(%url, "Twilio webhook call with a wrong signature refused");
+            // The path only: the public URL may carry basic-auth credentials.
+            tracing::warn!(%path, "Twilio webhook call with a wrong signature refused");
             return Err(forbidden());
         }
         if params
