@@ -182,6 +182,9 @@ async fn a_caller_who_hangs_up_while_it_rings_is_a_missed_call_to_return() {
     app.post_twilio("/webhooks/twilio/voice/dial", &report)
         .await;
 
+    voice_items(&app, &key, 1).await;
+    // Give the repeated report time to be routed too.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let items = voice_items(&app, &key, 1).await;
     assert_eq!(
         items.len(),
