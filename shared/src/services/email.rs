@@ -38,8 +38,8 @@ pub enum IntakeError {
 
 impl EmailIntake {
     /// Returns once the email is durable (raw bytes kept, message queued); a repeat of
-    /// its Message-ID (or of its bytes, without one) is dropped by the queue and the
-    /// router.
+    /// its sender and Message-ID (or of its bytes, without one) is dropped by the queue
+    /// and the router.
     pub async fn accept(&self, raw: &[u8]) -> Result<Intake, IntakeError> {
         let parsed = parse_email(raw, &self.parse)?;
         let source = source_id(&parsed, raw);

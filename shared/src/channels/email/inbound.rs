@@ -33,13 +33,27 @@ pub enum NormalizeError {
     NoSender,
 }
 
-/// The email's source id: its Message-ID, or the hash of its bytes when it has none
-/// (a redelivery of the same bytes is then still recognised).
+/// The email's source id (its exactly-once key). A Message-ID is chosen by the sender,
+/// so it is only unique per sender: the key is the SHA-256 of the lower-cased `From`
+/// address, a newline and the Message-ID (two senders reusing `<1@localhost>` are two
+/// emails). Without a Message-ID it is the hash of the bytes (a redelivery of the same
+/// bytes is then still recognised).
 pub fn source_id(parsed: &ParsedEmail, raw: &[u8]) -> SourceId {
     match &parsed.message_id {
-        Some(id) => SourceId::new("email", id),
+        Some(id) => sender_message_key(parsed, id),
         None => SourceId::new("email", &format!("sha256:{}", raw_digest(raw))),
     }
+}
+
+/// The source id an email from this email's sender with Message-ID `id` was stored under.
+fn sender_message_key(parsed: &ParsedEmail, id: &str) -> SourceId {
+    let from = parsed
+        .from
+        .as_ref()
+        .map(|m| m.address.as_str().to_lowercase())
+        .unwrap_or_default();
+    let digest = Sha256::digest(format!("{from}\n{id}").as_bytes());
+    SourceId::new("email", &format!("mid:{}", hex::encode(digest)))
 }
 
 /// SHA-256 of the raw message, hex.
@@ -117,6 +131,16 @@ pub fn normalize(
     if let Some(quoted) = &parsed.quoted {
         context.push(("Quoted history".to_owned(), quoted.clone()));
     }
+    if parsed.attachments_dropped > 0 {
+        context.push((
+            "Attachments not kept".to_owned(),
+            format!(
+                "{} more files: only the first {} of an email are kept (all are in the original email)",
+                parsed.attachments_dropped,
+                super::MAX_ATTACHMENTS
+            ),
+        ));
+    }
     let message = InboundMessage {
         source_id,
         channel: Channel::Email,
@@ -129,6 +153,7 @@ pub fn normalize(
         customer_link: None,
         context,
         attachments,
+        // The reply of ours it answers: our replies are known by their Message-ID.
         reply_to: parsed
             .in_reply_to
             .first()
@@ -166,7 +191,14 @@ mod tests {
         let Ok(Normalized::Message(m)) = normalized(raw) else {
             panic!("not a message");
         };
-        assert_eq!(m.source_id.as_str(), "email:CAplain001@mail.example.com");
+        assert_eq!(
+            m.source_id,
+            sender_message_key(
+                &parse_email(include_bytes!("fixtures/plain.eml"), &settings()).unwrap(),
+                "CAplain001@mail.example.com"
+            )
+        );
+        assert!(m.source_id.as_str().starts_with("email:mid:"));
         assert_eq!(m.channel, Channel::Email);
         assert_eq!(m.identities[0].identity.value, "sara@example.com");
         assert!(!m.identities[0].proven);
@@ -238,6 +270,16 @@ mod tests {
             normalized(include_bytes!("fixtures/broken_headers.eml")),
             Err(NormalizeError::NoSender)
         );
+    }
+
+    #[test]
+    fn the_same_message_id_from_two_senders_is_two_emails() {
+        let a = b"From: a@example.com\r\nMessage-ID: <1@localhost>\r\n\r\nhi\r\n";
+        let b = b"From: B@Example.com\r\nMessage-ID: <1@localhost>\r\n\r\nhi\r\n";
+        let again = b"From: A@EXAMPLE.COM\r\nMessage-ID: <1@localhost>\r\n\r\nagain\r\n";
+        let key = |raw: &[u8]| source_id(&parse_email(raw, &settings()).unwrap(), raw);
+        assert_ne!(key(a), key(b));
+        assert_eq!(key(a), key(again));
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub use auto::Automated;
 pub use dsn::Bounce;
 pub use files::EmailFiles;
 pub use inbound::{InboundSettings, NormalizeError, Normalized, normalize, raw_key, source_id};
-pub use parse::{EmailAttachment, Mailbox, ParseError, ParseSettings, ParsedEmail, parse_email};
+pub use parse::{
+    EmailAttachment, MAX_ATTACHMENTS, Mailbox, ParseError, ParseSettings, ParsedEmail,
+    parse_attachments, parse_email,
+};
 
 #[cfg(test)]
 mod golden;

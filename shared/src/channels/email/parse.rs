@@ -11,6 +11,11 @@ use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, Par
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// At most this many attachments are kept per email; the rest are dropped, counted in
+/// [`ParsedEmail::attachments_dropped`] (the agent sees a note) and logged. A mail of
+/// thousands of tiny MIME parts must not become thousands of files to fetch.
+pub const MAX_ATTACHMENTS: usize = 100;
+
 /// What the parser is told about us.
 #[derive(Clone, Debug)]
 pub struct ParseSettings {
@@ -75,8 +80,15 @@ pub struct ParsedEmail {
     /// The HTML body, sanitized: safe for any client to render.
     pub html: Option<String>,
     pub attachments: Vec<EmailAttachment>,
+    /// Attachments past [`MAX_ATTACHMENTS`], not kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attachments_dropped: usize,
     pub automated: Option<Automated>,
     pub bounce: Option<Bounce>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,13 +100,7 @@ pub enum ParseError {
 }
 
 pub fn parse_email(raw: &[u8], settings: &ParseSettings) -> Result<ParsedEmail, ParseError> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(ParseError::Empty);
-    }
-    let message = MessageParser::default()
-        .parse(raw)
-        .filter(|m| m.headers().iter().any(|h| !h.name.is_other()))
-        .ok_or(ParseError::NotAnEmail)?;
+    let message = parse_mime(raw)?;
     let from = first_mailbox(message.from());
     let from_domain = from.as_ref().and_then(|m| {
         m.address
@@ -108,6 +114,7 @@ pub fn parse_email(raw: &[u8], settings: &ParseSettings) -> Result<ParsedEmail, 
     } else {
         auto::detect(&message, from_domain.as_deref(), &settings.own_domains)
     };
+    let (attachments, attachments_dropped) = attachments(&message, settings.max_attachment_bytes);
     let text = text_body(&message);
     let split = split_quoted(&text);
     Ok(ParsedEmail {
@@ -126,12 +133,29 @@ pub fn parse_email(raw: &[u8], settings: &ParseSettings) -> Result<ParsedEmail, 
         new_text: split.new_text,
         quoted: split.quoted,
         html: html_body(&message),
-        attachments: attachments(&message, settings.max_attachment_bytes),
+        attachments,
+        attachments_dropped,
         from,
         text,
         automated,
         bounce,
     })
+}
+
+/// Only the attachments of a raw email, as [`parse_email`] lists them (same order, same
+/// cap), without decoding the bodies, splitting quotes or sanitizing HTML.
+pub fn parse_attachments(raw: &[u8], max_bytes: u64) -> Result<Vec<EmailAttachment>, ParseError> {
+    Ok(attachments(&parse_mime(raw)?, max_bytes).0)
+}
+
+fn parse_mime(raw: &[u8]) -> Result<Message<'_>, ParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    MessageParser::default()
+        .parse(raw)
+        .filter(|m| m.headers().iter().any(|h| !h.name.is_other()))
+        .ok_or(ParseError::NotAnEmail)
 }
 
 fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
@@ -206,10 +230,29 @@ fn html_body(message: &Message<'_>) -> Option<String> {
     Some(clean)
 }
 
-fn attachments(message: &Message<'_>, max_bytes: u64) -> Vec<EmailAttachment> {
-    message
+/// The kept attachments and how many were dropped past [`MAX_ATTACHMENTS`].
+fn attachments(message: &Message<'_>, max_bytes: u64) -> (Vec<EmailAttachment>, usize) {
+    let parts = message
         .attachments()
-        .filter(|part| !matches!(part.body, PartType::Multipart(_)))
+        .filter(|part| !matches!(part.body, PartType::Multipart(_)));
+    let mut kept = Vec::new();
+    let mut dropped = 0usize;
+    for part in parts {
+        if kept.len() >= MAX_ATTACHMENTS {
+            dropped += 1;
+            continue;
+        }
+        kept.push(part);
+    }
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            kept = MAX_ATTACHMENTS,
+            "an email had more attachments than are kept; the rest were dropped"
+        );
+    }
+    let kept = kept
+        .into_iter()
         .map(|part| {
             let contents = part.contents();
             let size = contents.len() as u64;
@@ -243,5 +286,39 @@ fn attachments(message: &Message<'_>, max_bytes: u64) -> Vec<EmailAttachment> {
                 },
             }
         })
-        .collect()
+        .collect();
+    (kept, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn many_parts(n: usize) -> Vec<u8> {
+        let mut raw = String::from(
+            "From: a@example.com\r\nSubject: files\r\nMessage-ID: <many@example.com>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nsee the files\r\n",
+        );
+        for i in 0..n {
+            raw.push_str(&format!(
+                "--b\r\nContent-Type: text/plain\r\n\
+                 Content-Disposition: attachment; filename=\"f{i}.txt\"\r\n\r\nfile {i}\r\n"
+            ));
+        }
+        raw.push_str("--b--\r\n");
+        raw.into_bytes()
+    }
+
+    #[test]
+    fn attachments_past_the_cap_are_dropped_and_counted() {
+        let raw = many_parts(MAX_ATTACHMENTS + 25);
+        let parsed = parse_email(&raw, &ParseSettings::default()).unwrap();
+        assert_eq!(parsed.attachments.len(), MAX_ATTACHMENTS);
+        assert_eq!(parsed.attachments_dropped, 25);
+        assert_eq!(parsed.attachments[0].filename.as_deref(), Some("f0.txt"));
+        assert_eq!(parsed.new_text, "see the files");
+        let only = parse_attachments(&raw, 10 * 1024 * 1024).unwrap();
+        assert_eq!(only, parsed.attachments);
+    }
 }

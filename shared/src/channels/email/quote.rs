@@ -14,7 +14,13 @@ pub struct Split {
 /// block of `>` lines. Interleaved `>` quotes (answers between quoted lines) are new text.
 pub fn split_quoted(text: &str) -> Split {
     let lines: Vec<&str> = text.lines().collect();
-    let cut = (0..lines.len()).find(|&i| starts_history(&lines, i));
+    // A `>` line starts the trailing quote block only past the last line that is
+    // neither blank nor quoted; found once, so the search stays linear.
+    let last_unquoted = lines.iter().rposition(|l| {
+        let l = l.trim();
+        !l.is_empty() && !l.starts_with('>')
+    });
+    let cut = (0..lines.len()).find(|&i| starts_history(&lines, i, last_unquoted));
     match cut {
         Some(i) => {
             let new_text = trim_block(&lines[..i]);
@@ -39,7 +45,7 @@ pub fn split_quoted(text: &str) -> Split {
     }
 }
 
-fn starts_history(lines: &[&str], i: usize) -> bool {
+fn starts_history(lines: &[&str], i: usize, last_unquoted: Option<usize>) -> bool {
     let line = lines[i].trim();
     if is_attribution(line) {
         return true;
@@ -69,11 +75,7 @@ fn starts_history(lines: &[&str], i: usize) -> bool {
     }
     if line.starts_with('>') {
         // Only a trailing quote block: every later non-blank line is quoted too.
-        return lines[i..]
-            .iter()
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .all(|l| l.starts_with('>'));
+        return last_unquoted.is_none_or(|last| i > last);
     }
     false
 }
@@ -136,6 +138,28 @@ mod tests {
         let s = split_quoted("> only\n> quotes");
         assert_eq!(s.new_text, "> only\n> quotes");
         assert_eq!(s.quoted, None);
+    }
+
+    #[test]
+    fn a_trailing_quote_block_after_new_text_is_history() {
+        let s = split_quoted("Sure.\n\n> old one\n>\n> old two\n");
+        assert_eq!(s.new_text, "Sure.");
+        assert_eq!(s.quoted.as_deref(), Some("> old one\n>\n> old two"));
+    }
+
+    #[test]
+    fn a_huge_run_of_quote_lines_is_split_correctly() {
+        // Once quadratic: each `>` line rescanned every later line.
+        let mut text = ">\n".repeat(200_000);
+        text.push('x');
+        let s = split_quoted(&text);
+        assert_eq!(s.quoted, None);
+        assert!(s.new_text.ends_with(">\nx"));
+
+        let text = format!("new\n{}", "> q\n".repeat(200_000));
+        let s = split_quoted(&text);
+        assert_eq!(s.new_text, "new");
+        assert_eq!(s.quoted.map(|q| q.lines().count()), Some(200_000));
     }
 
     #[test]
