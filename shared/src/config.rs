@@ -295,7 +295,10 @@ impl EmailWebhook {
                     .collect(),
                 max_attachment_bytes: max_bytes as u64,
             },
-            inbound: crate::channels::email::InboundSettings { from_proven },
+            inbound: crate::channels::email::InboundSettings {
+                from_proven,
+                notes: Vec::new(),
+            },
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod http;
 mod logs;
 pub mod schedule;
+pub mod ses;
 pub mod sqs;
 pub mod telegram;
 

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 /// The tag a missed call puts on its conversation, to filter the calls to return.
 pub const CALLBACK_TAG: &str = "callback";
+/// The tag on a conversation whose email the mail provider judged spam.
+pub const SPAM_TAG: &str = "spam";
 
 /// Largest attachment fetched (the Telegram Bot API's own download limit).
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
@@ -71,15 +73,15 @@ impl InboundRouter {
                 new_conversation,
             }) => {
                 tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
-                if wants_call_back(&message)
-                    && let Err(reason) = self.tag(conversation_id, CALLBACK_TAG).await
-                {
-                    // The message is stored; the redelivery finds it a duplicate and
-                    // tags then.
-                    return Handled::Retry {
-                        after: backoff(delivery.receive_count),
-                        reason,
-                    };
+                for tag in wanted_tags(&message) {
+                    if let Err(reason) = self.tag(conversation_id, tag).await {
+                        // The message is stored; the redelivery finds it a duplicate
+                        // and tags then.
+                        return Handled::Retry {
+                            after: backoff(delivery.receive_count),
+                            reason,
+                        };
+                    }
                 }
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
@@ -89,11 +91,21 @@ impl InboundRouter {
             }
             Ok(RouteOutcome::Duplicate { message_id }) => {
                 tracing::info!(%message_id, source_id = message.source_id.as_str(), "duplicate delivery dropped");
-                // A missed call stored before its conversation could be tagged: tag it
-                // now (nothing happens when the tag is there).
-                if wants_call_back(&message) {
+                // A missed call (or spam) stored before its conversation could be
+                // tagged: tag it now (nothing happens when the tag is there).
+                let tags = wanted_tags(&message);
+                if !tags.is_empty() {
                     let tagged = match self.messages.message(message_id).await {
-                        Ok(Some(stored)) => self.tag(stored.conversation_id, CALLBACK_TAG).await,
+                        Ok(Some(stored)) => {
+                            let mut tagged = Ok(());
+                            for tag in tags {
+                                tagged = self.tag(stored.conversation_id, tag).await;
+                                if tagged.is_err() {
+                                    break;
+                                }
+                            }
+                            tagged
+                        }
                         Ok(None) => Ok(()),
                         Err(e) => Err(e.to_string()),
                     };
@@ -350,12 +362,15 @@ fn blob_prefix(source: &crate::model::SourceId) -> String {
     }
 }
 
-/// Whether the message asks for its conversation to be tagged for a call back.
-fn wants_call_back(message: &InboundMessage) -> bool {
-    message
-        .context
-        .iter()
-        .any(|(k, v)| k == "call_back" && v == "yes")
+/// The tags the message asks its conversation to carry: `callback` for a missed call,
+/// `spam` for an email the mail provider judged spam.
+fn wanted_tags(message: &InboundMessage) -> Vec<&'static str> {
+    let asks = |key: &str| message.context.iter().any(|(k, v)| k == key && v == "yes");
+    [("call_back", CALLBACK_TAG), ("spam", SPAM_TAG)]
+        .into_iter()
+        .filter(|(key, _)| asks(key))
+        .map(|(_, tag)| tag)
+        .collect()
 }
 
 #[cfg(test)]

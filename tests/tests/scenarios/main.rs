@@ -13,6 +13,7 @@ mod email;
 mod exactly_once;
 mod identity;
 mod lambda;
+mod lambda_email;
 mod lambda_telegram;
 mod pbx;
 mod sms;

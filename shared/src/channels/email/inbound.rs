@@ -15,6 +15,8 @@ pub struct InboundSettings {
     /// The relay that hands us mail checked SPF/DKIM, so `From` is the sender's own
     /// address (a proven identity); otherwise it is only claimed.
     pub from_proven: bool,
+    /// Facts about how the email arrived to show with it (a spam verdict).
+    pub notes: Vec<(String, String)>,
 }
 
 /// What an email becomes.
@@ -141,6 +143,7 @@ pub fn normalize(
             ),
         ));
     }
+    context.extend(settings.notes.iter().cloned());
     let message = InboundMessage {
         source_id,
         channel: Channel::Email,
