@@ -2,7 +2,7 @@
 //! router and sender loops in the same process.
 
 use crate::backend::{Backend, base_channels, reply_channels};
-use crate::channels::email::EmailFiles;
+use crate::channels::email::{EmailFiles, ReplyTokens};
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
 use crate::config::{HttpConfig, TelegramConfig, TwilioConfig};
@@ -85,8 +85,16 @@ impl Local {
                 channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
             }
         }
+        let token_key = store
+            .setting_or_init(
+                "email_reply_token_secret",
+                crate::services::directory::new_secret("").0,
+            )
+            .await?;
+        let reply_tokens = ReplyTokens::new(token_key.as_bytes());
         let state = backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
-        let router = backend.router(settings.route, fetchers);
+        let mut router = backend.router(settings.route, fetchers);
+        router.reply_tokens = Some(reply_tokens);
         let sender = backend.sender(channels);
         Ok(Self {
             store,
