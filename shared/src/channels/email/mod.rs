@@ -9,8 +9,10 @@ pub mod dsn;
 pub mod files;
 pub mod inbound;
 pub mod mbox;
+pub mod outbound;
 pub mod parse;
 pub mod quote;
+pub mod smtp;
 pub mod thread;
 
 pub use auto::Automated;
