@@ -300,9 +300,11 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     }
 }
 
@@ -554,6 +556,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         )),
         fetchers: Arc::default(),
         policy: RoutePolicy::default(),
+        reply_tokens: None,
     };
     let mut out = Drained::default();
     let started = Instant::now();

@@ -107,6 +107,7 @@ impl Backend {
             blobs: self.blobs.clone(),
             fetchers: Arc::new(fetchers),
             policy,
+            reply_tokens: None,
         }
     }
 

@@ -320,3 +320,45 @@ impl From<&TelegramConfig> for TelegramWebhook {
         }
     }
 }
+
+/// Replies by email through an SMTP relay (the local server).
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (plain, for a relay on this machine), `smtp://…?tls=required`
+    /// (STARTTLS), `smtps://…` (TLS); `user:password@` for a relay that wants a login.
+    pub url: Secret,
+    pub outbound: crate::channels::email::outbound::OutboundSettings,
+}
+
+impl SmtpConfig {
+    /// `reply_address`: where customers answer (a `+token` is added); the From address
+    /// when none.
+    pub fn new(
+        url: String,
+        from: &str,
+        from_name: Option<String>,
+        reply_address: Option<&str>,
+    ) -> Result<Self, String> {
+        let parsed = url::Url::parse(&url).map_err(|_| "the SMTP URL is not a URL".to_owned())?;
+        if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+            return Err("the SMTP URL must be smtp://host[:port] or smtps://host[:port]".into());
+        }
+        let address = |what: &str, value: &str| {
+            crate::model::EmailAddress::parse(value)
+                .map_err(|_| format!("the {what} address `{value}` is not an email address"))
+        };
+        let from = address("From", from)?;
+        let reply_address = match reply_address.filter(|r| !r.trim().is_empty()) {
+            Some(r) => address("reply", r)?,
+            None => from.clone(),
+        };
+        Ok(Self {
+            url: Secret::new(url),
+            outbound: crate::channels::email::outbound::OutboundSettings {
+                from,
+                from_name: from_name.filter(|n| !n.trim().is_empty()),
+                reply_address,
+            },
+        })
+    }
+}

@@ -2,10 +2,11 @@
 //! router and sender loops in the same process.
 
 use crate::backend::{Backend, base_channels, reply_channels};
-use crate::channels::email::EmailFiles;
+use crate::channels::email::smtp::SmtpSender;
+use crate::channels::email::{EmailFiles, ReplyTokens};
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
-use crate::config::{HttpConfig, TelegramConfig, TwilioConfig};
+use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
@@ -29,6 +30,8 @@ pub struct LocalSettings {
     pub route: RoutePolicy,
     pub telegram: Option<TelegramConfig>,
     pub twilio: Option<TwilioConfig>,
+    /// Replies by email, when a relay is configured.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// The assembled local app.
@@ -85,8 +88,21 @@ impl Local {
                 channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
             }
         }
+        let token_key = store
+            .setting_or_init(
+                "email_reply_token_secret",
+                crate::services::directory::new_secret("").0,
+            )
+            .await?;
+        let reply_tokens = ReplyTokens::new(token_key.as_bytes());
+        if let Some(smtp) = &settings.smtp {
+            let sender = SmtpSender::new(&smtp.url, smtp.outbound.clone(), reply_tokens.clone())
+                .map_err(crate::ports::PortError::Internal)?;
+            channels.insert(Channel::Email, Arc::new(sender) as Arc<dyn ChannelSender>);
+        }
         let state = backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
-        let router = backend.router(settings.route, fetchers);
+        let mut router = backend.router(settings.route, fetchers);
+        router.reply_tokens = Some(reply_tokens);
         let sender = backend.sender(channels);
         Ok(Self {
             store,

@@ -467,6 +467,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         telegram,
         twilio,
+        smtp: args.email.smtp()?,
     };
     let local = Local::open(settings)
         .await

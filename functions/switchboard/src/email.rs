@@ -3,7 +3,7 @@
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use shared::channels::email::mbox::split_messages;
-use shared::config::EmailWebhook;
+use shared::config::{EmailWebhook, SmtpConfig};
 use shared::embedded::{BlobFolder, Embedded};
 use shared::services::email::{EmailIntake, Intake};
 use shared::services::ingest::Ingest;
@@ -25,9 +25,42 @@ pub struct EmailArgs {
     /// The relay checked SPF/DKIM: a sender's From address is proven theirs.
     #[arg(long, env = "SWITCHBOARD_EMAIL_FROM_PROVEN", default_value_t = false)]
     email_from_proven: bool,
+    /// Send replies by email through this relay: smtp://host:port (plain),
+    /// smtp://host:port?tls=required (STARTTLS), smtps://host:port (TLS).
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The address replies come from (needed with --smtp-url).
+    #[arg(long, env = "SWITCHBOARD_EMAIL_FROM")]
+    email_from: Option<String>,
+    /// The display name replies come from.
+    #[arg(long, env = "SWITCHBOARD_EMAIL_FROM_NAME")]
+    email_from_name: Option<String>,
+    /// Where customers answer, as support@domain: replies carry support+<token>@domain
+    /// as Reply-To [default: the From address].
+    #[arg(long, env = "SWITCHBOARD_EMAIL_REPLY_ADDRESS")]
+    email_reply_address: Option<String>,
 }
 
 impl EmailArgs {
+    /// The SMTP relay's settings; none without a URL.
+    pub fn smtp(&self) -> anyhow::Result<Option<SmtpConfig>> {
+        let Some(url) = self.smtp_url.clone().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let from = self
+            .email_from
+            .as_deref()
+            .ok_or_else(|| anyhow!("--smtp-url needs --email-from (SWITCHBOARD_EMAIL_FROM)"))?;
+        SmtpConfig::new(
+            url,
+            from,
+            self.email_from_name.clone(),
+            self.email_reply_address.as_deref(),
+        )
+        .map(Some)
+        .map_err(|e| anyhow!(e))
+    }
+
     /// The webhook's settings; none without a secret.
     pub fn webhook(&self) -> anyhow::Result<Option<EmailWebhook>> {
         let Some(secret) = self.email_webhook_secret.clone().filter(|s| !s.is_empty()) else {

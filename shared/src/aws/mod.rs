@@ -6,9 +6,11 @@ mod blobs;
 mod dynamo;
 mod errors;
 mod queue;
+mod ses;
 mod settings;
 
 pub use blobs::S3Blobs;
 pub use dynamo::{DynamoStore, create_table};
 pub use queue::{ENCODING_ATTRIBUTE, SqsQueue, SqsQueueUrls, decode_body, sqs_token};
+pub use ses::SesSender;
 pub use settings::{AwsClients, AwsSettings, https_client, sdk_config};

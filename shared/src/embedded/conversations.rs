@@ -3,8 +3,8 @@ use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis};
 use crate::model::{
-    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, TimelineItem,
-    preview_of,
+    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, SourceId,
+    TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
@@ -273,6 +273,40 @@ impl MessageStore for Embedded {
                     .map_err(sql)?;
                 id.map(|id| rows::parse("message id", &id).map_err(sql))
                     .transpose()
+            })
+            .await
+    }
+
+    async fn message_by_source_id(&self, source_id: &SourceId) -> PortResult<Option<MessageId>> {
+        let source_id = source_id.as_str().to_owned();
+        self.db
+            .read(move |conn| {
+                let id: Option<String> = conn
+                    .prepare_cached("SELECT id FROM messages WHERE source_id = ?1")
+                    .and_then(|mut s| s.query_row([source_id], |r| r.get(0)).optional())
+                    .map_err(sql)?;
+                id.map(|id| rows::parse("message id", &id).map_err(sql))
+                    .transpose()
+            })
+            .await
+    }
+
+    async fn settle_delivery(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> PortResult<bool> {
+        let error = error.map(str::to_owned);
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE messages SET delivery_status = ?2, delivery_error = ?3
+                     WHERE id = ?1 AND delivery_status = 'sent'",
+                )
+                .and_then(|mut s| s.execute(params![id.to_string(), status.as_str(), error]))
+                .map(|changed| changed > 0)
+                .map_err(sql)
             })
             .await
     }

@@ -137,6 +137,8 @@ pub const STORE: &[&str] = &[
     ALTER TABLE messages ADD COLUMN edit_of TEXT;
     ALTER TABLE messages ADD COLUMN media_group TEXT;
     ALTER TABLE contacts ADD COLUMN blocked_channels TEXT NOT NULL DEFAULT '[]';",
+    // 3: the customer's own id of a message (an email's Message-ID), answered by replies
+    "ALTER TABLE messages ADD COLUMN external_id TEXT;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -42,9 +42,11 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     }
 }
 

@@ -42,6 +42,30 @@ pub struct InboundMessage {
     /// Not a message but the provider's news about a reply we sent (an SMS delivered).
     #[serde(default)]
     pub delivery_report: Option<DeliveryReport>,
+    /// What the message says about the conversation it continues, strongest first
+    /// (an email's `In-Reply-To`/`References`, reply token, subject reference). The
+    /// router resolves them against what is stored into a [`ThreadHint`].
+    #[serde(default)]
+    pub thread_refs: Vec<ThreadRef>,
+    /// The id the customer's own system gave the message (an email's Message-ID),
+    /// which a reply to it names (`In-Reply-To`).
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// One clue to the conversation a message continues.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThreadRef {
+    /// A customer's message we stored, by its source id.
+    Source { id: SourceId },
+    /// A reply of ours, by the id its provider knows it by.
+    Provider { id: String },
+    /// The reply token of the address the customer wrote to; only valid if its
+    /// signature checks out.
+    Token { token: String },
+    /// A conversation the subject names (`[#cv_…]`).
+    Subject { id: ConversationId },
 }
 
 /// What a provider says became of a reply it took (a Twilio status callback).

@@ -155,4 +155,8 @@ pub struct Message {
     /// Messages sent together (a Telegram album) share this key; show them as one.
     #[serde(default)]
     pub media_group: Option<String>,
+    /// The id the customer's own system gave it (an email's Message-ID): what a reply
+    /// to it names in `In-Reply-To`.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }

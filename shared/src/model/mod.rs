@@ -21,5 +21,5 @@ pub use identity::{
 pub use ids::{
     AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
 };
-pub use inbound::{DeliveryReport, InboundMessage, Reachability, ThreadHint};
+pub use inbound::{DeliveryReport, InboundMessage, Reachability, ThreadHint, ThreadRef};
 pub use message::{Attachment, Author, Channel, DeliveryStatus, Direction, Message, SourceId};

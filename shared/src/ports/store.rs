@@ -2,7 +2,7 @@ use super::{Page, PageRequest, PortResult};
 use crate::model::{
     Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
     DeliveryStatus, Event, Identity, InboundMessage, Message, MessageId, Note, Priority,
-    Reachability, Team, TeamId, TimelineItem,
+    Reachability, SourceId, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;
@@ -121,6 +121,18 @@ pub trait MessageStore: Send + Sync {
     ) -> PortResult<()>;
     /// The reply the provider knows by `provider_id` (as `set_delivery_status` stored it).
     async fn message_by_provider_id(&self, provider_id: &str) -> PortResult<Option<MessageId>>;
+    /// The message stored with this source id (a customer's email, by sender and
+    /// Message-ID).
+    async fn message_by_source_id(&self, source_id: &SourceId) -> PortResult<Option<MessageId>>;
+    /// A provider's later verdict on a reply it took (delivered, or failed: a bounce):
+    /// recorded only while the reply is still `sent`, in one conditional write, so a
+    /// late or repeated report never overturns a settled reply. True when it changed.
+    async fn settle_delivery(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> PortResult<bool>;
 }
 
 #[async_trait]

@@ -22,18 +22,17 @@ pub async fn apply_report(
     let Some(id) = messages.message_by_provider_id(&report.provider_id).await? else {
         return Ok(Applied::Unknown);
     };
-    let Some(message) = messages.message(id).await? else {
-        return Ok(Applied::Unknown);
-    };
     let settles = matches!(
         report.status,
         DeliveryStatus::Delivered | DeliveryStatus::Failed
     );
-    if message.delivery_status != DeliveryStatus::Sent || !settles {
-        return Ok(Applied::Unchanged(id));
+    if settles
+        && messages
+            .settle_delivery(id, report.status, report.error.as_deref())
+            .await?
+    {
+        Ok(Applied::Updated(id))
+    } else {
+        Ok(Applied::Unchanged(id))
     }
-    messages
-        .set_delivery_status(id, report.status, report.error.as_deref(), None)
-        .await?;
-    Ok(Applied::Updated(id))
 }

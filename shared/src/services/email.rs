@@ -2,8 +2,8 @@
 //! keep the raw bytes, normalize, enqueue. The routing happens behind the queue.
 
 use crate::channels::email::{
-    Bounce, InboundSettings, NormalizeError, Normalized, ParseError, ParseSettings, normalize,
-    parse_email, raw_key, source_id,
+    Bounce, InboundSettings, NormalizeError, Normalized, ParseError, ParseSettings, bounce_report,
+    normalize, parse_email, raw_key, source_id,
 };
 use crate::model::SourceId;
 use crate::ports::{Blob, BlobStore, PortError};
@@ -46,7 +46,14 @@ impl EmailIntake {
         let key = raw_key(raw);
         match normalize(&parsed, source, &key, &self.inbound)? {
             Normalized::Ignored(reason) => Ok(Intake::Ignored(reason)),
-            Normalized::Bounce(bounce) => Ok(Intake::Bounce(bounce)),
+            Normalized::Bounce(bounce) => {
+                // The reply it names turns `failed` behind the queue (the sender may
+                // not have recorded its id yet).
+                if let Some(report) = bounce_report(&bounce, raw) {
+                    self.ingest.submit(&report).await?;
+                }
+                Ok(Intake::Bounce(bounce))
+            }
             Normalized::Message(message) => {
                 let blob = Blob {
                     content_type: "message/rfc822".into(),

@@ -225,6 +225,7 @@ impl Inbox {
             reply_to,
             edit_of: None,
             media_group: None,
+            external_id: None,
         };
         queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");

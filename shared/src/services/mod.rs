@@ -11,6 +11,7 @@ pub mod route;
 pub mod router;
 pub mod send;
 pub mod sweep;
+pub mod threading;
 pub mod worker;
 
 pub use error::{ServiceError, ServiceResult};

@@ -137,7 +137,27 @@ impl RoutePolicy {
         ctx: &RouteContext,
         now: DateTime<Utc>,
     ) -> Result<RoutePlan, RouteError> {
-        let (contact, hinted_conversation, merge_into) = match (&msg.thread, &ctx.hinted) {
+        // A conversation named by a clue anybody could copy (an email's references, its
+        // subject) is taken only from a proven sender, or from one whose identity the
+        // conversation's contact already holds: otherwise a stranger could write
+        // themself into somebody else's conversation.
+        let vouched = match (&msg.thread, &ctx.hinted) {
+            (crate::model::ThreadHint::Conversation { .. }, Some(hinted)) => {
+                msg.identities.first().is_some_and(|p| p.proven)
+                    || ctx
+                        .owners
+                        .iter()
+                        .flatten()
+                        .any(|o| o.contact_id == hinted.contact_id)
+            }
+            _ => true,
+        };
+        let thread = if vouched {
+            &msg.thread
+        } else {
+            &crate::model::ThreadHint::None
+        };
+        let (contact, hinted_conversation, merge_into) = match (thread, &ctx.hinted) {
             (crate::model::ThreadHint::None, _) => {
                 let (contact, merge_into) = resolve_contact(msg, ctx, now)?;
                 (contact, None, merge_into)
@@ -162,7 +182,7 @@ impl RoutePolicy {
                 .max_by_key(|c| c.created_at)
                 .cloned()
         });
-        let explicit_thread = !matches!(msg.thread, crate::model::ThreadHint::None);
+        let explicit_thread = !matches!(thread, crate::model::ThreadHint::None);
         let mut conversation = match existing {
             Some(c) if !c.is_closed() => {
                 let expected_version = c.version;
@@ -218,6 +238,7 @@ impl RoutePolicy {
             reply_to: ctx.reply_to,
             edit_of: ctx.edit_of,
             media_group: msg.media_group.clone(),
+            external_id: msg.external_id.clone(),
         };
 
         let c = conversation.conversation_mut();

@@ -31,9 +31,11 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     }
 }
 
@@ -407,4 +409,44 @@ fn a_phone_presented_proven_without_linking_still_only_suggests() {
         panic!()
     };
     assert_eq!(suggestions.len(), 1);
+}
+
+#[test]
+fn an_email_clue_from_an_unproven_sender_picks_only_a_conversation_of_their_own() {
+    let sara = ContactId::new();
+    let saras = conversation_of(sara, ConversationStatus::Resolved, Some(Duration::days(60)));
+    let mut msg = message(vec![(email("sara@example.com"), false)]);
+    msg.thread = ThreadHint::Conversation { id: saras.id };
+    let ctx = RouteContext {
+        owners: vec![vec![owner(sara, false)]],
+        hinted: Some(saras.clone()),
+        latest: vec![saras.clone()],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    assert_eq!(plan.conversation_id(), saras.id, "her own: reopened");
+
+    // A stranger who copied the reference (or the Message-ID) gets a conversation of
+    // their own, and Sara's contact gains nothing.
+    let mut stranger = message(vec![(email("mallory@example.net"), false)]);
+    stranger.thread = ThreadHint::Conversation { id: saras.id };
+    let ctx = RouteContext {
+        owners: vec![vec![]],
+        hinted: Some(saras.clone()),
+        latest: vec![],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default()
+        .plan(&stranger, &ctx, Utc::now())
+        .unwrap();
+    assert_ne!(plan.conversation_id(), saras.id);
+    assert!(matches!(plan.contact, ContactChange::Create(_)));
+
+    // A proven sender (SPF/DKIM passed) may continue it: a colleague answering too.
+    let mut proven = message(vec![(email("ali@example.com"), true)]);
+    proven.thread = ThreadHint::Conversation { id: saras.id };
+    let plan = RoutePolicy::default()
+        .plan(&proven, &ctx, Utc::now())
+        .unwrap();
+    assert_eq!(plan.conversation_id(), saras.id);
 }

@@ -38,6 +38,8 @@ pub struct InboundRouter {
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
     pub policy: RoutePolicy,
+    /// Checks the reply tokens of email addresses; none: tokens lead nowhere.
+    pub reply_tokens: Option<crate::channels::email::ReplyTokens>,
 }
 
 impl InboundRouter {
@@ -63,6 +65,20 @@ impl InboundRouter {
             return Handled::Retry {
                 after: backoff(delivery.receive_count),
                 reason,
+            };
+        }
+        if let Err(e) = super::threading::apply(
+            &mut message,
+            self.messages.as_ref(),
+            self.conversations.as_ref(),
+            self.reply_tokens.as_ref(),
+        )
+        .await
+        {
+            tracing::warn!(source_id = message.source_id.as_str(), error = %e, "threading will be retried");
+            return Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: e.to_string(),
             };
         }
         match self.routing.route(&message, &self.policy).await {
@@ -321,6 +337,7 @@ impl InboundRouter {
             reply_to: None,
             edit_of: None,
             media_group: None,
+            external_id: None,
         };
         match queue_reply(self.messages.as_ref(), self.queue.as_ref(), &reply).await {
             Ok(()) => {

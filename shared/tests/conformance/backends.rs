@@ -44,7 +44,7 @@ pub async fn blob_folder() -> Subject<dyn BlobStore> {
 }
 
 /// Where moto listens; a test that needs it fails without it.
-fn endpoint() -> String {
+pub fn endpoint() -> String {
     std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
         panic!(
             "{ENDPOINT_VAR} is not set, so there is no AWS emulator to test against: \
@@ -53,7 +53,7 @@ fn endpoint() -> String {
     })
 }
 
-async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))

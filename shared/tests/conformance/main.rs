@@ -31,4 +31,5 @@ macro_rules! on_both_backends {
 mod backends;
 mod blobs;
 mod queue;
+mod ses;
 mod store;

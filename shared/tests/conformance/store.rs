@@ -36,6 +36,7 @@ on_both_backends!(
         replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key,
         blocking_is_recorded_on_the_contact_and_its_conversation_once,
         a_reply_is_found_by_its_provider_id_and_its_status_updated,
+        a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_reply,
     ]
 );
 
@@ -67,9 +68,11 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     }
 }
 
@@ -506,6 +509,7 @@ async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Sto
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let after = store.conversation(r.conversation).await.unwrap().unwrap();
@@ -987,6 +991,7 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let provider_id = format!("twilio:SM{}", MessageId::new().to_string().replace('_', ""));
@@ -1017,5 +1022,80 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
             .await
             .unwrap(),
         None
+    );
+}
+
+async fn a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_reply(
+    store: &dyn Store,
+) {
+    let first = inbound("by-source", vec![(email("src@example.com"), false)], "hi");
+    let r = route(store, &first).await;
+    assert_eq!(
+        store.message_by_source_id(&first.source_id).await.unwrap(),
+        Some(r.message)
+    );
+    assert_eq!(
+        store
+            .message_by_source_id(&SourceId::new("test", "never-stored"))
+            .await
+            .unwrap(),
+        None
+    );
+    let reply = Message {
+        id: MessageId::new(),
+        conversation_id: r.conversation,
+        contact_id: r.contact,
+        direction: Direction::Outbound,
+        channel: Channel::Email,
+        author: Author::System,
+        text: "on its way".into(),
+        attachments: vec![],
+        source_id: None,
+        delivery_status: DeliveryStatus::Queued,
+        delivery_error: None,
+        created_at: now(),
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        external_id: None,
+    };
+    store.add_outbound(&reply).await.unwrap();
+    // Still queued: a report has nothing to settle.
+    assert!(
+        !store
+            .settle_delivery(reply.id, DeliveryStatus::Failed, Some("bounced"))
+            .await
+            .unwrap()
+    );
+    store
+        .set_delivery_status(
+            reply.id,
+            DeliveryStatus::Sent,
+            None,
+            Some("email:b1@x.test"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .settle_delivery(reply.id, DeliveryStatus::Failed, Some("5.1.1 no such user"))
+            .await
+            .unwrap()
+    );
+    // A repeated or late report changes nothing.
+    assert!(
+        !store
+            .settle_delivery(reply.id, DeliveryStatus::Delivered, None)
+            .await
+            .unwrap()
+    );
+    let stored = store.message(reply.id).await.unwrap().unwrap();
+    assert_eq!(stored.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(stored.delivery_error.as_deref(), Some("5.1.1 no such user"));
+    assert!(
+        !store
+            .settle_delivery(MessageId::new(), DeliveryStatus::Failed, Some("x"))
+            .await
+            .unwrap()
     );
 }

@@ -10,6 +10,7 @@ mod conversation_flow;
 mod customer_page;
 mod durability;
 mod email;
+mod email_replies;
 mod exactly_once;
 mod identity;
 mod lambda;

@@ -6,7 +6,7 @@ use super::routing::{build_error, put, put_with};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
     Channel, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, Message,
-    MessageId, Note, TimelineItem, preview_of,
+    MessageId, Note, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
@@ -351,6 +351,45 @@ impl MessageStore for DynamoStore {
         match self.get(&keys::provider(provider_id), keys::META).await? {
             Some(item) => items::parsed(&item, "target").map(Some),
             None => Ok(None),
+        }
+    }
+
+    async fn message_by_source_id(&self, source_id: &SourceId) -> PortResult<Option<MessageId>> {
+        match self
+            .get(&keys::source(source_id.as_str()), keys::META)
+            .await?
+        {
+            Some(item) => items::parsed(&item, "target").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn settle_delivery(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> PortResult<bool> {
+        let Some((pk, sk)) = self.message_location(id).await? else {
+            return Ok(false);
+        };
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(pk) AND delivery_status = :sent")
+            .update_expression("SET delivery_status = :status, delivery_error = :error")
+            .expression_attribute_values(":sent", items::to_value(&DeliveryStatus::Sent)?)
+            .expression_attribute_values(":status", items::to_value(&status)?)
+            .expression_attribute_values(":error", items::to_value(&error)?);
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+                PortError::Conflict(_) => Ok(false),
+                other => Err(other),
+            },
         }
     }
 }

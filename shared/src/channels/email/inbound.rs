@@ -4,7 +4,8 @@
 
 use super::{Automated, Bounce, ParsedEmail};
 use crate::model::{
-    Attachment, Channel, Identity, InboundMessage, PresentedIdentity, SourceId, ThreadHint,
+    Attachment, Channel, DeliveryReport, DeliveryStatus, Identity, InboundMessage,
+    PresentedIdentity, SourceId, ThreadHint,
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -52,10 +53,45 @@ fn sender_message_key(parsed: &ParsedEmail, id: &str) -> SourceId {
     let from = parsed
         .from
         .as_ref()
-        .map(|m| m.address.as_str().to_lowercase())
+        .map(|m| m.address.as_str().to_owned())
         .unwrap_or_default();
-    let digest = Sha256::digest(format!("{from}\n{id}").as_bytes());
-    SourceId::new("email", &format!("mid:{}", hex::encode(digest)))
+    super::thread::customer_key(&from, id)
+}
+
+/// A bounce as news about the reply it names, to apply behind the queue: the reply
+/// turns `failed`, with the reporting server's reason. `raw` keys it (a redelivered
+/// bounce is dropped).
+pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<InboundMessage> {
+    let original = bounce.original_message_id.as_deref()?;
+    let reason = match &bounce.recipient {
+        Some(to) => format!("the email to {to} bounced: {}", bounce.reason),
+        None => format!("the email bounced: {}", bounce.reason),
+    };
+    Some(InboundMessage {
+        source_id: SourceId::new("email", &format!("dsn:{}", raw_digest(raw))),
+        channel: Channel::Email,
+        received_at: Utc::now(),
+        sender_name: None,
+        identities: Vec::new(),
+        text: String::new(),
+        subject: None,
+        thread: ThreadHint::None,
+        customer_link: None,
+        context: Vec::new(),
+        attachments: Vec::new(),
+        reply_to: None,
+        edit_of: None,
+        media_group: None,
+        external_id: None,
+        auto_reply: None,
+        signal: None,
+        delivery_report: Some(DeliveryReport {
+            provider_id: super::thread::provider_key(original),
+            status: DeliveryStatus::Failed,
+            error: Some(reason.chars().take(1000).collect()),
+        }),
+        thread_refs: Vec::new(),
+    })
 }
 
 /// SHA-256 of the raw message, hex.
@@ -77,7 +113,10 @@ pub fn normalize(
 ) -> Result<Normalized, NormalizeError> {
     match (parsed.automated, &parsed.bounce) {
         (Some(Automated::Bounce), Some(bounce)) if bounce.failed => {
-            return Ok(Normalized::Bounce(bounce.clone()));
+            return Ok(match &bounce.original_message_id {
+                Some(_) => Normalized::Bounce(bounce.clone()),
+                None => Normalized::Ignored("a bounce that names no message of ours"),
+            });
         }
         (Some(Automated::Bounce), _) => {
             return Ok(Normalized::Ignored(
@@ -160,12 +199,15 @@ pub fn normalize(
         reply_to: parsed
             .in_reply_to
             .first()
-            .map(|id| SourceId::new("email", id)),
+            .map(|id| SourceId::from_stored(super::thread::provider_key(id))),
         edit_of: None,
         media_group: None,
+        external_id: parsed.message_id.clone(),
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        // A token is only valid if we signed it: any recipient domain may carry one.
+        thread_refs: super::thread::thread_refs(parsed, &[]),
     };
     Ok(Normalized::Message(Box::new(message)))
 }
@@ -265,6 +307,13 @@ mod tests {
             Some("reply-02@switchboard.test")
         );
         assert!(b.reason.starts_with("5.1.1"), "{}", b.reason);
+        let raw = include_bytes!("fixtures/dsn_bounce.eml");
+        let report = bounce_report(&b, raw)
+            .and_then(|m| m.delivery_report)
+            .unwrap();
+        assert_eq!(report.provider_id, "email:reply-02@switchboard.test");
+        assert_eq!(report.status, DeliveryStatus::Failed);
+        assert!(report.error.unwrap().contains("5.1.1"));
     }
 
     #[test]

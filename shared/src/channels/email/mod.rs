@@ -9,17 +9,23 @@ pub mod dsn;
 pub mod files;
 pub mod inbound;
 pub mod mbox;
+pub mod outbound;
 pub mod parse;
 pub mod quote;
+pub mod smtp;
+pub mod thread;
 
 pub use auto::Automated;
 pub use dsn::Bounce;
 pub use files::EmailFiles;
-pub use inbound::{InboundSettings, NormalizeError, Normalized, normalize, raw_key, source_id};
+pub use inbound::{
+    InboundSettings, NormalizeError, Normalized, bounce_report, normalize, raw_key, source_id,
+};
 pub use parse::{
     EmailAttachment, MAX_ATTACHMENTS, Mailbox, ParseError, ParseSettings, ParsedEmail,
     parse_attachments, parse_email,
 };
+pub use thread::ReplyTokens;
 
 #[cfg(test)]
 mod golden;

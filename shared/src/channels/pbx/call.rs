@@ -133,9 +133,11 @@ impl CallRecord {
             reply_to: None,
             edit_of: None,
             media_group: None,
+            external_id: None,
             auto_reply: None,
             signal: None,
             delivery_report: None,
+            thread_refs: Vec::new(),
         }
     }
 

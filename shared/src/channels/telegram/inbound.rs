@@ -73,9 +73,11 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
             reply_to: None,
             edit_of: None,
             media_group: None,
+            external_id: None,
             auto_reply: None,
             signal: Some(signal),
             delivery_report: None,
+            thread_refs: Vec::new(),
         };
         return Normalized::Message(Box::new(message));
     }
@@ -195,9 +197,11 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
             .map(|r| message_source(m.chat.id, r.message_id)),
         edit_of,
         media_group: m.media_group_id.clone(),
+        external_id: None,
         auto_reply,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     };
     Normalized::Message(Box::new(message))
 }

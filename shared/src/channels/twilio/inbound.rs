@@ -82,9 +82,11 @@ pub fn normalize_sms(params: &Params, region: DefaultRegion) -> Normalized {
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     };
     Normalized::Message(Box::new(message))
 }

@@ -54,8 +54,10 @@ pub fn normalize_status(params: &Params) -> Normalized {
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
+        thread_refs: Vec::new(),
         delivery_report: Some(DeliveryReport {
             provider_id: message_source(sid).as_str().to_owned(),
             status,

@@ -274,9 +274,11 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     }))
 }
 

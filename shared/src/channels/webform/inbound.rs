@@ -183,9 +183,11 @@ impl Submission {
             reply_to: None,
             edit_of: None,
             media_group: None,
+            external_id: None,
             auto_reply: None,
             signal: None,
             delivery_report: None,
+            thread_refs: Vec::new(),
         }
     }
 }

@@ -197,9 +197,11 @@ pub async fn answer(
         reply_to: None,
         edit_of: None,
         media_group: None,
+        external_id: None,
         auto_reply: None,
         signal: None,
         delivery_report: None,
+        thread_refs: Vec::new(),
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
