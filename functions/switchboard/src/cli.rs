@@ -2,7 +2,7 @@ use anyhow::{Context, anyhow};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::channels::telegram::BotApi;
-use shared::channels::twilio::voice::BusinessHours;
+use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
     HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
 };
@@ -208,21 +208,17 @@ impl TwilioArgs {
             .clone()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| public_url.to_owned());
+        let public = Some(public);
         let mut config = TwilioConfig::new(sid, token, self.twilio_api_url.clone(), public, sender)
             .map_err(|e| anyhow!(e))?;
-        if let Some(greeting) = self.twilio_voice_greeting.clone() {
-            config.voice.greeting = greeting;
-        }
-        config.voice.language = self.twilio_voice_language.clone();
-        if let Some(dial) = self.twilio_voice_dial.as_deref().filter(|d| !d.is_empty()) {
-            config.voice.dial = Some(
-                PhoneNumber::parse(dial, region)
-                    .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_VOICE_DIAL: {e}"))?,
-            );
-        }
-        if let Some(hours) = self.twilio_voice_hours.as_deref().filter(|h| !h.is_empty()) {
-            config.voice.hours = BusinessHours::parse(hours).map_err(|e| anyhow!(e))?;
-        }
+        config.voice = VoiceSettings::configured(
+            self.twilio_voice_greeting.as_deref(),
+            Some(&self.twilio_voice_language),
+            self.twilio_voice_dial.as_deref(),
+            self.twilio_voice_hours.as_deref(),
+            region,
+        )
+        .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_VOICE_*: {e}"))?;
         Ok(Some(config))
     }
 }

@@ -12,6 +12,7 @@ mod logs;
 pub mod schedule;
 pub mod sqs;
 pub mod telegram;
+pub mod telephony;
 
 pub use config::{ConfigError, FunctionConfig};
 pub use lambda_runtime::Error;

@@ -14,6 +14,7 @@ mod exactly_once;
 mod identity;
 mod lambda;
 mod lambda_telegram;
+mod lambda_telephony;
 mod pbx;
 mod sms;
 mod telegram;
