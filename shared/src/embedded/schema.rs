@@ -137,6 +137,8 @@ pub const STORE: &[&str] = &[
     ALTER TABLE messages ADD COLUMN edit_of TEXT;
     ALTER TABLE messages ADD COLUMN media_group TEXT;
     ALTER TABLE contacts ADD COLUMN blocked_channels TEXT NOT NULL DEFAULT '[]';",
+    // 3: the PBX extension an agent answers calls on
+    "ALTER TABLE agents ADD COLUMN phone_extension TEXT;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

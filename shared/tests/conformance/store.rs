@@ -126,6 +126,7 @@ fn agent(name: &str, availability: Availability) -> Agent {
         availability,
         max_open_conversations: None,
         team_ids: vec![],
+        phone_extension: None,
         created_at: now(),
     }
 }
@@ -628,6 +629,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
     let away = Agent {
         availability: Availability::Away,
         name: "Ana R".into(),
+        phone_extension: Some("201".into()),
         ..ana.clone()
     };
     store.save_agent(&away).await.unwrap();
