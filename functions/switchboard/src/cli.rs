@@ -332,6 +332,10 @@ struct CreateAgentArgs {
     name: String,
     #[arg(long)]
     email: String,
+    /// The PBX extension the agent answers calls on (a call the PBX reports answered
+    /// there is assigned to them).
+    #[arg(long)]
+    phone_extension: Option<String>,
     #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
     role: RoleArg,
 }
@@ -516,10 +520,27 @@ async fn create_agent(args: CreateAgentArgs) -> anyhow::Result<()> {
         RoleArg::Admin => Role::Admin,
         RoleArg::Agent => Role::Agent,
     };
-    let (agent, key) = directory
+    // Checked before the agent exists, so a wrong one creates nothing.
+    let extension = args
+        .phone_extension
+        .as_deref()
+        .map(shared::services::directory::checked_extension)
+        .transpose()
+        .map_err(|e| anyhow!("--phone-extension: {e}"))?;
+    let (mut agent, key) = directory
         .create_agent(&args.name, &args.email, role)
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    if let Some(extension) = extension {
+        let patch = shared::services::directory::AgentPatch {
+            phone_extension: Some(Some(extension)),
+            ..Default::default()
+        };
+        agent = directory
+            .update_agent(agent.id, patch)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+    }
     println!(
         "created {} agent {} <{}> ({})",
         role.as_str(),

@@ -213,7 +213,7 @@ fn checked_name(name: &str) -> ServiceResult<String> {
 
 /// An extension as a PBX names it in `answeringNumber`: 1–32 of digits, letters and
 /// `+ * # - _ .`, kept as given.
-fn checked_extension(extension: &str) -> ServiceResult<String> {
+pub fn checked_extension(extension: &str) -> ServiceResult<String> {
     let extension = extension.trim();
     let ok = (1..=32).contains(&extension.len())
         && extension

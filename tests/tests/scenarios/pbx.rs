@@ -293,6 +293,23 @@ async fn an_answered_call_goes_to_the_agent_whose_extension_answered() {
         app.get_ok(&bo_key, "/v1/me").await["phone_extension"],
         "201"
     );
+    // Or at creation, from the command line.
+    let output = app
+        .command()
+        .args(["agent", "create", "--db"])
+        .arg(app.db_path())
+        .args(["--name", "Cy", "--email", "cy@support.example"])
+        .args(["--phone-extension", "202"])
+        .output()
+        .expect("`switchboard agent create` runs");
+    assert!(output.status.success(), "{output:?}");
+    let agents = app.list_all(&admin, "/v1/agents").await;
+    assert!(
+        agents
+            .iter()
+            .any(|a| a["name"] == "Cy" && a["phone_extension"] == "202"),
+        "{agents:#?}"
+    );
 
     let answered = |id: &str, number: &str| {
         (
