@@ -179,3 +179,126 @@ pub async fn pbx(clients: &AwsClients, settings: &PbxSettings) -> Result<PbxConf
     let secret = clients.secret_parameter(parameter).await?;
     Ok(PbxConfig::new(secret, settings.window_secs).map_err(|e| format!("{parameter}: {e}"))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SID: &str = "ACe2e0000000000000000000000000e2e0";
+
+    fn read(
+        vars: &[(&str, &str)],
+    ) -> Result<(Option<TwilioSettings>, Option<PbxSettings>), ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = |name: &str| vars.get(name).cloned().filter(|v| !v.trim().is_empty());
+        let region = DefaultRegion::parse("US").map_err(|problem| ConfigError {
+            name: "SWITCHBOARD_DEFAULT_REGION",
+            problem,
+        })?;
+        Ok((
+            twilio_settings(&get, Some("https://help.example.com"), region)?,
+            pbx_settings(&get)?,
+        ))
+    }
+
+    #[test]
+    fn empty_template_parameters_turn_nothing_on() {
+        let (twilio, pbx) = read(&[
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", ""),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", "/sb/twilio"),
+            ("SWITCHBOARD_PBX_SECRET_PARAMETER", ""),
+        ])
+        .unwrap();
+        assert_eq!((twilio, pbx), (None, None));
+    }
+
+    #[test]
+    fn an_account_sid_reads_the_rest_of_the_account() {
+        let (twilio, pbx) = read(&[
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", SID),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", "/sb/twilio"),
+            ("SWITCHBOARD_TWILIO_FROM", "(415) 555-0100"),
+            ("SWITCHBOARD_TWILIO_VOICE_DIAL", "+14155550111"),
+            (
+                "SWITCHBOARD_TWILIO_VOICE_HOURS",
+                "mon-fri 09:00-17:00 America/New_York",
+            ),
+            ("SWITCHBOARD_PBX_SECRET_PARAMETER", "/sb/pbx"),
+            ("SWITCHBOARD_PBX_WINDOW_SECS", "60"),
+        ])
+        .unwrap();
+        let twilio = twilio.expect("an account");
+        assert_eq!(twilio.auth_token_parameter, "/sb/twilio");
+        assert_eq!(twilio.api_url, "https://api.twilio.com");
+        // The stack's public URL, when Twilio's own is not set.
+        assert_eq!(
+            twilio.public_url.as_deref(),
+            Some("https://help.example.com")
+        );
+        assert_eq!(
+            twilio.sender,
+            Some(TwilioSender::From(
+                PhoneNumber::from_e164("+14155550100").unwrap()
+            ))
+        );
+        assert!(twilio.voice.dial.is_some());
+        assert_eq!(
+            pbx,
+            Some(PbxSettings {
+                secret_parameter: "/sb/pbx".into(),
+                window_secs: 60,
+            })
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_variable() {
+        let account = [
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", SID),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", "/sb/twilio"),
+        ];
+        for (name, value) in [
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", "AC-not-a-sid"),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", ""),
+            ("SWITCHBOARD_TWILIO_API_URL", "api.twilio.com"),
+            ("SWITCHBOARD_TWILIO_PUBLIC_URL", "help.example.com"),
+            ("SWITCHBOARD_TWILIO_FROM", "not a number"),
+            ("SWITCHBOARD_TWILIO_VOICE_HOURS", "whenever"),
+        ] {
+            let mut vars: Vec<(&str, &str)> = account
+                .iter()
+                .filter(|(k, _)| *k != name)
+                .copied()
+                .collect();
+            vars.push((name, value));
+            let err = read(&vars).unwrap_err();
+            let expected = match name {
+                "SWITCHBOARD_TWILIO_VOICE_HOURS" => "SWITCHBOARD_TWILIO_VOICE_*",
+                other => other,
+            };
+            assert_eq!(err.name, expected, "{name}={value}: {err}");
+        }
+        let both = [
+            account[0],
+            account[1],
+            ("SWITCHBOARD_TWILIO_FROM", "+14155550100"),
+            (
+                "SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID",
+                "MG00000000000000000000000000000000",
+            ),
+        ];
+        assert_eq!(read(&both).unwrap_err().name, "SWITCHBOARD_TWILIO_FROM");
+        let window = [
+            ("SWITCHBOARD_PBX_SECRET_PARAMETER", "/sb/pbx"),
+            ("SWITCHBOARD_PBX_WINDOW_SECS", "0"),
+        ];
+        assert_eq!(
+            read(&window).unwrap_err().name,
+            "SWITCHBOARD_PBX_WINDOW_SECS"
+        );
+    }
+}
