@@ -390,6 +390,7 @@ async fn create_agents(store: &Embedded, capped: usize) -> Vec<AgentId> {
             availability: Availability::Available,
             max_open_conversations: (i < capped).then_some(CAP),
             team_ids: vec![],
+            phone_extension: None,
             created_at: Utc::now(),
         };
         store
@@ -550,6 +551,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         routing: store.clone(),
         messages: store.clone(),
         conversations: store.clone(),
+        agents: store.clone(),
         queue: store.clone(),
         blobs: Arc::new(shared::embedded::BlobFolder::new(
             std::env::temp_dir().join("switchboard-bench-blobs"),

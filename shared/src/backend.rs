@@ -103,6 +103,7 @@ impl Backend {
             routing: self.routing.clone(),
             messages: self.messages.clone(),
             conversations: self.conversations.clone(),
+            agents: self.agents.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
             fetchers: Arc::new(fetchers),

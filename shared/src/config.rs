@@ -157,9 +157,10 @@ pub struct TwilioConfig {
     /// `https://api.twilio.com`, or a stand-in.
     pub api_url: String,
     /// The public base URL Twilio calls (`https://support.example.com`); the signature
-    /// covers the URL exactly as Twilio requested it, so it cannot be guessed behind a
-    /// proxy or API Gateway.
-    pub public_url: String,
+    /// covers the URL exactly as Twilio requested it. `None`: the scheme and host of each
+    /// webhook call (behind API Gateway's own URL, whose name the template cannot hand to
+    /// the function it routes to), and replies sent without a status callback.
+    pub public_url: Option<String>,
     pub sender: Option<TwilioSender>,
     /// What callers to the number hear, and where their calls go.
     pub voice: crate::channels::twilio::voice::VoiceSettings,
@@ -170,7 +171,7 @@ impl TwilioConfig {
         account_sid: String,
         auth_token: String,
         api_url: String,
-        public_url: String,
+        public_url: Option<String>,
         sender: Option<TwilioSender>,
     ) -> Result<Self, String> {
         let sid_ok = account_sid.len() == 34
@@ -182,7 +183,8 @@ impl TwilioConfig {
         if auth_token.trim().is_empty() {
             return Err("the Twilio auth token is empty".into());
         }
-        for (what, value) in [("API", &api_url), ("public", &public_url)] {
+        let urls = [("API", Some(&api_url)), ("public", public_url.as_ref())];
+        for (what, value) in urls.into_iter().filter_map(|(w, v)| Some((w, v?))) {
             let url = url::Url::parse(value)
                 .map_err(|e| format!("the Twilio {what} URL `{value}` is not a URL: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
@@ -198,15 +200,16 @@ impl TwilioConfig {
             account_sid,
             auth_token: Secret::new(auth_token),
             api_url: api_url.trim_end_matches('/').to_owned(),
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
             sender,
             voice: crate::channels::twilio::voice::VoiceSettings::default(),
         })
     }
 
-    /// The URL Twilio calls for `path` (`/webhooks/twilio/sms`).
-    pub fn public(&self, path: &str) -> String {
-        format!("{}{path}", self.public_url)
+    /// The URL Twilio calls for `path` (`/webhooks/twilio/sms`), when the public base
+    /// URL is configured.
+    pub fn public(&self, path: &str) -> Option<String> {
+        self.public_url.as_ref().map(|base| format!("{base}{path}"))
     }
 }
 

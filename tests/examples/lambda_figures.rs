@@ -1,16 +1,18 @@
 //! Cold start, invocation durations and peak memory of each Lambda function: the real
 //! binaries against the emulator, each fed what it gets in production (ten web-form posts,
-//! a batch of ten inbound messages, ten replies, a batch of ten deliveries, the schedule).
+//! a batch of ten inbound messages, ten replies, a batch of ten deliveries, the schedule,
+//! ten signed Twilio SMS).
 //! The hello-world `lambda_runtime` binary runs the same way, as the baseline.
 //!
 //! `scripts/measure-lambdas` builds everything with the functions' release profile and
 //! runs this under the emulator. It prints figures; it asserts nothing about time.
 
 use e2e::cloud::{Cloud, queue_arn};
-use e2e::events::{HttpRequest, HttpResponse, scheduled_event, sqs_event};
+use e2e::events::{API_HOST, HttpRequest, HttpResponse, scheduled_event, sqs_event};
 use e2e::function::Function;
 use e2e::stack::receive;
 use serde_json::json;
+use shared::channels::twilio;
 use shared::model::Role;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -133,6 +135,33 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
         sweeper.invoke_ok(scheduled_event()).await;
     }
     push(samples, "sweeper", sample(&sweeper, init));
+
+    // Last: its ten SMS go on the inbound queue, which the router above drained.
+    let token = cloud.put_secret("twilio-auth-token", e2e::AUTH_TOKEN).await;
+    let mut telephony_env = env.clone();
+    telephony_env.push((
+        "SWITCHBOARD_TWILIO_ACCOUNT_SID".into(),
+        e2e::ACCOUNT_SID.into(),
+    ));
+    telephony_env.push(("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER".into(), token));
+    let mut telephony = Function::start("telephony", &telephony_env).await;
+    let init = telephony.ready().await;
+    let path = "/webhooks/twilio/sms";
+    let url = format!("https://{API_HOST}{path}");
+    for i in 0..10 {
+        let params = e2e::sms_params(
+            &e2e::new_sid("SM"),
+            &format!("+1415555{:04}", 2600 + i),
+            "My payment did not go through",
+        );
+        let signature = twilio::signature::sign(e2e::AUTH_TOKEN, &url, &params);
+        let request = HttpRequest::new("POST", path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(twilio::signature::HEADER, signature)
+            .body(serde_urlencoded::to_string(&params).expect("a form"));
+        assert_eq!(http(&mut telephony, request).await.status, 200);
+    }
+    push(samples, "telephony", sample(&telephony, init));
 }
 
 fn push(samples: &mut BTreeMap<&'static str, Vec<Sample>>, name: &'static str, s: Sample) {

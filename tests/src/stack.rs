@@ -35,6 +35,9 @@ pub struct Stack {
     pub sender: Function,
     /// `telegram-webhook`, when the stack has a bot (as the template's `HasTelegram`).
     pub telegram_webhook: Option<Function>,
+    /// `telephony`, when the stack has a Twilio account or a PBX secret (as the
+    /// template's `HasTelephony`).
+    pub telephony: Option<Function>,
 }
 
 impl Stack {
@@ -48,25 +51,34 @@ impl Stack {
     }
 
     /// Starts the functions on `cloud` (whose secrets the caller may have added), with
-    /// extra variables for all of them. A bot token parameter adds `telegram-webhook`.
+    /// extra variables for all of them. A bot token parameter adds `telegram-webhook`; a
+    /// Twilio account SID or a PBX secret parameter adds `telephony`.
     pub async fn start_on(cloud: Cloud, extra: &[(&str, &str)]) -> Stack {
         let mut env = cloud.function_env();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let has_telegram = env
-            .iter()
-            .any(|(k, v)| k == "SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER" && !v.is_empty());
+        let has = |name: &str| env.iter().any(|(k, v)| k == name && !v.is_empty());
+        let has_telegram = has("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER");
+        let has_telephony =
+            has("SWITCHBOARD_TWILIO_ACCOUNT_SID") || has("SWITCHBOARD_PBX_SECRET_PARAMETER");
         let telegram_webhook = async {
             match has_telegram {
                 true => Some(Function::start("telegram-webhook", &env).await),
                 false => None,
             }
         };
-        let (webform, inbox_api, router, sender, telegram_webhook) = tokio::join!(
+        let telephony = async {
+            match has_telephony {
+                true => Some(Function::start("telephony", &env).await),
+                false => None,
+            }
+        };
+        let (webform, inbox_api, router, sender, telegram_webhook, telephony) = tokio::join!(
             Function::start("webform", &env),
             Function::start("inbox-api", &env),
             Function::start("router", &env),
             Function::start("sender", &env),
             telegram_webhook,
+            telephony,
         );
         Stack {
             cloud,
@@ -75,12 +87,13 @@ impl Stack {
             router,
             sender,
             telegram_webhook,
+            telephony,
         }
     }
 
     /// Sends a request through "API Gateway": `/v1/…` to `inbox-api`,
-    /// `/webhooks/telegram` to `telegram-webhook`, the rest to `webform`, as the
-    /// template's routes do.
+    /// `/webhooks/telegram` to `telegram-webhook`, the Twilio webhooks and the PBX hook
+    /// to `telephony`, the rest to `webform`, as the template's routes do.
     pub async fn http(&mut self, request: HttpRequest) -> HttpResponse {
         let function = if request.target.starts_with("/v1/") {
             &mut self.inbox_api
@@ -88,6 +101,12 @@ impl Stack {
             self.telegram_webhook
                 .as_mut()
                 .expect("the stack has a Telegram bot")
+        } else if request.target.starts_with("/webhooks/twilio/")
+            || request.target == "/webhooks/pbx"
+        {
+            self.telephony
+                .as_mut()
+                .expect("the stack has a Twilio account or a PBX hook")
         } else {
             &mut self.webform
         };

@@ -27,6 +27,11 @@ async fn main() -> Result<(), Error> {
         if config.telegram.is_some() {
             channels.insert(Channel::Telegram, true);
         }
+        // SMS replies, when the account has a number or Messaging Service to send from
+        // (text only: the sender sends no MMS).
+        if config.twilio.as_ref().is_some_and(|t| t.sender.is_some()) {
+            channels.insert(Channel::Sms, false);
+        }
         Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &channels))
     })
     .await?;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     let (consumer, router) = lambda::start(|config| async move {
         let clients = AwsClients::new(&sdk_config().await);
-        // Files that channels fetch behind the queue (Telegram's) are kept in the bucket.
+        // Files that channels fetch behind the queue (Telegram's, Twilio's) are kept in the
+        // bucket.
         let backend = clients
             .backend(&config.aws)
             .with_blobs(clients.blobs(&config.aws));
@@ -27,6 +28,13 @@ async fn main() -> Result<(), Error> {
         if let Some(settings) = &config.telegram {
             let bot = lambda::telegram::bot(&clients, settings).await?;
             fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+        }
+        if let Some(settings) = &config.twilio {
+            let account = lambda::telephony::twilio(&clients, settings).await?;
+            // MMS media and voicemail recordings sit behind the account's credentials.
+            let media = Arc::new(lambda::telephony::media_fetcher(&account)?);
+            fetchers.insert(Channel::Sms, media.clone() as Arc<dyn FileFetcher>);
+            fetchers.insert(Channel::Voice, media as Arc<dyn FileFetcher>);
         }
         let router = backend.router(config.route, fetchers);
         Ok((consumer, Arc::new(router)))

@@ -28,6 +28,12 @@ async fn main() -> Result<(), Error> {
             let bot = lambda::telegram::bot(&clients, settings).await?;
             channels.insert(Channel::Telegram, bot as Arc<dyn ChannelSender>);
         }
+        if let Some(settings) = &config.twilio {
+            let account = lambda::telephony::twilio(&clients, settings).await?;
+            if let Some(sms) = lambda::telephony::sms_sender(&account)? {
+                channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
+            }
+        }
         Ok((consumer, backend.sender(channels)))
     })
     .await?;

@@ -2,7 +2,7 @@ use anyhow::{Context, anyhow};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::channels::telegram::BotApi;
-use shared::channels::twilio::voice::BusinessHours;
+use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
     HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
 };
@@ -208,21 +208,17 @@ impl TwilioArgs {
             .clone()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| public_url.to_owned());
+        let public = Some(public);
         let mut config = TwilioConfig::new(sid, token, self.twilio_api_url.clone(), public, sender)
             .map_err(|e| anyhow!(e))?;
-        if let Some(greeting) = self.twilio_voice_greeting.clone() {
-            config.voice.greeting = greeting;
-        }
-        config.voice.language = self.twilio_voice_language.clone();
-        if let Some(dial) = self.twilio_voice_dial.as_deref().filter(|d| !d.is_empty()) {
-            config.voice.dial = Some(
-                PhoneNumber::parse(dial, region)
-                    .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_VOICE_DIAL: {e}"))?,
-            );
-        }
-        if let Some(hours) = self.twilio_voice_hours.as_deref().filter(|h| !h.is_empty()) {
-            config.voice.hours = BusinessHours::parse(hours).map_err(|e| anyhow!(e))?;
-        }
+        config.voice = VoiceSettings::configured(
+            self.twilio_voice_greeting.as_deref(),
+            Some(&self.twilio_voice_language),
+            self.twilio_voice_dial.as_deref(),
+            self.twilio_voice_hours.as_deref(),
+            region,
+        )
+        .map_err(|e| anyhow!("SWITCHBOARD_TWILIO_VOICE_*: {e}"))?;
         Ok(Some(config))
     }
 }
@@ -336,6 +332,10 @@ struct CreateAgentArgs {
     name: String,
     #[arg(long)]
     email: String,
+    /// The PBX extension the agent answers calls on (a call the PBX reports answered
+    /// there is assigned to them).
+    #[arg(long)]
+    phone_extension: Option<String>,
     #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
     role: RoleArg,
 }
@@ -521,10 +521,27 @@ async fn create_agent(args: CreateAgentArgs) -> anyhow::Result<()> {
         RoleArg::Admin => Role::Admin,
         RoleArg::Agent => Role::Agent,
     };
-    let (agent, key) = directory
+    // Checked before the agent exists, so a wrong one creates nothing.
+    let extension = args
+        .phone_extension
+        .as_deref()
+        .map(shared::services::directory::checked_extension)
+        .transpose()
+        .map_err(|e| anyhow!("--phone-extension: {e}"))?;
+    let (mut agent, key) = directory
         .create_agent(&args.name, &args.email, role)
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    if let Some(extension) = extension {
+        let patch = shared::services::directory::AgentPatch {
+            phone_extension: Some(Some(extension)),
+            ..Default::default()
+        };
+        agent = directory
+            .update_agent(agent.id, patch)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+    }
     println!(
         "created {} agent {} <{}> ({})",
         role.as_str(),

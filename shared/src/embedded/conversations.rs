@@ -7,8 +7,8 @@ use crate::model::{
     TimelineItem, preview_of,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
-    PortError, PortResult, StatusFilter,
+    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MessageStore, Page,
+    PageRequest, PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -67,6 +67,25 @@ impl ConversationStore for Embedded {
                     rows::insert_event(conn, e)?;
                 }
                 Ok(next)
+            })
+            .await
+    }
+
+    async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>> {
+        // Only messages are read here, so the newest `count` of them are the newest
+        // among any number of timeline items: within the scan limit by construction.
+        let count = count.min(LATEST_SCAN_ITEMS) as i64;
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT ?2",
+                    rows::MESSAGE_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![id.to_string(), count], |r| rows::message_from(r, 0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)
             })
             .await
     }

@@ -292,7 +292,7 @@ pub fn seq_of(ulid: ulid::Ulid) -> String {
 }
 
 pub const AGENT_COLUMNS: &str =
-    "id, name, email, role, availability, max_open, team_ids, created_at";
+    "id, name, email, role, availability, max_open, team_ids, created_at, phone_extension";
 
 pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -309,6 +309,7 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
         max_open_conversations: row.get(5)?,
         team_ids: json("team ids", &row.get::<_, String>(6)?)?,
         created_at: time(row.get(7)?)?,
+        phone_extension: row.get(8)?,
     })
 }
 

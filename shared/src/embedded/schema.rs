@@ -139,6 +139,8 @@ pub const STORE: &[&str] = &[
     ALTER TABLE contacts ADD COLUMN blocked_channels TEXT NOT NULL DEFAULT '[]';",
     // 3: the customer's own id of a message (an email's Message-ID), answered by replies
     "ALTER TABLE messages ADD COLUMN external_id TEXT;",
+    // 4: the PBX extension an agent answers calls on
+    "ALTER TABLE agents ADD COLUMN phone_extension TEXT;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

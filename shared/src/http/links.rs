@@ -56,6 +56,12 @@ pub fn public_base(config: &HttpConfig, uri: &Uri, headers: &HeaderMap) -> Optio
     if let Some(url) = &config.public_url {
         return Some(url.trim_end_matches('/').to_owned());
     }
+    request_base(uri, headers)
+}
+
+/// The scheme and host a request came in on, as [`public_base`] takes them when no public
+/// URL is configured.
+pub fn request_base(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
         return Some(format!("{scheme}://{authority}"));
     }

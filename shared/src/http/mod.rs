@@ -79,6 +79,10 @@ pub fn twilio_router() -> Router<AppState> {
             "/webhooks/twilio/voice/transcription",
             post(webhooks::twilio::voice_transcription),
         )
+        .route(
+            "/webhooks/twilio/voice/status",
+            post(webhooks::twilio::voice_status),
+        )
 }
 
 /// The PBX / CTI hook.

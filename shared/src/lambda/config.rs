@@ -1,6 +1,7 @@
 //! A function's typed configuration: the environment the SAM template sets, read and
 //! validated once at start. The defaults are the local server's (`switchboard serve`).
 
+use super::telephony::{PbxSettings, TwilioSettings, pbx_settings, twilio_settings};
 use crate::aws::AwsSettings;
 use crate::config::{HttpConfig, PageConfig};
 use crate::model::DefaultRegion;
@@ -23,6 +24,10 @@ pub struct FunctionConfig {
     pub log: String,
     /// The Telegram bot, when the stack has one (`SWITCHBOARD_TELEGRAM_*`).
     pub telegram: Option<TelegramSettings>,
+    /// The Twilio account, when the stack has one (`SWITCHBOARD_TWILIO_*`).
+    pub twilio: Option<TwilioSettings>,
+    /// The PBX hook, when the stack has one (`SWITCHBOARD_PBX_*`).
+    pub pbx: Option<PbxSettings>,
 }
 
 /// Where a function finds the Telegram bot. Secrets are named, not given: each function
@@ -112,6 +117,9 @@ impl FunctionConfig {
             }),
         };
 
+        let twilio = twilio_settings(&get, public_url.as_deref(), default_region)?;
+        let pbx = pbx_settings(&get)?;
+
         Ok(Self {
             aws,
             http: HttpConfig {
@@ -135,11 +143,13 @@ impl FunctionConfig {
             max_retry_delay: Duration::from_secs(max_retry_secs),
             log: text("SWITCHBOARD_LOG", "info"),
             telegram,
+            twilio,
+            pbx,
         })
     }
 }
 
-fn number<T: FromStr>(
+pub(super) fn number<T: FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: T,
@@ -165,7 +175,7 @@ fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<boo
 }
 
 /// An absolute http(s) URL, kept without its trailing slash.
-fn checked_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
+pub(super) fn checked_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
     let trimmed = url.trim().trim_end_matches('/');
     match url::Url::parse(trimmed) {
         Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.has_host() => {

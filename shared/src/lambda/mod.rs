@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod ses;
 pub mod sqs;
 pub mod telegram;
+pub mod telephony;
 
 pub use config::{ConfigError, FunctionConfig};
 pub use lambda_runtime::Error;

@@ -32,6 +32,10 @@ pub struct Agent {
     /// Most open conversations assigned at once; none means no cap.
     pub max_open_conversations: Option<u32>,
     pub team_ids: Vec<TeamId>,
+    /// The PBX extension (or number) the agent answers calls on: a PBX call whose
+    /// `answeringNumber` is this is assigned to them.
+    #[serde(default)]
+    pub phone_extension: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -12,8 +12,8 @@ pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use store::{
-    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, MessageStore,
-    RouteOutcome, RoutingStore, StatusFilter, TeamStore,
+    AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore,
+    LATEST_SCAN_ITEMS, MessageStore, RouteOutcome, RoutingStore, StatusFilter, TeamStore,
 };
 
 /// How a backend call failed, in words the services can act on.

@@ -21,6 +21,10 @@ pub enum RouteOutcome {
     Duplicate { message_id: MessageId },
 }
 
+/// How far back [`ConversationStore::latest_messages`] looks: the latest timeline items
+/// of a conversation read to find its latest messages.
+pub const LATEST_SCAN_ITEMS: usize = 500;
+
 /// Stores inbound messages: identity → contact → conversation → message, in one
 /// consistent step, at most once per source id. The decisions are the policy's
 /// (`services::route`); the store supplies what it reads and applies what it decides.
@@ -96,6 +100,9 @@ pub trait ConversationStore: Send + Sync {
         id: ConversationId,
         page: &PageRequest,
     ) -> PortResult<Page<TimelineItem>>;
+    /// The conversation's latest messages, newest first: at most `count`, found among
+    /// its latest [`LATEST_SCAN_ITEMS`] timeline items (notes and events count too).
+    async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>>;
     async fn add_note(&self, note: &Note) -> PortResult<()>;
     /// Snoozed conversations whose time has come, soonest first.
     async fn snoozed_until_before(

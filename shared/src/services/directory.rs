@@ -44,6 +44,7 @@ pub struct AgentPatch {
     pub availability: Option<Availability>,
     pub max_open_conversations: Option<Option<u32>>,
     pub team_ids: Option<Vec<TeamId>>,
+    pub phone_extension: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -136,6 +137,7 @@ impl Directory {
             availability: Availability::Available,
             max_open_conversations: None,
             team_ids: Vec::new(),
+            phone_extension: None,
             created_at: Utc::now(),
         };
         let (key, hash) = new_secret("sb_");
@@ -177,6 +179,9 @@ impl Directory {
             }
             agent.team_ids = teams;
         }
+        if let Some(extension) = patch.phone_extension {
+            agent.phone_extension = extension.as_deref().map(checked_extension).transpose()?;
+        }
         self.agents.save_agent(&agent).await?;
         Ok(agent)
     }
@@ -204,4 +209,21 @@ fn checked_name(name: &str) -> ServiceResult<String> {
         ));
     }
     Ok(name)
+}
+
+/// An extension as a PBX names it in `answeringNumber`: 1–32 of digits, letters and
+/// `+ * # - _ .`, kept as given.
+pub fn checked_extension(extension: &str) -> ServiceResult<String> {
+    let extension = extension.trim();
+    let ok = (1..=32).contains(&extension.len())
+        && extension
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '*' | '#' | '-' | '_' | '.'));
+    if ok {
+        Ok(extension.to_owned())
+    } else {
+        Err(ServiceError::Invalid(
+            "a phone extension is 1–32 of digits, letters and + * # - _ .".into(),
+        ))
+    }
 }

@@ -3,16 +3,11 @@
 
 use super::directory::Directory;
 use super::error::{ServiceError, ServiceResult};
-use crate::model::{
-    Contact, Conversation, ConversationStatus, Identity, Message, PhoneNumber, TimelineItem,
-};
+use crate::model::{Contact, Conversation, ConversationStatus, Identity, Message, PhoneNumber};
 use crate::ports::PageRequest;
 
 /// Messages shown with a caller.
 pub const RECENT_MESSAGES: usize = 10;
-
-/// Timeline pages read to find the latest messages (oldest first, up to 100 each).
-const MAX_TIMELINE_PAGES: usize = 5;
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CallerLookup {
@@ -58,22 +53,14 @@ impl Directory {
         })
     }
 
+    /// The latest messages, oldest first, read newest first from the store (which looks
+    /// at most [`crate::ports::LATEST_SCAN_ITEMS`] timeline items back).
     async fn recent_messages(&self, conversation: &Conversation) -> ServiceResult<Vec<Message>> {
-        let mut messages = Vec::new();
-        let mut page = PageRequest::first(100);
-        for _ in 0..MAX_TIMELINE_PAGES {
-            let items = self.conversations.timeline(conversation.id, &page).await?;
-            messages.extend(items.items.into_iter().filter_map(|item| match item {
-                TimelineItem::Message(m) => Some(m),
-                _ => None,
-            }));
-            let keep_from = messages.len().saturating_sub(RECENT_MESSAGES);
-            messages.drain(..keep_from);
-            match items.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => break,
-            }
-        }
+        let mut messages = self
+            .conversations
+            .latest_messages(conversation.id, RECENT_MESSAGES)
+            .await?;
+        messages.reverse();
         Ok(messages)
     }
 }

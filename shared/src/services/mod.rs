@@ -1,5 +1,6 @@
 //! The use cases, written against the ports.
 
+pub mod answerer;
 pub mod delivery;
 pub mod directory;
 pub mod email;

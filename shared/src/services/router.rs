@@ -1,17 +1,18 @@
 //! The router's handling of one queued inbound message: fetch what it carries, store
 //! it once, and queue the automatic answer it asks for.
 
+use super::answerer;
 use super::delivery::Applied;
 use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    Author, Channel, DeliveryStatus, Direction, Event, EventKind, InboundMessage, Message,
-    MessageId,
+    Author, Channel, ConversationId, DeliveryStatus, Direction, Event, EventKind, InboundMessage,
+    Message, MessageId,
 };
 use crate::ports::{
-    Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES,
-    MessageStore, PortError, Queue, RouteOutcome, RoutingStore,
+    AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
+    MAX_DELIVERIES, MessageStore, PortError, Queue, RouteOutcome, RoutingStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ pub struct InboundRouter {
     pub messages: Arc<dyn MessageStore>,
     /// Tags conversations a message asks to (a missed call: `callback`).
     pub conversations: Arc<dyn ConversationStore>,
+    /// Finds the agent who answered a call (by phone extension or name).
+    pub agents: Arc<dyn AgentStore>,
     pub queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
@@ -99,6 +102,7 @@ impl InboundRouter {
                         };
                     }
                 }
+                self.assign_answerer(&message, conversation_id).await;
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
                         .await;
@@ -145,6 +149,30 @@ impl InboundRouter {
                     after: backoff(delivery.receive_count),
                     reason: e.to_string(),
                 }
+            }
+        }
+    }
+
+    /// An answered call's conversation goes to the agent who answered. Best effort: the
+    /// item is stored and names them either way, so a failure is logged, not retried.
+    async fn assign_answerer(&self, message: &InboundMessage, conversation_id: ConversationId) {
+        let assigned = async {
+            match answerer::answering_agent(self.agents.as_ref(), &message.context).await? {
+                Some(agent) => {
+                    answerer::assign(self.conversations.as_ref(), conversation_id, agent)
+                        .await
+                        .map(|()| Some(agent))
+                }
+                None => Ok(None),
+            }
+        };
+        match assigned.await {
+            Ok(Some(agent)) => {
+                tracing::info!(%conversation_id, agent_id = %agent, "call assigned to the agent who answered")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(%conversation_id, error = %e, "the call could not be assigned to the agent who answered")
             }
         }
     }

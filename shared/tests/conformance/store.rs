@@ -18,6 +18,7 @@ on_both_backends!(
     aws: crate::backends::dynamo_store,
     tests: [
         a_repeated_source_id_is_stored_once,
+        the_latest_messages_come_newest_first_past_notes,
         a_burst_from_one_new_customer_makes_one_contact_and_one_conversation,
         a_proven_identity_joins_its_contact_and_brings_new_ones_along,
         a_claimed_identity_never_joins_a_contact_that_holds_it_proven,
@@ -129,6 +130,7 @@ fn agent(name: &str, availability: Availability) -> Agent {
         availability,
         max_open_conversations: None,
         team_ids: vec![],
+        phone_extension: None,
         created_at: now(),
     }
 }
@@ -144,6 +146,46 @@ async fn a_repeated_source_id_is_stored_once(store: &dyn Store) {
         }
     );
     assert_eq!(messages_in(store, first.conversation).await.len(), 1);
+}
+
+async fn the_latest_messages_come_newest_first_past_notes(store: &dyn Store) {
+    let sara = email("sara-latest@example.com");
+    let first = route(
+        store,
+        &inbound("latest-0", vec![(sara.clone(), true)], "m0"),
+    )
+    .await;
+    for n in 1..15 {
+        let msg = inbound(
+            &format!("latest-{n}"),
+            vec![(sara.clone(), true)],
+            &format!("m{n}"),
+        );
+        route(store, &msg).await;
+        // Notes between the messages: they are timeline items, not messages.
+        let note = Note {
+            id: NoteId::new(),
+            conversation_id: first.conversation,
+            author_id: AgentId::new(),
+            text: format!("note {n}"),
+            created_at: now(),
+        };
+        store.add_note(&note).await.unwrap();
+    }
+    let latest = store.latest_messages(first.conversation, 10).await.unwrap();
+    let texts: Vec<&str> = latest.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "m14", "m13", "m12", "m11", "m10", "m9", "m8", "m7", "m6", "m5"
+        ]
+    );
+    let all = store
+        .latest_messages(first.conversation, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 15);
+    assert_eq!(all.last().map(|m| m.text.as_str()), Some("m0"));
 }
 
 /// Routes `message` the way the router does: a store that lost a race (`Conflict`) or
@@ -632,6 +674,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
     let away = Agent {
         availability: Availability::Away,
         name: "Ana R".into(),
+        phone_extension: Some("201".into()),
         ..ana.clone()
     };
     store.save_agent(&away).await.unwrap();

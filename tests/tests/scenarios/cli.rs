@@ -63,3 +63,28 @@ fn agent_create_refuses_an_unknown_role() {
         .expect("the switchboard binary runs");
     assert!(!output.status.success(), "role `owner` should be refused");
 }
+
+#[test]
+fn agent_create_refuses_a_malformed_phone_extension_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("switchboard.db");
+    let create = |extension: &str| {
+        Command::new(e2e::binary())
+            .args(["agent", "create", "--db"])
+            .arg(&db)
+            .args(["--name", "Bo", "--email", "bo@example.com"])
+            .args(["--phone-extension", extension])
+            .output()
+            .expect("the switchboard binary runs")
+    };
+    let refused = create("20 1");
+    assert!(!refused.status.success(), "a space is no extension");
+    // Nothing was created: the same email is free for the good one.
+    let created = create("201");
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(
+        created.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}

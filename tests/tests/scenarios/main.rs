@@ -16,6 +16,7 @@ mod identity;
 mod lambda;
 mod lambda_email;
 mod lambda_telegram;
+mod lambda_telephony;
 mod pbx;
 mod sms;
 mod telegram;

@@ -270,3 +270,105 @@ async fn an_sms_and_a_call_from_one_number_written_two_ways_make_one_conversatio
         .expect("answers");
     assert_eq!(anonymous.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn an_answered_call_goes_to_the_agent_whose_extension_answered() {
+    let (app, admin) = started(&[]).await;
+    let bo_key = app.create_agent("Bo", "bo@support.example", e2e::AGENT);
+    let bo = app.get_ok(&bo_key, "/v1/me").await;
+    let bo_id = bo["id"].as_str().expect("an id").to_string();
+    assert_eq!(bo["phone_extension"], Value::Null);
+
+    // The extension is set through the admin API; a malformed one is refused.
+    let path = format!("/v1/agents/{bo_id}");
+    let refused = app
+        .patch_json(&admin, &path, &json!({ "phone_extension": "20 1; drop" }))
+        .await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let set = app
+        .patch_json(&admin, &path, &json!({ "phone_extension": "201" }))
+        .await;
+    assert_eq!(set.status().as_u16(), 200);
+    assert_eq!(
+        app.get_ok(&bo_key, "/v1/me").await["phone_extension"],
+        "201"
+    );
+    // Or at creation, from the command line.
+    let output = app
+        .command()
+        .args(["agent", "create", "--db"])
+        .arg(app.db_path())
+        .args(["--name", "Cy", "--email", "cy@support.example"])
+        .args(["--phone-extension", "202"])
+        .output()
+        .expect("`switchboard agent create` runs");
+    assert!(output.status.success(), "{output:?}");
+    let agents = app.list_all(&admin, "/v1/agents").await;
+    assert!(
+        agents
+            .iter()
+            .any(|a| a["name"] == "Cy" && a["phone_extension"] == "202"),
+        "{agents:#?}"
+    );
+
+    let answered = |id: &str, number: &str| {
+        (
+            event(
+                "answer",
+                id,
+                "+989123456789",
+                json!({ "answeringNumber": number }),
+            ),
+            event(
+                "hangup",
+                id,
+                "+989123456789",
+                json!({ "cause": "normalClearing" }),
+            ),
+        )
+    };
+    let id = new_sid("call-");
+    app.pbx_event(&event("newCall", &id, "+989123456789", json!({})), 60)
+        .await;
+    let (answer, hangup) = answered(&id, "201");
+    app.pbx_event(&answer, 50).await;
+    app.pbx_event(&hangup, 10).await;
+    let items = voice_items(&app, &admin, 1).await;
+    let conversation = eventually("the call assigned to Bo", DEADLINE, async || {
+        let conversations = app.all_conversations(&admin).await;
+        let first = conversations.first()?;
+        (first["assignee_id"] == bo_id.as_str()).then(|| first.clone())
+    })
+    .await;
+    assert_eq!(
+        items[0]["text"],
+        "Inbound call from +989123456789, answered by 201 after 10 s, talked 40 s"
+    );
+    let timeline = app
+        .timeline(&admin, conversation["id"].as_str().expect("an id"))
+        .await;
+    assert!(
+        timeline
+            .iter()
+            .any(|item| item["item"] == "event" && item.to_string().contains(&bo_id)),
+        "{timeline:#?}"
+    );
+
+    // An extension nobody has keeps the raw text and assigns nobody new.
+    let other = new_sid("call-");
+    let (answer, hangup) = answered(&other, "999");
+    app.pbx_event(&event("newCall", &other, "+989120000000", json!({})), 30)
+        .await;
+    let rewrite = |mut e: Value| {
+        e["from"] = json!("+989120000000");
+        e
+    };
+    app.pbx_event(&rewrite(answer), 20).await;
+    app.pbx_event(&rewrite(hangup), 5).await;
+    let items = voice_items(&app, &admin, 2).await;
+    assert!(
+        items.iter().any(|i| i["text"]
+            == "Inbound call from +989120000000, answered by 999 after 10 s, talked 15 s"),
+        "{items:#?}"
+    );
+}

@@ -204,3 +204,101 @@ async fn a_caller_who_hangs_up_while_it_rings_is_a_missed_call_to_return() {
     .await;
     assert_eq!(tagged.len(), 1);
 }
+
+/// The number's status callback at the end of a call.
+fn ended(call_sid: &str, status: &str, duration: &str) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = call_params(call_sid, &[("CallDuration", duration)])
+        .into_iter()
+        .filter(|(name, _)| name != "CallStatus")
+        .collect();
+    params.push(("CallStatus".into(), status.into()));
+    params.sort();
+    params
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_during_the_greeting_is_one_missed_call_to_return() {
+    let (_fake, app, key) = started("mon-sun 00:00-23:59 +00:00").await;
+    let sid = new_sid("CA");
+    app.post_twilio("/webhooks/twilio/voice", &call_params(&sid, &[]))
+        .await;
+    // No dial or recording report: only the call's end, and Twilio's repeat of it.
+    for _ in 0..2 {
+        app.post_twilio(
+            "/webhooks/twilio/voice/status",
+            &ended(&sid, "completed", "3"),
+        )
+        .await;
+    }
+    voice_items(&app, &key, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let items = voice_items(&app, &key, 1).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(
+        items[0]["text"],
+        "Missed call from +14155552671, hung up during the greeting — call back"
+    );
+    let tagged = eventually("the conversation tagged", DEADLINE, async || {
+        let tagged = app
+            .list_all(&key, "/v1/conversations?status=all&tag=callback")
+            .await;
+        (!tagged.is_empty()).then_some(tagged)
+    })
+    .await;
+    assert_eq!(tagged.len(), 1);
+}
+
+#[tokio::test]
+async fn the_end_of_a_call_already_reported_adds_nothing() {
+    let (_fake, app, key) = started("mon-sun 00:00-23:59 +00:00").await;
+    // An answered call: the dial report, then the call's end.
+    let answered = new_sid("CA");
+    let mut report = call_params(
+        &answered,
+        &[("DialCallStatus", "completed"), ("DialCallDuration", "42")],
+    );
+    report.sort();
+    app.post_twilio("/webhooks/twilio/voice/dial", &report)
+        .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/status",
+        &ended(&answered, "completed", "50"),
+    )
+    .await;
+    // A voicemail: the recording, then the call's end.
+    let voicemail = new_sid("CA");
+    let recording = call_params(
+        &voicemail,
+        &[
+            (
+                "RecordingUrl",
+                "https://api.twilio.com/2010-04-01/Recordings/RE1",
+            ),
+            ("RecordingDuration", "9"),
+        ],
+    );
+    app.post_twilio("/webhooks/twilio/voice/recording", &recording)
+        .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/status",
+        &ended(&voicemail, "completed", "20"),
+    )
+    .await;
+    // A status that is not the end is no missed call.
+    let ringing = new_sid("CA");
+    app.post_twilio("/webhooks/twilio/voice/status", &call_params(&ringing, &[]))
+        .await;
+
+    voice_items(&app, &key, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let items = voice_items(&app, &key, 2).await;
+    let mut texts: Vec<&str> = items.iter().filter_map(|i| i["text"].as_str()).collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            "Inbound call from +14155552671, answered, talked 42 s",
+            "Missed call from +14155552671, voicemail of 9 s — call back",
+        ]
+    );
+}

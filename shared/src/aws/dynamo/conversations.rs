@@ -9,8 +9,8 @@ use crate::model::{
     MessageId, Note, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, MessageStore, Page, PageRequest,
-    PortError, PortResult, StatusFilter,
+    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MessageStore, Page,
+    PageRequest, PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -97,6 +97,44 @@ impl ConversationStore for DynamoStore {
             ))),
             Err(e) => Err(e),
         }
+    }
+
+    async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>> {
+        // Messages, notes and events share the timeline's sort key: read it backwards a
+        // page at a time, keeping messages, until there are enough or the scan limit.
+        let mut messages = Vec::new();
+        let mut read = 0;
+        let mut start = None;
+        while messages.len() < count && read < LATEST_SCAN_ITEMS {
+            let page = (LATEST_SCAN_ITEMS - read).min(100);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :timeline)")
+                .expression_attribute_values(":pk", s(keys::conversation(id)))
+                .expression_attribute_values(":timeline", s(keys::TIMELINE.to_owned()))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(i32::try_from(page).unwrap_or(100))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            let items = out.items.unwrap_or_default();
+            read += items.len();
+            for item in items {
+                if let TimelineItem::Message(m) = read_timeline_item(item)? {
+                    messages.push(m);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        messages.truncate(count);
+        Ok(messages)
     }
 
     async fn timeline(

@@ -8,6 +8,11 @@ use crate::model::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The context entries of an answered call's item that name who answered: the
+/// extension, and the agent as the PBX calls them (`user`, else the extension).
+pub const ANSWERING_NUMBER: &str = "answering_number";
+pub const ANSWERED_BY: &str = "answered_by";
+
 /// What is kept of a call between its events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRecord {
@@ -17,6 +22,10 @@ pub struct CallRecord {
     pub started_at: Option<i64>,
     pub answered_at: Option<i64>,
     pub answered_by: Option<String>,
+    /// The extension that answered (`answeringNumber`): the router assigns the
+    /// conversation to the agent with that extension.
+    #[serde(default)]
+    pub answering_number: Option<String>,
     pub ended_at: Option<i64>,
     pub cause: Option<String>,
 }
@@ -56,6 +65,7 @@ impl CallRecord {
             EventKind::Answer if self.answered_at.is_some() => Step::Ignored("a repeated answer"),
             EventKind::Answer => {
                 self.answered_at = Some(at);
+                self.answering_number.clone_from(&event.answering_number);
                 self.answered_by = event
                     .user
                     .clone()
@@ -67,6 +77,9 @@ impl CallRecord {
             EventKind::Hangup => {
                 self.ended_at = Some(at);
                 self.cause.clone_from(&event.cause);
+                if self.answering_number.is_none() {
+                    self.answering_number.clone_from(&event.answering_number);
+                }
                 if self.answered_by.is_none() {
                     self.answered_by = event
                         .user
@@ -115,6 +128,14 @@ impl CallRecord {
         }
         if self.missed() {
             context.push(("call_back".to_owned(), "yes".to_owned()));
+        }
+        if self.answered_at.is_some() {
+            if let Some(number) = &self.answering_number {
+                context.push((ANSWERING_NUMBER.to_owned(), number.clone()));
+            }
+            if let Some(by) = &self.answered_by {
+                context.push((ANSWERED_BY.to_owned(), by.clone()));
+            }
         }
         InboundMessage {
             source_id: SourceId::new("pbx", call_id),

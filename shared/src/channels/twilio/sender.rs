@@ -17,7 +17,8 @@ pub const STATUS_PATH: &str = "/webhooks/twilio/status";
 pub struct SmsSender {
     api: TwilioApi,
     from: TwilioSender,
-    status_callback: String,
+    /// None without a public URL: delivery is then not reported back.
+    status_callback: Option<String>,
 }
 
 impl SmsSender {
@@ -61,7 +62,7 @@ impl ChannelSender for SmsSender {
                 to,
                 from: &self.from,
                 body,
-                status_callback: (n == 0).then_some(self.status_callback.as_str()),
+                status_callback: self.status_callback.as_deref().filter(|_| n == 0),
             };
             match self.api.send_sms(&sms).await {
                 Ok(sid) => {

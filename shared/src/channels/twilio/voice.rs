@@ -18,6 +18,22 @@ use chrono_tz::Tz;
 pub const DIAL_PATH: &str = "/webhooks/twilio/voice/dial";
 pub const RECORDING_PATH: &str = "/webhooks/twilio/voice/recording";
 pub const TRANSCRIPTION_PATH: &str = "/webhooks/twilio/voice/transcription";
+/// The number's call status callback ("Call status changes" in the console): the only
+/// word from Twilio about a caller who hangs up during the greeting, before any dial or
+/// recording.
+pub const STATUS_PATH: &str = "/webhooks/twilio/voice/status";
+
+/// The call statuses after which nothing more happens on a call.
+const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
+
+/// Whether a status callback reports an inbound call's end (the status callback may also
+/// be asked for `initiated`, `ringing` and `answered`; those are not the end).
+pub fn is_final_status(params: &Params) -> bool {
+    params.get("Direction").is_none_or(|d| d == "inbound")
+        && params
+            .get("CallStatus")
+            .is_some_and(|s| FINAL_STATUSES.contains(&s))
+}
 
 /// What callers hear and where calls go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +55,38 @@ impl Default for VoiceSettings {
             dial: None,
             hours: BusinessHours::always(),
         }
+    }
+}
+
+impl VoiceSettings {
+    /// From configured text; an unset or empty value keeps the default. Errors name what
+    /// is wrong, never where it came from (the caller knows its variable).
+    pub fn configured(
+        greeting: Option<&str>,
+        language: Option<&str>,
+        dial: Option<&str>,
+        hours: Option<&str>,
+        region: DefaultRegion,
+    ) -> Result<Self, String> {
+        fn given(value: Option<&str>) -> Option<&str> {
+            value.map(str::trim).filter(|v| !v.is_empty())
+        }
+        let mut settings = Self::default();
+        if let Some(greeting) = greeting {
+            settings.greeting = greeting.to_owned();
+        }
+        if let Some(language) = given(language) {
+            settings.language = language.to_owned();
+        }
+        if let Some(dial) = given(dial) {
+            settings.dial = Some(
+                PhoneNumber::parse(dial, region).map_err(|e| format!("the number to dial: {e}"))?,
+            );
+        }
+        if let Some(hours) = given(hours) {
+            settings.hours = BusinessHours::parse(hours)?;
+        }
+        Ok(settings)
     }
 }
 
@@ -235,6 +283,22 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
             };
             ("recording", text, attachments)
         }
+        // The call ended with no dial or recording report before it (the caller hung up
+        // during the greeting, or the call never connected): a missed call. It takes
+        // the recording's id: whichever report of the call's outcome comes first is the
+        // one stored.
+        STATUS_PATH => {
+            let status = params.get("CallStatus").unwrap_or("completed");
+            let how = match status {
+                "completed" => "hung up during the greeting".to_owned(),
+                other => format!("call {}", other.replace('-', " ")),
+            };
+            (
+                "recording",
+                format!("Missed call from {who}, {how} — call back"),
+                Vec::new(),
+            )
+        }
         TRANSCRIPTION_PATH => {
             if params.get("TranscriptionStatus") != Some("completed") {
                 return Normalized::Ignored("a transcription that failed");
@@ -412,6 +476,34 @@ mod tests {
             m.context
                 .contains(&("call_back".to_owned(), "yes".to_owned()))
         );
+        let greeting_hang_up = Params::parse(
+            format!("CallSid={sid}&From=%2B14155552671&CallStatus=completed&Direction=inbound")
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(is_final_status(&greeting_hang_up));
+        let Normalized::Message(m) = normalize_callback(STATUS_PATH, &greeting_hang_up, region)
+        else {
+            panic!("no item for a caller who hung up during the greeting")
+        };
+        assert_eq!(
+            m.text,
+            "Missed call from +14155552671, hung up during the greeting — call back"
+        );
+        assert_eq!(m.source_id.as_str(), format!("twilio:{sid}:recording"));
+        for (status, direction, last) in [
+            ("ringing", "inbound", false),
+            ("in-progress", "inbound", false),
+            ("completed", "outbound-api", false),
+            ("busy", "inbound", true),
+            ("no-answer", "inbound", true),
+        ] {
+            let params = Params::parse(
+                format!("CallSid={sid}&CallStatus={status}&Direction={direction}").as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(is_final_status(&params), last, "{status} {direction}");
+        }
         let bad = Params::parse(b"CallSid=nope").unwrap();
         assert!(matches!(
             normalize_callback(DIAL_PATH, &bad, region),

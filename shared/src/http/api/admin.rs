@@ -103,9 +103,13 @@ pub struct PatchAgent {
     max_open_conversations: Option<Option<u32>>,
     #[schema(value_type = Option<Vec<String>>)]
     team_ids: Option<Vec<TeamId>>,
+    /// The PBX extension the agent answers calls on; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    phone_extension: Option<Option<String>>,
 }
 
-/// Change an agent's name, role, availability, cap or teams.
+/// Change an agent's name, role, availability, cap, teams or phone extension.
 #[utoipa::path(patch, path = "/v1/agents/{id}", tags = ["agents", "admin"],
     params(("id" = String, Path, description = "agent id (`ag_…`)")), request_body = PatchAgent,
     responses((status = 200, body = Agent), (status = 404, body = Problem), (status = 422, body = Problem),
@@ -123,6 +127,7 @@ pub async fn patch_agent(
         availability: body.availability,
         max_open_conversations: body.max_open_conversations,
         team_ids: body.team_ids,
+        phone_extension: body.phone_extension,
     };
     Ok(Json(state.directory.update_agent(id, patch).await?))
 }

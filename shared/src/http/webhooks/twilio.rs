@@ -7,15 +7,20 @@ use crate::channels::twilio::{
 };
 use crate::config::TwilioConfig;
 use crate::http::AppState;
+use crate::http::links::request_base;
 use crate::http::problem::ApiError;
+use crate::ports::Blob;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
-/// A form Twilio signed for this server: its parameters, and the account's settings.
+/// A form Twilio signed for this server: its parameters, the account's settings, and
+/// the public base URL the call came to (what the TwiML's callbacks point at).
 pub struct TwilioForm {
     pub params: Params,
     pub config: TwilioConfig,
+    pub base: String,
 }
 
 impl FromRequest<AppState> for TwilioForm {
@@ -43,6 +48,16 @@ impl FromRequest<AppState> for TwilioForm {
             .uri()
             .path_and_query()
             .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+        // Configured, or the scheme and host the call came in on (behind API Gateway,
+        // `lambda_http` builds them from the API's host and `X-Forwarded-Proto`).
+        let base = config
+            .public_url
+            .clone()
+            .or_else(|| request_base(req.uri(), req.headers()));
+        let Some(base) = base else {
+            tracing::warn!("Twilio webhook call to no known host refused");
+            return Err(forbidden());
+        };
         let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
             .await
             .map_err(|_| {
@@ -58,7 +73,7 @@ impl FromRequest<AppState> for TwilioForm {
             ));
         }
         let params = Params::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let url = config.public(&path);
+        let url = format!("{base}{path}");
         if !signature::verify_form(config.auth_token.expose(), &url, params.pairs(), &presented) {
             // The path only: the public URL may carry basic-auth credentials.
             tracing::warn!(%path, "Twilio webhook call with a wrong signature refused");
@@ -71,7 +86,11 @@ impl FromRequest<AppState> for TwilioForm {
             tracing::warn!("Twilio webhook call for another account refused");
             return Err(forbidden());
         }
-        Ok(Self { params, config })
+        Ok(Self {
+            params,
+            config,
+            base,
+        })
     }
 }
 
@@ -109,18 +128,17 @@ pub async fn status(State(state): State<AppState>, form: TwilioForm) -> Response
 /// A call to the number: greet, then dial the team or take a voicemail.
 pub async fn voice(form: TwilioForm) -> Response {
     let config = &form.config;
-    twiml_response(voice::answer(
-        &config.voice,
-        &config.public_url,
-        chrono::Utc::now(),
-    ))
+    twiml_response(voice::answer(&config.voice, &form.base, chrono::Utc::now()))
 }
 
 /// The dial's outcome: an answered call is noted; an unanswered one goes to voicemail.
 pub async fn voice_dial(State(state): State<AppState>, form: TwilioForm) -> Response {
     let normalized =
         voice::normalize_callback(voice::DIAL_PATH, &form.params, state.config.default_region);
-    let next = voice::after_dial(&form.params, &form.config.public_url);
+    let next = voice::after_dial(&form.params, &form.base);
+    if matches!(normalized, Normalized::Message(_)) {
+        note_outcome(&state, &form.params).await;
+    }
     match enqueue(&state, normalized, "dial outcome").await {
         answer if answer.status().is_success() => twiml_response(next),
         failed => failed,
@@ -134,7 +152,61 @@ pub async fn voice_recording(State(state): State<AppState>, form: TwilioForm) ->
         &form.params,
         state.config.default_region,
     );
+    if matches!(normalized, Normalized::Message(_)) {
+        note_outcome(&state, &form.params).await;
+    }
     enqueue(&state, normalized, "recording").await
+}
+
+/// The call's end (the number's status callback). A call whose dial or recording was
+/// reported has its item already; one that ended before either (the caller hung up
+/// during the greeting) is a missed call to return.
+pub async fn voice_status(State(state): State<AppState>, form: TwilioForm) -> Response {
+    if !voice::is_final_status(&form.params) {
+        return empty_twiml();
+    }
+    let key = form.params.get("CallSid").map(outcome_key);
+    if let Some(key) = &key {
+        match state.blobs.get(key).await {
+            Ok(Some(_)) => {
+                tracing::info!("call ended after its outcome was reported");
+                return empty_twiml();
+            }
+            Ok(None) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    let normalized = voice::normalize_callback(
+        voice::STATUS_PATH,
+        &form.params,
+        state.config.default_region,
+    );
+    enqueue(&state, normalized, "call ended unreported").await
+}
+
+/// Where a call's reported outcome is noted: by a hash, so any SID makes a valid key.
+fn outcome_key(call_sid: &str) -> String {
+    format!(
+        "calls/twilio/{}.json",
+        hex::encode(Sha256::digest(call_sid.as_bytes()))
+    )
+}
+
+/// Notes that a call's dial or recording was reported, before answering Twilio (which
+/// sends the call's status callback only after that answer). Best effort: should it
+/// fail, the status callback's item shares the recording's source id, so a missed call
+/// is still stored once.
+async fn note_outcome(state: &AppState, params: &Params) {
+    let Some(call_sid) = params.get("CallSid") else {
+        return;
+    };
+    let note = Blob {
+        content_type: "application/json".into(),
+        bytes: br#"{"reported":true}"#.to_vec(),
+    };
+    if let Err(e) = state.blobs.put(&outcome_key(call_sid), note).await {
+        tracing::warn!(error = %e, "could not note the call's reported outcome");
+    }
 }
 
 /// A voicemail's transcription.
