@@ -305,6 +305,7 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     }
 }
 

@@ -169,7 +169,7 @@ fn write_tags(conn: &Connection, c: &Conversation) -> PortResult<()> {
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, contact_id, direction, channel, author, text, attachments, \
-     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id";
+     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id, context, original";
 
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_from(row, 0)
@@ -209,13 +209,15 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
             .transpose()?,
         media_group: row.get(base + 14)?,
         external_id: row.get(base + 15)?,
+        context: json("context", &row.get::<_, String>(base + 16)?)?,
+        original: row.get(base + 17)?,
     })
 }
 
 pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
     let conversation_id = m.conversation_id.to_string();
     conn.prepare_cached(&format!(
-        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -236,6 +238,8 @@ pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
             m.edit_of.map(|id| id.to_string()),
             m.media_group,
             m.external_id,
+            to_json(&m.context),
+            m.original,
         ])
     })
     .map_err(sql)?;

@@ -141,6 +141,9 @@ pub const STORE: &[&str] = &[
     "ALTER TABLE messages ADD COLUMN external_id TEXT;",
     // 4: the PBX extension an agent answers calls on
     "ALTER TABLE agents ADD COLUMN phone_extension TEXT;",
+    // 5: what the channel said beside a message's text, and where its original is kept
+    "ALTER TABLE messages ADD COLUMN context TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN original TEXT;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -47,6 +47,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     }
 }
 

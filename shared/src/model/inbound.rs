@@ -51,6 +51,10 @@ pub struct InboundMessage {
     /// which a reply to it names (`In-Reply-To`).
     #[serde(default)]
     pub external_id: Option<String>,
+    /// The blob key of the message exactly as it arrived (an email's raw MIME), kept for
+    /// the agent to open.
+    #[serde(default)]
+    pub original: Option<String>,
 }
 
 /// One clue to the conversation a message continues.

@@ -159,4 +159,105 @@ pub struct Message {
     /// to it names in `In-Reply-To`.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// What the channel said beside the text, for the agent: the page a form was sent
+    /// from, an email's quoted history, a call's outcome.
+    #[serde(default)]
+    pub context: Vec<ContextEntry>,
+    /// The blob key of the message exactly as it arrived (an email's raw MIME), served by
+    /// `GET /v1/messages/{id}/original`.
+    #[serde(default)]
+    pub original: Option<String>,
+}
+
+/// One fact the channel gave beside a message's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ContextEntry {
+    pub name: String,
+    pub value: String,
+}
+
+/// The most of a message's text that is stored, in bytes of UTF-8: with its context
+/// and attachments it keeps a message within one DynamoDB item (400 KB).
+pub const MAX_STORED_TEXT_BYTES: usize = 128 * 1024;
+
+/// The most of a message's context that is stored, in bytes of UTF-8, all entries
+/// together.
+pub const MAX_STORED_CONTEXT_BYTES: usize = 128 * 1024;
+
+/// `text` cut at a character boundary to at most `max` bytes, saying where the rest is.
+pub fn bounded_text(text: &str, max: usize, rest_is_in_original: bool) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let note = if rest_is_in_original {
+        "\n\n[… cut here: the whole text is in the original message]"
+    } else {
+        "\n\n[… cut here: the text was too long to keep]"
+    };
+    let mut end = max.saturating_sub(note.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &text[..end])
+}
+
+/// `context` as stored: in order, within [`MAX_STORED_CONTEXT_BYTES`] altogether (a
+/// long value is cut, entries past the limit are dropped).
+pub fn bounded_context(
+    context: &[(String, String)],
+    rest_is_in_original: bool,
+) -> Vec<ContextEntry> {
+    let mut left = MAX_STORED_CONTEXT_BYTES;
+    let mut entries = Vec::with_capacity(context.len());
+    for (name, value) in context {
+        let name = bounded_text(name, 256, false);
+        if left < name.len() + 128 {
+            break;
+        }
+        left -= name.len();
+        let value = bounded_text(value, left, rest_is_in_original);
+        left -= value.len();
+        entries.push(ContextEntry { name, value });
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_within_the_limit_is_kept_whole() {
+        assert_eq!(bounded_text("سلام", 8, true), "سلام");
+    }
+
+    #[test]
+    fn a_long_text_is_cut_at_a_character_and_says_where_the_rest_is() {
+        let text = "ab".to_owned() + &"س".repeat(1000);
+        for max in [100, 101, 102, 103] {
+            let cut = bounded_text(&text, max, true);
+            assert!(cut.len() <= max, "{max}: {}", cut.len());
+            assert!(cut.starts_with("abس"));
+            assert!(cut.ends_with("the whole text is in the original message]"));
+        }
+        assert!(bounded_text(&text, 200, false).ends_with("too long to keep]"));
+    }
+
+    #[test]
+    fn context_keeps_its_order_within_its_limit_altogether() {
+        let context = vec![
+            ("page".to_owned(), "/contact".to_owned()),
+            (
+                "Quoted history".to_owned(),
+                "x".repeat(MAX_STORED_CONTEXT_BYTES),
+            ),
+            ("after".to_owned(), "dropped".to_owned()),
+        ];
+        let kept = bounded_context(&context, true);
+        assert_eq!(kept[0].value, "/contact");
+        assert_eq!(kept[1].name, "Quoted history");
+        let total: usize = kept.iter().map(|e| e.name.len() + e.value.len()).sum();
+        assert!(total <= MAX_STORED_CONTEXT_BYTES, "{total}");
+        assert_eq!(kept.len(), 2, "no room is left for the third");
+    }
 }

@@ -22,4 +22,7 @@ pub use ids::{
     AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
 };
 pub use inbound::{DeliveryReport, InboundMessage, Reachability, ThreadHint, ThreadRef};
-pub use message::{Attachment, Author, Channel, DeliveryStatus, Direction, Message, SourceId};
+pub use message::{
+    Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
+    MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
+};

@@ -226,6 +226,8 @@ impl Inbox {
             edit_of: None,
             media_group: None,
             external_id: None,
+            context: Vec::new(),
+            original: None,
         };
         queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");
@@ -336,6 +338,32 @@ impl Inbox {
             .await?
             .ok_or(ServiceError::NotFound("attachment"))?;
         Ok((attachment, blob))
+    }
+
+    /// A message exactly as it arrived (an email's raw MIME), with the name to save it as.
+    pub async fn original(&self, message_id: MessageId) -> ServiceResult<(String, Blob)> {
+        let message = self
+            .messages
+            .message(message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        let key = message
+            .original
+            .ok_or(ServiceError::NotFound("original of this message"))?;
+        let mut blob = self
+            .blobs
+            .get(&key)
+            .await?
+            .ok_or(ServiceError::NotFound("original of this message"))?;
+        let extension = match message.channel {
+            // Whatever the relay stored it as (SES leaves no content type), it is MIME.
+            Channel::Email => {
+                blob.content_type = "message/rfc822".into();
+                "eml"
+            }
+            _ => "bin",
+        };
+        Ok((format!("{message_id}.{extension}"), blob))
     }
 
     pub async fn note(&self, id: ConversationId, text: &str, actor: &Agent) -> ServiceResult<Note> {

@@ -7,7 +7,8 @@
 use crate::model::{
     AgentId, AgentLoad, Author, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
     ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity, InboundMessage,
-    MergeSuggestion, Message, MessageId, Priority, TeamId, preview_of,
+    MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, Priority, TeamId, bounded_context,
+    bounded_text, preview_of,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -229,7 +230,7 @@ impl RoutePolicy {
             direction: Direction::Inbound,
             channel: msg.channel,
             author: Author::Contact { contact_id },
-            text: msg.text.clone(),
+            text: bounded_text(&msg.text, MAX_STORED_TEXT_BYTES, msg.original.is_some()),
             attachments: msg.attachments.clone(),
             source_id: Some(msg.source_id.clone()),
             delivery_status: DeliveryStatus::Received,
@@ -239,6 +240,8 @@ impl RoutePolicy {
             edit_of: ctx.edit_of,
             media_group: msg.media_group.clone(),
             external_id: msg.external_id.clone(),
+            context: bounded_context(&msg.context, msg.original.is_some()),
+            original: msg.original.clone(),
         };
 
         let c = conversation.conversation_mut();

@@ -36,6 +36,7 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     }
 }
 

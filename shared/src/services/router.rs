@@ -366,6 +366,8 @@ impl InboundRouter {
             edit_of: None,
             media_group: None,
             external_id: None,
+            context: Vec::new(),
+            original: None,
         };
         match queue_reply(self.messages.as_ref(), self.queue.as_ref(), &reply).await {
             Ok(()) => {

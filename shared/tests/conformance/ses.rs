@@ -54,6 +54,8 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
         edit_of: None,
         media_group: None,
         external_id: external_id.map(str::to_owned),
+        context: Vec::new(),
+        original: None,
     };
     OutboundDelivery {
         message: message(Direction::Outbound, None),

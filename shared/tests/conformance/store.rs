@@ -3,10 +3,11 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shared::backend::Store;
 use shared::model::{
-    Agent, AgentId, Author, Availability, Channel, ContactId, Conversation, ConversationId,
-    ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, EventKind, Identity,
-    InboundMessage, Message, MessageId, Note, NoteId, PhoneNumber, PresentedIdentity, Role,
-    SourceId, Team, TeamId, ThreadHint, TimelineItem,
+    Agent, AgentId, Author, Availability, Channel, ContactId, ContextEntry, Conversation,
+    ConversationId, ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, EventKind,
+    Identity, InboundMessage, MAX_STORED_CONTEXT_BYTES, MAX_STORED_TEXT_BYTES, Message, MessageId,
+    Note, NoteId, PhoneNumber, PresentedIdentity, Role, SourceId, Team, TeamId, ThreadHint,
+    TimelineItem,
 };
 use shared::ports::{
     AssigneeFilter, ConversationFilter, PageRequest, PortError, RouteOutcome, StatusFilter,
@@ -38,6 +39,7 @@ on_both_backends!(
         blocking_is_recorded_on_the_contact_and_its_conversation_once,
         a_reply_is_found_by_its_provider_id_and_its_status_updated,
         a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_reply,
+        context_and_the_original_are_kept_and_a_long_message_fits_one_item,
     ]
 );
 
@@ -74,6 +76,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     }
 }
 
@@ -552,6 +555,8 @@ async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Sto
         edit_of: None,
         media_group: None,
         external_id: None,
+        context: Vec::new(),
+        original: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let after = store.conversation(r.conversation).await.unwrap().unwrap();
@@ -1035,6 +1040,8 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
         edit_of: None,
         media_group: None,
         external_id: None,
+        context: Vec::new(),
+        original: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let provider_id = format!("twilio:SM{}", MessageId::new().to_string().replace('_', ""));
@@ -1101,6 +1108,8 @@ async fn a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_re
         edit_of: None,
         media_group: None,
         external_id: None,
+        context: Vec::new(),
+        original: None,
     };
     store.add_outbound(&reply).await.unwrap();
     // Still queued: a report has nothing to settle.
@@ -1141,4 +1150,48 @@ async fn a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_re
             .await
             .unwrap()
     );
+}
+
+async fn context_and_the_original_are_kept_and_a_long_message_fits_one_item(store: &dyn Store) {
+    let sender = || vec![(email("long@example.com"), false)];
+    let mut short = inbound("ctx:1", sender(), "hello");
+    short.context = vec![("page".into(), "/contact?ref=ad".into())];
+    short.original = Some("email/raw/abc.eml".into());
+    let first = route(store, &short).await;
+    // Far past a DynamoDB item (400 KB): the text and the context are cut to fit.
+    let mut long = inbound("ctx:2", sender(), &"س".repeat(300_000));
+    long.context = vec![
+        ("Quoted history".into(), "ق".repeat(300_000)),
+        ("page".into(), "/after".into()),
+    ];
+    long.original = Some("email/raw/def.eml".into());
+    route(store, &long).await;
+
+    let messages = messages_in(store, first.conversation).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].original.as_deref(), Some("email/raw/abc.eml"));
+    assert_eq!(
+        messages[0].context,
+        vec![ContextEntry {
+            name: "page".into(),
+            value: "/contact?ref=ad".into()
+        }]
+    );
+    let kept = &messages[1];
+    assert!(kept.text.len() <= MAX_STORED_TEXT_BYTES);
+    assert!(kept.text.starts_with("سسس"));
+    assert!(
+        kept.text
+            .ends_with("the whole text is in the original message]")
+    );
+    let context_bytes: usize = kept
+        .context
+        .iter()
+        .map(|e| e.name.len() + e.value.len())
+        .sum();
+    assert!(context_bytes <= MAX_STORED_CONTEXT_BYTES);
+    assert_eq!(kept.context[0].name, "Quoted history");
+    assert_eq!(kept.original.as_deref(), Some("email/raw/def.eml"));
+    let by_id = store.message(kept.id).await.unwrap().expect("found by id");
+    assert_eq!(&by_id, kept);
 }

@@ -81,7 +81,36 @@ async fn an_email_becomes_a_conversation_and_a_redelivery_stores_nothing_twice()
         messages[1]["text"], "Also the lid.",
         "the quoted history is set apart"
     );
+    let quoted = messages[1]["context"]
+        .as_array()
+        .expect("the message carries its context")
+        .iter()
+        .find(|entry| entry["name"] == "Quoted history")
+        .unwrap_or_else(|| panic!("the quoted history is kept: {}", messages[1]));
+    assert!(
+        quoted["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("> my kettle broke.")),
+        "{quoted}"
+    );
     assert_eq!(app.all_conversations(&key).await.len(), 1);
+
+    // The agent can open each email exactly as it arrived.
+    for (message, raw) in messages.iter().zip([&raw, &second]) {
+        let id = message["id"].as_str().unwrap();
+        let response = app.get(&key, &format!("/v1/messages/{id}/original")).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "message/rfc822");
+        let disposition = response.headers()["content-disposition"].clone();
+        assert!(disposition.to_str().unwrap().contains(&format!("{id}.eml")));
+        assert_eq!(response.bytes().await.unwrap().as_ref(), raw.as_slice());
+    }
+    let (status, problem, _) = status_and_json(
+        app.get(&key, "/v1/messages/msg_01JC0000000000000000000000/original")
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 404, "{problem}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use super::{Automated, Bounce, ParsedEmail};
 use crate::model::{
     Attachment, Channel, DeliveryReport, DeliveryStatus, Identity, InboundMessage,
-    PresentedIdentity, SourceId, ThreadHint,
+    PresentedIdentity, SourceId, ThreadHint, bounded_text,
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -91,8 +91,14 @@ pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<InboundMessage> {
             error: Some(reason.chars().take(1000).collect()),
         }),
         thread_refs: Vec::new(),
+        original: None,
     })
 }
+
+/// The most of an email's new text, and of its quoted history, carried on the queue
+/// (bytes of UTF-8): a message stays well within a queue message (SQS: 256 KiB) and a
+/// stored item; the whole email is always kept as the message's original.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// SHA-256 of the raw message, hex.
 pub fn raw_digest(raw: &[u8]) -> String {
@@ -164,13 +170,14 @@ pub fn normalize(
             }
         })
         .collect::<Vec<_>>();
-    let mut text = parsed.new_text.clone();
+    let mut text = bounded_text(&parsed.new_text, MAX_TEXT_BYTES, true);
     if text.is_empty() && attachments.is_empty() {
         text = "(an empty email)".into();
     }
-    let mut context = vec![("Original email".to_owned(), raw_key.to_owned())];
+    let mut context = Vec::new();
     if let Some(quoted) = &parsed.quoted {
-        context.push(("Quoted history".to_owned(), quoted.clone()));
+        let quoted = bounded_text(quoted, MAX_TEXT_BYTES, true);
+        context.push(("Quoted history".to_owned(), quoted));
     }
     if parsed.attachments_dropped > 0 {
         context.push((
@@ -208,6 +215,7 @@ pub fn normalize(
         delivery_report: None,
         // A token is only valid if we signed it: any recipient domain may carry one.
         thread_refs: super::thread::thread_refs(parsed, &[]),
+        original: Some(raw_key.to_owned()),
     };
     Ok(Normalized::Message(Box::new(message)))
 }
@@ -269,6 +277,43 @@ mod tests {
             m.reply_to.as_ref().map(SourceId::as_str),
             Some("email:reply-01@switchboard.test")
         );
+    }
+
+    #[test]
+    fn the_raw_email_is_the_messages_original() {
+        let raw = include_bytes!("fixtures/plain.eml");
+        let Ok(Normalized::Message(m)) = normalized(raw) else {
+            panic!("not a message");
+        };
+        assert_eq!(m.original, Some(raw_key(raw)));
+    }
+
+    #[test]
+    fn a_very_long_email_is_cut_for_the_queue_and_says_the_rest_is_in_the_original() {
+        // 200,000 characters of Persian (2 bytes each) above a quoted history as long.
+        let body = "س".repeat(200_000);
+        let quoted = "> ".to_owned() + &"ق".repeat(200_000);
+        let raw = format!(
+            "From: sara@example.com\r\nTo: support@switchboard.test\r\nSubject: Long\r\n\
+             Message-ID: <long@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             {body}\r\n\r\nOn Mon, 3 Nov 2025, Support wrote:\r\n{quoted}\r\n"
+        );
+        let Ok(Normalized::Message(m)) = normalized(raw.as_bytes()) else {
+            panic!("not a message");
+        };
+        assert!(m.text.len() <= MAX_TEXT_BYTES, "{}", m.text.len());
+        assert!(m.text.starts_with("سسس"));
+        assert!(
+            m.text
+                .ends_with("the whole text is in the original message]")
+        );
+        let (_, history) = m
+            .context
+            .iter()
+            .find(|(k, _)| k == "Quoted history")
+            .expect("the history is kept");
+        assert!(history.len() <= MAX_TEXT_BYTES);
+        assert!(serde_json::to_vec(&*m).unwrap().len() < 200 * 1024);
     }
 
     #[test]

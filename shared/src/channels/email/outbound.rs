@@ -152,6 +152,8 @@ mod tests {
             edit_of: None,
             media_group: None,
             external_id: external_id.map(str::to_owned),
+            context: Vec::new(),
+            original: None,
         };
         OutboundDelivery {
             message: message(

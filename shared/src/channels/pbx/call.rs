@@ -159,6 +159,7 @@ impl CallRecord {
             signal: None,
             delivery_report: None,
             thread_refs: Vec::new(),
+            original: None,
         }
     }
 

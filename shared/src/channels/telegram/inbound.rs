@@ -78,6 +78,7 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
             signal: Some(signal),
             delivery_report: None,
             thread_refs: Vec::new(),
+            original: None,
         };
         return Normalized::Message(Box::new(message));
     }
@@ -202,6 +203,7 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     };
     Normalized::Message(Box::new(message))
 }

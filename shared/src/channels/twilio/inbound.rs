@@ -87,6 +87,7 @@ pub fn normalize_sms(params: &Params, region: DefaultRegion) -> Normalized {
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     };
     Normalized::Message(Box::new(message))
 }

@@ -63,6 +63,7 @@ pub fn normalize_status(params: &Params) -> Normalized {
             status,
             error,
         }),
+        original: None,
     };
     Normalized::Message(Box::new(message))
 }

@@ -343,6 +343,7 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     }))
 }
 

@@ -188,6 +188,7 @@ impl Submission {
             signal: None,
             delivery_report: None,
             thread_refs: Vec::new(),
+            original: None,
         }
     }
 }

@@ -2,6 +2,7 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiPath, Problem};
 use crate::model::MessageId;
+use crate::ports::Blob;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -20,21 +21,41 @@ pub async fn attachment(
     ApiPath((id, index)): ApiPath<(MessageId, usize)>,
 ) -> Result<Response, ApiError> {
     let (attachment, blob) = state.inbox.attachment(id, index).await?;
+    Ok(download(blob, attachment.filename.as_deref()))
+}
+
+/// Download a message exactly as it arrived: an email's raw MIME (`message/rfc822`),
+/// with every header, part and the quoted history the timeline shows apart.
+#[utoipa::path(get, path = "/v1/messages/{id}/original", tag = "conversations",
+    params(("id" = String, Path, description = "message id (`msg_…`)")),
+    responses((status = 200, description = "the message as received, with its content type",
+               content_type = "message/rfc822", body = Vec<u8>),
+              (status = 404, body = Problem, description = "no such message, or none of its original is kept"),
+              (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn original(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    _: Caller,
+    ApiPath(id): ApiPath<MessageId>,
+) -> Result<Response, ApiError> {
+    let (filename, blob) = state.inbox.original(id).await?;
+    Ok(download(blob, Some(&filename)))
+}
+
+/// A stored file as a download: its content type, never rendered by the browser as a
+/// page of ours (sniffing off, `attachment`).
+fn download(blob: Blob, filename: Option<&str>) -> Response {
     let mut response = blob.bytes.into_response();
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&blob.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
-    // Never rendered by the browser as a page of ours: downloaded, sniffing off.
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        disposition(attachment.filename.as_deref()),
-    );
-    Ok(response)
+    headers.insert(header::CONTENT_DISPOSITION, disposition(filename));
+    response
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` with the name made safe.

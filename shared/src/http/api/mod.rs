@@ -53,6 +53,7 @@ pub fn router() -> axum::Router<AppState> {
         )
         .routes(routes!(conversations::note))
         .routes(routes!(messages::attachment))
+        .routes(routes!(messages::original))
         .routes(routes!(contacts::search))
         .routes(routes!(contacts::lookup))
         .routes(routes!(contacts::get))

@@ -202,6 +202,7 @@ pub async fn answer(
         signal: None,
         delivery_report: None,
         thread_refs: Vec::new(),
+        original: None,
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
