@@ -36,7 +36,10 @@ async fn main() -> Result<(), Error> {
             fetchers.insert(Channel::Sms, media.clone() as Arc<dyn FileFetcher>);
             fetchers.insert(Channel::Voice, media as Arc<dyn FileFetcher>);
         }
-        let router = backend.router(config.route, fetchers);
+        let mut router = backend.router(config.route, fetchers);
+        // An email to a token address (`support+<token>@…`) joins the conversation the
+        // token names, checked with the key the sender mints tokens with.
+        router.reply_tokens = Some(backend.reply_tokens().await?);
         Ok((consumer, Arc::new(router)))
     })
     .await?;
