@@ -21,5 +21,7 @@ pub use identity::{
 pub use ids::{
     AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
 };
-pub use inbound::{DeliveryReport, InboundMessage, Reachability, ThreadHint, ThreadRef};
+pub use inbound::{
+    DeliveryReport, InboundMessage, Reachability, ReportKind, ThreadHint, ThreadRef,
+};
 pub use message::{Attachment, Author, Channel, DeliveryStatus, Direction, Message, SourceId};
