@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::{AwsClients, sdk_config};
+use shared::channels::email::EmailFiles;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
 use shared::ports::{FileFetcher, QueueName};
@@ -25,6 +26,11 @@ async fn main() -> Result<(), Error> {
             max_retry_delay: config.max_retry_delay,
         };
         let mut fetchers = Fetchers::default();
+        // An email's attachments are read back from the raw email `email-inbound` kept.
+        fetchers.insert(
+            Channel::Email,
+            Arc::new(EmailFiles::new(backend.blobs.clone())) as Arc<dyn FileFetcher>,
+        );
         if let Some(settings) = &config.telegram {
             let bot = lambda::telegram::bot(&clients, settings).await?;
             fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
