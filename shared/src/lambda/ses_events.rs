@@ -75,3 +75,29 @@ impl SesIntake {
         Ok(outcomes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeliveryStatus;
+
+    #[test]
+    fn the_ses_event_is_read_from_the_sns_notification() {
+        let event: SnsEvent = serde_json::from_str(include_str!(
+            "../channels/email/fixtures/ses/sns_envelope.json"
+        ))
+        .unwrap();
+        assert_eq!(event.records.len(), 1);
+        match sending_event(&event.records[0].sns.message).unwrap() {
+            SesNews::Report(message) => {
+                let report = message.delivery_report.unwrap();
+                assert_eq!(report.status, DeliveryStatus::Delivered);
+                assert_eq!(
+                    report.provider_id,
+                    "email:0102019347a1b8e4-6c1d0f52-93b7-4a77-b0a4-3f2e9d1c5a6b-000000@email.amazonses.com"
+                );
+            }
+            other => panic!("expected a report, got {other:?}"),
+        }
+    }
+}
