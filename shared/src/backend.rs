@@ -1,14 +1,15 @@
 //! The ports one installation runs on, and the services assembled from them. The local
 //! server and every Lambda function build their services here, so the two cannot drift.
 
+use crate::channels::email::ReplyTokens;
 use crate::config::HttpConfig;
 use crate::http::{AppState, limits::RateLimits, links::LinkSigner};
 use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, MessageStore,
-    PortError, PortResult, Queue, RoutingStore, TeamStore,
+    PortError, PortResult, Queue, RoutingStore, SettingStore, TeamStore,
 };
-use crate::services::directory::Directory;
+use crate::services::directory::{Directory, new_secret};
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::Ingest;
 use crate::services::route::RoutePolicy;
@@ -19,7 +20,14 @@ use std::sync::Arc;
 
 /// Every store port of one backend, as one value.
 pub trait Store:
-    RoutingStore + ConversationStore + MessageStore + ContactStore + AgentStore + TeamStore + 'static
+    RoutingStore
+    + ConversationStore
+    + MessageStore
+    + ContactStore
+    + AgentStore
+    + TeamStore
+    + SettingStore
+    + 'static
 {
 }
 
@@ -30,9 +38,13 @@ impl<T> Store for T where
         + ContactStore
         + AgentStore
         + TeamStore
+        + SettingStore
         + 'static
 {
 }
+
+/// The setting that keeps the key of the email reply tokens.
+pub const REPLY_TOKEN_SETTING: &str = "email_reply_token_secret";
 
 /// The channels replies go out on, by the channel they answer.
 pub type Channels = HashMap<Channel, Arc<dyn ChannelSender>>;
@@ -46,6 +58,7 @@ pub struct Backend {
     pub contacts: Arc<dyn ContactStore>,
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
+    pub settings: Arc<dyn SettingStore>,
     pub queue: Arc<dyn Queue>,
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
@@ -60,7 +73,8 @@ impl Backend {
             messages: store.clone(),
             contacts: store.clone(),
             agents: store.clone(),
-            teams: store,
+            teams: store.clone(),
+            settings: store,
             queue,
             blobs: Arc::new(NoBlobs),
         }
@@ -86,6 +100,17 @@ impl Backend {
             file_channels: Arc::new(replies.files.clone()),
             max_file_bytes: MAX_REPLY_FILE_BYTES,
         }
+    }
+
+    /// The installation's email reply tokens: the key is made by the first process that
+    /// asks and kept in the store, so the sender that mints a token and the router that
+    /// checks it (local or on Lambda) share it.
+    pub async fn reply_tokens(&self) -> PortResult<ReplyTokens> {
+        let key = self
+            .settings
+            .setting_or_init(REPLY_TOKEN_SETTING, new_secret("").0)
+            .await?;
+        Ok(ReplyTokens::new(key.as_bytes()))
     }
 
     pub fn directory(&self) -> Directory {

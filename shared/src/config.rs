@@ -346,22 +346,13 @@ impl SmtpConfig {
         if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
             return Err("the SMTP URL must be smtp://host[:port] or smtps://host[:port]".into());
         }
-        let address = |what: &str, value: &str| {
-            crate::model::EmailAddress::parse(value)
-                .map_err(|_| format!("the {what} address `{value}` is not an email address"))
-        };
-        let from = address("From", from)?;
-        let reply_address = match reply_address.filter(|r| !r.trim().is_empty()) {
-            Some(r) => address("reply", r)?,
-            None => from.clone(),
-        };
         Ok(Self {
             url: Secret::new(url),
-            outbound: crate::channels::email::outbound::OutboundSettings {
+            outbound: crate::channels::email::outbound::OutboundSettings::new(
                 from,
-                from_name: from_name.filter(|n| !n.trim().is_empty()),
+                from_name,
                 reply_address,
-            },
+            )?,
         })
     }
 }

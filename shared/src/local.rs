@@ -2,15 +2,15 @@
 //! router and sender loops in the same process.
 
 use crate::backend::{Backend, base_channels, reply_channels};
+use crate::channels::email::EmailFiles;
 use crate::channels::email::smtp::SmtpSender;
-use crate::channels::email::{EmailFiles, ReplyTokens};
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
 use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
-use crate::ports::{ChannelSender, FileFetcher};
+use crate::ports::{ChannelSender, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
@@ -88,13 +88,7 @@ impl Local {
                 channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
             }
         }
-        let token_key = store
-            .setting_or_init(
-                "email_reply_token_secret",
-                crate::services::directory::new_secret("").0,
-            )
-            .await?;
-        let reply_tokens = ReplyTokens::new(token_key.as_bytes());
+        let reply_tokens = backend.reply_tokens().await?;
         if let Some(smtp) = &settings.smtp {
             let sender = SmtpSender::new(&smtp.url, smtp.outbound.clone(), reply_tokens.clone())
                 .map_err(crate::ports::PortError::Internal)?;

@@ -32,6 +32,11 @@ async fn main() -> Result<(), Error> {
         if config.twilio.as_ref().is_some_and(|t| t.sender.is_some()) {
             channels.insert(Channel::Sms, false);
         }
+        // Email replies, when the stack sends email through SES (with the agent's files as
+        // attachments).
+        if config.email.is_some() {
+            channels.insert(Channel::Email, true);
+        }
         Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &channels))
     })
     .await?;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::{AwsClients, sdk_config};
+use shared::channels::email::EmailFiles;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
 use shared::ports::{FileFetcher, QueueName};
@@ -25,6 +26,11 @@ async fn main() -> Result<(), Error> {
             max_retry_delay: config.max_retry_delay,
         };
         let mut fetchers = Fetchers::default();
+        // An email's attachments are read back from the raw email `email-inbound` kept.
+        fetchers.insert(
+            Channel::Email,
+            Arc::new(EmailFiles::new(backend.blobs.clone())) as Arc<dyn FileFetcher>,
+        );
         if let Some(settings) = &config.telegram {
             let bot = lambda::telegram::bot(&clients, settings).await?;
             fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
@@ -36,7 +42,10 @@ async fn main() -> Result<(), Error> {
             fetchers.insert(Channel::Sms, media.clone() as Arc<dyn FileFetcher>);
             fetchers.insert(Channel::Voice, media as Arc<dyn FileFetcher>);
         }
-        let router = backend.router(config.route, fetchers);
+        let mut router = backend.router(config.route, fetchers);
+        // An email to a token address (`support+<token>@…`) joins the conversation the
+        // token names, checked with the key the sender mints tokens with.
+        router.reply_tokens = Some(backend.reply_tokens().await?);
         Ok((consumer, Arc::new(router)))
     })
     .await?;

@@ -2,7 +2,7 @@
 //! failures), delivering each agent reply on its channel and recording the outcome.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::{AwsClients, SesSender, sdk_config};
 use shared::backend::base_channels;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
@@ -33,6 +33,18 @@ async fn main() -> Result<(), Error> {
             if let Some(sms) = lambda::telephony::sms_sender(&account)? {
                 channels.insert(Channel::Sms, Arc::new(sms) as Arc<dyn ChannelSender>);
             }
+        }
+        if let Some(email) = &config.email {
+            // The reply token in each email's Reply-To is minted with the key the router
+            // checks it with, kept in the table.
+            let tokens = backend.reply_tokens().await?;
+            let ses = SesSender::new(
+                clients.sesv2().clone(),
+                email.outbound.clone(),
+                tokens,
+                email.configuration_set.clone(),
+            );
+            channels.insert(Channel::Email, Arc::new(ses) as Arc<dyn ChannelSender>);
         }
         Ok((consumer, backend.sender(channels)))
     })

@@ -65,6 +65,7 @@ pub struct AwsClients {
     sqs: OnceLock<aws_sdk_sqs::Client>,
     s3: OnceLock<aws_sdk_s3::Client>,
     ssm: OnceLock<aws_sdk_ssm::Client>,
+    sesv2: OnceLock<aws_sdk_sesv2::Client>,
 }
 
 impl AwsClients {
@@ -75,6 +76,7 @@ impl AwsClients {
             sqs: OnceLock::new(),
             s3: OnceLock::new(),
             ssm: OnceLock::new(),
+            sesv2: OnceLock::new(),
         }
     }
 
@@ -102,6 +104,11 @@ impl AwsClients {
     pub fn ssm(&self) -> &aws_sdk_ssm::Client {
         self.ssm
             .get_or_init(|| aws_sdk_ssm::Client::new(&self.config))
+    }
+
+    pub fn sesv2(&self) -> &aws_sdk_sesv2::Client {
+        self.sesv2
+            .get_or_init(|| aws_sdk_sesv2::Client::new(&self.config))
     }
 
     /// The store ports on DynamoDB.

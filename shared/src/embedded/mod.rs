@@ -48,9 +48,11 @@ impl Embedded {
             })
             .await
     }
+}
 
-    /// A setting of this installation, created from `initial` the first time it is asked for.
-    pub async fn setting_or_init(&self, name: &str, initial: String) -> PortResult<String> {
+#[async_trait::async_trait]
+impl crate::ports::SettingStore for Embedded {
+    async fn setting_or_init(&self, name: &str, initial: String) -> PortResult<String> {
         let name = name.to_owned();
         self.db
             .write(move |conn| {

@@ -3,6 +3,7 @@
 
 use super::telephony::{PbxSettings, TwilioSettings, pbx_settings, twilio_settings};
 use crate::aws::AwsSettings;
+use crate::channels::email::outbound::OutboundSettings;
 use crate::config::{HttpConfig, PageConfig};
 use crate::model::DefaultRegion;
 use crate::services::route::RoutePolicy;
@@ -28,6 +29,19 @@ pub struct FunctionConfig {
     pub twilio: Option<TwilioSettings>,
     /// The PBX hook, when the stack has one (`SWITCHBOARD_PBX_*`).
     pub pbx: Option<PbxSettings>,
+    /// Replies by email through SES, when the stack sends email (`SWITCHBOARD_EMAIL_FROM`).
+    pub email: Option<EmailSending>,
+}
+
+/// Replies by email through SES v2: who they come from, where customers answer, and the
+/// configuration set that publishes their bounces, complaints and deliveries.
+#[derive(Clone, Debug)]
+pub struct EmailSending {
+    /// `SWITCHBOARD_EMAIL_FROM`, `SWITCHBOARD_EMAIL_FROM_NAME` and
+    /// `SWITCHBOARD_EMAIL_REPLY_ADDRESS` (the From address when unset), as in local mode.
+    pub outbound: OutboundSettings,
+    /// `SWITCHBOARD_SES_CONFIGURATION_SET`; none: SES publishes no events for replies.
+    pub configuration_set: Option<String>,
 }
 
 /// Where a function finds the Telegram bot. Secrets are named, not given: each function
@@ -119,6 +133,7 @@ impl FunctionConfig {
 
         let twilio = twilio_settings(&get, public_url.as_deref(), default_region)?;
         let pbx = pbx_settings(&get)?;
+        let email = email_sending(&get)?;
 
         Ok(Self {
             aws,
@@ -145,8 +160,67 @@ impl FunctionConfig {
             telegram,
             twilio,
             pbx,
+            email,
         })
     }
+}
+
+/// Email sending is on when a From address is set; the other variables need it.
+fn email_sending(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<EmailSending>, ConfigError> {
+    let Some(from) = get("SWITCHBOARD_EMAIL_FROM") else {
+        return Ok(None);
+    };
+    let outbound = OutboundSettings::new(
+        from.trim(),
+        get("SWITCHBOARD_EMAIL_FROM_NAME").map(|n| n.trim().to_owned()),
+        get("SWITCHBOARD_EMAIL_REPLY_ADDRESS")
+            .as_deref()
+            .map(str::trim),
+    )
+    .map_err(|problem| ConfigError {
+        name: if problem.contains("reply address") {
+            "SWITCHBOARD_EMAIL_REPLY_ADDRESS"
+        } else {
+            "SWITCHBOARD_EMAIL_FROM"
+        },
+        problem,
+    })?;
+    if outbound
+        .from_name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(ConfigError {
+            name: "SWITCHBOARD_EMAIL_FROM_NAME",
+            problem: "a display name is one line of text".into(),
+        });
+    }
+    let configuration_set = get("SWITCHBOARD_SES_CONFIGURATION_SET")
+        .map(|set| set.trim().to_owned())
+        .map(|set| {
+            // SES: letters, digits, `_` and `-`, at most 64.
+            let valid = set.len() <= 64
+                && set
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if valid {
+                Ok(set)
+            } else {
+                Err(ConfigError {
+                    name: "SWITCHBOARD_SES_CONFIGURATION_SET",
+                    problem: format!(
+                        "`{set}` is not a configuration set name (letters, digits, _ and -, at most 64)"
+                    ),
+                })
+            }
+        })
+        .transpose()?;
+    Ok(Some(EmailSending {
+        outbound,
+        configuration_set,
+    }))
 }
 
 pub(super) fn number<T: FromStr>(
@@ -226,6 +300,51 @@ mod tests {
         assert_eq!(c.link_secret_parameter, None);
         assert_eq!(c.log, "info");
         assert_eq!(c.telegram, None);
+        assert!(c.email.is_none());
+    }
+
+    #[test]
+    fn a_from_address_turns_email_replies_on() {
+        // The template passes its email parameters through, empty without email sending.
+        let c = config(&[
+            ("SWITCHBOARD_EMAIL_FROM", ""),
+            ("SWITCHBOARD_EMAIL_FROM_NAME", ""),
+            ("SWITCHBOARD_SES_CONFIGURATION_SET", ""),
+        ])
+        .unwrap();
+        assert!(c.email.is_none());
+
+        let c = config(&[("SWITCHBOARD_EMAIL_FROM", "support@help.example.com")]).unwrap();
+        let email = c.email.unwrap();
+        assert_eq!(email.outbound.from.as_str(), "support@help.example.com");
+        assert_eq!(
+            email.outbound.reply_address.as_str(),
+            "support@help.example.com"
+        );
+        assert_eq!(email.outbound.from_name, None);
+        assert_eq!(email.configuration_set, None);
+
+        let c = config(&[
+            ("SWITCHBOARD_EMAIL_FROM", " Support@Help.Example.com "),
+            ("SWITCHBOARD_EMAIL_FROM_NAME", "پشتیبانی Acme"),
+            (
+                "SWITCHBOARD_EMAIL_REPLY_ADDRESS",
+                "answers@help.example.com",
+            ),
+            ("SWITCHBOARD_SES_CONFIGURATION_SET", "switchboard-replies"),
+        ])
+        .unwrap();
+        let email = c.email.unwrap();
+        assert_eq!(email.outbound.from.as_str(), "support@help.example.com");
+        assert_eq!(email.outbound.from_name.as_deref(), Some("پشتیبانی Acme"));
+        assert_eq!(
+            email.outbound.reply_address.as_str(),
+            "answers@help.example.com"
+        );
+        assert_eq!(
+            email.configuration_set.as_deref(),
+            Some("switchboard-replies")
+        );
     }
 
     #[test]
@@ -299,6 +418,19 @@ mod tests {
             ];
             let err = config(&vars).unwrap_err();
             assert_eq!(err.name, name);
+        }
+        for (name, value) in [
+            ("SWITCHBOARD_EMAIL_FROM", "support at example.com"),
+            ("SWITCHBOARD_EMAIL_REPLY_ADDRESS", "answers@"),
+            ("SWITCHBOARD_EMAIL_FROM_NAME", "Acme\r\nBcc: x@example.com"),
+            ("SWITCHBOARD_SES_CONFIGURATION_SET", "replies;drop"),
+        ] {
+            let mut vars = vec![(name, value)];
+            if name != "SWITCHBOARD_EMAIL_FROM" {
+                vars.push(("SWITCHBOARD_EMAIL_FROM", "support@example.com"));
+            }
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
         }
     }
 }

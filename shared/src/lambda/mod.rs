@@ -11,6 +11,7 @@ pub mod http;
 mod logs;
 pub mod schedule;
 pub mod ses;
+pub mod ses_events;
 pub mod sqs;
 pub mod telegram;
 pub mod telephony;

@@ -2,7 +2,8 @@
 //! (S3 action, key = prefix + SES message id), then invokes this function (Lambda action,
 //! asynchronously) with the receipt: no body, but the spam, virus, SPF, DKIM and DMARC
 //! verdicts. The function reads the object and takes the email in exactly like
-//! `POST /webhooks/email`, with the verdicts deciding what the email is worth.
+//! `POST /webhooks/email`, with the verdicts deciding what the email is worth. The same
+//! function takes the sending events of our replies (`ses_events`).
 
 use super::Error;
 use crate::ports::{Blob, BlobStore, PortError};
@@ -70,7 +71,13 @@ impl std::fmt::Debug for SesIntake {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Taken(Intake),
-    Quarantined { key: String },
+    Quarantined {
+        key: String,
+    },
+    /// A sending event about a reply, queued for the router.
+    Reported(crate::model::SourceId),
+    /// A sending event that changes nothing, logged.
+    Logged,
 }
 
 impl SesIntake {
@@ -147,18 +154,34 @@ impl SesIntake {
     }
 }
 
-/// Serves SES receipt events until Lambda stops the process.
+/// Serves SES receipt events, and the SNS notifications of our replies' sending events,
+/// until Lambda stops the process.
 pub async fn run(service: SesIntake) -> Result<(), Error> {
     let service = &service;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<SimpleEmailEvent>| async move {
+        move |event: LambdaEvent<serde_json::Value>| async move {
             service
-                .handle(&event.payload)
+                .dispatch(event.payload)
                 .await
                 .map(|outcomes| json!({ "records": outcomes.len() }))
         },
     ))
     .await
+}
+
+impl SesIntake {
+    /// An SNS notification (its records carry `Sns`) or an SES receipt.
+    pub async fn dispatch(&self, event: serde_json::Value) -> Result<Vec<Outcome>, Error> {
+        if event["Records"][0].get("Sns").is_some() {
+            let event: super::ses_events::SnsEvent = serde_json::from_value(event)
+                .map_err(|e| format!("not an SNS notification: {e}"))?;
+            self.handle_sending(&event).await
+        } else {
+            let event: SimpleEmailEvent = serde_json::from_value(event)
+                .map_err(|e| format!("not an SES receipt event: {e}"))?;
+            self.handle(&event).await
+        }
+    }
 }
 
 #[cfg(test)]

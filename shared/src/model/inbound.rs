@@ -80,6 +80,20 @@ pub struct DeliveryReport {
     /// `Delivered` or `Failed`.
     pub status: DeliveryStatus,
     pub error: Option<String>,
+    /// What the report is about, beyond the status.
+    #[serde(default)]
+    pub kind: ReportKind,
+}
+
+/// What a delivery report is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// The reply's delivery status, nothing more.
+    #[default]
+    Status,
+    /// The recipient reported the reply as spam: its conversation is tagged `complaint`.
+    Complaint,
 }
 
 /// Whether a customer can be reached on a channel (a Telegram user blocks the bot).

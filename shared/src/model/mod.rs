@@ -21,7 +21,9 @@ pub use identity::{
 pub use ids::{
     AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
 };
-pub use inbound::{DeliveryReport, InboundMessage, Reachability, ThreadHint, ThreadRef};
+pub use inbound::{
+    DeliveryReport, InboundMessage, Reachability, ReportKind, ThreadHint, ThreadRef,
+};
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,

@@ -5,12 +5,14 @@ mod blob;
 mod files;
 mod queue;
 mod sender;
+mod settings;
 mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
+pub use settings::SettingStore;
 pub use store::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore,
     LATEST_SCAN_ITEMS, MessageStore, RouteOutcome, RoutingStore, StatusFilter, TeamStore,

@@ -8,7 +8,7 @@ use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
     Author, Channel, ConversationId, DeliveryStatus, Direction, Event, EventKind, InboundMessage,
-    Message, MessageId,
+    Message, MessageId, ReportKind,
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub const CALLBACK_TAG: &str = "callback";
 /// The tag on a conversation whose email the mail provider judged spam.
 pub const SPAM_TAG: &str = "spam";
+/// The tag on a conversation whose customer reported one of our replies as spam.
+pub const COMPLAINT_TAG: &str = "complaint";
 
 /// Largest attachment fetched (the Telegram Bot API's own download limit).
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
@@ -210,8 +212,17 @@ impl InboundRouter {
         delivery: &Delivery,
     ) -> Handled {
         match super::delivery::apply_report(self.messages.as_ref(), report).await {
-            Ok(applied @ (Applied::Updated(_) | Applied::Unchanged(_))) => {
+            Ok(applied @ (Applied::Updated(id) | Applied::Unchanged(id))) => {
                 tracing::info!(provider_id = %report.provider_id, status = report.status.as_str(), ?applied, "delivery report recorded");
+                if report.kind == ReportKind::Complaint
+                    && let Err(reason) = self.tag_complaint(id).await
+                {
+                    // The status is settled; the redelivery tags (tagging twice is a no-op).
+                    return Handled::Retry {
+                        after: backoff(delivery.receive_count),
+                        reason,
+                    };
+                }
                 Handled::Done
             }
             Ok(Applied::Unknown) if delivery.receive_count + 1 < MAX_DELIVERIES => Handled::Retry {
@@ -227,6 +238,20 @@ impl InboundRouter {
                 reason: e.to_string(),
             },
         }
+    }
+
+    /// The customer reported our reply as spam: its conversation is tagged for the team.
+    async fn tag_complaint(&self, reply: MessageId) -> Result<(), String> {
+        let message = self
+            .messages
+            .message(reply)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(message) = message else {
+            return Ok(());
+        };
+        tracing::warn!(message_id = %reply, conversation_id = %message.conversation_id, "the customer reported a reply as spam");
+        self.tag(message.conversation_id, COMPLAINT_TAG).await
     }
 
     /// Brings every file still at the provider into the blob store. A file that can

@@ -40,6 +40,7 @@ on_both_backends!(
         a_reply_is_found_by_its_provider_id_and_its_status_updated,
         a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_reply,
         context_and_the_original_are_kept_and_a_long_message_fits_one_item,
+        a_setting_is_made_once_and_racing_makers_read_the_same_value,
     ]
 );
 
@@ -1194,4 +1195,32 @@ async fn context_and_the_original_are_kept_and_a_long_message_fits_one_item(stor
     assert_eq!(kept.original.as_deref(), Some("email/raw/def.eml"));
     let by_id = store.message(kept.id).await.unwrap().expect("found by id");
     assert_eq!(&by_id, kept);
+}
+
+async fn a_setting_is_made_once_and_racing_makers_read_the_same_value(store: &dyn Store) {
+    // Two processes starting at once (a router and a sender on a fresh stack) each offer
+    // a key of their own; both leave with the one that was stored.
+    let (a, b) = tokio::join!(
+        store.setting_or_init("reply_key", "key-from-a".into()),
+        store.setting_or_init("reply_key", "key-from-b".into()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert!(a == "key-from-a" || a == "key-from-b", "{a}");
+    // Later callers get it too, whatever they offer.
+    assert_eq!(
+        store
+            .setting_or_init("reply_key", "key-from-c".into())
+            .await
+            .unwrap(),
+        a
+    );
+    // Another setting is another value.
+    assert_eq!(
+        store
+            .setting_or_init("other", "ß ünïcode 🔑".into())
+            .await
+            .unwrap(),
+        "ß ünïcode 🔑"
+    );
 }

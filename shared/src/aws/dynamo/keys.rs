@@ -43,6 +43,11 @@ pub fn identity(key: &str) -> String {
     format!("ID#{key}")
 }
 
+/// A setting of the installation (`SettingStore`).
+pub fn setting(name: &str) -> String {
+    format!("SET#{name}")
+}
+
 pub fn link(hash: &str) -> String {
     format!("LINK#{hash}")
 }

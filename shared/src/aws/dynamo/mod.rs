@@ -25,6 +25,7 @@
 //! | agent by API key; agent email taken?             | `pk=KEY#<key hash>`; `pk=AGEMAIL#<email>`                  |
 //! | team by id; teams by name; name taken?           | `pk=TM#<id>`; gsi1 `TEAMS` / `<lower name>#<id>`; `pk=TMNAME#<lower name>` |
 //! | round-robin position per team                    | `pk=RR#<team or ->`                                        |
+//! | a setting (the reply-token key), made once       | `pk=SET#<name>`, `sk=#META`                                |
 //!
 //! Consistency: routing reads the base table with strongly consistent reads and
 //! writes the exactly-once marker, the message, the conversation (on its version), the
@@ -44,6 +45,7 @@ mod items;
 mod keys;
 mod list;
 mod routing;
+mod settings;
 mod table;
 
 pub use table::create_table;

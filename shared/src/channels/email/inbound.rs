@@ -5,7 +5,7 @@
 use super::{Automated, Bounce, ParsedEmail};
 use crate::model::{
     Attachment, Channel, DeliveryReport, DeliveryStatus, Identity, InboundMessage,
-    PresentedIdentity, SourceId, ThreadHint, bounded_text,
+    PresentedIdentity, ReportKind, SourceId, ThreadHint, bounded_text,
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -89,6 +89,7 @@ pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<InboundMessage> {
             provider_id: super::thread::provider_key(original),
             status: DeliveryStatus::Failed,
             error: Some(reason.chars().take(1000).collect()),
+            kind: ReportKind::Status,
         }),
         thread_refs: Vec::new(),
         original: None,

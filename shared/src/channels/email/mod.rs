@@ -12,6 +12,7 @@ pub mod mbox;
 pub mod outbound;
 pub mod parse;
 pub mod quote;
+pub mod ses_events;
 pub mod smtp;
 pub mod thread;
 

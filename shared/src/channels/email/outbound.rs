@@ -17,6 +17,31 @@ pub struct OutboundSettings {
     pub reply_address: EmailAddress,
 }
 
+impl OutboundSettings {
+    /// `reply_address`: where customers answer (a `+token` is added); the From address
+    /// when none. The error names the address that is wrong.
+    pub fn new(
+        from: &str,
+        from_name: Option<String>,
+        reply_address: Option<&str>,
+    ) -> Result<Self, String> {
+        let address = |what: &str, value: &str| {
+            EmailAddress::parse(value)
+                .map_err(|_| format!("the {what} address `{value}` is not an email address"))
+        };
+        let from = address("From", from)?;
+        let reply_address = match reply_address.filter(|r| !r.trim().is_empty()) {
+            Some(r) => address("reply", r)?,
+            None => from.clone(),
+        };
+        Ok(Self {
+            from,
+            from_name: from_name.filter(|n| !n.trim().is_empty()),
+            reply_address,
+        })
+    }
+}
+
 /// A reply ready to hand to a relay.
 #[derive(Debug)]
 pub struct OutboundEmail {

@@ -5,7 +5,9 @@
 
 use super::inbound::{Normalized, is_sid, message_source};
 use super::params::Params;
-use crate::model::{Channel, DeliveryReport, DeliveryStatus, InboundMessage, SourceId, ThreadHint};
+use crate::model::{
+    Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId, ThreadHint,
+};
 use chrono::Utc;
 
 pub fn normalize_status(params: &Params) -> Normalized {
@@ -62,6 +64,7 @@ pub fn normalize_status(params: &Params) -> Normalized {
             provider_id: message_source(sid).as_str().to_owned(),
             status,
             error,
+            kind: ReportKind::Status,
         }),
         original: None,
     };
