@@ -219,6 +219,7 @@ fn report(
             error,
             kind: report_kind,
         }),
+        original: None,
     }))
 }
 
