@@ -222,12 +222,7 @@ fn html_body(message: &Message<'_>) -> Option<String> {
     if html.is_empty() {
         return None;
     }
-    let clean = ammonia::Builder::default()
-        // Inline images refer to their attachment by `cid:`.
-        .add_url_schemes(&["cid"])
-        .clean(&html.join("\n"))
-        .to_string();
-    Some(clean)
+    super::html::sanitize(&html.join("\n"))
 }
 
 /// The kept attachments and how many were dropped past [`MAX_ATTACHMENTS`].
