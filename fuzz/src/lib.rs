@@ -16,7 +16,7 @@ use shared::model::InboundMessage;
 use shared::ports::{Blob, BlobStore, FetchError, FetchedFile, FileFetcher, PortResult};
 use shared::services::router::MAX_ATTACHMENT_BYTES;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 /// `switchboard serve`'s default size limit for one email.
@@ -43,6 +43,7 @@ fn webhook() -> &'static EmailWebhook {
 /// A file given to the email path: taken as one email (the webhook), and, when it is an
 /// mbox, also split into its messages as the import command does.
 pub fn check_email_file(file: &[u8]) {
+    report_panics_without_aborting();
     check_email(file);
     if file.starts_with(b"From ") {
         let messages = split_messages(file);
@@ -55,6 +56,14 @@ pub fn check_email_file(file: &[u8]) {
     } else {
         assert_eq!(split_messages(file), [file], "not an mbox: one message");
     }
+}
+
+/// libfuzzer-sys's panic hook aborts on every panic, even one the code under test catches
+/// (`parse_email` catches the MIME parser's). This hook only prints: a panic that escapes
+/// the target still fails the run, as libfuzzer-sys aborts when one reaches it.
+fn report_panics_without_aborting() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| std::panic::set_hook(Box::new(|info| eprintln!("{info}"))));
 }
 
 /// One raw email through the path the webhook and the router take.

@@ -97,6 +97,8 @@ pub enum ParseError {
     Empty,
     #[error("the body is not an email: no headers were found")]
     NotAnEmail,
+    #[error("the email's MIME structure could not be parsed")]
+    Malformed,
 }
 
 pub fn parse_email(raw: &[u8], settings: &ParseSettings) -> Result<ParsedEmail, ParseError> {
@@ -152,8 +154,15 @@ fn parse_mime(raw: &[u8]) -> Result<Message<'_>, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.11.9 panics on some broken multipart nesting ("Invalid part ID, could
+    // not find multipart.", found by the fuzz target): the email is refused instead. In
+    // the Lambda functions a panic aborts, so there it still ends the invocation.
+    let message =
+        std::panic::catch_unwind(|| MessageParser::default().parse(raw)).map_err(|_| {
+            tracing::warn!(bytes = raw.len(), "the MIME parser panicked on an email");
+            ParseError::Malformed
+        })?;
+    message
         .filter(|m| m.headers().iter().any(|h| !h.name.is_other()))
         .ok_or(ParseError::NotAnEmail)
 }
@@ -303,6 +312,16 @@ mod tests {
         }
         raw.push_str("--b--\r\n");
         raw.into_bytes()
+    }
+
+    #[test]
+    fn an_email_that_panics_the_mime_parser_is_refused() {
+        let raw = include_bytes!("fixtures/fuzz/mime_parser_panic.eml");
+        assert_eq!(
+            parse_email(raw, &ParseSettings::default()),
+            Err(ParseError::Malformed)
+        );
+        assert_eq!(parse_attachments(raw, 1 << 20), Err(ParseError::Malformed));
     }
 
     #[test]
