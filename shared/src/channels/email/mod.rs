@@ -7,6 +7,7 @@
 pub mod auto;
 pub mod dsn;
 pub mod files;
+pub mod html;
 pub mod inbound;
 pub mod mbox;
 pub mod outbound;

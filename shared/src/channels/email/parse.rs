@@ -97,6 +97,8 @@ pub enum ParseError {
     Empty,
     #[error("the body is not an email: no headers were found")]
     NotAnEmail,
+    #[error("the email's MIME structure could not be parsed")]
+    Malformed,
 }
 
 pub fn parse_email(raw: &[u8], settings: &ParseSettings) -> Result<ParsedEmail, ParseError> {
@@ -152,8 +154,17 @@ fn parse_mime(raw: &[u8]) -> Result<Message<'_>, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.11.9 has a `debug_assert!` that fires on some broken multipart
+    // nesting ("Invalid part ID, could not find multipart.", found by the fuzz target):
+    // a build with debug assertions refuses such an email instead of panicking. Release
+    // builds (the Lambda functions, which abort on panic) never reach it: there the
+    // parser stops at the broken part and keeps what came before.
+    let message =
+        std::panic::catch_unwind(|| MessageParser::default().parse(raw)).map_err(|_| {
+            tracing::warn!(bytes = raw.len(), "the MIME parser panicked on an email");
+            ParseError::Malformed
+        })?;
+    message
         .filter(|m| m.headers().iter().any(|h| !h.name.is_other()))
         .ok_or(ParseError::NotAnEmail)
 }
@@ -222,12 +233,7 @@ fn html_body(message: &Message<'_>) -> Option<String> {
     if html.is_empty() {
         return None;
     }
-    let clean = ammonia::Builder::default()
-        // Inline images refer to their attachment by `cid:`.
-        .add_url_schemes(&["cid"])
-        .clean(&html.join("\n"))
-        .to_string();
-    Some(clean)
+    super::html::sanitize(&html.join("\n"))
 }
 
 /// The kept attachments and how many were dropped past [`MAX_ATTACHMENTS`].
@@ -308,6 +314,16 @@ mod tests {
         }
         raw.push_str("--b--\r\n");
         raw.into_bytes()
+    }
+
+    #[test]
+    fn an_email_that_panics_the_mime_parser_is_refused() {
+        let raw = include_bytes!("fixtures/fuzz/mime_parser_panic.eml");
+        assert_eq!(
+            parse_email(raw, &ParseSettings::default()),
+            Err(ParseError::Malformed)
+        );
+        assert_eq!(parse_attachments(raw, 1 << 20), Err(ParseError::Malformed));
     }
 
     #[test]
