@@ -10,7 +10,12 @@
 
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
-use html5ever::{Attribute, ExpandedName, ParseOpts, QualName, local_name, ns, parse_fragment};
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::{
+    Attribute, ExpandedName, LocalName, ParseOpts, QualName, local_name, ns, parse_fragment,
+};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -22,8 +27,23 @@ const BASE_ELEMENTS: usize = 10_000;
 /// the work past it is what one chunk's paragraphs can reopen.
 const CHUNK: usize = 256;
 
+/// Formatting elements (`<b>`, `<font>`, …) left open at once, at most. Each open one is
+/// in the tree builder's list of active formatting elements, which every new paragraph
+/// and every end tag walks: thousands of them make parsing take time that grows with
+/// their square. A real email leaves a handful open.
+const MAX_OPEN_FORMATTING: usize = 500;
+
 /// `html` sanitized, or `None` when its tree would be larger than the budget.
 pub fn sanitize(html: &str) -> Option<String> {
+    let open = most_formatting_open(html);
+    if open > MAX_OPEN_FORMATTING {
+        tracing::warn!(
+            bytes = html.len(),
+            open,
+            "an HTML body leaves too many formatting elements open to sanitize; only its text is kept"
+        );
+        return None;
+    }
     let budget = BASE_ELEMENTS.saturating_add(html.len());
     if !builds_at_most(html, budget) {
         tracing::warn!(
@@ -67,6 +87,67 @@ fn builds_at_most(html: &str, budget: usize) -> bool {
     }
     parser.finish();
     created.get() <= budget
+}
+
+/// The most formatting elements open at once in `html`, by its tags alone (the tokenizer,
+/// one pass, no tree): an upper bound of what the tree builder's list will hold.
+fn most_formatting_open(html: &str) -> usize {
+    let sink = FormattingDepth::default();
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    // Without a tree builder nothing asks the tokenizer to stop for a script.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.deepest.get()
+}
+
+#[derive(Default)]
+struct FormattingDepth {
+    open: Cell<usize>,
+    deepest: Cell<usize>,
+}
+
+impl TokenSink for FormattingDepth {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _: u64) -> TokenSinkResult<()> {
+        if let Token::TagToken(tag) = token
+            && is_formatting(&tag.name)
+        {
+            match tag.kind {
+                TagKind::StartTag if !tag.self_closing => {
+                    let open = self.open.get() + 1;
+                    self.open.set(open);
+                    self.deepest.set(self.deepest.get().max(open));
+                }
+                TagKind::EndTag => self.open.set(self.open.get().saturating_sub(1)),
+                TagKind::StartTag => {}
+            }
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// HTML's formatting elements (WHATWG HTML, "formatting elements").
+fn is_formatting(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("a")
+            | local_name!("b")
+            | local_name!("big")
+            | local_name!("code")
+            | local_name!("em")
+            | local_name!("font")
+            | local_name!("i")
+            | local_name!("nobr")
+            | local_name!("s")
+            | local_name!("small")
+            | local_name!("strike")
+            | local_name!("strong")
+            | local_name!("tt")
+            | local_name!("u")
+    )
 }
 
 /// A tree that keeps nothing: each element is only its name, held by the tree builder for
@@ -168,6 +249,24 @@ mod tests {
         let parsed = parse_email(&raw, &ParseSettings::default()).unwrap();
         assert_eq!(parsed.html, None);
         assert!(parsed.text.trim_start().starts_with('x'));
+    }
+
+    #[test]
+    fn html_that_leaves_thousands_of_formatting_elements_open_is_not_kept() {
+        // Distinct attributes defeat the tree builder's limit of three alike; the end
+        // tags then each walk the whole list.
+        let mut html = String::new();
+        for i in 0..2000 {
+            html.push_str(&format!("<font id=\"{i}\">"));
+        }
+        html.push('x');
+        html.push_str(&"</b>".repeat(2000));
+        assert_eq!(most_formatting_open(&html), 2000);
+        assert_eq!(sanitize(&html), None);
+        // Closed as they go, the same tags are fine.
+        let closed = "<b id=\"1\">x</b>".repeat(2000);
+        assert_eq!(most_formatting_open(&closed), 1);
+        assert!(sanitize(&closed).is_some());
     }
 
     #[test]
