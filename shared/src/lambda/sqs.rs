@@ -240,6 +240,11 @@ mod tests {
     use crate::ports::{DeadLetter, Enqueue, Page, PageRequest, PortResult};
     use std::sync::Mutex;
 
+    /// The consumer only releases: any other call fails the test with this.
+    fn not_called() -> crate::ports::PortError {
+        crate::ports::PortError::Internal("the consumer made a call it never makes".into())
+    }
+
     /// Records the releases; nothing else is called.
     #[derive(Default)]
     struct Releases(Mutex<Vec<(String, Duration)>>);
@@ -247,13 +252,13 @@ mod tests {
     #[async_trait::async_trait]
     impl Queue for Releases {
         async fn send(&self, _: QueueName, _: Vec<Enqueue>) -> PortResult<()> {
-            unimplemented!()
+            Err(not_called())
         }
         async fn receive(&self, _: QueueName, _: usize, _: Duration) -> PortResult<Vec<Delivery>> {
-            unimplemented!()
+            Err(not_called())
         }
         async fn ack(&self, _: QueueName, _: &[String]) -> PortResult<()> {
-            unimplemented!()
+            Err(not_called())
         }
         async fn release(
             &self,
@@ -270,10 +275,10 @@ mod tests {
             _: QueueName,
             _: &PageRequest,
         ) -> PortResult<Page<DeadLetter>> {
-            unimplemented!()
+            Err(not_called())
         }
         async fn replay(&self, _: QueueName, _: &str) -> PortResult<bool> {
-            unimplemented!()
+            Err(not_called())
         }
     }
 

@@ -120,6 +120,33 @@ pub enum ThreadHint {
 }
 
 impl InboundMessage {
+    /// Not a message but the provider's news about a reply we sent, keyed by `source_id`
+    /// so the same news is applied once.
+    pub fn report(source_id: SourceId, channel: Channel, report: DeliveryReport) -> Self {
+        Self {
+            source_id,
+            channel,
+            received_at: chrono::Utc::now(),
+            sender_name: None,
+            identities: Vec::new(),
+            text: String::new(),
+            subject: None,
+            thread: ThreadHint::None,
+            customer_link: None,
+            context: Vec::new(),
+            attachments: Vec::new(),
+            reply_to: None,
+            edit_of: None,
+            media_group: None,
+            auto_reply: None,
+            signal: None,
+            delivery_report: Some(report),
+            thread_refs: Vec::new(),
+            external_id: None,
+            original: None,
+        }
+    }
+
     /// The key that orders one customer's messages (an SQS FIFO message group).
     pub fn ordering_key(&self) -> String {
         match (&self.thread, self.identities.first()) {

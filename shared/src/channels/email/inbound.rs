@@ -67,33 +67,16 @@ pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<InboundMessage> {
         Some(to) => format!("the email to {to} bounced: {}", bounce.reason),
         None => format!("the email bounced: {}", bounce.reason),
     };
-    Some(InboundMessage {
-        source_id: SourceId::new("email", &format!("dsn:{}", raw_digest(raw))),
-        channel: Channel::Email,
-        received_at: Utc::now(),
-        sender_name: None,
-        identities: Vec::new(),
-        text: String::new(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: Vec::new(),
-        attachments: Vec::new(),
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: Some(DeliveryReport {
+    Some(InboundMessage::report(
+        SourceId::new("email", &format!("dsn:{}", raw_digest(raw))),
+        Channel::Email,
+        DeliveryReport {
             provider_id: super::thread::provider_key(original),
             status: DeliveryStatus::Failed,
             error: Some(reason.chars().take(1000).collect()),
             kind: ReportKind::Status,
-        }),
-        thread_refs: Vec::new(),
-        original: None,
-    })
+        },
+    ))
 }
 
 /// The most of an email's new text, and of its quoted history, carried on the queue

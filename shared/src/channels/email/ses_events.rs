@@ -15,10 +15,7 @@
 //!
 //! <https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html>
 
-use crate::model::{
-    Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId, ThreadHint,
-};
-use chrono::Utc;
+use crate::model::{Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId};
 use serde::Deserialize;
 
 /// The longest diagnostic kept on a failed reply.
@@ -193,34 +190,17 @@ fn report(
     error: Option<String>,
     report_kind: ReportKind,
 ) -> SesNews {
-    SesNews::Report(Box::new(InboundMessage {
+    SesNews::Report(Box::new(InboundMessage::report(
         // One report per reply and kind: SNS may deliver an event twice.
-        source_id: SourceId::new("ses", &format!("{kind}:{ses_id}")),
-        channel: Channel::Email,
-        received_at: Utc::now(),
-        sender_name: None,
-        identities: Vec::new(),
-        text: String::new(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: Vec::new(),
-        attachments: Vec::new(),
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        thread_refs: Vec::new(),
-        delivery_report: Some(DeliveryReport {
+        SourceId::new("ses", &format!("{kind}:{ses_id}")),
+        Channel::Email,
+        DeliveryReport {
             provider_id: super::thread::provider_key(&format!("{ses_id}@email.amazonses.com")),
             status,
             error,
             kind: report_kind,
-        }),
-        original: None,
-    }))
+        },
+    )))
 }
 
 #[cfg(test)]

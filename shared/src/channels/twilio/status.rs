@@ -5,10 +5,7 @@
 
 use super::inbound::{Normalized, is_sid, message_source};
 use super::params::Params;
-use crate::model::{
-    Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId, ThreadHint,
-};
-use chrono::Utc;
+use crate::model::{Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId};
 
 pub fn normalize_status(params: &Params) -> Normalized {
     let Some(sid) = params.get("MessageSid").or_else(|| params.get("SmsSid")) else {
@@ -41,33 +38,16 @@ pub fn normalize_status(params: &Params) -> Normalized {
         // queued, sending, sent, accepted, scheduled…: the sender already says `sent`.
         _ => return Normalized::Ignored("a status that changes nothing"),
     };
-    let message = InboundMessage {
-        source_id: SourceId::new("twilio", &format!("status:{sid}:{}", status.as_str())),
-        channel: Channel::Sms,
-        received_at: Utc::now(),
-        sender_name: None,
-        identities: Vec::new(),
-        text: String::new(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: Vec::new(),
-        attachments: Vec::new(),
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        thread_refs: Vec::new(),
-        delivery_report: Some(DeliveryReport {
+    let message = InboundMessage::report(
+        SourceId::new("twilio", &format!("status:{sid}:{}", status.as_str())),
+        Channel::Sms,
+        DeliveryReport {
             provider_id: message_source(sid).as_str().to_owned(),
             status,
             error,
             kind: ReportKind::Status,
-        }),
-        original: None,
-    };
+        },
+    );
     Normalized::Message(Box::new(message))
 }
 
