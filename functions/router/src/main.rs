@@ -19,7 +19,10 @@ async fn main() -> Result<(), Error> {
         let backend = clients
             .backend(&config.aws)
             .with_blobs(clients.blobs(&config.aws));
-        lambda::warm_up(backend.conversations.as_ref()).await;
+        // An email to a token address (`support+<token>@…`) joins the conversation the
+        // token names, checked with the key the sender mints tokens with. Reading it is
+        // also the first call to the table: it pays the SDK's first-call costs during init.
+        let reply_tokens = backend.reply_tokens().await?;
         let consumer = Consumer {
             queue: backend.queue.clone(),
             name: QueueName::Inbound,
@@ -43,9 +46,7 @@ async fn main() -> Result<(), Error> {
             fetchers.insert(Channel::Voice, media as Arc<dyn FileFetcher>);
         }
         let mut router = backend.router(config.route, fetchers);
-        // An email to a token address (`support+<token>@…`) joins the conversation the
-        // token names, checked with the key the sender mints tokens with.
-        router.reply_tokens = Some(backend.reply_tokens().await?);
+        router.reply_tokens = Some(reply_tokens);
         Ok((consumer, Arc::new(router)))
     })
     .await?;
