@@ -4,8 +4,9 @@
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
+use aws_sdk_sqs::config::SharedCredentialsProvider;
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::aws::{AwsClients, AwsSettings, SqsQueueUrls};
+use shared::aws::{AwsClients, AwsSettings, HttpsClient, SignedRequests, SqsQueueUrls};
 use shared::backend::Backend;
 use shared::model::Role;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub fn endpoint() -> String {
 /// The SDK configuration the test driver uses: moto, one region, dummy credentials.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(shared::aws::https_client())
+        .http_client(http().for_sdk())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "e2e"))
@@ -40,10 +41,19 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The product's HTTPS client, as the functions use it.
+fn http() -> HttpsClient {
+    HttpsClient::new().expect("root certificates")
+}
+
 /// A test's own table, queues, bucket and secret.
 pub struct Cloud {
     pub endpoint: String,
+    /// The clients the product uses (its signed requests with dummy credentials).
     pub clients: AwsClients,
+    /// The test's hands on the bucket and the parameters, beside the product's.
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub settings: AwsSettings,
     /// The SSM parameter that holds the customer-link secret.
     pub link_secret_parameter: String,
@@ -52,7 +62,22 @@ pub struct Cloud {
 impl Cloud {
     pub async fn create() -> Cloud {
         let endpoint = endpoint();
-        let clients = AwsClients::new(&sdk_config().await);
+        let config = sdk_config().await;
+        let signed = SignedRequests::new(
+            http(),
+            SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "e2e",
+            )),
+            REGION,
+            Some(endpoint.clone()),
+        );
+        let clients = AwsClients::new(&config, signed);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        let ssm = aws_sdk_ssm::Client::new(&config);
         let name = format!("sb-e2e-{}", crate::unique("c").replace('_', "-"))
             .chars()
             .take(60)
@@ -71,24 +96,19 @@ impl Cloud {
         let outbound_dlq = create_queue(clients.sqs(), &format!("{name}-out-dlq"), None).await;
         let outbound =
             create_queue(clients.sqs(), &format!("{name}-out"), Some(&outbound_dlq)).await;
-        clients
-            .s3()
-            .create_bucket()
+        s3.create_bucket()
             .bucket(&name)
             .send()
             .await
             .unwrap_or_else(|e| panic!("creating bucket {name}: {e:?}"));
         let link_secret_parameter = format!("/{name}/customer-link-secret");
-        put_secret(
-            &clients,
-            &link_secret_parameter,
-            &crate::unique("link-secret"),
-        )
-        .await;
+        put_secret(&ssm, &link_secret_parameter, &crate::unique("link-secret")).await;
 
         Cloud {
             endpoint,
             clients,
+            s3,
+            ssm,
             settings: AwsSettings {
                 table: name.clone(),
                 queues: SqsQueueUrls {
@@ -107,7 +127,7 @@ impl Cloud {
     /// operator does before deploying; returns the parameter's name.
     pub async fn put_secret(&self, name: &str, value: &str) -> String {
         let parameter = format!("/{}/{name}", self.settings.table);
-        put_secret(&self.clients, &parameter, value).await;
+        put_secret(&self.ssm, &parameter, value).await;
         parameter
     }
 
@@ -183,10 +203,8 @@ async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, dlq_url: Option<
         .to_owned()
 }
 
-async fn put_secret(clients: &AwsClients, parameter: &str, value: &str) {
-    clients
-        .ssm()
-        .put_parameter()
+async fn put_secret(ssm: &aws_sdk_ssm::Client, parameter: &str, value: &str) {
+    ssm.put_parameter()
         .name(parameter)
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
         .value(value)

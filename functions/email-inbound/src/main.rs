@@ -2,7 +2,7 @@
 //! function; it reads the email, weighs SES's verdicts and queues it for the router.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::AwsClients;
 use shared::channels::email::{InboundSettings, ParseSettings};
 use shared::lambda::ses::{PREFIX_VARIABLE, SesIntake};
 use shared::lambda::{self, Error};
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
                     .collect()
             })
             .unwrap_or_default();
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         let blobs = clients.blobs(&config.aws);
         let queue = clients.queue(&config.aws);
         Ok(SesIntake {

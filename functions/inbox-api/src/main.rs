@@ -2,7 +2,7 @@
 //! mounts, on DynamoDB and SQS.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::AwsClients;
 use shared::backend::{base_channels, reply_channels};
 use shared::http::api_router;
 use shared::lambda::{self, Error};
@@ -12,7 +12,7 @@ use shared::services::directory::new_secret;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = lambda::start(|config| async move {
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         // Attachments are downloaded from the bucket.
         let backend = clients
             .backend(&config.aws)

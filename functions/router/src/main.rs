@@ -2,7 +2,7 @@
 //! batch failures) into the store: identity → contact → conversation → assignee, once.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::AwsClients;
 use shared::channels::email::EmailFiles;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (consumer, router) = lambda::start(|config| async move {
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         // Files that channels fetch behind the queue (Telegram's, Twilio's) are kept in the
         // bucket.
         let backend = clients

@@ -2,7 +2,7 @@
 //! failures), delivering each agent reply on its channel and recording the outcome.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, SesSender, sdk_config};
+use shared::aws::{AwsClients, SesSender};
 use shared::backend::base_channels;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (consumer, sender) = lambda::start(|config| async move {
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         // The files agents attach to replies are read from the bucket.
         let backend = clients
             .backend(&config.aws)

@@ -4,7 +4,7 @@
 //! later, by the router.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::AwsClients;
 use shared::backend::{base_channels, reply_channels};
 use shared::http::{pbx_router, twilio_router};
 use shared::lambda::{self, Error, telephony};
@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
                         SWITCHBOARD_PBX_SECRET_PARAMETER is set: there is nothing to answer"
                 .into());
         }
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         // Reading the secrets also pays the SDK's first-call costs (credentials, TLS)
         // here, in init, rather than in the first call.
         if let Some(settings) = &config.twilio {

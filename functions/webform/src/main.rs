@@ -2,7 +2,7 @@
 //! Gateway: the router the local server mounts, on DynamoDB and SQS.
 #![forbid(unsafe_code)]
 
-use shared::aws::{AwsClients, sdk_config};
+use shared::aws::AwsClients;
 use shared::backend::{base_channels, reply_channels};
 use shared::http::webform_router;
 use shared::lambda::{self, Error};
@@ -10,7 +10,7 @@ use shared::lambda::{self, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = lambda::start(|config| async move {
-        let clients = AwsClients::new(&sdk_config().await);
+        let clients = AwsClients::from_env()?;
         let parameter = config
             .link_secret_parameter
             .as_deref()

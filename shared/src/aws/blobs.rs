@@ -1,26 +1,39 @@
-//! The blob port on S3: one private bucket, every object encrypted at rest.
+//! The blob port on S3: one private bucket, every object encrypted at rest. Two calls,
+//! PutObject and GetObject, as [`SignedRequests`]: path-style on an emulator, virtual-hosted
+//! (`<bucket>.s3.<region>.amazonaws.com`) on AWS.
 
-use super::errors;
-use crate::ports::{Blob, BlobStore, PortError, PortResult};
+use super::signed::{Service, SignedRequests, xml_element};
+use crate::ports::{Blob, BlobStore, PortResult};
 use async_trait::async_trait;
-use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
+use bytes::Bytes;
 
 /// Implements [`BlobStore`] on one S3 bucket. The bucket is private (no ACLs: the
 /// template blocks public access and enforces bucket-owner ownership); each object asks
 /// for server-side encryption explicitly, so it never depends on the bucket's default.
 #[derive(Clone, Debug)]
 pub struct S3Blobs {
-    client: Client,
+    aws: SignedRequests,
     bucket: String,
 }
 
 impl S3Blobs {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(aws: SignedRequests, bucket: impl Into<String>) -> Self {
         Self {
-            client,
+            aws,
             bucket: bucket.into(),
+        }
+    }
+
+    /// The object's address. Keys are checked first: letters, digits, `-_.` and `/`
+    /// between non-empty segments, nothing to escape.
+    fn url(&self, key: &str) -> String {
+        match self.aws.endpoint() {
+            Some(endpoint) => format!("{endpoint}/{}/{key}", self.bucket),
+            None => format!(
+                "https://{}.s3.{}.amazonaws.com/{key}",
+                self.bucket,
+                self.aws.region()
+            ),
         }
     }
 }
@@ -29,53 +42,57 @@ fn check_key(key: &str) -> PortResult<()> {
     crate::ports::check_blob_key(key)
 }
 
+fn request(method: http::Method, url: &str) -> http::request::Builder {
+    http::Request::builder().method(method).uri(url)
+}
+
+fn built(request: Result<http::Request<Bytes>, http::Error>) -> PortResult<http::Request<Bytes>> {
+    request.map_err(|e| crate::ports::PortError::Internal(format!("building an S3 request: {e}")))
+}
+
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, blob: Blob) -> PortResult<()> {
         check_key(key)?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(blob.content_type)
-            .server_side_encryption(ServerSideEncryption::Aes256)
-            .body(ByteStream::from(blob.bytes))
-            .send()
-            .await
-            .map_err(|e| errors::sdk("PutObject", e))?;
+        let request = request(http::Method::PUT, &self.url(key))
+            .header(http::header::CONTENT_TYPE, &blob.content_type)
+            .header(http::header::CONTENT_LENGTH, blob.bytes.len())
+            .header("x-amz-server-side-encryption", "AES256")
+            .body(Bytes::from(blob.bytes));
+        self.aws
+            .send("s3:PutObject", Service::S3, built(request)?, &[])
+            .await?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
         check_key(key)?;
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(errors::sdk("GetObject", e)),
-        };
-        let content_type = out
-            .content_type()
+        let request = request(http::Method::GET, &self.url(key)).body(Bytes::new());
+        let answer = self
+            .aws
+            .send("s3:GetObject", Service::S3, built(request)?, &[404])
+            .await?;
+        if answer.status == 404 {
+            // A missing key is an answer; a missing bucket is not.
+            let body = String::from_utf8_lossy(&answer.body);
+            return match xml_element(&body, "Code").as_deref() {
+                Some("NoSuchKey") => Ok(None),
+                code => Err(crate::ports::PortError::Internal(format!(
+                    "s3:GetObject {}/{key}: 404 {}",
+                    self.bucket,
+                    code.unwrap_or("no error code")
+                ))),
+            };
+        }
+        let content_type = answer
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| PortError::Unavailable(format!("GetObject: reading the body: {e}")))?
-            .into_bytes()
-            .to_vec();
         Ok(Some(Blob {
             content_type,
-            bytes,
+            bytes: answer.body.into(),
         }))
     }
 }

@@ -1,12 +1,17 @@
 //! What a function needs to find its resources, read once from the environment the SAM
 //! template sets, and the SDK clients built from it once per process.
 
+use super::https::{CONNECT_TIMEOUT, HttpsClient};
+use super::signed::SignedRequests;
 use super::{DynamoStore, S3Blobs, SqsQueue, SqsQueueUrls};
 use crate::backend::Backend;
-use crate::ports::{PortError, PortResult};
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_sqs::config::SharedHttpClient;
-use aws_smithy_http_client::tls;
+use crate::ports::PortResult;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use std::sync::{Arc, OnceLock};
 
 /// Names the template gives each function.
@@ -35,25 +40,72 @@ impl AwsSettings {
     }
 }
 
-/// The SDK configuration from the usual sources (on Lambda: the function's role and
-/// region), over [`https_client`]. `AWS_ENDPOINT_URL` points every client at an emulator.
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await
+/// How a Lambda function reaches AWS, read from the environment Lambda gives it: the
+/// region (`AWS_REGION`), the role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, read again at each use), and
+/// `AWS_ENDPOINT_URL` to point every call at an emulator.
+///
+/// Nothing else is looked for. The SDK's default chain would also search profile files,
+/// SSO, web identity (with an STS client), container and instance metadata: sources a
+/// function never has, about 0.3 MB of code in each function's binary, and file reads at
+/// every cold start.
+#[derive(Clone, Debug)]
+pub struct FunctionAws {
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub http: HttpsClient,
+    credentials: SharedCredentialsProvider,
 }
 
-/// The HTTP client every SDK client uses: rustls with ring's cryptography and the
-/// platform's root certificates. The SDK's default would be rustls on aws-lc, which adds
-/// about 0.6 MB to each function (and prefers a post-quantum key exchange, which ring
-/// does not offer).
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+impl FunctionAws {
+    pub fn from_env() -> Result<Self, String> {
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .map_err(|_| "AWS_REGION is not set".to_owned())?;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|e| !e.is_empty());
+        let http = HttpsClient::new().map_err(|e| format!("no root certificates to trust: {e}"))?;
+        Ok(Self {
+            region,
+            endpoint,
+            http,
+            credentials: SharedCredentialsProvider::new(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            ),
+        })
+    }
+
+    /// The configuration the SDK clients are built from.
+    pub fn sdk_config(&self) -> SdkConfig {
+        let mut config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(self.http.for_sdk())
+            .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+            .time_source(SharedTimeSource::new(SystemTimeSource::new()))
+            .retry_config(RetryConfig::standard())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .build(),
+            );
+        if let Some(endpoint) = &self.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        config.build()
+    }
+
+    /// Signed requests for the calls made without an SDK client (S3 objects, SSM).
+    pub fn signed(&self) -> SignedRequests {
+        SignedRequests::new(
+            self.http.clone(),
+            self.credentials.clone(),
+            self.region.clone(),
+            self.endpoint.clone(),
+        )
+    }
 }
 
 /// The clients one process uses, each built once, on first use: a process (a Lambda
@@ -61,21 +113,25 @@ pub fn https_client() -> SharedHttpClient {
 #[derive(Debug)]
 pub struct AwsClients {
     config: SdkConfig,
+    signed: SignedRequests,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     sqs: OnceLock<aws_sdk_sqs::Client>,
-    s3: OnceLock<aws_sdk_s3::Client>,
-    ssm: OnceLock<aws_sdk_ssm::Client>,
     sesv2: OnceLock<aws_sdk_sesv2::Client>,
 }
 
 impl AwsClients {
-    pub fn new(config: &SdkConfig) -> Self {
+    /// A Lambda function's clients, from its environment.
+    pub fn from_env() -> Result<Self, String> {
+        let aws = FunctionAws::from_env()?;
+        Ok(Self::new(&aws.sdk_config(), aws.signed()))
+    }
+
+    pub fn new(config: &SdkConfig, signed: SignedRequests) -> Self {
         Self {
             config: config.clone(),
+            signed,
             dynamodb: OnceLock::new(),
             sqs: OnceLock::new(),
-            s3: OnceLock::new(),
-            ssm: OnceLock::new(),
             sesv2: OnceLock::new(),
         }
     }
@@ -88,22 +144,6 @@ impl AwsClients {
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         self.sqs
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config))
-    }
-
-    pub fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3.get_or_init(|| {
-            // An emulator serves buckets by path, not by host name.
-            let path_style = self.config.endpoint_url().is_some();
-            let s3 = aws_sdk_s3::config::Builder::from(&self.config)
-                .force_path_style(path_style)
-                .build();
-            aws_sdk_s3::Client::from_conf(s3)
-        })
-    }
-
-    pub fn ssm(&self) -> &aws_sdk_ssm::Client {
-        self.ssm
-            .get_or_init(|| aws_sdk_ssm::Client::new(&self.config))
     }
 
     pub fn sesv2(&self) -> &aws_sdk_sesv2::Client {
@@ -126,7 +166,7 @@ impl AwsClients {
 
     /// Blobs on S3.
     pub fn blobs(&self, settings: &AwsSettings) -> Arc<S3Blobs> {
-        Arc::new(S3Blobs::new(self.s3().clone(), settings.bucket.clone()))
+        Arc::new(S3Blobs::new(self.signed.clone(), settings.bucket.clone()))
     }
 
     /// The store on DynamoDB and the queues on SQS; a process that keeps attachments
@@ -137,17 +177,6 @@ impl AwsClients {
 
     /// A secret kept in SSM Parameter Store (a SecureString), decrypted.
     pub async fn secret_parameter(&self, name: &str) -> PortResult<String> {
-        let out = self
-            .ssm()
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| super::errors::sdk("ssm:GetParameter", e))?;
-        out.parameter()
-            .and_then(|p| p.value())
-            .map(str::to_owned)
-            .ok_or_else(|| PortError::Internal(format!("parameter {name} has no value")))
+        super::ssm::secret_parameter(&self.signed, name).await
     }
 }

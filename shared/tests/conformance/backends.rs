@@ -3,9 +3,11 @@
 //! bucket of their own.
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sqs::config::Credentials;
+use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::aws::{DynamoStore, S3Blobs, SqsQueue, SqsQueueUrls, create_table};
+use shared::aws::{
+    DynamoStore, HttpsClient, S3Blobs, SignedRequests, SqsQueue, SqsQueueUrls, create_table,
+};
 use shared::backend::Store;
 use shared::embedded::{BlobFolder, Embedded};
 use shared::ports::{BlobStore, MAX_DELIVERIES, Queue};
@@ -51,6 +53,16 @@ pub fn endpoint() -> String {
              run through scripts/with-moto or scripts/test"
         )
     })
+}
+
+/// The product's own signed requests (S3 objects, SSM parameters), at moto.
+pub fn signed_requests() -> SignedRequests {
+    SignedRequests::new(
+        HttpsClient::new().expect("root certificates"),
+        SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "moto")),
+        "us-east-1",
+        Some(endpoint()),
+    )
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
@@ -157,7 +169,7 @@ pub async fn s3_blobs() -> Subject<dyn BlobStore> {
     let bucket = unique_name();
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     Subject {
-        port: Box::new(S3Blobs::new(client, bucket)),
+        port: Box::new(S3Blobs::new(signed_requests(), bucket)),
         _dir: None,
     }
 }

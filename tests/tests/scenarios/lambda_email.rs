@@ -65,8 +65,7 @@ fn email(from: &str, message_id: &str, subject: &str, body: &str) -> Vec<u8> {
 async fn store_raw(stack: &Stack, key: &str, raw: Vec<u8>) {
     stack
         .cloud
-        .clients
-        .s3()
+        .s3
         .put_object()
         .bucket(&stack.cloud.settings.bucket)
         .key(key)
@@ -79,8 +78,7 @@ async fn store_raw(stack: &Stack, key: &str, raw: Vec<u8>) {
 async fn object_exists(stack: &Stack, key: &str) -> bool {
     stack
         .cloud
-        .clients
-        .s3()
+        .s3
         .get_object()
         .bucket(&stack.cloud.settings.bucket)
         .key(key)

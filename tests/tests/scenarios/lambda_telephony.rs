@@ -238,8 +238,7 @@ async fn a_signed_pbx_call_sequence_becomes_one_missed_call_to_return() {
     // The call's record is in the bucket, under the prefix the template grants.
     let listed = stack
         .cloud
-        .clients
-        .s3()
+        .s3
         .list_objects_v2()
         .bucket(&stack.cloud.settings.bucket)
         .prefix("calls/pbx/")
