@@ -177,6 +177,6 @@ impl AwsClients {
 
     /// A secret kept in SSM Parameter Store (a SecureString), decrypted.
     pub async fn secret_parameter(&self, name: &str) -> PortResult<String> {
-        super::ssm::secret_parameter(&self.signed, name).await
+        self.signed.secret_parameter(name).await
     }
 }

@@ -5,8 +5,14 @@ use super::signed::{Service, SignedRequests};
 use crate::ports::{PortError, PortResult};
 use bytes::Bytes;
 
-/// A parameter's value; a SecureString comes decrypted.
-pub(crate) async fn secret_parameter(aws: &SignedRequests, name: &str) -> PortResult<String> {
+impl SignedRequests {
+    /// A parameter's value; a SecureString comes decrypted.
+    pub async fn secret_parameter(&self, name: &str) -> PortResult<String> {
+        secret_parameter(self, name).await
+    }
+}
+
+async fn secret_parameter(aws: &SignedRequests, name: &str) -> PortResult<String> {
     let url = match aws.endpoint() {
         Some(endpoint) => format!("{endpoint}/"),
         None => format!("https://ssm.{}.amazonaws.com/", aws.region()),

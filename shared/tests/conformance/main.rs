@@ -32,4 +32,5 @@ mod backends;
 mod blobs;
 mod queue;
 mod ses;
+mod signing;
 mod store;
