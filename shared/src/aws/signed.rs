@@ -281,6 +281,105 @@ mod tests {
         ));
     }
 
+    /// A local server answering as S3 does; counts the requests it gets per path.
+    async fn fake_s3(
+        answer: fn(&str, usize) -> (u16, &'static str),
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use axum::http::{StatusCode, Uri};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap| {
+            let log = log.clone();
+            async move {
+                let path = uri.path().to_owned();
+                assert!(
+                    headers.contains_key("authorization") && headers.contains_key("x-amz-date"),
+                    "every request is signed"
+                );
+                let count = {
+                    let mut log = log.lock().unwrap();
+                    log.push(path.clone());
+                    log.iter().filter(|p| **p == path).count()
+                };
+                let (status, body) = answer(&path, count);
+                (StatusCode::from_u16(status).unwrap(), body)
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}"), seen)
+    }
+
+    fn requests(endpoint: String) -> SignedRequests {
+        SignedRequests::new(
+            HttpsClient::new().unwrap(),
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )),
+            "us-east-1",
+            Some(endpoint),
+        )
+    }
+
+    const SLOW_DOWN: &str =
+        "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>";
+    const DENIED: &str = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+
+    #[tokio::test]
+    async fn throttling_is_retried_until_it_passes_and_a_refusal_is_not_retried() {
+        use crate::aws::S3Blobs;
+        use crate::ports::{Blob, BlobStore};
+        let (endpoint, seen) = fake_s3(|path, count| match path {
+            "/bucket/slow" if count < 3 => (503, SLOW_DOWN),
+            "/bucket/slow" => (200, ""),
+            "/bucket/always-slow" => (503, SLOW_DOWN),
+            _ => (403, DENIED),
+        })
+        .await;
+        let blobs = S3Blobs::new(requests(endpoint), "bucket");
+        let blob = || Blob {
+            content_type: "text/plain".into(),
+            bytes: b"hello".to_vec(),
+        };
+
+        blobs.put("slow", blob()).await.unwrap();
+        let error = blobs.put("always-slow", blob()).await.unwrap_err();
+        assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+        let error = blobs.get("denied").await.unwrap_err();
+        assert!(
+            matches!(&error, PortError::Internal(text) if text.contains("AccessDenied")),
+            "{error:?}"
+        );
+
+        let seen = seen.lock().unwrap().clone();
+        let count = |path: &str| seen.iter().filter(|p| *p == path).count();
+        assert_eq!(
+            count("/bucket/slow"),
+            3,
+            "two throttled tries, then success"
+        );
+        assert_eq!(count("/bucket/always-slow"), MAX_ATTEMPTS as usize);
+        assert_eq!(count("/bucket/denied"), 1, "a refusal is final");
+    }
+
+    #[tokio::test]
+    async fn no_answer_at_all_is_unavailable_after_the_retries() {
+        // A port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let aws = requests(format!("http://127.0.0.1:{port}"));
+        let error = aws.secret_parameter("/x").await.unwrap_err();
+        assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+    }
+
     #[test]
     fn backoff_stays_under_its_ceiling() {
         for attempt in 1..MAX_ATTEMPTS {
