@@ -51,9 +51,9 @@ impl AwsSettings {
 /// every cold start.
 #[derive(Clone, Debug)]
 pub struct FunctionAws {
-    pub region: String,
-    pub endpoint: Option<String>,
-    pub http: HttpsClient,
+    region: String,
+    endpoint: Option<String>,
+    http: HttpsClient,
     credentials: SharedCredentialsProvider,
 }
 

@@ -28,7 +28,7 @@ const BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// Where and as whom a process calls AWS.
 #[derive(Clone, Debug)]
 pub struct SignedRequests {
-    pub(crate) http: HttpsClient,
+    http: HttpsClient,
     credentials: SharedCredentialsProvider,
     region: String,
     /// An emulator's address (`AWS_ENDPOINT_URL`) in place of every service's own.

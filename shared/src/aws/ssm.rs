@@ -8,26 +8,22 @@ use bytes::Bytes;
 impl SignedRequests {
     /// A parameter's value; a SecureString comes decrypted.
     pub async fn secret_parameter(&self, name: &str) -> PortResult<String> {
-        secret_parameter(self, name).await
+        let url = match self.endpoint() {
+            Some(endpoint) => format!("{endpoint}/"),
+            None => format!("https://ssm.{}.amazonaws.com/", self.region()),
+        };
+        let body = serde_json::json!({ "Name": name, "WithDecryption": true }).to_string();
+        let request = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
+            .header("x-amz-target", "AmazonSSM.GetParameter")
+            .body(Bytes::from(body))
+            .map_err(|e| PortError::Internal(format!("building an SSM request: {e}")))?;
+        let answer = self
+            .send("ssm:GetParameter", Service::Ssm, request, &[])
+            .await?;
+        parameter_value(&answer.body)
+            .ok_or_else(|| PortError::Internal(format!("parameter {name} has no value")))
     }
-}
-
-async fn secret_parameter(aws: &SignedRequests, name: &str) -> PortResult<String> {
-    let url = match aws.endpoint() {
-        Some(endpoint) => format!("{endpoint}/"),
-        None => format!("https://ssm.{}.amazonaws.com/", aws.region()),
-    };
-    let body = serde_json::json!({ "Name": name, "WithDecryption": true }).to_string();
-    let request = http::Request::post(url)
-        .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
-        .header("x-amz-target", "AmazonSSM.GetParameter")
-        .body(Bytes::from(body))
-        .map_err(|e| PortError::Internal(format!("building an SSM request: {e}")))?;
-    let answer = aws
-        .send("ssm:GetParameter", Service::Ssm, request, &[])
-        .await?;
-    parameter_value(&answer.body)
-        .ok_or_else(|| PortError::Internal(format!("parameter {name} has no value")))
 }
 
 /// `{"Parameter": {"Value": "…", …}}` → the value.

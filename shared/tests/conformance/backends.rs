@@ -57,11 +57,16 @@ pub fn endpoint() -> String {
 
 /// The product's own signed requests (S3 objects, SSM parameters), at moto.
 pub fn signed_requests() -> SignedRequests {
+    signed_requests_at(&endpoint(), "testing", "testing")
+}
+
+/// Signed requests to `endpoint` with one access key.
+pub fn signed_requests_at(endpoint: &str, key_id: &str, secret: &str) -> SignedRequests {
     SignedRequests::new(
         HttpsClient::new().expect("root certificates"),
-        SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "moto")),
+        SharedCredentialsProvider::new(Credentials::new(key_id, secret, None, None, "test")),
         "us-east-1",
-        Some(endpoint()),
+        Some(endpoint.to_owned()),
     )
 }
 

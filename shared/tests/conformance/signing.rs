@@ -3,8 +3,8 @@
 //! recomputes every request's Signature Version 4 with botocore, the reference signer.
 //! (The shared emulator accepts any signature, so it cannot tell a wrong one.)
 
-use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
-use shared::aws::{HttpsClient, S3Blobs, SignedRequests};
+use crate::backends::signed_requests_at;
+use shared::aws::S3Blobs;
 use shared::ports::{Blob, BlobStore, PortError};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -85,15 +85,6 @@ session.client("ssm", endpoint_url=endpoint).put_parameter(
 print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 "#;
 
-fn signed(endpoint: &str, key_id: &str, secret: &str) -> SignedRequests {
-    SignedRequests::new(
-        HttpsClient::new().unwrap(),
-        SharedCredentialsProvider::new(Credentials::new(key_id, secret, None, None, "iam")),
-        "us-east-1",
-        Some(endpoint.to_owned()),
-    )
-}
-
 #[tokio::test]
 async fn objects_and_the_secret_pass_a_server_that_checks_signatures_and_a_wrong_key_does_not() {
     let emulator = checking_emulator(3).await;
@@ -116,7 +107,7 @@ async fn objects_and_the_secret_pass_a_server_that_checks_signatures_and_a_wrong
     );
     let [key_id, secret]: [String; 2] = serde_json::from_slice(&output.stdout).unwrap();
 
-    let aws = signed(&emulator.endpoint, &key_id, &secret);
+    let aws = signed_requests_at(&emulator.endpoint, &key_id, &secret);
     let blobs = S3Blobs::new(aws.clone(), bucket);
     // A key with folders and a body with every byte value, as attachments have.
     let key = "attachments/cv_01J0000000000000000000000/m_1/report.final-v2.pdf";
@@ -141,7 +132,7 @@ async fn objects_and_the_secret_pass_a_server_that_checks_signatures_and_a_wrong
     );
 
     // The same requests signed with a wrong secret are refused: the server does check.
-    let forged = signed(&emulator.endpoint, &key_id, "not-the-secret");
+    let forged = signed_requests_at(&emulator.endpoint, &key_id, "not-the-secret");
     let refused = S3Blobs::new(forged.clone(), bucket)
         .get(key)
         .await
