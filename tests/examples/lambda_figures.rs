@@ -3,15 +3,19 @@
 //! a batch of ten inbound messages, ten replies, a batch of ten deliveries, the schedule,
 //! ten signed Twilio SMS).
 //! The hello-world `lambda_runtime` binary runs the same way, as the baseline.
+//! Each function reaches the emulator through an [`EmulatorTap`], so its own part of the
+//! cold start (process start → first answer, less the time it waited for the emulator)
+//! can be set beside the baseline, which makes no call.
 //!
 //! `scripts/measure-lambdas` builds everything with the functions' release profile and
 //! runs this under the emulator. It prints figures; it asserts nothing about time.
 
 use e2e::cloud::{Cloud, queue_arn};
+use e2e::emulator_tap::EmulatorTap;
 use e2e::events::{API_HOST, HttpRequest, HttpResponse, scheduled_event, sqs_event};
 use e2e::function::Function;
 use e2e::stack::receive;
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::channels::twilio;
 use shared::model::Role;
 use std::collections::BTreeMap;
@@ -21,8 +25,12 @@ use std::time::Duration;
 struct Sample {
     /// Process start → ready for its first event (init).
     init: Duration,
-    /// Process start → its first event answered.
+    /// Of which the process waited for the emulator's answers.
+    init_waiting: Duration,
+    /// Process start → its first event answered (the event was waiting from the start).
     first_answer: Duration,
+    /// Of which the process waited for the emulator's answers.
+    first_answer_waiting: Duration,
     /// The first invocation's own duration.
     first_invocation: Duration,
     /// The later invocations' median.
@@ -30,19 +38,50 @@ struct Sample {
     peak_rss_kib: u64,
 }
 
-fn sample(function: &Function, init: Duration) -> Sample {
-    let durations = function.durations();
-    let cold = function
-        .cold_start()
-        .expect("the function answered an event");
-    let mut warm = durations[1..].to_vec();
-    warm.sort();
-    Sample {
-        init,
-        first_answer: cold.to_first_answer,
-        first_invocation: durations[0],
-        warm_invocation: warm.get(warm.len() / 2).copied().unwrap_or_default(),
-        peak_rss_kib: function.peak_rss_kib(),
+impl Sample {
+    /// Process start → first answer, less the time spent waiting for the emulator.
+    fn own_first_answer(&self) -> Duration {
+        self.first_answer.saturating_sub(self.first_answer_waiting)
+    }
+}
+
+/// A process started as Lambda starts one for an event: the event is waiting before the
+/// process is, and the function reaches the emulator through its own [`EmulatorTap`].
+struct Cold {
+    function: Function,
+    tap: EmulatorTap,
+}
+
+impl Cold {
+    async fn start(name: &str, env: &[(String, String)], first_event: Value) -> (Cold, Value) {
+        let tap = EmulatorTap::start(&e2e::cloud::endpoint()).await;
+        let mut env = env.to_vec();
+        env.push(("AWS_ENDPOINT_URL".into(), tap.url()));
+        let mut function = Function::start(name, &env).await;
+        let answer = function.invoke_ok(first_event).await;
+        (Cold { function, tap }, answer)
+    }
+
+    fn sample(&self) -> Sample {
+        let function = &self.function;
+        let durations = function.durations();
+        let cold = function
+            .cold_start()
+            .expect("the function answered an event");
+        let start = function.started_at();
+        let mut warm = durations[1..].to_vec();
+        warm.sort();
+        Sample {
+            init: cold.init,
+            init_waiting: self.tap.waiting_between(start, start + cold.init),
+            first_answer: cold.to_first_answer,
+            first_answer_waiting: self
+                .tap
+                .waiting_between(start, start + cold.to_first_answer),
+            first_invocation: durations[0],
+            warm_invocation: warm.get(warm.len() / 2).copied().unwrap_or_default(),
+            peak_rss_kib: function.peak_rss_kib(),
+        }
     }
 }
 
@@ -51,12 +90,39 @@ async fn http(function: &mut Function, request: HttpRequest) -> HttpResponse {
 }
 
 async fn hello() -> Sample {
-    let mut hello = Function::start("hello", &[]).await;
-    let init = hello.ready().await;
-    for n in 0..10 {
-        hello.invoke_ok(json!({ "n": n })).await;
+    let (mut hello, _) = Cold::start("hello", &[], json!({ "n": 0 })).await;
+    for n in 1..10 {
+        hello.function.invoke_ok(json!({ "n": n })).await;
     }
-    sample(&hello, init)
+    hello.sample()
+}
+
+fn form_post(i: usize) -> HttpRequest {
+    let body = serde_urlencoded::to_string([
+        ("name", "Sara".to_string()),
+        ("email", format!("customer{i}@example.com")),
+        ("message", format!("My payment {i} did not go through")),
+    ])
+    .expect("a form");
+    HttpRequest::new("POST", "/webhooks/webform")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+}
+
+fn signed_sms(i: usize) -> HttpRequest {
+    let path = "/webhooks/twilio/sms";
+    let url = format!("https://{API_HOST}{path}");
+    let params = e2e::sms_params(
+        &e2e::new_sid("SM"),
+        &format!("+1415555{:04}", 2600 + i),
+        "My payment did not go through",
+    );
+    let signature = twilio::signature::sign(e2e::AUTH_TOKEN, &url, &params);
+    HttpRequest::new("POST", path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(twilio::signature::HEADER, signature)
+        .body(serde_urlencoded::to_string(&params).expect("a form"))
 }
 
 /// Every function once, on a fresh table and queues.
@@ -69,39 +135,26 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
         .await;
     let sqs = cloud.clients.sqs();
 
-    let mut webform = Function::start("webform", &env).await;
-    let init = webform.ready().await;
-    for i in 0..10 {
-        let body = serde_urlencoded::to_string([
-            ("name", "Sara".to_string()),
-            ("email", format!("customer{i}@example.com")),
-            ("message", format!("My payment {i} did not go through")),
-        ])
-        .expect("a form");
-        let request = HttpRequest::new("POST", "/webhooks/webform")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "application/json")
-            .body(body);
-        assert_eq!(http(&mut webform, request).await.status, 202);
+    let (mut webform, answer) = Cold::start("webform", &env, form_post(0).event()).await;
+    assert_eq!(HttpResponse::from_lambda(&answer).status, 202);
+    for i in 1..10 {
+        assert_eq!(http(&mut webform.function, form_post(i)).await.status, 202);
     }
-    push(samples, "webform", sample(&webform, init));
+    push(samples, "webform", webform.sample());
 
-    let mut router = Function::start("router", &env).await;
-    let init = router.ready().await;
     let inbound = &cloud.settings.queues.inbound;
     let messages = receive(sqs, inbound).await;
     assert_eq!(messages.len(), 10, "the ten posts are queued");
     let event = sqs_event(&queue_arn(sqs, inbound).await, &messages);
-    let answer = router.invoke_ok(event).await;
+    let (router, answer) = Cold::start("router", &env, event).await;
     assert_eq!(answer["batchItemFailures"], json!([]));
-    push(samples, "router", sample(&router, init));
+    push(samples, "router", router.sample());
 
-    let mut api = Function::start("inbox-api", &env).await;
-    let init = api.ready().await;
     let bearer = format!("Bearer {key}");
     let list = HttpRequest::new("GET", "/v1/conversations?status=all&limit=100")
         .header("authorization", bearer.as_str());
-    let list = http(&mut api, list).await.json();
+    let (mut api, list) = Cold::start("inbox-api", &env, list.event()).await;
+    let list = HttpResponse::from_lambda(&list).json();
     let conversations = list["items"].as_array().expect("items").clone();
     assert_eq!(conversations.len(), 10);
     for conversation in &conversations {
@@ -109,12 +162,10 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
         let reply = HttpRequest::new("POST", format!("/v1/conversations/{id}/replies"))
             .header("authorization", bearer.as_str())
             .json(&json!({ "text": "Thanks, we are on it" }));
-        assert_eq!(http(&mut api, reply).await.status, 202);
+        assert_eq!(http(&mut api.function, reply).await.status, 202);
     }
-    push(samples, "inbox-api", sample(&api, init));
+    push(samples, "inbox-api", api.sample());
 
-    let mut sender = Function::start("sender", &env).await;
-    let init = sender.ready().await;
     let outbound = &cloud.settings.queues.outbound;
     let mut messages = Vec::new();
     for _ in 0..5 {
@@ -125,16 +176,15 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
     }
     assert_eq!(messages.len(), 10, "the ten replies are queued");
     let event = sqs_event(&queue_arn(sqs, outbound).await, &messages);
-    let answer = sender.invoke_ok(event).await;
+    let (sender, answer) = Cold::start("sender", &env, event).await;
     assert_eq!(answer["batchItemFailures"], json!([]));
-    push(samples, "sender", sample(&sender, init));
+    push(samples, "sender", sender.sample());
 
-    let mut sweeper = Function::start("sweeper", &env).await;
-    let init = sweeper.ready().await;
-    for _ in 0..3 {
-        sweeper.invoke_ok(scheduled_event()).await;
+    let (mut sweeper, _) = Cold::start("sweeper", &env, scheduled_event()).await;
+    for _ in 0..2 {
+        sweeper.function.invoke_ok(scheduled_event()).await;
     }
-    push(samples, "sweeper", sample(&sweeper, init));
+    push(samples, "sweeper", sweeper.sample());
 
     // Last: its ten SMS go on the inbound queue, which the router above drained.
     let token = cloud.put_secret("twilio-auth-token", e2e::AUTH_TOKEN).await;
@@ -144,24 +194,16 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
         e2e::ACCOUNT_SID.into(),
     ));
     telephony_env.push(("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER".into(), token));
-    let mut telephony = Function::start("telephony", &telephony_env).await;
-    let init = telephony.ready().await;
-    let path = "/webhooks/twilio/sms";
-    let url = format!("https://{API_HOST}{path}");
-    for i in 0..10 {
-        let params = e2e::sms_params(
-            &e2e::new_sid("SM"),
-            &format!("+1415555{:04}", 2600 + i),
-            "My payment did not go through",
+    let (mut telephony, answer) =
+        Cold::start("telephony", &telephony_env, signed_sms(0).event()).await;
+    assert_eq!(HttpResponse::from_lambda(&answer).status, 200);
+    for i in 1..10 {
+        assert_eq!(
+            http(&mut telephony.function, signed_sms(i)).await.status,
+            200
         );
-        let signature = twilio::signature::sign(e2e::AUTH_TOKEN, &url, &params);
-        let request = HttpRequest::new("POST", path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(twilio::signature::HEADER, signature)
-            .body(serde_urlencoded::to_string(&params).expect("a form"));
-        assert_eq!(http(&mut telephony, request).await.status, 200);
     }
-    push(samples, "telephony", sample(&telephony, init));
+    push(samples, "telephony", telephony.sample());
 }
 
 fn push(samples: &mut BTreeMap<&'static str, Vec<Sample>>, name: &'static str, s: Sample) {
@@ -188,19 +230,32 @@ async fn main() {
     let baseline = median(samples["hello"].iter().map(|s| s.first_answer).collect());
 
     println!("medians of {runs} cold processes each, in ms; peak RSS is the largest seen");
+    println!("\"waiting\": of the time before, how long the process waited for the emulator");
     println!(
-        "{:<10} {:>8} {:>13} {:>10} {:>10} {:>10} {:>10}",
-        "function", "init", "first answer", "× hello", "first inv", "warm inv", "peak KiB"
+        "{:<10} {:>7} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7} {:>7} {:>9}",
+        "function",
+        "init",
+        "waiting",
+        "first",
+        "waiting",
+        "own",
+        "× hello",
+        "1st inv",
+        "warm",
+        "peak KiB"
     );
     for (name, list) in &samples {
         let field = |f: fn(&Sample) -> Duration| median(list.iter().map(f).collect());
-        let first_answer = field(|s| s.first_answer);
+        let own = field(Sample::own_first_answer);
         println!(
-            "{:<10} {:>8.1} {:>13.1} {:>10.2} {:>10.1} {:>10.1} {:>10}",
+            "{:<10} {:>7.1} {:>8.1} {:>7.1} {:>8.1} {:>7.1} {:>8.2} {:>7.1} {:>7.1} {:>9}",
             name,
             field(|s| s.init),
-            first_answer,
-            first_answer / baseline,
+            field(|s| s.init_waiting),
+            field(|s| s.first_answer),
+            field(|s| s.first_answer_waiting),
+            own,
+            own / baseline,
             field(|s| s.first_invocation),
             field(|s| s.warm_invocation),
             list.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0),

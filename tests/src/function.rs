@@ -213,6 +213,11 @@ impl Function {
         }
     }
 
+    /// When the process was started.
+    pub fn started_at(&self) -> Instant {
+        self.spawned_at
+    }
+
     /// When this process finished init and answered its first event.
     pub fn cold_start(&self) -> Option<ColdStart> {
         let milestones = self.runtime.milestones();
