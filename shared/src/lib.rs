@@ -16,3 +16,4 @@ pub mod local;
 pub mod model;
 pub mod ports;
 pub mod services;
+pub mod tls;

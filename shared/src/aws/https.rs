@@ -1,5 +1,6 @@
 //! The one HTTPS client a process talks to AWS with: HTTP/1.1 over rustls on ring's
-//! cryptography, trusting the platform's root certificates, with a connection pool. The
+//! cryptography, trusting the platform's root certificates ([`crate::tls`]), with a
+//! connection pool. The
 //! SDK clients (DynamoDB, SQS, SES) send through it as their `HttpClient`, and so do the
 //! few signed requests of [`super::signed`] (S3 objects, one SSM parameter).
 //!
@@ -36,13 +37,13 @@ pub struct HttpsClient {
 
 impl HttpsClient {
     /// Fails when the platform has no root certificates to trust.
-    pub fn new() -> Result<Self, std::io::Error> {
+    pub fn new() -> Result<Self, String> {
         let mut tcp = TcpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())?
+            .with_tls_config((*crate::tls::client_config()?).clone())
             // http: only for an emulator named by AWS_ENDPOINT_URL.
             .https_or_http()
             .enable_http1()

@@ -65,7 +65,7 @@ impl FunctionAws {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .ok()
             .filter(|e| !e.is_empty());
-        let http = HttpsClient::new().map_err(|e| format!("no root certificates to trust: {e}"))?;
+        let http = HttpsClient::new()?;
         Ok(Self {
             region,
             endpoint,

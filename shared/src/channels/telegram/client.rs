@@ -28,7 +28,9 @@ pub type ApiResult<T> = Result<T, SendError>;
 
 impl BotApi {
     pub fn new(base: &str, token: Secret) -> Result<Self, String> {
+        let tls = crate::tls::client_config()?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()

@@ -36,7 +36,9 @@ pub struct Sms<'a> {
 
 impl TwilioApi {
     pub fn new(base: &str, account_sid: &str, auth_token: Secret) -> Result<Self, String> {
+        let tls = crate::tls::client_config()?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()
