@@ -49,7 +49,7 @@ pub fn normalize_sms(params: &Params, region: DefaultRegion) -> Normalized {
     let Some(from) = params.get("From") else {
         return Normalized::Invalid("From is missing".into());
     };
-    let Ok(phone) = PhoneNumber::parse(from, region) else {
+    let Ok(phone) = PhoneNumber::reported(from, region) else {
         // A short code or an alphanumeric sender: nobody to answer.
         return Normalized::Ignored("the sender is not a phone number");
     };

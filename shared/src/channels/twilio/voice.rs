@@ -235,7 +235,7 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
     let caller = params
         .get("From")
         .filter(|f| !matches!(*f, "anonymous" | "Anonymous" | "+266696687"))
-        .and_then(|f| PhoneNumber::parse(f, region).ok());
+        .and_then(|f| PhoneNumber::reported(f, region).ok());
     let who = caller
         .as_ref()
         .map_or("a withheld number", |p| p.as_str())
