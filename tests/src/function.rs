@@ -62,16 +62,18 @@ impl Function {
     pub async fn start(name: &str, env: &[(String, String)]) -> Function {
         let runtime = RuntimeApi::start().await;
         let mut command = Command::new(binary(name));
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if key.starts_with("SWITCHBOARD_") || key.starts_with("AWS_") {
-                command.env_remove(key);
-            }
-        }
+        // Nothing of this machine's environment (SSL_CERT_FILE, AWS profiles, a
+        // SWITCHBOARD_ variable) reaches the function: only what Lambda sets.
+        command.env_clear();
         let nowhere = std::env::temp_dir().join("switchboard-e2e-no-such-file");
         let log = std::env::var("E2E_SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into());
         command
             // What Lambda sets for a provided.al2023 function of 128 MB.
+            .env("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
+            .env("LAMBDA_TASK_ROOT", "/var/task")
+            .env("LAMBDA_RUNTIME_DIR", "/var/runtime")
             .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", format!("switchboard-{name}"))
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
