@@ -1,8 +1,8 @@
 //! The one HTTPS client a process talks to AWS with: HTTP/1.1 over rustls on ring's
 //! cryptography, trusting the platform's root certificates ([`crate::tls`]), with a
-//! connection pool. The
-//! SDK clients (DynamoDB, SQS, SES) send through it as their `HttpClient`, and so do the
-//! few signed requests of [`super::signed`] (S3 objects, one SSM parameter).
+//! connection pool. The SDK clients (DynamoDB, SQS, SES) send through it as their
+//! `HttpClient`, and so do the few signed requests of [`super::signed`] (S3 objects, one
+//! SSM parameter).
 //!
 //! AWS's APIs answer HTTP/1.1, so the client speaks nothing else: the SDK's own client
 //! also links an HTTP/2 stack, about 0.3 MB of each function for a protocol none of these
