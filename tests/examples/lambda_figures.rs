@@ -5,7 +5,9 @@
 //! The hello-world `lambda_runtime` binary runs the same way, as the baseline.
 //! Each function reaches the emulator through an [`EmulatorTap`], so its own part of the
 //! cold start (process start → first answer, less the time it waited for the emulator)
-//! can be set beside the baseline, which makes no call.
+//! can be set beside the baseline, which makes no call. The Runtime API also reads each
+//! process's CPU time at init's end, at the first answer and around every invocation:
+//! the cost that does not depend on the emulator's speed nor on this machine's other work.
 //!
 //! `scripts/measure-lambdas` builds everything with the functions' release profile and
 //! runs this under the emulator. It prints figures; it asserts nothing about time.
@@ -31,10 +33,15 @@ struct Sample {
     first_answer: Duration,
     /// Of which the process waited for the emulator's answers.
     first_answer_waiting: Duration,
-    /// The first invocation's own duration.
+    /// The CPU time the process used for its init, and to its first answer.
+    init_cpu: Duration,
+    first_answer_cpu: Duration,
+    /// The first invocation's own duration, and its CPU time.
     first_invocation: Duration,
-    /// The later invocations' median.
+    first_invocation_cpu: Duration,
+    /// The later invocations' median, and the median of their CPU time.
     warm_invocation: Duration,
+    warm_invocation_cpu: Duration,
     peak_rss_kib: u64,
 }
 
@@ -65,12 +72,11 @@ impl Cold {
     fn sample(&self) -> Sample {
         let function = &self.function;
         let durations = function.durations();
+        let cpu = function.cpu_durations();
         let cold = function
             .cold_start()
             .expect("the function answered an event");
         let start = function.started_at();
-        let mut warm = durations[1..].to_vec();
-        warm.sort();
         Sample {
             init: cold.init,
             init_waiting: self.tap.waiting_between(start, start + cold.init),
@@ -78,8 +84,12 @@ impl Cold {
             first_answer_waiting: self
                 .tap
                 .waiting_between(start, start + cold.to_first_answer),
+            init_cpu: cold.init_cpu,
+            first_answer_cpu: cold.first_answer_cpu,
             first_invocation: durations[0],
-            warm_invocation: warm.get(warm.len() / 2).copied().unwrap_or_default(),
+            first_invocation_cpu: cpu[0],
+            warm_invocation: middle(&durations[1..]),
+            warm_invocation_cpu: middle(&cpu[1..]),
             peak_rss_kib: function.peak_rss_kib(),
         }
     }
@@ -210,10 +220,17 @@ fn push(samples: &mut BTreeMap<&'static str, Vec<Sample>>, name: &'static str, s
     samples.entry(name).or_default().push(s);
 }
 
+/// The median of later invocations; zero when there was only one (a queue consumer's).
+fn middle(values: &[Duration]) -> Duration {
+    let mut values = values.to_vec();
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
 fn median(mut values: Vec<Duration>) -> f64 {
     values.sort();
     let middle = values[values.len() / 2];
-    (middle.as_secs_f64() * 10_000.0).round() / 10.0
+    middle.as_secs_f64() * 1_000.0
 }
 
 #[tokio::main]
@@ -227,12 +244,16 @@ async fn main() {
         push(&mut samples, "hello", hello().await);
         functions(&mut samples).await;
     }
-    let baseline = median(samples["hello"].iter().map(|s| s.first_answer).collect());
+    let hello = &samples["hello"];
+    let baseline = median(hello.iter().map(|s| s.first_answer).collect());
+    let baseline_cpu = median(hello.iter().map(|s| s.first_answer_cpu).collect());
 
     println!("medians of {runs} cold processes each, in ms; peak RSS is the largest seen");
-    println!("\"waiting\": of the time before, how long the process waited for the emulator");
+    println!();
+    println!("time: \"waiting\" is how much of the time before the process waited for the");
+    println!("emulator; \"own\" is the first answer less that waiting");
     println!(
-        "{:<10} {:>7} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7} {:>7} {:>9}",
+        "{:<10} {:>7} {:>8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>9}",
         "function",
         "init",
         "waiting",
@@ -248,7 +269,7 @@ async fn main() {
         let field = |f: fn(&Sample) -> Duration| median(list.iter().map(f).collect());
         let own = field(Sample::own_first_answer);
         println!(
-            "{:<10} {:>7.1} {:>8.1} {:>7.1} {:>8.1} {:>7.1} {:>8.2} {:>7.1} {:>7.1} {:>9}",
+            "{:<10} {:>7.1} {:>8.1} {:>7.1} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>9}",
             name,
             field(|s| s.init),
             field(|s| s.init_waiting),
@@ -259,6 +280,26 @@ async fn main() {
             field(|s| s.first_invocation),
             field(|s| s.warm_invocation),
             list.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0),
+        );
+    }
+    println!();
+    println!("CPU time: what sets a cold start's length on a Lambda of 128 MB, which has a");
+    println!("small share of one vCPU");
+    println!(
+        "{:<10} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "function", "init", "first", "× hello", "1st inv", "warm"
+    );
+    for (name, list) in &samples {
+        let field = |f: fn(&Sample) -> Duration| median(list.iter().map(f).collect());
+        let first = field(|s| s.first_answer_cpu);
+        println!(
+            "{:<10} {:>7.2} {:>7.2} {:>7.1} {:>7.2} {:>7.2}",
+            name,
+            field(|s| s.init_cpu),
+            first,
+            first / baseline_cpu,
+            field(|s| s.first_invocation_cpu),
+            field(|s| s.warm_invocation_cpu),
         );
     }
 }

@@ -44,8 +44,12 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct ColdStart {
     /// Process start → its first `GET next` (init done).
     pub init: Duration,
+    /// The CPU time the process used for its init.
+    pub init_cpu: Duration,
     /// Process start → its answer to the first event.
     pub to_first_answer: Duration,
+    /// The CPU time the process used to its first answer.
+    pub first_answer_cpu: Duration,
 }
 
 /// A running function. The process is killed when this is dropped.
@@ -107,6 +111,7 @@ impl Function {
             .unwrap_or_else(|e| panic!("the {name} function does not start: {e}"));
         let logs = Arc::new(Mutex::new(Vec::new()));
         let pid = child.id();
+        runtime.watch_cpu(pid);
         for pipe in [
             child
                 .stdout
@@ -225,13 +230,20 @@ impl Function {
         let milestones = self.runtime.milestones();
         Some(ColdStart {
             init: milestones.first_next?.duration_since(self.spawned_at),
+            init_cpu: milestones.init_cpu?,
             to_first_answer: milestones.first_answer?.duration_since(self.spawned_at),
+            first_answer_cpu: milestones.first_answer_cpu?,
         })
     }
 
     /// How long each invocation took inside the function (see [`RuntimeApi::durations`]).
     pub fn durations(&self) -> Vec<Duration> {
         self.runtime.durations()
+    }
+
+    /// The process's CPU time in each invocation (see [`RuntimeApi::cpu_durations`]).
+    pub fn cpu_durations(&self) -> Vec<Duration> {
+        self.runtime.cpu_durations()
     }
 
     /// The process's peak resident memory (`VmHWM`), in KiB.

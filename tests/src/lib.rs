@@ -9,6 +9,7 @@
 mod api;
 mod app;
 pub mod cloud;
+pub mod cpu;
 pub mod emulator_tap;
 pub mod events;
 mod fake_telegram;

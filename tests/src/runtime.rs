@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,21 +35,34 @@ struct Event {
     deadline: Duration,
 }
 
-/// When the process reached each point, for the cold-start figures.
+/// When the process reached each point, for the cold-start figures, and the CPU time it
+/// had used by then (when the process is [watched](RuntimeApi::watch_cpu)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Milestones {
     /// The first `GET next`: the function's init is over.
     pub first_next: Option<Instant>,
+    pub init_cpu: Option<Duration>,
     /// The first answer (response or error) to an event.
     pub first_answer: Option<Instant>,
+    pub first_answer_cpu: Option<Duration>,
+}
+
+/// When an event was handed out, and the process's CPU time then.
+struct HandedOut {
+    at: Instant,
+    cpu: Option<Duration>,
 }
 
 struct Shared {
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>,
     answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
-    /// When each event in hand was handed out, and how long each answered one took.
-    handed_out: Mutex<HashMap<String, Instant>>,
+    /// When each event in hand was handed out, and how long each answered one took, in
+    /// time and in the process's CPU time.
+    handed_out: Mutex<HashMap<String, HandedOut>>,
     durations: Mutex<Vec<Duration>>,
+    cpu_durations: Mutex<Vec<Duration>>,
+    /// The process whose CPU time is read at each milestone.
+    pid: OnceLock<u32>,
     init_error: Mutex<Option<(String, Value)>>,
     milestones: Mutex<Milestones>,
 }
@@ -72,6 +85,8 @@ impl RuntimeApi {
             answers: Mutex::new(HashMap::new()),
             handed_out: Mutex::new(HashMap::new()),
             durations: Mutex::new(Vec::new()),
+            cpu_durations: Mutex::new(Vec::new()),
+            pid: OnceLock::new(),
             init_error: Mutex::new(None),
             milestones: Mutex::new(Milestones::default()),
         });
@@ -122,6 +137,13 @@ impl RuntimeApi {
         lock(&self.shared.init_error).clone()
     }
 
+    /// Reads process `pid`'s CPU time at each milestone and around each invocation. Each
+    /// reading is taken when the process has just sent a request (`next`, an answer) and
+    /// waits for its answer, so little of its work can be missed.
+    pub fn watch_cpu(&self, pid: u32) {
+        let _ = self.shared.pid.set(pid);
+    }
+
     pub fn milestones(&self) -> Milestones {
         *lock(&self.shared.milestones)
     }
@@ -130,6 +152,18 @@ impl RuntimeApi {
     /// invocation's own duration, as Lambda bills it.
     pub fn durations(&self) -> Vec<Duration> {
         lock(&self.shared.durations).clone()
+    }
+
+    /// The process's CPU time in each answered event, from `next` handing it out to its
+    /// answer (empty unless the process is [watched](RuntimeApi::watch_cpu)).
+    pub fn cpu_durations(&self) -> Vec<Duration> {
+        lock(&self.shared.cpu_durations).clone()
+    }
+}
+
+impl Shared {
+    fn cpu(&self) -> Option<Duration> {
+        crate::cpu::process_cpu_time(*self.pid.get()?)
     }
 }
 
@@ -154,13 +188,20 @@ fn epoch_millis(after: Duration) -> u128 {
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
     {
         let mut milestones = lock(&shared.milestones);
-        milestones.first_next.get_or_insert_with(Instant::now);
+        if milestones.first_next.is_none() {
+            milestones.first_next = Some(Instant::now());
+            milestones.init_cpu = shared.cpu();
+        }
     }
     let event = shared.events.lock().await.recv().await;
     let Some(event) = event else {
         return StatusCode::GONE.into_response();
     };
-    lock(&shared.handed_out).insert(event.request_id.clone(), Instant::now());
+    let handed_out = HandedOut {
+        at: Instant::now(),
+        cpu: shared.cpu(),
+    };
+    lock(&shared.handed_out).insert(event.request_id.clone(), handed_out);
     let headers = [
         ("lambda-runtime-aws-request-id", event.request_id.clone()),
         (
@@ -188,9 +229,19 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
 
 fn answer(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
     let now = Instant::now();
-    lock(&shared.milestones).first_answer.get_or_insert(now);
+    let cpu = shared.cpu();
+    {
+        let mut milestones = lock(&shared.milestones);
+        if milestones.first_answer.is_none() {
+            milestones.first_answer = Some(now);
+            milestones.first_answer_cpu = cpu;
+        }
+    }
     if let Some(handed_out) = lock(&shared.handed_out).remove(id) {
-        lock(&shared.durations).push(now.duration_since(handed_out));
+        lock(&shared.durations).push(now.duration_since(handed_out.at));
+        if let (Some(from), Some(to)) = (handed_out.cpu, cpu) {
+            lock(&shared.cpu_durations).push(to.saturating_sub(from));
+        }
     }
     match lock(&shared.answers).remove(id) {
         Some(tx) => {
