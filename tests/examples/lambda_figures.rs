@@ -108,16 +108,13 @@ async fn hello() -> Sample {
 }
 
 fn form_post(i: usize) -> HttpRequest {
-    let body = serde_urlencoded::to_string([
-        ("name", "Sara".to_string()),
-        ("email", format!("customer{i}@example.com")),
-        ("message", format!("My payment {i} did not go through")),
-    ])
-    .expect("a form");
     HttpRequest::new("POST", "/webhooks/webform")
-        .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
-        .body(body)
+        .form(&[
+            ("name", "Sara".to_string()),
+            ("email", format!("customer{i}@example.com")),
+            ("message", format!("My payment {i} did not go through")),
+        ])
 }
 
 fn signed_sms(i: usize) -> HttpRequest {
@@ -130,9 +127,8 @@ fn signed_sms(i: usize) -> HttpRequest {
     );
     let signature = twilio::signature::sign(e2e::AUTH_TOKEN, &url, &params);
     HttpRequest::new("POST", path)
-        .header("content-type", "application/x-www-form-urlencoded")
         .header(twilio::signature::HEADER, signature)
-        .body(serde_urlencoded::to_string(&params).expect("a form"))
+        .form(&params)
 }
 
 /// Every function once, on a fresh table and queues.

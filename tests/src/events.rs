@@ -51,6 +51,13 @@ impl HttpRequest {
             .body(body.to_string())
     }
 
+    /// An urlencoded form body, as a browser or Twilio posts one.
+    pub fn form<T: serde::Serialize + ?Sized>(self, fields: &T) -> Self {
+        let body = serde_urlencoded::to_string(fields).expect("the form fields encode");
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+
     pub fn from_ip(mut self, ip: &str) -> Self {
         self.source_ip = ip.into();
         self

@@ -115,12 +115,10 @@ impl Stack {
 
     /// Posts the web form urlencoded, asking for JSON back.
     pub async fn post_webform(&mut self, fields: &[(&str, &str)]) -> HttpResponse {
-        let body = serde_urlencoded::to_string(fields).expect("form fields encode");
         self.http(
             HttpRequest::new("POST", "/webhooks/webform")
-                .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "application/json")
-                .body(body),
+                .form(fields),
         )
         .await
     }

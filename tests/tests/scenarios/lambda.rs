@@ -293,15 +293,12 @@ async fn a_burst_of_twenty_messages_from_a_new_customer_makes_one_contact_and_on
 async fn the_web_form_limits_each_api_gateway_source_ip() {
     let mut stack = Stack::start_with(&[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "2")]).await;
     let post = |ip: &str, i: u32| {
-        let body = serde_urlencoded::to_string([
-            ("email", format!("limit{i}@example.com")),
-            ("message", format!("hello {i}")),
-        ])
-        .expect("encodes");
         HttpRequest::new("POST", "/webhooks/webform")
-            .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
-            .body(body)
+            .form(&[
+                ("email", format!("limit{i}@example.com")),
+                ("message", format!("hello {i}")),
+            ])
             .from_ip(ip)
     };
     for i in 0..2 {

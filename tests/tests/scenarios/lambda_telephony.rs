@@ -39,9 +39,8 @@ async fn stack_with_telephony(fake: &FakeTwilio) -> Stack {
 fn twilio_request(path: &str, params: &[(String, String)], signature: Option<&str>) -> HttpRequest {
     let signed = signature::sign(AUTH_TOKEN, &format!("{API_URL}{path}"), params);
     HttpRequest::new("POST", path)
-        .header("content-type", "application/x-www-form-urlencoded")
         .header(signature::HEADER, signature.unwrap_or(&signed))
-        .body(serde_urlencoded::to_string(params).expect("the form encodes"))
+        .form(params)
 }
 
 fn pbx_request(event: &Value, secret: &str) -> HttpRequest {
