@@ -276,12 +276,12 @@ const WORDS: [&str; 16] = [
     "cancel", "shipping", "discount", "warranty", "account", "payment", "late",
 ];
 
-/// One customer's `n`th web-form message, unique by `run`.
+/// One customer's `n`th email (its sender reported, not proven), unique by `run`.
 fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
     let word = |k: usize| WORDS[(customer.wrapping_mul(31) + n * 7 + k) % WORDS.len()];
     InboundMessage {
         source_id: SourceId::new("bench", &format!("{run}-{customer}-{n}")),
-        channel: Channel::Web,
+        channel: Channel::Email,
         received_at: Utc::now(),
         sender_name: Some(format!("Customer {customer}")),
         identities: vec![email(customer, run)],
@@ -306,6 +306,7 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     }
 }
 

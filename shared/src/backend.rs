@@ -3,15 +3,16 @@
 
 use crate::channels::email::ReplyTokens;
 use crate::config::HttpConfig;
-use crate::http::{AppState, limits::RateLimits, links::LinkSigner};
+use crate::http::{AppState, limits::RateLimits, links::CustomerLinks};
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, MessageStore,
-    PortError, PortResult, Queue, RoutingStore, SettingStore, TeamStore,
+    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, IdempotencyStore,
+    MessageStore, PortError, PortResult, ProofStore, Queue, RoutingStore, SettingStore, TeamStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::Ingest;
+use crate::services::proof::Proofs;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
@@ -27,6 +28,8 @@ pub trait Store:
     + AgentStore
     + TeamStore
     + SettingStore
+    + IdempotencyStore
+    + ProofStore
     + 'static
 {
 }
@@ -39,6 +42,8 @@ impl<T> Store for T where
         + AgentStore
         + TeamStore
         + SettingStore
+        + IdempotencyStore
+        + ProofStore
         + 'static
 {
 }
@@ -59,6 +64,8 @@ pub struct Backend {
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
     pub settings: Arc<dyn SettingStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub proofs: Arc<dyn ProofStore>,
     pub queue: Arc<dyn Queue>,
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
@@ -74,7 +81,9 @@ impl Backend {
             contacts: store.clone(),
             agents: store.clone(),
             teams: store.clone(),
-            settings: store,
+            settings: store.clone(),
+            idempotency: store.clone(),
+            proofs: store,
             queue,
             blobs: Arc::new(NoBlobs),
         }
@@ -148,7 +157,8 @@ impl Backend {
         }
     }
 
-    /// What the HTTP routers need. `link_secret` signs the customer-page links.
+    /// What the HTTP routers need. `link_secret` seals the customer links a retried
+    /// submission gets back.
     pub fn app_state(
         &self,
         http: HttpConfig,
@@ -161,7 +171,14 @@ impl Backend {
             ingest: Ingest::new(self.queue.clone()),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
-            links: LinkSigner::new(link_secret),
+            links: CustomerLinks::new(link_secret, self.idempotency.clone()),
+            proofs: Proofs {
+                proofs: self.proofs.clone(),
+                conversations: self.conversations.clone(),
+                contacts: self.contacts.clone(),
+                queue: self.queue.clone(),
+                channels: Arc::new(replies.text.clone()),
+            },
             limits: Arc::new(RateLimits::new(http.webform_rate_per_minute)),
             config: Arc::new(http),
         }

@@ -106,7 +106,13 @@ pub(super) fn merge(
                 if held.proven && !same.proven {
                     exec(
                         conn,
-                        "UPDATE contact_identities SET proven = 1 WHERE identity_key = ?1 AND contact_id = ?2",
+                        "UPDATE contact_identities SET proven = 1, typed = 0 WHERE identity_key = ?1 AND contact_id = ?2",
+                        params![key, keep],
+                    )?;
+                } else if !held.typed && same.typed {
+                    exec(
+                        conn,
+                        "UPDATE contact_identities SET typed = 0 WHERE identity_key = ?1 AND contact_id = ?2",
                         params![key, keep],
                     )?;
                 }

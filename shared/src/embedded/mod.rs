@@ -7,6 +7,8 @@ mod contacts;
 mod conversations;
 mod cursor;
 mod db;
+mod idempotency;
+mod proofs;
 mod queue;
 mod routing;
 mod rows;

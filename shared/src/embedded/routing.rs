@@ -43,6 +43,17 @@ impl RoutingStore for Embedded {
             .write(move |conn| set_reachability(conn, &identity, channel, reachability, at))
             .await
     }
+
+    async fn prove_identity(
+        &self,
+        proof: &crate::ports::PendingProof,
+        at: chrono::DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>> {
+        let proof = proof.clone();
+        self.db
+            .write(move |conn| super::proofs::prove_identity(conn, &proof, at))
+            .await
+    }
 }
 
 fn set_reachability(
@@ -55,7 +66,7 @@ fn set_reachability(
     let holder: Option<(String, String)> = conn
         .prepare_cached(
             "SELECT c.id, c.blocked_channels FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-             WHERE i.identity_key = ?1 ORDER BY i.proven DESC, i.added_at DESC LIMIT 1",
+             WHERE i.identity_key = ?1 AND i.typed = 0 ORDER BY i.proven DESC, i.added_at DESC LIMIT 1",
         )
         .and_then(|mut s| {
             s.query_row([identity.key()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -162,18 +173,27 @@ fn route(
     apply(conn, &plan, now)
 }
 
-fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteContext> {
-    let mut ctx = RouteContext::default();
-    for presented in &msg.identities {
-        let owners = conn
-            .prepare_cached("SELECT contact_id, proven FROM contact_identities WHERE identity_key = ?1 ORDER BY proven DESC, added_at DESC")
+/// Every contact holding `identity`, proven ones first.
+pub(super) fn owners_of(conn: &Connection, identity: &Identity) -> PortResult<Vec<IdentityOwner>> {
+    conn
+            .prepare_cached("SELECT contact_id, proven, typed FROM contact_identities WHERE identity_key = ?1 ORDER BY proven DESC, added_at DESC")
             .and_then(|mut s| {
-                s.query_map([presented.identity.key()], |r| {
-                    Ok(IdentityOwner { contact_id: rows::parse("contact id", &r.get::<_, String>(0)?)?, proven: r.get(1)? })
+                s.query_map([identity.key()], |r| {
+                    Ok(IdentityOwner {
+                        contact_id: rows::parse("contact id", &r.get::<_, String>(0)?)?,
+                        proven: r.get(1)?,
+                        typed: r.get(2)?,
+                    })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
-            .map_err(sql)?;
+            .map_err(sql)
+}
+
+fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteContext> {
+    let mut ctx = RouteContext::default();
+    for presented in &msg.identities {
+        let owners = owners_of(conn, &presented.identity)?;
         ctx.owners.push(owners);
     }
     let hinted_id = match &msg.thread {
@@ -281,7 +301,7 @@ fn apply(
             let key = id.to_string();
             insert_identities(conn, &key, add_identities)?;
             for identity in prove {
-                conn.prepare_cached("UPDATE contact_identities SET proven = 1 WHERE identity_key = ?1 AND contact_id = ?2")
+                conn.prepare_cached("UPDATE contact_identities SET proven = 1, typed = 0 WHERE identity_key = ?1 AND contact_id = ?2")
                     .and_then(|mut s| s.execute([identity.key(), key.clone()]))
                     .map_err(sql)?;
             }
@@ -322,6 +342,9 @@ fn apply(
     for event in &plan.events {
         rows::insert_event(conn, event)?;
     }
+    for (other, suggestion) in &plan.mirrored_suggestions {
+        add_suggestions(conn, &other.to_string(), std::slice::from_ref(suggestion))?;
+    }
     if let Some(link) = &plan.link_hash {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO customer_links (link_hash, conversation_id) VALUES (?1, ?2)",
@@ -352,9 +375,9 @@ fn insert_identities(
 ) -> PortResult<()> {
     for i in identities {
         conn.prepare_cached(
-            "INSERT INTO contact_identities (identity_key, contact_id, proven, added_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO contact_identities (identity_key, contact_id, proven, typed, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
-        .and_then(|mut s| s.execute(params![i.identity.key(), contact, i.proven, millis(i.added_at)]))
+        .and_then(|mut s| s.execute(params![i.identity.key(), contact, i.proven, i.typed, millis(i.added_at)]))
         .map_err(sql)?;
     }
     Ok(())

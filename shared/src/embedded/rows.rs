@@ -169,7 +169,7 @@ fn write_tags(conn: &Connection, c: &Conversation) -> PortResult<()> {
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, contact_id, direction, channel, author, text, attachments, \
-     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id, context, original";
+     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id, context, original, sent_from";
 
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_from(row, 0)
@@ -211,13 +211,14 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         external_id: row.get(base + 15)?,
         context: json("context", &row.get::<_, String>(base + 16)?)?,
         original: row.get(base + 17)?,
+        sent_from: json("sent from", &row.get::<_, String>(base + 18)?)?,
     })
 }
 
 pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
     let conversation_id = m.conversation_id.to_string();
     conn.prepare_cached(&format!(
-        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -240,6 +241,7 @@ pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
             m.external_id,
             to_json(&m.context),
             m.original,
+            to_json(&m.sent_from),
         ])
     })
     .map_err(sql)?;
@@ -349,7 +351,7 @@ pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> 
     };
     contact.identities = conn
         .prepare_cached(
-            "SELECT identity_key, proven, added_at FROM contact_identities WHERE contact_id = ?1 ORDER BY added_at, identity_key",
+            "SELECT identity_key, proven, added_at, typed FROM contact_identities WHERE contact_id = ?1 ORDER BY added_at, identity_key",
         )
         .and_then(|mut s| {
             s.query_map([id], |row| {
@@ -357,6 +359,7 @@ pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> 
                 Ok(ContactIdentity {
                     identity: Identity::from_key(&key).ok_or_else(|| corrupt("identity", &key))?,
                     proven: row.get(1)?,
+                    typed: row.get(3)?,
                     added_at: time(row.get(2)?)?,
                 })
             })?

@@ -144,6 +144,9 @@ pub const STORE: &[&str] = &[
     // 5: what the channel said beside a message's text, and where its original is kept
     "ALTER TABLE messages ADD COLUMN context TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE messages ADD COLUMN original TEXT;",
+    // 6: how an identity came to a contact, and where a customer's message came from
+    "ALTER TABLE contact_identities ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN sent_from TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the
@@ -165,6 +168,21 @@ pub const QUEUE: &[&str] = &[
         UNIQUE (queue, dedup)
     );
     CREATE INDEX queue_ready ON queue_messages(queue, dead, visible_at, id);",
+    // 2: what an idempotency key was first used for, beside the queue its submission
+    // goes on: the webhook writes both through one writer; and the pending proofs the
+    // customer pages ask for
+    "CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
+    CREATE TABLE pending_proofs (
+        key TEXT PRIMARY KEY,
+        proof TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX pending_proofs_by_expiry ON pending_proofs(expires_at);",
 ];
 
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {

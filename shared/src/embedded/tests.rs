@@ -22,15 +22,17 @@ fn store() -> (tempfile::TempDir, Embedded) {
 fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> InboundMessage {
     InboundMessage {
         source_id: SourceId::new("test", source),
-        channel: Channel::Web,
+        channel: Channel::Email,
         received_at: Utc::now(),
         sender_name: None,
         identities: identities
             .into_iter()
-            .map(|(identity, proven)| PresentedIdentity {
-                identity,
-                proven,
-                links: false,
+            .map(|(identity, proven)| {
+                if proven {
+                    PresentedIdentity::proven(identity)
+                } else {
+                    PresentedIdentity::claimed(identity)
+                }
             })
             .collect(),
         text: text.into(),
@@ -48,6 +50,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     }
 }
 

@@ -1,45 +1,138 @@
-//! Customer-page links: unguessable tokens derived from the submission, so a retried
-//! submission gets the same link. Only the token's hash is stored.
+//! Customer-page links: a fresh random secret for every conversation a submission
+//! starts, handed to the customer once and stored only as its hash. Nothing the client
+//! sends goes into it.
+//!
+//! A client's idempotency key only de-duplicates: the first submission under a key
+//! keeps, for a day, a fingerprint of what it said and its link sealed with the
+//! installation's secret and that fingerprint. A retry saying the same thing unseals
+//! the same link; anything else under the key is refused.
 
 use crate::config::HttpConfig;
+use crate::ports::{IdempotencyStore, PortError};
 use axum::http::uri::Authority;
 use axum::http::{HeaderMap, Uri, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+
+/// Hands out customer links.
 #[derive(Clone)]
-pub struct LinkSigner {
+pub struct CustomerLinks {
     secret: Vec<u8>,
+    keys: Arc<dyn IdempotencyStore>,
 }
 
-impl std::fmt::Debug for LinkSigner {
+impl std::fmt::Debug for CustomerLinks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LinkSigner(..)")
+        f.write_str("CustomerLinks(..)")
     }
 }
 
-impl LinkSigner {
-    pub fn new(secret: &[u8]) -> Self {
+/// A link handed out for a submission.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedLink {
+    /// The secret the customer's URL carries.
+    pub token: String,
+    /// What identifies the submission for exactly-once storage: the same for a retry
+    /// under one idempotency key, and never the key itself.
+    pub submission_id: String,
+}
+
+impl std::fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedLink")
+            .field("submission_id", &self.submission_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("this idempotency key was already used for a different submission")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] PortError),
+}
+
+impl CustomerLinks {
+    pub fn new(secret: &[u8], keys: Arc<dyn IdempotencyStore>) -> Self {
         Self {
             secret: secret.to_vec(),
+            keys,
         }
     }
 
-    /// The token for the message with this source id.
-    pub fn token_for(&self, source_id: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable_key());
-        mac.update(b"customer-link\0");
-        mac.update(source_id.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    /// A link for a new submission. Without an idempotency key it is simply fresh. With
+    /// one, the first submission's link comes back for a retry with the same
+    /// `fingerprint` (a digest of everything the submission says), and another
+    /// submission under the key is [`LinkError::KeyReused`].
+    pub async fn issue(
+        &self,
+        idempotency_key: Option<&str>,
+        fingerprint: &[u8; 32],
+    ) -> Result<IssuedLink, LinkError> {
+        let fresh: [u8; 32] = rand::random();
+        let Some(key) = idempotency_key else {
+            return Ok(IssuedLink {
+                token: URL_SAFE_NO_PAD.encode(fresh),
+                submission_id: ulid::Ulid::new().to_string(),
+            });
+        };
+        let digest = hex::encode(self.mac(&[b"idempotency-key", key.as_bytes()]));
+        let offered = format!(
+            "{}:{}",
+            hex::encode(fingerprint),
+            hex::encode(self.seal(&digest, fingerprint, &fresh))
+        );
+        let held = self
+            .keys
+            .remember(&digest, offered, Utc::now() + IDEMPOTENCY_WINDOW)
+            .await?;
+        let (held_fingerprint, sealed) = held.split_once(':').ok_or_else(|| {
+            PortError::Internal("a stored idempotency record is malformed".into())
+        })?;
+        if held_fingerprint != hex::encode(fingerprint) {
+            return Err(LinkError::KeyReused);
+        }
+        let sealed: [u8; 32] = hex::decode(sealed)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                PortError::Internal("a stored idempotency record is malformed".into())
+            })?;
+        Ok(IssuedLink {
+            token: URL_SAFE_NO_PAD.encode(self.seal(&digest, fingerprint, &sealed)),
+            submission_id: digest[..32].to_owned(),
+        })
+    }
+
+    /// XOR with a pad only the installation's secret and the same submission make:
+    /// sealing and unsealing are one operation.
+    fn seal(&self, digest: &str, fingerprint: &[u8; 32], bytes: &[u8; 32]) -> [u8; 32] {
+        let pad = self.mac(&[b"link-seal", digest.as_bytes(), fingerprint]);
+        std::array::from_fn(|i| bytes[i] ^ pad[i])
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable_key());
+        for part in parts {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
 fn unreachable_key() -> Hmac<Sha256> {
     // HMAC accepts keys of any length; this only satisfies the type.
-    Hmac::<Sha256>::new_from_slice(b"k").unwrap_or_else(|_| std::process::abort())
+    <Hmac<Sha256> as Mac>::new_from_slice(b"k").unwrap_or_else(|_| std::process::abort())
 }
 
 /// What the store keeps for a token.
@@ -83,16 +176,58 @@ pub fn is_token_shaped(token: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_same_submission_gets_the_same_link_and_others_do_not() {
-        let signer = LinkSigner::new(b"secret");
-        assert_eq!(signer.token_for("webform:a"), signer.token_for("webform:a"));
-        assert_ne!(signer.token_for("webform:a"), signer.token_for("webform:b"));
+    /// The idempotency store of one process, for the link tests.
+    #[derive(Default)]
+    struct Remembered(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+    #[async_trait::async_trait]
+    impl IdempotencyStore for Remembered {
+        async fn remember(
+            &self,
+            key: &str,
+            value: String,
+            _: chrono::DateTime<Utc>,
+        ) -> crate::ports::PortResult<String> {
+            let mut held = self.0.lock().unwrap();
+            Ok(held.entry(key.to_owned()).or_insert(value).clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn links_are_random_and_a_key_gives_its_link_back_only_for_the_same_submission() {
+        let store = Arc::new(Remembered::default());
+        let links = CustomerLinks::new(b"secret", store.clone());
+        let one = [1; 32];
+        let other = [2; 32];
+
+        let a = links.issue(None, &one).await.unwrap();
+        let b = links.issue(None, &one).await.unwrap();
         assert_ne!(
-            LinkSigner::new(b"other").token_for("webform:a"),
-            signer.token_for("webform:a")
+            a.token, b.token,
+            "two submissions without a key share nothing"
         );
-        assert!(is_token_shaped(&signer.token_for("x")));
+        assert!(is_token_shaped(&a.token));
+
+        let first = links.issue(Some("k1"), &one).await.unwrap();
+        let retry = links.issue(Some("k1"), &one).await.unwrap();
+        assert_eq!(first, retry, "a retry gets its link back");
+        assert!(matches!(
+            links.issue(Some("k1"), &other).await,
+            Err(LinkError::KeyReused)
+        ));
+        let elsewhere = CustomerLinks::new(b"secret", Arc::new(Remembered::default()));
+        assert_ne!(
+            elsewhere.issue(Some("k1"), &one).await.unwrap().token,
+            first.token,
+            "the same secret, key and body make another link: nothing derives it"
+        );
+        let stored = store.0.lock().unwrap();
+        assert!(
+            stored
+                .iter()
+                .all(|(k, v)| !k.contains("k1") && !v.contains(&first.token)),
+            "neither the key nor the link is stored in the clear"
+        );
     }
 
     fn config(public_url: Option<&str>) -> HttpConfig {

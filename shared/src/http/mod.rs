@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod confirm;
 pub mod limits;
 pub mod links;
 pub mod pages;
@@ -27,7 +28,9 @@ pub struct AppState {
     pub queue: Arc<dyn Queue>,
     /// Where raw inbound emails are kept until the router has fetched their files.
     pub blobs: Arc<dyn BlobStore>,
-    pub links: links::LinkSigner,
+    pub links: links::CustomerLinks,
+    /// Customers proving the addresses they typed.
+    pub proofs: crate::services::proof::Proofs,
     pub limits: Arc<limits::RateLimits>,
     pub config: Arc<HttpConfig>,
 }
@@ -48,6 +51,12 @@ pub fn webform_router() -> Router<AppState> {
         .route(
             "/c/{token}",
             get(pages::customer).post(webhooks::webform::answer),
+        )
+        .route("/c/{token}/confirm", post(confirm::request))
+        .route("/c/{token}/code", post(confirm::code))
+        .route(
+            "/confirm/{secret}",
+            get(confirm::link_page).post(confirm::use_link),
         )
 }
 

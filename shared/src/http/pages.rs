@@ -9,7 +9,7 @@ use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
 use crate::model::{DeliveryStatus, Direction, TimelineItem, next_ulid};
 use crate::ports::PageRequest;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -96,7 +96,7 @@ impl From<&WebformFields> for FormValues {
     }
 }
 
-fn layout(config: &PageConfig, title: &str, refresh: bool, body: Markup) -> Markup {
+pub(super) fn layout(config: &PageConfig, title: &str, refresh: bool, body: Markup) -> Markup {
     let w = words(&config.language);
     html! {
         (DOCTYPE)
@@ -130,9 +130,11 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .hint{color:#5b6572;font-size:.9rem}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}\
 .msg{padding:.75rem 1rem;border-radius:.6rem;margin:.5rem 0;white-space:pre-wrap;unicode-bidi:plaintext}\
 .in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
-.who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}";
+.who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}\
+.notice{background:#e9f7ef;border:1px solid #9fd8b5;padding:.75rem;border-radius:.4rem}\
+.confirm{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}";
 
-fn html_response(status: StatusCode, markup: Markup) -> Response {
+pub(super) fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -195,7 +197,11 @@ pub async fn contact(
 }
 
 /// `GET /c/{token}`: the customer's own conversation. Notes and events never show.
-pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn customer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(shown): Query<super::confirm::Shown>,
+) -> Response {
     if !is_token_shaped(&token) {
         return ApiError::not_found("conversation").into_response();
     }
@@ -251,6 +257,11 @@ pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) 
             None => break,
         }
     }
+    let offers = match state.inbox.conversations.conversation(conversation).await {
+        Ok(Some(c)) => super::confirm::offers(&state, &c, &token, &shown).await,
+        Ok(None) => html! {},
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let body = html! {
         h1 { (w.conversation) }
         p.hint { (w.keep_link) }
@@ -264,6 +275,7 @@ pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) 
                 }
             }
         }
+        (offers)
         form method="post" accept-charset="utf-8" {
             label for="message" { (w.answer) }
             textarea #message name="message" required maxlength="10000" {}

@@ -64,6 +64,11 @@ pub enum EventKind {
     ChannelUnblocked {
         channel: Channel,
     },
+    /// The customer proved an address they had typed (they followed the link sent to it,
+    /// or entered the code): from now on it is a proven identity of their contact.
+    IdentityProven {
+        identity: Identity,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -95,6 +100,9 @@ impl Event {
 }
 
 /// One entry of a conversation's timeline, oldest first.
+// Most entries are messages, so boxing them would cost an allocation each and save
+// nothing; pages hold at most a hundred.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "item", rename_all = "snake_case")]
 pub enum TimelineItem {

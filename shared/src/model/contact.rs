@@ -22,8 +22,12 @@ pub struct Contact {
 pub struct ContactIdentity {
     #[serde(flatten)]
     pub identity: Identity,
-    /// True when a channel vouched for it; false when it was only typed in.
+    /// True when a channel vouched for it.
     pub proven: bool,
+    /// True when it was only typed into a form: it then never leads another message to
+    /// this contact (see [`PresentedIdentity`](super::PresentedIdentity)).
+    #[serde(default)]
+    pub typed: bool,
     pub added_at: DateTime<Utc>,
 }
 

@@ -82,6 +82,15 @@ impl Conversation {
     pub fn is_closed(&self) -> bool {
         self.status == ConversationStatus::Resolved
     }
+
+    /// A customer page shows this conversation to whoever holds its link (it began with a
+    /// web-form submission). Such a conversation takes in only what is written on that
+    /// page, and whatever names it explicitly from a sender it vouches for; a message on
+    /// another channel never drifts into it, so a link can never show more than its
+    /// holder wrote and the answers they got.
+    pub fn is_customer_page(&self) -> bool {
+        self.channels.contains(&super::Channel::Web)
+    }
 }
 
 /// A short single-line preview of a text for list views.

@@ -270,12 +270,27 @@ impl Identity {
     }
 }
 
-/// An identity as a message presents it: proven (the channel vouches for it — a Telegram
-/// sender, a Twilio `From`, an authenticated email) or merely claimed (typed into a form).
+/// An identity as a message presents it, at one of three levels of trust:
+///
+/// - **proven**: the channel vouches for it (a Telegram sender, a Twilio `From`, a
+///   caller id, an email that passed DMARC, an address confirmed through a one-time
+///   link). It joins only a contact that holds it proven.
+/// - **reported**: the channel says the message came from it but cannot vouch (an
+///   email `From` without a verdict). It joins only a contact that holds it reported
+///   or proven by the same kind of source, never one that merely had it typed in.
+/// - **typed**: anyone could have written it (a web form's email or phone). It never
+///   joins, extends or merges an existing contact; where another contact holds it, an
+///   agent is offered a merge instead.
+///
+/// Whatever the level, a reply only ever goes to an identity the customer proved or to
+/// the exact address the answered message came from (see `services::recipient`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentedIdentity {
     pub identity: Identity,
     pub proven: bool,
+    /// Typed into a form by whoever sent it (see the levels above).
+    #[serde(default)]
+    pub typed: bool,
     /// The sender proved it is theirs in a way that also makes the contact holding it
     /// them (a Telegram user sharing their own phone number): that contact and the
     /// sender's become one.
@@ -288,14 +303,27 @@ impl PresentedIdentity {
         Self {
             identity,
             proven: true,
+            typed: false,
             links: false,
         }
     }
 
+    /// Reported by the channel, not vouched for.
     pub fn claimed(identity: Identity) -> Self {
         Self {
             identity,
             proven: false,
+            typed: false,
+            links: false,
+        }
+    }
+
+    /// Typed into a form: it never joins anything.
+    pub fn typed(identity: Identity) -> Self {
+        Self {
+            identity,
+            proven: false,
+            typed: true,
             links: false,
         }
     }

@@ -55,6 +55,9 @@ pub struct InboundMessage {
     /// the agent to open.
     #[serde(default)]
     pub original: Option<String>,
+    /// Not a message but a customer's proof of an address they typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<crate::ports::PendingProof>,
 }
 
 /// One clue to the conversation a message continues.
@@ -144,6 +147,27 @@ impl InboundMessage {
             thread_refs: Vec::new(),
             external_id: None,
             original: None,
+            proof: None,
+        }
+    }
+
+    /// Not a message but a customer's proof of an address they typed, keyed by
+    /// `source_id` so it is applied once.
+    pub fn proof(source_id: SourceId, proof: crate::ports::PendingProof) -> Self {
+        Self {
+            channel: Channel::Web,
+            proof: Some(proof),
+            delivery_report: None,
+            ..Self::report(
+                source_id,
+                Channel::Web,
+                DeliveryReport {
+                    provider_id: String::new(),
+                    status: DeliveryStatus::Delivered,
+                    error: None,
+                    kind: ReportKind::Status,
+                },
+            )
         }
     }
 

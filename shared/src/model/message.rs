@@ -167,6 +167,40 @@ pub struct Message {
     /// `GET /v1/messages/{id}/original`.
     #[serde(default)]
     pub original: Option<String>,
+    /// The addresses a customer's message came from (its sender's; for a web-form
+    /// submission, the email and phone typed on it): the only addresses besides the
+    /// customer's proven ones that a reply to it may go to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub sent_from: Vec<super::Identity>,
+}
+
+impl Message {
+    /// A message from Switchboard itself that no conversation keeps (a notice carrying
+    /// a secret for the customer alone): built to be sent, never stored.
+    pub fn notice(conversation: &super::Conversation, channel: Channel, text: &str) -> Self {
+        Self {
+            id: MessageId::new(),
+            conversation_id: conversation.id,
+            contact_id: conversation.contact_id,
+            direction: Direction::Outbound,
+            channel,
+            author: Author::System,
+            text: text.to_owned(),
+            attachments: Vec::new(),
+            source_id: None,
+            delivery_status: DeliveryStatus::Queued,
+            delivery_error: None,
+            created_at: Utc::now(),
+            reply_to: None,
+            edit_of: None,
+            media_group: None,
+            external_id: None,
+            context: Vec::new(),
+            original: None,
+            sent_from: Vec::new(),
+        }
+    }
 }
 
 /// One fact the channel gave beside a message's text.

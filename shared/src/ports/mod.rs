@@ -3,6 +3,8 @@
 
 mod blob;
 mod files;
+mod idempotency;
+mod proofs;
 mod queue;
 mod sender;
 mod settings;
@@ -10,6 +12,8 @@ mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use files::{FetchError, FetchedFile, FileFetcher};
+pub use idempotency::IdempotencyStore;
+pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use settings::SettingStore;

@@ -47,6 +47,17 @@ pub trait RoutingStore: Send + Sync {
         reachability: Reachability,
         at: DateTime<Utc>,
     ) -> PortResult<Option<ContactId>>;
+
+    /// Applies a customer's proof of an address they typed, as
+    /// [`decide_proof`](crate::services::proof::decide_proof) says: the identity becomes
+    /// proven on their contact, or their contact folds into the one already holding it
+    /// proven. Returns the contact holding it now; none when nothing applied (the
+    /// contact is gone or no longer holds it). Repeating it changes nothing.
+    async fn prove_identity(
+        &self,
+        proof: &crate::ports::PendingProof,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>>;
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! What agents do with conversations: read, change, reply, note.
 
 use super::error::{ServiceError, ServiceResult};
-use super::send::{address_kind, queue_reply};
+use super::recipient::{address_kind, came_from_kind, reply_address};
+use super::send::queue_reply;
 use crate::model::{
     Agent, AgentId, Attachment, Author, Channel, Conversation, ConversationId, ConversationStatus,
     DeliveryStatus, Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority,
@@ -175,20 +176,24 @@ impl Inbox {
             )));
         }
         self.check_files(&draft.files, channel)?;
+        let reply_to = self.answered(id, channel, draft.reply_to).await?;
         if let Some(kind) = address_kind(channel) {
             let contact = self
                 .contacts
                 .contact(conversation.contact_id)
                 .await?
                 .ok_or(ServiceError::NotFound("contact"))?;
-            if !contact.identities.iter().any(|i| i.identity.kind == kind) {
+            let answered = match reply_to {
+                Some(m) => self.messages.message(m).await?,
+                None => None,
+            };
+            if reply_address(kind, answered.as_ref(), &contact).is_none() {
                 return Err(ServiceError::Invalid(format!(
-                    "the contact has no {} address",
+                    "the customer has no {} address they proved or wrote from in this conversation",
                     kind.as_str()
                 )));
             }
         }
-        let reply_to = self.answered(id, channel, draft.reply_to).await?;
         let message_id = MessageId::new();
         let mut attachments = Vec::with_capacity(draft.files.len());
         // The bytes go first: a reply is only queued once all its files are stored.
@@ -228,6 +233,7 @@ impl Inbox {
             external_id: None,
             context: Vec::new(),
             original: None,
+            sent_from: Vec::new(),
         };
         queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");
@@ -263,8 +269,10 @@ impl Inbox {
     }
 
     /// The customer's message a reply answers: the one named, which must be theirs in
-    /// this conversation, else their latest on the reply's channel. The channel uses it
-    /// to thread the reply (and, in a Telegram group, to find the chat to answer in).
+    /// this conversation, else their latest on the reply's channel, else their latest
+    /// that came from an address of the reply's kind (an email answering a web-form
+    /// submission goes to the email typed on it). The channel uses it to thread the
+    /// reply (and, in a Telegram group, to find the chat to answer in).
     async fn answered(
         &self,
         id: ConversationId,
@@ -288,15 +296,21 @@ impl Inbox {
         // pages keeps a huge conversation from making a reply slow; past it, the latest
         // message seen still answers.
         let mut latest = None;
+        let mut latest_from_kind = None;
         let mut page = PageRequest::first(MAX_PAGE_SIZE);
         for _ in 0..MAX_TIMELINE_PAGES {
             let items = self.conversations.timeline(id, &page).await?;
             for item in items.items {
                 if let TimelineItem::Message(m) = item
                     && m.direction == Direction::Inbound
-                    && m.channel == channel
                 {
-                    latest = Some(m.id);
+                    if m.channel == channel {
+                        latest = Some(m.id);
+                    } else if let Some(kind) = address_kind(channel)
+                        && came_from_kind(&m, kind)
+                    {
+                        latest_from_kind = Some(m.id);
+                    }
                 }
             }
             match items.next_cursor {
@@ -304,7 +318,7 @@ impl Inbox {
                 None => break,
             }
         }
-        Ok(latest)
+        Ok(latest.or(latest_from_kind))
     }
 
     /// A message's `index`th attachment and its bytes.

@@ -8,6 +8,8 @@ pub mod error;
 pub mod inbox;
 pub mod ingest;
 pub mod lookup;
+pub mod proof;
+pub mod recipient;
 pub mod route;
 pub mod router;
 pub mod send;

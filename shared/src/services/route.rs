@@ -7,8 +7,8 @@
 use crate::model::{
     AgentId, AgentLoad, Author, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
     ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity, InboundMessage,
-    MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, Priority, TeamId, bounded_context,
-    bounded_text, preview_of,
+    MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity, Priority,
+    TeamId, bounded_context, bounded_text, preview_of,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -30,11 +30,22 @@ impl Default for RoutePolicy {
     }
 }
 
-/// A contact that holds an identity, and whether a channel proved it theirs.
+/// A contact that holds an identity, and how it came to hold it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdentityOwner {
     pub contact_id: ContactId,
+    /// A channel proved it theirs.
     pub proven: bool,
+    /// It was only typed into a form: it leads nothing to this contact.
+    pub typed: bool,
+}
+
+impl IdentityOwner {
+    /// Whether a message presenting the identity as `presented` may land on this owner:
+    /// proven joins proven, reported joins reported, typed joins nothing.
+    fn takes(&self, presented: &PresentedIdentity) -> bool {
+        !presented.typed && !self.typed && self.proven == presented.proven
+    }
 }
 
 /// What the store read for one message.
@@ -120,6 +131,9 @@ pub struct RoutePlan {
     /// linked its sender to the contact holding an identity they proved (every
     /// identity, conversation and message is kept).
     pub merge_into: Option<ContactId>,
+    /// Suggestions the other contacts get in return, so an agent sees the pair from
+    /// either side.
+    pub mirrored_suggestions: Vec<(ContactId, MergeSuggestion)>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -145,11 +159,11 @@ impl RoutePolicy {
         let vouched = match (&msg.thread, &ctx.hinted) {
             (crate::model::ThreadHint::Conversation { .. }, Some(hinted)) => {
                 msg.identities.first().is_some_and(|p| p.proven)
-                    || ctx
-                        .owners
-                        .iter()
-                        .flatten()
-                        .any(|o| o.contact_id == hinted.contact_id)
+                    || msg.identities.iter().zip(owners(ctx)).any(|(p, owners)| {
+                        owners
+                            .iter()
+                            .any(|o| o.contact_id == hinted.contact_id && o.takes(p))
+                    })
             }
             _ => true,
         };
@@ -181,6 +195,7 @@ impl RoutePolicy {
                 .iter()
                 .filter(|c| c.contact_id == contact_id)
                 .max_by_key(|c| c.created_at)
+                .filter(|c| !c.is_customer_page())
                 .cloned()
         });
         let explicit_thread = !matches!(thread, crate::model::ThreadHint::None);
@@ -242,6 +257,7 @@ impl RoutePolicy {
             external_id: msg.external_id.clone(),
             context: bounded_context(&msg.context, msg.original.is_some()),
             original: msg.original.clone(),
+            sent_from: msg.identities.iter().map(|p| p.identity.clone()).collect(),
         };
 
         let c = conversation.conversation_mut();
@@ -264,12 +280,35 @@ impl RoutePolicy {
             ..
         })
         | ContactChange::Update { suggestions, .. }) = &contact;
-        {
-            for s in suggestions {
+        let mut mirrored_suggestions = Vec::with_capacity(suggestions.len());
+        for s in suggestions {
+            events.push(Event::new(
+                c.id,
+                EventKind::MergeSuggested {
+                    other_contact_id: s.other_contact_id,
+                    identity: s.identity.clone(),
+                },
+                None,
+                now,
+            ));
+            mirrored_suggestions.push((
+                s.other_contact_id,
+                MergeSuggestion {
+                    other_contact_id: contact_id,
+                    ..s.clone()
+                },
+            ));
+            // The other contact's agents see it where they work too.
+            if let Some(theirs) = ctx
+                .latest
+                .iter()
+                .filter(|l| l.contact_id == s.other_contact_id)
+                .max_by_key(|l| l.created_at)
+            {
                 events.push(Event::new(
-                    c.id,
+                    theirs.id,
                     EventKind::MergeSuggested {
-                        other_contact_id: s.other_contact_id,
+                        other_contact_id: contact_id,
                         identity: s.identity.clone(),
                     },
                     None,
@@ -286,6 +325,7 @@ impl RoutePolicy {
             link_hash: msg.customer_link.clone(),
             assign_within,
             merge_into,
+            mirrored_suggestions,
         })
     }
 }
@@ -383,11 +423,13 @@ fn new_conversation(
 }
 
 /// Picks the contact a message belongs to. A proven identity joins the contact that
-/// holds it proven; a claimed one joins only a contact that holds it claimed, so typing
-/// someone's address into a form never lands in their conversation. Everything else the
-/// message presents is attached, or becomes a merge suggestion when another contact
-/// holds it. A linking identity (see [`PresentedIdentity::links`]) joins the contact
-/// holding it, merging the sender's contact into that one.
+/// holds it proven; a reported one joins only a contact that holds it reported; a typed
+/// one joins nothing, so typing someone's address or number into a form never lands in
+/// their contact or their conversation. Everything else the message presents is
+/// attached, or becomes a merge suggestion when another contact holds it. A linking
+/// identity (see [`PresentedIdentity::links`]) joins the contact holding it proven,
+/// merging the sender's contact into that one; a contact that merely claims it only
+/// gets a suggestion.
 ///
 /// [`PresentedIdentity::links`]: crate::model::PresentedIdentity::links
 fn resolve_contact(
@@ -405,7 +447,7 @@ fn resolve_contact(
         .find_map(|(presented, owners)| {
             owners
                 .iter()
-                .find(|o| o.proven == presented.proven)
+                .find(|o| o.takes(presented))
                 .map(|o| o.contact_id)
         });
     let linked = msg
@@ -413,7 +455,7 @@ fn resolve_contact(
         .iter()
         .zip(owners(ctx))
         .filter(|(presented, _)| presented.proven && presented.links)
-        .find_map(|(_, owners)| link_target(owners));
+        .find_map(|(_, owners)| owners.iter().find(|o| o.proven).map(|o| o.contact_id));
     match (chosen, linked) {
         (Some(id), Some(target)) if id != target => Ok((
             extend_contact(id, msg, ctx, now, Some(target)),
@@ -436,18 +478,6 @@ fn resolve_contact(
                 None,
             ))
         }
-    }
-}
-
-/// The contact a linking identity joins: the one holding it proven, else the only one
-/// claiming it (several claims leave it to an agent, as suggestions).
-fn link_target(owners: &[IdentityOwner]) -> Option<ContactId> {
-    if let Some(proven) = owners.iter().find(|o| o.proven) {
-        return Some(proven.contact_id);
-    }
-    match owners {
-        [only] => Some(only.contact_id),
-        _ => None,
     }
 }
 
@@ -519,6 +549,7 @@ fn attach(
             add.push(ContactIdentity {
                 identity: presented.identity.clone(),
                 proven: presented.proven,
+                typed: presented.typed,
                 added_at: now,
             });
         }

@@ -11,15 +11,17 @@ fn email(addr: &str) -> Identity {
 fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
     InboundMessage {
         source_id: SourceId::new("test", &MessageId::new().to_string()),
-        channel: Channel::Web,
+        channel: Channel::Email,
         received_at: Utc::now(),
         sender_name: Some("  Sara   Ahmadi ".into()),
         identities: identities
             .into_iter()
-            .map(|(identity, proven)| PresentedIdentity {
-                identity,
-                proven,
-                links: false,
+            .map(|(identity, proven)| {
+                if proven {
+                    PresentedIdentity::proven(identity)
+                } else {
+                    PresentedIdentity::claimed(identity)
+                }
             })
             .collect(),
         text: "درگاه پرداخت کار نمی‌کند".into(),
@@ -37,6 +39,7 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     }
 }
 
@@ -54,8 +57,37 @@ fn conversation_of(
     }
 }
 
+/// A web-form submission: everything on it typed.
+fn submission(identities: Vec<Identity>) -> InboundMessage {
+    InboundMessage {
+        channel: Channel::Web,
+        identities: identities
+            .into_iter()
+            .map(PresentedIdentity::typed)
+            .collect(),
+        customer_link: Some("a new link".into()),
+        ..message(vec![])
+    }
+}
+
 fn owner(contact_id: ContactId, proven: bool) -> IdentityOwner {
-    IdentityOwner { contact_id, proven }
+    IdentityOwner {
+        contact_id,
+        proven,
+        typed: false,
+    }
+}
+
+fn typed_owner(contact_id: ContactId) -> IdentityOwner {
+    IdentityOwner {
+        contact_id,
+        proven: false,
+        typed: true,
+    }
+}
+
+fn phone(e164: &str) -> Identity {
+    Identity::phone(&crate::model::PhoneNumber::from_e164(e164).unwrap())
 }
 
 #[test]
@@ -157,14 +189,16 @@ fn a_claim_never_lands_in_the_conversation_of_a_contact_who_proved_that_address(
 fn a_claimed_phone_of_another_contact_becomes_a_suggestion_not_a_merge() {
     let by_email = ContactId::new();
     let by_phone = ContactId::new();
-    let phone = Identity::phone(&crate::model::PhoneNumber::from_e164("+989123456789").unwrap());
     let ctx = RouteContext {
         owners: vec![vec![owner(by_email, false)], vec![owner(by_phone, false)]],
         hinted: None,
         latest: vec![],
         ..Default::default()
     };
-    let msg = message(vec![(email("sara@example.com"), false), (phone, false)]);
+    let msg = message(vec![
+        (email("sara@example.com"), false),
+        (phone("+989123456789"), false),
+    ]);
     let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
     let ContactChange::Update {
         id,
@@ -301,41 +335,117 @@ fn assigning_records_who_got_it() {
 }
 
 fn shared_own_phone(telegram_user: i64) -> InboundMessage {
-    let phone = Identity::phone(&crate::model::PhoneNumber::from_e164("+989123456789").unwrap());
     let mut msg = message(vec![
         (Identity::telegram(telegram_user), true),
-        (phone, true),
+        (phone("+989123456789"), true),
     ]);
     msg.identities[1].links = true;
     msg
 }
 
 #[test]
-fn a_phone_shared_of_oneself_joins_the_one_contact_that_claimed_it_and_proves_it() {
+fn a_phone_shared_of_oneself_never_joins_a_contact_that_only_had_it_typed() {
     let by_form = ContactId::new();
     let ctx = RouteContext {
-        owners: vec![vec![], vec![owner(by_form, false)]],
+        owners: vec![vec![], vec![typed_owner(by_form)]],
+        latest: vec![conversation_of(by_form, ConversationStatus::Open, None)],
         ..Default::default()
     };
     let plan = RoutePolicy::default()
         .plan(&shared_own_phone(42), &ctx, Utc::now())
         .unwrap();
-    let ContactChange::Update {
-        id,
-        add_identities,
-        prove,
-        suggestions,
-        ..
-    } = &plan.contact
-    else {
-        panic!("expected the form's contact to be extended")
+    let ContactChange::Create(contact) = &plan.contact else {
+        panic!("expected a contact of the Telegram user's own")
     };
-    assert_eq!(*id, by_form);
-    assert_eq!(add_identities.len(), 1, "the Telegram id joins it");
-    assert_eq!(add_identities[0].identity, Identity::telegram(42));
-    assert_eq!(prove.len(), 1, "the claimed phone is proven now");
-    assert!(suggestions.is_empty());
+    assert!(contact.identities.iter().all(|i| i.proven));
+    assert_eq!(
+        contact.merge_suggestions.len(),
+        1,
+        "an agent may merge them"
+    );
+    assert_eq!(contact.merge_suggestions[0].other_contact_id, by_form);
     assert_eq!(plan.merge_into, None);
+    assert!(matches!(plan.conversation, ConversationChange::Create(_)));
+    assert_eq!(
+        plan.mirrored_suggestions,
+        vec![(
+            by_form,
+            MergeSuggestion {
+                other_contact_id: contact.id,
+                ..contact.merge_suggestions[0].clone()
+            }
+        )],
+        "the form's contact sees the suggestion too"
+    );
+}
+
+#[test]
+fn a_web_form_submission_with_someone_elses_email_and_phone_starts_its_own_contact_and_conversation()
+ {
+    let victim = ContactId::new();
+    let victims = conversation_of(victim, ConversationStatus::Open, None);
+    for owner in [
+        owner(victim, false),
+        owner(victim, true),
+        typed_owner(victim),
+    ] {
+        let ctx = RouteContext {
+            owners: vec![vec![owner.clone()], vec![owner.clone()]],
+            latest: vec![victims.clone()],
+            ..Default::default()
+        };
+        let msg = submission(vec![email("victim@example.com"), phone("+14155550100")]);
+        let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+        let ContactChange::Create(contact) = &plan.contact else {
+            panic!("{owner:?}: a submission never joins an existing contact")
+        };
+        assert!(contact.identities.iter().all(|i| i.typed && !i.proven));
+        assert_eq!(contact.merge_suggestions.len(), 1, "{owner:?}");
+        assert_eq!(plan.mirrored_suggestions.len(), 1, "{owner:?}");
+        assert_eq!(plan.mirrored_suggestions[0].0, victim);
+        assert!(matches!(plan.conversation, ConversationChange::Create(_)));
+        assert_eq!(plan.message.sent_from.len(), 2);
+        assert_eq!(plan.merge_into, None);
+    }
+}
+
+#[test]
+fn a_reported_email_never_joins_a_contact_that_only_had_it_typed() {
+    let by_form = ContactId::new();
+    let ctx = RouteContext {
+        owners: vec![vec![typed_owner(by_form)]],
+        latest: vec![conversation_of(by_form, ConversationStatus::Open, None)],
+        ..Default::default()
+    };
+    let msg = message(vec![(email("sara@example.com"), false)]);
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    let ContactChange::Create(contact) = &plan.contact else {
+        panic!("expected a contact of its own")
+    };
+    assert_eq!(contact.merge_suggestions[0].other_contact_id, by_form);
+}
+
+#[test]
+fn a_customer_page_conversation_takes_nothing_from_another_channel() {
+    let sara = ContactId::new();
+    let mut page = conversation_of(sara, ConversationStatus::Open, None);
+    page.channels = vec![Channel::Web];
+    let ctx = RouteContext {
+        owners: vec![vec![owner(sara, true)]],
+        latest: vec![page.clone()],
+        ..Default::default()
+    };
+    let msg = message(vec![(email("sara@example.com"), true)]);
+    let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
+    assert!(
+        matches!(&plan.contact, ContactChange::Update { id, .. } if *id == sara),
+        "the contact is hers"
+    );
+    assert_ne!(
+        plan.conversation_id(),
+        page.id,
+        "but not the page's conversation"
+    );
 }
 
 #[test]

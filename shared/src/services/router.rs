@@ -65,6 +65,22 @@ impl InboundRouter {
         if let Some(report) = &message.delivery_report {
             return self.record_delivery(report, &delivery).await;
         }
+        if let Some(proof) = &message.proof {
+            return match self
+                .routing
+                .prove_identity(proof, message.received_at)
+                .await
+            {
+                Ok(holder) => {
+                    tracing::info!(contact_id = %proof.contact_id, holder = ?holder, kind = proof.identity.kind.as_str(), "a typed address proven");
+                    Handled::Done
+                }
+                Err(e) => Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                },
+            };
+        }
         if let Err(reason) = self.fetch_attachments(&mut message, &delivery).await {
             tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
             return Handled::Retry {
@@ -393,6 +409,7 @@ impl InboundRouter {
             external_id: None,
             context: Vec::new(),
             original: None,
+            sent_from: Vec::new(),
         };
         match queue_reply(self.messages.as_ref(), self.queue.as_ref(), &reply).await {
             Ok(()) => {

@@ -1,5 +1,6 @@
 //! Delivering queued replies through each channel's sender, and recording the outcome.
 
+use super::proof::Notice;
 use super::worker::{Handled, backoff};
 use crate::model::Reachability;
 use crate::model::{Channel, DeliveryStatus, Identity, IdentityKind, Message, MessageId};
@@ -14,10 +15,27 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The body of an outbound queue message.
+/// The body of an outbound queue message: a stored reply, or a notice for one customer
+/// that no conversation keeps (the secret proving an address).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct OutboundJob {
-    pub message_id: MessageId,
+#[serde(untagged)]
+pub enum OutboundJob {
+    Reply { message_id: MessageId },
+    Notice { notice: Notice },
+}
+
+/// Puts a notice on the outbound queue.
+pub async fn queue_notice(queue: &dyn Queue, notice: &Notice) -> PortResult<()> {
+    let body = serde_json::to_vec(&OutboundJob::Notice {
+        notice: notice.clone(),
+    })
+    .map_err(|e| PortError::Internal(e.to_string()))?;
+    let job = Enqueue {
+        body,
+        group: notice.conversation_id.to_string(),
+        dedup: crate::model::next_ulid().to_string(),
+    };
+    queue.send(QueueName::Outbound, vec![job]).await
 }
 
 /// Stores a reply as queued and puts it on the outbound queue; if it cannot be queued
@@ -28,7 +46,7 @@ pub async fn queue_reply(
     message: &crate::model::Message,
 ) -> PortResult<()> {
     messages.add_outbound(message).await?;
-    let body = serde_json::to_vec(&OutboundJob {
+    let body = serde_json::to_vec(&OutboundJob::Reply {
         message_id: message.id,
     })
     .map_err(|e| PortError::Internal(e.to_string()))?;
@@ -59,15 +77,7 @@ pub struct Sender {
     pub channels: Arc<HashMap<Channel, Arc<dyn ChannelSender>>>,
 }
 
-/// The kind of address a reply on `channel` goes to; none for the customer page.
-pub fn address_kind(channel: Channel) -> Option<IdentityKind> {
-    match channel {
-        Channel::Web => None,
-        Channel::Email => Some(IdentityKind::Email),
-        Channel::Telegram => Some(IdentityKind::Telegram),
-        Channel::Sms | Channel::Voice => Some(IdentityKind::Phone),
-    }
-}
+use super::recipient::address_kind;
 
 impl Sender {
     pub async fn handle(&self, delivery: Delivery) -> Handled {
@@ -80,10 +90,16 @@ impl Sender {
                 };
             }
         };
-        match self.deliver(job.message_id, delivery.receive_count).await {
+        let message_id = match job {
+            OutboundJob::Reply { message_id } => message_id,
+            OutboundJob::Notice { notice } => {
+                return self.deliver_notice(&notice, delivery.receive_count).await;
+            }
+        };
+        match self.deliver(message_id, delivery.receive_count).await {
             Ok(handled) => handled,
             Err(e) => {
-                tracing::warn!(message_id = %job.message_id, error = %e, "delivery will be retried");
+                tracing::warn!(%message_id, error = %e, "delivery will be retried");
                 Handled::Retry {
                     after: backoff(delivery.receive_count),
                     reason: e.to_string(),
@@ -115,13 +131,26 @@ impl Sender {
                 )
                 .await;
         };
+        let answering = match message.reply_to {
+            Some(answered) => self.messages.message(answered).await?,
+            None => None,
+        };
         let recipient = match address_kind(message.channel) {
             None => None,
-            Some(kind) => match self.recipient(&conversation, message.channel, kind).await? {
+            Some(kind) => match self
+                .recipient(&conversation, message.channel, kind, answering.as_ref())
+                .await?
+            {
                 Recipient::Found(identity) => Some(identity),
                 Recipient::Missing => {
                     return self
-                        .fail(id, &format!("the contact has no {} address", kind.as_str()))
+                        .fail(
+                            id,
+                            &format!(
+                                "the customer has no {} address they proved or wrote from",
+                                kind.as_str()
+                            ),
+                        )
                         .await;
                 }
                 Recipient::Blocked => {
@@ -140,10 +169,6 @@ impl Sender {
         let files = match self.files(&message).await? {
             Ok(files) => files,
             Err(reason) => return self.fail(id, &reason).await,
-        };
-        let answering = match message.reply_to {
-            Some(answered) => self.messages.message(answered).await?,
-            None => None,
         };
         let outbound = OutboundDelivery {
             message,
@@ -183,6 +208,53 @@ impl Sender {
                     after: retry_after.unwrap_or_else(|| backoff(attempt)),
                     reason,
                 })
+            }
+        }
+    }
+
+    /// Sends a notice once; its outcome is only logged (nothing keeps it). The address
+    /// and the text never reach the log: the text carries a secret.
+    async fn deliver_notice(&self, notice: &Notice, attempt: u32) -> Handled {
+        let conversation_id = notice.conversation_id;
+        let conversation = match self.conversations.conversation(conversation_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                tracing::warn!(%conversation_id, "notice for a conversation that is gone; dropped");
+                return Handled::Done;
+            }
+            Err(e) => {
+                return Handled::Retry {
+                    after: backoff(attempt),
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let Some(sender) = self.channels.get(&notice.channel).cloned() else {
+            tracing::warn!(%conversation_id, channel = notice.channel.as_str(), "notice on a channel that is not configured; dropped");
+            return Handled::Done;
+        };
+        let outbound = OutboundDelivery {
+            message: Message::notice(&conversation, notice.channel, &notice.text),
+            conversation,
+            recipient: Some(notice.to.clone()),
+            answering: None,
+            files: Vec::new(),
+        };
+        match sender.send(&outbound).await {
+            Ok(_) => {
+                tracing::info!(%conversation_id, channel = notice.channel.as_str(), "notice sent");
+                Handled::Done
+            }
+            Err(SendError::Retryable {
+                reason,
+                retry_after,
+            }) if attempt < MAX_DELIVERIES => Handled::Retry {
+                after: retry_after.unwrap_or_else(|| backoff(attempt)),
+                reason,
+            },
+            Err(e) => {
+                tracing::warn!(%conversation_id, error = %e, "notice not sent");
+                Handled::Done
             }
         }
     }
@@ -230,12 +302,13 @@ impl Sender {
         Ok(Handled::Done)
     }
 
-    /// The contact's address of `kind`: a proven one first, then the newest.
+    /// Where the reply goes, by [`reply_address`](super::recipient::reply_address).
     async fn recipient(
         &self,
         conversation: &crate::model::Conversation,
         channel: Channel,
         kind: IdentityKind,
+        answering: Option<&Message>,
     ) -> PortResult<Recipient> {
         let Some(contact) = self.contacts.contact(conversation.contact_id).await? else {
             return Ok(Recipient::Missing);
@@ -243,15 +316,8 @@ impl Sender {
         if contact.blocked_channels.contains(&channel) {
             return Ok(Recipient::Blocked);
         }
-        let mut candidates: Vec<_> = contact
-            .identities
-            .into_iter()
-            .filter(|i| i.identity.kind == kind)
-            .collect();
-        candidates.sort_by_key(|i| (i.proven, i.added_at));
-        Ok(candidates
-            .pop()
-            .map_or(Recipient::Missing, |i| Recipient::Found(i.identity)))
+        Ok(super::recipient::reply_address(kind, answering, &contact)
+            .map_or(Recipient::Missing, Recipient::Found))
     }
 }
 

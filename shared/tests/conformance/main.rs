@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 
 mod backends;
 mod blobs;
+mod identity;
 mod queue;
 mod ses;
 mod signing;

@@ -56,6 +56,7 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
         external_id: external_id.map(str::to_owned),
         context: Vec::new(),
         original: None,
+        sent_from: Vec::new(),
     };
     OutboundDelivery {
         message: message(Direction::Outbound, None),

@@ -34,7 +34,7 @@ on_both_backends!(
         a_customer_link_leads_back_to_its_conversation,
         a_snoozed_conversation_is_due_only_when_its_time_comes,
         contacts_are_found_by_exact_identity_and_by_name,
-        a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write,
+        a_linking_phone_folds_the_senders_contact_into_its_proven_holder_in_the_same_write,
         replies_and_edits_point_at_the_stored_original_and_albums_keep_their_key,
         blocking_is_recorded_on_the_contact_and_its_conversation_once,
         a_reply_is_found_by_its_provider_id_and_its_status_updated,
@@ -45,22 +45,28 @@ on_both_backends!(
 );
 
 /// Now, to the millisecond every store keeps.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> InboundMessage {
+pub(crate) fn inbound(
+    source: &str,
+    identities: Vec<(Identity, bool)>,
+    text: &str,
+) -> InboundMessage {
     InboundMessage {
         source_id: SourceId::new("test", source),
-        channel: Channel::Web,
+        channel: Channel::Email,
         received_at: now(),
         sender_name: None,
         identities: identities
             .into_iter()
-            .map(|(identity, proven)| PresentedIdentity {
-                identity,
-                proven,
-                links: false,
+            .map(|(identity, proven)| {
+                if proven {
+                    PresentedIdentity::proven(identity)
+                } else {
+                    PresentedIdentity::claimed(identity)
+                }
             })
             .collect(),
         text: text.into(),
@@ -78,24 +84,25 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     }
 }
 
-fn email(a: &str) -> Identity {
+pub(crate) fn email(a: &str) -> Identity {
     Identity::email(&EmailAddress::parse(a).unwrap())
 }
 
-fn phone(e164: &str) -> Identity {
+pub(crate) fn phone(e164: &str) -> Identity {
     Identity::phone(&PhoneNumber::from_e164(e164).unwrap())
 }
 
-struct Routed {
-    message: MessageId,
-    conversation: ConversationId,
-    contact: ContactId,
+pub(crate) struct Routed {
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    pub contact: ContactId,
 }
 
-async fn route(store: &dyn Store, message: &InboundMessage) -> Routed {
+pub(crate) async fn route(store: &dyn Store, message: &InboundMessage) -> Routed {
     match store.route(message, &RoutePolicy::default()).await.unwrap() {
         RouteOutcome::Stored {
             message_id,
@@ -111,7 +118,7 @@ async fn route(store: &dyn Store, message: &InboundMessage) -> Routed {
     }
 }
 
-async fn messages_in(store: &dyn Store, conversation: ConversationId) -> Vec<Message> {
+pub(crate) async fn messages_in(store: &dyn Store, conversation: ConversationId) -> Vec<Message> {
     let page = store
         .timeline(conversation, &PageRequest::first(100))
         .await
@@ -483,11 +490,19 @@ async fn filters_pick_conversations_by_status_assignee_and_contact(store: &dyn S
     );
     assert_eq!(
         ids(ConversationFilter {
-            channel: Some(Channel::Email),
+            channel: Some(Channel::Telegram),
             ..Default::default()
         })
         .await,
         Vec::<ConversationId>::new()
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            channel: Some(Channel::Email),
+            ..Default::default()
+        })
+        .await,
+        sorted(vec![a.conversation, b.conversation, c.conversation])
     );
 }
 
@@ -558,6 +573,7 @@ async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Sto
         external_id: None,
         context: Vec::new(),
         original: None,
+        sent_from: Vec::new(),
     };
     store.add_outbound(&reply).await.unwrap();
     let after = store.conversation(r.conversation).await.unwrap().unwrap();
@@ -848,7 +864,7 @@ fn stored(
     }
 }
 
-async fn a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_write(
+async fn a_linking_phone_folds_the_senders_contact_into_its_proven_holder_in_the_same_write(
     store: &dyn Store,
 ) {
     let policy = RoutePolicy::default();
@@ -856,7 +872,10 @@ async fn a_linking_phone_folds_the_senders_contact_into_its_holder_in_the_same_w
     let (_, web_conversation, by_form) = stored(
         store
             .route(
-                &inbound("form", vec![(phone.clone(), false)], "from the site"),
+                &InboundMessage {
+                    channel: Channel::Sms,
+                    ..inbound("sms", vec![(phone.clone(), true)], "by text")
+                },
                 &policy,
             )
             .await
@@ -1043,6 +1062,7 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
         external_id: None,
         context: Vec::new(),
         original: None,
+        sent_from: Vec::new(),
     };
     store.add_outbound(&reply).await.unwrap();
     let provider_id = format!("twilio:SM{}", MessageId::new().to_string().replace('_', ""));
@@ -1111,6 +1131,7 @@ async fn a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_re
         external_id: None,
         context: Vec::new(),
         original: None,
+        sent_from: Vec::new(),
     };
     store.add_outbound(&reply).await.unwrap();
     // Still queued: a report has nothing to settle.

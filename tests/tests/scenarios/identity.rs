@@ -1,6 +1,9 @@
-//! One person, however they type their address or number, is one contact.
+//! One person, however they type their address or number, is one identity. What is
+//! typed into a form never joins an existing contact by itself: the same identity typed
+//! again is offered to an agent as a merge.
 
 use e2e::{ADMIN, App, DEADLINE, eventually, unique};
+use serde_json::Value;
 use std::time::Duration;
 
 const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
@@ -20,22 +23,46 @@ async fn submit_all(app: &App, key: &str, senders: &[(&str, &str)]) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// Every contact's identities of `kind`, and the identities its suggestions name.
+fn of_kind(contact: &Value, kind: &str) -> (Vec<String>, Vec<String>) {
+    let values = |list: &Value, path: &str| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| if path.is_empty() { i } else { &i[path] })
+            .filter(|i| i["kind"] == kind)
+            .map(|i| i["value"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    (
+        values(&contact["identities"], ""),
+        values(&contact["merge_suggestions"], "identity"),
+    )
+}
+
 #[tokio::test]
-async fn an_email_typed_in_different_case_is_one_contact_and_one_conversation() {
+async fn an_email_typed_in_different_case_is_one_identity_offered_as_one_person() {
     let app = App::spawn_with(&[UNLIMITED]).await;
     let key = app.create_agent("Root", "root@support.example", ADMIN);
     let local = unique("case");
     let lower = format!("{local}@example.com");
     let upper = format!("{}@EXAMPLE.COM", local.to_uppercase());
     submit_all(&app, &key, &[("email", &lower), ("email", &upper)]).await;
-    let conversations = app.all_conversations(&key).await;
-    assert_eq!(conversations.len(), 1, "{conversations:?}");
     let contacts = app.list_all(&key, &format!("/v1/contacts?q={lower}")).await;
-    assert_eq!(contacts.len(), 1, "{contacts:?}");
+    assert_eq!(contacts.len(), 2, "each submission its own: {contacts:?}");
+    for contact in &contacts {
+        let (held, suggested) = of_kind(contact, "email");
+        assert_eq!(held, std::slice::from_ref(&lower), "{contact}");
+        assert_eq!(
+            suggested,
+            std::slice::from_ref(&lower),
+            "one suggestion each: {contact}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn a_phone_number_in_any_format_or_digits_is_one_contact() {
+async fn a_phone_number_in_any_format_or_digits_is_one_identity() {
     let app = App::spawn_with(&[UNLIMITED, ("SWITCHBOARD_DEFAULT_REGION", "US")]).await;
     let key = app.create_agent("Root", "root@support.example", ADMIN);
     let formats = [
@@ -46,18 +73,14 @@ async fn a_phone_number_in_any_format_or_digits_is_one_contact() {
         ("phone", "+١ ٤١٥ ٥٥٥ ٠١٣٢"),
     ];
     submit_all(&app, &key, &formats).await;
-    let conversations = app.all_conversations(&key).await;
-    assert_eq!(conversations.len(), 1, "{conversations:?}");
-    let contact_id = conversations[0]["contact_id"].as_str().expect("a contact");
-    let contact = app
-        .get_ok(&key, &format!("/v1/contacts/{contact_id}"))
-        .await;
-    let phones: Vec<_> = contact["identities"]
-        .as_array()
-        .expect("identities")
-        .iter()
-        .filter(|i| i["kind"] == "phone")
-        .map(|i| i["value"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert_eq!(phones, ["+14155550132"], "one E.164 identity: {contact}");
+    let contacts = app.list_all(&key, "/v1/contacts?q=%2B14155550132").await;
+    assert_eq!(contacts.len(), formats.len(), "{contacts:?}");
+    for contact in &contacts {
+        let (held, suggested) = of_kind(contact, "phone");
+        assert_eq!(held, ["+14155550132"], "one E.164 identity: {contact}");
+        assert!(
+            !suggested.is_empty() && suggested.iter().all(|s| s == "+14155550132"),
+            "{contact}"
+        );
+    }
 }

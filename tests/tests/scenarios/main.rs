@@ -25,5 +25,6 @@ mod telegram_groups;
 mod telegram_identity;
 mod telegram_input;
 mod telegram_pace;
+mod trust;
 mod unicode;
 mod voice;

@@ -2,8 +2,8 @@
 //! whether they blocked the bot.
 
 use e2e::{
-    ADMIN, App, DEADLINE, FakeTelegram, eventually, membership_update, message_update, new_user_id,
-    status_and_json, text_update,
+    ADMIN, App, DEADLINE, FakeTelegram, FakeTwilio, eventually, membership_update, message_update,
+    new_sid, new_user_id, sms_params, status_and_json, text_update, twilio_env,
 };
 use serde_json::{Value, json};
 
@@ -25,18 +25,20 @@ fn identities(contact: &Value) -> Vec<(String, String, bool)> {
 }
 
 #[tokio::test]
-async fn sharing_ones_own_contact_joins_the_contact_who_has_that_phone_keeping_everything() {
+async fn sharing_ones_own_contact_joins_the_contact_who_proved_that_phone_keeping_everything() {
     let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
-    let app =
-        App::spawn_with_telegram(&fake, &[UNLIMITED, ("SWITCHBOARD_DEFAULT_REGION", "IR")]).await;
+    let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let env = twilio_env(&twilio);
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.extend([UNLIMITED, ("SWITCHBOARD_DEFAULT_REGION", "IR")]);
+    let app = App::spawn_with_telegram(&fake, &extra).await;
     let key = app.create_agent("Ada", "ada@support.example", ADMIN);
 
-    // Yesterday on the website, with her phone in the national form.
-    app.submit(&[
-        ("name", "Sara"),
-        ("phone", "0912 345 6789"),
-        ("message", "پرداخت انجام نشد"),
-    ])
+    // Yesterday by SMS: Twilio vouches for her number.
+    app.post_twilio(
+        "/webhooks/twilio/sms",
+        &sms_params(&new_sid("SM"), "+989123456789", "پرداخت انجام نشد"),
+    )
     .await;
     // Today on Telegram: a new contact, until she shares her number.
     let user_id = new_user_id();
@@ -72,7 +74,7 @@ async fn sharing_ones_own_contact_joins_the_contact_who_has_that_phone_keeping_e
             ("phone".to_string(), "+989123456789".to_string(), true),
             ("telegram".to_string(), user_id.to_string(), true),
         ],
-        "the shared phone is proven now: {contact}"
+        "both proven: {contact}"
     );
     let contact_id = contact["id"].as_str().expect("an id");
     let conversations = app.all_conversations(&key).await;

@@ -131,13 +131,14 @@ impl DynamoStore {
         let gone = self.stored_contact(absorbed).await?;
         // Each step can be repeated: a merge that stopped half-way finishes when asked again.
         for held in &gone.contact.identities {
-            let proven = held.proven
-                || kept
-                    .contact
-                    .identities
-                    .iter()
-                    .any(|k| k.identity == held.identity && k.proven);
-            self.move_identity(&held.identity.key(), absorbed, survivor, proven)
+            let same = kept
+                .contact
+                .identities
+                .iter()
+                .find(|k| k.identity == held.identity);
+            let proven = held.proven || same.is_some_and(|k| k.proven);
+            let typed = held.typed && same.is_none_or(|k| k.typed);
+            self.move_identity(&held.identity.key(), absorbed, survivor, proven, typed)
                 .await?;
         }
         let mut conversations: Vec<Conversation> = self
@@ -166,7 +167,10 @@ impl DynamoStore {
                     .iter_mut()
                     .find(|k| k.identity == held.identity)
                 {
-                    Some(same) => same.proven |= held.proven,
+                    Some(same) => {
+                        same.proven |= held.proven;
+                        same.typed &= held.typed && !same.proven;
+                    }
                     None => c.identities.push(held.clone()),
                 }
             }
@@ -213,7 +217,7 @@ impl DynamoStore {
         )))
     }
 
-    async fn stored_contact(&self, id: ContactId) -> PortResult<StoredContact> {
+    pub(super) async fn stored_contact(&self, id: ContactId) -> PortResult<StoredContact> {
         let item = self
             .get(&keys::contact(id), keys::META)
             .await?
@@ -228,6 +232,7 @@ impl DynamoStore {
         from: ContactId,
         to: ContactId,
         proven: bool,
+        typed: bool,
     ) -> PortResult<()> {
         let pk = keys::identity(key);
         let old = self.get(&pk, &keys::contact(from)).await?;
@@ -235,7 +240,7 @@ impl DynamoStore {
             .as_ref()
             .and_then(|item| items::number(item, "added_at"))
             .unwrap_or(0);
-        let mut owner = items::owner(key, to, proven);
+        let mut owner = items::owner(key, to, proven, typed);
         owner.insert("added_at".into(), n(added_at));
         let head = Update::builder()
             .table_name(&self.table)

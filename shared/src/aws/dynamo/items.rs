@@ -195,8 +195,8 @@ pub fn pointer(pk: String, target: String) -> Item {
     )
 }
 
-/// The identity-owner item: `contact` holds `key`, proven or not.
-pub fn owner(key: &str, contact: ContactId, proven: bool) -> Item {
+/// The identity-owner item: `contact` holds `key`, proven, reported or only typed.
+pub fn owner(key: &str, contact: ContactId, proven: bool, typed: bool) -> Item {
     let mut item = with_keys(
         Item::new(),
         &[
@@ -206,7 +206,15 @@ pub fn owner(key: &str, contact: ContactId, proven: bool) -> Item {
         ],
     );
     item.insert("proven".into(), AttributeValue::Bool(proven));
+    if typed && !proven {
+        item.insert("typed".into(), AttributeValue::Bool(true));
+    }
     item
+}
+
+/// Whether an item's boolean attribute is set.
+pub fn flag(item: &Item, name: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::Bool(true)))
 }
 
 pub fn contact_id_of(item: &Item) -> PortResult<ContactId> {

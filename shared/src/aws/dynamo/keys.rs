@@ -48,6 +48,16 @@ pub fn setting(name: &str) -> String {
     format!("SET#{name}")
 }
 
+/// What an idempotency key (by its digest) was first used for.
+pub fn idempotency(digest: &str) -> String {
+    format!("IDEM#{digest}")
+}
+
+/// A pending proof of an address, by the digest of its secret.
+pub fn proof(digest: &str) -> String {
+    format!("CONFIRM#{digest}")
+}
+
 pub fn link(hash: &str) -> String {
     format!("LINK#{hash}")
 }

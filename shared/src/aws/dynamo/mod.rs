@@ -26,6 +26,8 @@
 //! | team by id; teams by name; name taken?           | `pk=TM#<id>`; gsi1 `TEAMS` / `<lower name>#<id>`; `pk=TMNAME#<lower name>` |
 //! | round-robin position per team                    | `pk=RR#<team or ->`                                        |
 //! | a setting (the reply-token key), made once       | `pk=SET#<name>`, `sk=#META`                                |
+//! | what an idempotency key was first used for       | `pk=IDEM#<key digest>`, `sk=#META` (TTL `expires_at`)      |
+//! | a pending proof of a typed address               | `pk=CONFIRM#<secret digest>`, `sk=#META` (TTL `expires_at`) |
 //!
 //! Consistency: routing reads the base table with strongly consistent reads and
 //! writes the exactly-once marker, the message, the conversation (on its version), the
@@ -41,9 +43,11 @@
 mod agents;
 mod contacts;
 mod conversations;
+mod idempotency;
 mod items;
 mod keys;
 mod list;
+mod proofs;
 mod routing;
 mod settings;
 mod table;

@@ -104,6 +104,14 @@ impl RoutingStore for DynamoStore {
             identity.key()
         )))
     }
+
+    async fn prove_identity(
+        &self,
+        proof: &crate::ports::PendingProof,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<ContactId>> {
+        self.prove(proof, at).await
+    }
 }
 
 /// What routing read, kept for the conditions of the write.
@@ -207,10 +215,8 @@ impl DynamoStore {
                     Some(sk) if sk.starts_with("CT#") => {
                         let owner = IdentityOwner {
                             contact_id: items::contact_id_of(&item)?,
-                            proven: matches!(
-                                item.get("proven"),
-                                Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                            ),
+                            proven: items::flag(&item, "proven"),
+                            typed: items::flag(&item, "typed"),
                         };
                         owners.push((owner, items::number(&item, "added_at").unwrap_or(0)));
                     }
@@ -277,15 +283,15 @@ impl DynamoStore {
         Ok(None)
     }
 
-    /// The contact an identity belongs to: its proven holder, else its latest claimant.
+    /// The contact an identity belongs to: its proven holder, else its latest one that
+    /// the channel reported (never one that only had it typed in).
     async fn holder_of(&self, key: &str) -> PortResult<Option<ContactId>> {
         let mut owners: Vec<(bool, u64, ContactId)> = Vec::new();
         for item in self.partition(&keys::identity(key)).await? {
-            if items::string(&item, "sk").is_some_and(|sk| sk.starts_with("CT#")) {
-                let proven = matches!(
-                    item.get("proven"),
-                    Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                );
+            if items::string(&item, "sk").is_some_and(|sk| sk.starts_with("CT#"))
+                && !items::flag(&item, "typed")
+            {
+                let proven = items::flag(&item, "proven");
                 let added = items::number(&item, "added_at").unwrap_or(0);
                 owners.push((proven, added, items::contact_id_of(&item)?));
             }
@@ -409,6 +415,7 @@ impl DynamoStore {
                 for identity in prove {
                     for held in c.identities.iter_mut().filter(|h| &h.identity == identity) {
                         held.proven = true;
+                        held.typed = false;
                     }
                 }
                 add_suggestions(&mut c.merge_suggestions, suggestions);
@@ -461,7 +468,7 @@ impl DynamoStore {
         }
         for identity in &added {
             let key = identity.identity.key();
-            let mut item = items::owner(&key, contact_id, identity.proven);
+            let mut item = items::owner(&key, contact_id, identity.proven, identity.typed);
             item.insert("added_at".into(), n(identity.added_at.timestamp_millis()));
             writes.push(put(self, item, None)?);
         }
@@ -472,7 +479,7 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .key("pk", s(keys::identity(&key)))
                     .key("sk", s(keys::contact(contact_id)))
-                    .update_expression("SET proven = :t")
+                    .update_expression("SET proven = :t REMOVE typed")
                     .expression_attribute_values(
                         ":t",
                         aws_sdk_dynamodb::types::AttributeValue::Bool(true),
@@ -535,7 +542,7 @@ impl DynamoStore {
         for event in &plan.events {
             writes.push(put(
                 self,
-                items::timeline(conversation_id, &TimelineItem::Event(event.clone()))?,
+                items::timeline(event.conversation_id, &TimelineItem::Event(event.clone()))?,
                 None,
             )?);
         }
@@ -544,6 +551,36 @@ impl DynamoStore {
                 self,
                 items::pointer(keys::link(link), conversation_id.to_string()),
                 None,
+            )?);
+        }
+        // The other side of each suggestion, on the version of that contact that was read.
+        let mut mirrored: Vec<ContactId> = plan
+            .mirrored_suggestions
+            .iter()
+            .map(|(other, _)| *other)
+            .filter(|other| *other != contact_id)
+            .collect();
+        mirrored.sort();
+        mirrored.dedup();
+        for other in mirrored {
+            let mut stored = read
+                .contacts
+                .get(&other)
+                .cloned()
+                .ok_or_else(|| PortError::Conflict(format!("contact {other} was not read")))?;
+            let new: Vec<MergeSuggestion> = plan
+                .mirrored_suggestions
+                .iter()
+                .filter(|(o, _)| *o == other)
+                .map(|(_, suggestion)| suggestion.clone())
+                .collect();
+            add_suggestions(&mut stored.contact.merge_suggestions, &new);
+            let (condition, version) = items::contact_condition(stored.version);
+            writes.push(put_with(
+                self,
+                stored.next_item()?,
+                &condition,
+                &[(":v", version)],
             )?);
         }
         Ok(writes)
@@ -562,7 +599,7 @@ fn add_suggestions(held: &mut Vec<MergeSuggestion>, new: &[MergeSuggestion]) {
 }
 
 /// Checks (or, when `bump`, advances) an identity's `#HEAD` at the version read.
-fn head_write(
+pub(super) fn head_write(
     store: &DynamoStore,
     key: &str,
     read: u64,

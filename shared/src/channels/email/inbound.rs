@@ -200,6 +200,7 @@ pub fn normalize(
         // A token is only valid if we signed it: any recipient domain may carry one.
         thread_refs: super::thread::thread_refs(parsed, &[]),
         original: Some(raw_key.to_owned()),
+        proof: None,
     };
     Ok(Normalized::Message(Box::new(message)))
 }

@@ -179,6 +179,7 @@ mod tests {
             external_id: external_id.map(str::to_owned),
             context: Vec::new(),
             original: None,
+            sent_from: Vec::new(),
         };
         OutboundDelivery {
             message: message(

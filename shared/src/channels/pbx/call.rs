@@ -160,6 +160,7 @@ impl CallRecord {
             delivery_report: None,
             thread_refs: Vec::new(),
             original: None,
+            proof: None,
         }
     }
 

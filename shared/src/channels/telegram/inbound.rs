@@ -79,6 +79,7 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
             delivery_report: None,
             thread_refs: Vec::new(),
             original: None,
+            proof: None,
         };
         return Normalized::Message(Box::new(message));
     }
@@ -129,9 +130,8 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
         match &phone {
             Some(phone) => {
                 identities.push(PresentedIdentity {
-                    identity: Identity::phone(phone),
-                    proven: true,
                     links: true,
+                    ..PresentedIdentity::proven(Identity::phone(phone))
                 });
             }
             None if own => {
@@ -204,6 +204,7 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     };
     Normalized::Message(Box::new(message))
 }

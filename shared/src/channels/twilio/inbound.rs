@@ -88,6 +88,7 @@ pub fn normalize_sms(params: &Params, region: DefaultRegion) -> Normalized {
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     };
     Normalized::Message(Box::new(message))
 }

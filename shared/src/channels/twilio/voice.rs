@@ -344,6 +344,7 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     }))
 }
 

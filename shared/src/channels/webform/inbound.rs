@@ -151,6 +151,32 @@ impl Submission {
         })
     }
 
+    /// A digest of everything the submission says: a retry under one idempotency key
+    /// must say the same.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let email = self.email.as_ref().map(EmailAddress::as_str);
+        let phone = self.phone.as_ref().map(PhoneNumber::as_str);
+        let mut hasher = Sha256::new();
+        for field in [
+            self.name.as_deref(),
+            email,
+            phone,
+            Some(self.message.as_str()),
+            self.page.as_deref(),
+        ] {
+            match field {
+                Some(value) => {
+                    hasher.update([1]);
+                    hasher.update((value.len() as u64).to_be_bytes());
+                    hasher.update(value.as_bytes());
+                }
+                None => hasher.update([0]),
+            }
+        }
+        hasher.finalize().into()
+    }
+
     /// The channel-neutral message; `link_hash` binds the customer's page link to it.
     pub fn into_inbound(
         self,
@@ -160,10 +186,10 @@ impl Submission {
     ) -> InboundMessage {
         let mut identities = Vec::new();
         if let Some(email) = &self.email {
-            identities.push(PresentedIdentity::claimed(Identity::email(email)));
+            identities.push(PresentedIdentity::typed(Identity::email(email)));
         }
         if let Some(phone) = &self.phone {
-            identities.push(PresentedIdentity::claimed(Identity::phone(phone)));
+            identities.push(PresentedIdentity::typed(Identity::phone(phone)));
         }
         InboundMessage {
             source_id,
@@ -189,6 +215,7 @@ impl Submission {
             delivery_report: None,
             thread_refs: Vec::new(),
             original: None,
+            proof: None,
         }
     }
 }
@@ -261,6 +288,47 @@ mod tests {
             parse_fields("application/json", b"{"),
             Err(WebformError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_submission_s_fingerprint_changes_with_anything_it_says() {
+        let base = WebformFields {
+            name: Some("Sara".into()),
+            email: Some("sara@example.com".into()),
+            message: Some("hi".into()),
+            ..Default::default()
+        };
+        let print =
+            |fields: WebformFields| Submission::validate(fields, iran()).unwrap().fingerprint();
+        let same_address_other_case = WebformFields {
+            email: Some("Sara@Example.com".into()),
+            ..base.clone()
+        };
+        assert_eq!(print(base.clone()), print(same_address_other_case));
+        for changed in [
+            WebformFields {
+                message: Some("hello".into()),
+                ..base.clone()
+            },
+            WebformFields {
+                email: Some("sam@example.com".into()),
+                ..base.clone()
+            },
+            WebformFields {
+                name: None,
+                ..base.clone()
+            },
+            WebformFields {
+                page: Some("/pricing".into()),
+                ..base.clone()
+            },
+            WebformFields {
+                name: Some("Sarah".into()),
+                ..base.clone()
+            },
+        ] {
+            assert_ne!(print(base.clone()), print(changed));
+        }
     }
 
     #[test]

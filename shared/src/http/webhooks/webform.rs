@@ -2,7 +2,7 @@
 
 use crate::channels::webform::{Submission, WebformError, parse_fields};
 use crate::http::AppState;
-use crate::http::links::{is_token_shaped, link_hash, public_base};
+use crate::http::links::{LinkError, is_token_shaped, link_hash, public_base};
 use crate::http::pages::{self, FormValues};
 use crate::http::problem::ApiError;
 use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 
 /// Whether the client wants JSON back rather than a page.
@@ -110,16 +111,28 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    let key = submission
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| next_ulid().to_string());
-    let source_id = SourceId::new("webform", &key);
-    let token = state.links.token_for(source_id.as_str());
+    let key = if submission.is_spam {
+        None
+    } else {
+        submission.idempotency_key.as_deref()
+    };
+    let link = match state.links.issue(key, &submission.fingerprint()).await {
+        Ok(link) => link,
+        Err(LinkError::KeyReused) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "this idempotency_key was already used for a different submission; \
+                 send a new key with a new submission",
+            )
+            .into_response();
+        }
+        Err(LinkError::Store(e)) => return ApiError::from(e).into_response(),
+    };
     if submission.is_spam {
         tracing::info!("web form honeypot filled; submission dropped");
     } else {
-        let inbound = submission.into_inbound(source_id, link_hash(&token), Utc::now());
+        let source_id = SourceId::new("webform", &link.submission_id);
+        let inbound = submission.into_inbound(source_id, link_hash(&link.token), Utc::now());
         if let Err(e) = state.ingest.submit(&inbound).await {
             return ApiError::from(e).into_response();
         }
@@ -128,6 +141,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             "web form submission queued"
         );
     }
+    let token = link.token;
     accepted(base.as_deref(), &token, json_client)
 }
 
@@ -181,9 +195,13 @@ pub async fn answer(
         Ok(None) => return ApiError::not_found("conversation").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     }
-    let key = key.unwrap_or_else(|| next_ulid().to_string());
+    // The source id names the answer without naming the link or the key.
+    let answer_id = match key {
+        Some(key) => hex::encode(&Sha256::digest(format!("{hash}\0{key}"))[..16]),
+        None => next_ulid().to_string(),
+    };
     let inbound = InboundMessage {
-        source_id: SourceId::new("webpage", &format!("{}:{key}", &hash[..16])),
+        source_id: SourceId::new("webpage", &answer_id),
         channel: Channel::Web,
         received_at: Utc::now(),
         sender_name: None,
@@ -203,6 +221,7 @@ pub async fn answer(
         delivery_report: None,
         thread_refs: Vec::new(),
         original: None,
+        proof: None,
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
