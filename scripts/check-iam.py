@@ -85,13 +85,10 @@ LEADING_KEYS = {
         ("dynamodb:GetItem", "LINK#*"),
         ("dynamodb:GetItem", "CV#*"),
         ("dynamodb:Query", "CV#*"),
-        # Submission idempotency records and one-time confirmation tokens: the web form's
-        # next features, granted ahead (PARTITION_SOURCES gets them with their code).
+        # Submission idempotency records, and pending proofs of typed addresses.
         ("dynamodb:GetItem", "IDEM#*"),
         ("dynamodb:PutItem", "IDEM#*"),
-        ("dynamodb:GetItem", "CONFIRM#*"),
         ("dynamodb:PutItem", "CONFIRM#*"),
-        ("dynamodb:UpdateItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
     },
 }
@@ -100,6 +97,8 @@ LEADING_KEYS = {
 PARTITION_SOURCES = {
     "LINK#": [("shared/src/aws/dynamo/keys.rs", 'format!("LINK#')],
     "CV#": [("shared/src/aws/dynamo/keys.rs", 'format!("CV#')],
+    "IDEM#": [("shared/src/aws/dynamo/keys.rs", 'format!("IDEM#')],
+    "CONFIRM#": [("shared/src/aws/dynamo/keys.rs", 'format!("CONFIRM#')],
 }
 
 # The only managed policy a function's own role may carry: writing its logs.

@@ -175,7 +175,6 @@ impl Backend {
             proofs: Proofs {
                 proofs: self.proofs.clone(),
                 conversations: self.conversations.clone(),
-                contacts: self.contacts.clone(),
                 queue: self.queue.clone(),
                 channels: Arc::new(replies.text.clone()),
             },

@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
-use shared::backend::{base_channels, reply_channels};
 use shared::http::webform_router;
 use shared::lambda::{self, Error};
 
@@ -19,11 +18,10 @@ async fn main() -> Result<(), Error> {
         // Store and queues only: the web form keeps no attachments.
         let backend = clients.backend(&config.aws);
         lambda::warm_up(backend.conversations.as_ref()).await;
-        Ok(backend.app_state(
-            config.http,
-            secret.as_bytes(),
-            &reply_channels(&base_channels()),
-        ))
+        // The customer pages offer to confirm a typed address when the sender can carry
+        // its secret there.
+        let channels = config.sender_channels();
+        Ok(backend.app_state(config.http, secret.as_bytes(), &channels))
     })
     .await?;
     lambda::http::run(webform_router(), state).await

@@ -33,6 +33,30 @@ pub struct FunctionConfig {
     pub email: Option<EmailSending>,
 }
 
+impl FunctionConfig {
+    /// The channels the sender function sends on, as this stack configures it: replies
+    /// (and notices) are taken for these. The bot's token and the accounts' secrets stay
+    /// with the sender.
+    pub fn sender_channels(&self) -> crate::backend::ReplyChannels {
+        use crate::model::Channel;
+        let mut channels = crate::backend::reply_channels(&crate::backend::base_channels());
+        // Telegram replies may carry files.
+        if self.telegram.is_some() {
+            channels.insert(Channel::Telegram, true);
+        }
+        // SMS, when the account has a number or Messaging Service to send from (text
+        // only: the sender sends no MMS).
+        if self.twilio.as_ref().is_some_and(|t| t.sender.is_some()) {
+            channels.insert(Channel::Sms, false);
+        }
+        // Email, when the stack sends email through SES (with the agent's files).
+        if self.email.is_some() {
+            channels.insert(Channel::Email, true);
+        }
+        channels
+    }
+}
+
 /// Replies by email through SES v2: who they come from, where customers answer, and the
 /// configuration set that publishes their bounces, complaints and deliveries.
 #[derive(Clone, Debug)]

@@ -10,12 +10,11 @@ use super::ServiceError;
 use super::error::ServiceResult;
 use super::route::IdentityOwner;
 use crate::model::{
-    Channel, ContactId, Conversation, Direction, Identity, IdentityKind, InboundMessage, SourceId,
-    TimelineItem,
+    Channel, ContactId, Conversation, Direction, Event, EventKind, Identity, IdentityKind,
+    InboundMessage, SourceId, TimelineItem,
 };
 use crate::ports::{
-    ContactStore, ConversationStore, Enqueue, PageRequest, PendingProof, ProofStore, Queue,
-    QueueName,
+    ConversationStore, Enqueue, PageRequest, PendingProof, ProofStore, Queue, QueueName,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,6 +27,9 @@ use std::sync::Arc;
 pub const LINK_VALID: Duration = Duration::hours(24);
 /// How long a code sent by SMS stays good.
 pub const CODE_VALID: Duration = Duration::minutes(15);
+/// Timeline pages read to find what a page may prove: a customer page's conversation
+/// holds only what its customer wrote and the answers.
+const MAX_PAGES_READ: usize = 20;
 
 /// What applying a proof changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +78,6 @@ pub fn code_key(link_hash: &str, code: &str) -> String {
 pub struct Proofs {
     pub proofs: Arc<dyn ProofStore>,
     pub conversations: Arc<dyn ConversationStore>,
-    pub contacts: Arc<dyn ContactStore>,
     pub queue: Arc<dyn Queue>,
     /// The channels notices can go out on (those the sender sends on).
     pub channels: Arc<std::collections::HashSet<Channel>>,
@@ -84,7 +85,7 @@ pub struct Proofs {
 
 impl Proofs {
     /// The address of `kind` this page may ask to prove: typed on the conversation's
-    /// first message, still unproven on its contact, and a channel to send the secret.
+    /// first message and not proven here since, with a channel to send the secret.
     pub async fn provable(
         &self,
         conversation: &Conversation,
@@ -93,28 +94,34 @@ impl Proofs {
         if !self.channels.contains(&notice_channel(kind)) {
             return Ok(None);
         }
-        let first = self
-            .conversations
-            .timeline(conversation.id, &PageRequest::first(10))
-            .await?
-            .items
-            .into_iter()
-            .find_map(|item| match item {
-                TimelineItem::Message(m) if m.direction == Direction::Inbound => Some(m),
-                _ => None,
-            });
-        let Some(typed) = first.and_then(|m| m.sent_from.into_iter().find(|i| i.kind == kind))
-        else {
-            return Ok(None);
-        };
-        let Some(contact) = self.contacts.contact(conversation.contact_id).await? else {
-            return Ok(None);
-        };
-        let unproven = contact
-            .identities
-            .iter()
-            .any(|i| i.identity == typed && !i.proven);
-        Ok(unproven.then_some(typed))
+        // What the page's own submission typed, and whether a proof of it has been
+        // applied here since: read from the conversation alone, so a public page reads
+        // no contact.
+        let mut typed = None;
+        let mut proven = Vec::new();
+        let mut page = PageRequest::first(100);
+        for _ in 0..MAX_PAGES_READ {
+            let batch = self.conversations.timeline(conversation.id, &page).await?;
+            for item in batch.items {
+                match item {
+                    TimelineItem::Message(m)
+                        if m.direction == Direction::Inbound && typed.is_none() =>
+                    {
+                        typed = Some(m.sent_from.into_iter().find(|i| i.kind == kind));
+                    }
+                    TimelineItem::Event(Event {
+                        kind: EventKind::IdentityProven { identity },
+                        ..
+                    }) => proven.push(identity),
+                    _ => {}
+                }
+            }
+            match batch.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        Ok(typed.flatten().filter(|t| !proven.contains(t)))
     }
 
     /// Sends a one-time link to the typed email; `link_base` is where it leads
