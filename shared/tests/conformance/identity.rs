@@ -5,6 +5,7 @@ use crate::store::{email, inbound, messages_in, phone, route};
 use chrono::{Duration, Utc};
 use shared::backend::Store;
 use shared::model::{Channel, ContactId, Identity, InboundMessage, PresentedIdentity};
+use shared::ports::PendingProof;
 
 on_both_backends!(
     embedded: crate::backends::embedded_store,
@@ -15,6 +16,8 @@ on_both_backends!(
         a_reported_email_never_joins_a_contact_that_only_typed_it,
         a_message_keeps_the_addresses_it_came_from,
         an_idempotency_key_keeps_its_first_value_until_it_expires,
+        a_pending_proof_is_taken_once_and_never_once_expired,
+        a_proof_proves_a_typed_address_or_folds_into_its_proven_holder,
     ]
 );
 
@@ -192,4 +195,74 @@ async fn futures_both(store: &dyn Store, key: &str) -> (String, String) {
         store.remember(key, "b".into(), later)
     );
     (a.unwrap(), b.unwrap())
+}
+
+async fn a_pending_proof_is_taken_once_and_never_once_expired(store: &dyn Store) {
+    let r = route(store, &submission("p", vec![email("p@example.com")], "hi")).await;
+    let proof = PendingProof {
+        contact_id: r.contact,
+        conversation_id: r.conversation,
+        identity: email("p@example.com"),
+    };
+    let later = Utc::now() + Duration::hours(1);
+    store.put_proof("good", &proof, later).await.unwrap();
+    assert_eq!(store.take_proof("good").await.unwrap(), Some(proof.clone()));
+    assert_eq!(store.take_proof("good").await.unwrap(), None, "once");
+    assert_eq!(store.take_proof("never-kept").await.unwrap(), None);
+    store
+        .put_proof("stale", &proof, Utc::now() - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(store.take_proof("stale").await.unwrap(), None, "expired");
+}
+
+async fn a_proof_proves_a_typed_address_or_folds_into_its_proven_holder(store: &dyn Store) {
+    let address = email("owner@example.com");
+    let form = route(store, &submission("f", vec![address.clone()], "typed")).await;
+    let proof = PendingProof {
+        contact_id: form.contact,
+        conversation_id: form.conversation,
+        identity: address.clone(),
+    };
+    let holder = store.prove_identity(&proof, Utc::now()).await.unwrap();
+    assert_eq!(holder, Some(form.contact));
+    let held = store.contact(form.contact).await.unwrap().unwrap();
+    assert!(
+        held.identities
+            .iter()
+            .any(|i| i.identity == address && i.proven && !i.typed),
+        "{held:?}"
+    );
+    assert_eq!(
+        store.prove_identity(&proof, Utc::now()).await.unwrap(),
+        None,
+        "repeating it changes nothing"
+    );
+    // The proven rules now hold: an authenticated email from it joins this contact.
+    let mut mail = inbound("m", vec![(address.clone(), true)], "by email");
+    mail.channel = Channel::Email;
+    assert_eq!(route(store, &mail).await.contact, form.contact);
+
+    // A second page that typed the same address, proving it, becomes that person.
+    let second = route(store, &submission("f2", vec![address.clone()], "again")).await;
+    assert_ne!(second.contact, form.contact);
+    let folded = store
+        .prove_identity(
+            &PendingProof {
+                contact_id: second.contact,
+                conversation_id: second.conversation,
+                identity: address,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(folded, Some(form.contact));
+    assert!(store.contact(second.contact).await.unwrap().is_none());
+    let moved = store
+        .conversation(second.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.contact_id, form.contact);
 }

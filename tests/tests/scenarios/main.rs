@@ -6,6 +6,7 @@ mod api_errors;
 mod auth;
 mod bad_input;
 mod cli;
+mod confirm;
 mod conversation_flow;
 mod customer_page;
 mod durability;

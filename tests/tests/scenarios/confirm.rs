@@ -1,0 +1,273 @@
+//! A web customer proves an address they typed: a one-time link by email (through a real
+//! SMTP server), a code by SMS (through the fake Twilio API). Only what comes back from
+//! that address proves it; a forged, reused or wrong secret changes nothing.
+
+use e2e::{ADMIN, App, DEADLINE, FakeTwilio, SmtpSink, eventually, header, twilio_env, unique};
+use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
+use serde_json::Value;
+
+const EMAIL_SECRET: &str = "relay-secret-0123456789";
+
+async fn email_app(sink: &SmtpSink) -> App {
+    App::spawn_with(&[
+        ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"),
+        ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", EMAIL_SECRET),
+        ("SWITCHBOARD_EMAIL_FROM_PROVEN", "true"),
+        ("SWITCHBOARD_SMTP_URL", &sink.url()),
+        ("SWITCHBOARD_EMAIL_FROM", "support@switchboard.test"),
+    ])
+    .await
+}
+
+async fn post_form(app: &App, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    app.http
+        .post(url)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(fields).expect("the form encodes"))
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+async fn page_with(app: &App, url: &str, text: &str) -> String {
+    eventually(&format!("{text:?} on the page"), DEADLINE, async || {
+        let html = app.http.get(url).send().await.ok()?.text().await.ok()?;
+        html.contains(text).then_some(html)
+    })
+    .await
+}
+
+/// The contact of the only conversation, once routed.
+async fn contact_of_page(app: &App, key: &str) -> Value {
+    let conversations = eventually("the conversation", DEADLINE, async || {
+        let all = app.all_conversations(key).await;
+        (!all.is_empty()).then_some(all)
+    })
+    .await;
+    let id = conversations[0]["contact_id"]
+        .as_str()
+        .expect("a contact id");
+    app.get_ok(key, &format!("/v1/contacts/{id}")).await
+}
+
+fn proven(contact: &Value, kind: &str, value: &str) -> bool {
+    contact["identities"].as_array().is_some_and(|ids| {
+        ids.iter()
+            .any(|i| i["kind"] == kind && i["value"] == value && i["proven"] == true)
+    })
+}
+
+/// The confirmation link in a raw email (quoted-printable soft breaks undone).
+fn confirmation_link(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw).replace("=\r\n", "");
+    let start = text.find("/confirm/")? + "/confirm/".len();
+    let secret: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let before = &text[..start];
+    let scheme = before.rfind("http")?;
+    Some(format!("{}{secret}", &before[scheme..]))
+}
+
+#[tokio::test]
+async fn following_the_emailed_link_proves_the_typed_address_once() {
+    let sink = SmtpSink::start(&[]);
+    let app = email_app(&sink).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let address = format!("{}@example.com", unique("sara"));
+    let url = app
+        .submit(&[("name", "Sara"), ("email", &address), ("message", "hello")])
+        .await;
+    page_with(&app, &url, "Send me a confirmation link").await;
+    let contact = contact_of_page(&app, &key).await;
+    assert!(
+        !proven(&contact, "email", &address),
+        "typed, not proven yet"
+    );
+
+    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "email")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mail = eventually("the confirmation email", DEADLINE, async || {
+        sink.messages().into_iter().next()
+    })
+    .await;
+    assert!(
+        header(&mail, "To").is_some_and(|to| to.contains(&address)),
+        "the link goes to the typed address only"
+    );
+    let link = confirmation_link(&mail).expect("a link in the email");
+    assert!(link.starts_with("http://127.0.0.1:"), "{link}");
+    let page_html = app
+        .http
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !page_html.contains(&link),
+        "the page never shows the secret"
+    );
+
+    // Following the link changes nothing by itself (mail scanners follow links).
+    let shown = app.http.get(&link).send().await.expect("the link page");
+    assert_eq!(shown.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!proven(
+        &contact_of_page(&app, &key).await,
+        "email",
+        &address
+    ));
+
+    let used = post_form(&app, &link, &[]).await;
+    assert_eq!(used.status(), StatusCode::OK);
+    let contact = eventually("the address proven", DEADLINE, async || {
+        let contact = contact_of_page(&app, &key).await;
+        proven(&contact, "email", &address).then_some(contact)
+    })
+    .await;
+    assert_eq!(
+        post_form(&app, &link, &[]).await.status(),
+        StatusCode::GONE,
+        "a link works once"
+    );
+    eventually("the offer gone from the page", DEADLINE, async || {
+        let html = app.http.get(&url).send().await.ok()?.text().await.ok()?;
+        (!html.contains("Send me a confirmation link")).then_some(())
+    })
+    .await;
+
+    // From now on the proven rules hold: an authenticated email from the address joins
+    // this contact.
+    let raw = format!(
+        "From: Sara <{address}>\r\nTo: support@switchboard.test\r\nSubject: again\r\n\
+         Message-ID: <{}@mail.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nwriting by email now\r\n",
+        unique("m")
+    );
+    let response = reqwest::Client::new()
+        .post(app.url("/webhooks/email"))
+        .header("content-type", "message/rfc822")
+        .header("x-switchboard-email-secret", EMAIL_SECRET)
+        .body(raw.into_bytes())
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let by_email = eventually("the email routed", DEADLINE, async || {
+        let all = app.all_conversations(&key).await;
+        (all.len() == 2).then_some(all)
+    })
+    .await;
+    for c in &by_email {
+        assert_eq!(c["contact_id"], contact["id"], "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_or_reused_link_changes_nothing() {
+    let sink = SmtpSink::start(&[]);
+    let app = email_app(&sink).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let address = format!("{}@example.com", unique("sam"));
+    let url = app.submit(&[("email", &address), ("message", "hi")]).await;
+    page_with(&app, &url, "Send me a confirmation link").await;
+    for forged in [
+        "A".repeat(43),
+        "not-a-secret".to_string(),
+        url.rsplit('/').next().unwrap_or_default().to_string(),
+    ] {
+        let response = post_form(&app, &app.url(&format!("/confirm/{forged}")), &[]).await;
+        assert_eq!(response.status(), StatusCode::GONE, "{forged}");
+    }
+    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "sms")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!proven(
+        &contact_of_page(&app, &key).await,
+        "email",
+        &address
+    ));
+    assert!(sink.messages().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
+    let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let env = twilio_env(&twilio);
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.push(("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"));
+    let app = App::spawn_with(&all).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let phone = "+14155550166";
+    let url = app
+        .submit(&[("phone", "(415) 555-0166"), ("message", "call me")])
+        .await;
+    page_with(&app, &url, "Text me a code").await;
+    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "phone")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let sms = eventually("the code texted", DEADLINE, async || {
+        twilio.sent().into_iter().next()
+    })
+    .await;
+    assert_eq!(sms.field("To"), phone);
+    let code: String = sms
+        .field("Body")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    assert_eq!(code.len(), 6, "{}", sms.field("Body"));
+
+    // The code is worth nothing on another page, and a wrong code proves nothing.
+    let other = app
+        .submit(&[("phone", "(415) 555-0167"), ("message", "another")])
+        .await;
+    page_with(&app, &other, "Text me a code").await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for (page, attempt) in [(&other, code.as_str()), (&url, wrong)] {
+        let response = post_form(&app, &format!("{page}/code"), &[("code", attempt)]).await;
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(location.ends_with("?confirm=bad-code"), "{location}");
+    }
+    let response = post_form(&app, &format!("{url}/code"), &[("code", &code)]).await;
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(location.ends_with("?confirm=done"), "{location}");
+    eventually("the phone proven", DEADLINE, async || {
+        let conversations = app.all_conversations(&key).await;
+        for c in conversations {
+            let id = c["contact_id"].as_str()?.to_string();
+            let contact = app.get_ok(&key, &format!("/v1/contacts/{id}")).await;
+            if proven(&contact, "phone", phone) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+    let again = post_form(&app, &format!("{url}/code"), &[("code", &code)]).await;
+    let location = again
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        location.ends_with("?confirm=bad-code"),
+        "a code works once: {location}"
+    );
+}
