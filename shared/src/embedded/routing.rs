@@ -10,8 +10,8 @@ use crate::model::{
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::route::{
-    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
-    RoutePolicy, choose_assignee,
+    ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
+    RoutePlan, RoutePolicy, choose_assignee,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -173,12 +173,12 @@ fn route(
     apply(conn, &plan, now)
 }
 
-/// Every contact holding `identity`, proven ones first.
+/// The contacts holding `identity` that routing reads (see [`MAX_OWNERS_READ`]).
 pub(super) fn owners_of(conn: &Connection, identity: &Identity) -> PortResult<Vec<IdentityOwner>> {
     conn
-            .prepare_cached("SELECT contact_id, proven, typed FROM contact_identities WHERE identity_key = ?1 ORDER BY proven DESC, added_at DESC")
+            .prepare_cached("SELECT contact_id, proven, typed FROM contact_identities WHERE identity_key = ?1 ORDER BY proven DESC, typed ASC, added_at DESC LIMIT ?2")
             .and_then(|mut s| {
-                s.query_map([identity.key()], |r| {
+                s.query_map(params![identity.key(), MAX_OWNERS_READ as i64], |r| {
                     Ok(IdentityOwner {
                         contact_id: rows::parse("contact id", &r.get::<_, String>(0)?)?,
                         proven: r.get(1)?,

@@ -48,10 +48,17 @@ impl IdentityOwner {
     }
 }
 
+/// The most holders of one identity routing reads: proven first, then reported, then the
+/// newest typed ones. Anyone may type an address into the form as often as they like;
+/// however many contacts hold it, routing one message reads, suggests and writes a
+/// bounded amount.
+pub const MAX_OWNERS_READ: usize = 10;
+
 /// What the store read for one message.
 #[derive(Clone, Debug, Default)]
 pub struct RouteContext {
-    /// For each of the message's identities, in order: every contact holding it.
+    /// For each of the message's identities, in order: the contacts holding it, at most
+    /// [`MAX_OWNERS_READ`], proven first, then reported, then newest.
     pub owners: Vec<Vec<IdentityOwner>>,
     /// The conversation the message's thread hint names, when it exists.
     pub hinted: Option<Conversation>,

@@ -18,6 +18,7 @@ on_both_backends!(
         an_idempotency_key_keeps_its_first_value_until_it_expires,
         a_pending_proof_is_taken_once_and_never_once_expired,
         a_proof_proves_a_typed_address_or_folds_into_its_proven_holder,
+        an_address_typed_again_and_again_costs_each_submission_a_bounded_amount,
     ]
 );
 
@@ -265,4 +266,24 @@ async fn a_proof_proves_a_typed_address_or_folds_into_its_proven_holder(store: &
         .unwrap()
         .unwrap();
     assert_eq!(moved.contact_id, form.contact);
+}
+
+async fn an_address_typed_again_and_again_costs_each_submission_a_bounded_amount(
+    store: &dyn Store,
+) {
+    let address = email("popular@example.com");
+    let bound = shared::services::route::MAX_OWNERS_READ;
+    let mut last = None;
+    for n in 0..bound + 3 {
+        last = Some(
+            route(
+                store,
+                &submission(&format!("pop-{n}"), vec![address.clone()], "hi"),
+            )
+            .await,
+        );
+    }
+    let last = last.unwrap();
+    let suggestions = suggested_to(store, last.contact).await;
+    assert_eq!(suggestions.len(), bound, "{suggestions:?}");
 }

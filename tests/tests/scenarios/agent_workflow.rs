@@ -7,9 +7,15 @@ const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
 
 /// Submits one message from `email` and returns its routed conversation.
 async fn conversation_of(app: &App, key: &str, email: &str, message: &str) -> Value {
-    app.submit(&[("name", "Kim"), ("email", email), ("message", message)])
+    submitted(app, key, email, message).await.0
+}
+
+/// Submits one message from `email`: its routed conversation and its customer page.
+async fn submitted(app: &App, key: &str, email: &str, message: &str) -> (Value, String) {
+    let page = app
+        .submit(&[("name", "Kim"), ("email", email), ("message", message)])
         .await;
-    eventually("the message routed", DEADLINE, async || {
+    let conversation = eventually("the message routed", DEADLINE, async || {
         for conversation in app.all_conversations(key).await {
             let id = conversation["id"].as_str()?;
             if app
@@ -24,7 +30,8 @@ async fn conversation_of(app: &App, key: &str, email: &str, message: &str) -> Va
         }
         None
     })
-    .await
+    .await;
+    (conversation, page)
 }
 
 #[tokio::test]
@@ -32,7 +39,7 @@ async fn a_resolved_conversation_reopens_when_the_customer_writes_again() {
     let app = App::spawn_with(&[UNLIMITED]).await;
     let key = app.create_agent("Root", "root@support.example", ADMIN);
     let email = format!("{}@example.com", unique("reopen"));
-    let first = conversation_of(&app, &key, &email, "My tap is leaking").await;
+    let (first, page) = submitted(&app, &key, &email, "My tap is leaking").await;
     let id = first["id"].as_str().expect("an id");
 
     let (status, resolved, text) = status_and_json(
@@ -52,14 +59,27 @@ async fn a_resolved_conversation_reopens_when_the_customer_writes_again() {
         "a resolved conversation leaves the open list: {open:?}"
     );
 
-    let again = conversation_of(&app, &key, &email, "It is leaking again").await;
-    assert_eq!(
-        again["id"].as_str(),
-        Some(id),
-        "the same conversation, reopened"
-    );
+    // The customer answers on their page: the same conversation comes back open.
+    let response = app
+        .http
+        .post(&page)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("message=It+is+leaking+again")
+        .send()
+        .await
+        .expect("the page answers");
+    assert_eq!(response.status().as_u16(), 202);
+    let again = eventually("the answer routed", DEADLINE, async || {
+        let c = app.get_ok(&key, &format!("/v1/conversations/{id}")).await;
+        (c["message_count"] == 2).then_some(c)
+    })
+    .await;
     assert_eq!(again["status"], "open", "{again}");
     assert_eq!(app.messages(&key, id).await.len(), 2);
+    // A new submission from the same address is a conversation of its own.
+    let other = conversation_of(&app, &key, &email, "A different question").await;
+    assert_ne!(other["id"].as_str(), Some(id));
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use crate::model::{
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::route::{
-    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
-    RoutePolicy, choose_assignee,
+    ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
+    RoutePlan, RoutePolicy, choose_assignee,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
@@ -223,7 +223,10 @@ impl DynamoStore {
                     _ => {}
                 }
             }
-            owners.sort_by_key(|(owner, added)| std::cmp::Reverse((owner.proven, *added)));
+            owners.sort_by_key(|(owner, added)| {
+                std::cmp::Reverse((owner.proven, !owner.typed, *added))
+            });
+            owners.truncate(MAX_OWNERS_READ);
             ctx.owners
                 .push(owners.into_iter().map(|(o, _)| o).collect());
             if !heads.iter().any(|(k, _)| k == &key) {
