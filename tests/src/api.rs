@@ -90,6 +90,38 @@ impl App {
             .expect("the server answers")
     }
 
+    /// Relays a plain-text email from `from` to `/webhooks/email` with the relay's
+    /// `secret`, and asserts it was taken (202).
+    pub async fn relay_email(&self, secret: &str, from: &str, subject: &str, body: &str) {
+        let raw = format!(
+            "From: {from}\r\nTo: support@switchboard.test\r\nSubject: {subject}\r\n\
+             Message-ID: <{}@mail.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+            crate::unique("m")
+        );
+        let response = self
+            .http
+            .post(self.url("/webhooks/email"))
+            .header(CONTENT_TYPE, "message/rfc822")
+            .header("x-switchboard-email-secret", secret)
+            .body(raw.into_bytes())
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status().as_u16(), 202, "the relayed email");
+    }
+
+    /// Posts a urlencoded form to any URL of this server, as a browser would.
+    pub async fn post_form_to(&self, url: &str, fields: &[(&str, &str)]) -> Response {
+        self.http
+            .post(url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).expect("the form encodes"))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// Posts a Telegram update to the webhook, with the secret token header if given.
     pub async fn post_telegram(&self, secret: Option<&str>, body: Vec<u8>) -> Response {
         let mut request = self

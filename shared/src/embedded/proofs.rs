@@ -5,7 +5,7 @@ use super::Embedded;
 use super::db::sql;
 use super::idempotency::PURGE_BATCH;
 use super::rows::{self, json, millis, to_json};
-use crate::model::{ContactId, Event, EventKind};
+use crate::model::ContactId;
 use crate::ports::{PendingProof, PortResult, ProofStore};
 use crate::services::proof::{ProofDecision, decide_proof};
 use chrono::{DateTime, Utc};
@@ -68,14 +68,7 @@ pub(super) fn prove_identity(
     let conversation_exists =
         rows::get_conversation(conn, &proof.conversation_id.to_string())?.is_some();
     let owners = super::routing::owners_of(conn, &proof.identity)?;
-    let event = Event::new(
-        proof.conversation_id,
-        EventKind::IdentityProven {
-            identity: proof.identity.clone(),
-        },
-        None,
-        at,
-    );
+    let event = proof.event(at);
     match decide_proof(proof.contact_id, &owners) {
         ProofDecision::Nothing => Ok(None),
         ProofDecision::Prove => {

@@ -176,16 +176,22 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message from Switchboard itself that no conversation keeps (a notice carrying
-    /// a secret for the customer alone): built to be sent, never stored.
-    pub fn notice(conversation: &super::Conversation, channel: Channel, text: &str) -> Self {
+    /// A message to the customer of `conversation`, queued for the sender: an agent's
+    /// reply, an automatic answer, or a notice no conversation keeps.
+    pub fn outbound(
+        conversation: ConversationId,
+        contact: ContactId,
+        channel: Channel,
+        author: Author,
+        text: &str,
+    ) -> Self {
         Self {
             id: MessageId::new(),
-            conversation_id: conversation.id,
-            contact_id: conversation.contact_id,
+            conversation_id: conversation,
+            contact_id: contact,
             direction: Direction::Outbound,
             channel,
-            author: Author::System,
+            author,
             text: text.to_owned(),
             attachments: Vec::new(),
             source_id: None,

@@ -14,6 +14,20 @@ pub struct PendingProof {
     pub identity: Identity,
 }
 
+impl PendingProof {
+    /// What applying it records on the page's conversation.
+    pub fn event(&self, at: DateTime<Utc>) -> crate::model::Event {
+        crate::model::Event::new(
+            self.conversation_id,
+            crate::model::EventKind::IdentityProven {
+                identity: self.identity.clone(),
+            },
+            None,
+            at,
+        )
+    }
+}
+
 /// Pending proofs, each under a digest of its secret and good once.
 #[async_trait]
 pub trait ProofStore: Send + Sync {

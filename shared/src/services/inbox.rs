@@ -5,8 +5,8 @@ use super::recipient::{address_kind, came_from_kind, reply_address};
 use super::send::queue_reply;
 use crate::model::{
     Agent, AgentId, Attachment, Author, Channel, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority,
-    TeamId, TimelineItem, normalize_tag,
+    Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority, TeamId, TimelineItem,
+    normalize_tag,
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore,
@@ -216,24 +216,15 @@ impl Inbox {
         }
         let message = Message {
             id: message_id,
-            conversation_id: id,
-            contact_id: conversation.contact_id,
-            direction: Direction::Outbound,
-            channel,
-            author: Author::Agent { agent_id: actor.id },
-            text,
             attachments,
-            source_id: None,
-            delivery_status: DeliveryStatus::Queued,
-            delivery_error: None,
-            created_at: Utc::now(),
             reply_to,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            context: Vec::new(),
-            original: None,
-            sent_from: Vec::new(),
+            ..Message::outbound(
+                id,
+                conversation.contact_id,
+                channel,
+                Author::Agent { agent_id: actor.id },
+                &text,
+            )
         };
         queue_reply(self.messages.as_ref(), self.queue.as_ref(), &message).await?;
         tracing::info!(message_id = %message.id, conversation_id = %id, channel = channel.as_str(), "reply queued");

@@ -50,8 +50,7 @@ pub fn came_from_kind(message: &Message, kind: IdentityKind) -> bool {
 mod tests {
     use super::*;
     use crate::model::{
-        Author, ContactId, ContactIdentity, ConversationId, DeliveryStatus, EmailAddress,
-        MessageId, PhoneNumber,
+        Author, ContactId, ContactIdentity, ConversationId, EmailAddress, PhoneNumber,
     };
     use chrono::{Duration, Utc};
 
@@ -87,25 +86,15 @@ mod tests {
 
     fn inbound(channel: Channel, sent_from: Vec<Identity>) -> Message {
         Message {
-            id: MessageId::new(),
-            conversation_id: ConversationId::new(),
-            contact_id: ContactId::new(),
             direction: Direction::Inbound,
-            channel,
-            author: Author::System,
-            text: "hi".into(),
-            attachments: vec![],
-            source_id: None,
-            delivery_status: DeliveryStatus::Received,
-            delivery_error: None,
-            created_at: Utc::now(),
-            reply_to: None,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            context: vec![],
-            original: None,
             sent_from,
+            ..Message::outbound(
+                ConversationId::new(),
+                ContactId::new(),
+                channel,
+                Author::System,
+                "hi",
+            )
         }
     }
 

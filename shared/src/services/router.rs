@@ -7,8 +7,8 @@ use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    Author, Channel, ConversationId, DeliveryStatus, Direction, Event, EventKind, InboundMessage,
-    Message, MessageId, ReportKind,
+    Author, Channel, ConversationId, Event, EventKind, InboundMessage, Message, MessageId,
+    ReportKind,
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
@@ -390,27 +390,13 @@ impl InboundRouter {
         contact_id: crate::model::ContactId,
         text: &str,
     ) {
-        let reply = Message {
-            id: MessageId::new(),
+        let reply = Message::outbound(
             conversation_id,
             contact_id,
-            direction: Direction::Outbound,
-            channel: message.channel,
-            author: Author::System,
-            text: text.to_owned(),
-            attachments: Vec::new(),
-            source_id: None,
-            delivery_status: DeliveryStatus::Queued,
-            delivery_error: None,
-            created_at: Utc::now(),
-            reply_to: None,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            context: Vec::new(),
-            original: None,
-            sent_from: Vec::new(),
-        };
+            message.channel,
+            Author::System,
+            text,
+        );
         match queue_reply(self.messages.as_ref(), self.queue.as_ref(), &reply).await {
             Ok(()) => {
                 tracing::info!(message_id = %reply.id, %conversation_id, "automatic answer queued");

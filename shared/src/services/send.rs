@@ -234,7 +234,13 @@ impl Sender {
             return Handled::Done;
         };
         let outbound = OutboundDelivery {
-            message: Message::notice(&conversation, notice.channel, &notice.text),
+            message: Message::outbound(
+                conversation.id,
+                conversation.contact_id,
+                notice.channel,
+                crate::model::Author::System,
+                &notice.text,
+            ),
             conversation,
             recipient: Some(notice.to.clone()),
             answering: None,

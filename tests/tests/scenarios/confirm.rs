@@ -4,7 +4,6 @@
 
 use e2e::{ADMIN, App, DEADLINE, FakeTwilio, SmtpSink, eventually, header, twilio_env, unique};
 use reqwest::StatusCode;
-use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 const EMAIL_SECRET: &str = "relay-secret-0123456789";
@@ -21,13 +20,17 @@ async fn email_app(sink: &SmtpSink) -> App {
 }
 
 async fn post_form(app: &App, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    app.http
-        .post(url)
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(fields).expect("the form encodes"))
-        .send()
-        .await
-        .expect("the server answers")
+    app.post_form_to(url, fields).await
+}
+
+/// Where a redirect leads.
+fn redirect_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn page_with(app: &App, url: &str, text: &str) -> String {
@@ -143,21 +146,13 @@ async fn following_the_emailed_link_proves_the_typed_address_once() {
 
     // From now on the proven rules hold: an authenticated email from the address joins
     // this contact.
-    let raw = format!(
-        "From: Sara <{address}>\r\nTo: support@switchboard.test\r\nSubject: again\r\n\
-         Message-ID: <{}@mail.example>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\nwriting by email now\r\n",
-        unique("m")
-    );
-    let response = reqwest::Client::new()
-        .post(app.url("/webhooks/email"))
-        .header("content-type", "message/rfc822")
-        .header("x-switchboard-email-secret", EMAIL_SECRET)
-        .body(raw.into_bytes())
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    app.relay_email(
+        EMAIL_SECRET,
+        &format!("Sara <{address}>"),
+        "again",
+        "writing by email now",
+    )
+    .await;
     let by_email = eventually("the email routed", DEADLINE, async || {
         let all = app.all_conversations(&key).await;
         (all.len() == 2).then_some(all)
@@ -231,21 +226,11 @@ async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for (page, attempt) in [(&other, code.as_str()), (&url, wrong)] {
         let response = post_form(&app, &format!("{page}/code"), &[("code", attempt)]).await;
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let location = redirect_of(&response);
         assert!(location.ends_with("?confirm=bad-code"), "{location}");
     }
     let response = post_form(&app, &format!("{url}/code"), &[("code", &code)]).await;
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let location = redirect_of(&response);
     assert!(location.ends_with("?confirm=done"), "{location}");
     eventually("the phone proven", DEADLINE, async || {
         let conversations = app.all_conversations(&key).await;
@@ -260,12 +245,7 @@ async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
     })
     .await;
     let again = post_form(&app, &format!("{url}/code"), &[("code", &code)]).await;
-    let location = again
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let location = redirect_of(&again);
     assert!(
         location.ends_with("?confirm=bad-code"),
         "a code works once: {location}"

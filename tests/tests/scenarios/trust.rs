@@ -42,21 +42,8 @@ async fn fakes() -> (SmtpSink, FakeTwilio, FakeTelegram) {
 
 /// The victim writes by email (the relay checks nothing: `From` is only reported).
 async fn victim_emails(app: &App, from: &str, body: &str) {
-    let raw = format!(
-        "From: Victim <{from}>\r\nTo: support@switchboard.test\r\nSubject: My card\r\n\
-         Message-ID: <{}@mail.example>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
-        unique("m")
-    );
-    let response = reqwest::Client::new()
-        .post(app.url("/webhooks/email"))
-        .header("content-type", "message/rfc822")
-        .header("x-switchboard-email-secret", EMAIL_SECRET)
-        .body(raw.into_bytes())
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    app.relay_email(EMAIL_SECRET, &format!("Victim <{from}>"), "My card", body)
+        .await;
 }
 
 async fn victim_texts(app: &App, from: &str, body: &str) {

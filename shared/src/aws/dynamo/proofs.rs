@@ -3,7 +3,7 @@
 
 use super::routing::{build_error, head_write, put, put_with};
 use super::{DynamoStore, Item, errors, items, keys, n, s};
-use crate::model::{ContactId, Event, EventKind, TimelineItem};
+use crate::model::{ContactId, TimelineItem};
 use crate::ports::{PendingProof, PortError, PortResult, ProofStore};
 use crate::services::proof::{ProofDecision, decide_proof};
 use crate::services::route::IdentityOwner;
@@ -68,14 +68,7 @@ impl DynamoStore {
         at: DateTime<Utc>,
     ) -> PortResult<Option<ContactId>> {
         let key = proof.identity.key();
-        let event = Event::new(
-            proof.conversation_id,
-            EventKind::IdentityProven {
-                identity: proof.identity.clone(),
-            },
-            None,
-            at,
-        );
+        let event = proof.event(at);
         let conversation_exists = self
             .read_conversation(proof.conversation_id)
             .await?
