@@ -127,17 +127,30 @@ pub fn check_bot_token(token: &str) -> Result<(), String> {
     }
 }
 
-/// A webhook secret token Telegram accepts: 1–256 of `A-Z a-z 0-9 _ -`.
+/// The shortest webhook secret we take: it is all that guards the route. Telegram itself
+/// accepts a single character.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+
+/// A webhook secret token Telegram accepts (`A-Z a-z 0-9 _ -`, at most 256) and long
+/// enough not to be guessed: at least [`MIN_WEBHOOK_SECRET_LEN`] characters.
 pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
-    let ok = (1..=256).contains(&secret.len())
-        && secret
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err("the Telegram webhook secret must be 1–256 of A-Z a-z 0-9 _ - (Telegram's rule)".into())
+    let alphabet_ok = secret
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if !alphabet_ok || secret.len() > 256 {
+        return Err(
+            "the Telegram webhook secret must be 16–256 of A-Z a-z 0-9 _ - (Telegram's alphabet)"
+                .into(),
+        );
     }
+    if secret.len() < MIN_WEBHOOK_SECRET_LEN {
+        return Err(format!(
+            "the Telegram webhook secret is {} characters long; it must be at least \
+             {MIN_WEBHOOK_SECRET_LEN} (e.g. `openssl rand -hex 32`)",
+            secret.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Where replies by SMS come from: a number of the account, or a Messaging Service.
@@ -354,5 +367,28 @@ impl SmtpConfig {
                 reply_address,
             )?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_telegram_webhook_secret_needs_sixteen_characters_of_telegrams_alphabet() {
+        assert!(check_webhook_secret("e2e-webhook_Secret-0123456789").is_ok());
+        assert!(check_webhook_secret(&"a".repeat(16)).is_ok());
+        assert!(check_webhook_secret(&"a".repeat(256)).is_ok());
+        let short = check_webhook_secret(&"a".repeat(15)).unwrap_err();
+        assert!(short.contains("at least 16"), "{short}");
+        for bad in [
+            "",
+            "x",
+            &"a".repeat(257),
+            "sixteen chars ok!",
+            "ünïcödé-sixteen-chars",
+        ] {
+            assert!(check_webhook_secret(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use shared::channels::telegram::BotApi;
 use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
     HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
+    check_webhook_secret,
 };
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber, Role};
@@ -69,7 +70,7 @@ struct TelegramArgs {
     /// The bot token from BotFather (prefer the environment variable: flags show in `ps`).
     #[arg(long, env = "SWITCHBOARD_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
     telegram_bot_token: Option<String>,
-    /// Telegram sends it back on every webhook call (1–256 of A-Z a-z 0-9 _ -).
+    /// Telegram sends it back on every webhook call (16–256 of A-Z a-z 0-9 _ -).
     #[arg(
         long,
         env = "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
@@ -104,6 +105,8 @@ impl TelegramArgs {
             .ok_or_else(|| {
                 anyhow!("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with a bot token")
             })?;
+        check_webhook_secret(&secret)
+            .map_err(|e| anyhow!("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET: {e}"))?;
         TelegramConfig::new(
             token,
             secret,
