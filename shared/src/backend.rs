@@ -162,7 +162,7 @@ impl Backend {
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
             links: LinkSigner::new(link_secret),
-            limits: Arc::new(RateLimits::new(http.webform_rate_per_minute)),
+            limits: Arc::new(RateLimits::new(&http.limits)),
             config: Arc::new(http),
         }
     }

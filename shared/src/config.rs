@@ -259,10 +259,8 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     pub default_region: DefaultRegion,
     pub webform_max_bytes: usize,
-    /// Web-form submissions per client address per minute; 0 turns the limit off.
-    pub webform_rate_per_minute: u32,
-    /// Take the client's address from `X-Forwarded-For` (behind a proxy you run).
-    pub trust_proxy: bool,
+    /// The abuse limits on the public routes, and where the client's address comes from.
+    pub limits: PublicLimits,
     pub page: PageConfig,
     /// The Telegram webhook's settings; none when no bot is configured.
     pub telegram: Option<TelegramWebhook>,
@@ -272,6 +270,51 @@ pub struct HttpConfig {
     pub pbx: Option<PbxConfig>,
     /// The email webhook's settings; none when it is off.
     pub email: Option<EmailWebhook>,
+}
+
+/// How much one client, and one customer link, may post to the public routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicLimits {
+    /// Web-form submissions and customer-page answers per client address per minute, one
+    /// budget for both; 0 turns the limit off.
+    pub per_address_per_minute: u32,
+    /// Answers on one customer page (one link) per minute, from every address together;
+    /// 0 turns the limit off.
+    pub per_link_per_minute: u32,
+    /// How many proxies of yours stand in front of the server, each appending the address
+    /// it was reached from to `X-Forwarded-For`: the client's address is the entry that
+    /// many places from the right. 0: the connection's peer, and the header is ignored.
+    pub trusted_proxy_hops: u8,
+}
+
+impl PublicLimits {
+    pub const DEFAULT_PER_ADDRESS_PER_MINUTE: u32 = 30;
+    pub const DEFAULT_PER_LINK_PER_MINUTE: u32 = 10;
+}
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        Self {
+            per_address_per_minute: Self::DEFAULT_PER_ADDRESS_PER_MINUTE,
+            per_link_per_minute: Self::DEFAULT_PER_LINK_PER_MINUTE,
+            trusted_proxy_hops: 0,
+        }
+    }
+}
+
+/// The proxy hops from the two settings that name them: `SWITCHBOARD_TRUSTED_PROXY_HOPS`,
+/// and the older `SWITCHBOARD_TRUST_PROXY=true`, which means one hop.
+pub fn trusted_proxy_hops(trust_proxy: bool, hops: Option<u8>) -> Result<u8, String> {
+    match (trust_proxy, hops) {
+        (true, Some(0)) => Err(
+            "SWITCHBOARD_TRUST_PROXY=true and SWITCHBOARD_TRUSTED_PROXY_HOPS=0 disagree: \
+             set only SWITCHBOARD_TRUSTED_PROXY_HOPS"
+                .into(),
+        ),
+        (_, Some(hops)) => Ok(hops),
+        (true, None) => Ok(1),
+        (false, None) => Ok(0),
+    }
 }
 
 /// What `POST /webhooks/email` checks and parses with.
@@ -390,5 +433,14 @@ mod tests {
         ] {
             assert!(check_webhook_secret(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn trust_proxy_means_one_hop_and_the_hop_count_says_more() {
+        assert_eq!(trusted_proxy_hops(false, None), Ok(0));
+        assert_eq!(trusted_proxy_hops(true, None), Ok(1));
+        assert_eq!(trusted_proxy_hops(false, Some(2)), Ok(2));
+        assert_eq!(trusted_proxy_hops(true, Some(2)), Ok(2));
+        assert!(trusted_proxy_hops(true, Some(0)).is_err());
     }
 }

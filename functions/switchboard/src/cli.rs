@@ -4,8 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::channels::telegram::BotApi;
 use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
-    HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
-    check_webhook_secret,
+    HttpConfig, PageConfig, PbxConfig, PublicLimits, TelegramConfig, TelegramWebhook, TwilioConfig,
+    TwilioSender, check_webhook_secret, trusted_proxy_hops,
 };
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber, Role};
@@ -280,19 +280,32 @@ struct ServeArgs {
     /// A resolved conversation reopens when the customer writes within this many hours.
     #[arg(long, env = "SWITCHBOARD_REOPEN_WINDOW_HOURS", default_value_t = 168)]
     reopen_window_hours: u32,
-    /// Web-form submissions allowed per client address per minute (0: no limit).
+    /// Web-form submissions and customer-page answers allowed per client address per
+    /// minute, one budget for both (0: no limit).
     #[arg(
         long,
         env = "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE",
-        default_value_t = 30
+        default_value_t = PublicLimits::DEFAULT_PER_ADDRESS_PER_MINUTE
     )]
     webform_rate_per_minute: u32,
+    /// Answers allowed on one customer page per minute, from all addresses together (0: no limit).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LINK_RATE_PER_MINUTE",
+        default_value_t = PublicLimits::DEFAULT_PER_LINK_PER_MINUTE
+    )]
+    link_rate_per_minute: u32,
     /// Largest web-form body in bytes.
     #[arg(long, env = "SWITCHBOARD_WEBFORM_MAX_BYTES", default_value_t = 65536)]
     webform_max_bytes: usize,
-    /// Trust X-Forwarded-For for the client address (only behind your own proxy).
+    /// The same as --trusted-proxy-hops 1 (one proxy of yours in front of the server).
     #[arg(long, env = "SWITCHBOARD_TRUST_PROXY", default_value_t = false)]
     trust_proxy: bool,
+    /// Proxies of yours in front of the server, each appending to X-Forwarded-For: the
+    /// client's address is the entry this many places from the right [default: 0, the
+    /// connection's peer].
+    #[arg(long, env = "SWITCHBOARD_TRUSTED_PROXY_HOPS")]
+    trusted_proxy_hops: Option<u8>,
     /// Title of the hosted pages.
     #[arg(long, env = "SWITCHBOARD_PAGE_TITLE", default_value = "Support")]
     page_title: String,
@@ -439,6 +452,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.page_language,
     )
     .map_err(|e| anyhow!(e))?;
+    let limits = PublicLimits {
+        per_address_per_minute: args.webform_rate_per_minute,
+        per_link_per_minute: args.link_rate_per_minute,
+        trusted_proxy_hops: trusted_proxy_hops(args.trust_proxy, args.trusted_proxy_hops)
+            .map_err(|e| anyhow!(e))?,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -456,8 +475,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url: Some(public_url),
             default_region,
             webform_max_bytes: args.webform_max_bytes,
-            webform_rate_per_minute: args.webform_rate_per_minute,
-            trust_proxy: args.trust_proxy,
+            limits,
             page,
             telegram: telegram.as_ref().map(TelegramWebhook::from),
             email: args.email.webhook()?,

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod limits;
 pub mod links;
 pub mod pages;

@@ -1,6 +1,7 @@
 //! Every end-to-end scenario, in one test binary: one link of the whole dependency tree
 //! instead of one per file, which is most of what building the tests costs.
 
+mod abuse_limits;
 mod agent_workflow;
 mod api_errors;
 mod auth;
