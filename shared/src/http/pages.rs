@@ -7,9 +7,9 @@ use crate::config::PageConfig;
 use crate::http::AppState;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
-use crate::model::{DeliveryStatus, Direction, TimelineItem, next_ulid};
-use crate::ports::PageRequest;
-use axum::extract::{Path, State};
+use crate::model::{Direction, next_ulid};
+use crate::services::customer_page;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -31,6 +31,8 @@ struct Words {
     processing: &'static str,
     answer: &'static str,
     keep_link: &'static str,
+    older: &'static str,
+    newest: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -49,6 +51,8 @@ const ENGLISH: Words = Words {
     processing: "We have received your message. This page will show our conversation in a moment.",
     answer: "Write a reply",
     keep_link: "Keep this page's address: it is your private link to this conversation.",
+    older: "Older messages",
+    newest: "Newest messages",
 };
 
 const PERSIAN: Words = Words {
@@ -67,6 +71,8 @@ const PERSIAN: Words = Words {
     processing: "پیام شما رسید. این صفحه تا لحظاتی دیگر گفت‌وگو را نشان می‌دهد.",
     answer: "پاسخ بنویسید",
     keep_link: "نشانی این صفحه را نگه دارید: پیوند خصوصی شما به این گفت‌وگوست.",
+    older: "پیام‌های قدیمی‌تر",
+    newest: "تازه‌ترین پیام‌ها",
 };
 
 fn words(language: &str) -> &'static Words {
@@ -194,11 +200,31 @@ pub async fn contact(
     contact_page(&state.config.page, None, &values, StatusCode::OK)
 }
 
-/// `GET /c/{token}`: the customer's own conversation. Notes and events never show.
-pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct CustomerQuery {
+    /// Show the messages from before this one (the page's "older" link).
+    before: Option<String>,
+}
+
+/// `GET /c/{token}`: the customer's own conversation, newest messages first in view
+/// ([`customer_page::PAGE_MESSAGES`] at a time, older ones a link away). Notes and
+/// events never show.
+pub async fn customer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<CustomerQuery>,
+) -> Response {
     if !is_token_shaped(&token) {
         return ApiError::not_found("conversation").into_response();
     }
+    let before = match query.before.as_deref().map(ulid::Ulid::from_string) {
+        None => None,
+        Some(Ok(position)) => Some(position),
+        Some(Err(_)) => {
+            return ApiError::bad_request("`before` is not a place in this conversation")
+                .into_response();
+        }
+    };
     let config = &state.config.page;
     let w = words(&config.language);
     let conversation = match state
@@ -221,40 +247,18 @@ pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) 
             ),
         );
     };
-    let mut messages = Vec::new();
-    let mut page = PageRequest::first(100);
-    // The page shows the whole conversation; it is bounded by what one customer wrote.
-    for _ in 0..20 {
-        let batch = match state
-            .inbox
-            .conversations
-            .timeline(conversation, &page)
-            .await
-        {
-            Ok(b) => b,
+    let view =
+        match customer_page::view(state.inbox.conversations.as_ref(), conversation, before).await {
+            Ok(view) => view,
             Err(e) => return ApiError::from(e).into_response(),
         };
-        messages.extend(batch.items.into_iter().filter_map(|item| match item {
-            TimelineItem::Message(m) if m.direction == Direction::Inbound => Some(m),
-            TimelineItem::Message(m)
-                if matches!(
-                    m.delivery_status,
-                    DeliveryStatus::Sent | DeliveryStatus::Delivered
-                ) =>
-            {
-                Some(m)
-            }
-            _ => None,
-        }));
-        match batch.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => break,
-        }
-    }
     let body = html! {
         h1 { (w.conversation) }
         p.hint { (w.keep_link) }
-        @for m in &messages {
+        @if let Some(older) = view.older {
+            p { a.older href={ "?before=" (older) } { (w.older) } }
+        }
+        @for m in &view.messages {
             @let inbound = m.direction == Direction::Inbound;
             div class={ "msg " (if inbound { "in" } else { "out" }) } {
                 div.who { (if inbound { w.you } else { w.support }) " · " time datetime=(m.created_at.to_rfc3339()) { (m.created_at.format("%Y-%m-%d %H:%M UTC")) } }
@@ -264,7 +268,11 @@ pub async fn customer(State(state): State<AppState>, Path(token): Path<String>) 
                 }
             }
         }
-        form method="post" accept-charset="utf-8" {
+        @if before.is_some() {
+            // Relative: the page's own path without the query, wherever it is mounted.
+            p { a.newest href=(token) { (w.newest) } }
+        }
+        form method="post" action=(token) accept-charset="utf-8" {
             label for="message" { (w.answer) }
             textarea #message name="message" required maxlength="10000" {}
             input type="hidden" name="idempotency_key" value=(next_ulid().to_string());
