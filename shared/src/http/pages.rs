@@ -138,15 +138,27 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
 .who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}";
 
+/// The policy of every response that is not a page: no other site may frame it. The
+/// router sets it on any response that has no policy of its own.
+pub const FRAME_ANCESTORS: &str = "frame-ancestors 'none'";
+
+/// The pages' policy: nothing but their inline style, the logo, forms posted back here,
+/// and no other site may frame them (clickjacking; the router adds `X-Frame-Options`
+/// for older browsers).
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    response
-        .headers_mut()
-        .insert("content-security-policy", header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(PAGE_POLICY),
+    );
     response
 }
 

@@ -231,3 +231,53 @@ async fn the_customer_page_shows_the_newest_fifty_messages_and_links_to_the_olde
         .expect("the page answers");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Asserts that no other site may frame `response`.
+fn assert_unframeable(response: &reqwest::Response, what: &str) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let policy = header("content-security-policy");
+    assert!(
+        policy.contains("frame-ancestors 'none'"),
+        "{what}: Content-Security-Policy {policy:?}"
+    );
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+}
+
+#[tokio::test]
+async fn every_html_page_forbids_other_sites_to_frame_it() {
+    let app = App::spawn().await;
+    let key = app.create_agent("Ada", "ada@support.example", AGENT);
+    let (_, url) = conversation(&app, &key, "Frame me if you can").await;
+    let unknown_link = app.url(&format!("/c/{}", "A".repeat(43)));
+    let mut responses = Vec::new();
+    for (what, target) in [
+        ("the contact page", app.url("/contact")),
+        ("a customer page", url.clone()),
+        ("a page still waiting for its conversation", unknown_link),
+        ("a page that is no link", app.url("/c/short")),
+        ("no page at all", app.url("/nowhere")),
+    ] {
+        let response = app.http.get(&target).send().await.expect("answers");
+        responses.push((what, response));
+    }
+    // The contact form shown again with an error (no message given).
+    let form_error = app
+        .post_webform_as_browser(&[("email", "frame@example.com"), ("message", "")])
+        .await;
+    responses.push(("the contact form with an error", form_error));
+
+    for (what, response) in &responses {
+        assert_unframeable(response, what);
+    }
+    for (what, response) in responses.into_iter().take(3) {
+        let html = response.text().await.expect("a body");
+        assert!(html.starts_with("<!DOCTYPE html>"), "{what} is a page");
+    }
+}
