@@ -88,6 +88,14 @@ impl App {
         format!("{}{path}", self.base)
     }
 
+    /// The address the server listens on, for clients that speak TCP themselves.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server listens on IP:PORT")
+    }
+
     /// The SQLite file the server (and the admin commands) use.
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("switchboard.db")

@@ -9,6 +9,7 @@ use shared::config::{
 };
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber, Role};
+use shared::server::ServerLimits;
 use shared::services::route::RoutePolicy;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -306,6 +307,28 @@ struct ServeArgs {
     /// connection's peer].
     #[arg(long, env = "SWITCHBOARD_TRUSTED_PROXY_HOPS")]
     trusted_proxy_hops: Option<u8>,
+    /// Seconds a client may take to send a request's headers (also how long an idle
+    /// connection stays open).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HEADER_TIMEOUT_SECS",
+        default_value_t = ServerLimits::DEFAULT_HEADER_TIMEOUT_SECS
+    )]
+    header_timeout_secs: u64,
+    /// Seconds one request may take, its body and the answer included (408 after).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_REQUEST_TIMEOUT_SECS",
+        default_value_t = ServerLimits::DEFAULT_REQUEST_TIMEOUT_SECS
+    )]
+    request_timeout_secs: u64,
+    /// Most connections open at once; more wait to be accepted until one closes.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS",
+        default_value_t = ServerLimits::DEFAULT_MAX_CONNECTIONS
+    )]
+    max_connections: usize,
     /// Title of the hosted pages.
     #[arg(long, env = "SWITCHBOARD_PAGE_TITLE", default_value = "Support")]
     page_title: String,
@@ -458,6 +481,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxy_hops: trusted_proxy_hops(args.trust_proxy, args.trusted_proxy_hops)
             .map_err(|e| anyhow!(e))?,
     };
+    let server = ServerLimits::new(
+        args.header_timeout_secs,
+        args.request_timeout_secs,
+        args.max_connections,
+    )
+    .map_err(|e| anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -489,6 +518,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         telegram,
         twilio,
         smtp: args.email.smtp()?,
+        server,
     };
     let local = Local::open(settings)
         .await

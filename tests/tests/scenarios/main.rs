@@ -7,6 +7,7 @@ mod api_errors;
 mod auth;
 mod bad_input;
 mod cli;
+mod connections;
 mod conversation_flow;
 mod customer_page;
 mod durability;
