@@ -178,7 +178,7 @@ impl Backend {
                 queue: self.queue.clone(),
                 channels: Arc::new(replies.text.clone()),
             },
-            limits: Arc::new(RateLimits::new(http.webform_rate_per_minute)),
+            limits: Arc::new(RateLimits::new(&http.limits)),
             config: Arc::new(http),
         }
     }

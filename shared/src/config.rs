@@ -127,17 +127,30 @@ pub fn check_bot_token(token: &str) -> Result<(), String> {
     }
 }
 
-/// A webhook secret token Telegram accepts: 1–256 of `A-Z a-z 0-9 _ -`.
+/// The shortest webhook secret we take: it is all that guards the route. Telegram itself
+/// accepts a single character.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+
+/// A webhook secret token Telegram accepts (`A-Z a-z 0-9 _ -`, at most 256) and long
+/// enough not to be guessed: at least [`MIN_WEBHOOK_SECRET_LEN`] characters.
 pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
-    let ok = (1..=256).contains(&secret.len())
-        && secret
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err("the Telegram webhook secret must be 1–256 of A-Z a-z 0-9 _ - (Telegram's rule)".into())
+    let alphabet_ok = secret
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if !alphabet_ok || secret.len() > 256 {
+        return Err(
+            "the Telegram webhook secret must be 16–256 of A-Z a-z 0-9 _ - (Telegram's alphabet)"
+                .into(),
+        );
     }
+    if secret.len() < MIN_WEBHOOK_SECRET_LEN {
+        return Err(format!(
+            "the Telegram webhook secret is {} characters long; it must be at least \
+             {MIN_WEBHOOK_SECRET_LEN} (e.g. `openssl rand -hex 32`)",
+            secret.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Where replies by SMS come from: a number of the account, or a Messaging Service.
@@ -246,10 +259,8 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     pub default_region: DefaultRegion,
     pub webform_max_bytes: usize,
-    /// Web-form submissions per client address per minute; 0 turns the limit off.
-    pub webform_rate_per_minute: u32,
-    /// Take the client's address from `X-Forwarded-For` (behind a proxy you run).
-    pub trust_proxy: bool,
+    /// The abuse limits on the public routes, and where the client's address comes from.
+    pub limits: PublicLimits,
     pub page: PageConfig,
     /// The Telegram webhook's settings; none when no bot is configured.
     pub telegram: Option<TelegramWebhook>,
@@ -259,6 +270,51 @@ pub struct HttpConfig {
     pub pbx: Option<PbxConfig>,
     /// The email webhook's settings; none when it is off.
     pub email: Option<EmailWebhook>,
+}
+
+/// How much one client, and one customer link, may post to the public routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicLimits {
+    /// Web-form submissions and customer-page answers per client address per minute, one
+    /// budget for both; 0 turns the limit off.
+    pub per_address_per_minute: u32,
+    /// Answers on one customer page (one link) per minute, from every address together;
+    /// 0 turns the limit off.
+    pub per_link_per_minute: u32,
+    /// How many proxies of yours stand in front of the server, each appending the address
+    /// it was reached from to `X-Forwarded-For`: the client's address is the entry that
+    /// many places from the right. 0: the connection's peer, and the header is ignored.
+    pub trusted_proxy_hops: u8,
+}
+
+impl PublicLimits {
+    pub const DEFAULT_PER_ADDRESS_PER_MINUTE: u32 = 30;
+    pub const DEFAULT_PER_LINK_PER_MINUTE: u32 = 10;
+}
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        Self {
+            per_address_per_minute: Self::DEFAULT_PER_ADDRESS_PER_MINUTE,
+            per_link_per_minute: Self::DEFAULT_PER_LINK_PER_MINUTE,
+            trusted_proxy_hops: 0,
+        }
+    }
+}
+
+/// The proxy hops from the two settings that name them: `SWITCHBOARD_TRUSTED_PROXY_HOPS`,
+/// and the older `SWITCHBOARD_TRUST_PROXY=true`, which means one hop.
+pub fn trusted_proxy_hops(trust_proxy: bool, hops: Option<u8>) -> Result<u8, String> {
+    match (trust_proxy, hops) {
+        (true, Some(0)) => Err(
+            "SWITCHBOARD_TRUST_PROXY=true and SWITCHBOARD_TRUSTED_PROXY_HOPS=0 disagree: \
+             set only SWITCHBOARD_TRUSTED_PROXY_HOPS"
+                .into(),
+        ),
+        (_, Some(hops)) => Ok(hops),
+        (true, None) => Ok(1),
+        (false, None) => Ok(0),
+    }
 }
 
 /// What `POST /webhooks/email` checks and parses with.
@@ -354,5 +410,37 @@ impl SmtpConfig {
                 reply_address,
             )?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_telegram_webhook_secret_needs_sixteen_characters_of_telegrams_alphabet() {
+        assert!(check_webhook_secret("e2e-webhook_Secret-0123456789").is_ok());
+        assert!(check_webhook_secret(&"a".repeat(16)).is_ok());
+        assert!(check_webhook_secret(&"a".repeat(256)).is_ok());
+        let short = check_webhook_secret(&"a".repeat(15)).unwrap_err();
+        assert!(short.contains("at least 16"), "{short}");
+        for bad in [
+            "",
+            "x",
+            &"a".repeat(257),
+            "sixteen chars ok!",
+            "ünïcödé-sixteen-chars",
+        ] {
+            assert!(check_webhook_secret(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn trust_proxy_means_one_hop_and_the_hop_count_says_more() {
+        assert_eq!(trusted_proxy_hops(false, None), Ok(0));
+        assert_eq!(trusted_proxy_hops(true, None), Ok(1));
+        assert_eq!(trusted_proxy_hops(false, Some(2)), Ok(2));
+        assert_eq!(trusted_proxy_hops(true, Some(2)), Ok(2));
+        assert!(trusted_proxy_hops(true, Some(0)).is_err());
     }
 }

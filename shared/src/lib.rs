@@ -15,5 +15,7 @@ pub mod lambda;
 pub mod local;
 pub mod model;
 pub mod ports;
+#[cfg(feature = "embedded")]
+pub mod server;
 pub mod services;
 pub mod tls;

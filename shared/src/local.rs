@@ -12,6 +12,7 @@ use crate::http::{AppState, app};
 use crate::model::Channel;
 use crate::ports::{ChannelSender, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
+use crate::server::{ServerLimits, serve};
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
@@ -32,6 +33,8 @@ pub struct LocalSettings {
     pub twilio: Option<TwilioConfig>,
     /// Replies by email, when a relay is configured.
     pub smtp: Option<SmtpConfig>,
+    /// How the listener guards its connections.
+    pub server: ServerLimits,
 }
 
 /// The assembled local app.
@@ -41,6 +44,7 @@ pub struct Local {
     pub blobs: BlobFolder,
     router: InboundRouter,
     sender: Sender,
+    server: ServerLimits,
 }
 
 impl Local {
@@ -104,6 +108,7 @@ impl Local {
             blobs: BlobFolder::new(settings.blob_dir),
             router,
             sender,
+            server: settings.server,
         })
     }
 
@@ -156,7 +161,6 @@ impl Local {
             }
         });
 
-        let app = app(self.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let graceful = async move {
             while !*shutdown.borrow() {
                 if shutdown.changed().await.is_err() {
@@ -164,9 +168,7 @@ impl Local {
                 }
             }
         };
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await;
+        let served = serve(listener, app(self.state), self.server, graceful).await;
         let _ = router_task.await;
         let _ = sender_task.await;
         let _ = sweeper_task.await;

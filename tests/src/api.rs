@@ -60,6 +60,46 @@ impl App {
             .await
     }
 
+    /// Posts the web form urlencoded, asking for JSON back, through a proxy whose
+    /// `X-Forwarded-For` reads `forwarded_for` (what the client wrote, then what each
+    /// proxy appended).
+    pub async fn post_webform_forwarded(
+        &self,
+        forwarded_for: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        self.http
+            .post(self.url("/webhooks/webform"))
+            .header(CONTENT_TYPE, FORM)
+            .header(ACCEPT, JSON)
+            .header("x-forwarded-for", forwarded_for)
+            .body(encode(fields))
+            .send()
+            .await
+            .expect("the web form answers")
+    }
+
+    /// Answers `text` on a customer page (`url`, the web form's `conversation_url`) as a
+    /// script would, asking for JSON back; through a proxy whose `X-Forwarded-For` reads
+    /// `forwarded_for`, if given.
+    pub async fn answer_on_page(
+        &self,
+        url: &str,
+        text: &str,
+        forwarded_for: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, FORM)
+            .header(ACCEPT, JSON)
+            .body(encode(&[("message", text)]));
+        if let Some(forwarded_for) = forwarded_for {
+            request = request.header("x-forwarded-for", forwarded_for);
+        }
+        request.send().await.expect("the page answers")
+    }
+
     /// Posts the web form urlencoded as a browser does (expects a 303 to the page).
     pub async fn post_webform_as_browser(&self, fields: &[(&str, &str)]) -> Response {
         self.http

@@ -88,6 +88,14 @@ impl App {
         format!("{}{path}", self.base)
     }
 
+    /// The address the server listens on, for clients that speak TCP themselves.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server listens on IP:PORT")
+    }
+
     /// The SQLite file the server (and the admin commands) use.
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("switchboard.db")
@@ -235,6 +243,68 @@ impl App {
             });
         self.base = base.trim_end_matches('/').to_string();
         self.child = Some(child);
+    }
+}
+
+/// What `switchboard serve` printed when it refused to start.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `switchboard serve` on a fresh database with `env` (and none of the caller's
+/// `SWITCHBOARD_*` variables), expecting it to refuse to start: panics if it is still
+/// running after the start-up time.
+pub async fn serve_refused(env: &[(&str, &str)]) -> Refusal {
+    let dir = tempfile::Builder::new()
+        .prefix("switchboard-e2e-")
+        .tempdir()
+        .expect("a temp directory");
+    let mut command = Command::new(binary());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("SWITCHBOARD_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("switchboard.db"))
+        .env("SWITCHBOARD_BLOB_DIR", dir.path().join("blobs"))
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the switchboard binary starts");
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for switchboard") {
+            break status;
+        }
+        if started.elapsed() > STARTUP {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("switchboard serve was expected to refuse to start, and it ran");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    Refusal {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 

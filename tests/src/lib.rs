@@ -25,7 +25,7 @@ mod telegram;
 mod twilio;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
-pub use app::{App, binary};
+pub use app::{App, Refusal, binary, serve_refused};
 pub use fake_telegram::{Call, FakeTelegram, Upload};
 pub use fake_twilio::{FakeTwilio, SentSms};
 pub use pbx::{PBX_SECRET, pbx_env, unix_now};

@@ -4,10 +4,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::channels::telegram::BotApi;
 use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
-    HttpConfig, PageConfig, PbxConfig, TelegramConfig, TelegramWebhook, TwilioConfig, TwilioSender,
+    HttpConfig, PageConfig, PbxConfig, PublicLimits, TelegramConfig, TelegramWebhook, TwilioConfig,
+    TwilioSender, check_webhook_secret, trusted_proxy_hops,
 };
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber, Role};
+use shared::server::ServerLimits;
 use shared::services::route::RoutePolicy;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -69,7 +71,7 @@ struct TelegramArgs {
     /// The bot token from BotFather (prefer the environment variable: flags show in `ps`).
     #[arg(long, env = "SWITCHBOARD_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
     telegram_bot_token: Option<String>,
-    /// Telegram sends it back on every webhook call (1–256 of A-Z a-z 0-9 _ -).
+    /// Telegram sends it back on every webhook call (16–256 of A-Z a-z 0-9 _ -).
     #[arg(
         long,
         env = "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
@@ -104,6 +106,8 @@ impl TelegramArgs {
             .ok_or_else(|| {
                 anyhow!("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with a bot token")
             })?;
+        check_webhook_secret(&secret)
+            .map_err(|e| anyhow!("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET: {e}"))?;
         TelegramConfig::new(
             token,
             secret,
@@ -277,19 +281,54 @@ struct ServeArgs {
     /// A resolved conversation reopens when the customer writes within this many hours.
     #[arg(long, env = "SWITCHBOARD_REOPEN_WINDOW_HOURS", default_value_t = 168)]
     reopen_window_hours: u32,
-    /// Web-form submissions allowed per client address per minute (0: no limit).
+    /// Web-form submissions and customer-page answers allowed per client address per
+    /// minute, one budget for both (0: no limit).
     #[arg(
         long,
         env = "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE",
-        default_value_t = 30
+        default_value_t = PublicLimits::DEFAULT_PER_ADDRESS_PER_MINUTE
     )]
     webform_rate_per_minute: u32,
+    /// Answers allowed on one customer page per minute, from all addresses together (0: no limit).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LINK_RATE_PER_MINUTE",
+        default_value_t = PublicLimits::DEFAULT_PER_LINK_PER_MINUTE
+    )]
+    link_rate_per_minute: u32,
     /// Largest web-form body in bytes.
     #[arg(long, env = "SWITCHBOARD_WEBFORM_MAX_BYTES", default_value_t = 65536)]
     webform_max_bytes: usize,
-    /// Trust X-Forwarded-For for the client address (only behind your own proxy).
+    /// The same as --trusted-proxy-hops 1 (one proxy of yours in front of the server).
     #[arg(long, env = "SWITCHBOARD_TRUST_PROXY", default_value_t = false)]
     trust_proxy: bool,
+    /// Proxies of yours in front of the server, each appending to X-Forwarded-For: the
+    /// client's address is the entry this many places from the right [default: 0, the
+    /// connection's peer].
+    #[arg(long, env = "SWITCHBOARD_TRUSTED_PROXY_HOPS")]
+    trusted_proxy_hops: Option<u8>,
+    /// Seconds a client may take to send a request's headers (also how long an idle
+    /// connection stays open).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HEADER_TIMEOUT_SECS",
+        default_value_t = ServerLimits::DEFAULT_HEADER_TIMEOUT_SECS
+    )]
+    header_timeout_secs: u64,
+    /// Seconds one request may take, its body and the answer included (408 after).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_REQUEST_TIMEOUT_SECS",
+        default_value_t = ServerLimits::DEFAULT_REQUEST_TIMEOUT_SECS
+    )]
+    request_timeout_secs: u64,
+    /// Most connections open at once; more wait to be accepted until one closes.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS",
+        default_value_t = ServerLimits::DEFAULT_MAX_CONNECTIONS
+    )]
+    max_connections: usize,
     /// Title of the hosted pages.
     #[arg(long, env = "SWITCHBOARD_PAGE_TITLE", default_value = "Support")]
     page_title: String,
@@ -436,6 +475,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.page_language,
     )
     .map_err(|e| anyhow!(e))?;
+    let limits = PublicLimits {
+        per_address_per_minute: args.webform_rate_per_minute,
+        per_link_per_minute: args.link_rate_per_minute,
+        trusted_proxy_hops: trusted_proxy_hops(args.trust_proxy, args.trusted_proxy_hops)
+            .map_err(|e| anyhow!(e))?,
+    };
+    let server = ServerLimits::new(
+        args.header_timeout_secs,
+        args.request_timeout_secs,
+        args.max_connections,
+    )
+    .map_err(|e| anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -453,8 +504,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url: Some(public_url),
             default_region,
             webform_max_bytes: args.webform_max_bytes,
-            webform_rate_per_minute: args.webform_rate_per_minute,
-            trust_proxy: args.trust_proxy,
+            limits,
             page,
             telegram: telegram.as_ref().map(TelegramWebhook::from),
             email: args.email.webhook()?,
@@ -468,6 +518,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         telegram,
         twilio,
         smtp: args.email.smtp()?,
+        server,
     };
     let local = Local::open(settings)
         .await

@@ -7,8 +7,8 @@ use crate::model::{
     TimelineItem, preview_of,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MessageStore, Page,
-    PageRequest, PortError, PortResult, StatusFilter,
+    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
+    MessageStore, MessageWindow, Page, PageRequest, PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -88,6 +88,39 @@ impl ConversationStore for Embedded {
                 .map_err(sql)
             })
             .await
+    }
+
+    async fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Option<ulid::Ulid>,
+        count: usize,
+    ) -> PortResult<MessageWindow> {
+        // Messages are read by their own index, so no note or event is read past: one
+        // more than asked says whether older ones remain.
+        let count = count.clamp(1, MAX_PAGE_SIZE as usize);
+        // Above every ULID: from the newest.
+        let below = before.map_or_else(|| "~".to_owned(), rows::seq_of);
+        let mut messages = self
+            .db
+            .read(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM messages WHERE conversation_id = ?1 AND seq < ?2
+                     ORDER BY seq DESC LIMIT ?3",
+                    rows::MESSAGE_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![id.to_string(), below, count as i64 + 1], |r| {
+                        rows::message_from(r, 0)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)
+            })
+            .await?;
+        let older = (messages.len() > count).then(|| messages[count - 1].id.ulid());
+        messages.truncate(count);
+        Ok(MessageWindow { messages, older })
     }
 
     async fn timeline(

@@ -2,9 +2,12 @@
 //! typed by bringing back the secret sent to it. `POST /c/{token}/confirm` sends it (a
 //! link by email, a code by SMS); `GET /confirm/{secret}` shows the link's page and
 //! `POST /confirm/{secret}` uses it (a mail scanner that follows links proves nothing);
-//! `POST /c/{token}/code` takes a code, on the page that asked for it only.
+//! `POST /c/{token}/code` takes a code, on the page that asked for it only. Each counts
+//! against the client address's and the page's limits, so six-digit codes cannot be
+//! tried in bulk (at most the per-link rate within a code's 15 minutes).
 
 use crate::http::AppState;
+use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
 use crate::http::links::{is_token_shaped, link_hash, public_base};
 use crate::http::pages::{html_response, layout};
 use crate::http::problem::ApiError;
@@ -69,19 +72,14 @@ fn words(language: &str) -> &'static Words {
     if language == "fa" { &PERSIAN } else { &ENGLISH }
 }
 
-/// What the customer page says after a confirmation step (`?confirm=…`).
-#[derive(Deserialize, Default)]
-pub struct Shown {
-    confirm: Option<String>,
-}
-
 /// The confirmation offers on a customer page: one per typed address still unproven,
-/// when a channel can carry its secret.
+/// when a channel can carry its secret. `step`: where a confirmation stands
+/// (`?confirm=email|phone|done|bad-code`).
 pub async fn offers(
     state: &AppState,
     conversation: &Conversation,
     token: &str,
-    shown: &Shown,
+    step: Option<&str>,
 ) -> Markup {
     let confirm = format!("/c/{token}/confirm");
     let code = format!("/c/{token}/code");
@@ -98,7 +96,6 @@ pub async fn offers(
         .await
         .ok()
         .flatten();
-    let step = shown.confirm.as_deref();
     html! {
         @match step {
             Some("done") => p.notice role="status" { (w.confirmed) },
@@ -166,6 +163,8 @@ async fn page_conversation(state: &AppState, token: &str) -> Result<Conversation
 pub async fn request(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    _: WithinAddressLimit,
+    _: WithinLinkLimit,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -250,7 +249,11 @@ pub async fn link_page(State(state): State<AppState>, Path(secret): Path<String>
 }
 
 /// `POST /confirm/{secret}`: uses the link, once.
-pub async fn use_link(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+pub async fn use_link(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    _: WithinAddressLimit,
+) -> Response {
     if !is_secret_shaped(&secret) {
         return invalid(&state);
     }

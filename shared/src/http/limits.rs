@@ -1,34 +1,135 @@
-//! The per-client-address limit on web-form submissions.
+//! The abuse limits on the public routes that store what they are sent: per client
+//! address (web-form submissions and customer-page answers, one budget) and per
+//! customer link (answers on one page, from any number of addresses). Handlers take
+//! [`WithinAddressLimit`] and [`WithinLinkLimit`] as extractors; a request over a limit
+//! is answered 429 with `Retry-After` before its body is read.
+//!
+//! The counts live in this process: on Lambda each instance keeps its own.
 
+use crate::config::PublicLimits;
+use crate::http::AppState;
+use crate::http::client_ip::client_ip;
+use crate::http::links::{is_token_shaped, link_hash};
+use crate::http::problem::ApiError;
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+/// Keys kept before the idle ones are swept out: a flood of new keys cannot grow the
+/// map without bound.
+const SWEEP_ABOVE: usize = 100_000;
+
 pub struct RateLimits {
-    webform: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_link: Option<DefaultKeyedRateLimiter<String>>,
+    trusted_proxy_hops: u8,
 }
 
 impl RateLimits {
-    /// `per_minute` submissions per address, in bursts of up to that many; 0 is no limit.
-    pub fn new(per_minute: u32) -> Self {
-        let webform = NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Self { webform }
+    /// Each limit allows bursts of up to its count, refilled evenly over the minute.
+    pub fn new(limits: &PublicLimits) -> Self {
+        Self {
+            per_address: keyed(limits.per_address_per_minute),
+            per_link: keyed(limits.per_link_per_minute),
+            trusted_proxy_hops: limits.trusted_proxy_hops,
+        }
     }
 
     /// `Err(wait)` when the address has used its share.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        let Some(limiter) = &self.webform else {
-            return Ok(());
-        };
-        if limiter.len() > 100_000 {
-            limiter.retain_recent();
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.per_address.as_ref(), &ip)
+    }
+
+    /// `Err(wait)` when the link (its token's hash) has had its share of answers.
+    pub fn check_link(&self, link_hash: &str) -> Result<(), Duration> {
+        check(self.per_link.as_ref(), &link_hash.to_owned())
+    }
+}
+
+fn keyed<K: Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+fn check<K: Hash + Eq + Clone>(
+    limiter: Option<&DefaultKeyedRateLimiter<K>>,
+    key: &K,
+) -> Result<(), Duration> {
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    if limiter.len() > SWEEP_ABOVE {
+        limiter.retain_recent();
+    }
+    limiter.check_key(key).map_err(|not_until| {
+        not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ))
+    })
+}
+
+fn too_many(wait: Duration, detail: &str) -> ApiError {
+    ApiError {
+        // Whole seconds, rounded up: a client that waits as told gets in.
+        retry_after_secs: Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
+    }
+}
+
+/// The request's client address is within its share of public posts. A request whose
+/// address is unknown (no peer) is not counted.
+#[derive(Debug)]
+pub struct WithinAddressLimit;
+
+impl FromRequestParts<AppState> for WithinAddressLimit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let limits = &state.limits;
+        if let Some(ip) = client_ip(&parts.headers, peer, limits.trusted_proxy_hops) {
+            limits.check_address(ip).map_err(|wait| {
+                too_many(
+                    wait,
+                    "too many submissions from your address; try again in a minute",
+                )
+            })?;
         }
-        limiter.check_key(&ip).map_err(|not_until| {
-            not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ))
-        })
+        Ok(Self)
+    }
+}
+
+/// The customer link in the path (`/c/{token}`) is within its share of answers. A path
+/// that is no token is left to the handler, which finds no conversation for it.
+#[derive(Debug)]
+pub struct WithinLinkLimit;
+
+impl FromRequestParts<AppState> for WithinLinkLimit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(Path(token)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Ok(Self);
+        };
+        if is_token_shaped(&token) {
+            state
+                .limits
+                .check_link(&link_hash(&token))
+                .map_err(|wait| {
+                    too_many(
+                        wait,
+                        "too many answers on this conversation; try again in a minute",
+                    )
+                })?;
+        }
+        Ok(Self)
     }
 }
 
@@ -36,17 +137,49 @@ impl RateLimits {
 mod tests {
     use super::*;
 
+    fn limits(per_address: u32, per_link: u32) -> RateLimits {
+        RateLimits::new(&PublicLimits {
+            per_address_per_minute: per_address,
+            per_link_per_minute: per_link,
+            trusted_proxy_hops: 0,
+        })
+    }
+
     #[test]
     fn an_address_is_held_to_its_share_and_others_are_not() {
-        let limits = RateLimits::new(3);
+        let limits = limits(3, 0);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(limits.check(a).is_ok());
+            assert!(limits.check_address(a).is_ok());
         }
-        assert!(limits.check(a).is_err());
-        assert!(limits.check(b).is_ok());
-        let unlimited = RateLimits::new(0);
-        assert!((0..1000).all(|_| unlimited.check(a).is_ok()));
+        let wait = limits.check_address(a).unwrap_err();
+        assert!(wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(limits.check_address(b).is_ok());
+        let unlimited = self::limits(0, 0);
+        assert!((0..1000).all(|_| unlimited.check_address(a).is_ok()));
+    }
+
+    #[test]
+    fn a_link_is_held_to_its_share_and_others_are_not() {
+        let limits = limits(0, 2);
+        assert!(limits.check_link("aa").is_ok());
+        assert!(limits.check_link("aa").is_ok());
+        assert!(limits.check_link("aa").is_err());
+        assert!(limits.check_link("bb").is_ok());
+        let unlimited = self::limits(0, 0);
+        assert!((0..1000).all(|_| unlimited.check_link("aa").is_ok()));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let e = too_many(Duration::ZERO, "x");
+        assert_eq!(e.retry_after_secs, Some(1));
+        let e = too_many(Duration::from_millis(1), "x");
+        assert_eq!(e.retry_after_secs, Some(1));
+        let e = too_many(Duration::from_secs(6), "x");
+        assert_eq!(e.retry_after_secs, Some(6));
+        let e = too_many(Duration::from_millis(6001), "x");
+        assert_eq!(e.retry_after_secs, Some(7));
     }
 }

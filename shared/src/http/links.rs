@@ -235,8 +235,7 @@ mod tests {
             public_url: public_url.map(str::to_owned),
             default_region: Default::default(),
             webform_max_bytes: 1,
-            webform_rate_per_minute: 0,
-            trust_proxy: false,
+            limits: Default::default(),
             page: crate::config::PageConfig::new("t".into(), "red".into(), None, "en".into())
                 .unwrap(),
             telegram: None,

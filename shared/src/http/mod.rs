@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod confirm;
 pub mod limits;
 pub mod links;
@@ -16,8 +17,10 @@ use crate::services::inbox::Inbox;
 use crate::services::ingest::Ingest;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -113,12 +116,20 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// `routes` ready to serve, as every deployment serves them: with `/healthz`, and a
-/// problem document for any other route. The local server finishes all routers as one
-/// app; each HTTP Lambda function finishes its own.
+/// `routes` ready to serve, as every deployment serves them: with `/healthz`, a problem
+/// document for any other route, and no response another site may frame. The local
+/// server finishes all routers as one app; each HTTP Lambda function finishes its own.
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .route("/healthz", get(|| async { "ok" }))
         .fallback(problem::not_found)
         .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(pages::FRAME_ANCESTORS),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
 }

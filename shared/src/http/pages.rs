@@ -7,8 +7,8 @@ use crate::config::PageConfig;
 use crate::http::AppState;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
-use crate::model::{DeliveryStatus, Direction, TimelineItem, next_ulid};
-use crate::ports::PageRequest;
+use crate::model::{Direction, next_ulid};
+use crate::services::customer_page;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +31,8 @@ struct Words {
     processing: &'static str,
     answer: &'static str,
     keep_link: &'static str,
+    older: &'static str,
+    newest: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -49,6 +51,8 @@ const ENGLISH: Words = Words {
     processing: "We have received your message. This page will show our conversation in a moment.",
     answer: "Write a reply",
     keep_link: "Keep this page's address: it is your private link to this conversation.",
+    older: "Older messages",
+    newest: "Newest messages",
 };
 
 const PERSIAN: Words = Words {
@@ -67,6 +71,8 @@ const PERSIAN: Words = Words {
     processing: "پیام شما رسید. این صفحه تا لحظاتی دیگر گفت‌وگو را نشان می‌دهد.",
     answer: "پاسخ بنویسید",
     keep_link: "نشانی این صفحه را نگه دارید: پیوند خصوصی شما به این گفت‌وگوست.",
+    older: "پیام‌های قدیمی‌تر",
+    newest: "تازه‌ترین پیام‌ها",
 };
 
 fn words(language: &str) -> &'static Words {
@@ -134,15 +140,27 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .notice{background:#e9f7ef;border:1px solid #9fd8b5;padding:.75rem;border-radius:.4rem}\
 .confirm{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}";
 
+/// The policy of every response that is not a page: no other site may frame it. The
+/// router sets it on any response that has no policy of its own.
+pub const FRAME_ANCESTORS: &str = "frame-ancestors 'none'";
+
+/// The pages' policy: nothing but their inline style, the logo, forms posted back here,
+/// and no other site may frame them (clickjacking; the router adds `X-Frame-Options`
+/// for older browsers).
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub(super) fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    response
-        .headers_mut()
-        .insert("content-security-policy", header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(PAGE_POLICY),
+    );
     response
 }
 
@@ -196,15 +214,33 @@ pub async fn contact(
     contact_page(&state.config.page, None, &values, StatusCode::OK)
 }
 
-/// `GET /c/{token}`: the customer's own conversation. Notes and events never show.
+#[derive(serde::Deserialize)]
+pub struct CustomerQuery {
+    /// Show the messages from before this one (the page's "older" link).
+    before: Option<String>,
+    /// Where a confirmation of a typed address stands (see [`super::confirm`]).
+    confirm: Option<String>,
+}
+
+/// `GET /c/{token}`: the customer's own conversation, newest messages first in view
+/// ([`customer_page::PAGE_MESSAGES`] at a time, older ones a link away). Notes and
+/// events never show.
 pub async fn customer(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Query(shown): Query<super::confirm::Shown>,
+    Query(query): Query<CustomerQuery>,
 ) -> Response {
     if !is_token_shaped(&token) {
         return ApiError::not_found("conversation").into_response();
     }
+    let before = match query.before.as_deref().map(ulid::Ulid::from_string) {
+        None => None,
+        Some(Ok(position)) => Some(position),
+        Some(Err(_)) => {
+            return ApiError::bad_request("`before` is not a place in this conversation")
+                .into_response();
+        }
+    };
     let config = &state.config.page;
     let w = words(&config.language);
     let conversation = match state
@@ -227,45 +263,23 @@ pub async fn customer(
             ),
         );
     };
-    let mut messages = Vec::new();
-    let mut page = PageRequest::first(100);
-    // The page shows the whole conversation; it is bounded by what one customer wrote.
-    for _ in 0..20 {
-        let batch = match state
-            .inbox
-            .conversations
-            .timeline(conversation, &page)
-            .await
-        {
-            Ok(b) => b,
+    let view =
+        match customer_page::view(state.inbox.conversations.as_ref(), conversation, before).await {
+            Ok(view) => view,
             Err(e) => return ApiError::from(e).into_response(),
         };
-        messages.extend(batch.items.into_iter().filter_map(|item| match item {
-            TimelineItem::Message(m) if m.direction == Direction::Inbound => Some(m),
-            TimelineItem::Message(m)
-                if matches!(
-                    m.delivery_status,
-                    DeliveryStatus::Sent | DeliveryStatus::Delivered
-                ) =>
-            {
-                Some(m)
-            }
-            _ => None,
-        }));
-        match batch.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => break,
-        }
-    }
     let offers = match state.inbox.conversations.conversation(conversation).await {
-        Ok(Some(c)) => super::confirm::offers(&state, &c, &token, &shown).await,
+        Ok(Some(c)) => super::confirm::offers(&state, &c, &token, query.confirm.as_deref()).await,
         Ok(None) => html! {},
         Err(e) => return ApiError::from(e).into_response(),
     };
     let body = html! {
         h1 { (w.conversation) }
         p.hint { (w.keep_link) }
-        @for m in &messages {
+        @if let Some(older) = view.older {
+            p { a.older href={ "?before=" (older) } { (w.older) } }
+        }
+        @for m in &view.messages {
             @let inbound = m.direction == Direction::Inbound;
             div class={ "msg " (if inbound { "in" } else { "out" }) } {
                 div.who { (if inbound { w.you } else { w.support }) " · " time datetime=(m.created_at.to_rfc3339()) { (m.created_at.format("%Y-%m-%d %H:%M UTC")) } }
@@ -275,8 +289,12 @@ pub async fn customer(
                 }
             }
         }
+        @if before.is_some() {
+            // Relative: the page's own path without the query, wherever it is mounted.
+            p { a.newest href=(token) { (w.newest) } }
+        }
         (offers)
-        form method="post" accept-charset="utf-8" {
+        form method="post" action=(token) accept-charset="utf-8" {
             label for="message" { (w.answer) }
             textarea #message name="message" required maxlength="10000" {}
             input type="hidden" name="idempotency_key" value=(next_ulid().to_string());

@@ -4,7 +4,7 @@
 use super::telephony::{PbxSettings, TwilioSettings, pbx_settings, twilio_settings};
 use crate::aws::AwsSettings;
 use crate::channels::email::outbound::OutboundSettings;
-use crate::config::{HttpConfig, PageConfig};
+use crate::config::{HttpConfig, PageConfig, PublicLimits, trusted_proxy_hops};
 use crate::model::DefaultRegion;
 use crate::services::route::RoutePolicy;
 use std::str::FromStr;
@@ -165,8 +165,7 @@ impl FunctionConfig {
                 public_url,
                 default_region,
                 webform_max_bytes: number(&get, "SWITCHBOARD_WEBFORM_MAX_BYTES", 65_536)?,
-                webform_rate_per_minute: number(&get, "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", 30)?,
-                trust_proxy: flag(&get, "SWITCHBOARD_TRUST_PROXY")?,
+                limits: public_limits(&get)?,
                 page,
                 // The webhook function fills it in once it has read its secret.
                 telegram: None,
@@ -187,6 +186,30 @@ impl FunctionConfig {
             email,
         })
     }
+}
+
+/// The public routes' limits, with the local server's defaults.
+fn public_limits(get: &impl Fn(&str) -> Option<String>) -> Result<PublicLimits, ConfigError> {
+    let hops = get("SWITCHBOARD_TRUSTED_PROXY_HOPS")
+        .map(|_| number::<u8>(get, "SWITCHBOARD_TRUSTED_PROXY_HOPS", 0))
+        .transpose()?;
+    Ok(PublicLimits {
+        per_address_per_minute: number(
+            get,
+            "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE",
+            PublicLimits::DEFAULT_PER_ADDRESS_PER_MINUTE,
+        )?,
+        per_link_per_minute: number(
+            get,
+            "SWITCHBOARD_LINK_RATE_PER_MINUTE",
+            PublicLimits::DEFAULT_PER_LINK_PER_MINUTE,
+        )?,
+        trusted_proxy_hops: trusted_proxy_hops(flag(get, "SWITCHBOARD_TRUST_PROXY")?, hops)
+            .map_err(|problem| ConfigError {
+                name: "SWITCHBOARD_TRUSTED_PROXY_HOPS",
+                problem,
+            })?,
+    })
 }
 
 /// Email sending is on when a From address is set; the other variables need it.
@@ -316,9 +339,11 @@ mod tests {
     fn nothing_set_gives_the_local_servers_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.http.public_url, None);
-        assert_eq!(c.http.webform_rate_per_minute, 30);
+        assert_eq!(c.http.limits, PublicLimits::default());
+        assert_eq!(c.http.limits.per_address_per_minute, 30);
+        assert_eq!(c.http.limits.per_link_per_minute, 10);
+        assert_eq!(c.http.limits.trusted_proxy_hops, 0);
         assert_eq!(c.http.webform_max_bytes, 65_536);
-        assert!(!c.http.trust_proxy);
         assert_eq!(c.route.reopen_window, chrono::Duration::hours(168));
         assert_eq!(c.max_retry_delay, Duration::from_secs(300));
         assert_eq!(c.link_secret_parameter, None);
@@ -408,6 +433,35 @@ mod tests {
     }
 
     #[test]
+    fn trust_proxy_is_one_hop_and_the_hop_count_can_say_more() {
+        let hops = |vars: &[(&str, &str)]| config(vars).unwrap().http.limits.trusted_proxy_hops;
+        assert_eq!(hops(&[("SWITCHBOARD_TRUST_PROXY", "true")]), 1);
+        assert_eq!(hops(&[("SWITCHBOARD_TRUSTED_PROXY_HOPS", "2")]), 2);
+        assert_eq!(
+            hops(&[
+                ("SWITCHBOARD_TRUST_PROXY", "false"),
+                ("SWITCHBOARD_TRUSTED_PROXY_HOPS", "")
+            ]),
+            0
+        );
+        let both = [
+            ("SWITCHBOARD_TRUST_PROXY", "true"),
+            ("SWITCHBOARD_TRUSTED_PROXY_HOPS", "0"),
+        ];
+        assert_eq!(
+            config(&both).unwrap_err().name,
+            "SWITCHBOARD_TRUSTED_PROXY_HOPS"
+        );
+        let c = config(&[
+            ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "5"),
+            ("SWITCHBOARD_LINK_RATE_PER_MINUTE", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.http.limits.per_address_per_minute, 5);
+        assert_eq!(c.http.limits.per_link_per_minute, 0);
+    }
+
+    #[test]
     fn an_empty_public_url_means_the_requests_own_host() {
         // The template passes its `PublicUrl` parameter through, empty by default.
         let c = config(&[("SWITCHBOARD_PUBLIC_URL", "")]).unwrap();
@@ -427,6 +481,8 @@ mod tests {
             ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "-1"),
             ("SWITCHBOARD_MAX_RETRY_DELAY_SECS", "soon"),
             ("SWITCHBOARD_TRUST_PROXY", "maybe"),
+            ("SWITCHBOARD_TRUSTED_PROXY_HOPS", "256"),
+            ("SWITCHBOARD_LINK_RATE_PER_MINUTE", "often"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

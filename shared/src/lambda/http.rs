@@ -4,6 +4,7 @@
 //! expects.
 
 use super::Error;
+use crate::http::client_ip::drop_peer_entry;
 use crate::http::{AppState, finish};
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -37,7 +38,10 @@ pub fn service(
 /// Puts the client's address where the handlers read it on the local server: the
 /// connection's peer ([`ConnectInfo`]). Behind API Gateway the peer is API Gateway, and
 /// the client's address is the request context's `http.sourceIp` (API Gateway sets it
-/// from the connection; a client cannot choose it as it can `X-Forwarded-For`).
+/// from the connection; a client cannot choose it as it can `X-Forwarded-For`). API
+/// Gateway also appends that address to `X-Forwarded-For`; the entry is taken off, so
+/// that `SWITCHBOARD_TRUSTED_PROXY_HOPS` counts the proxies in front of API Gateway (a
+/// CDN), as it counts those in front of the local server.
 pub fn with_client_address(mut request: Request) -> Request {
     let source_ip = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context
@@ -48,6 +52,7 @@ pub fn with_client_address(mut request: Request) -> Request {
         _ => None,
     };
     if let Some(ip) = source_ip {
+        drop_peer_entry(request.headers_mut(), ip);
         request
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(ip, 0)));
@@ -60,21 +65,29 @@ pub fn with_client_address(mut request: Request) -> Request {
 mod tests {
     use super::*;
     use crate::backend::{Backend, base_channels, reply_channels};
-    use crate::config::{HttpConfig, PageConfig};
+    use crate::config::{HttpConfig, PageConfig, PublicLimits};
     use crate::embedded::Embedded;
     use axum::http::StatusCode;
     use std::sync::Arc;
     use tower::ServiceExt;
 
     fn state(dir: &std::path::Path, rate_per_minute: u32) -> AppState {
+        state_behind(dir, rate_per_minute, 0)
+    }
+
+    /// With `hops` proxies of ours in front of API Gateway.
+    fn state_behind(dir: &std::path::Path, rate_per_minute: u32, hops: u8) -> AppState {
         let store = Embedded::open(&dir.join("t.db")).unwrap();
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store));
         let http = HttpConfig {
             public_url: None,
             default_region: Default::default(),
             webform_max_bytes: 65_536,
-            webform_rate_per_minute: rate_per_minute,
-            trust_proxy: false,
+            limits: PublicLimits {
+                per_address_per_minute: rate_per_minute,
+                per_link_per_minute: 0,
+                trusted_proxy_hops: hops,
+            },
             page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
             telegram: None,
             email: None,
@@ -86,6 +99,11 @@ mod tests {
 
     /// A web-form post as API Gateway's HTTP API hands it to Lambda.
     fn webform_event(source_ip: &str, key: &str) -> Request {
+        webform_event_forwarded(source_ip, "198.51.100.99", key)
+    }
+
+    /// … with this `X-Forwarded-For` (API Gateway appends `source_ip` to it).
+    fn webform_event_forwarded(source_ip: &str, forwarded_for: &str, key: &str) -> Request {
         let body =
             format!("name=Sara&email=sara%40example.com&message=hello&idempotency_key={key}");
         let event = serde_json::json!({
@@ -97,7 +115,7 @@ mod tests {
                 "accept": "application/json",
                 "content-type": "application/x-www-form-urlencoded",
                 "host": "abc123.execute-api.us-east-1.amazonaws.com",
-                "x-forwarded-for": "198.51.100.99",
+                "x-forwarded-for": forwarded_for,
                 "x-forwarded-proto": "https"
             },
             "requestContext": {
@@ -148,6 +166,43 @@ mod tests {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         // Same X-Forwarded-For, another source: not limited.
         let (status, _) = post(&state, webform_event("203.0.113.8", "d")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn behind_a_cdn_the_rate_limit_counts_the_address_the_cdn_saw_not_the_leftmost() {
+        let dir = tempfile::tempdir().unwrap();
+        // One proxy of ours (a CDN) in front of API Gateway; the CDN's edge is the
+        // source API Gateway sees.
+        let state = state_behind(dir.path(), 2, 1);
+        let cdn = "198.51.100.20";
+        let mut statuses = Vec::new();
+        for n in 0..4 {
+            // The client writes any leftmost entry it likes; the CDN appends the
+            // client's address, API Gateway the CDN's.
+            let forwarded = format!("10.9.9.{n}, 203.0.113.7, {cdn}");
+            let (status, _) = post(
+                &state,
+                webform_event_forwarded(cdn, &forwarded, &format!("k{n}")),
+            )
+            .await;
+            statuses.push(status);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::ACCEPTED,
+                StatusCode::ACCEPTED,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+        // Another client behind the same CDN edge has a share of its own.
+        let (status, _) = post(
+            &state,
+            webform_event_forwarded(cdn, &format!("203.0.113.8, {cdn}"), "other"),
+        )
+        .await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
 

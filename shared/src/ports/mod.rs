@@ -19,7 +19,8 @@ pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent}
 pub use settings::SettingStore;
 pub use store::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore,
-    LATEST_SCAN_ITEMS, MessageStore, RouteOutcome, RoutingStore, StatusFilter, TeamStore,
+    LATEST_SCAN_ITEMS, MessageStore, MessageWindow, RouteOutcome, RoutingStore, StatusFilter,
+    TeamStore,
 };
 
 /// How a backend call failed, in words the services can act on.

@@ -22,8 +22,18 @@ pub enum RouteOutcome {
 }
 
 /// How far back [`ConversationStore::latest_messages`] looks: the latest timeline items
-/// of a conversation read to find its latest messages.
+/// of a conversation read to find its latest messages. [`ConversationStore::messages_before`]
+/// reads no more than this many either.
 pub const LATEST_SCAN_ITEMS: usize = 500;
+
+/// A window of a conversation's messages, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageWindow {
+    pub messages: Vec<Message>,
+    /// Where the next older window starts: pass it as `before`. None when no older
+    /// message remains.
+    pub older: Option<ulid::Ulid>,
+}
 
 /// Stores inbound messages: identity → contact → conversation → message, in one
 /// consistent step, at most once per source id. The decisions are the policy's
@@ -114,6 +124,17 @@ pub trait ConversationStore: Send + Sync {
     /// The conversation's latest messages, newest first: at most `count`, found among
     /// its latest [`LATEST_SCAN_ITEMS`] timeline items (notes and events count too).
     async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>>;
+    /// The conversation's messages from before the timeline position `before` (a
+    /// previous window's `older`, or any item's id; none: from the newest), newest first:
+    /// at most `count` (up to [`super::MAX_PAGE_SIZE`]), found among at most
+    /// [`LATEST_SCAN_ITEMS`] timeline items. `older` is set whenever older messages may
+    /// remain (it may also be set when only notes and events do).
+    async fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Option<ulid::Ulid>,
+        count: usize,
+    ) -> PortResult<MessageWindow>;
     async fn add_note(&self, note: &Note) -> PortResult<()>;
     /// Snoozed conversations whose time has come, soonest first.
     async fn snoozed_until_before(

@@ -20,6 +20,7 @@ on_both_backends!(
     tests: [
         a_repeated_source_id_is_stored_once,
         the_latest_messages_come_newest_first_past_notes,
+        messages_come_in_windows_newest_first_each_starting_where_the_last_ended,
         a_burst_from_one_new_customer_makes_one_contact_and_one_conversation,
         a_proven_identity_joins_its_contact_and_brings_new_ones_along,
         a_claimed_identity_never_joins_a_contact_that_holds_it_proven,
@@ -197,6 +198,73 @@ async fn the_latest_messages_come_newest_first_past_notes(store: &dyn Store) {
         .unwrap();
     assert_eq!(all.len(), 15);
     assert_eq!(all.last().map(|m| m.text.as_str()), Some("m0"));
+}
+
+async fn messages_come_in_windows_newest_first_each_starting_where_the_last_ended(
+    store: &dyn Store,
+) {
+    let omid = email("omid-windows@example.com");
+    let first = route(
+        store,
+        &inbound("windows-0", vec![(omid.clone(), true)], "w0"),
+    )
+    .await;
+    let mut note_ids = Vec::new();
+    for n in 1..8 {
+        let note = Note {
+            id: NoteId::new(),
+            conversation_id: first.conversation,
+            author_id: AgentId::new(),
+            text: format!("note {n}"),
+            created_at: now(),
+        };
+        store.add_note(&note).await.unwrap();
+        note_ids.push(note.id);
+        let msg = inbound(
+            &format!("windows-{n}"),
+            vec![(omid.clone(), true)],
+            &format!("w{n}"),
+        );
+        route(store, &msg).await;
+    }
+    let texts =
+        |messages: &[Message]| -> Vec<String> { messages.iter().map(|m| m.text.clone()).collect() };
+    let mut windows = Vec::new();
+    let mut before = None;
+    loop {
+        let window = store
+            .messages_before(first.conversation, before, 3)
+            .await
+            .unwrap();
+        assert!(window.messages.len() <= 3);
+        windows.push(texts(&window.messages));
+        match window.older {
+            Some(older) => before = Some(older),
+            None => break,
+        }
+        assert!(windows.len() < 10, "the windows never end: {windows:?}");
+    }
+    assert_eq!(
+        windows,
+        [
+            vec!["w7", "w6", "w5"],
+            vec!["w4", "w3", "w2"],
+            vec!["w1", "w0"]
+        ]
+    );
+    // Any item's place starts a window: the messages older than the third note.
+    let from_note = store
+        .messages_before(first.conversation, Some(note_ids[2].ulid()), 10)
+        .await
+        .unwrap();
+    assert_eq!(texts(&from_note.messages), ["w2", "w1", "w0"]);
+    assert_eq!(from_note.older, None);
+    // Older than the oldest: nothing.
+    let none = store
+        .messages_before(first.conversation, Some(first.message.ulid()), 10)
+        .await
+        .unwrap();
+    assert!(none.messages.is_empty() && none.older.is_none(), "{none:?}");
 }
 
 /// Routes `message` the way the router does: a store that lost a race (`Conflict`) or

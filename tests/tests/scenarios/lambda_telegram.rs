@@ -178,3 +178,27 @@ async fn a_bot_token_that_is_not_one_stops_the_sender_at_init() {
     assert!(text.contains(&token), "names the parameter: {text}");
     assert!(!text.contains("not a token"), "never the value: {text}");
 }
+
+#[tokio::test]
+async fn a_fifteen_character_webhook_secret_stops_the_webhook_at_init() {
+    let cloud = e2e::cloud::Cloud::create().await;
+    let token = cloud.put_secret("telegram-bot-token", BOT_TOKEN).await;
+    let secret = cloud
+        .put_secret("telegram-webhook-secret", "abcdefghij-_123")
+        .await;
+    let mut env = cloud.function_env();
+    env.push((
+        "SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER".into(),
+        token.clone(),
+    ));
+    env.push((
+        "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER".into(),
+        secret.clone(),
+    ));
+    let mut webhook = Function::start("telegram-webhook", &env).await;
+    let (_, body) = webhook.init_failure().await.expect("an init error");
+    let text = body.to_string();
+    assert!(text.contains(&secret), "names the parameter: {text}");
+    assert!(text.contains("at least 16"), "says the rule: {text}");
+    assert!(!text.contains("abcdefghij-_123"), "never the value: {text}");
+}

@@ -1,12 +1,14 @@
 //! Every end-to-end scenario, in one test binary: one link of the whole dependency tree
 //! instead of one per file, which is most of what building the tests costs.
 
+mod abuse_limits;
 mod agent_workflow;
 mod api_errors;
 mod auth;
 mod bad_input;
 mod cli;
 mod confirm;
+mod connections;
 mod conversation_flow;
 mod customer_page;
 mod durability;

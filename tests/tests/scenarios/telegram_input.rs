@@ -287,3 +287,36 @@ async fn the_cli_sets_the_webhook_with_the_secret_and_shows_its_state() {
         "the token never shows: {err}"
     );
 }
+
+#[tokio::test]
+async fn a_fifteen_character_webhook_secret_stops_serve_with_a_clear_message() {
+    let secret = "abcdefghij-_123";
+    assert_eq!(secret.len(), 15);
+    let refusal = e2e::serve_refused(&[
+        ("SWITCHBOARD_TELEGRAM_BOT_TOKEN", BOT_TOKEN),
+        ("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", secret),
+    ])
+    .await;
+    assert!(!refusal.status.success(), "{refusal:?}");
+    assert!(
+        refusal
+            .stderr
+            .contains("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET")
+            && refusal.stderr.contains("at least 16"),
+        "the message names the setting and the rule: {refusal:?}"
+    );
+    assert!(!refusal.stderr.contains(secret), "never the secret itself");
+    assert!(!refusal.stdout.contains("listening on"), "{refusal:?}");
+
+    // Sixteen characters are enough.
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let env = e2e::telegram_env(&fake);
+    let mut sixteen: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    sixteen.retain(|(k, _)| *k != "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET");
+    sixteen.push(("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "abcdefghij-_1234"));
+    let app = App::spawn_with(&sixteen).await;
+    let response = app
+        .post_telegram(Some("abcdefghij-_1234"), b"{\"update_id\":1}".to_vec())
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+}

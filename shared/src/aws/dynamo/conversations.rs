@@ -9,8 +9,8 @@ use crate::model::{
     MessageId, Note, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MessageStore, Page,
-    PageRequest, PortError, PortResult, StatusFilter,
+    AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
+    MessageStore, MessageWindow, Page, PageRequest, PortError, PortResult, StatusFilter,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -135,6 +135,79 @@ impl ConversationStore for DynamoStore {
         }
         messages.truncate(count);
         Ok(messages)
+    }
+
+    async fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Option<ulid::Ulid>,
+        count: usize,
+    ) -> PortResult<MessageWindow> {
+        // Messages, notes and events share the timeline's sort key: read it backwards
+        // from `before`, keeping messages, until one more than asked (so we know older
+        // ones remain), the timeline's start, or the scan limit.
+        let count = count.clamp(1, MAX_PAGE_SIZE as usize);
+        let upper = match before {
+            Some(position) => keys::timeline(position),
+            // Above every ULID.
+            None => format!("{}~", keys::TIMELINE),
+        };
+        let mut messages = Vec::new();
+        let mut read = 0;
+        let mut last_read = None;
+        let mut start = None;
+        loop {
+            let page = (LATEST_SCAN_ITEMS - read).min(100);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :upper")
+                .expression_attribute_values(":pk", s(keys::conversation(id)))
+                .expression_attribute_values(":first", s(keys::TIMELINE.to_owned()))
+                .expression_attribute_values(":upper", s(upper.clone()))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(i32::try_from(page).unwrap_or(100))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                read += 1;
+                let item = read_timeline_item(item)?;
+                let position = timeline_position(&item);
+                // BETWEEN takes its bounds in: `before` itself is not before itself.
+                if Some(position) == before {
+                    continue;
+                }
+                last_read = Some(position);
+                if let TimelineItem::Message(m) = item {
+                    messages.push(m);
+                    if messages.len() > count {
+                        messages.truncate(count);
+                        let older = messages.last().map(|m| m.id.ulid());
+                        return Ok(MessageWindow { messages, older });
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                // The scan limit: the next window goes on from the last item read.
+                Some(_) if read >= LATEST_SCAN_ITEMS => {
+                    return Ok(MessageWindow {
+                        messages,
+                        older: last_read,
+                    });
+                }
+                Some(key) => start = Some(key),
+                None => {
+                    return Ok(MessageWindow {
+                        messages,
+                        older: None,
+                    });
+                }
+            }
+        }
     }
 
     async fn timeline(
@@ -280,6 +353,15 @@ fn matches(c: &Conversation, filter: &ConversationFilter) -> bool {
 /// A timeline item, with a message's delivery fields as last set.
 fn read_timeline_item(item: super::Item) -> PortResult<TimelineItem> {
     items::from_item(item)
+}
+
+/// Where an item sits in its timeline (its sort key is `TL#` and this).
+fn timeline_position(item: &TimelineItem) -> ulid::Ulid {
+    match item {
+        TimelineItem::Message(m) => m.id.ulid(),
+        TimelineItem::Note(note) => note.id.ulid(),
+        TimelineItem::Event(e) => e.id.ulid(),
+    }
 }
 
 #[async_trait]

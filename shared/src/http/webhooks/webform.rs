@@ -2,19 +2,19 @@
 
 use crate::channels::webform::{Submission, WebformError, parse_fields};
 use crate::http::AppState;
+use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
 use crate::http::links::{LinkError, is_token_shaped, link_hash, public_base};
 use crate::http::pages::{self, FormValues};
 use crate::http::problem::ApiError;
 use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::net::{IpAddr, SocketAddr};
 
 /// Whether the client wants JSON back rather than a page.
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -33,25 +33,6 @@ fn content_type(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned()
-}
-
-/// The client's address: the socket peer, or the first forwarded address when the
-/// server sits behind a proxy it was told to trust.
-fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
-    if trust_proxy {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 async fn read_body(req: Request, limit: usize) -> Result<(HeaderMap, Bytes), ApiError> {
@@ -77,19 +58,13 @@ fn form_error(e: WebformError) -> ApiError {
     }
 }
 
-pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    _: WithinAddressLimit,
+    req: Request,
+) -> Response {
     let json_client = wants_json(req.headers());
     let base = public_base(&state.config, req.uri(), req.headers());
-    if let Some(ip) = client_ip(&req, state.config.trust_proxy)
-        && let Err(wait) = state.limits.check(ip)
-    {
-        let detail = "too many submissions from your address; try again in a minute";
-        let error = ApiError {
-            retry_after_secs: Some(wait.as_secs().max(1)),
-            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
-        };
-        return error.into_response();
-    }
     let (headers, body) = match read_body(req, state.config.webform_max_bytes).await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
@@ -164,6 +139,8 @@ fn accepted(base: Option<&str>, token: &str, json_client: bool) -> Response {
 pub async fn answer(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    _: WithinAddressLimit,
+    _: WithinLinkLimit,
     req: Request,
 ) -> Response {
     if !is_token_shaped(&token) {
