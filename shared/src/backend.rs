@@ -197,6 +197,10 @@ impl BlobStore for NoBlobs {
     async fn get(&self, _: &str) -> PortResult<Option<Blob>> {
         Err(no_blobs())
     }
+
+    async fn delete(&self, _: &str) -> PortResult<()> {
+        Err(no_blobs())
+    }
 }
 
 fn no_blobs() -> PortError {
