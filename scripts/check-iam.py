@@ -72,8 +72,8 @@ KEY_SOURCES = {
     "email/quarantine/": [("shared/src/lambda/ses.rs", 'format!("email/quarantine/')],
     "attachments/": [("shared/src/services/router.rs", 'format!("attachments/')],
     "replies/": [("shared/src/services/inbox.rs", 'format!("replies/')],
-    "calls/pbx/": [("shared/src/http/webhooks/pbx.rs", '"calls/pbx/')],
-    "calls/twilio/": [("shared/src/http/webhooks/twilio.rs", '"calls/twilio/')],
+    "calls/pbx/": [("shared/src/channels/pbx/call.rs", '"calls/pbx/')],
+    "calls/twilio/": [("shared/src/channels/twilio/voice.rs", '"calls/twilio/')],
 }
 
 # Functions whose DynamoDB access is held to partitions: (action, partition pattern)
