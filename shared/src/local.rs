@@ -12,6 +12,8 @@ use crate::http::{AppState, app};
 use crate::model::Channel;
 use crate::ports::{ChannelSender, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
+use crate::services::erasure::Retention;
+use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
@@ -32,6 +34,8 @@ pub struct LocalSettings {
     pub twilio: Option<TwilioConfig>,
     /// Replies by email, when a relay is configured.
     pub smtp: Option<SmtpConfig>,
+    /// How long resolved conversations are kept; none: for ever.
+    pub retention: Option<Retention>,
 }
 
 /// The assembled local app.
@@ -41,6 +45,8 @@ pub struct Local {
     pub blobs: BlobFolder,
     router: InboundRouter,
     sender: Sender,
+    rights: Rights,
+    retention: Option<Retention>,
 }
 
 impl Local {
@@ -104,6 +110,8 @@ impl Local {
             blobs: BlobFolder::new(settings.blob_dir),
             router,
             sender,
+            rights: backend.rights(),
+            retention: settings.retention,
         })
     }
 
@@ -141,6 +149,7 @@ impl Local {
         }));
 
         let sweep_store = self.store.clone();
+        let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
         let sweeper_task = tokio::spawn(async move {
             while !*sweep_stop.borrow() {
@@ -148,6 +157,11 @@ impl Local {
                     crate::services::sweep::wake_snoozed(&sweep_store, chrono::Utc::now()).await
                 {
                     tracing::error!(error = %e, "waking snoozed conversations failed");
+                }
+                if let Some(retention) = retention
+                    && let Err(e) = rights.sweep(retention, chrono::Utc::now()).await
+                {
+                    tracing::error!(error = %e, "erasing conversations past their retention failed");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(15)) => {}
