@@ -44,12 +44,29 @@ BUCKET = {
     "RouterFunction": {
         ("s3:PutObject", "attachments/"),  # files fetched from the channels
         ("s3:GetObject", "email/raw/"),  # an email's files, cut from its raw message
+        # A redelivered message of erased data: what was kept for it goes again.
+        ("s3:DeleteObject", "attachments/"),
+        ("s3:DeleteObject", "email/raw/"),
     },
     "InboxApiFunction": {
         ("s3:GetObject", "attachments/"),  # downloads of inbound files
         ("s3:GetObject", "replies/"),  # downloads of the agents' own files
         ("s3:GetObject", "email/raw/"),  # GET /v1/messages/{id}/original
         ("s3:PutObject", "replies/"),  # the files agents attach to replies
+        # DELETE /v1/contacts/{id}: every file of the contact's.
+        ("s3:DeleteObject", "attachments/"),
+        ("s3:DeleteObject", "replies/"),
+        ("s3:DeleteObject", "email/raw/"),
+        ("s3:DeleteObject", "calls/pbx/"),
+        ("s3:DeleteObject", "calls/twilio/"),
+    },
+    # Retention (RetentionDays): the files of the conversations it erases.
+    "SweeperFunction": {
+        ("s3:DeleteObject", "attachments/"),
+        ("s3:DeleteObject", "replies/"),
+        ("s3:DeleteObject", "email/raw/"),
+        ("s3:DeleteObject", "calls/pbx/"),
+        ("s3:DeleteObject", "calls/twilio/"),
     },
     "SenderFunction": {
         ("s3:GetObject", "replies/"),  # the files a reply carries
@@ -72,8 +89,8 @@ KEY_SOURCES = {
     "email/quarantine/": [("shared/src/lambda/ses.rs", 'format!("email/quarantine/')],
     "attachments/": [("shared/src/services/router.rs", 'format!("attachments/')],
     "replies/": [("shared/src/services/inbox.rs", 'format!("replies/')],
-    "calls/pbx/": [("shared/src/http/webhooks/pbx.rs", '"calls/pbx/')],
-    "calls/twilio/": [("shared/src/http/webhooks/twilio.rs", '"calls/twilio/')],
+    "calls/pbx/": [("shared/src/channels/pbx/call.rs", '"calls/pbx/')],
+    "calls/twilio/": [("shared/src/channels/twilio/voice.rs", '"calls/twilio/')],
 }
 
 # Functions whose DynamoDB access is held to partitions: (action, partition pattern)

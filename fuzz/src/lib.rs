@@ -194,6 +194,10 @@ impl BlobStore for OneBlob {
             bytes: self.raw.clone(),
         }))
     }
+
+    async fn delete(&self, _: &str) -> PortResult<()> {
+        Ok(())
+    }
 }
 
 /// Runs a future that never waits (everything here is in memory) to its end.

@@ -341,7 +341,9 @@ async fn seed_routes(
                 ..
             } => conversations.push(conversation_id),
             RouteOutcome::Stored { .. } => {}
-            RouteOutcome::Duplicate { .. } => panic!("a seed message was a duplicate"),
+            RouteOutcome::Duplicate { .. } | RouteOutcome::Erased => {
+                panic!("a seed message was a duplicate")
+            }
         }
         done += 1;
         if done.is_multiple_of(report_every) {

@@ -6,13 +6,15 @@ use crate::config::HttpConfig;
 use crate::http::{AppState, limits::RateLimits, links::CustomerLinks};
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, IdempotencyStore,
-    MessageStore, PortError, PortResult, ProofStore, Queue, RoutingStore, SettingStore, TeamStore,
+    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, ErasureStore,
+    IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue, RoutingStore,
+    SettingStore, TeamStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::Ingest;
 use crate::services::proof::Proofs;
+use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
@@ -30,6 +32,7 @@ pub trait Store:
     + SettingStore
     + IdempotencyStore
     + ProofStore
+    + ErasureStore
     + 'static
 {
 }
@@ -44,6 +47,7 @@ impl<T> Store for T where
         + SettingStore
         + IdempotencyStore
         + ProofStore
+        + ErasureStore
         + 'static
 {
 }
@@ -66,6 +70,7 @@ pub struct Backend {
     pub settings: Arc<dyn SettingStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub proofs: Arc<dyn ProofStore>,
+    pub erasure: Arc<dyn ErasureStore>,
     pub queue: Arc<dyn Queue>,
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
@@ -83,7 +88,8 @@ impl Backend {
             teams: store.clone(),
             settings: store.clone(),
             idempotency: store.clone(),
-            proofs: store,
+            proofs: store.clone(),
+            erasure: store,
             queue,
             blobs: Arc::new(NoBlobs),
         }
@@ -120,6 +126,16 @@ impl Backend {
             .setting_or_init(REPLY_TOKEN_SETTING, new_secret("").0)
             .await?;
         Ok(ReplyTokens::new(key.as_bytes()))
+    }
+
+    /// Customers' data rights: export, history, erasure, retention. Erasing deletes
+    /// files, so a process that erases needs its blob store.
+    pub fn rights(&self) -> Rights {
+        Rights {
+            erasure: self.erasure.clone(),
+            contacts: self.contacts.clone(),
+            blobs: self.blobs.clone(),
+        }
     }
 
     pub fn directory(&self) -> Directory {
@@ -168,6 +184,7 @@ impl Backend {
         AppState {
             inbox: self.inbox(replies),
             directory: self.directory(),
+            rights: self.rights(),
             ingest: Ingest::new(self.queue.clone()),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
@@ -195,6 +212,10 @@ impl BlobStore for NoBlobs {
     }
 
     async fn get(&self, _: &str) -> PortResult<Option<Blob>> {
+        Err(no_blobs())
+    }
+
+    async fn delete(&self, _: &str) -> PortResult<()> {
         Err(no_blobs())
     }
 }

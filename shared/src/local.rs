@@ -13,6 +13,8 @@ use crate::model::Channel;
 use crate::ports::{ChannelSender, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
+use crate::services::erasure::Retention;
+use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
@@ -35,6 +37,8 @@ pub struct LocalSettings {
     pub smtp: Option<SmtpConfig>,
     /// How the listener guards its connections.
     pub server: ServerLimits,
+    /// How long resolved conversations are kept; none: for ever.
+    pub retention: Option<Retention>,
 }
 
 /// The assembled local app.
@@ -45,6 +49,8 @@ pub struct Local {
     router: InboundRouter,
     sender: Sender,
     server: ServerLimits,
+    rights: Rights,
+    retention: Option<Retention>,
 }
 
 impl Local {
@@ -109,6 +115,8 @@ impl Local {
             router,
             sender,
             server: settings.server,
+            rights: backend.rights(),
+            retention: settings.retention,
         })
     }
 
@@ -146,6 +154,7 @@ impl Local {
         }));
 
         let sweep_store = self.store.clone();
+        let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
         let sweeper_task = tokio::spawn(async move {
             while !*sweep_stop.borrow() {
@@ -153,6 +162,11 @@ impl Local {
                     crate::services::sweep::wake_snoozed(&sweep_store, chrono::Utc::now()).await
                 {
                     tracing::error!(error = %e, "waking snoozed conversations failed");
+                }
+                if let Some(retention) = retention
+                    && let Err(e) = rights.sweep(retention, chrono::Utc::now()).await
+                {
+                    tracing::error!(error = %e, "erasing conversations past their retention failed");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(15)) => {}

@@ -208,6 +208,13 @@ impl App {
             .expect("the API answers")
     }
 
+    pub async fn delete(&self, key: &str, path: &str) -> Response {
+        self.request(key, Method::DELETE, path)
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
     pub async fn patch_json(&self, key: &str, path: &str, body: &Value) -> Response {
         self.request(key, Method::PATCH, path)
             .json(body)

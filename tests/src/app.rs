@@ -101,6 +101,11 @@ impl App {
         self.dir.path().join("switchboard.db")
     }
 
+    /// The folder the server keeps attachments and raw emails in.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.dir.path().join("blobs")
+    }
+
     /// The server's process id (while it runs).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the server is running").id()
@@ -186,7 +191,7 @@ impl App {
         }
         let log = std::env::var("E2E_SWITCHBOARD_LOG").unwrap_or_else(|_| "warn".into());
         command
-            .env("SWITCHBOARD_BLOB_DIR", self.dir.path().join("blobs"))
+            .env("SWITCHBOARD_BLOB_DIR", self.blob_dir())
             .env("SWITCHBOARD_LOG", log)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         command

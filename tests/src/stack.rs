@@ -299,7 +299,14 @@ impl Stack {
 
     /// Invokes a sweeper on this stack's resources with a scheduled event.
     pub async fn sweep(&self) {
-        let mut sweeper = Function::start("sweeper", &self.cloud.function_env()).await;
+        self.sweep_with(&[]).await;
+    }
+
+    /// Invokes a sweeper with extra variables (a retention period).
+    pub async fn sweep_with(&self, extra: &[(&str, &str)]) {
+        let mut env = self.cloud.function_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut sweeper = Function::start("sweeper", &env).await;
         sweeper.invoke_ok(scheduled_event()).await;
     }
 }

@@ -1,18 +1,29 @@
 //! `sweeper`: every minute (an EventBridge schedule), the time-driven changes: snoozed
-//! conversations whose time has come reopen.
+//! conversations whose time has come reopen, and, with a retention period, resolved
+//! conversations past it are erased with their files.
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
+use shared::lambda::schedule::Sweeper;
 use shared::lambda::{self, Error, schedule};
+use shared::services::rights::Rights;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let conversations = lambda::start(|config| async move {
-        // The store alone: the sweeper reaches no queue and no bucket.
-        let store = AwsClients::from_env()?.store(&config.aws);
+    let sweeper = lambda::start(|config| async move {
+        let clients = AwsClients::from_env()?;
+        let store = clients.store(&config.aws);
         lambda::warm_up(store.as_ref()).await;
-        Ok(store)
+        // The store alone, unless retention erases: then the bucket too (its files).
+        let retention = config.retention.map(|retention| {
+            let rights = Rights::new(store.clone(), clients.blobs(&config.aws));
+            (rights, retention)
+        });
+        Ok(Sweeper {
+            conversations: store,
+            retention,
+        })
     })
     .await?;
-    schedule::run(conversations).await
+    schedule::run(sweeper).await
 }

@@ -10,6 +10,7 @@ use shared::config::{
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber, Role};
 use shared::server::ServerLimits;
+use shared::services::erasure::Retention;
 use shared::services::route::RoutePolicy;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -281,6 +282,10 @@ struct ServeArgs {
     /// A resolved conversation reopens when the customer writes within this many hours.
     #[arg(long, env = "SWITCHBOARD_REOPEN_WINDOW_HOURS", default_value_t = 168)]
     reopen_window_hours: u32,
+    /// Erase resolved conversations this many days after their resolution (and a
+    /// contact left with none) [default: keep them]
+    #[arg(long, env = "SWITCHBOARD_RETENTION_DAYS")]
+    retention_days: Option<String>,
     /// Web-form submissions and customer-page answers allowed per client address per
     /// minute, one budget for both (0: no limit).
     #[arg(
@@ -519,6 +524,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         twilio,
         smtp: args.email.smtp()?,
         server,
+        retention: Retention::parse(args.retention_days.as_deref())
+            .map_err(|e| anyhow!("SWITCHBOARD_RETENTION_DAYS: {e}"))?,
     };
     let local = Local::open(settings)
         .await

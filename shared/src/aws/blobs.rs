@@ -1,5 +1,5 @@
-//! The blob port on S3: one private bucket, every object encrypted at rest. Two calls,
-//! PutObject and GetObject, as [`SignedRequests`]: path-style on an emulator, virtual-hosted
+//! The blob port on S3: one private bucket, every object encrypted at rest. Three calls,
+//! PutObject, GetObject and DeleteObject, as [`SignedRequests`]: path-style on an emulator, virtual-hosted
 //! (`<bucket>.s3.<region>.amazonaws.com`) on AWS.
 
 use super::signed::{Service, SignedRequests, xml_element};
@@ -94,6 +94,16 @@ impl BlobStore for S3Blobs {
             content_type,
             bytes: answer.body.into(),
         }))
+    }
+
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        check_key(key)?;
+        // S3 answers 204 whether or not the key held an object.
+        let request = request(http::Method::DELETE, &self.url(key)).body(Bytes::new());
+        self.aws
+            .send("s3:DeleteObject", Service::S3, built(request)?, &[])
+            .await?;
+        Ok(())
     }
 }
 

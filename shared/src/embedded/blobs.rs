@@ -66,6 +66,32 @@ impl BlobStore for BlobFolder {
         .await
         .map_err(|e| PortError::Internal(e.to_string()))?
     }
+
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        let path = self.path_of(key)?;
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            for file in [path.with_extension("meta"), path.clone()] {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&file, e)),
+                }
+            }
+            // A folder is named after what its files came with (a message's source id):
+            // it goes with its last file.
+            let mut dir = path.parent();
+            while let Some(folder) = dir.filter(|d| *d != root && d.starts_with(&root)) {
+                if std::fs::remove_dir(folder).is_err() {
+                    break;
+                }
+                dir = folder.parent();
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| PortError::Internal(e.to_string()))?
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +117,29 @@ mod tests {
         assert_eq!(blobs.get("attachments/none").await.unwrap(), None);
         for bad in ["../x", "/etc/passwd", "a//b", "a/../b", ""] {
             assert!(blobs.get(bad).await.is_err(), "{bad}");
+            assert!(blobs.delete(bad).await.is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn deleting_a_blob_takes_its_emptied_folders_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobFolder::new(dir.path().join("blobs"));
+        let blob = Blob {
+            content_type: "text/plain".into(),
+            bytes: b"x".to_vec(),
+        };
+        for key in ["attachments/telegram_1_2/0", "attachments/telegram_3_4/0"] {
+            blobs.put(key, blob.clone()).await.unwrap();
+        }
+        blobs.delete("attachments/telegram_1_2/0").await.unwrap();
+        blobs.delete("attachments/telegram_1_2/0").await.unwrap();
+        assert_eq!(blobs.get("attachments/telegram_1_2/0").await.unwrap(), None);
+        assert!(!dir.path().join("blobs/attachments/telegram_1_2").exists());
+        assert!(dir.path().join("blobs/attachments").is_dir());
+        assert_eq!(
+            blobs.get("attachments/telegram_3_4/0").await.unwrap(),
+            Some(blob)
+        );
     }
 }

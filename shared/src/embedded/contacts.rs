@@ -2,7 +2,9 @@ use super::Embedded;
 use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
-use crate::model::{AgentId, Contact, ContactId, EventKind, MergeSuggestion, ascii_digits};
+use crate::model::{
+    AgentId, Contact, ContactId, EventKind, MergeSuggestion, TimelineItem, ascii_digits,
+};
 use crate::ports::{ContactStore, Page, PageRequest, PortError, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -56,6 +58,18 @@ impl ContactStore for Embedded {
     async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>> {
         self.db
             .read(move |conn| rows::load_contact(conn, &id.to_string()))
+            .await
+    }
+
+    async fn contact_timeline(
+        &self,
+        id: ContactId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>> {
+        let below = page.cursor.as_deref().map(cursor::decode_seq).transpose()?;
+        let limit = page.limit as usize;
+        self.db
+            .read(move |conn| super::history::contact_timeline(conn, id, below, limit))
             .await
     }
 

@@ -7,6 +7,8 @@ mod contacts;
 mod conversations;
 mod cursor;
 mod db;
+mod erasure;
+mod history;
 mod idempotency;
 mod proofs;
 mod queue;

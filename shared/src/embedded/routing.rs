@@ -9,6 +9,7 @@ use crate::model::{
     ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
+use crate::services::erasure::source_digest;
 use crate::services::route::{
     ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
     RoutePlan, RoutePolicy, choose_assignee,
@@ -144,6 +145,18 @@ fn route(
         return Ok(RouteOutcome::Duplicate {
             message_id: rows::parse("message id", &id).map_err(sql)?,
         });
+    }
+    let erased: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM erased_sources WHERE digest = ?1 AND expires_at > ?2")
+        .and_then(|mut s| {
+            s.query_row(params![source_digest(&msg.source_id), millis(now)], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+        .map_err(sql)?;
+    if erased.is_some() {
+        return Ok(RouteOutcome::Erased);
     }
 
     let ctx = read_context(conn, msg)?;

@@ -147,6 +147,34 @@ pub const STORE: &[&str] = &[
     // 6: how an identity came to a contact, and where a customer's message came from
     "ALTER TABLE contact_identities ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN sent_from TEXT NOT NULL DEFAULT '[]';",
+    // 7: erasure: the tombstones erasures leave, the digests of erased messages' source
+    // ids (so a redelivery stores nothing again), and the search index rebuilt once:
+    // each message keeps the rowid of its row there, so the row can go with it, and a
+    // row deleted leaves no trace of its words in the index (FTS5 `secure-delete`)
+    "CREATE TABLE erasures (
+        id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        erased_at INTEGER NOT NULL,
+        actor_id TEXT,
+        contact_id TEXT,
+        conversations INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        notes INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        files INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE erased_sources (
+        digest TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX erased_sources_by_expiry ON erased_sources(expires_at);
+    DROP TABLE conversation_search;
+    CREATE VIRTUAL TABLE conversation_search USING fts5(conversation_id UNINDEXED, body, tokenize = 'unicode61');
+    INSERT INTO conversation_search (conversation_search, rank) VALUES ('secure-delete', 1);
+    ALTER TABLE messages ADD COLUMN search_rowid INTEGER;
+    INSERT INTO conversation_search (rowid, conversation_id, body)
+        SELECT rowid, conversation_id, text FROM messages;
+    UPDATE messages SET search_rowid = rowid;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -27,6 +27,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct AppState {
     pub inbox: Inbox,
     pub directory: Directory,
+    /// Export, history and erasure of a contact's data.
+    pub rights: crate::services::rights::Rights,
     pub ingest: Ingest,
     pub queue: Arc<dyn Queue>,
     /// Where raw inbound emails are kept until the router has fetched their files.

@@ -6,6 +6,7 @@ use crate::aws::AwsSettings;
 use crate::channels::email::outbound::OutboundSettings;
 use crate::config::{HttpConfig, PageConfig, PublicLimits, trusted_proxy_hops};
 use crate::model::DefaultRegion;
+use crate::services::erasure::Retention;
 use crate::services::route::RoutePolicy;
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,6 +32,9 @@ pub struct FunctionConfig {
     pub pbx: Option<PbxSettings>,
     /// Replies by email through SES, when the stack sends email (`SWITCHBOARD_EMAIL_FROM`).
     pub email: Option<EmailSending>,
+    /// How long resolved conversations are kept (`SWITCHBOARD_RETENTION_DAYS`); none:
+    /// for ever. The sweeper erases what is past it.
+    pub retention: Option<Retention>,
 }
 
 impl FunctionConfig {
@@ -155,6 +159,13 @@ impl FunctionConfig {
             }),
         };
 
+        let retention =
+            Retention::parse(get("SWITCHBOARD_RETENTION_DAYS").as_deref()).map_err(|problem| {
+                ConfigError {
+                    name: "SWITCHBOARD_RETENTION_DAYS",
+                    problem,
+                }
+            })?;
         let twilio = twilio_settings(&get, public_url.as_deref(), default_region)?;
         let pbx = pbx_settings(&get)?;
         let email = email_sending(&get)?;
@@ -184,6 +195,7 @@ impl FunctionConfig {
             twilio,
             pbx,
             email,
+            retention,
         })
     }
 }
@@ -350,6 +362,23 @@ mod tests {
         assert_eq!(c.log, "info");
         assert_eq!(c.telegram, None);
         assert!(c.email.is_none());
+        assert_eq!(c.retention, None);
+    }
+
+    #[test]
+    fn retention_is_off_unless_a_number_of_days_is_set() {
+        assert_eq!(
+            config(&[("SWITCHBOARD_RETENTION_DAYS", "")])
+                .unwrap()
+                .retention,
+            None
+        );
+        let c = config(&[("SWITCHBOARD_RETENTION_DAYS", "90")]).unwrap();
+        assert_eq!(c.retention.map(Retention::days), Some(90));
+        for wrong in ["0", "-3", "soon", "36501"] {
+            let err = config(&[("SWITCHBOARD_RETENTION_DAYS", wrong)]).unwrap_err();
+            assert_eq!(err.name, "SWITCHBOARD_RETENTION_DAYS", "{wrong}");
+        }
     }
 
     #[test]

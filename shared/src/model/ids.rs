@@ -105,6 +105,9 @@ typed_id!(
 typed_id!(
     /// A team of agents.
     TeamId, "tm", "team");
+typed_id!(
+    /// The record that a customer's data was erased.
+    ErasureId, "er", "erasure");
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ mod activity;
 mod agent;
 mod contact;
 mod conversation;
+mod erasure;
 mod identity;
 mod ids;
 mod inbound;
@@ -14,12 +15,14 @@ pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
 pub use contact::{Contact, ContactIdentity, MergeSuggestion};
 pub use conversation::{Conversation, ConversationStatus, Priority, normalize_tag, preview_of};
+pub use erasure::{Erasure, ErasureReason};
 pub use identity::{
     DefaultRegion, EmailAddress, Identity, IdentityKind, InvalidEmail, InvalidPhone, PhoneNumber,
     PresentedIdentity, ascii_digits,
 };
 pub use ids::{
-    AgentId, ContactId, ConversationId, EventId, InvalidId, MessageId, NoteId, TeamId, next_ulid,
+    AgentId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId, NoteId, TeamId,
+    next_ulid,
 };
 pub use inbound::{
     DeliveryReport, InboundMessage, Reachability, ReportKind, ThreadHint, ThreadRef,

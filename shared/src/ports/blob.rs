@@ -12,6 +12,8 @@ pub struct Blob {
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, blob: Blob) -> PortResult<()>;
     async fn get(&self, key: &str) -> PortResult<Option<Blob>>;
+    /// Removes the blob; a key that holds none is already as asked.
+    async fn delete(&self, key: &str) -> PortResult<()>;
 }
 
 /// The one rule for blob keys on every backend: a relative path of plain segments

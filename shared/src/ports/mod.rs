@@ -2,6 +2,7 @@
 //! adapters implement them: `embedded` (one SQLite file and a folder) and, later, `aws`.
 
 mod blob;
+mod erasure;
 mod files;
 mod idempotency;
 mod proofs;
@@ -11,6 +12,7 @@ mod settings;
 mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
+pub use erasure::ErasureStore;
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::IdempotencyStore;
 pub use proofs::{PendingProof, ProofStore};

@@ -19,6 +19,9 @@ pub enum RouteOutcome {
     },
     /// A message with this source id was stored before; nothing changed.
     Duplicate { message_id: MessageId },
+    /// A message with this source id was stored and erased since (with its contact's
+    /// data, or past its retention): a redelivery of it stores nothing again.
+    Erased,
 }
 
 /// How far back [`ConversationStore::latest_messages`] looks: the latest timeline items
@@ -179,6 +182,13 @@ pub trait ContactStore: Send + Sync {
     /// Contacts whose name or identity contains `query`, newest first; all when empty.
     async fn search_contacts(&self, query: &str, page: &PageRequest) -> PortResult<Page<Contact>>;
     async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>>;
+    /// Every message, note and event of the contact's conversations, newest first
+    /// (by id, which sorts by creation across kinds and conversations).
+    async fn contact_timeline(
+        &self,
+        id: ContactId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>>;
     /// `absorbed`'s identities, conversations and messages move to `survivor`;
     /// `absorbed` is gone afterwards. Returns the survivor as it now stands.
     async fn merge_contacts(

@@ -156,6 +156,27 @@ impl InboundRouter {
                 }
                 Handled::Done
             }
+            Ok(RouteOutcome::Erased) => {
+                // Its files were fetched, and an email's original kept, before it was
+                // found erased: they go again.
+                let files = message
+                    .attachments
+                    .iter()
+                    .filter(|a| a.is_stored())
+                    .map(|a| a.blob_key.clone())
+                    .chain(message.original.clone());
+                for key in files {
+                    if let Err(e) = self.blobs.delete(&key).await {
+                        return Handled::Retry {
+                            after: backoff(delivery.receive_count),
+                            reason: e.to_string(),
+                        };
+                    }
+                }
+                tracing::info!(source_id_digest = %crate::services::erasure::source_digest(&message.source_id),
+                    "a redelivered message of erased data dropped");
+                Handled::Done
+            }
             Err(e) => {
                 let level_error = !matches!(e, PortError::Unavailable(_) | PortError::Conflict(_));
                 if level_error {

@@ -11,7 +11,10 @@ use shared::aws::{
 use shared::backend::Store;
 use shared::embedded::{BlobFolder, Embedded};
 use shared::ports::{BlobStore, MAX_DELIVERIES, Queue};
+use shared::services::rights::Rights;
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use tempfile::TempDir;
 
 const ENDPOINT_VAR: &str = "SWITCHBOARD_TEST_AWS_ENDPOINT";
@@ -195,6 +198,182 @@ pub async fn dynamo_store() -> Subject<dyn Store> {
     create_table(&client, &table).await.unwrap();
     Subject {
         port: Box::new(DynamoStore::new(client, table)),
+        _dir: None,
+    }
+}
+
+/// A store and a blob store of one backend, the rights service over both, and a view of
+/// every row, item and file they hold.
+pub struct Held {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub rights: Rights,
+    raw: Raw,
+}
+
+enum Raw {
+    Sqlite {
+        db: PathBuf,
+        blobs: PathBuf,
+    },
+    Aws {
+        dynamodb: aws_sdk_dynamodb::Client,
+        table: String,
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+    },
+}
+
+impl Held {
+    /// Every row (SQLite, the search index's own tables too) or item (DynamoDB), one
+    /// line each as `<table or partition>: <values>`, then every file (`file: <key>`).
+    /// Test code may scan what a request path never would.
+    pub async fn everything(&self) -> Vec<String> {
+        match &self.raw {
+            Raw::Sqlite { db, blobs } => {
+                let mut lines = sqlite_rows(db);
+                lines.extend(files_under(blobs, blobs));
+                lines
+            }
+            Raw::Aws {
+                dynamodb,
+                table,
+                s3,
+                bucket,
+            } => {
+                let mut lines = Vec::new();
+                let mut start = None;
+                loop {
+                    let out = dynamodb
+                        .scan()
+                        .table_name(table)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .unwrap();
+                    for item in out.items() {
+                        let pk = match item.get("pk") {
+                            Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) => pk.clone(),
+                            _ => String::new(),
+                        };
+                        lines.push(format!("{pk}: {item:?}"));
+                    }
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        break;
+                    }
+                }
+                let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+                for object in listed.contents() {
+                    lines.push(format!("file: {}", object.key().unwrap_or_default()));
+                }
+                lines
+            }
+        }
+    }
+}
+
+fn sqlite_rows(db: &std::path::Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut lines = Vec::new();
+    for table in tables {
+        let mut statement = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => "null".to_owned(),
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        rusqlite::types::ValueRef::Real(n) => n.to_string(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    })
+                    .collect();
+                Ok(values.join(" | "))
+            })
+            .unwrap();
+        for row in rows {
+            lines.push(format!("{table}: {}", row.unwrap()));
+        }
+    }
+    lines
+}
+
+fn files_under(root: &std::path::Path, dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let key = path.strip_prefix(root).unwrap().display().to_string();
+        if path.is_dir() {
+            lines.push(format!("file: {key}/"));
+            lines.extend(files_under(root, &path));
+        } else {
+            lines.push(format!("file: {key}"));
+        }
+    }
+    lines
+}
+
+pub async fn embedded_held() -> Subject<Held> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("conformance.db");
+    let blob_dir = dir.path().join("blobs");
+    let store = Arc::new(Embedded::open(&db).unwrap());
+    let blobs: Arc<dyn BlobStore> = Arc::new(BlobFolder::new(&blob_dir));
+    Subject {
+        port: Box::new(Held {
+            rights: Rights::new(store.clone(), blobs.clone()),
+            store,
+            blobs,
+            raw: Raw::Sqlite {
+                db,
+                blobs: blob_dir,
+            },
+        }),
+        _dir: Some(dir),
+    }
+}
+
+pub async fn aws_held() -> Subject<Held> {
+    let config = sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique_name();
+    create_table(&dynamodb, &table).await.unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique_name();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(signed_requests(), bucket.clone()));
+    Subject {
+        port: Box::new(Held {
+            rights: Rights::new(store.clone(), blobs.clone()),
+            store,
+            blobs,
+            raw: Raw::Aws {
+                dynamodb,
+                table,
+                s3,
+                bucket,
+            },
+        }),
         _dir: None,
     }
 }

@@ -9,6 +9,7 @@ on_both_backends!(
         a_blob_round_trips_with_its_content_type,
         a_missing_blob_is_none,
         a_second_put_replaces_the_blob,
+        a_deleted_blob_is_gone_and_deleting_it_again_is_fine,
         keys_that_could_escape_a_folder_are_refused,
     ]
 );
@@ -47,6 +48,24 @@ async fn a_second_put_replaces_the_blob(b: &dyn BlobStore) {
     );
 }
 
+async fn a_deleted_blob_is_gone_and_deleting_it_again_is_fine(b: &dyn BlobStore) {
+    b.put("attachments/telegram_1_2/0", blob("image/png", b"a"))
+        .await
+        .unwrap();
+    b.put("attachments/telegram_1_2/1", blob("image/png", b"b"))
+        .await
+        .unwrap();
+    b.delete("attachments/telegram_1_2/0").await.unwrap();
+    assert_eq!(b.get("attachments/telegram_1_2/0").await.unwrap(), None);
+    b.delete("attachments/telegram_1_2/0").await.unwrap();
+    b.delete("attachments/never/0").await.unwrap();
+    assert_eq!(
+        b.get("attachments/telegram_1_2/1").await.unwrap(),
+        Some(blob("image/png", b"b")),
+        "its neighbour stays"
+    );
+}
+
 async fn keys_that_could_escape_a_folder_are_refused(b: &dyn BlobStore) {
     for bad in ["../x", "/etc/passwd", "a//b", "a/../b", ""] {
         assert!(b.get(bad).await.is_err(), "get {bad:?}");
@@ -54,5 +73,6 @@ async fn keys_that_could_escape_a_folder_are_refused(b: &dyn BlobStore) {
             b.put(bad, blob("text/plain", b"x")).await.is_err(),
             "put {bad:?}"
         );
+        assert!(b.delete(bad).await.is_err(), "delete {bad:?}");
     }
 }

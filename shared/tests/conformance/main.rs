@@ -32,6 +32,7 @@ mod backends;
 mod blobs;
 mod identity;
 mod queue;
+mod rights;
 mod ses;
 mod signing;
 mod store;

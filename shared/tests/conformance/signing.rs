@@ -126,6 +126,8 @@ async fn objects_and_the_secret_pass_a_server_that_checks_signatures_and_a_wrong
     assert_eq!(read.bytes, bytes);
     assert_eq!(read.content_type, "application/pdf");
     assert!(blobs.get("attachments/none.txt").await.unwrap().is_none());
+    blobs.delete(key).await.unwrap();
+    assert!(blobs.get(key).await.unwrap().is_none(), "deleted");
     assert_eq!(
         aws.secret_parameter(parameter).await.unwrap(),
         "s3cr3t value"

@@ -115,7 +115,9 @@ pub(crate) async fn route(store: &dyn Store, message: &InboundMessage) -> Routed
             conversation: conversation_id,
             contact: contact_id,
         },
-        RouteOutcome::Duplicate { .. } => panic!("{:?} was new", message.source_id),
+        RouteOutcome::Duplicate { .. } | RouteOutcome::Erased => {
+            panic!("{:?} was new", message.source_id)
+        }
     }
 }
 
@@ -299,6 +301,7 @@ async fn a_burst_from_one_new_customer_makes_one_contact_and_one_conversation(st
             RouteOutcome::Stored { message_id, .. } => message_id,
             // A retry of a write that landed although its answer was lost.
             RouteOutcome::Duplicate { message_id } => message_id,
+            RouteOutcome::Erased => panic!("nothing was erased"),
         };
         let m = store.message(message_id).await.unwrap().unwrap();
         pairs.push((m.conversation_id, m.contact_id));

@@ -101,6 +101,14 @@ impl ContactStore for DynamoStore {
             .map(|stored| stored.contact))
     }
 
+    async fn contact_timeline(
+        &self,
+        id: ContactId,
+        page: &PageRequest,
+    ) -> PortResult<Page<TimelineItem>> {
+        self.contact_items(id, page).await
+    }
+
     async fn merge_contacts(
         &self,
         survivor: ContactId,

@@ -10,7 +10,12 @@ pub const PROVEN: &str = "#PROVEN";
 pub const HEAD: &str = "#HEAD";
 /// Timeline sort keys start with this; nothing else in a conversation's partition does.
 pub const TIMELINE: &str = "TL#";
+/// A customer-page link's own partition starts with this, and so does its pointer's
+/// sort key in the conversation it is bound to.
+pub const LINK: &str = "LINK#";
 pub const CONTACTS: &str = "CONTACTS";
+/// The partition of the tombstones erasures leave.
+pub const ERASURES: &str = "ERASURES";
 pub const AGENTS: &str = "AGENTS";
 pub const TEAMS: &str = "TEAMS";
 
@@ -60,6 +65,11 @@ pub fn proof(digest: &str) -> String {
 
 pub fn link(hash: &str) -> String {
     format!("LINK#{hash}")
+}
+
+/// The digest of an erased message's source id: a redelivery of it stores nothing.
+pub fn erased_source(digest: &str) -> String {
+    format!("ERASED#{digest}")
 }
 
 pub fn agent(id: AgentId) -> String {

@@ -21,6 +21,7 @@
 //! | contacts, newest first                           | gsi1 `CONTACTS` / `<created ms>#<id>`                      |
 //! | contacts by name prefix                          | gsi2 `NAME#<first letter>` / `<lower-case name>#<id>`      |
 //! | customer-page link                               | `pk=LINK#<token hash>`                                     |
+//! | … the links bound to a conversation              | `pk=CV#<id>`, `sk=LINK#<token hash>`                       |
 //! | agent by id; all agents by id                    | `pk=AG#<id>`; gsi1 `AGENTS` / `<id>`                       |
 //! | agent by API key; agent email taken?             | `pk=KEY#<key hash>`; `pk=AGEMAIL#<email>`                  |
 //! | team by id; teams by name; name taken?           | `pk=TM#<id>`; gsi1 `TEAMS` / `<lower name>#<id>`; `pk=TMNAME#<lower name>` |
@@ -28,6 +29,10 @@
 //! | a setting (the reply-token key), made once       | `pk=SET#<name>`, `sk=#META`                                |
 //! | what an idempotency key was first used for       | `pk=IDEM#<key digest>`, `sk=#META` (TTL `expires_at`)      |
 //! | a pending proof of a typed address               | `pk=CONFIRM#<secret digest>`, `sk=#META` (TTL `expires_at`) |
+//! | was this source id erased? (exactly once)        | `pk=ERASED#<source id digest>`, `sk=#META` (TTL `expires_at`) |
+//! | erasure tombstones, newest first                 | `pk=ERASURES`, `sk=<erasure id>`                           |
+//! | resolved conversations past their retention      | gsi1 `ST#resolved`, `gsi1sk < <cutoff ms>`                 |
+//! | a contact's history, newest first                | gsi3 `CC#<contact>`, then each `pk=CV#<id>`, `sk` from `TL#` to the cursor |
 //!
 //! Consistency: routing reads the base table with strongly consistent reads and
 //! writes the exactly-once marker, the message, the conversation (on its version), the
@@ -36,6 +41,9 @@
 //! routers can never both create a contact or a conversation for one customer. The
 //! indexes are only read for lists, where a second's lag is harmless.
 //!
+//! Erasure spans more partitions than a transaction holds: it goes in repeatable steps,
+//! roots last (see `erase`).
+//!
 //! Differences from the embedded store: there is no full-text index, so a conversation
 //! search (`q`) is refused with a clear error, and contact search matches an exact
 //! identity or a name prefix rather than any substring.
@@ -43,6 +51,9 @@
 mod agents;
 mod contacts;
 mod conversations;
+mod erase;
+mod erasure;
+mod history;
 mod idempotency;
 mod items;
 mod keys;

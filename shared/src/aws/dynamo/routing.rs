@@ -9,6 +9,7 @@ use crate::model::{
     TeamId, ThreadHint, TimelineItem,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
+use crate::services::erasure::source_digest;
 use crate::services::route::{
     ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
     RoutePlan, RoutePolicy, choose_assignee,
@@ -124,16 +125,21 @@ struct Read {
 
 impl DynamoStore {
     async fn stored_source(&self, message: &InboundMessage) -> PortResult<Option<RouteOutcome>> {
-        let marker = self
-            .get(&keys::source(message.source_id.as_str()), keys::META)
-            .await?;
-        marker
-            .map(|item| {
-                Ok(RouteOutcome::Duplicate {
-                    message_id: items::parsed(&item, "target")?,
-                })
-            })
-            .transpose()
+        let source = keys::source(message.source_id.as_str());
+        let erased = keys::erased_source(&source_digest(&message.source_id));
+        let (marker, tombstone) =
+            futures::future::try_join(self.get(&source, keys::META), self.get(&erased, keys::META))
+                .await?;
+        if let Some(item) = marker {
+            return Ok(Some(RouteOutcome::Duplicate {
+                message_id: items::parsed(&item, "target")?,
+            }));
+        }
+        // The table's TTL removes an expired one late: it no longer counts.
+        let now = Utc::now().timestamp();
+        Ok(tombstone
+            .filter(|item| items::number(item, "expires_at").is_some_and(|at| at as i64 > now))
+            .map(|_| RouteOutcome::Erased))
     }
 
     async fn route_once(
@@ -555,6 +561,12 @@ impl DynamoStore {
                 items::pointer(keys::link(link), conversation_id.to_string()),
                 None,
             )?);
+            // And from the conversation back to its link, for an erasure to find.
+            let back = Item::from([
+                ("pk".to_owned(), s(keys::conversation(conversation_id))),
+                ("sk".to_owned(), s(keys::link(link))),
+            ]);
+            writes.push(put(self, back, None)?);
         }
         // The other side of each suggestion, on the version of that contact that was read.
         let mut mirrored: Vec<ContactId> = plan

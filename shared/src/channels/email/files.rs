@@ -102,6 +102,9 @@ mod tests {
                 bytes: self.raw.clone(),
             }))
         }
+        async fn delete(&self, _: &str) -> PortResult<()> {
+            Ok(())
+        }
     }
 
     #[tokio::test]

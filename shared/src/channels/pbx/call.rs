@@ -7,11 +7,26 @@ use crate::model::{
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// The context entries of an answered call's item that name who answered: the
 /// extension, and the agent as the PBX calls them (`user`, else the extension).
 pub const ANSWERING_NUMBER: &str = "answering_number";
 pub const ANSWERED_BY: &str = "answered_by";
+
+/// Where a call's record is kept in the blob store: by a hash, so any call id makes a
+/// valid key.
+pub fn record_key(call_id: &str) -> String {
+    format!(
+        "calls/pbx/{}.json",
+        hex::encode(Sha256::digest(call_id.as_bytes()))
+    )
+}
+
+/// The record of the call a stored voice item came from (source id `pbx:<callId>`).
+pub fn record_key_of(source: &SourceId) -> Option<String> {
+    source.as_str().strip_prefix("pbx:").map(record_key)
+}
 
 /// What is kept of a call between its events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

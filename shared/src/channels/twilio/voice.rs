@@ -14,6 +14,7 @@ use crate::model::{
 };
 use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
 
 pub const DIAL_PATH: &str = "/webhooks/twilio/voice/dial";
 pub const RECORDING_PATH: &str = "/webhooks/twilio/voice/recording";
@@ -22,6 +23,22 @@ pub const TRANSCRIPTION_PATH: &str = "/webhooks/twilio/voice/transcription";
 /// word from Twilio about a caller who hangs up during the greeting, before any dial or
 /// recording.
 pub const STATUS_PATH: &str = "/webhooks/twilio/voice/status";
+
+/// Where a call's reported outcome is noted in the blob store: by a hash, so any SID
+/// makes a valid key.
+pub fn outcome_key(call_sid: &str) -> String {
+    format!(
+        "calls/twilio/{}.json",
+        hex::encode(Sha256::digest(call_sid.as_bytes()))
+    )
+}
+
+/// The outcome note of the call a stored voice item came from (source id
+/// `twilio:<CallSid>:<event>`).
+pub fn outcome_key_of(source: &SourceId) -> Option<String> {
+    let (sid, _event) = source.as_str().strip_prefix("twilio:")?.split_once(':')?;
+    is_sid(sid, &["CA"]).then(|| outcome_key(sid))
+}
 
 /// The call statuses after which nothing more happens on a call.
 const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];

@@ -4,7 +4,7 @@ use super::conversations::{PageParams, nullable, page_request};
 use crate::http::AppState;
 use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
-use crate::model::{Agent, AgentId, Availability, Role, Team, TeamId};
+use crate::model::{Agent, AgentId, Availability, Erasure, Role, Team, TeamId};
 use crate::ports::{DeadLetter, Page, QueueName};
 use crate::services::directory::AgentPatch;
 use axum::Json;
@@ -209,4 +209,19 @@ pub async fn replay(
     } else {
         Err(ApiError::not_found("dead letter"))
     }
+}
+
+/// The tombstones erasures left (a contact erased on request, conversations past their
+/// retention), newest first: when, by whom, how much; nothing of whom.
+#[utoipa::path(get, path = "/v1/erasures", tags = ["contacts", "admin"], params(PageParams),
+    responses((status = 200, body = Page<Erasure>), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn erasures(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<Page<Erasure>>, ApiError> {
+    let page = page_request(q.limit, q.cursor, 25)?;
+    Ok(Json(state.rights.erasures(&page).await?))
 }

@@ -1,13 +1,16 @@
-use super::conversations::page_request;
+use super::conversations::{PageParams, page_request};
 use crate::http::AppState;
-use crate::http::auth::Caller;
+use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
-use crate::model::{Contact, ContactId, PhoneNumber};
+use crate::model::{Contact, ContactId, Erasure, PhoneNumber, TimelineItem};
 use crate::ports::Page;
 use crate::services::directory::ContactDetails;
 use crate::services::lookup::CallerLookup;
+use crate::services::rights::ContactExport;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -97,4 +100,63 @@ pub async fn merge(
             .merge(id, body.other_contact_id, &agent)
             .await?,
     ))
+}
+
+/// The contact's whole history across their conversations and channels: messages in and
+/// out, notes and events, newest first; each item names its conversation.
+#[utoipa::path(get, path = "/v1/contacts/{id}/timeline", tag = "contacts",
+    params(("id" = String, Path, description = "contact id (`ct_…`)"), PageParams),
+    responses((status = 200, body = Page<TimelineItem>), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<Page<TimelineItem>>, ApiError> {
+    let page = page_request(q.limit, q.cursor, 100)?;
+    Ok(Json(state.rights.timeline(id, &page).await?))
+}
+
+/// Everything held on the contact, as one JSON document to download: the contact with
+/// their identities and merge suggestions, and every conversation with its whole
+/// timeline; files and originals as links to the routes that serve them.
+#[utoipa::path(get, path = "/v1/contacts/{id}/export", tags = ["contacts", "admin"],
+    params(("id" = String, Path, description = "contact id (`ct_…`)")),
+    responses((status = 200, body = ContactExport, description = "a download (`Content-Disposition: attachment`)"),
+        (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    Admin(agent): Admin,
+    ApiPath(id): ApiPath<ContactId>,
+) -> Result<Response, ApiError> {
+    let export = state.rights.export(id).await?;
+    tracing::info!(contact_id = %id, agent_id = %agent.id, "contact exported");
+    let mut response = Json(export).into_response();
+    let disposition = format!("attachment; filename=\"switchboard-{id}.json\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// Erase the contact: every identity, conversation, message, note, event, file and
+/// original of theirs, in the file store too. What is left is a tombstone with counts;
+/// a later message from any of their identities starts a new contact.
+#[utoipa::path(delete, path = "/v1/contacts/{id}", tags = ["contacts", "admin"],
+    params(("id" = String, Path, description = "contact id (`ct_…`)")),
+    responses((status = 200, body = Erasure, description = "the tombstone the erasure left"),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn erase(
+    State(state): State<AppState>,
+    Admin(agent): Admin,
+    ApiPath(id): ApiPath<ContactId>,
+) -> Result<Json<Erasure>, ApiError> {
+    Ok(Json(state.rights.erase(id, &agent).await?))
 }

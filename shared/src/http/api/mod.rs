@@ -56,7 +56,9 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(messages::original))
         .routes(routes!(contacts::search))
         .routes(routes!(contacts::lookup))
-        .routes(routes!(contacts::get))
+        .routes(routes!(contacts::get, contacts::erase))
+        .routes(routes!(contacts::timeline))
+        .routes(routes!(contacts::export))
         .routes(routes!(contacts::merge))
         .routes(routes!(admin::me, admin::patch_me))
         .routes(routes!(admin::list_agents, admin::create_agent))
@@ -64,6 +66,7 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(admin::list_teams, admin::create_team))
         .routes(routes!(admin::dead_letters))
         .routes(routes!(admin::replay))
+        .routes(routes!(admin::erasures))
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     router.route(

@@ -1,6 +1,7 @@
 //! `POST /webhooks/pbx`: check the signature and its time window, update the call's
 //! record, and at hangup queue the call's timeline item (see [`crate::channels::pbx`]).
 
+use crate::channels::pbx::call::record_key;
 use crate::channels::pbx::event::MAX_EVENT_BYTES;
 use crate::channels::pbx::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use crate::channels::pbx::{CallRecord, Step, parse};
@@ -11,7 +12,6 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     match handle(&state, req).await {
@@ -87,14 +87,6 @@ fn header_of(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 
 fn ok() -> Response {
     (StatusCode::OK, Json(serde_json::json!({}))).into_response()
-}
-
-/// Where a call's record lives: by a hash, so any call id makes a valid key.
-fn record_key(call_id: &str) -> String {
-    format!(
-        "calls/pbx/{}.json",
-        hex::encode(Sha256::digest(call_id.as_bytes()))
-    )
 }
 
 async fn load(blobs: &dyn crate::ports::BlobStore, key: &str) -> PortResult<CallRecord> {

@@ -13,7 +13,6 @@ use crate::ports::Blob;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 /// A form Twilio signed for this server: its parameters, the account's settings, and
 /// the public base URL the call came to (what the TwiML's callbacks point at).
@@ -165,7 +164,7 @@ pub async fn voice_status(State(state): State<AppState>, form: TwilioForm) -> Re
     if !voice::is_final_status(&form.params) {
         return empty_twiml();
     }
-    let key = form.params.get("CallSid").map(outcome_key);
+    let key = form.params.get("CallSid").map(voice::outcome_key);
     if let Some(key) = &key {
         match state.blobs.get(key).await {
             Ok(Some(_)) => {
@@ -184,14 +183,6 @@ pub async fn voice_status(State(state): State<AppState>, form: TwilioForm) -> Re
     enqueue(&state, normalized, "call ended unreported").await
 }
 
-/// Where a call's reported outcome is noted: by a hash, so any SID makes a valid key.
-fn outcome_key(call_sid: &str) -> String {
-    format!(
-        "calls/twilio/{}.json",
-        hex::encode(Sha256::digest(call_sid.as_bytes()))
-    )
-}
-
 /// Notes that a call's dial or recording was reported, before answering Twilio (which
 /// sends the call's status callback only after that answer). Best effort: should it
 /// fail, the status callback's item shares the recording's source id, so a missed call
@@ -204,7 +195,7 @@ async fn note_outcome(state: &AppState, params: &Params) {
         content_type: "application/json".into(),
         bytes: br#"{"reported":true}"#.to_vec(),
     };
-    if let Err(e) = state.blobs.put(&outcome_key(call_sid), note).await {
+    if let Err(e) = state.blobs.put(&voice::outcome_key(call_sid), note).await {
         tracing::warn!(error = %e, "could not note the call's reported outcome");
     }
 }
