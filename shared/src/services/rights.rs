@@ -5,6 +5,14 @@
 //! first, then has the store remove the rest on the versions it read. A message that
 //! arrives meanwhile makes the store refuse; the erasure then reads and decides again,
 //! and what was removed stays removed.
+//!
+//! Retention sweeps rather than letting DynamoDB's TTL expire items: an expiry would
+//! remove items one by one, never the files in the bucket, the pointers in other
+//! partitions or a contact left with nothing, and every item of a conversation would
+//! need its expiry rewritten whenever it is resolved or reopened. The sweep reads due
+//! conversations from the index of conversations by status (`ST#resolved`, least
+//! recently changed first, below the cutoff): a query, never a scan. TTL does expire
+//! what has no ties: the digests of erased source ids.
 
 use super::erasure::{
     ContactHoldings, ConversationHoldings, ErasurePlan, Retention, plan_contact_erasure,
