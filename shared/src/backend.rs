@@ -8,11 +8,11 @@ use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, ErasureStore,
     IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue, RoutingStore,
-    SettingStore, TeamStore,
+    SendOnce, SettingStore, TeamStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
-use crate::services::ingest::Ingest;
+use crate::services::ingest::{Ingest, KeyThenSend};
 use crate::services::proof::Proofs;
 use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
@@ -68,7 +68,8 @@ pub struct Backend {
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
     pub settings: Arc<dyn SettingStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Keyed web-form submissions: the idempotency key held and the message queued.
+    pub send_once: Arc<dyn SendOnce>,
     pub proofs: Arc<dyn ProofStore>,
     pub erasure: Arc<dyn ErasureStore>,
     pub queue: Arc<dyn Queue>,
@@ -87,12 +88,21 @@ impl Backend {
             agents: store.clone(),
             teams: store.clone(),
             settings: store.clone(),
-            idempotency: store.clone(),
+            send_once: Arc::new(KeyThenSend {
+                keys: store.clone(),
+                queue: queue.clone(),
+            }),
             proofs: store.clone(),
             erasure: store,
             queue,
             blobs: Arc::new(NoBlobs),
         }
+    }
+
+    /// The same ports, with keyed submissions taken by `send_once`: a backend whose keys
+    /// live beside its queue holds the key and queues the message in one transaction.
+    pub fn with_send_once(self, send_once: Arc<dyn SendOnce>) -> Self {
+        Self { send_once, ..self }
     }
 
     /// The same ports, with attachments kept in `blobs`.
@@ -186,9 +196,10 @@ impl Backend {
             directory: self.directory(),
             rights: self.rights(),
             ingest: Ingest::new(self.queue.clone()),
+            send_once: self.send_once.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
-            links: CustomerLinks::new(link_secret, self.idempotency.clone()),
+            links: CustomerLinks::new(link_secret),
             proofs: Proofs {
                 proofs: self.proofs.clone(),
                 conversations: self.conversations.clone(),

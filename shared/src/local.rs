@@ -72,6 +72,7 @@ impl Local {
         let blobs: Arc<dyn crate::ports::BlobStore> =
             Arc::new(BlobFolder::new(settings.blob_dir.clone()));
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
+            .with_send_once(Arc::new(store.clone()))
             .with_blobs(blobs.clone());
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();

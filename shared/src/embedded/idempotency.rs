@@ -1,12 +1,13 @@
 //! Idempotency keys in the queue's file, where the webhook that checks them also
-//! enqueues: both writes go through one writer and share its group commits.
+//! enqueues: a keyed submission holds its key and joins the queue in one transaction.
 
 use super::Embedded;
 use super::db::sql;
+use super::queue::insert_message;
 use super::rows::millis;
-use crate::ports::{IdempotencyStore, PortResult};
+use crate::ports::{Enqueue, IdempotencyStore, PortResult, QueueName, SendOnce};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 /// Expired keys removed by one call, so the cleanup never makes a request slow.
 pub(super) const PURGE_BATCH: i64 = 100;
@@ -21,23 +22,60 @@ impl IdempotencyStore for Embedded {
     ) -> PortResult<String> {
         let key = key.to_owned();
         self.queue
+            .write(move |conn| hold(conn, &key, &value, expires_at).map(|(held, _)| held))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl SendOnce for Embedded {
+    async fn send_once(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: DateTime<Utc>,
+        message: Enqueue,
+    ) -> PortResult<String> {
+        let key = key.to_owned();
+        self.queue
             .write(move |conn| {
-                let now = millis(Utc::now());
-                conn.prepare_cached(
-                    "DELETE FROM idempotency_keys WHERE key IN
-                     (SELECT key FROM idempotency_keys WHERE expires_at <= ?1 LIMIT ?2)",
-                )
-                .and_then(|mut s| s.execute(params![now, PURGE_BATCH]))
-                .map_err(sql)?;
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO idempotency_keys (key, value, expires_at) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut s| s.execute(params![key, value, millis(expires_at)]))
-                .map_err(sql)?;
-                conn.prepare_cached("SELECT value FROM idempotency_keys WHERE key = ?1")
-                    .and_then(|mut s| s.query_row([&key], |r| r.get(0)))
-                    .map_err(sql)
+                let (held, stored) = hold(conn, &key, &value, expires_at)?;
+                if stored {
+                    insert_message(conn, QueueName::Inbound, &message, Utc::now())?;
+                }
+                Ok(held)
             })
             .await
     }
+}
+
+/// Holds `value` under `key` unless it is held; returns the value held and whether this
+/// call stored it.
+fn hold(
+    conn: &Connection,
+    key: &str,
+    value: &str,
+    expires_at: DateTime<Utc>,
+) -> PortResult<(String, bool)> {
+    conn.prepare_cached(
+        "DELETE FROM idempotency_keys WHERE key IN
+         (SELECT key FROM idempotency_keys WHERE expires_at <= ?1 LIMIT ?2)",
+    )
+    .and_then(|mut s| s.execute(params![millis(Utc::now()), PURGE_BATCH]))
+    .map_err(sql)?;
+    let stored = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO idempotency_keys (key, value, expires_at) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![key, value, millis(expires_at)]))
+        .map_err(sql)?
+        == 1;
+    if stored {
+        return Ok((value.to_owned(), true));
+    }
+    let held = conn
+        .prepare_cached("SELECT value FROM idempotency_keys WHERE key = ?1")
+        .and_then(|mut s| s.query_row([key], |r| r.get(0)))
+        .map_err(sql)?;
+    Ok((held, false))
 }

@@ -20,19 +20,38 @@ fn receipt_id(receipt: &str) -> Option<i64> {
     receipt.split_once('.')?.0.parse().ok()
 }
 
+/// Puts `message` on `queue` unless one with its dedup key is there.
+pub(super) fn insert_message(
+    conn: &rusqlite::Connection,
+    queue: QueueName,
+    message: &Enqueue,
+    now: chrono::DateTime<Utc>,
+) -> PortResult<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO queue_messages (queue, grp, dedup, body, enqueued_at, visible_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            queue.as_str(),
+            message.group,
+            message.dedup,
+            message.body,
+            now.timestamp_millis()
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Queue for Embedded {
     async fn send(&self, queue: QueueName, messages: Vec<Enqueue>) -> PortResult<()> {
         self.queue
             .write(move |conn| {
-                let now = Utc::now().timestamp_millis();
+                let now = Utc::now();
                 for m in &messages {
-                    conn.prepare_cached(
-                        "INSERT OR IGNORE INTO queue_messages (queue, grp, dedup, body, enqueued_at, visible_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    )
-                    .and_then(|mut s| s.execute(params![queue.as_str(), m.group, m.dedup, m.body, now]))
-                    .map_err(sql)?;
+                    insert_message(conn, queue, m, now)?;
                 }
                 Ok(())
             })

@@ -8,15 +8,14 @@
 //! the same link; anything else under the key is refused.
 
 use crate::config::HttpConfig;
-use crate::ports::{IdempotencyStore, PortError};
+use crate::ports::PortError;
 use axum::http::uri::Authority;
 use axum::http::{HeaderMap, Uri, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -25,7 +24,6 @@ pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 #[derive(Clone)]
 pub struct CustomerLinks {
     secret: Vec<u8>,
-    keys: Arc<dyn IdempotencyStore>,
 }
 
 impl std::fmt::Debug for CustomerLinks {
@@ -52,6 +50,27 @@ impl std::fmt::Debug for IssuedLink {
     }
 }
 
+/// A fresh link for a submission under a client's idempotency key, and the record that
+/// holds the key: the submission's fingerprint and the link sealed with it.
+#[derive(Clone)]
+pub struct LinkOffer {
+    /// The link, if this submission is the key's first.
+    pub link: IssuedLink,
+    /// What the key is held under: a digest of it, never the key itself.
+    pub key: String,
+    /// What the key holds.
+    pub record: String,
+    fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for LinkOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkOffer")
+            .field("link", &self.link)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("this idempotency key was already used for a different submission")]
@@ -61,54 +80,59 @@ pub enum LinkError {
 }
 
 impl CustomerLinks {
-    pub fn new(secret: &[u8], keys: Arc<dyn IdempotencyStore>) -> Self {
+    pub fn new(secret: &[u8]) -> Self {
         Self {
             secret: secret.to_vec(),
-            keys,
         }
     }
 
-    /// A link for a new submission. Without an idempotency key it is simply fresh. With
-    /// one, the first submission's link comes back for a retry with the same
-    /// `fingerprint` (a digest of everything the submission says), and another
-    /// submission under the key is [`LinkError::KeyReused`].
-    pub async fn issue(
-        &self,
-        idempotency_key: Option<&str>,
-        fingerprint: &[u8; 32],
-    ) -> Result<IssuedLink, LinkError> {
+    /// A link for a submission without an idempotency key: simply fresh.
+    pub fn fresh(&self) -> IssuedLink {
         let fresh: [u8; 32] = rand::random();
-        let Some(key) = idempotency_key else {
-            return Ok(IssuedLink {
-                token: URL_SAFE_NO_PAD.encode(fresh),
-                submission_id: ulid::Ulid::new().to_string(),
-            });
-        };
-        let digest = hex::encode(self.mac(&[b"idempotency-key", key.as_bytes()]));
-        let offered = format!(
+        IssuedLink {
+            token: URL_SAFE_NO_PAD.encode(fresh),
+            submission_id: ulid::Ulid::new().to_string(),
+        }
+    }
+
+    /// A fresh link for a submission under `idempotency_key`, whose `fingerprint` is a
+    /// digest of everything it says. The store holds [`LinkOffer::record`] under
+    /// [`LinkOffer::key`] for [`IDEMPOTENCY_WINDOW`]; [`Self::accept`] reads what it holds.
+    pub fn offer(&self, idempotency_key: &str, fingerprint: &[u8; 32]) -> LinkOffer {
+        let fresh: [u8; 32] = rand::random();
+        let key = hex::encode(self.mac(&[b"idempotency-key", idempotency_key.as_bytes()]));
+        let record = format!(
             "{}:{}",
             hex::encode(fingerprint),
-            hex::encode(self.seal(&digest, fingerprint, &fresh))
+            hex::encode(self.seal(&key, fingerprint, &fresh))
         );
-        let held = self
-            .keys
-            .remember(&digest, offered, Utc::now() + IDEMPOTENCY_WINDOW)
-            .await?;
-        let (held_fingerprint, sealed) = held.split_once(':').ok_or_else(|| {
-            PortError::Internal("a stored idempotency record is malformed".into())
-        })?;
-        if held_fingerprint != hex::encode(fingerprint) {
+        LinkOffer {
+            link: IssuedLink {
+                token: URL_SAFE_NO_PAD.encode(fresh),
+                submission_id: key[..32].to_owned(),
+            },
+            key,
+            record,
+            fingerprint: *fingerprint,
+        }
+    }
+
+    /// The link of the submission the key was first used for, from the record `held`
+    /// under it: the offer's own when it was first, the first one's for a retry saying the
+    /// same thing, and [`LinkError::KeyReused`] for anything else.
+    pub fn accept(&self, offer: &LinkOffer, held: &str) -> Result<IssuedLink, LinkError> {
+        let malformed = || PortError::Internal("a stored idempotency record is malformed".into());
+        let (held_fingerprint, sealed) = held.split_once(':').ok_or_else(malformed)?;
+        if held_fingerprint != hex::encode(offer.fingerprint) {
             return Err(LinkError::KeyReused);
         }
         let sealed: [u8; 32] = hex::decode(sealed)
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| {
-                PortError::Internal("a stored idempotency record is malformed".into())
-            })?;
+            .ok_or_else(malformed)?;
         Ok(IssuedLink {
-            token: URL_SAFE_NO_PAD.encode(self.seal(&digest, fingerprint, &sealed)),
-            submission_id: digest[..32].to_owned(),
+            token: URL_SAFE_NO_PAD.encode(self.seal(&offer.key, &offer.fingerprint, &sealed)),
+            submission_id: offer.link.submission_id.clone(),
         })
     }
 
@@ -176,54 +200,49 @@ pub fn is_token_shaped(token: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The idempotency store of one process, for the link tests.
-    #[derive(Default)]
-    struct Remembered(std::sync::Mutex<std::collections::HashMap<String, String>>);
-
-    #[async_trait::async_trait]
-    impl IdempotencyStore for Remembered {
-        async fn remember(
-            &self,
-            key: &str,
-            value: String,
-            _: chrono::DateTime<Utc>,
-        ) -> crate::ports::PortResult<String> {
-            let mut held = self.0.lock().unwrap();
-            Ok(held.entry(key.to_owned()).or_insert(value).clone())
-        }
+    /// What a store does with an offer: holds its record unless the key is held.
+    fn take(
+        links: &CustomerLinks,
+        held: &mut std::collections::HashMap<String, String>,
+        key: &str,
+        fingerprint: &[u8; 32],
+    ) -> Result<IssuedLink, LinkError> {
+        let offer = links.offer(key, fingerprint);
+        let record = held
+            .entry(offer.key.clone())
+            .or_insert(offer.record.clone());
+        links.accept(&offer, record)
     }
 
-    #[tokio::test]
-    async fn links_are_random_and_a_key_gives_its_link_back_only_for_the_same_submission() {
-        let store = Arc::new(Remembered::default());
-        let links = CustomerLinks::new(b"secret", store.clone());
+    #[test]
+    fn links_are_random_and_a_key_gives_its_link_back_only_for_the_same_submission() {
+        let links = CustomerLinks::new(b"secret");
+        let mut store = std::collections::HashMap::new();
         let one = [1; 32];
         let other = [2; 32];
 
-        let a = links.issue(None, &one).await.unwrap();
-        let b = links.issue(None, &one).await.unwrap();
+        let (a, b) = (links.fresh(), links.fresh());
         assert_ne!(
             a.token, b.token,
             "two submissions without a key share nothing"
         );
         assert!(is_token_shaped(&a.token));
 
-        let first = links.issue(Some("k1"), &one).await.unwrap();
-        let retry = links.issue(Some("k1"), &one).await.unwrap();
+        let first = take(&links, &mut store, "k1", &one).unwrap();
+        assert!(is_token_shaped(&first.token));
+        let retry = take(&links, &mut store, "k1", &one).unwrap();
         assert_eq!(first, retry, "a retry gets its link back");
         assert!(matches!(
-            links.issue(Some("k1"), &other).await,
+            take(&links, &mut store, "k1", &other),
             Err(LinkError::KeyReused)
         ));
-        let elsewhere = CustomerLinks::new(b"secret", Arc::new(Remembered::default()));
+        let elsewhere = take(&links, &mut Default::default(), "k1", &one).unwrap();
         assert_ne!(
-            elsewhere.issue(Some("k1"), &one).await.unwrap().token,
-            first.token,
+            elsewhere.token, first.token,
             "the same secret, key and body make another link: nothing derives it"
         );
-        let stored = store.0.lock().unwrap();
         assert!(
-            stored
+            store
                 .iter()
                 .all(|(k, v)| !k.contains("k1") && !v.contains(&first.token)),
             "neither the key nor the link is stored in the clear"

@@ -30,6 +30,8 @@ pub struct AppState {
     /// Export, history and erasure of a contact's data.
     pub rights: crate::services::rights::Rights,
     pub ingest: Ingest,
+    /// Keyed web-form submissions: the idempotency key held and the message queued.
+    pub send_once: Arc<dyn crate::ports::SendOnce>,
     pub queue: Arc<dyn Queue>,
     /// Where raw inbound emails are kept until the router has fetched their files.
     pub blobs: Arc<dyn BlobStore>,

@@ -78,7 +78,8 @@ mod tests {
     /// With `hops` proxies of ours in front of API Gateway.
     fn state_behind(dir: &std::path::Path, rate_per_minute: u32, hops: u8) -> AppState {
         let store = Embedded::open(&dir.join("t.db")).unwrap();
-        let backend = Backend::new(Arc::new(store.clone()), Arc::new(store));
+        let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
+            .with_send_once(Arc::new(store));
         let http = HttpConfig {
             public_url: None,
             default_region: Default::default(),

@@ -1,4 +1,4 @@
-use super::PortResult;
+use super::{Enqueue, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -16,5 +16,20 @@ pub trait IdempotencyStore: Send + Sync {
         key: &str,
         value: String,
         expires_at: DateTime<Utc>,
+    ) -> PortResult<String>;
+}
+
+/// Takes a keyed submission once: the key is held and its message sent as one step.
+#[async_trait]
+pub trait SendOnce: Send + Sync {
+    /// Holds `value` under `key` until `expires_at` and puts `message` on the inbound
+    /// queue, unless `key` is already held: then nothing is sent. Returns the value held,
+    /// which is `value` when this call stored it.
+    async fn send_once(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: DateTime<Utc>,
+        message: Enqueue,
     ) -> PortResult<String>;
 }

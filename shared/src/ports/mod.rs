@@ -14,7 +14,7 @@ mod store;
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use erasure::ErasureStore;
 pub use files::{FetchError, FetchedFile, FileFetcher};
-pub use idempotency::IdempotencyStore;
+pub use idempotency::{IdempotencyStore, SendOnce};
 pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};

@@ -10,7 +10,8 @@ use shared::aws::{
 };
 use shared::backend::Store;
 use shared::embedded::{BlobFolder, Embedded};
-use shared::ports::{BlobStore, MAX_DELIVERIES, Queue};
+use shared::ports::{BlobStore, MAX_DELIVERIES, Queue, SendOnce};
+use shared::services::ingest::KeyThenSend;
 use shared::services::rights::Rights;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -193,11 +194,50 @@ pub async fn embedded_store() -> Subject<dyn Store> {
 
 /// A table of its own, made as the SAM template makes it.
 pub async fn dynamo_store() -> Subject<dyn Store> {
+    Subject {
+        port: dynamo_store_itself().await,
+        _dir: None,
+    }
+}
+
+async fn dynamo_store_itself() -> Box<DynamoStore> {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let table = unique_name();
     create_table(&client, &table).await.unwrap();
+    Box::new(DynamoStore::new(client, table))
+}
+
+/// Keyed submissions and the queue they go on.
+pub struct Submissions {
+    pub once: Arc<dyn SendOnce>,
+    pub queue: Arc<dyn Queue>,
+}
+
+/// The embedded store's: the key held and the message queued in one transaction.
+pub async fn embedded_submissions() -> Subject<Submissions> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(&dir.path().join("conformance.db")).unwrap();
     Subject {
-        port: Box::new(DynamoStore::new(client, table)),
+        port: Box::new(Submissions {
+            once: Arc::new(store.clone()),
+            queue: Arc::new(store),
+        }),
+        _dir: Some(dir),
+    }
+}
+
+/// AWS's: the key held in DynamoDB, then the message sent on SQS.
+pub async fn aws_submissions() -> Subject<Submissions> {
+    let store: Arc<DynamoStore> = Arc::new(*dynamo_store_itself().await);
+    let queue: Arc<dyn Queue> = Arc::from(sqs_queue().await.port);
+    Subject {
+        port: Box::new(Submissions {
+            once: Arc::new(KeyThenSend {
+                keys: store,
+                queue: queue.clone(),
+            }),
+            queue,
+        }),
         _dir: None,
     }
 }

@@ -3,10 +3,13 @@
 use crate::channels::webform::{Submission, WebformError, parse_fields};
 use crate::http::AppState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
-use crate::http::links::{LinkError, is_token_shaped, link_hash, public_base};
+use crate::http::links::{
+    IDEMPOTENCY_WINDOW, IssuedLink, LinkError, is_token_shaped, link_hash, public_base,
+};
 use crate::http::pages::{self, FormValues};
 use crate::http::problem::ApiError;
 use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
+use crate::services::ingest::Ingest;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -86,12 +89,11 @@ pub async fn submit(
             );
         }
     };
-    let key = if submission.is_spam {
-        None
-    } else {
-        submission.idempotency_key.as_deref()
-    };
-    let link = match state.links.issue(key, &submission.fingerprint()).await {
+    if submission.is_spam {
+        tracing::info!("web form honeypot filled; submission dropped");
+        return accepted(base.as_deref(), &state.links.fresh().token, json_client);
+    }
+    let link = match take_submission(&state, submission).await {
         Ok(link) => link,
         Err(LinkError::KeyReused) => {
             return ApiError::new(
@@ -103,21 +105,49 @@ pub async fn submit(
         }
         Err(LinkError::Store(e)) => return ApiError::from(e).into_response(),
     };
-    if submission.is_spam {
-        tracing::info!("web form honeypot filled; submission dropped");
-    } else {
-        let source_id = SourceId::new("webform", &link.submission_id);
-        let inbound = submission.into_inbound(source_id, link_hash(&link.token), Utc::now());
-        if let Err(e) = state.ingest.submit(&inbound).await {
-            return ApiError::from(e).into_response();
-        }
-        tracing::info!(
-            source_id = inbound.source_id.as_str(),
-            "web form submission queued"
-        );
-    }
     let token = link.token;
     accepted(base.as_deref(), &token, json_client)
+}
+
+/// Queues a submission once and returns its link. Under an idempotency key the key is
+/// held and the message queued as one step; a retry saying the same thing gets the first
+/// link back and is queued again (dropped as a repeat of its source id, and sent where a
+/// process stopped between holding the key and queuing), anything else is refused.
+async fn take_submission(
+    state: &AppState,
+    submission: Submission,
+) -> Result<IssuedLink, LinkError> {
+    let inbound = |s: Submission, link: &IssuedLink| {
+        let source_id = SourceId::new("webform", &link.submission_id);
+        s.into_inbound(source_id, link_hash(&link.token), Utc::now())
+    };
+    let Some(key) = submission.idempotency_key.clone() else {
+        let link = state.links.fresh();
+        state.ingest.submit(&inbound(submission, &link)).await?;
+        tracing::info!(
+            submission_id = link.submission_id,
+            "web form submission queued"
+        );
+        return Ok(link);
+    };
+    let offer = state.links.offer(&key, &submission.fingerprint());
+    let held = Ingest::submit_once(
+        state.send_once.as_ref(),
+        &offer.key,
+        offer.record.clone(),
+        Utc::now() + IDEMPOTENCY_WINDOW,
+        &inbound(submission.clone(), &offer.link),
+    )
+    .await?;
+    let link = state.links.accept(&offer, &held)?;
+    if link != offer.link {
+        state.ingest.submit(&inbound(submission, &link)).await?;
+    }
+    tracing::info!(
+        submission_id = link.submission_id,
+        "web form submission queued"
+    );
+    Ok(link)
 }
 
 /// `base`: where the customer reaches us (see [`public_base`]).
