@@ -166,13 +166,14 @@ pub(super) fn merge(
         rows::insert_event(conn, &event)?;
     }
 
-    let mut suggestions: Vec<MergeSuggestion> = survivor_contact
+    let mut suggestions = Vec::new();
+    let others: Vec<MergeSuggestion> = survivor_contact
         .merge_suggestions
         .into_iter()
         .chain(absorbed_contact.merge_suggestions)
         .filter(|s| s.other_contact_id != survivor && s.other_contact_id != absorbed)
         .collect();
-    suggestions.dedup_by_key(|s| s.other_contact_id);
+    crate::model::add_merge_suggestions(&mut suggestions, &others);
     let name = survivor_contact.name.or(absorbed_contact.name);
     let mut blocked = survivor_contact.blocked_channels;
     blocked.extend(absorbed_contact.blocked_channels);

@@ -410,14 +410,7 @@ pub(super) fn add_suggestions(
         .map_err(sql)?;
     let mut suggestions: Vec<MergeSuggestion> =
         rows::json("merge suggestions", &stored).map_err(sql)?;
-    for s in new {
-        if !suggestions
-            .iter()
-            .any(|old| old.other_contact_id == s.other_contact_id)
-        {
-            suggestions.push(s.clone());
-        }
-    }
+    crate::model::add_merge_suggestions(&mut suggestions, new);
     conn.prepare_cached("UPDATE contacts SET merge_suggestions = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute([contact, &to_json(&suggestions)]))
         .map_err(sql)?;

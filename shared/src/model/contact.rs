@@ -38,3 +38,54 @@ pub struct MergeSuggestion {
     pub identity: Identity,
     pub suggested_at: DateTime<Utc>,
 }
+
+/// The most merge suggestions a contact keeps: the newest. Anyone may type a customer's
+/// address into the form as often as the rate limit lets them; what they type never grows
+/// the customer's record without bound.
+pub const MAX_MERGE_SUGGESTIONS: usize = 20;
+
+/// Adds each of `new` to `held` unless `held` already names its other contact, keeping the
+/// newest [`MAX_MERGE_SUGGESTIONS`].
+pub fn add_merge_suggestions(held: &mut Vec<MergeSuggestion>, new: &[MergeSuggestion]) {
+    for suggestion in new {
+        if !held
+            .iter()
+            .any(|old| old.other_contact_id == suggestion.other_contact_id)
+        {
+            held.push(suggestion.clone());
+        }
+    }
+    if held.len() > MAX_MERGE_SUGGESTIONS {
+        held.sort_by_key(|s| s.suggested_at);
+        held.drain(..held.len() - MAX_MERGE_SUGGESTIONS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Identity;
+
+    #[test]
+    fn a_contact_keeps_each_other_contact_once_and_only_the_newest_suggestions() {
+        let at = |n: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + n, 0).unwrap();
+        let suggestion = |n: i64| MergeSuggestion {
+            other_contact_id: ContactId::new(),
+            identity: Identity {
+                kind: crate::model::IdentityKind::Email,
+                value: "a@example.com".into(),
+            },
+            suggested_at: at(n),
+        };
+        let first = suggestion(0);
+        let mut held = vec![first.clone()];
+        add_merge_suggestions(&mut held, std::slice::from_ref(&first));
+        assert_eq!(held.len(), 1, "the same other contact is named once");
+
+        let flood: Vec<_> = (1..=30).map(suggestion).collect();
+        add_merge_suggestions(&mut held, &flood);
+        assert_eq!(held.len(), MAX_MERGE_SUGGESTIONS);
+        assert!(!held.contains(&first), "the oldest went first");
+        assert_eq!(held.last(), flood.last(), "the newest is kept");
+    }
+}

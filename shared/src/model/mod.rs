@@ -13,7 +13,9 @@ mod message;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
-pub use contact::{Contact, ContactIdentity, MergeSuggestion};
+pub use contact::{
+    Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,
+};
 pub use conversation::{Conversation, ConversationStatus, Priority, normalize_tag, preview_of};
 pub use erasure::{Erasure, ErasureReason};
 pub use identity::{

@@ -52,7 +52,7 @@ impl IdentityOwner {
 /// newest typed ones. Anyone may type an address into the form as often as they like;
 /// however many contacts hold it, routing one message reads, suggests and writes a
 /// bounded amount.
-pub const MAX_OWNERS_READ: usize = 10;
+pub const MAX_OWNERS_READ: usize = 3;
 
 /// What the store read for one message.
 #[derive(Clone, Debug, Default)]

@@ -272,9 +272,15 @@ async fn an_address_typed_again_and_again_costs_each_submission_a_bounded_amount
     store: &dyn Store,
 ) {
     let address = email("popular@example.com");
+    let customer = route(
+        store,
+        &inbound("pop-owner", vec![(address.clone(), false)], "hi"),
+    )
+    .await;
     let bound = shared::services::route::MAX_OWNERS_READ;
+    let kept = shared::model::MAX_MERGE_SUGGESTIONS;
     let mut last = None;
-    for n in 0..bound + 3 {
+    for n in 0..kept + 2 {
         last = Some(
             route(
                 store,
@@ -286,4 +292,15 @@ async fn an_address_typed_again_and_again_costs_each_submission_a_bounded_amount
     let last = last.unwrap();
     let suggestions = suggested_to(store, last.contact).await;
     assert_eq!(suggestions.len(), bound, "{suggestions:?}");
+    assert!(
+        suggestions.contains(&customer.contact),
+        "the customer who wrote from the address is always among those read: {suggestions:?}"
+    );
+    let on_customer = suggested_to(store, customer.contact).await;
+    assert_eq!(
+        on_customer.len(),
+        kept,
+        "the customer keeps only the newest suggestions, however often the address is typed"
+    );
+    assert!(on_customer.contains(&last.contact));
 }

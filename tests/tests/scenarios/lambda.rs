@@ -257,9 +257,9 @@ async fn a_redelivered_batch_stores_nothing_twice() {
 
 #[tokio::test]
 async fn a_burst_of_submissions_typing_one_address_stores_each_once_on_its_own() {
-    // More than routing reads of one identity's holders (ten), few enough that the
+    // More than routing reads of one identity's holders (three), few enough that the
     // router's batches stay well inside its time limit on the emulator.
-    const BURST: usize = 12;
+    const BURST: usize = 6;
     // One address, so one source IP would be rate limited: lift the limit.
     let mut stack = Stack::start_with(&[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0")]).await;
     let key = stack

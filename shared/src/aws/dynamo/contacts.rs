@@ -182,12 +182,12 @@ impl DynamoStore {
                     None => c.identities.push(held.clone()),
                 }
             }
-            let mut suggestions: Vec<MergeSuggestion> = std::mem::take(&mut c.merge_suggestions);
-            suggestions.extend(gone.contact.merge_suggestions.iter().cloned());
-            suggestions
-                .retain(|s| s.other_contact_id != survivor && s.other_contact_id != absorbed);
-            suggestions.dedup_by_key(|s| s.other_contact_id);
-            c.merge_suggestions = suggestions;
+            let others: Vec<MergeSuggestion> = std::mem::take(&mut c.merge_suggestions)
+                .into_iter()
+                .chain(gone.contact.merge_suggestions.iter().cloned())
+                .filter(|s| s.other_contact_id != survivor && s.other_contact_id != absorbed)
+                .collect();
+            crate::model::add_merge_suggestions(&mut c.merge_suggestions, &others);
             if c.name.is_none() {
                 c.name.clone_from(&gone.contact.name);
             }

@@ -427,7 +427,7 @@ impl DynamoStore {
                         held.typed = false;
                     }
                 }
-                add_suggestions(&mut c.merge_suggestions, suggestions);
+                crate::model::add_merge_suggestions(&mut c.merge_suggestions, suggestions);
                 c.updated_at = now;
                 (stored, add_identities.clone())
             }
@@ -589,7 +589,7 @@ impl DynamoStore {
                 .filter(|(o, _)| *o == other)
                 .map(|(_, suggestion)| suggestion.clone())
                 .collect();
-            add_suggestions(&mut stored.contact.merge_suggestions, &new);
+            crate::model::add_merge_suggestions(&mut stored.contact.merge_suggestions, &new);
             let (condition, version) = items::contact_condition(stored.version);
             writes.push(put_with(
                 self,
@@ -599,17 +599,6 @@ impl DynamoStore {
             )?);
         }
         Ok(writes)
-    }
-}
-
-fn add_suggestions(held: &mut Vec<MergeSuggestion>, new: &[MergeSuggestion]) {
-    for suggestion in new {
-        if !held
-            .iter()
-            .any(|old| old.other_contact_id == suggestion.other_contact_id)
-        {
-            held.push(suggestion.clone());
-        }
     }
 }
 
