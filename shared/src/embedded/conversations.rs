@@ -71,6 +71,48 @@ impl ConversationStore for Embedded {
             .await
     }
 
+    async fn fold_conversation(
+        &self,
+        from: &Conversation,
+        into: &Conversation,
+        expected_version: u64,
+        event: &Event,
+    ) -> PortResult<Conversation> {
+        let next = Conversation {
+            version: expected_version + 1,
+            ..into.clone()
+        };
+        let (from_id, from_version) = (from.id.to_string(), from.version as i64);
+        let event = event.clone();
+        self.db
+            .write(move |conn| {
+                rows::update_conversation(conn, &next, expected_version)?;
+                let to = next.id.to_string();
+                for table in ["messages", "notes", "events", "conversation_search"] {
+                    conn.prepare_cached(&format!(
+                        "UPDATE {table} SET conversation_id = ?2 WHERE conversation_id = ?1"
+                    ))
+                    .and_then(|mut s| s.execute([&from_id, &to]))
+                    .map_err(sql)?;
+                }
+                conn.prepare_cached("DELETE FROM conversation_tags WHERE conversation_id = ?1")
+                    .and_then(|mut s| s.execute([&from_id]))
+                    .map_err(sql)?;
+                let removed = conn
+                    .prepare_cached("DELETE FROM conversations WHERE id = ?1 AND version = ?2")
+                    .and_then(|mut s| s.execute(rusqlite::params![from_id, from_version]))
+                    .map_err(sql)?;
+                if removed == 0 {
+                    return Err(PortError::Conflict(format!(
+                        "conversation {from_id} changed meanwhile"
+                    )));
+                }
+                rows::insert_event(conn, &event)?;
+                Ok(next)
+            })
+            .await
+    }
+
     async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>> {
         // Only messages are read here, so the newest `count` of them are the newest
         // among any number of timeline items: within the scan limit by construction.

@@ -51,6 +51,11 @@ pub enum EventKind {
         survivor: ContactId,
         absorbed: ContactId,
     },
+    /// An agent folded another conversation of the same contact into this one: its
+    /// messages, notes and events are in this timeline now, and it is gone.
+    ConversationFolded {
+        from: ConversationId,
+    },
     /// A message presented an identity another contact already has.
     MergeSuggested {
         other_contact_id: ContactId,
@@ -112,6 +117,16 @@ pub enum TimelineItem {
 }
 
 impl TimelineItem {
+    /// The same item in another conversation's timeline (a fold moved it there).
+    pub fn moved_to(mut self, conversation: ConversationId) -> Self {
+        match &mut self {
+            Self::Message(m) => m.conversation_id = conversation,
+            Self::Note(n) => n.conversation_id = conversation,
+            Self::Event(e) => e.conversation_id = conversation,
+        }
+        self
+    }
+
     /// The item's id as text, which sorts in creation order across kinds.
     pub fn sort_key(&self) -> (DateTime<Utc>, String) {
         match self {

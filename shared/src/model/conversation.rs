@@ -93,6 +93,53 @@ impl Conversation {
     }
 }
 
+impl Conversation {
+    /// This conversation once `other` (of the same contact) is folded into it: one
+    /// timeline, every channel and tag of both, the more pressing status and priority,
+    /// and what the newer of the two last said.
+    pub fn absorbing(&self, other: &Conversation, at: DateTime<Utc>) -> Conversation {
+        let mut c = self.clone();
+        let activity = |status: ConversationStatus| match status {
+            ConversationStatus::Open => 3,
+            ConversationStatus::Pending => 2,
+            ConversationStatus::Snoozed => 1,
+            ConversationStatus::Resolved => 0,
+        };
+        if activity(other.status) > activity(c.status) {
+            c.status = other.status;
+            c.snoozed_until = other.snoozed_until;
+            c.resolved_at = other.resolved_at;
+        }
+        c.priority = c.priority.max(other.priority);
+        for tag in &other.tags {
+            if !c.tags.contains(tag) {
+                c.tags.push(tag.clone());
+            }
+        }
+        c.team_id = c.team_id.or(other.team_id);
+        c.assignee_id = c.assignee_id.or(other.assignee_id);
+        if c.subject.is_none() {
+            c.subject.clone_from(&other.subject);
+        }
+        for channel in &other.channels {
+            if !c.channels.contains(channel) {
+                c.channels.push(*channel);
+            }
+        }
+        c.channels.sort();
+        c.message_count += other.message_count;
+        if other.updated_at > c.updated_at {
+            c.preview.clone_from(&other.preview);
+        }
+        if other.last_inbound_at > c.last_inbound_at {
+            c.last_inbound_at = other.last_inbound_at;
+            c.channel = other.channel;
+        }
+        c.updated_at = at;
+        c
+    }
+}
+
 /// A short single-line preview of a text for list views.
 pub fn preview_of(text: &str) -> String {
     const MAX_CHARS: usize = 140;
@@ -128,6 +175,59 @@ mod tests {
         let preview = preview_of(&long);
         assert_eq!(preview.chars().count(), 140);
         assert!(preview.ends_with('…'));
+    }
+
+    fn conversation(status: ConversationStatus, minute: i64) -> Conversation {
+        let at = DateTime::<Utc>::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap();
+        Conversation {
+            id: ConversationId::new(),
+            contact_id: ContactId::new(),
+            status,
+            snoozed_until: None,
+            priority: Priority::Normal,
+            tags: vec![],
+            team_id: None,
+            assignee_id: None,
+            subject: None,
+            channel: super::super::Channel::Email,
+            channels: vec![super::super::Channel::Email],
+            message_count: 2,
+            preview: format!("said at {minute}"),
+            created_at: at,
+            updated_at: at,
+            last_inbound_at: Some(at),
+            resolved_at: None,
+            version: 4,
+        }
+    }
+
+    #[test]
+    fn a_folded_conversation_brings_its_channels_tags_count_and_the_more_pressing_state() {
+        let mut kept = conversation(ConversationStatus::Resolved, 0);
+        kept.tags = vec!["billing".into()];
+        let mut other = conversation(ConversationStatus::Open, 5);
+        other.channels = vec![super::super::Channel::Telegram];
+        other.channel = super::super::Channel::Telegram;
+        other.priority = Priority::Urgent;
+        other.tags = vec!["billing".into(), "outage".into()];
+        other.subject = Some("card declined".into());
+        let now = other.updated_at + chrono::Duration::minutes(1);
+
+        let folded = kept.absorbing(&other, now);
+        assert_eq!(folded.id, kept.id);
+        assert_eq!(
+            folded.version, kept.version,
+            "the store checks the version read"
+        );
+        assert_eq!(folded.status, ConversationStatus::Open);
+        assert_eq!(folded.priority, Priority::Urgent);
+        assert_eq!(folded.tags, vec!["billing", "outage"]);
+        assert_eq!(folded.subject.as_deref(), Some("card declined"));
+        assert_eq!(folded.message_count, 4);
+        assert_eq!(folded.channel, super::super::Channel::Telegram);
+        assert_eq!(folded.channels.len(), 2);
+        assert_eq!(folded.preview, "said at 5", "the newer one spoke last");
+        assert_eq!(folded.updated_at, now);
     }
 
     #[test]

@@ -118,6 +118,19 @@ pub trait ConversationStore: Send + Sync {
         expected_version: u64,
         events: &[Event],
     ) -> PortResult<Conversation>;
+    /// Folds `from` into `into` (two conversations of one contact): every message, note
+    /// and event of `from` moves to `into`'s timeline, `into` is saved as given with
+    /// `event` if its stored version is still `expected_version`, and `from` is removed if
+    /// its stored version is still `from.version` (else `Conflict`). Where the move takes
+    /// more than one transaction (DynamoDB), a conflict leaves it part-done and repeating
+    /// the fold with both read again finishes it.
+    async fn fold_conversation(
+        &self,
+        from: &Conversation,
+        into: &Conversation,
+        expected_version: u64,
+        event: &Event,
+    ) -> PortResult<Conversation>;
     /// Messages, notes and events, oldest first.
     async fn timeline(
         &self,

@@ -2,8 +2,8 @@
 
 use super::error::{ServiceError, ServiceResult};
 use crate::model::{
-    Agent, AgentId, Availability, Contact, ContactId, Conversation, EmailAddress, Role, Team,
-    TeamId,
+    Agent, AgentId, Availability, Contact, ContactId, Conversation, ConversationId, EmailAddress,
+    Role, Team, TeamId,
 };
 use crate::ports::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
@@ -55,6 +55,25 @@ pub struct ContactDetails {
     pub conversations: Vec<Conversation>,
 }
 
+/// A merged contact, and what an agent may fold after the merge.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MergedContact {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// Present when the contact now has two or more open conversations that can be one.
+    pub fold_offer: Option<FoldOffer>,
+}
+
+/// The contact's open conversations without a customer page: fold each of `from` into
+/// `into` (the most recently active) with `POST /v1/conversations/{id}/fold`.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FoldOffer {
+    #[schema(value_type = String)]
+    pub into: ConversationId,
+    #[schema(value_type = Vec<String>)]
+    pub from: Vec<ConversationId>,
+}
+
 impl Directory {
     /// The agent a bearer key belongs to.
     pub async fn authenticate(&self, key: &str) -> ServiceResult<Option<Agent>> {
@@ -100,7 +119,7 @@ impl Directory {
         survivor: ContactId,
         absorbed: ContactId,
         actor: &Agent,
-    ) -> ServiceResult<Contact> {
+    ) -> ServiceResult<MergedContact> {
         if survivor == absorbed {
             return Err(ServiceError::Invalid(
                 "a contact cannot be merged into itself".into(),
@@ -117,7 +136,36 @@ impl Directory {
             .merge_contacts(survivor, absorbed, actor.id, Utc::now())
             .await?;
         tracing::info!(%survivor, %absorbed, agent_id = %actor.id, "contacts merged");
-        Ok(merged)
+        let fold_offer = self.fold_offer(survivor).await?;
+        Ok(MergedContact {
+            contact: merged,
+            fold_offer,
+        })
+    }
+
+    /// The contact's open conversations that could be folded into one, if two or more.
+    async fn fold_offer(&self, contact: ContactId) -> ServiceResult<Option<FoldOffer>> {
+        let filter = ConversationFilter {
+            contact: Some(contact),
+            status: StatusFilter::All,
+            assignee: AssigneeFilter::Anyone,
+            ..Default::default()
+        };
+        let mut open = self
+            .conversations
+            .list_conversations(&filter, &PageRequest::first(50))
+            .await?
+            .items
+            .into_iter()
+            .filter(|c| !c.is_closed() && !c.is_customer_page());
+        let Some(into) = open.next() else {
+            return Ok(None);
+        };
+        let from: Vec<ConversationId> = open.map(|c| c.id).collect();
+        Ok((!from.is_empty()).then_some(FoldOffer {
+            into: into.id,
+            from,
+        }))
     }
 
     /// Creates an agent and returns it with its API key, which is shown only now.

@@ -155,6 +155,74 @@ impl Inbox {
         ))
     }
 
+    /// Folds conversation `from` into `into`, two conversations of one contact (after an
+    /// agent merged two contacts, say): one timeline, `from` gone. A conversation with a
+    /// customer page keeps only what came through its link, so it is never folded, either
+    /// way; nor is one whose reply is still on its way out.
+    pub async fn fold(
+        &self,
+        from: ConversationId,
+        into: ConversationId,
+        actor: &Agent,
+    ) -> ServiceResult<Conversation> {
+        if from == into {
+            return Err(ServiceError::Invalid(
+                "a conversation cannot be folded into itself".into(),
+            ));
+        }
+        for _ in 0..5 {
+            let (source, target) = (self.get(from).await?, self.get(into).await?);
+            if source.is_customer_page() || target.is_customer_page() {
+                return Err(ServiceError::Conflict(
+                    "a conversation with a customer page keeps only what came through its \
+                     link, and is never folded"
+                        .into(),
+                ));
+            }
+            if source.contact_id != target.contact_id {
+                return Err(ServiceError::Invalid(
+                    "the conversations belong to different contacts: merge the contacts first"
+                        .into(),
+                ));
+            }
+            let sending = self
+                .conversations
+                .latest_messages(from, crate::ports::LATEST_SCAN_ITEMS)
+                .await?
+                .iter()
+                .any(|m| m.delivery_status == crate::model::DeliveryStatus::Queued);
+            if sending {
+                return Err(ServiceError::Conflict(
+                    "a reply in this conversation is still being sent; fold it once it is out"
+                        .into(),
+                ));
+            }
+            let now = Utc::now();
+            let next = target.absorbing(&source, now);
+            let event = Event::new(
+                into,
+                EventKind::ConversationFolded { from },
+                Some(actor.id),
+                now,
+            );
+            match self
+                .conversations
+                .fold_conversation(&source, &next, target.version, &event)
+                .await
+            {
+                Ok(folded) => {
+                    tracing::info!(%from, %into, agent_id = %actor.id, "conversations folded");
+                    return Ok(folded);
+                }
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the conversations are changing too often; try again".into(),
+        ))
+    }
+
     /// Stores the reply as queued and hands it to the sender.
     pub async fn reply(
         &self,

@@ -36,3 +36,4 @@ mod rights;
 mod ses;
 mod signing;
 mod store;
+mod submissions;

@@ -25,6 +25,7 @@ on_both_backends!(
         a_proven_identity_joins_its_contact_and_brings_new_ones_along,
         a_claimed_identity_never_joins_a_contact_that_holds_it_proven,
         merging_keeps_every_identity_conversation_and_message,
+        folding_moves_a_whole_timeline_and_later_messages_follow_it,
         pages_of_conversations_follow_on_without_gaps_or_repeats,
         filters_pick_conversations_by_status_assignee_and_contact,
         a_stale_version_is_refused_and_events_join_the_timeline,
@@ -425,6 +426,145 @@ async fn merging_keeps_every_identity_conversation_and_message(store: &dyn Store
         .merge_contacts(keep.contact, ContactId::new(), AgentId::new(), now())
         .await;
     assert!(matches!(unknown, Err(PortError::NotFound)), "{unknown:?}");
+}
+
+async fn folding_moves_a_whole_timeline_and_later_messages_follow_it(store: &dyn Store) {
+    let phone = phone("+989123450001");
+    let keep = route(
+        store,
+        &inbound(
+            "fold-1",
+            vec![(email("fold@example.com"), false)],
+            "by email",
+        ),
+    )
+    .await;
+    let gone = route(
+        store,
+        &inbound("fold-2", vec![(phone.clone(), true)], "by sms"),
+    )
+    .await;
+    // More than one transaction of items on DynamoDB.
+    for i in 0..40 {
+        let more = route(
+            store,
+            &inbound(
+                &format!("fold-more-{i}"),
+                vec![(phone.clone(), true)],
+                "again",
+            ),
+        )
+        .await;
+        assert_eq!(more.conversation, gone.conversation);
+    }
+    let agent = AgentId::new();
+    store
+        .merge_contacts(keep.contact, gone.contact, agent, now())
+        .await
+        .unwrap();
+    let note = Note {
+        id: NoteId::new(),
+        conversation_id: gone.conversation,
+        author_id: agent,
+        text: "called them back".into(),
+        created_at: now(),
+    };
+    store.add_note(&note).await.unwrap();
+
+    let from = store
+        .conversation(gone.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let into = store
+        .conversation(keep.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let event = Event::new(
+        into.id,
+        EventKind::ConversationFolded { from: from.id },
+        Some(agent),
+        now(),
+    );
+    let stale = store
+        .fold_conversation(
+            &Conversation {
+                version: from.version - 1,
+                ..from.clone()
+            },
+            &into.absorbing(&from, now()),
+            into.version,
+            &event,
+        )
+        .await;
+    assert!(matches!(stale, Err(PortError::Conflict(_))), "{stale:?}");
+    // A stale fold may have moved items (DynamoDB); read again, as the inbox does.
+    let from = store
+        .conversation(gone.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let into = store
+        .conversation(keep.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let folded = store
+        .fold_conversation(&from, &into.absorbing(&from, now()), into.version, &event)
+        .await
+        .unwrap();
+    assert_eq!(folded.id, keep.conversation);
+    assert_eq!(folded.message_count, 42);
+    assert!(folded.channels.contains(&Channel::Email));
+    assert!(
+        store
+            .conversation(gone.conversation)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let items = store
+        .timeline(keep.conversation, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    let messages: Vec<&Message> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 42, "every message, once");
+    assert_eq!(messages[0].id, keep.message, "in the order they came");
+    assert_eq!(messages[1].id, gone.message);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.conversation_id == keep.conversation)
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| matches!(i, TimelineItem::Note(n) if n.id == note.id))
+    );
+    assert!(items.iter().any(
+        |i| matches!(i, TimelineItem::Event(e) if e.kind == EventKind::ConversationFolded { from: gone.conversation })
+    ));
+    let moved = store.message(gone.message).await.unwrap().unwrap();
+    assert_eq!(moved.conversation_id, keep.conversation);
+
+    let later = route(
+        store,
+        &inbound("fold-3", vec![(phone, true)], "still there?"),
+    )
+    .await;
+    assert_eq!(
+        later.conversation, keep.conversation,
+        "the customer's next message joins the conversation folded into"
+    );
 }
 
 async fn pages_of_conversations_follow_on_without_gaps_or_repeats(store: &dyn Store) {

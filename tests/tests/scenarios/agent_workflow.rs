@@ -137,3 +137,128 @@ async fn merging_two_contacts_keeps_every_identity_conversation_and_message() {
     texts.sort_unstable();
     assert_eq!(texts, ["Written from home", "Written from work"]);
 }
+
+/// The conversation whose messages include `text`, read again in full.
+async fn conversation_with(app: &App, key: &str, text: &str) -> Value {
+    eventually("the message routed", DEADLINE, async || {
+        for conversation in app.all_conversations(key).await {
+            let id = conversation["id"].as_str()?;
+            if app
+                .messages(key, id)
+                .await
+                .iter()
+                .any(|m| m["text"] == text)
+            {
+                return Some(app.get_ok(key, &format!("/v1/conversations/{id}")).await);
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_merge_offers_to_fold_the_open_conversations_and_folding_makes_them_one() {
+    const SECRET: &str = "email-relay-secret-0123456789";
+    let app = App::spawn_with(&[UNLIMITED, ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", SECRET)]).await;
+    let key = app.create_agent("Root", "root@support.example", ADMIN);
+    let home = format!("{}@example.com", unique("home"));
+    let work = format!("{}@example.org", unique("work"));
+    let (first, second) = (unique("from home"), unique("from work"));
+    app.relay_email(SECRET, &home, "Card declined", &first)
+        .await;
+    let a = conversation_with(&app, &key, &first).await;
+    app.relay_email(SECRET, &work, "Card declined", &second)
+        .await;
+    let b = conversation_with(&app, &key, &second).await;
+    let page_text = unique("from the site");
+    let (page_conversation, _) = submitted(&app, &key, &home, &page_text).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let survivor = a["contact_id"].as_str().unwrap();
+
+    let merged = app
+        .post_json(
+            &key,
+            &format!("/v1/contacts/{survivor}/merge"),
+            &json!({ "other_contact_id": b["contact_id"] }),
+        )
+        .await;
+    let (status, merged, text) = status_and_json(merged).await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(merged["id"].as_str(), Some(survivor), "{merged}");
+    let offer = &merged["fold_offer"];
+    assert_eq!(
+        offer["into"].as_str(),
+        Some(b_id),
+        "the most recent: {merged}"
+    );
+    assert_eq!(
+        offer["from"],
+        json!([a_id]),
+        "the page is never offered: {merged}"
+    );
+
+    // A conversation with a customer page is never folded, either way.
+    let page_id = page_conversation["id"].as_str().unwrap();
+    for (from, into) in [(page_id, b_id), (a_id, page_id)] {
+        let (status, problem, _) = status_and_json(
+            app.post_json(
+                &key,
+                &format!("/v1/conversations/{from}/fold"),
+                &json!({ "into": into }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status.as_u16(), 409, "{problem}");
+    }
+
+    let (status, folded, text) = status_and_json(
+        app.post_json(
+            &key,
+            &format!("/v1/conversations/{a_id}/fold"),
+            &json!({ "into": b_id }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(folded["id"].as_str(), Some(b_id));
+    assert_eq!(folded["message_count"], 2, "{folded}");
+    let texts: Vec<Value> = app
+        .messages(&key, b_id)
+        .await
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        [json!(first), json!(second)],
+        "one timeline, in order"
+    );
+    let timeline = app.timeline(&key, b_id).await;
+    assert!(
+        timeline
+            .iter()
+            .any(|i| i["type"] == "conversation_folded" && i["from"] == a_id),
+        "the fold is on the record: {timeline:?}"
+    );
+    let gone = app.get(&key, &format!("/v1/conversations/{a_id}")).await;
+    assert_eq!(gone.status().as_u16(), 404);
+
+    // The customer writes again from the first address: it joins the one conversation.
+    let later = unique("still declined");
+    app.relay_email(SECRET, &home, "Card declined", &later)
+        .await;
+    let joined = conversation_with(&app, &key, &later).await;
+    assert_eq!(joined["id"].as_str(), Some(b_id), "{joined}");
+
+    let refused = app
+        .post_json(
+            &key,
+            &format!("/v1/conversations/{b_id}/fold"),
+            &json!({ "into": b_id }),
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 422);
+}

@@ -99,6 +99,16 @@ impl ConversationStore for DynamoStore {
         }
     }
 
+    async fn fold_conversation(
+        &self,
+        from: &Conversation,
+        into: &Conversation,
+        expected_version: u64,
+        event: &Event,
+    ) -> PortResult<Conversation> {
+        self.fold(from, into, expected_version, event).await
+    }
+
     async fn latest_messages(&self, id: ConversationId, count: usize) -> PortResult<Vec<Message>> {
         // Messages, notes and events share the timeline's sort key: read it backwards a
         // page at a time, keeping messages, until there are enough or the scan limit.

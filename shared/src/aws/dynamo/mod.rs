@@ -53,6 +53,7 @@ mod contacts;
 mod conversations;
 mod erase;
 mod erasure;
+mod fold;
 mod history;
 mod idempotency;
 mod items;

@@ -4,7 +4,7 @@ use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{Contact, ContactId, Erasure, PhoneNumber, TimelineItem};
 use crate::ports::Page;
-use crate::services::directory::ContactDetails;
+use crate::services::directory::{ContactDetails, MergedContact};
 use crate::services::lookup::CallerLookup;
 use crate::services::rights::ContactExport;
 use axum::Json;
@@ -84,16 +84,18 @@ pub struct MergeContacts {
 }
 
 /// Merge another contact into this one: every identity, conversation and message is kept.
+/// When the contact then has two or more open conversations that can be one, the answer
+/// offers to fold them (`fold_offer`).
 #[utoipa::path(post, path = "/v1/contacts/{id}/merge", tag = "contacts",
     params(("id" = String, Path, description = "the surviving contact's id")), request_body = MergeContacts,
-    responses((status = 200, body = Contact), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    responses((status = 200, body = MergedContact), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn merge(
     State(state): State<AppState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ContactId>,
     ApiJson(body): ApiJson<MergeContacts>,
-) -> Result<Json<Contact>, ApiError> {
+) -> Result<Json<MergedContact>, ApiError> {
     Ok(Json(
         state
             .directory

@@ -211,3 +211,29 @@ pub async fn note(
         Json(state.inbox.note(id, &body.text, &agent).await?),
     ))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FoldConversation {
+    /// The conversation of the same contact this one is folded into; it keeps its id.
+    #[schema(value_type = String)]
+    into: ConversationId,
+}
+
+/// Fold this conversation into another of the same contact: its messages, notes and
+/// events join the other's timeline and it is gone. Refused for a conversation with a
+/// customer page (either way) and while a reply of this one is still being sent.
+#[utoipa::path(post, path = "/v1/conversations/{id}/fold", tag = "conversations",
+    params(("id" = String, Path, description = "the conversation folded away")), request_body = FoldConversation,
+    responses((status = 200, body = Conversation, description = "the conversation folded into"),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn fold(
+    State(state): State<AppState>,
+    Caller(agent): Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<FoldConversation>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.inbox.fold(id, body.into, &agent).await?))
+}

@@ -52,6 +52,7 @@ pub fn router() -> axum::Router<AppState> {
                 .layer(DefaultBodyLimit::max(REPLY_BODY_LIMIT)),
         )
         .routes(routes!(conversations::note))
+        .routes(routes!(conversations::fold))
         .routes(routes!(messages::attachment))
         .routes(routes!(messages::original))
         .routes(routes!(contacts::search))
