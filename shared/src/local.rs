@@ -41,6 +41,32 @@ pub struct LocalSettings {
     pub retention: Option<Retention>,
 }
 
+impl LocalSettings {
+    /// The channels this server takes messages on and answers on, for its start-up line:
+    /// `web` always, `email` (answered by SMTP or not), `telegram`, `sms` and `voice`,
+    /// `pbx`.
+    pub fn channels_on(&self) -> Vec<&'static str> {
+        let mut on = vec!["web"];
+        if self.http.email.is_some() {
+            on.push(if self.smtp.is_some() {
+                "email"
+            } else {
+                "email (no replies: SMTP not set)"
+            });
+        }
+        if self.telegram.is_some() {
+            on.push("telegram");
+        }
+        if self.twilio.is_some() {
+            on.extend(["sms", "voice"]);
+        }
+        if self.http.pbx.is_some() {
+            on.push("pbx");
+        }
+        on
+    }
+}
+
 /// The assembled local app.
 pub struct Local {
     pub store: Embedded,

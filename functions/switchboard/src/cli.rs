@@ -8,11 +8,11 @@ use shared::config::{
     TwilioSender, check_webhook_secret, trusted_proxy_hops,
 };
 use shared::local::{Local, LocalSettings};
-use shared::model::{DefaultRegion, PhoneNumber, Role};
+use shared::model::{DefaultRegion, PhoneNumber};
 use shared::server::ServerLimits;
 use shared::services::erasure::Retention;
 use shared::services::route::RoutePolicy;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::sync::watch;
@@ -32,7 +32,7 @@ enum Command {
     /// Manage agents.
     Agent {
         #[command(subcommand)]
-        command: AgentCommand,
+        command: crate::agents::AgentCommand,
     },
     /// Manage the Telegram bot's webhook.
     Telegram {
@@ -250,12 +250,6 @@ impl PbxArgs {
     }
 }
 
-#[derive(Subcommand)]
-enum AgentCommand {
-    /// Create an agent and print their API key (alone, on the last line).
-    Create(CreateAgentArgs),
-}
-
 #[derive(Args)]
 struct DbArg {
     /// The SQLite file (created if missing).
@@ -368,35 +362,11 @@ enum LogFormat {
     Json,
 }
 
-#[derive(Args)]
-struct CreateAgentArgs {
-    #[command(flatten)]
-    db: DbArg,
-    #[arg(long)]
-    name: String,
-    #[arg(long)]
-    email: String,
-    /// The PBX extension the agent answers calls on (a call the PBX reports answered
-    /// there is assigned to them).
-    #[arg(long)]
-    phone_extension: Option<String>,
-    #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
-    role: RoleArg,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Admin,
-    Agent,
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Email { command } => crate::email::run(command).await,
-        Command::Agent {
-            command: AgentCommand::Create(args),
-        } => create_agent(args).await,
+        Command::Agent { command } => crate::agents::run(command).await,
         Command::Telegram {
             command: TelegramCommand::SetWebhook(args),
         } => set_webhook(args).await,
@@ -461,8 +431,10 @@ async fn webhook_info(args: TelegramArgs) -> anyhow::Result<()> {
 fn init_logs(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never into a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -527,6 +499,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         retention: Retention::parse(args.retention_days.as_deref())
             .map_err(|e| anyhow!("SWITCHBOARD_RETENTION_DAYS: {e}"))?,
     };
+    let channels = settings.channels_on().join(", ");
     let local = Local::open(settings)
         .await
         .with_context(|| format!("cannot open {}", args.db.db.display()))?;
@@ -538,7 +511,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     println!("listening on http://{bound}");
     std::io::stdout().flush()?;
-    tracing::info!(%bound, db = %args.db.db.display(), "switchboard serving");
+    tracing::info!(%bound, db = %args.db.db.display(), %channels, "switchboard serving");
     local.run(listener, stopped).await?;
     tracing::info!("stopped");
     Ok(())
@@ -563,51 +536,4 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-async fn create_agent(args: CreateAgentArgs) -> anyhow::Result<()> {
-    let store = shared::embedded::Embedded::open(&args.db.db)
-        .with_context(|| format!("cannot open {}", args.db.db.display()))?;
-    let shared_store = std::sync::Arc::new(store);
-    let directory = shared::services::directory::Directory {
-        contacts: shared_store.clone(),
-        conversations: shared_store.clone(),
-        agents: shared_store.clone(),
-        teams: shared_store,
-    };
-    let role = match args.role {
-        RoleArg::Admin => Role::Admin,
-        RoleArg::Agent => Role::Agent,
-    };
-    // Checked before the agent exists, so a wrong one creates nothing.
-    let extension = args
-        .phone_extension
-        .as_deref()
-        .map(shared::services::directory::checked_extension)
-        .transpose()
-        .map_err(|e| anyhow!("--phone-extension: {e}"))?;
-    let (mut agent, key) = directory
-        .create_agent(&args.name, &args.email, role)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    if let Some(extension) = extension {
-        let patch = shared::services::directory::AgentPatch {
-            phone_extension: Some(Some(extension)),
-            ..Default::default()
-        };
-        agent = directory
-            .update_agent(agent.id, patch)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    println!(
-        "created {} agent {} <{}> ({})",
-        role.as_str(),
-        agent.name,
-        agent.email,
-        agent.id
-    );
-    println!("API key (shown once; keep it safe):");
-    println!("{key}");
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `switchboard`: the whole inbox as one local program on an embedded SQLite file.
 #![forbid(unsafe_code)]
 
+mod agents;
 mod cli;
 mod email;
 

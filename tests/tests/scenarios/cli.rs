@@ -72,13 +72,14 @@ fn agent_create_refuses_a_malformed_phone_extension_and_creates_nothing() {
         Command::new(e2e::binary())
             .args(["agent", "create", "--db"])
             .arg(&db)
-            .args(["--name", "Bo", "--email", "bo@example.com"])
+            .args(["--create", "--name", "Bo", "--email", "bo@example.com"])
             .args(["--phone-extension", extension])
             .output()
             .expect("the switchboard binary runs")
     };
     let refused = create("20 1");
     assert!(!refused.status.success(), "a space is no extension");
+    assert!(!db.exists(), "not even the file was made");
     // Nothing was created: the same email is free for the good one.
     let created = create("201");
     let stdout = String::from_utf8_lossy(&created.stdout);
@@ -86,5 +87,124 @@ fn agent_create_refuses_a_malformed_phone_extension_and_creates_nothing() {
         created.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&created.stderr)
+    );
+}
+
+fn switchboard(args: &[&str], db: &std::path::Path) -> std::process::Output {
+    Command::new(e2e::binary())
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("the switchboard binary runs")
+}
+
+#[test]
+fn agent_commands_refuse_a_database_that_does_not_exist_unless_told_to_create_it() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("elsewhere.db");
+    let ada = [
+        "agent",
+        "create",
+        "--name",
+        "Ada",
+        "--email",
+        "ada@example.com",
+    ];
+    let refused = switchboard(&ada, &db);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("does not exist") && stderr.contains("--create"),
+        "the error says what to do: {stderr}"
+    );
+    assert!(refused.stdout.is_empty(), "no key is printed");
+    assert!(!db.exists(), "no empty database was made");
+    let listed = switchboard(&["agent", "list"], &db);
+    assert!(!listed.status.success());
+    assert!(!db.exists());
+
+    let mut create = ada.to_vec();
+    create.push("--create");
+    let created = switchboard(&create, &db);
+    assert!(created.status.success(), "{created:?}");
+    let bo = [
+        "agent",
+        "create",
+        "--name",
+        "Bo",
+        "--email",
+        "bo@example.com",
+        "--role",
+        "admin",
+    ];
+    assert!(
+        switchboard(&bo, &db).status.success(),
+        "the file exists now"
+    );
+
+    let listed = switchboard(&["agent", "list"], &db);
+    assert!(listed.status.success(), "{listed:?}");
+    let rows = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.len() == 4 && r[0].starts_with("ag_")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[1] == "agent" && r[2] == "ada@example.com" && r[3] == "Ada")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[1] == "admin" && r[2] == "bo@example.com" && r[3] == "Bo")
+    );
+}
+
+#[test]
+fn serve_names_the_channels_that_are_on_and_writes_no_colour_codes_into_a_pipe() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut child = Command::new(e2e::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("switchboard.db"))
+        .env(
+            "SWITCHBOARD_EMAIL_WEBHOOK_SECRET",
+            "relay-secret-0123456789",
+        )
+        .env("SWITCHBOARD_LOG", "info")
+        .env_remove("SWITCHBOARD_LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the switchboard binary runs");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let serving = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("switchboard serving") => break line,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no start-up line ({e}); stderr so far: {seen:?}"),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        serving.contains("channels=web, email (no replies: SMTP not set)"),
+        "{serving}"
+    );
+    seen.push(serving);
+    assert!(
+        seen.iter().all(|line| !line.contains('\u{1b}')),
+        "no colour codes off a terminal: {seen:?}"
     );
 }

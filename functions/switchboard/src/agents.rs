@@ -1,0 +1,141 @@
+//! `switchboard agent …`: the admin's way in on the local SQLite file.
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use shared::embedded::Embedded;
+use shared::model::Role;
+use shared::ports::PageRequest;
+use shared::services::directory::{AgentPatch, Directory, checked_extension};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent and print their API key (alone, on the last line).
+    Create(CreateAgentArgs),
+    /// List every agent: id, role, email, name.
+    List(ExistingDb),
+}
+
+/// The SQLite file of a running installation; it must exist.
+#[derive(Args)]
+pub struct ExistingDb {
+    /// The SQLite file the server uses.
+    #[arg(long, env = "SWITCHBOARD_DB", default_value = "switchboard.db")]
+    db: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CreateAgentArgs {
+    #[command(flatten)]
+    db: ExistingDb,
+    /// Make the SQLite file when it does not exist yet (a new installation).
+    #[arg(long)]
+    create: bool,
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    email: String,
+    /// The PBX extension the agent answers calls on (a call the PBX reports answered
+    /// there is assigned to them).
+    #[arg(long)]
+    phone_extension: Option<String>,
+    #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
+    role: RoleArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Agent,
+}
+
+pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
+    match command {
+        AgentCommand::Create(args) => create(args).await,
+        AgentCommand::List(db) => list(&db).await,
+    }
+}
+
+/// The directory over the SQLite file at `path`. A missing file is refused unless
+/// `create`: an agent made in a file the server does not read has a key it refuses.
+fn directory(path: &Path, create: bool) -> anyhow::Result<Directory> {
+    if !create && !path.exists() {
+        bail!(
+            "{} does not exist: give the --db the server uses (or SWITCHBOARD_DB), \
+             or --create to start a new installation there",
+            path.display()
+        );
+    }
+    let store =
+        Arc::new(Embedded::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?);
+    Ok(Directory {
+        contacts: store.clone(),
+        conversations: store.clone(),
+        agents: store.clone(),
+        teams: store,
+    })
+}
+
+async fn create(args: CreateAgentArgs) -> anyhow::Result<()> {
+    // Checked before anything is opened or made, so a wrong one creates nothing.
+    let extension = args
+        .phone_extension
+        .as_deref()
+        .map(checked_extension)
+        .transpose()
+        .map_err(|e| anyhow!("--phone-extension: {e}"))?;
+    let directory = directory(&args.db.db, args.create)?;
+    let role = match args.role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Agent => Role::Agent,
+    };
+    let (mut agent, key) = directory
+        .create_agent(&args.name, &args.email, role)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    if let Some(extension) = extension {
+        let patch = AgentPatch {
+            phone_extension: Some(Some(extension)),
+            ..Default::default()
+        };
+        agent = directory
+            .update_agent(agent.id, patch)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    println!(
+        "created {} agent {} <{}> ({})",
+        role.as_str(),
+        agent.name,
+        agent.email,
+        agent.id
+    );
+    println!("API key (shown once; keep it safe):");
+    println!("{key}");
+    Ok(())
+}
+
+async fn list(db: &ExistingDb) -> anyhow::Result<()> {
+    let directory = directory(&db.db, false)?;
+    let mut page = PageRequest::first(100);
+    loop {
+        let agents = directory
+            .list_agents(&page)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        for agent in &agents.items {
+            println!(
+                "{}\t{}\t{}\t{}",
+                agent.id,
+                agent.role.as_str(),
+                agent.email,
+                agent.name
+            );
+        }
+        match agents.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(()),
+        }
+    }
+}
