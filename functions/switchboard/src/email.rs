@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use shared::channels::email::mbox::split_messages;
 use shared::config::{EmailWebhook, SmtpConfig};
 use shared::embedded::{BlobFolder, Embedded};
+use shared::ports::MessageStore;
 use shared::services::email::{EmailIntake, Intake};
 use shared::services::ingest::Ingest;
 use std::path::PathBuf;
@@ -123,14 +124,19 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow!(e))?;
     let intake = EmailIntake {
-        ingest: Ingest::new(Arc::new(store)),
+        ingest: Ingest::new(Arc::new(store.clone())),
         blobs: Arc::new(BlobFolder::new(blob_dir)),
         parse: settings.parse,
         inbound: settings.inbound,
     };
-    let (mut queued, mut skipped, mut failed) = (0, 0, 0);
+    let (mut queued, mut known, mut skipped, mut failed) = (0, 0, 0, 0);
     for (index, raw) in split_messages(&file).iter().enumerate() {
         match intake.accept(raw).await {
+            // The router drops a repeat of a stored message; say so rather than count it.
+            Ok(Intake::Queued(source)) if store.message_by_source_id(&source).await?.is_some() => {
+                known += 1;
+                println!("message {index}: already imported ({})", source.as_str());
+            }
             Ok(Intake::Queued(source)) => {
                 queued += 1;
                 println!("queued {}", source.as_str());
@@ -149,7 +155,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
             }
         }
     }
-    println!("{queued} queued, {skipped} skipped, {failed} failed");
+    println!("{queued} queued, {known} already imported, {skipped} skipped, {failed} failed");
     if failed > 0 {
         return Err(anyhow!("{failed} messages could not be imported"));
     }

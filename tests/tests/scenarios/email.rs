@@ -220,7 +220,7 @@ async fn email_import_queues_an_mbox_once() {
     mbox.extend(email("tom@example.org", "i2@example.org", "Two", "second"));
     let file = app.db_path().with_extension("mbox");
     std::fs::write(&file, &mbox).expect("mbox written");
-    for _ in 0..2 {
+    let import = || {
         let output = app
             .command()
             .args(["email", "import", "--db"])
@@ -233,12 +233,23 @@ async fn email_import_queues_an_mbox_once() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-    }
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = import();
+    assert!(
+        first.ends_with("2 queued, 0 already imported, 0 skipped, 0 failed\n"),
+        "{first}"
+    );
     let texts = eventually("both imported emails routed", DEADLINE, async || {
         let texts = app.all_inbound_texts(&key).await;
         (texts.len() >= 2).then_some(texts)
     })
     .await;
+    let again = import();
+    assert!(
+        again.ends_with("0 queued, 2 already imported, 0 skipped, 0 failed\n"),
+        "the second import says what it did: {again}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut texts_now = app.all_inbound_texts(&key).await;
     texts_now.sort();
