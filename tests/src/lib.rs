@@ -30,7 +30,7 @@ pub use fake_telegram::{Call, FakeTelegram, Upload};
 pub use fake_twilio::{FakeTwilio, SentSms};
 pub use pbx::{PBX_SECRET, pbx_env, unix_now};
 pub use poll::{DEADLINE, eventually};
-pub use smtp_sink::{SmtpSink, header};
+pub use smtp_sink::{SmtpSink, header, repo_root};
 pub use telegram::{
     BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,
     text_update, user,

@@ -11,7 +11,8 @@ pub struct SmtpSink {
     port: u16,
 }
 
-fn repo_root() -> PathBuf {
+/// The repository this crate sits in (the project's .venv and scripts are there).
+pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(PathBuf::from)

@@ -206,3 +206,33 @@ async fn a_valid_key_reads_its_own_agent_and_an_admin_lists_agents() {
         "agent listings never show keys: {agents:?}"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_passes_the_openapi_validator() {
+    let app = App::spawn().await;
+    let doc = fetch_doc(&app).await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("JSON")).expect("written");
+    let validator = e2e::repo_root().join(".venv/bin/openapi-spec-validator");
+    let output = std::process::Command::new(&validator)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{} runs (scripts/install-tools): {e}", validator.display()));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for operation in item.as_object().expect("an item").values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == "limit" {
+                    assert_eq!(parameter["schema"]["minimum"], 1, "{path}: {parameter}");
+                    assert_eq!(parameter["schema"]["maximum"], 100, "{path}: {parameter}");
+                }
+            }
+        }
+    }
+}

@@ -168,6 +168,7 @@ pub async fn create_team(
 pub struct DeadLetterQuery {
     /// `inbound` (default) or `outbound`.
     queue: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }

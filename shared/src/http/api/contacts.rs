@@ -18,6 +18,7 @@ use serde::Deserialize;
 pub struct SearchContacts {
     /// Part of a name, email address, phone number or other identity.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -63,7 +64,7 @@ pub async fn lookup(
 }
 
 /// A contact with its identities and conversations.
-#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts",
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "get_contact",
     params(("id" = String, Path, description = "contact id (`ct_…`)")),
     responses((status = 200, body = ContactDetails), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
@@ -106,7 +107,7 @@ pub async fn merge(
 
 /// The contact's whole history across their conversations and channels: messages in and
 /// out, notes and events, newest first; each item names its conversation.
-#[utoipa::path(get, path = "/v1/contacts/{id}/timeline", tag = "contacts",
+#[utoipa::path(get, path = "/v1/contacts/{id}/timeline", tag = "contacts", operation_id = "contact_timeline",
     params(("id" = String, Path, description = "contact id (`ct_…`)"), PageParams),
     responses((status = 200, body = Page<TimelineItem>), (status = 400, body = Problem),
         (status = 404, body = Problem), (status = 401, body = Problem)),

@@ -27,6 +27,7 @@ pub struct ListConversations {
     /// Words to find in the conversation's messages.
     q: Option<String>,
     /// 1–100, default 25.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -35,6 +36,7 @@ pub struct ListConversations {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1–100, default 25 (timeline: 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -115,7 +117,7 @@ pub async fn list(
 }
 
 /// One conversation.
-#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", operation_id = "get_conversation",
     params(("id" = String, Path, description = "conversation id (`cv_…`)")),
     responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
@@ -175,7 +177,7 @@ pub async fn patch(
 }
 
 /// Messages in and out on every channel, notes and events, oldest first.
-#[utoipa::path(get, path = "/v1/conversations/{id}/timeline", tag = "conversations",
+#[utoipa::path(get, path = "/v1/conversations/{id}/timeline", tag = "conversations", operation_id = "conversation_timeline",
     params(("id" = String, Path, description = "conversation id"), PageParams),
     responses((status = 200, body = Page<TimelineItem>), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]

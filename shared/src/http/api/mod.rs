@@ -41,7 +41,17 @@ const REPLY_BODY_LIMIT: usize = MAX_REPLY_FILE_BYTES as usize + 1024 * 1024;
 
 /// The `/v1` routes and the document that describes them.
 pub fn router() -> axum::Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = parts();
+    let doc = std::sync::Arc::new(doc);
+    router.route(
+        "/v1/openapi.json",
+        get(move || std::future::ready(Json(doc.as_ref().clone()))),
+    )
+}
+
+/// The `/v1` routes, and the OpenAPI document built from their handlers.
+fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get, conversations::patch))
         .routes(routes!(conversations::timeline))
@@ -68,10 +78,42 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(admin::dead_letters))
         .routes(routes!(admin::replay))
         .routes(routes!(admin::erasures))
-        .split_for_parts();
-    let doc = std::sync::Arc::new(doc);
-    router.route(
-        "/v1/openapi.json",
-        get(move || std::future::ready(Json(doc.as_ref().clone()))),
-    )
+        .split_for_parts()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_unique_id_and_a_summary() {
+        let (_, doc) = parts();
+        let mut ids = std::collections::HashMap::new();
+        let mut faults = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let operations = [
+                ("get", &item.get),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("patch", &item.patch),
+                ("delete", &item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let at = format!("{method} {path}");
+                match &operation.operation_id {
+                    Some(id) => {
+                        if let Some(other) = ids.insert(id.clone(), at.clone()) {
+                            faults.push(format!("{at}: operationId {id} is also {other}'s"));
+                        }
+                    }
+                    None => faults.push(format!("{at}: no operationId")),
+                }
+                if operation.summary.as_deref().is_none_or(str::is_empty) {
+                    faults.push(format!("{at}: no summary"));
+                }
+            }
+        }
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
 }
