@@ -14,8 +14,9 @@ pub struct PageConfig {
 }
 
 impl PageConfig {
+    /// `title` none: the page language's word for support.
     pub fn new(
-        title: String,
+        title: Option<String>,
         color: String,
         logo_url: Option<String>,
         language: String,
@@ -33,6 +34,13 @@ impl PageConfig {
         if !matches!(language.as_str(), "en" | "fa") {
             return Err(format!("`{language}` is not a page language (en, fa)"));
         }
+        let title = title.unwrap_or_else(|| {
+            match language.as_str() {
+                "fa" => "پشتیبانی",
+                _ => "Support",
+            }
+            .to_owned()
+        });
         Ok(Self {
             title,
             color,

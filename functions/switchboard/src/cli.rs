@@ -328,9 +328,9 @@ struct ServeArgs {
         default_value_t = ServerLimits::DEFAULT_MAX_CONNECTIONS
     )]
     max_connections: usize,
-    /// Title of the hosted pages.
-    #[arg(long, env = "SWITCHBOARD_PAGE_TITLE", default_value = "Support")]
-    page_title: String,
+    /// Title of the hosted pages [default: Support, in the page language].
+    #[arg(long, env = "SWITCHBOARD_PAGE_TITLE")]
+    page_title: Option<String>,
     /// Accent colour of the hosted pages (a CSS name or #rrggbb).
     #[arg(long, env = "SWITCHBOARD_PAGE_COLOR", default_value = "#2557d6")]
     page_color: String,

@@ -255,7 +255,7 @@ mod tests {
             default_region: Default::default(),
             webform_max_bytes: 1,
             limits: Default::default(),
-            page: crate::config::PageConfig::new("t".into(), "red".into(), None, "en".into())
+            page: crate::config::PageConfig::new(Some("t".into()), "red".into(), None, "en".into())
                 .unwrap(),
             telegram: None,
             email: None,

@@ -133,7 +133,7 @@ label{display:block;margin:.75rem 0 .25rem;font-weight:600}\
 input,textarea{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #c5ccd6;border-radius:.4rem;font:inherit}\
 textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:ACCENT;color:#fff;font:inherit;cursor:pointer}\
 .error{background:#fde8e8;border:1px solid #f5a3a3;padding:.75rem;border-radius:.4rem}\
-.hint{color:#5b6572;font-size:.9rem}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}\
+.hint{color:#5b6572;font-size:.9rem}.trap{position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip-path:inset(50%);white-space:nowrap}\
 .msg{padding:.75rem 1rem;border-radius:.6rem;margin:.5rem 0;white-space:pre-wrap;unicode-bidi:plaintext}\
 .in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
 .who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}\

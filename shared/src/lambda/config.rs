@@ -125,7 +125,7 @@ impl FunctionConfig {
                 problem,
             })?;
         let page = PageConfig::new(
-            text("SWITCHBOARD_PAGE_TITLE", "Support"),
+            get("SWITCHBOARD_PAGE_TITLE"),
             text("SWITCHBOARD_PAGE_COLOR", "#2557d6"),
             get("SWITCHBOARD_PAGE_LOGO_URL"),
             text("SWITCHBOARD_PAGE_LANGUAGE", "en"),

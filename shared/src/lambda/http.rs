@@ -89,7 +89,7 @@ mod tests {
                 per_link_per_minute: 0,
                 trusted_proxy_hops: hops,
             },
-            page: PageConfig::new("Support".into(), "red".into(), None, "en".into()).unwrap(),
+            page: PageConfig::new(None, "red".into(), None, "en".into()).unwrap(),
             telegram: None,
             email: None,
             twilio: None,

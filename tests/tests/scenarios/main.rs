@@ -21,6 +21,7 @@ mod lambda_email;
 mod lambda_rights;
 mod lambda_telegram;
 mod lambda_telephony;
+mod pages;
 mod pbx;
 mod rights;
 mod sms;
