@@ -12,7 +12,7 @@ use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
 use crate::services::route::{
     ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
-    RoutePlan, RoutePolicy, choose_assignee,
+    RoutePlan, RoutePolicy, choose_assignee, owners_read,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -200,6 +200,7 @@ pub(super) fn owners_of(conn: &Connection, identity: &Identity) -> PortResult<Ve
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
+            .map(owners_read)
             .map_err(sql)
 }
 

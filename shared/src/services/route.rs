@@ -49,10 +49,29 @@ impl IdentityOwner {
 }
 
 /// The most holders of one identity routing reads: proven first, then reported, then the
-/// newest typed ones. Anyone may type an address into the form as often as they like;
+/// newest typed one. Anyone may type an address into the form as often as they like;
 /// however many contacts hold it, routing one message reads, suggests and writes a
 /// bounded amount.
 pub const MAX_OWNERS_READ: usize = 3;
+
+/// Of the holders that only typed an identity, routing reads the newest alone: a form
+/// typing an address again suggests the one before it (who suggests the one before
+/// them), and whoever proved or reported it, never every earlier form.
+pub const MAX_TYPED_OWNERS_READ: usize = 1;
+
+/// The holders routing reads, from `owners` in the order proven, reported, newest typed
+/// (see [`MAX_OWNERS_READ`], [`MAX_TYPED_OWNERS_READ`]).
+pub fn owners_read(owners: impl IntoIterator<Item = IdentityOwner>) -> Vec<IdentityOwner> {
+    let mut typed = 0;
+    owners
+        .into_iter()
+        .filter(|owner| {
+            typed += usize::from(owner.typed);
+            !owner.typed || typed <= MAX_TYPED_OWNERS_READ
+        })
+        .take(MAX_OWNERS_READ)
+        .collect()
+}
 
 /// What the store read for one message.
 #[derive(Clone, Debug, Default)]

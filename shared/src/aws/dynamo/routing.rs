@@ -11,8 +11,8 @@ use crate::model::{
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
 use crate::services::route::{
-    ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
-    RoutePlan, RoutePolicy, choose_assignee,
+    ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
+    RoutePolicy, choose_assignee, owners_read,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
@@ -232,9 +232,8 @@ impl DynamoStore {
             owners.sort_by_key(|(owner, added)| {
                 std::cmp::Reverse((owner.proven, !owner.typed, *added))
             });
-            owners.truncate(MAX_OWNERS_READ);
             ctx.owners
-                .push(owners.into_iter().map(|(o, _)| o).collect());
+                .push(owners_read(owners.into_iter().map(|(o, _)| o)));
             if !heads.iter().any(|(k, _)| k == &key) {
                 heads.push((key, head));
             }
