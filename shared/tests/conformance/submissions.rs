@@ -40,9 +40,15 @@ async fn a_keyed_submission_is_queued_once_and_a_repeat_gets_the_first_value(s: 
         .unwrap();
     assert_eq!(other, "third");
 
+    // Read until the two sent are in, then once more: anything the repeat sent would be
+    // visible by then.
     let mut bodies = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while bodies.len() < 2 && std::time::Instant::now() < deadline {
+    let mut reads_after = 1;
+    while reads_after > 0 && std::time::Instant::now() < deadline {
+        if bodies.len() >= 2 {
+            reads_after -= 1;
+        }
         for delivery in s
             .queue
             .receive(QueueName::Inbound, 10, std::time::Duration::from_secs(60))
@@ -51,15 +57,6 @@ async fn a_keyed_submission_is_queued_once_and_a_repeat_gets_the_first_value(s: 
         {
             bodies.push(String::from_utf8(delivery.body).unwrap());
         }
-    }
-    // Anything the repeat sent would be visible by now: the first two came in one read.
-    for delivery in s
-        .queue
-        .receive(QueueName::Inbound, 10, std::time::Duration::from_secs(60))
-        .await
-        .unwrap()
-    {
-        bodies.push(String::from_utf8(delivery.body).unwrap());
     }
     bodies.sort();
     assert_eq!(bodies, ["one", "three"], "the repeat sent nothing");

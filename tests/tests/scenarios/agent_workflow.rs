@@ -15,23 +15,27 @@ async fn submitted(app: &App, key: &str, email: &str, message: &str) -> (Value, 
     let page = app
         .submit(&[("name", "Kim"), ("email", email), ("message", message)])
         .await;
-    let conversation = eventually("the message routed", DEADLINE, async || {
+    let conversation = conversation_with(app, key, message).await;
+    (conversation, page)
+}
+
+/// The conversation whose messages include `text`, read again in full.
+async fn conversation_with(app: &App, key: &str, text: &str) -> Value {
+    eventually("the message routed", DEADLINE, async || {
         for conversation in app.all_conversations(key).await {
             let id = conversation["id"].as_str()?;
             if app
                 .messages(key, id)
                 .await
                 .iter()
-                .any(|m| m["text"] == message)
+                .any(|m| m["text"] == text)
             {
-                // Read it again: the listing may predate the message.
                 return Some(app.get_ok(key, &format!("/v1/conversations/{id}")).await);
             }
         }
         None
     })
-    .await;
-    (conversation, page)
+    .await
 }
 
 #[tokio::test]
@@ -136,25 +140,6 @@ async fn merging_two_contacts_keeps_every_identity_conversation_and_message() {
     }
     texts.sort_unstable();
     assert_eq!(texts, ["Written from home", "Written from work"]);
-}
-
-/// The conversation whose messages include `text`, read again in full.
-async fn conversation_with(app: &App, key: &str, text: &str) -> Value {
-    eventually("the message routed", DEADLINE, async || {
-        for conversation in app.all_conversations(key).await {
-            let id = conversation["id"].as_str()?;
-            if app
-                .messages(key, id)
-                .await
-                .iter()
-                .any(|m| m["text"] == text)
-            {
-                return Some(app.get_ok(key, &format!("/v1/conversations/{id}")).await);
-            }
-        }
-        None
-    })
-    .await
 }
 
 #[tokio::test]
