@@ -61,6 +61,11 @@ def main():
             page.click("button[type=submit]")
             page.wait_for_load_state()
             visible(page, "textarea#message", "the message box, shown again")
+            alert = page.locator("[role=alert]").first
+            said = alert.inner_text() if alert.count() else ""
+            wanted = "ایمیل یا شماره تلفن" if language == "fa" else "email address or a phone number"
+            if wanted not in said or "`" in said:
+                failures.append(f"the form's error at {width} px is not in {language}: {said!r}")
             check(page, f"contact-error-{language}", shots, width)
 
             if conversation_url is None:

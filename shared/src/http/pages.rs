@@ -2,7 +2,7 @@
 //! conversation page. Plain HTML that works without JavaScript, right-to-left for
 //! Persian. Every value is escaped by the template engine.
 
-use crate::channels::webform::WebformFields;
+use crate::channels::webform::{FormProblem, WebformFields};
 use crate::config::PageConfig;
 use crate::http::AppState;
 use crate::http::links::{is_token_shaped, link_hash};
@@ -33,6 +33,9 @@ struct Words {
     keep_link: &'static str,
     older: &'static str,
     newest: &'static str,
+    /// What is wrong with a submission: no message, a message too long, an email or a
+    /// phone that does not parse, neither given, anything else.
+    problems: [&'static str; 6],
 }
 
 const ENGLISH: Words = Words {
@@ -53,6 +56,14 @@ const ENGLISH: Words = Words {
     keep_link: "Keep this page's address: it is your private link to this conversation.",
     older: "Older messages",
     newest: "Newest messages",
+    problems: [
+        "Please write your message.",
+        "Your message is longer than 10,000 characters; please shorten it.",
+        "That email address does not look right; please check it.",
+        "That phone number does not look right; please check it.",
+        "Give an email address or a phone number so we can answer.",
+        "Something in the form is not right; please check it and send it again.",
+    ],
 };
 
 const PERSIAN: Words = Words {
@@ -73,10 +84,31 @@ const PERSIAN: Words = Words {
     keep_link: "نشانی این صفحه را نگه دارید: پیوند خصوصی شما به این گفت‌وگوست.",
     older: "پیام‌های قدیمی‌تر",
     newest: "تازه‌ترین پیام‌ها",
+    problems: [
+        "لطفاً پیام خود را بنویسید.",
+        "پیام شما بیش از ۱۰٬۰۰۰ نویسه است؛ لطفاً کوتاه‌ترش کنید.",
+        "نشانی ایمیل درست به نظر نمی‌رسد؛ لطفاً آن را بررسی کنید.",
+        "شماره تلفن درست به نظر نمی‌رسد؛ لطفاً آن را بررسی کنید.",
+        "برای دریافت پاسخ، ایمیل یا شماره تلفن خود را وارد کنید.",
+        "چیزی در فرم درست نیست؛ لطفاً آن را بررسی کنید و دوباره بفرستید.",
+    ],
 };
 
 fn words(language: &str) -> &'static Words {
     if language == "fa" { &PERSIAN } else { &ENGLISH }
+}
+
+/// What the page says, in its language, of what is wrong with a submission.
+pub fn problem_text(config: &PageConfig, problem: FormProblem) -> &'static str {
+    let index = match problem {
+        FormProblem::NoMessage => 0,
+        FormProblem::MessageTooLong => 1,
+        FormProblem::BadEmail => 2,
+        FormProblem::BadPhone => 3,
+        FormProblem::NoEmailOrPhone => 4,
+        FormProblem::Other => 5,
+    };
+    words(&config.language).problems[index]
 }
 
 /// What a visitor typed, kept when the form is shown again with an error.

@@ -25,8 +25,21 @@ pub enum WebformError {
     Malformed(String),
     #[error("send the form as application/x-www-form-urlencoded or application/json")]
     UnsupportedType,
-    #[error("{0}")]
-    Invalid(String),
+    /// What is wrong, for a page to say in its language, and in the API's words.
+    #[error("{1}")]
+    Invalid(FormProblem, String),
+}
+
+/// What is wrong with a submission, as a person filling in the form would be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormProblem {
+    NoMessage,
+    MessageTooLong,
+    BadEmail,
+    BadPhone,
+    NoEmailOrPhone,
+    /// Something only a program sends wrong (a long name, a malformed key).
+    Other,
 }
 
 pub const MAX_MESSAGE_CHARS: usize = 10_000;
@@ -81,12 +94,16 @@ pub fn checked_message(message: Option<String>) -> Result<String, WebformError> 
     let message = message.unwrap_or_default();
     let trimmed = message.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ' || c == '\t');
     if trimmed.is_empty() {
-        return Err(WebformError::Invalid("`message` is required".into()));
+        return Err(WebformError::Invalid(
+            FormProblem::NoMessage,
+            "`message` is required".into(),
+        ));
     }
     if trimmed.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(WebformError::Invalid(format!(
-            "`message` is longer than {MAX_MESSAGE_CHARS} characters"
-        )));
+        return Err(WebformError::Invalid(
+            FormProblem::MessageTooLong,
+            format!("`message` is longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -103,6 +120,7 @@ pub fn checked_idempotency_key(key: Option<String>) -> Result<Option<String>, We
         Ok(Some(key))
     } else {
         Err(WebformError::Invalid(
+            FormProblem::Other,
             "`idempotency_key` must be up to 200 of A-Z a-z 0-9 - _ . :".into(),
         ))
     }
@@ -114,29 +132,35 @@ impl Submission {
         let message = checked_message(fields.message)?;
         let email = present(fields.email)
             .map(|e| {
-                EmailAddress::parse(&e).map_err(|e| WebformError::Invalid(format!("`email`: {e}")))
+                EmailAddress::parse(&e).map_err(|e| {
+                    WebformError::Invalid(FormProblem::BadEmail, format!("`email`: {e}"))
+                })
             })
             .transpose()?;
         let phone = present(fields.phone)
             .map(|p| {
-                PhoneNumber::parse(&p, region)
-                    .map_err(|e| WebformError::Invalid(format!("`phone`: {e}")))
+                PhoneNumber::parse(&p, region).map_err(|e| {
+                    WebformError::Invalid(FormProblem::BadPhone, format!("`phone`: {e}"))
+                })
             })
             .transpose()?;
         if email.is_none() && phone.is_none() {
             return Err(WebformError::Invalid(
+                FormProblem::NoEmailOrPhone,
                 "give an `email` or a `phone` so we can answer".into(),
             ));
         }
         let name = present(fields.name);
         if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
             return Err(WebformError::Invalid(
+                FormProblem::Other,
                 "`name` is longer than 200 characters".into(),
             ));
         }
         let page = present(fields.page);
         if page.as_ref().is_some_and(|p| p.len() > 2000) {
             return Err(WebformError::Invalid(
+                FormProblem::Other,
                 "`page` is longer than 2000 characters".into(),
             ));
         }

@@ -3,5 +3,6 @@
 mod inbound;
 
 pub use inbound::{
-    Submission, WebformError, WebformFields, checked_idempotency_key, checked_message, parse_fields,
+    FormProblem, Submission, WebformError, WebformFields, checked_idempotency_key, checked_message,
+    parse_fields,
 };

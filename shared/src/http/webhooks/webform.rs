@@ -1,6 +1,6 @@
 //! `POST /webhooks/webform` and the customer page's answer form.
 
-use crate::channels::webform::{Submission, WebformError, parse_fields};
+use crate::channels::webform::{FormProblem, Submission, WebformError, parse_fields};
 use crate::http::AppState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
 use crate::http::links::{
@@ -57,7 +57,7 @@ fn form_error(e: WebformError) -> ApiError {
         WebformError::UnsupportedType => {
             ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
         }
-        WebformError::Invalid(detail) => ApiError::invalid(detail),
+        WebformError::Invalid(_, detail) => ApiError::invalid(detail),
     }
 }
 
@@ -81,9 +81,13 @@ pub async fn submit(
         Err(e) if json_client => return form_error(e).into_response(),
         Err(e) => {
             let values = FormValues::from(&fields);
+            let problem = match e {
+                WebformError::Invalid(problem, _) => problem,
+                _ => FormProblem::Other,
+            };
             return pages::contact_page(
                 &state.config.page,
-                Some(&e.to_string()),
+                Some(pages::problem_text(&state.config.page, problem)),
                 &values,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
