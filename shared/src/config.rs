@@ -11,6 +11,8 @@ pub struct PageConfig {
     pub logo_url: Option<String>,
     /// `en` or `fa`.
     pub language: String,
+    /// Where the pages' times are told (`SWITCHBOARD_TIME_ZONE`); UTC unless set.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl PageConfig {
@@ -46,7 +48,16 @@ impl PageConfig {
             color,
             logo_url,
             language,
+            time_zone: chrono_tz::Tz::UTC,
         })
+    }
+
+    /// The same pages, their times told in `zone` (an IANA name such as `Asia/Tehran`).
+    pub fn in_time_zone(self, zone: &str) -> Result<Self, String> {
+        let time_zone = zone.parse().map_err(|_| {
+            format!("`{zone}` is not a time zone: use an IANA name such as Asia/Tehran or UTC")
+        })?;
+        Ok(Self { time_zone, ..self })
     }
 }
 

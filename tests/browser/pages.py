@@ -8,6 +8,7 @@ fit its window (no horizontal scrolling), show its form (and the conversation), 
 kept as a screenshot. Exits non-zero, saying what failed.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +25,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 failures = []
+# Persian pages: the Solar Hijri date and the time, in Persian digits (this is year 14xx);
+# English ones: the date, the time and the zone.
+PERSIAN_TIME = re.compile(r"۱۴[۰-۹]{2}/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}")
+ENGLISH_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
 
 
 def check(page, name, shots, width):
@@ -85,6 +90,10 @@ def main():
             if not page.get_by_text(text).first.is_visible():
                 failures.append(f"the customer page at {width} px does not show the message")
             visible(page, "textarea#message", "the answer box")
+            stamp = page.locator("time").first.inner_text()
+            told = PERSIAN_TIME if language == "fa" else ENGLISH_TIME
+            if not told.fullmatch(stamp):
+                failures.append(f"the customer page tells the time as {stamp!r}")
             check(page, f"customer-{language}", shots, width)
             page.close()
         browser.close()

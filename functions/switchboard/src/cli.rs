@@ -340,6 +340,9 @@ struct ServeArgs {
     /// Language of the hosted pages: en or fa (right to left).
     #[arg(long, env = "SWITCHBOARD_PAGE_LANGUAGE", default_value = "en")]
     page_language: String,
+    /// The time zone the hosted pages tell times in (an IANA name, e.g. Asia/Tehran).
+    #[arg(long, env = "SWITCHBOARD_TIME_ZONE", default_value = "UTC")]
+    time_zone: String,
     /// Log filter (e.g. info, warn, shared=debug).
     #[arg(long, env = "SWITCHBOARD_LOG", default_value = "info")]
     log: String,
@@ -451,6 +454,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.page_logo_url,
         args.page_language,
     )
+    .and_then(|page| page.in_time_zone(&args.time_zone))
     .map_err(|e| anyhow!(e))?;
     let limits = PublicLimits {
         per_address_per_minute: args.webform_rate_per_minute,

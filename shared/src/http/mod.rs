@@ -8,6 +8,7 @@ pub mod limits;
 pub mod links;
 pub mod pages;
 pub mod problem;
+pub mod stamp;
 pub mod webhooks;
 
 use crate::config::HttpConfig;

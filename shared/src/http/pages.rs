@@ -7,6 +7,7 @@ use crate::config::PageConfig;
 use crate::http::AppState;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
+use crate::http::stamp::written_at;
 use crate::model::{Direction, next_ulid};
 use crate::services::customer_page;
 use axum::extract::{Path, Query, State};
@@ -314,7 +315,7 @@ pub async fn customer(
         @for m in &view.messages {
             @let inbound = m.direction == Direction::Inbound;
             div class={ "msg " (if inbound { "in" } else { "out" }) } {
-                div.who { (if inbound { w.you } else { w.support }) " · " time datetime=(m.created_at.to_rfc3339()) { (m.created_at.format("%Y-%m-%d %H:%M UTC")) } }
+                div.who { (if inbound { w.you } else { w.support }) " · " bdi dir=(w.dir) { time datetime=(m.created_at.to_rfc3339()) { (written_at(m.created_at, config.time_zone, &config.language)) } } }
                 (m.text)
                 @for a in &m.attachments {
                     div.file { "📎 " (a.filename.as_deref().unwrap_or("attachment")) }

@@ -133,6 +133,11 @@ impl FunctionConfig {
         .map_err(|problem| ConfigError {
             name: "SWITCHBOARD_PAGE_*",
             problem,
+        })?
+        .in_time_zone(&text("SWITCHBOARD_TIME_ZONE", "UTC"))
+        .map_err(|problem| ConfigError {
+            name: "SWITCHBOARD_TIME_ZONE",
+            problem,
         })?;
         let reopen_hours: u32 = number(&get, "SWITCHBOARD_REOPEN_WINDOW_HOURS", 168)?;
         let max_retry_secs: u64 = number(&get, "SWITCHBOARD_MAX_RETRY_DELAY_SECS", 300)?;
