@@ -42,7 +42,9 @@ struct Words {
 const ENGLISH: Words = Words {
     dir: "ltr",
     heading: "Contact us",
-    intro: "Write to us and we will answer here and by email or phone.",
+    // Replies to a web-form message appear on its page; nothing sends them by email or
+    // SMS yet, so the page promises only the page.
+    intro: "Write to us: we will answer on the page you are taken to next.",
     name: "Your name",
     email: "Email",
     phone: "Phone",
@@ -70,7 +72,7 @@ const ENGLISH: Words = Words {
 const PERSIAN: Words = Words {
     dir: "rtl",
     heading: "تماس با ما",
-    intro: "پیام خود را بنویسید؛ پاسخ را همین‌جا و از راه ایمیل یا تلفن می‌گیرید.",
+    intro: "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود.",
     name: "نام شما",
     email: "ایمیل",
     phone: "تلفن",
