@@ -5,7 +5,11 @@
 use e2e::{App, repo_root};
 
 async fn pages_fit_and_show_their_forms_in(language: &str) {
-    let zone = if language == "fa" { "Asia/Tehran" } else { "UTC" };
+    let zone = if language == "fa" {
+        "Asia/Tehran"
+    } else {
+        "UTC"
+    };
     let app = App::spawn_with(&[
         ("SWITCHBOARD_PAGE_LANGUAGE", language),
         ("SWITCHBOARD_TIME_ZONE", zone),
