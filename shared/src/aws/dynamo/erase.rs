@@ -230,7 +230,7 @@ impl DynamoStore {
         put(self, item, Some("attribute_not_exists(pk)"))
     }
 
-    fn delete(&self, pk: &str, sk: &str) -> PortResult<TransactWriteItem> {
+    pub(super) fn delete(&self, pk: &str, sk: &str) -> PortResult<TransactWriteItem> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))

@@ -49,7 +49,7 @@ impl DynamoStore {
             let mut writes = vec![TransactWriteItem::builder().condition_check(check).build()];
             for (sk, entry) in batch {
                 writes.push(put(self, items::timeline(into.id, entry)?, None)?);
-                writes.push(delete(self, &from_pk, sk, None)?);
+                writes.push(self.delete(&from_pk, sk)?);
                 if let TimelineItem::Message(m) = entry {
                     writes.push(put(self, items::message_pointer(m), None)?);
                 }
@@ -73,7 +73,7 @@ impl DynamoStore {
                 items::timeline(into.id, &TimelineItem::Event(event.clone()))?,
                 None,
             )?,
-            delete(self, &from_pk, keys::META, Some(from.version))?,
+            root_delete(self, &from_pk, from.version)?,
         ];
         let contact = self
             .get(&keys::contact(from.contact_id), keys::META)
@@ -107,22 +107,15 @@ impl DynamoStore {
     }
 }
 
-fn delete(
-    store: &DynamoStore,
-    pk: &str,
-    sk: &str,
-    version: Option<u64>,
-) -> PortResult<TransactWriteItem> {
-    let mut delete = Delete::builder()
+/// The folded conversation itself, only while it is at the version read.
+fn root_delete(store: &DynamoStore, pk: &str, version: u64) -> PortResult<TransactWriteItem> {
+    let delete = Delete::builder()
         .table_name(&store.table)
         .key("pk", s(pk))
-        .key("sk", s(sk));
-    if let Some(version) = version {
-        delete = delete
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(version));
-    }
-    Ok(TransactWriteItem::builder()
-        .delete(delete.build().map_err(build_error)?)
-        .build())
+        .key("sk", s(keys::META))
+        .condition_expression("version = :v")
+        .expression_attribute_values(":v", n(version))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
