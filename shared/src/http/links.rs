@@ -101,15 +101,19 @@ impl CustomerLinks {
     pub fn offer(&self, idempotency_key: &str, fingerprint: &[u8; 32]) -> LinkOffer {
         let fresh: [u8; 32] = rand::random();
         let key = hex::encode(self.mac(&[b"idempotency-key", idempotency_key.as_bytes()]));
+        // A ULID, not a digest of the key: the source id it becomes is indexed by the
+        // queue and the store, where ids in time order append instead of landing on a
+        // random page each.
+        let submission_id = ulid::Ulid::new().to_string();
         let record = format!(
-            "{}:{}",
+            "{}:{}:{submission_id}",
             hex::encode(fingerprint),
             hex::encode(self.seal(&key, fingerprint, &fresh))
         );
         LinkOffer {
             link: IssuedLink {
                 token: URL_SAFE_NO_PAD.encode(fresh),
-                submission_id: key[..32].to_owned(),
+                submission_id,
             },
             key,
             record,
@@ -122,7 +126,13 @@ impl CustomerLinks {
     /// same thing, and [`LinkError::KeyReused`] for anything else.
     pub fn accept(&self, offer: &LinkOffer, held: &str) -> Result<IssuedLink, LinkError> {
         let malformed = || PortError::Internal("a stored idempotency record is malformed".into());
-        let (held_fingerprint, sealed) = held.split_once(':').ok_or_else(malformed)?;
+        let mut parts = held.split(':');
+        let (Some(held_fingerprint), Some(sealed)) = (parts.next(), parts.next()) else {
+            return Err(malformed().into());
+        };
+        // Records held before submission ids were ULIDs name none: theirs was the
+        // start of the key's digest.
+        let submission_id = parts.next().unwrap_or(&offer.key[..32]).to_owned();
         if held_fingerprint != hex::encode(offer.fingerprint) {
             return Err(LinkError::KeyReused);
         }
@@ -132,7 +142,7 @@ impl CustomerLinks {
             .ok_or_else(malformed)?;
         Ok(IssuedLink {
             token: URL_SAFE_NO_PAD.encode(self.seal(&offer.key, &offer.fingerprint, &sealed)),
-            submission_id: offer.link.submission_id.clone(),
+            submission_id,
         })
     }
 
@@ -247,6 +257,35 @@ mod tests {
                 .all(|(k, v)| !k.contains("k1") && !v.contains(&first.token)),
             "neither the key nor the link is stored in the clear"
         );
+    }
+
+    #[test]
+    fn a_retry_keeps_the_first_submission_id_and_a_record_from_before_ulids_still_reads() {
+        let links = CustomerLinks::new(b"secret");
+        let mut store = std::collections::HashMap::new();
+        let first = take(&links, &mut store, "k1", &[1; 32]).unwrap();
+        assert!(first.submission_id.parse::<ulid::Ulid>().is_ok());
+        let later = take(&links, &mut store, "k2", &[1; 32]).unwrap();
+        let taken_at = |link: &IssuedLink| {
+            link.submission_id
+                .parse::<ulid::Ulid>()
+                .unwrap()
+                .timestamp_ms()
+        };
+        assert!(
+            taken_at(&later) >= taken_at(&first),
+            "submission ids sort in the order they were taken"
+        );
+
+        let offer = links.offer("k3", &[3; 32]);
+        let (fingerprint_and_seal, _) = offer.record.rsplit_once(':').unwrap();
+        let legacy = links.accept(&offer, fingerprint_and_seal).unwrap();
+        assert_eq!(legacy.token, offer.link.token);
+        assert_eq!(legacy.submission_id, offer.key[..32]);
+        assert!(matches!(
+            links.accept(&offer, "no-colon"),
+            Err(LinkError::Store(_))
+        ));
     }
 
     fn config(public_url: Option<&str>) -> HttpConfig {
