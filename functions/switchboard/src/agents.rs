@@ -3,7 +3,7 @@
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use shared::embedded::Embedded;
-use shared::model::Role;
+use shared::model::{Agent, Role};
 use shared::ports::PageRequest;
 use shared::services::directory::{AgentPatch, Directory, checked_extension};
 use std::path::{Path, PathBuf};
@@ -13,8 +13,22 @@ use std::sync::Arc;
 pub enum AgentCommand {
     /// Create an agent and print their API key (alone, on the last line).
     Create(CreateAgentArgs),
-    /// List every agent: id, role, email, name.
+    /// List every agent: id, role, email, name, availability.
     List(ExistingDb),
+    /// Give an agent a new API key (printed alone on the last line); the old one stops
+    /// working at once.
+    ResetKey(WhichAgent),
+    /// Lock an agent out: their key stops working and nothing new is assigned to them.
+    /// `reset-key` lets them in again.
+    Disable(WhichAgent),
+}
+
+#[derive(Args)]
+pub struct WhichAgent {
+    #[command(flatten)]
+    db: ExistingDb,
+    /// The agent's id (`ag_…`) or email address, as `agent list` shows them.
+    agent: String,
 }
 
 /// The SQLite file of a running installation; it must exist.
@@ -54,6 +68,8 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
     match command {
         AgentCommand::Create(args) => create(args).await,
         AgentCommand::List(db) => list(&db).await,
+        AgentCommand::ResetKey(which) => reset_key(which).await,
+        AgentCommand::Disable(which) => disable(which).await,
     }
 }
 
@@ -126,11 +142,12 @@ async fn list(db: &ExistingDb) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         for agent in &agents.items {
             println!(
-                "{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}",
                 agent.id,
                 agent.role.as_str(),
                 agent.email,
-                agent.name
+                agent.name,
+                agent.availability.as_str()
             );
         }
         match agents.next_cursor {
@@ -138,4 +155,59 @@ async fn list(db: &ExistingDb) -> anyhow::Result<()> {
             None => return Ok(()),
         }
     }
+}
+
+/// The agent `which` names: by id, else by email (compared case-insensitively).
+async fn find_agent(directory: &Directory, which: &str) -> anyhow::Result<Agent> {
+    let mut page = PageRequest::first(100);
+    loop {
+        let agents = directory
+            .list_agents(&page)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        if let Some(agent) = agents
+            .items
+            .into_iter()
+            .find(|a| a.id.to_string() == which || a.email.as_str().eq_ignore_ascii_case(which))
+        {
+            return Ok(agent);
+        }
+        match agents.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => bail!("no agent {which}: `switchboard agent list` shows who there is"),
+        }
+    }
+}
+
+async fn reset_key(which: WhichAgent) -> anyhow::Result<()> {
+    let directory = directory(&which.db.db, false)?;
+    let agent = find_agent(&directory, &which.agent).await?;
+    let key = directory
+        .reset_agent_key(agent.id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "new key for {} <{}> ({}); the old one no longer works",
+        agent.name, agent.email, agent.id
+    );
+    println!("API key (shown once; keep it safe):");
+    println!("{key}");
+    Ok(())
+}
+
+async fn disable(which: WhichAgent) -> anyhow::Result<()> {
+    let directory = directory(&which.db.db, false)?;
+    let agent = find_agent(&directory, &which.agent).await?;
+    let agent = directory
+        .disable_agent(agent.id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "disabled {} <{}> ({}): their key no longer works and they are {}",
+        agent.name,
+        agent.email,
+        agent.id,
+        agent.availability.as_str()
+    );
+    Ok(())
 }

@@ -56,6 +56,22 @@ impl AgentStore for Embedded {
             .await
     }
 
+    async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()> {
+        let key_hash = key_hash.to_owned();
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached("UPDATE agents SET key_hash = ?2 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![id.to_string(), key_hash]))
+                    .map_err(sql)?;
+                if changed == 0 {
+                    return Err(PortError::NotFound);
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {
         self.db
             .read(move |conn| {

@@ -221,6 +221,9 @@ pub trait AgentStore: Send + Sync {
     async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>>;
     async fn list_agents(&self, page: &PageRequest) -> PortResult<Page<Agent>>;
     async fn save_agent(&self, agent: &Agent) -> PortResult<()>;
+    /// Makes `key_hash` the agent's only key: the one before stops working at once.
+    /// `NotFound` when there is no such agent.
+    async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()>;
 }
 
 #[async_trait]

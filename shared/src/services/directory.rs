@@ -7,7 +7,7 @@ use crate::model::{
 };
 use crate::ports::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
-    PageRequest, StatusFilter, TeamStore,
+    PageRequest, PortError, StatusFilter, TeamStore,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -196,6 +196,33 @@ impl Directory {
 
     pub async fn list_agents(&self, page: &PageRequest) -> ServiceResult<Page<Agent>> {
         Ok(self.agents.list_agents(page).await?)
+    }
+
+    /// Gives the agent a new API key and returns it; the old key stops working.
+    pub async fn reset_agent_key(&self, id: AgentId) -> ServiceResult<String> {
+        let (key, hash) = new_secret("sb_");
+        self.agents
+            .replace_agent_key(id, &hash)
+            .await
+            .map_err(|e| match e {
+                PortError::NotFound => ServiceError::NotFound("agent"),
+                other => other.into(),
+            })?;
+        tracing::info!(agent_id = %id, "agent key replaced");
+        Ok(key)
+    }
+
+    /// Locks the agent out: their key is replaced by one nobody is given, and they are
+    /// away, so nothing new is assigned to them. A later key reset lets them in again.
+    pub async fn disable_agent(&self, id: AgentId) -> ServiceResult<Agent> {
+        self.reset_agent_key(id).await?;
+        let away = AgentPatch {
+            availability: Some(Availability::Away),
+            ..Default::default()
+        };
+        let agent = self.update_agent(id, away).await?;
+        tracing::info!(agent_id = %id, "agent disabled");
+        Ok(agent)
     }
 
     pub async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> ServiceResult<Agent> {

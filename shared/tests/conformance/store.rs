@@ -883,6 +883,25 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         store.agent_by_key_hash("hash-ana").await.unwrap(),
         Some(ana.clone())
     );
+    store.replace_agent_key(ana.id, "hash-ana-2").await.unwrap();
+    assert_eq!(
+        store.agent_by_key_hash("hash-ana").await.unwrap(),
+        None,
+        "a replaced key stops working"
+    );
+    store.replace_agent_key(ana.id, "hash-ana-3").await.unwrap();
+    for old in ["hash-ana", "hash-ana-2"] {
+        assert_eq!(store.agent_by_key_hash(old).await.unwrap(), None, "{old}");
+    }
+    assert_eq!(
+        store.agent_by_key_hash("hash-ana-3").await.unwrap(),
+        Some(ana.clone())
+    );
+    assert!(matches!(
+        store.replace_agent_key(AgentId::new(), "hash-nobody").await,
+        Err(PortError::NotFound)
+    ));
+    assert_eq!(store.agent_by_key_hash("hash-nobody").await.unwrap(), None);
     let mut others = vec![ana.id];
     for name in ["bo", "cy", "di"] {
         let a = agent(name, Availability::Away);

@@ -236,3 +236,79 @@ async fn the_openapi_document_passes_the_openapi_validator() {
         }
     }
 }
+
+/// `switchboard agent reset-key` / `disable` on the running installation's file.
+fn agent_command(app: &App, args: &[&str]) -> String {
+    let output = app
+        .command()
+        .arg("agent")
+        .args(args)
+        .arg("--db")
+        .arg(app.db_path())
+        .output()
+        .expect("`switchboard agent` runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "`switchboard agent {}` failed: {stdout}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn a_reset_key_replaces_the_old_one_and_a_disabled_agent_is_locked_out() {
+    let app = App::spawn().await;
+    let admin_key = app.create_agent("Root", "root@support.example", ADMIN);
+    let old_key = app.create_agent("Ada", "ada@support.example", AGENT);
+    assert_eq!(app.get(&old_key, "/v1/me").await.status(), StatusCode::OK);
+
+    let printed = agent_command(&app, &["reset-key", "ADA@support.example"]);
+    let new_key = printed
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(new_key.starts_with("sb_"), "{printed}");
+    assert_eq!(
+        app.get(&old_key, "/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the lost key no longer works"
+    );
+    let me = app.get_ok(&new_key, "/v1/me").await;
+    assert_eq!(me["email"], "ada@support.example");
+    let ada_id = me["id"].as_str().expect("an id").to_owned();
+
+    let printed = agent_command(&app, &["disable", &ada_id]);
+    assert!(printed.contains("disabled"), "{printed}");
+    assert_eq!(
+        app.get(&new_key, "/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a disabled agent's key no longer works"
+    );
+    let agents = app.list_all(&admin_key, "/v1/agents").await;
+    let ada = agents
+        .iter()
+        .find(|a| a["id"] == ada_id.as_str())
+        .expect("Ada is listed");
+    assert_eq!(
+        ada["availability"], "away",
+        "nothing new is assigned to them"
+    );
+
+    let refused = app
+        .command()
+        .args(["agent", "reset-key", "nobody@support.example", "--db"])
+        .arg(app.db_path())
+        .output()
+        .expect("`switchboard agent` runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no agent"));
+    assert_eq!(
+        app.get(&admin_key, "/v1/me").await.status(),
+        StatusCode::OK,
+        "nobody else was touched"
+    );
+}

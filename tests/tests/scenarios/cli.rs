@@ -149,7 +149,8 @@ fn agent_commands_refuse_a_database_that_does_not_exist_unless_told_to_create_it
     let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(
-        rows.iter().all(|r| r.len() == 4 && r[0].starts_with("ag_")),
+        rows.iter()
+            .all(|r| r.len() == 5 && r[0].starts_with("ag_") && r[4] == "available"),
         "{rows:?}"
     );
     assert!(

@@ -1,7 +1,7 @@
 //! Agents (with their API-key and email items) and teams (with their name items).
 
 use super::list::{decode_cursor, encode_cursor};
-use super::routing::put;
+use super::routing::{put, put_with};
 use super::{DynamoStore, errors, items, keys, s};
 use crate::model::{Agent, AgentId, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
@@ -27,6 +27,7 @@ impl AgentStore for DynamoStore {
                 items::pointer(keys::api_key(key_hash), agent.id.to_string()),
                 NEW,
             )?,
+            put(self, items::current_key(agent.id, key_hash), NEW)?,
         ];
         self.transact(writes).await.map_err(|e| match e {
             PortError::Conflict(_) => {
@@ -40,7 +41,50 @@ impl AgentStore for DynamoStore {
         let Some(pointer) = self.get(&keys::api_key(key_hash), keys::META).await? else {
             return Ok(None);
         };
-        self.agent(items::parsed(&pointer, "target")?).await
+        let id: AgentId = items::parsed(&pointer, "target")?;
+        let agent_pk = keys::agent(id);
+        let (agent, current) =
+            tokio::try_join!(self.agent(id), self.get(&agent_pk, keys::CURRENT_KEY))?;
+        // A key replaced since is no key: its pointer may outlive it (agents made
+        // before their current key was recorded have no record of the one to remove).
+        if let Some(current) = current
+            && current.get("target").and_then(|v| v.as_s().ok()) != Some(&key_hash.to_owned())
+        {
+            return Ok(None);
+        }
+        Ok(agent)
+    }
+
+    async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()> {
+        if self.agent(id).await?.is_none() {
+            return Err(PortError::NotFound);
+        }
+        let before = self.get(&keys::agent(id), keys::CURRENT_KEY).await?;
+        let before = before
+            .as_ref()
+            .and_then(|item| item.get("target"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let mut writes = vec![
+            put(
+                self,
+                items::pointer(keys::api_key(key_hash), id.to_string()),
+                NEW,
+            )?,
+            match &before {
+                Some(old) => put_with(
+                    self,
+                    items::current_key(id, key_hash),
+                    "target = :old",
+                    &[(":old", s(old.clone()))],
+                )?,
+                None => put(self, items::current_key(id, key_hash), NEW)?,
+            },
+        ];
+        if let Some(old) = before {
+            writes.push(self.delete(&keys::api_key(&old), keys::META)?);
+        }
+        self.transact(writes).await
     }
 
     async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {

@@ -3,7 +3,8 @@
 
 use super::{Item, keys, n, s};
 use crate::model::{
-    Agent, Contact, ContactId, Conversation, ConversationId, ConversationStatus, Team, TimelineItem,
+    Agent, AgentId, Contact, ContactId, Conversation, ConversationId, ConversationStatus, Team,
+    TimelineItem,
 };
 use crate::ports::{PortError, PortResult};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -181,6 +182,18 @@ pub fn team(t: &Team) -> PortResult<Item> {
             ("gsi1sk", format!("{}#{}", t.name.to_lowercase(), t.id)),
         ],
     ))
+}
+
+/// Beside an agent: which key is theirs now (`target`: its hash).
+pub fn current_key(agent: AgentId, key_hash: &str) -> Item {
+    with_keys(
+        Item::new(),
+        &[
+            ("pk", keys::agent(agent)),
+            ("sk", keys::CURRENT_KEY.to_owned()),
+            ("target", key_hash.to_owned()),
+        ],
+    )
 }
 
 /// A pointer item: `pk` → one id, kept under `target`.

@@ -6,6 +6,8 @@ use ulid::Ulid;
 
 /// The sort key of an item that is the partition's entity itself.
 pub const META: &str = "#META";
+/// Beside an agent: the hash of their current API key.
+pub const CURRENT_KEY: &str = "#KEY";
 pub const PROVEN: &str = "#PROVEN";
 pub const HEAD: &str = "#HEAD";
 /// Timeline sort keys start with this; nothing else in a conversation's partition does.
