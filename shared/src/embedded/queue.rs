@@ -4,6 +4,7 @@
 use super::Embedded;
 use super::cursor;
 use super::db::sql;
+use super::idempotency::DONE;
 use super::rows::time;
 use crate::ports::{
     DeadLetter, Delivery, Enqueue, Page, PageRequest, PortResult, Queue, QueueName,
@@ -119,15 +120,27 @@ impl Queue for Embedded {
         let receipts = receipts.to_vec();
         self.queue
             .write(move |conn| {
+                let now = Utc::now().timestamp_millis();
                 for receipt in &receipts {
                     let Some(id) = receipt_id(receipt) else {
                         continue;
                     };
-                    conn.prepare_cached(
-                        "DELETE FROM queue_messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3",
-                    )
-                    .and_then(|mut s| s.execute(params![id, receipt, queue.as_str()]))
-                    .map_err(sql)?;
+                    // A row that holds an idempotency key stays, without its body, until
+                    // the key expires; any other goes.
+                    let kept = conn
+                        .prepare_cached(
+                            "UPDATE queue_messages SET dead = ?4, body = x'', receipt = NULL, last_error = NULL
+                             WHERE id = ?1 AND receipt = ?2 AND queue = ?3 AND held_until > ?5",
+                        )
+                        .and_then(|mut s| s.execute(params![id, receipt, queue.as_str(), DONE, now]))
+                        .map_err(sql)?;
+                    if kept == 0 {
+                        conn.prepare_cached(
+                            "DELETE FROM queue_messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3",
+                        )
+                        .and_then(|mut s| s.execute(params![id, receipt, queue.as_str()]))
+                        .map_err(sql)?;
+                    }
                 }
                 Ok(())
             })

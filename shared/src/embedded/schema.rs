@@ -211,6 +211,18 @@ pub const QUEUE: &[&str] = &[
         expires_at INTEGER NOT NULL
     );
     CREATE INDEX pending_proofs_by_expiry ON pending_proofs(expires_at);",
+    // 3: an idempotency key is held by the queue row its submission went on: `dedup` is
+    // `idempotency:<digest>`, `held` what the key holds until `held_until`. Once handled,
+    // the row is kept without its body as "done" (`dead = 2`) until the key expires, like
+    // a FIFO queue's de-duplication window: one row and one index entry per submission.
+    "ALTER TABLE queue_messages ADD COLUMN held TEXT;
+    ALTER TABLE queue_messages ADD COLUMN held_until INTEGER;
+    CREATE INDEX queue_done_by_expiry ON queue_messages(held_until) WHERE dead = 2;
+    INSERT OR IGNORE INTO queue_messages
+        (queue, grp, dedup, body, enqueued_at, visible_at, dead, held, held_until)
+        SELECT 'inbound', '', 'idempotency:' || key, x'', 0, 0, 2, value, expires_at
+        FROM idempotency_keys;
+    DROP TABLE idempotency_keys;",
 ];
 
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {
