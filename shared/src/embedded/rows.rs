@@ -169,7 +169,7 @@ fn write_tags(conn: &Connection, c: &Conversation) -> PortResult<()> {
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, contact_id, direction, channel, author, text, attachments, \
-     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id, context, original, sent_from";
+     source_id, delivery_status, delivery_error, created_at, reply_to, edit_of, media_group, external_id, context, original, sent_from, provider_id";
 
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_from(row, 0)
@@ -212,6 +212,7 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         context: json("context", &row.get::<_, String>(base + 16)?)?,
         original: row.get(base + 17)?,
         sent_from: json("sent from", &row.get::<_, String>(base + 18)?)?,
+        provider_id: row.get(base + 19)?,
     })
 }
 
@@ -223,7 +224,7 @@ pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
         .map_err(sql)?;
     let search_rowid = conn.last_insert_rowid();
     conn.prepare_cached(&format!(
-        "INSERT INTO messages (search_rowid, seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+        "INSERT INTO messages (search_rowid, seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -248,6 +249,7 @@ pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
             to_json(&m.context),
             m.original,
             to_json(&m.sent_from),
+            m.provider_id,
         ])
     })
     .map_err(sql)?;

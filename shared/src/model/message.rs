@@ -173,6 +173,10 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub sent_from: Vec<super::Identity>,
+    /// The id the provider gave our reply once it took it (`<channel>:<id>`: a Twilio
+    /// message SID, a Telegram message, an SES message id); delivery reports name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
 }
 
 impl Message {
@@ -205,6 +209,7 @@ impl Message {
             context: Vec::new(),
             original: None,
             sent_from: Vec::new(),
+            provider_id: None,
         }
     }
 }

@@ -81,6 +81,7 @@ fn message(c: &Conversation, source: Option<&str>, files: &[&str]) -> Message {
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     }
 }
 

@@ -284,6 +284,7 @@ impl RoutePolicy {
             context: bounded_context(&msg.context, msg.original.is_some()),
             original: msg.original.clone(),
             sent_from: msg.identities.iter().map(|p| p.identity.clone()).collect(),
+            provider_id: None,
         };
 
         let c = conversation.conversation_mut();

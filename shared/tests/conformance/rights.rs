@@ -90,6 +90,7 @@ fn reply(conversation: ConversationId, contact: ContactId, text: &str) -> Messag
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     };
     OutboundDelivery {
         message: message(Direction::Outbound, None),

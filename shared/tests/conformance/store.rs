@@ -785,6 +785,7 @@ async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Sto
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let after = store.conversation(r.conversation).await.unwrap().unwrap();
@@ -804,6 +805,7 @@ async fn a_reply_bumps_its_conversation_and_records_its_delivery(store: &dyn Sto
         .unwrap();
     let failed = store.message(reply.id).await.unwrap().unwrap();
     assert_eq!(failed.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(failed.provider_id.as_deref(), Some("p-1"));
     assert_eq!(failed.delivery_error.as_deref(), Some("blocked"));
     let unknown = store
         .set_delivery_status(MessageId::new(), DeliveryStatus::Sent, None, None)
@@ -1293,6 +1295,7 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     };
     store.add_outbound(&reply).await.unwrap();
     let provider_id = format!("twilio:SM{}", MessageId::new().to_string().replace('_', ""));
@@ -1317,6 +1320,11 @@ async fn a_reply_is_found_by_its_provider_id_and_its_status_updated(store: &dyn 
     );
     let stored = store.message(reply.id).await.unwrap().unwrap();
     assert_eq!(stored.delivery_status, DeliveryStatus::Delivered);
+    assert_eq!(
+        stored.provider_id.as_deref(),
+        Some(provider_id.as_str()),
+        "the message shows the provider's id"
+    );
     assert_eq!(
         store
             .message_by_provider_id("twilio:SMunknown")
@@ -1362,6 +1370,7 @@ async fn a_message_is_found_by_its_source_id_and_a_bounce_settles_only_a_sent_re
         context: Vec::new(),
         original: None,
         sent_from: Vec::new(),
+        provider_id: None,
     };
     store.add_outbound(&reply).await.unwrap();
     // Still queued: a report has nothing to settle.

@@ -120,6 +120,11 @@ async fn an_sms_becomes_a_conversation_and_the_reply_reaches_the_phone_and_shows
         .await;
     let delivered = message_where(&app, &key, &conversation, &id, "delivered").await;
     assert_eq!(delivered["delivery_error"], Value::Null);
+    assert_eq!(
+        delivered["provider_id"],
+        format!("twilio:{}", sent[0].sid),
+        "the reply names Twilio's message SID: {delivered}"
+    );
 }
 
 #[tokio::test]

@@ -180,6 +180,7 @@ mod tests {
             context: Vec::new(),
             original: None,
             sent_from: Vec::new(),
+            provider_id: None,
         };
         OutboundDelivery {
             message: message(
