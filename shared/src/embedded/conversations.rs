@@ -297,13 +297,15 @@ impl MessageStore for Embedded {
                 let changed = conn
                     .prepare_cached(
                         "UPDATE conversations SET message_count = message_count + 1, preview = ?2, updated_at = ?3,
-                            version = version + 1 WHERE id = ?1",
+                            version = version + 1, waiting_since = CASE WHEN ?4 THEN NULL ELSE waiting_since END
+                         WHERE id = ?1",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
                             message.conversation_id.to_string(),
                             preview_of(&message.text),
-                            millis(message.created_at)
+                            millis(message.created_at),
+                            message.answers_the_customer()
                         ])
                     })
                     .map_err(sql)?;
@@ -438,6 +440,9 @@ fn list_query(filter: &ConversationFilter, page: &PageRequest) -> PortResult<(St
     if let Some(contact) = filter.contact {
         clauses.push("contact_id = ?");
         args.push(text(contact.to_string()));
+    }
+    if filter.waiting {
+        clauses.push("waiting_since IS NOT NULL");
     }
     if let Some(tag) = &filter.tag {
         clauses.push("id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)");

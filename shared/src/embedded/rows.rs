@@ -47,7 +47,7 @@ fn enum_of<T>(what: &str, value: &str, f: fn(&str) -> Option<T>) -> rusqlite::Re
 }
 
 pub const CONVERSATION_COLUMNS: &str = "id, contact_id, status, snoozed_until, priority, tags, team_id, assignee_id, \
-     subject, channel, channels, message_count, preview, created_at, updated_at, last_inbound_at, resolved_at, version";
+     subject, channel, channels, message_count, preview, created_at, updated_at, last_inbound_at, resolved_at, version, waiting_since";
 
 pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -79,6 +79,7 @@ pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_inbound_at: opt_time(row.get(15)?)?,
         resolved_at: opt_time(row.get(16)?)?,
         version: row.get::<_, i64>(17)? as u64,
+        waiting_since: opt_time(row.get(18)?)?,
     })
 }
 
@@ -90,7 +91,7 @@ pub fn get_conversation(conn: &Connection, id: &str) -> PortResult<Option<Conver
     .map_err(sql)
 }
 
-/// A conversation's columns, bound as `?1`–`?18` in `CONVERSATION_COLUMNS` order.
+/// A conversation's columns, bound as `?1`–`?19` in `CONVERSATION_COLUMNS` order.
 fn conversation_values(c: &Conversation) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
     let text = |s: &str| Value::Text(s.to_owned());
@@ -115,12 +116,13 @@ fn conversation_values(c: &Conversation) -> Vec<rusqlite::types::Value> {
         opt_ms(c.last_inbound_at),
         opt_ms(c.resolved_at),
         Value::Integer(c.version as i64),
+        opt_ms(c.waiting_since),
     ]
 }
 
 pub fn insert_conversation(conn: &Connection, c: &Conversation) -> PortResult<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
     ))
     .and_then(|mut s| s.execute(rusqlite::params_from_iter(conversation_values(c))))
     .map_err(sql)?;
@@ -139,8 +141,9 @@ pub fn update_conversation(
         .prepare_cached(
             "UPDATE conversations SET contact_id = ?2, status = ?3, snoozed_until = ?4, priority = ?5, tags = ?6,
                 team_id = ?7, assignee_id = ?8, subject = ?9, channel = ?10, channels = ?11, message_count = ?12,
-                preview = ?13, updated_at = ?15, last_inbound_at = ?16, resolved_at = ?17, version = ?18
-             WHERE id = ?1 AND version = ?19",
+                preview = ?13, updated_at = ?15, last_inbound_at = ?16, resolved_at = ?17, version = ?18,
+                waiting_since = ?19
+             WHERE id = ?1 AND version = ?20",
         )
         .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
         .map_err(sql)?;

@@ -175,6 +175,14 @@ pub const STORE: &[&str] = &[
     INSERT INTO conversation_search (rowid, conversation_id, body)
         SELECT rowid, conversation_id, text FROM messages;
     UPDATE messages SET search_rowid = rowid;",
+    // 8: since when the customer has waited for an answer; for the conversations open
+    // before, since their last message when no reply came after it
+    "ALTER TABLE conversations ADD COLUMN waiting_since INTEGER;
+    UPDATE conversations SET waiting_since = last_inbound_at
+        WHERE status != 'resolved' AND last_inbound_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id
+            AND m.direction = 'outbound' AND m.created_at >= conversations.last_inbound_at);
+    CREATE INDEX conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

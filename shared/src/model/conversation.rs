@@ -73,6 +73,10 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The customer wrote last, and has waited for us since then: set by their first
+    /// message after an agent's reply, cleared by the next reply or by resolving.
+    #[serde(default)]
+    pub waiting_since: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     /// Bumped on every change; stores use it for optimistic concurrency.
     pub version: u64,
@@ -91,6 +95,15 @@ impl Conversation {
     pub fn is_customer_page(&self) -> bool {
         self.channels.contains(&super::Channel::Web)
     }
+}
+
+/// A conversation as a list shows it: with who it is with, so a row needs no second call.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConversationRow {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// The contact's display name, if they gave one.
+    pub contact_name: Option<String>,
 }
 
 impl Conversation {
@@ -134,6 +147,13 @@ impl Conversation {
         if other.last_inbound_at > c.last_inbound_at {
             c.last_inbound_at = other.last_inbound_at;
             c.channel = other.channel;
+        }
+        if c.status != ConversationStatus::Resolved {
+            // Whoever of the two has waited longer.
+            c.waiting_since = [c.waiting_since, other.waiting_since]
+                .into_iter()
+                .flatten()
+                .min();
         }
         c.updated_at = at;
         c
@@ -196,6 +216,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             last_inbound_at: Some(at),
+            waiting_since: Some(at),
             resolved_at: None,
             version: 4,
         }
@@ -205,6 +226,7 @@ mod tests {
     fn a_folded_conversation_brings_its_channels_tags_count_and_the_more_pressing_state() {
         let mut kept = conversation(ConversationStatus::Resolved, 0);
         kept.tags = vec!["billing".into()];
+        kept.waiting_since = None;
         let mut other = conversation(ConversationStatus::Open, 5);
         other.channels = vec![super::super::Channel::Telegram];
         other.channel = super::super::Channel::Telegram;
@@ -227,6 +249,10 @@ mod tests {
         assert_eq!(folded.channel, super::super::Channel::Telegram);
         assert_eq!(folded.channels.len(), 2);
         assert_eq!(folded.preview, "said at 5", "the newer one spoke last");
+        assert_eq!(
+            folded.waiting_since, other.waiting_since,
+            "its customer still waits"
+        );
         assert_eq!(folded.updated_at, now);
     }
 

@@ -180,6 +180,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// An agent's message to the customer: the answer they were waiting for (an
+    /// automatic one is not).
+    pub fn answers_the_customer(&self) -> bool {
+        self.direction == Direction::Outbound && matches!(self.author, Author::Agent { .. })
+    }
+
     /// A message to the customer of `conversation`, queued for the sender: an agent's
     /// reply, an automatic answer, or a notice no conversation keeps.
     pub fn outbound(

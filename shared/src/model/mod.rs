@@ -16,7 +16,9 @@ pub use agent::{Agent, AgentLoad, Availability, Role, Team};
 pub use contact::{
     Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,
 };
-pub use conversation::{Conversation, ConversationStatus, Priority, normalize_tag, preview_of};
+pub use conversation::{
+    Conversation, ConversationRow, ConversationStatus, Priority, normalize_tag, preview_of,
+};
 pub use erasure::{Erasure, ErasureReason};
 pub use identity::{
     DefaultRegion, EmailAddress, Identity, IdentityKind, InvalidEmail, InvalidPhone, PhoneNumber,

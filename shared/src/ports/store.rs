@@ -100,6 +100,8 @@ pub struct ConversationFilter {
     pub contact: Option<ContactId>,
     /// Words to find in the subject, the messages or the contact's name.
     pub query: Option<String>,
+    /// Only conversations where the customer wrote last and waits for an answer.
+    pub waiting: bool,
 }
 
 #[async_trait]

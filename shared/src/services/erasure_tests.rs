@@ -43,6 +43,7 @@ fn conversation(contact: ContactId, status: ConversationStatus, age: Duration) -
         created_at: at,
         updated_at: at,
         last_inbound_at: Some(at),
+        waiting_since: None,
         resolved_at: (status == ConversationStatus::Resolved).then_some(at),
         version: 4,
     }

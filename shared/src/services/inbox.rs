@@ -4,16 +4,16 @@ use super::error::{ServiceError, ServiceResult};
 use super::recipient::{address_kind, came_from_kind, reply_address};
 use super::send::queue_reply;
 use crate::model::{
-    Agent, AgentId, Attachment, Author, Channel, Conversation, ConversationId, ConversationStatus,
-    Direction, Event, EventKind, Message, MessageId, Note, NoteId, Priority, TeamId, TimelineItem,
-    normalize_tag,
+    Agent, AgentId, Attachment, Author, Channel, ContactId, Conversation, ConversationId,
+    ConversationRow, ConversationStatus, Direction, Event, EventKind, Message, MessageId, Note,
+    NoteId, Priority, TeamId, TimelineItem, normalize_tag,
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore,
     MAX_PAGE_SIZE, MessageStore, OutboundFile, Page, PageRequest, PortError, Queue, TeamStore,
 };
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Longest reply or note, in characters.
@@ -70,12 +70,28 @@ pub struct ConversationPatch {
 }
 
 impl Inbox {
+    /// One page of conversations, each with its contact's name.
     pub async fn list(
         &self,
         filter: &ConversationFilter,
         page: &PageRequest,
-    ) -> ServiceResult<Page<Conversation>> {
-        Ok(self.conversations.list_conversations(filter, page).await?)
+    ) -> ServiceResult<Page<ConversationRow>> {
+        let page = self.conversations.list_conversations(filter, page).await?;
+        let mut contact_ids: Vec<ContactId> = page.items.iter().map(|c| c.contact_id).collect();
+        contact_ids.sort();
+        contact_ids.dedup();
+        let contacts =
+            futures::future::try_join_all(contact_ids.iter().map(|id| self.contacts.contact(*id)))
+                .await?;
+        let names: HashMap<ContactId, Option<String>> = contacts
+            .into_iter()
+            .flatten()
+            .map(|c| (c.id, c.name))
+            .collect();
+        Ok(page.map(|conversation| ConversationRow {
+            contact_name: names.get(&conversation.contact_id).cloned().flatten(),
+            conversation,
+        }))
     }
 
     pub async fn get(&self, id: ConversationId) -> ServiceResult<Conversation> {
@@ -527,6 +543,9 @@ fn apply_patch(
             next.snoozed_until = None;
         }
         next.resolved_at = (status == ConversationStatus::Resolved).then_some(now);
+        if status == ConversationStatus::Resolved {
+            next.waiting_since = None;
+        }
     }
     if let Some(priority) = patch.priority.filter(|p| *p != current.priority) {
         kinds.push(EventKind::PriorityChanged {
@@ -598,6 +617,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             last_inbound_at: Some(now),
+            waiting_since: Some(now),
             resolved_at: None,
             version: 1,
         }
@@ -613,6 +633,7 @@ mod tests {
             apply_patch(&conversation(), &patch, None, AgentId::new(), Utc::now()).unwrap();
         assert_eq!(next.status, ConversationStatus::Resolved);
         assert!(next.resolved_at.is_some());
+        assert_eq!(next.waiting_since, None, "nobody waits on a resolved one");
         assert_eq!(events.len(), 1);
     }
 

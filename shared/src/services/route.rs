@@ -300,6 +300,7 @@ impl RoutePolicy {
         c.preview = preview_of(&message_preview(msg));
         c.updated_at = now;
         c.last_inbound_at = Some(msg.received_at);
+        c.waiting_since.get_or_insert(msg.received_at);
         let assign_within = c.assignee_id.is_none().then_some(c.team_id);
 
         let (ContactChange::Create(Contact {
@@ -444,6 +445,7 @@ fn new_conversation(
         created_at: now,
         updated_at: now,
         last_inbound_at: None,
+        waiting_since: None,
         resolved_at: None,
         version: 0,
     }

@@ -34,6 +34,7 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
         created_at: now,
         updated_at: now,
         last_inbound_at: None,
+        waiting_since: None,
         resolved_at: None,
         version: 1,
     };

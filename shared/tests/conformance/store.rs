@@ -30,6 +30,7 @@ on_both_backends!(
         filters_pick_conversations_by_status_assignee_and_contact,
         a_stale_version_is_refused_and_events_join_the_timeline,
         a_reply_bumps_its_conversation_and_records_its_delivery,
+        a_customer_waits_from_their_first_unanswered_message_until_an_agent_replies,
         timeline_pages_keep_creation_order,
         agents_and_teams_are_unique_and_found_by_key,
         new_conversations_go_round_the_available_agents,
@@ -1483,4 +1484,116 @@ async fn a_setting_is_made_once_and_racing_makers_read_the_same_value(store: &dy
             .unwrap(),
         "ß ünïcode 🔑"
     );
+}
+
+async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_replies(
+    store: &dyn Store,
+) {
+    let waiting = ConversationFilter {
+        status: StatusFilter::All,
+        waiting: true,
+        ..Default::default()
+    };
+    let listed = async |store: &dyn Store| -> Vec<ConversationId> {
+        store
+            .list_conversations(&waiting, &PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    let first = route(
+        store,
+        &inbound("w-1", vec![(email("w@example.com"), true)], "hello?"),
+    )
+    .await;
+    let since = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .waiting_since
+        .expect("the customer waits once they wrote");
+    route(
+        store,
+        &inbound("w-2", vec![(email("w@example.com"), true)], "anyone?"),
+    )
+    .await;
+    let c = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.message_count, 2);
+    assert_eq!(
+        c.waiting_since,
+        Some(since),
+        "a second message does not restart the wait"
+    );
+    assert!(listed(store).await.contains(&first.conversation));
+
+    let reply = |author: Author, text: &str| Message {
+        author,
+        created_at: now(),
+        ..Message::outbound(
+            first.conversation,
+            first.contact,
+            Channel::Email,
+            Author::System,
+            text,
+        )
+    };
+    store
+        .add_outbound(&reply(Author::System, "We got your message"))
+        .await
+        .unwrap();
+    let c = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.waiting_since,
+        Some(since),
+        "an automatic answer is not the answer"
+    );
+    store
+        .add_outbound(&reply(
+            Author::Agent {
+                agent_id: AgentId::new(),
+            },
+            "Here to help",
+        ))
+        .await
+        .unwrap();
+    let c = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.waiting_since, None, "an agent's reply ends the wait");
+    assert!(!listed(store).await.contains(&first.conversation));
+
+    route(
+        store,
+        &inbound(
+            "w-3",
+            vec![(email("w@example.com"), true)],
+            "thanks, one more thing",
+        ),
+    )
+    .await;
+    let c = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(c.waiting_since.is_some());
+    assert_eq!(
+        c.waiting_since, c.last_inbound_at,
+        "the next message starts a new wait, from itself"
+    );
+    assert!(listed(store).await.contains(&first.conversation));
 }

@@ -247,3 +247,56 @@ async fn a_merge_offers_to_fold_the_open_conversations_and_folding_makes_them_on
         .await;
     assert_eq!(refused.status().as_u16(), 422);
 }
+
+#[tokio::test]
+async fn list_rows_name_the_contact_and_waiting_shows_who_still_needs_an_answer() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let key = app.create_agent("Root", "root@support.example", ADMIN);
+    let answered = conversation_of(
+        &app,
+        &key,
+        &format!("{}@example.com", unique("answered")),
+        "Where is my parcel?",
+    )
+    .await;
+    let unanswered = conversation_of(
+        &app,
+        &key,
+        &format!("{}@example.com", unique("waiting")),
+        "My card was charged twice",
+    )
+    .await;
+    let (answered_id, unanswered_id) = (
+        answered["id"].as_str().expect("an id"),
+        unanswered["id"].as_str().expect("an id"),
+    );
+    assert!(answered["waiting_since"].is_string(), "{answered}");
+
+    let rows = app.list_all(&key, "/v1/conversations").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["contact_name"], "Kim", "the row says who: {row}");
+        assert_eq!(row["channel"], "web", "{row}");
+    }
+
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &key,
+            &format!("/v1/conversations/{answered_id}/replies"),
+            &json!({ "text": "It left our depot today" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "reply: {text}");
+    let waiting = app.list_all(&key, "/v1/conversations?waiting=true").await;
+    let ids: Vec<&str> = waiting.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids, [unanswered_id], "only the unanswered one waits");
+    assert_eq!(waiting[0]["waiting_since"], unanswered["waiting_since"]);
+    let after = app
+        .get_ok(&key, &format!("/v1/conversations/{answered_id}"))
+        .await;
+    assert_eq!(after["waiting_since"], Value::Null, "{after}");
+    let everyone = app.list_all(&key, "/v1/conversations?waiting=false").await;
+    assert_eq!(everyone.len(), 2, "waiting=false filters nothing");
+}

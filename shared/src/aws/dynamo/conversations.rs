@@ -358,6 +358,7 @@ fn matches(c: &Conversation, filter: &ConversationFilter) -> bool {
             .is_none_or(|ch: Channel| c.channels.contains(&ch))
         && filter.contact.is_none_or(|ct| c.contact_id == ct)
         && filter.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+        && (!filter.waiting || c.waiting_since.is_some())
 }
 
 /// A timeline item, with a message's delivery fields as last set.
@@ -390,11 +391,15 @@ impl MessageStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", s(keys::conversation(message.conversation_id)))
             .key("sk", s(keys::META))
-            .update_expression(
+            .update_expression(if message.answers_the_customer() {
                 "SET message_count = message_count + :one, preview = :preview, \
                  updated_at = :at, version = version + :one, \
-                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order",
-            )
+                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order REMOVE waiting_since"
+            } else {
+                "SET message_count = message_count + :one, preview = :preview, \
+                 updated_at = :at, version = version + :one, \
+                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order"
+            })
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":preview", s(preview_of(&message.text)))

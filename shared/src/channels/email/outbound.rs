@@ -157,6 +157,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             last_inbound_at: None,
+            waiting_since: None,
             resolved_at: None,
             version: 1,
         };

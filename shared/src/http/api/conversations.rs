@@ -2,8 +2,8 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{
-    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Note, Priority, TeamId,
-    TimelineItem, normalize_tag,
+    AgentId, Channel, Conversation, ConversationId, ConversationRow, ConversationStatus, Note,
+    Priority, TeamId, TimelineItem, normalize_tag,
 };
 use crate::ports::{AssigneeFilter, ConversationFilter, Page, PageRequest, StatusFilter};
 use crate::services::inbox::ConversationPatch;
@@ -26,6 +26,9 @@ pub struct ListConversations {
     priority: Option<String>,
     /// Words to find in the conversation's messages.
     q: Option<String>,
+    /// `true`: only conversations where the customer wrote last and waits for an answer
+    /// (see `waiting_since`).
+    waiting: Option<bool>,
     /// 1–100, default 25.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -99,19 +102,20 @@ fn filter_from(
         priority: parse_or(q.priority.as_deref(), "priority", Priority::parse)?,
         contact: None,
         query: q.q.filter(|q| !q.trim().is_empty()),
+        waiting: q.waiting.unwrap_or(false),
     };
     Ok((filter, page_request(q.limit, q.cursor, 25)?))
 }
 
-/// List conversations, most recently active first.
+/// List conversations, most recently active first, each with its contact's name.
 #[utoipa::path(get, path = "/v1/conversations", tag = "conversations", params(ListConversations),
-    responses((status = 200, body = Page<Conversation>), (status = 400, body = Problem), (status = 401, body = Problem)),
+    responses((status = 200, body = Page<ConversationRow>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListConversations>,
-) -> Result<Json<Page<Conversation>>, ApiError> {
+) -> Result<Json<Page<ConversationRow>>, ApiError> {
     let (filter, page) = filter_from(q, &caller)?;
     Ok(Json(state.inbox.list(&filter, &page).await?))
 }
