@@ -179,9 +179,15 @@ async fn find_agent(directory: &Directory, which: &str) -> anyhow::Result<Agent>
     }
 }
 
-async fn reset_key(which: WhichAgent) -> anyhow::Result<()> {
+/// The directory of the installation's file and the agent `which` names in it.
+async fn named_agent(which: &WhichAgent) -> anyhow::Result<(Directory, Agent)> {
     let directory = directory(&which.db.db, false)?;
     let agent = find_agent(&directory, &which.agent).await?;
+    Ok((directory, agent))
+}
+
+async fn reset_key(which: WhichAgent) -> anyhow::Result<()> {
+    let (directory, agent) = named_agent(&which).await?;
     let key = directory
         .reset_agent_key(agent.id)
         .await
@@ -196,8 +202,7 @@ async fn reset_key(which: WhichAgent) -> anyhow::Result<()> {
 }
 
 async fn disable(which: WhichAgent) -> anyhow::Result<()> {
-    let directory = directory(&which.db.db, false)?;
-    let agent = find_agent(&directory, &which.agent).await?;
+    let (directory, agent) = named_agent(&which).await?;
     let agent = directory
         .disable_agent(agent.id)
         .await

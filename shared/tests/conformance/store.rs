@@ -1504,16 +1504,14 @@ async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_rep
             .map(|c| c.id)
             .collect()
     };
+    let reread = async |id: ConversationId| store.conversation(id).await.unwrap().unwrap();
     let first = route(
         store,
         &inbound("w-1", vec![(email("w@example.com"), true)], "hello?"),
     )
     .await;
-    let since = store
-        .conversation(first.conversation)
+    let since = reread(first.conversation)
         .await
-        .unwrap()
-        .unwrap()
         .waiting_since
         .expect("the customer waits once they wrote");
     route(
@@ -1521,11 +1519,7 @@ async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_rep
         &inbound("w-2", vec![(email("w@example.com"), true)], "anyone?"),
     )
     .await;
-    let c = store
-        .conversation(first.conversation)
-        .await
-        .unwrap()
-        .unwrap();
+    let c = reread(first.conversation).await;
     assert_eq!(c.message_count, 2);
     assert_eq!(
         c.waiting_since,
@@ -1549,11 +1543,7 @@ async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_rep
         .add_outbound(&reply(Author::System, "We got your message"))
         .await
         .unwrap();
-    let c = store
-        .conversation(first.conversation)
-        .await
-        .unwrap()
-        .unwrap();
+    let c = reread(first.conversation).await;
     assert_eq!(
         c.waiting_since,
         Some(since),
@@ -1568,11 +1558,7 @@ async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_rep
         ))
         .await
         .unwrap();
-    let c = store
-        .conversation(first.conversation)
-        .await
-        .unwrap()
-        .unwrap();
+    let c = reread(first.conversation).await;
     assert_eq!(c.waiting_since, None, "an agent's reply ends the wait");
     assert!(!listed(store).await.contains(&first.conversation));
 
@@ -1585,11 +1571,7 @@ async fn a_customer_waits_from_their_first_unanswered_message_until_an_agent_rep
         ),
     )
     .await;
-    let c = store
-        .conversation(first.conversation)
-        .await
-        .unwrap()
-        .unwrap();
+    let c = reread(first.conversation).await;
     assert!(c.waiting_since.is_some());
     assert_eq!(
         c.waiting_since, c.last_inbound_at,
