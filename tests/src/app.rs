@@ -67,6 +67,9 @@ impl App {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(Duration::from_secs(60))
+            // The server closes a connection idle for its header timeout (10 s): drop
+            // pooled ones before that, so a test that pauses never sends on a closed one.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("an HTTP client");
         let mut app = App {

@@ -28,9 +28,21 @@ pub struct InvalidId {
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
-        #[schema(value_type = String, example = json!(concat!($prefix, "_01jd8x3m6k9q0w5e2r7t4y1v3h")))]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Ulid);
+
+        /// A string: the prefix, `_`, and a ULID as [`Display`](std::fmt::Display) writes it.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(concat!("^", $prefix, "_[0-7][0-9a-hjkmnp-tv-z]{25}$")))
+                    .examples([serde_json::json!(concat!($prefix, "_01jd8x3m6k9q0w5e2r7t4y1v3h"))])
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;

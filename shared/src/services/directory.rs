@@ -68,9 +68,7 @@ pub struct MergedContact {
 /// `into` (the most recently active) with `POST /v1/conversations/{id}/fold`.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct FoldOffer {
-    #[schema(value_type = String)]
     pub into: ConversationId,
-    #[schema(value_type = Vec<String>)]
     pub from: Vec<ConversationId>,
 }
 

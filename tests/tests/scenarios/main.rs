@@ -3,6 +3,7 @@
 
 mod abuse_limits;
 mod agent_workflow;
+mod api_conformance;
 mod api_errors;
 mod auth;
 mod bad_input;

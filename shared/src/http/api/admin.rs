@@ -62,7 +62,9 @@ pub async fn list_agents(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
+    #[schema(format = Email)]
     email: String,
     role: Role,
 }
@@ -94,19 +96,38 @@ pub async fn create_agent(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAgent {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
     role: Option<Role>,
     availability: Option<Availability>,
     /// `null` removes the cap.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<u32>)]
+    #[serde(default, deserialize_with = "nullable_count")]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 4294967295_u64)]
     max_open_conversations: Option<Option<u32>>,
-    #[schema(value_type = Option<Vec<String>>)]
     team_ids: Option<Vec<TeamId>>,
     /// The PBX extension the agent answers calls on; `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9+*#._-]{1,32}$")]
     phone_extension: Option<Option<String>>,
+}
+
+/// A count that may be null, written as a JSON integer in either form (`3` or `3.0`:
+/// JSON does not tell them apart).
+fn nullable_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(Some(None));
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|n| u32::try_from(n).ok())
+        .map(|n| Some(Some(n)))
+        .ok_or_else(|| D::Error::custom(format!("{number} is not a count from 0 to {}", u32::MAX)))
 }
 
 /// Change an agent's name, role, availability, cap, teams or phone extension.
@@ -145,6 +166,7 @@ pub async fn list_teams(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
 }
 
@@ -167,6 +189,7 @@ pub async fn create_team(
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
     /// `inbound` (default) or `outbound`.
+    #[param(pattern = "^(inbound|outbound)$")]
     queue: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -196,7 +219,7 @@ pub async fn dead_letters(
 
 /// Put a dead letter back on its queue.
 #[utoipa::path(post, path = "/v1/dead-letters/{queue}/{id}/replay", tags = ["queues", "admin"],
-    params(("queue" = String, Path, description = "inbound or outbound"), ("id" = String, Path, description = "dead letter id")),
+    params(("queue" = String, Path, description = "inbound or outbound", pattern = "^(inbound|outbound)$"), ("id" = String, Path, description = "dead letter id")),
     responses((status = 202, description = "queued again"), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replay(

@@ -80,7 +80,6 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct MergeContacts {
     /// The contact folded into this one; it is gone afterwards.
-    #[schema(value_type = String)]
     other_contact_id: ContactId,
 }
 

@@ -17,12 +17,19 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct ListConversations {
     /// `open` (default), `pending`, `snoozed`, `resolved` or `all`.
+    #[param(pattern = "^(open|pending|snoozed|resolved|all)?$")]
     status: Option<String>,
     /// `me`, `none`, or an agent id.
+    #[param(pattern = "^(me|none|ag_[0-7][0-9a-hjkmnp-tv-z]{25})?$")]
     assignee: Option<String>,
+    #[param(pattern = "^(tm_[0-7][0-9a-hjkmnp-tv-z]{25})?$")]
     team: Option<String>,
+    #[param(pattern = "^(web|email|telegram|sms|voice)?$")]
     channel: Option<String>,
+    /// Up to 50 letters, digits, `-`, `_` and `:`.
+    #[param(pattern = "^[\\w:-]{0,50}$")]
     tag: Option<String>,
+    #[param(pattern = "^(low|normal|high|urgent)?$")]
     priority: Option<String>,
     /// Words to find in the conversation's messages.
     q: Option<String>,
@@ -143,10 +150,10 @@ pub struct PatchConversation {
     snoozed_until: Option<Option<DateTime<Utc>>>,
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<AgentId>)]
     assignee_id: Option<Option<AgentId>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<TeamId>)]
     team_id: Option<Option<TeamId>>,
     tags: Option<Vec<String>>,
 }
@@ -198,6 +205,7 @@ pub async fn timeline(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
+    #[schema(min_length = 1, max_length = 20000, pattern = "\\S")]
     text: String,
 }
 
@@ -222,7 +230,6 @@ pub async fn note(
 #[serde(deny_unknown_fields)]
 pub struct FoldConversation {
     /// The conversation of the same contact this one is folded into; it keeps its id.
-    #[schema(value_type = String)]
     into: ConversationId,
 }
 

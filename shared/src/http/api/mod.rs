@@ -4,6 +4,7 @@ mod admin;
 mod contacts;
 mod conversations;
 mod messages;
+mod problems_doc;
 mod replies;
 
 use super::AppState;
@@ -51,7 +52,7 @@ pub fn router() -> axum::Router<AppState> {
 
 /// The `/v1` routes, and the OpenAPI document built from their handlers.
 fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get, conversations::patch))
         .routes(routes!(conversations::timeline))
@@ -78,7 +79,9 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::dead_letters))
         .routes(routes!(admin::replay))
         .routes(routes!(admin::erasures))
-        .split_for_parts()
+        .split_for_parts();
+    problems_doc::document_problems(&mut doc);
+    (router, doc)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
+    #[schema(min_length = 1, max_length = 20000, pattern = "\\S")]
     text: String,
     /// Defaults to the channel the customer last wrote on.
     channel: Option<Channel>,
@@ -30,9 +31,11 @@ pub struct NewReply {
 
 /// The same reply as a `multipart/form-data` form, with files.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // Describes the form for the OpenAPI document only.
 pub struct NewReplyForm {
     /// May be empty when files are attached.
+    #[schema(max_length = 20000)]
     text: Option<String>,
     channel: Option<Channel>,
     reply_to: Option<MessageId>,
