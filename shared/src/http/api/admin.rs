@@ -249,3 +249,26 @@ pub async fn erasures(
     let page = page_request(q.limit, q.cursor, 25)?;
     Ok(Json(state.rights.erasures(&page).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(body: &str) -> Result<Option<Option<u32>>, String> {
+        serde_json::from_str::<PatchAgent>(body)
+            .map(|p| p.max_open_conversations)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_cap_is_a_whole_count_in_either_json_form_or_null_to_remove_it() {
+        assert_eq!(cap("{}"), Ok(None));
+        assert_eq!(cap(r#"{"max_open_conversations": null}"#), Ok(Some(None)));
+        assert_eq!(cap(r#"{"max_open_conversations": 3}"#), Ok(Some(Some(3))));
+        assert_eq!(cap(r#"{"max_open_conversations": 3.0}"#), Ok(Some(Some(3))));
+        for refused in ["3.5", "-1", "4294967296", "\"3\""] {
+            let body = format!(r#"{{"max_open_conversations": {refused}}}"#);
+            assert!(cap(&body).is_err(), "{refused} is refused");
+        }
+    }
+}
