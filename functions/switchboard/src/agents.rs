@@ -4,7 +4,7 @@ use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use shared::embedded::Embedded;
 use shared::model::{Agent, Role};
-use shared::ports::PageRequest;
+use shared::services::ServiceError;
 use shared::services::directory::{AgentPatch, Directory, checked_extension};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,55 +134,32 @@ async fn create(args: CreateAgentArgs) -> anyhow::Result<()> {
 
 async fn list(db: &ExistingDb) -> anyhow::Result<()> {
     let directory = directory(&db.db, false)?;
-    let mut page = PageRequest::first(100);
-    loop {
-        let agents = directory
-            .list_agents(&page)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        for agent in &agents.items {
-            println!(
-                "{}\t{}\t{}\t{}\t{}",
-                agent.id,
-                agent.role.as_str(),
-                agent.email,
-                agent.name,
-                agent.availability.as_str()
-            );
-        }
-        match agents.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return Ok(()),
-        }
+    for agent in directory.all_agents().await.map_err(|e| anyhow!("{e}"))? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            agent.id,
+            agent.role.as_str(),
+            agent.email,
+            agent.name,
+            agent.availability.as_str()
+        );
     }
-}
-
-/// The agent `which` names: by id, else by email (compared case-insensitively).
-async fn find_agent(directory: &Directory, which: &str) -> anyhow::Result<Agent> {
-    let mut page = PageRequest::first(100);
-    loop {
-        let agents = directory
-            .list_agents(&page)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        if let Some(agent) = agents
-            .items
-            .into_iter()
-            .find(|a| a.id.to_string() == which || a.email.as_str().eq_ignore_ascii_case(which))
-        {
-            return Ok(agent);
-        }
-        match agents.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => bail!("no agent {which}: `switchboard agent list` shows who there is"),
-        }
-    }
+    Ok(())
 }
 
 /// The directory of the installation's file and the agent `which` names in it.
 async fn named_agent(which: &WhichAgent) -> anyhow::Result<(Directory, Agent)> {
     let directory = directory(&which.db.db, false)?;
-    let agent = find_agent(&directory, &which.agent).await?;
+    let agent = directory
+        .find_agent(&which.agent)
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(_) => anyhow!(
+                "no agent {}: `switchboard agent list` shows who there is",
+                which.agent
+            ),
+            other => anyhow!("{other}"),
+        })?;
     Ok((directory, agent))
 }
 

@@ -6,6 +6,7 @@
 //! consumer answering partial batch failures, [`schedule::run`] for the sweeper. Nothing
 //! here is a domain rule: it translates Lambda's events into the services' calls.
 
+pub mod admin;
 pub mod config;
 pub mod http;
 mod logs;

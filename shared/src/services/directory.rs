@@ -196,6 +196,38 @@ impl Directory {
         Ok(self.agents.list_agents(page).await?)
     }
 
+    /// Every agent, in pages of the store's largest, for an admin's listing.
+    pub async fn all_agents(&self) -> ServiceResult<Vec<Agent>> {
+        let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
+        let mut all = Vec::new();
+        loop {
+            let agents = self.agents.list_agents(&page).await?;
+            all.extend(agents.items);
+            match agents.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The agent `which` names: their id (`ag_…`), else their email address (compared
+    /// case-insensitively), as an admin writes it.
+    pub async fn find_agent(&self, which: &str) -> ServiceResult<Agent> {
+        let which = which.trim();
+        if let Ok(id) = which.parse::<AgentId>() {
+            return self
+                .agents
+                .agent(id)
+                .await?
+                .ok_or(ServiceError::NotFound("agent"));
+        }
+        self.all_agents()
+            .await?
+            .into_iter()
+            .find(|a| a.email.as_str().eq_ignore_ascii_case(which))
+            .ok_or(ServiceError::NotFound("agent"))
+    }
+
     /// Gives the agent a new API key and returns it; the old key stops working.
     pub async fn reset_agent_key(&self, id: AgentId) -> ServiceResult<String> {
         let (key, hash) = new_secret("sb_");

@@ -18,6 +18,7 @@ mod email_replies;
 mod exactly_once;
 mod identity;
 mod lambda;
+mod lambda_admin;
 mod lambda_email;
 mod lambda_rights;
 mod lambda_telegram;
