@@ -180,6 +180,7 @@ impl Backend {
             routing: self.routing.clone(),
             blobs: self.blobs.clone(),
             channels: Arc::new(channels),
+            page_notices: None,
         }
     }
 
@@ -191,6 +192,10 @@ impl Backend {
         link_secret: &[u8],
         replies: &ReplyChannels,
     ) -> AppState {
+        let mut http = http;
+        // Replies on a customer page also go out on these (see `Sender::page_notices`).
+        http.page.answers_by_email = replies.text.contains(&Channel::Email);
+        http.page.answers_by_sms = replies.text.contains(&Channel::Sms);
         AppState {
             inbox: self.inbox(replies),
             directory: self.directory(),

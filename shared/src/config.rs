@@ -13,6 +13,10 @@ pub struct PageConfig {
     pub language: String,
     /// Where the pages' times are told (`SWITCHBOARD_TIME_ZONE`); UTC unless set.
     pub time_zone: chrono_tz::Tz,
+    /// Whether replies also go by email, and by SMS, to what a customer types on the form
+    /// (the installation sends on that channel); the form says so.
+    pub answers_by_email: bool,
+    pub answers_by_sms: bool,
 }
 
 impl PageConfig {
@@ -49,6 +53,8 @@ impl PageConfig {
             logo_url,
             language,
             time_zone: chrono_tz::Tz::UTC,
+            answers_by_email: false,
+            answers_by_sms: false,
         })
     }
 

@@ -14,6 +14,7 @@ use crate::ports::{ChannelSender, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
 use crate::services::erasure::Retention;
+use crate::services::page_link::{PageLinks, PageNotices};
 use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
@@ -135,6 +136,13 @@ impl Local {
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         let sender = backend.sender(channels);
+        // The pages' base is the public URL, else the address `run` serves on.
+        let page_notices = PageNotices {
+            links: PageLinks::new(secret.as_bytes()),
+            base_url: state.config.public_url.clone().unwrap_or_default(),
+            language: state.config.page.language.clone(),
+        };
+        let sender = sender.with_page_notices(Some(page_notices));
         Ok(Self {
             store,
             state,
@@ -174,7 +182,13 @@ impl Local {
             visibility: Duration::from_secs(120),
             idle_wait: Duration::from_millis(50),
         };
-        let sender = Arc::new(self.sender);
+        let mut sender = self.sender;
+        if let Some(notices) = sender.page_notices.as_mut()
+            && notices.base_url.is_empty()
+        {
+            notices.base_url = format!("http://{}", listener.local_addr()?);
+        }
+        let sender = Arc::new(sender);
         let sender_task = tokio::spawn(sender_worker.run(shutdown.clone(), move |d| {
             let sender = sender.clone();
             async move { sender.handle(d).await }

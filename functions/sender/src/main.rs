@@ -7,6 +7,7 @@ use shared::backend::base_channels;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
 use shared::ports::{ChannelSender, QueueName};
+use shared::services::page_link::{PageLinks, PageNotices};
 use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
@@ -46,7 +47,23 @@ async fn main() -> Result<(), Error> {
             );
             channels.insert(Channel::Email, Arc::new(ses) as Arc<dyn ChannelSender>);
         }
-        Ok((consumer, backend.sender(channels)))
+        // Replies on customer pages also go by email or SMS, with the page's link: derived
+        // from the link secret, under the public URL (the template gives the sender the
+        // API's own when none is set).
+        let sends_notices =
+            channels.contains_key(&Channel::Email) || channels.contains_key(&Channel::Sms);
+        let page_notices = match (&config.link_secret_parameter, &config.http.public_url) {
+            (Some(parameter), Some(base_url)) if sends_notices => Some(PageNotices {
+                links: PageLinks::new(clients.secret_parameter(parameter).await?.as_bytes()),
+                base_url: base_url.clone(),
+                language: config.http.page.language.clone(),
+            }),
+            _ => None,
+        };
+        Ok((
+            consumer,
+            backend.sender(channels).with_page_notices(page_notices),
+        ))
     })
     .await?;
     consumer.run(|delivery| sender.handle(delivery)).await

@@ -1,6 +1,7 @@
-//! Customer-page links: a fresh random secret for every conversation a submission
-//! starts, handed to the customer once and stored only as its hash. Nothing the client
-//! sends goes into it.
+//! Customer-page links: a secret for every conversation a submission starts, derived
+//! from the installation's link secret and the submission's id (see
+//! [`crate::services::page_link`]), handed to the customer and stored only as its hash.
+//! Nothing the client sends goes into it.
 //!
 //! A client's idempotency key only de-duplicates: the first submission under a key
 //! keeps, for a day, a fingerprint of what it said and its link sealed with the
@@ -14,8 +15,9 @@ use axum::http::{HeaderMap, Uri, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+
+use crate::services::page_link::PageLinks;
+pub use crate::services::page_link::link_hash;
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -23,7 +25,7 @@ pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 /// Hands out customer links.
 #[derive(Clone)]
 pub struct CustomerLinks {
-    secret: Vec<u8>,
+    links: PageLinks,
 }
 
 impl std::fmt::Debug for CustomerLinks {
@@ -82,16 +84,17 @@ pub enum LinkError {
 impl CustomerLinks {
     pub fn new(secret: &[u8]) -> Self {
         Self {
-            secret: secret.to_vec(),
+            links: PageLinks::new(secret),
         }
     }
 
-    /// A link for a submission without an idempotency key: simply fresh.
+    /// A link for a submission without an idempotency key: a new submission id, and
+    /// the page's secret derived from it.
     pub fn fresh(&self) -> IssuedLink {
-        let fresh: [u8; 32] = rand::random();
+        let submission_id = ulid::Ulid::new().to_string();
         IssuedLink {
-            token: URL_SAFE_NO_PAD.encode(fresh),
-            submission_id: ulid::Ulid::new().to_string(),
+            token: URL_SAFE_NO_PAD.encode(self.links.token_for(&submission_id)),
+            submission_id,
         }
     }
 
@@ -99,12 +102,15 @@ impl CustomerLinks {
     /// digest of everything it says. The store holds [`LinkOffer::record`] under
     /// [`LinkOffer::key`] for [`IDEMPOTENCY_WINDOW`]; [`Self::accept`] reads what it holds.
     pub fn offer(&self, idempotency_key: &str, fingerprint: &[u8; 32]) -> LinkOffer {
-        let fresh: [u8; 32] = rand::random();
-        let key = hex::encode(self.mac(&[b"idempotency-key", idempotency_key.as_bytes()]));
+        let key = hex::encode(
+            self.links
+                .mac(&[b"idempotency-key", idempotency_key.as_bytes()]),
+        );
         // A ULID, not a digest of the key: the source id it becomes is indexed by the
         // queue and the store, where ids in time order append instead of landing on a
         // random page each.
         let submission_id = ulid::Ulid::new().to_string();
+        let fresh = self.links.token_for(&submission_id);
         let record = format!(
             "{}:{}:{submission_id}",
             hex::encode(fingerprint),
@@ -149,29 +155,11 @@ impl CustomerLinks {
     /// XOR with a pad only the installation's secret and the same submission make:
     /// sealing and unsealing are one operation.
     fn seal(&self, digest: &str, fingerprint: &[u8; 32], bytes: &[u8; 32]) -> [u8; 32] {
-        let pad = self.mac(&[b"link-seal", digest.as_bytes(), fingerprint]);
+        let pad = self
+            .links
+            .mac(&[b"link-seal", digest.as_bytes(), fingerprint]);
         std::array::from_fn(|i| bytes[i] ^ pad[i])
     }
-
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable_key());
-        for part in parts {
-            mac.update(part);
-            mac.update(b"\0");
-        }
-        mac.finalize().into_bytes().into()
-    }
-}
-
-fn unreachable_key() -> Hmac<Sha256> {
-    // HMAC accepts keys of any length; this only satisfies the type.
-    <Hmac<Sha256> as Mac>::new_from_slice(b"k").unwrap_or_else(|_| std::process::abort())
-}
-
-/// What the store keeps for a token.
-pub fn link_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Where the links handed out in answer to this request start: the configured public

@@ -19,7 +19,8 @@ use maud::{DOCTYPE, Markup, html};
 struct Words {
     dir: &'static str,
     heading: &'static str,
-    intro: &'static str,
+    /// By what else replies go: the page only, email, SMS, either.
+    intro: [&'static str; 4],
     name: &'static str,
     email: &'static str,
     phone: &'static str,
@@ -42,9 +43,14 @@ struct Words {
 const ENGLISH: Words = Words {
     dir: "ltr",
     heading: "Contact us",
-    // Replies to a web-form message appear on its page; nothing sends them by email or
-    // SMS yet, so the page promises only the page.
-    intro: "Write to us: we will answer on the page you are taken to next.",
+    // Replies appear on the page; where the installation sends email or SMS, they also
+    // go to the address or number typed on the form.
+    intro: [
+        "Write to us: we will answer on the page you are taken to next.",
+        "Write to us: we will answer on the page you are taken to next, and by email if you give your address.",
+        "Write to us: we will answer on the page you are taken to next, and by text message if you give your number.",
+        "Write to us: we will answer on the page you are taken to next, and by email or text message to the address or number you give.",
+    ],
     name: "Your name",
     email: "Email",
     phone: "Phone",
@@ -72,7 +78,12 @@ const ENGLISH: Words = Words {
 const PERSIAN: Words = Words {
     dir: "rtl",
     heading: "تماس با ما",
-    intro: "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود.",
+    intro: [
+        "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود.",
+        "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود، و اگر ایمیل خود را بدهید با ایمیل هم.",
+        "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود، و اگر شماره تلفن خود را بدهید با پیامک هم.",
+        "پیام خود را بنویسید؛ پاسخ را در صفحه‌ای می‌گیرید که پس از ارسال باز می‌شود، و با ایمیل یا پیامک به نشانی یا شماره‌ای که می‌دهید.",
+    ],
     name: "نام شما",
     email: "ایمیل",
     phone: "تلفن",
@@ -209,7 +220,7 @@ pub fn contact_page(
     let w = words(&config.language);
     let body = html! {
         h1 { (w.heading) }
-        p { (w.intro) }
+        p { (w.intro[usize::from(config.answers_by_email) + 2 * usize::from(config.answers_by_sms)]) }
         @if let Some(error) = error { p.error role="alert" { (error) } }
         form method="post" action="/webhooks/webform" accept-charset="utf-8" {
             label for="name" { (w.name) }

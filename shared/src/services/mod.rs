@@ -10,6 +10,7 @@ pub mod error;
 pub mod inbox;
 pub mod ingest;
 pub mod lookup;
+pub mod page_link;
 pub mod proof;
 pub mod recipient;
 pub mod rights;

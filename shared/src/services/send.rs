@@ -1,5 +1,6 @@
 //! Delivering queued replies through each channel's sender, and recording the outcome.
 
+use super::page_link::{PageNotices, link_hash, notice_text, submission_id, token_of};
 use super::proof::Notice;
 use super::worker::{Handled, backoff};
 use crate::model::Reachability;
@@ -75,11 +76,26 @@ pub struct Sender {
     /// Where the files agents attach wait to be sent.
     pub blobs: Arc<dyn BlobStore>,
     pub channels: Arc<HashMap<Channel, Arc<dyn ChannelSender>>>,
+    /// When set, a reply on a customer page also goes by email or SMS to what the
+    /// customer typed on the submission that started it.
+    pub page_notices: Option<PageNotices>,
 }
 
 use super::recipient::address_kind;
 
 impl Sender {
+    /// Replies on customer pages also go by email or SMS, when `notices` is set and the
+    /// installation sends on either: never otherwise.
+    pub fn with_page_notices(self, notices: Option<PageNotices>) -> Self {
+        let sends = [Channel::Email, Channel::Sms]
+            .iter()
+            .any(|c| self.channels.contains_key(c));
+        Self {
+            page_notices: notices.filter(|_| sends),
+            ..self
+        }
+    }
+
     pub async fn handle(&self, delivery: Delivery) -> Handled {
         let job: OutboundJob = match serde_json::from_slice(&delivery.body) {
             Ok(job) => job,
@@ -170,12 +186,18 @@ impl Sender {
             Ok(files) => files,
             Err(reason) => return self.fail(id, &reason).await,
         };
-        let outbound = OutboundDelivery {
+        let reply = OutboundDelivery {
             message,
             conversation,
             recipient,
             answering,
             files,
+        };
+        // A reply on a customer page goes out as an email or SMS when it can, and its
+        // status follows that send; else the page alone shows it.
+        let (sender, outbound) = match self.page_notice(&reply).await? {
+            Some(notice) => notice,
+            None => (sender, reply),
         };
         match sender.send(&outbound).await {
             Ok(sent) => {
@@ -263,6 +285,92 @@ impl Sender {
                 Handled::Done
             }
         }
+    }
+
+    /// The email or SMS that carries `reply`, a reply on a customer page, to the address
+    /// of that kind typed on the submission that started the page (email first), with
+    /// the page's link: none without [`Self::page_notices`], a sender for either, such an
+    /// address, or when the customer blocked us there.
+    async fn page_notice(
+        &self,
+        reply: &OutboundDelivery,
+    ) -> PortResult<Option<(Arc<dyn ChannelSender>, OutboundDelivery)>> {
+        let Some(notices) = &self.page_notices else {
+            return Ok(None);
+        };
+        if reply.message.channel != Channel::Web {
+            return Ok(None);
+        }
+        let Some(submission) = self.page_submission(reply.conversation.id).await? else {
+            return Ok(None);
+        };
+        let Some(contact) = self.contacts.contact(reply.conversation.contact_id).await? else {
+            return Ok(None);
+        };
+        for (channel, kind) in [
+            (Channel::Email, IdentityKind::Email),
+            (Channel::Sms, IdentityKind::Phone),
+        ] {
+            let Some(sender) = self.channels.get(&channel) else {
+                continue;
+            };
+            let Some(to) = submission.sent_from.iter().find(|i| i.kind == kind) else {
+                continue;
+            };
+            if contact.blocked_channels.contains(&channel) {
+                continue;
+            }
+            // A page whose secret was random (handed out before links were derived)
+            // cannot be written again: the notice then carries the reply alone.
+            let url = match notices.links.page_url(&notices.base_url, &submission) {
+                Some(url) => {
+                    let opens = self
+                        .conversations
+                        .conversation_for_link(&link_hash(token_of(&url)))
+                        .await?;
+                    (opens == Some(reply.conversation.id)).then_some(url)
+                }
+                None => None,
+            };
+            let message = Message {
+                channel,
+                text: notice_text(&notices.language, &reply.message.text, url.as_deref()),
+                ..reply.message.clone()
+            };
+            let files = match sender.sends_files() {
+                true => reply.files.clone(),
+                false => Vec::new(),
+            };
+            let notice = OutboundDelivery {
+                message,
+                conversation: reply.conversation.clone(),
+                recipient: Some(to.clone()),
+                answering: Some(submission),
+                files,
+            };
+            return Ok(Some((sender.clone(), notice)));
+        }
+        Ok(None)
+    }
+
+    /// The web-form submission that started a customer page: the first such message in
+    /// its timeline (a page's conversation starts with it and is never folded).
+    async fn page_submission(
+        &self,
+        id: crate::model::ConversationId,
+    ) -> PortResult<Option<Message>> {
+        let first = self
+            .conversations
+            .timeline(id, &crate::ports::PageRequest::first(20))
+            .await?;
+        Ok(first.items.into_iter().find_map(|item| match item {
+            crate::model::TimelineItem::Message(m)
+                if m.source_id.as_ref().and_then(submission_id).is_some() =>
+            {
+                Some(m)
+            }
+            _ => None,
+        }))
     }
 
     /// The bytes of the reply's attachments; `Err` when one is gone for good.

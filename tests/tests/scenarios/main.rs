@@ -36,3 +36,4 @@ mod telegram_pace;
 mod trust;
 mod unicode;
 mod voice;
+mod web_replies;

@@ -10,6 +10,7 @@ use crate::http::pages::{self, FormValues};
 use crate::http::problem::ApiError;
 use crate::model::{Channel, InboundMessage, SourceId, ThreadHint, next_ulid};
 use crate::services::ingest::Ingest;
+use crate::services::page_link::SUBMISSION_SOURCE;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -122,7 +123,7 @@ async fn take_submission(
     submission: Submission,
 ) -> Result<IssuedLink, LinkError> {
     let inbound = |s: Submission, link: &IssuedLink| {
-        let source_id = SourceId::new("webform", &link.submission_id);
+        let source_id = SourceId::new(SUBMISSION_SOURCE, &link.submission_id);
         s.into_inbound(source_id, link_hash(&link.token), Utc::now())
     };
     let Some(key) = submission.idempotency_key.clone() else {
