@@ -276,3 +276,76 @@ async fn an_empty_auth_token_stops_the_function_at_init_without_showing_it() {
         "names the parameter: {body}"
     );
 }
+
+/// A reply on a customer page goes by SMS from the sender function to the number typed
+/// on the form, with the page's link: the sender writes the link again from the link
+/// secret it reads from SSM, under the public URL, and it is the one the form handed out.
+#[tokio::test]
+async fn a_reply_on_a_customer_page_reaches_the_typed_number_by_sms_with_its_link() {
+    let fake = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let cloud = e2e::cloud::Cloud::create().await;
+    let token = cloud.put_secret("twilio-auth-token", AUTH_TOKEN).await;
+    let mut stack = Stack::start_on(
+        cloud,
+        &[
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", &token),
+            ("SWITCHBOARD_TWILIO_API_URL", fake.url()),
+            ("SWITCHBOARD_TWILIO_FROM", OUR_NUMBER),
+            ("SWITCHBOARD_DEFAULT_REGION", "US"),
+            ("SWITCHBOARD_PUBLIC_URL", "https://help.example.com"),
+        ],
+    )
+    .await;
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let submitted = stack
+        .post_webform(&[
+            ("name", "Kim"),
+            ("phone", "415 555 2671"),
+            ("message", "Did my payment go through?"),
+        ])
+        .await;
+    assert_eq!(submitted.status, 202, "{}", submitted.text());
+    let link = submitted.json()["conversation_url"]
+        .as_str()
+        .expect("a link")
+        .to_owned();
+    assert!(link.starts_with("https://help.example.com/c/"), "{link}");
+    stack.drain(Source::Inbound).await;
+    let conversation = stack.all_conversations(&key).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    let reply = stack
+        .api(
+            "POST",
+            &format!("/v1/conversations/{conversation}/replies"),
+            &key,
+            Some(&json!({ "text": "Yes, it went through this morning." })),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    assert_eq!(reply.json()["channel"], "web");
+    let batch = stack.deliver_batch(Source::Outbound).await;
+    assert_eq!((batch.received.len(), batch.failed.len()), (1, 0));
+
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].field("To"), CUSTOMER);
+    let body = sent[0].field("Body");
+    assert!(
+        body.contains("Yes, it went through this morning.") && body.contains(&link),
+        "{body}"
+    );
+    let messages = stack.messages(&key, &conversation).await;
+    let answer = messages
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .expect("the reply");
+    assert_eq!(answer["delivery_status"], "sent", "{answer}");
+    assert_eq!(answer["provider_id"], format!("twilio:{}", sent[0].sid));
+}
