@@ -20,6 +20,11 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
 const WRITE_QUEUE_DEPTH: usize = 8192;
+/// How often the checkpointer copies the WAL back into the file, off the writer.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+/// WAL pages at which the writer checkpoints itself: only when the checkpointer falls
+/// far behind (a reader holding a snapshot), so the WAL stays bounded (about 40 MB).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 #[derive(Clone)]
 pub struct Db {
@@ -43,10 +48,21 @@ impl Db {
         }
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn, migrations).map_err(internal)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(internal)?;
+        let checkpointer = open_connection(path, false)?;
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE_DEPTH);
+        let (writer_alive, writer_gone) = std::sync::mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, jobs))
+            .spawn(move || {
+                run_writer(conn, jobs);
+                drop(writer_alive);
+            })
+            .map_err(|e| PortError::Internal(e.to_string()))?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer, writer_gone))
             .map_err(|e| PortError::Internal(e.to_string()))?;
         Ok(Self {
             writer,
@@ -166,6 +182,18 @@ fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
         }
     }
     tracing::debug!("database writer stopped");
+}
+
+/// Copies committed WAL pages back into the database file every [`CHECKPOINT_EVERY`]
+/// (PASSIVE: it never waits for the writer or blocks it), so commits do not pay for it;
+/// stops when the writer has.
+fn run_checkpointer(conn: Connection, writer_gone: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) = writer_gone.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "checkpoint skipped");
+        }
+    }
 }
 
 fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<Completion> {
