@@ -1,4 +1,4 @@
-"""Hooks for the OpenAPI conformance run (scripts/api-conformance).
+"""Hooks for the OpenAPI conformance run (tests/tests/scenarios/api_conformance.rs).
 
 A page cursor is opaque: only a cursor this server issued means anything, and any other
 string is answered 422, as the document says. Generated strings would only ever test that

@@ -2,7 +2,7 @@
 //! out to them, newest [`PAGE_MESSAGES`] at a time, with a way back to older ones. The
 //! page is public to whoever holds its link, so each view reads a bounded amount.
 
-use crate::model::{ConversationId, DeliveryStatus, Direction, Message};
+use crate::model::{Channel, ConversationId, DeliveryStatus, Direction, Message};
 use crate::ports::{ConversationStore, PortResult};
 use ulid::Ulid;
 
@@ -13,9 +13,12 @@ pub const PAGE_MESSAGES: usize = 50;
 /// failed) are skipped without reading a whole conversation to fill a page.
 const MAX_WINDOWS: usize = 4;
 
-/// Notes and events never show; a reply shows once it went out.
+/// Notes and events never show; a reply shows once it went out, and a reply on the page
+/// itself at once: the page is its channel, whatever becomes of the email or SMS that
+/// also carries it.
 pub fn shown_to_customer(m: &Message) -> bool {
     m.direction == Direction::Inbound
+        || m.channel == Channel::Web
         || matches!(
             m.delivery_status,
             DeliveryStatus::Sent | DeliveryStatus::Delivered

@@ -186,6 +186,7 @@ impl Sender {
             Ok(files) => files,
             Err(reason) => return self.fail(id, &reason).await,
         };
+        let reply_channel = message.channel;
         let reply = OutboundDelivery {
             message,
             conversation,
@@ -198,6 +199,14 @@ impl Sender {
         let (sender, outbound) = match self.page_notice(&reply).await? {
             Some(notice) => notice,
             None => (sender, reply),
+        };
+        // A notice that fails leaves the reply on the page: say so beside why.
+        let failed = |reason: &str| match outbound.message.channel != reply_channel {
+            true => format!(
+                "shown on the customer page; the {} to what they typed failed: {reason}",
+                outbound.message.channel.as_str()
+            ),
+            false => reason.to_owned(),
         };
         match sender.send(&outbound).await {
             Ok(sent) => {
@@ -212,14 +221,14 @@ impl Sender {
                 tracing::info!(message_id = %id, conversation_id = %outbound.conversation.id, status = status.as_str(), "reply delivered");
                 Ok(Handled::Done)
             }
-            Err(SendError::Permanent { reason }) => self.fail(id, &reason).await,
+            Err(SendError::Permanent { reason }) => self.fail(id, &failed(&reason)).await,
             Err(SendError::Unreachable { reason }) => {
                 self.mark_blocked(&outbound).await?;
-                self.fail(id, &reason).await
+                self.fail(id, &failed(&reason)).await
             }
             Err(SendError::Retryable { reason, .. }) if attempt >= MAX_DELIVERIES => {
-                self.fail(id, &format!("gave up after {attempt} attempts: {reason}"))
-                    .await
+                let reason = format!("gave up after {attempt} attempts: {reason}");
+                self.fail(id, &failed(&reason)).await
             }
             Err(SendError::Retryable {
                 reason,

@@ -197,3 +197,27 @@ async fn without_an_email_or_sms_sender_the_page_alone_shows_the_reply_and_says_
     assert_eq!(reply["provider_id"], Value::Null, "{reply}");
     page_shows(&app, &page_url, "Hello Kim.").await;
 }
+
+#[tokio::test]
+async fn a_reply_whose_sms_fails_stays_on_the_page_and_says_what_failed() {
+    let fake = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let app = App::spawn_with_twilio(&fake, &[]).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let page_url = app
+        .submit(&[
+            ("name", "Kim"),
+            ("phone", "+14155550133"),
+            ("message", "Anyone there?"),
+        ])
+        .await;
+    let conversation = only_conversation(&app, &key).await;
+    fake.fail_next(400, 21211, "The 'To' number is not a valid phone number.");
+    let id = web_reply(&app, &key, &conversation, "Yes, we are here.").await;
+    let failed = reply_where(&app, &key, &conversation, &id, "failed").await;
+    let reason = failed["delivery_error"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("shown on the customer page; the sms to what they typed failed"),
+        "{failed}"
+    );
+    page_shows(&app, &page_url, "Yes, we are here.").await;
+}
