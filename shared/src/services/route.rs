@@ -182,7 +182,18 @@ impl RoutePolicy {
         // subject) is taken only from a proven sender, or from one whose identity the
         // conversation's contact already holds: otherwise a stranger could write
         // themself into somebody else's conversation.
+        //
+        // Nor is a customer page's conversation taken by a clue at all: the page shows
+        // what is in it to whoever holds its link, and its replies also go to whatever
+        // address was typed on the form. An email answering one of those (whoever owns
+        // that address, proven or not) starts or continues that sender's own
+        // conversation instead of landing on the typist's page.
         let vouched = match (&msg.thread, &ctx.hinted) {
+            (crate::model::ThreadHint::Conversation { .. }, Some(hinted))
+                if hinted.is_customer_page() =>
+            {
+                false
+            }
             (crate::model::ThreadHint::Conversation { .. }, Some(hinted)) => {
                 msg.identities.first().is_some_and(|p| p.proven)
                     || msg.identities.iter().zip(owners(ctx)).any(|(p, owners)| {

@@ -221,3 +221,102 @@ async fn a_reply_whose_sms_fails_stays_on_the_page_and_says_what_failed() {
     );
     page_shows(&app, &page_url, "Yes, we are here.").await;
 }
+
+/// Someone types a stranger's address into the form: the stranger gets the agent's answer
+/// by email. When they answer that email, with every clue that threads an email and a
+/// proven address, it starts a conversation of their own: nothing they write lands on
+/// the typist's page, and their address joins no contact of the typist's.
+#[tokio::test]
+async fn an_email_answering_a_page_notice_never_lands_on_the_typists_page() {
+    const SECRET: &str = "relay-secret-0123456789";
+    let sink = SmtpSink::start(&[]);
+    let app = App::spawn_with(&[
+        ("SWITCHBOARD_SMTP_URL", &sink.url()),
+        ("SWITCHBOARD_EMAIL_FROM", "support@switchboard.test"),
+        ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", SECRET),
+        ("SWITCHBOARD_EMAIL_DOMAINS", "switchboard.test"),
+        ("SWITCHBOARD_EMAIL_FROM_PROVEN", "true"),
+    ])
+    .await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let victim = format!("{}@example.com", unique("victim"));
+    let page_url = app
+        .submit(&[
+            ("name", "Mallory"),
+            ("email", &victim),
+            ("message", "Send me the invoice"),
+        ])
+        .await;
+    let page_conversation = only_conversation(&app, &key).await;
+    web_reply(&app, &key, &page_conversation, "Which invoice do you mean?").await;
+    let notice = eventually("the notice emailed", DEADLINE, async || {
+        sink.messages().into_iter().next()
+    })
+    .await;
+    let reply_to = header(&notice, "Reply-To").expect("a Reply-To");
+    let message_id = header(&notice, "Message-ID").expect("a Message-ID");
+    let subject = header(&notice, "Subject").expect("a subject");
+
+    let secret = "my card is 4111 1111 1111 1111";
+    let raw = format!(
+        "From: {victim}\r\nTo: {reply_to}\r\nSubject: Re: {subject}\r\n\
+         Message-ID: <{}@example.com>\r\nIn-Reply-To: {message_id}\r\nReferences: {message_id}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{secret}\r\n",
+        unique("answer")
+    );
+    let response = app
+        .http
+        .post(app.url("/webhooks/email"))
+        .header("content-type", "message/rfc822")
+        .header("x-switchboard-email-secret", SECRET)
+        .body(raw.into_bytes())
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status().as_u16(), 202);
+
+    let (own, own_contact) = eventually("the answer routed", DEADLINE, async || {
+        for conversation in app.all_conversations(&key).await {
+            let id = conversation["id"].as_str()?.to_owned();
+            if app
+                .messages(&key, &id)
+                .await
+                .iter()
+                .any(|m| m["text"] == secret)
+            {
+                return Some((id, conversation["contact_id"].clone()));
+            }
+        }
+        None
+    })
+    .await;
+    assert_ne!(
+        own, page_conversation,
+        "the answer has a conversation of its own"
+    );
+    let page_contact = app
+        .get_ok(&key, &format!("/v1/conversations/{page_conversation}"))
+        .await["contact_id"]
+        .clone();
+    assert_ne!(
+        own_contact, page_contact,
+        "the proven address joins no typist's contact"
+    );
+    let path = page_url
+        .split_once("/c/")
+        .map(|(_, t)| format!("/c/{t}"))
+        .expect("a page");
+    let html = app
+        .http
+        .get(app.url(&path))
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !html.contains("4111"),
+        "the typist's page shows nothing of it: {html}"
+    );
+}
