@@ -42,8 +42,8 @@ async fn reply_where(app: &App, key: &str, conversation: &str, id: &str, status:
     .await
 }
 
-/// The customer's page shows `text`.
-async fn page_shows(app: &App, url: &str, text: &str) {
+/// The customer's page at `url`, as its holder loads it.
+async fn page_html(app: &App, url: &str) -> String {
     let path = url
         .split_once("/c/")
         .map(|(_, t)| format!("/c/{t}"))
@@ -55,7 +55,12 @@ async fn page_shows(app: &App, url: &str, text: &str) {
         .await
         .expect("the page answers");
     assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.expect("a page");
+    page.text().await.expect("a page")
+}
+
+/// The customer's page shows `text`.
+async fn page_shows(app: &App, url: &str, text: &str) {
+    let html = page_html(app, url).await;
     assert!(html.contains(text), "the page shows the reply: {html}");
 }
 
@@ -302,19 +307,7 @@ async fn an_email_answering_a_page_notice_never_lands_on_the_typists_page() {
         own_contact, page_contact,
         "the proven address joins no typist's contact"
     );
-    let path = page_url
-        .split_once("/c/")
-        .map(|(_, t)| format!("/c/{t}"))
-        .expect("a page");
-    let html = app
-        .http
-        .get(app.url(&path))
-        .send()
-        .await
-        .expect("the page")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&app, &page_url).await;
     assert!(
         !html.contains("4111"),
         "the typist's page shows nothing of it: {html}"
