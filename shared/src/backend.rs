@@ -7,10 +7,11 @@ use crate::http::{AppState, limits::RateLimits, links::CustomerLinks};
 use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, ErasureStore,
-    IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue, RoutingStore,
-    SendOnce, SettingStore, TeamStore,
+    EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue,
+    RoutingStore, SendOnce, SettingStore, TeamStore,
 };
 use crate::services::directory::{Directory, new_secret};
+use crate::services::feed::ChangesFeed;
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::{Ingest, KeyThenSend};
 use crate::services::proof::Proofs;
@@ -33,6 +34,7 @@ pub trait Store:
     + IdempotencyStore
     + ProofStore
     + ErasureStore
+    + EventFeed
     + 'static
 {
 }
@@ -48,6 +50,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + ProofStore
         + ErasureStore
+        + EventFeed
         + 'static
 {
 }
@@ -72,6 +75,8 @@ pub struct Backend {
     pub send_once: Arc<dyn SendOnce>,
     pub proofs: Arc<dyn ProofStore>,
     pub erasure: Arc<dyn ErasureStore>,
+    /// The event log.
+    pub feed: Arc<dyn EventFeed>,
     pub queue: Arc<dyn Queue>,
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
@@ -93,7 +98,8 @@ impl Backend {
                 queue: queue.clone(),
             }),
             proofs: store.clone(),
-            erasure: store,
+            erasure: store.clone(),
+            feed: store,
             queue,
             blobs: Arc::new(NoBlobs),
         }
@@ -212,6 +218,9 @@ impl Backend {
                 channels: Arc::new(replies.text.clone()),
             },
             limits: Arc::new(RateLimits::new(&http.limits)),
+            changes: ChangesFeed {
+                feed: self.feed.clone(),
+            },
             config: Arc::new(http),
         }
     }

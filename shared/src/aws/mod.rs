@@ -13,7 +13,7 @@ mod signed;
 mod ssm;
 
 pub use blobs::S3Blobs;
-pub use dynamo::{DynamoStore, create_table};
+pub use dynamo::{DynamoStore, FEED_SETTLE, StreamBatch, create_table};
 pub use https::HttpsClient;
 pub use queue::{ENCODING_ATTRIBUTE, SqsQueue, SqsQueueUrls, decode_body, sqs_token};
 pub use ses::SesSender;

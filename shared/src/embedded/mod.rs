@@ -8,6 +8,7 @@ mod conversations;
 mod cursor;
 mod db;
 mod erasure;
+mod feed;
 mod history;
 mod idempotency;
 mod proofs;

@@ -183,6 +183,56 @@ pub const STORE: &[&str] = &[
         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id
             AND m.direction = 'outbound' AND m.created_at >= conversations.last_inbound_at);
     CREATE INDEX conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;",
+    // 9: the event log. Triggers write an entry in the transaction of each change, so no
+    // writer can forget one; `seq` is the order (one writer commits at a time, so a
+    // reader never sees an entry before one with a lower `seq`). An entry holds ids
+    // only: `event_tag` is a timeline event's `type`, which names the change.
+    "CREATE TABLE change_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT,
+        event_tag TEXT,
+        at INTEGER NOT NULL,
+        conversation_id TEXT,
+        contact_id TEXT,
+        message_id TEXT,
+        note_id TEXT,
+        event_id TEXT,
+        actor_id TEXT
+    );
+    CREATE INDEX change_log_by_time ON change_log(at);
+    CREATE TABLE feed_consumers (
+        name TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER log_message_stored AFTER INSERT ON messages BEGIN
+        INSERT INTO change_log (type, at, conversation_id, contact_id, message_id, actor_id)
+        VALUES (CASE NEW.direction WHEN 'inbound' THEN 'message.received' ELSE 'reply.queued' END,
+            NEW.created_at, NEW.conversation_id, NEW.contact_id, NEW.id,
+            json_extract(NEW.author, '$.agent_id'));
+    END;
+    CREATE TRIGGER log_reply_status AFTER UPDATE OF delivery_status ON messages
+    WHEN NEW.direction = 'outbound' AND NEW.delivery_status IS NOT OLD.delivery_status
+        AND NEW.delivery_status IN ('sent', 'delivered', 'failed') BEGIN
+        INSERT INTO change_log (type, at, conversation_id, contact_id, message_id)
+        VALUES ('reply.' || NEW.delivery_status, CAST(unixepoch('subsec') * 1000 AS INTEGER),
+            NEW.conversation_id, NEW.contact_id, NEW.id);
+    END;
+    CREATE TRIGGER log_note_added AFTER INSERT ON notes BEGIN
+        INSERT INTO change_log (type, at, conversation_id, note_id, actor_id)
+        VALUES ('note.added', NEW.created_at, NEW.conversation_id, NEW.id, NEW.author_id);
+    END;
+    CREATE TRIGGER log_timeline_event AFTER INSERT ON events BEGIN
+        INSERT INTO change_log (event_tag, at, conversation_id, event_id, actor_id)
+        VALUES (json_extract(NEW.kind, '$.type'), NEW.created_at, NEW.conversation_id,
+            NEW.id, NEW.actor_id);
+    END;
+    CREATE TRIGGER log_contact_created AFTER INSERT ON contacts BEGIN
+        INSERT INTO change_log (type, at, contact_id) VALUES ('contact.created', NEW.created_at, NEW.id);
+    END;
+    CREATE TRIGGER log_contact_erased AFTER INSERT ON erasures WHEN NEW.contact_id IS NOT NULL BEGIN
+        INSERT INTO change_log (type, at, contact_id, actor_id)
+        VALUES ('contact.erased', NEW.erased_at, NEW.contact_id, NEW.actor_id);
+    END;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Customers proving the addresses they typed.
     pub proofs: crate::services::proof::Proofs,
     pub limits: Arc<limits::RateLimits>,
+    /// The changes feed (`GET /v1/events`).
+    pub changes: crate::services::feed::ChangesFeed,
     pub config: Arc<HttpConfig>,
 }
 

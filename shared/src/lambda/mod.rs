@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod event_log;
 pub mod http;
 mod logs;
 pub mod schedule;

@@ -3,6 +3,7 @@
 
 mod activity;
 mod agent;
+mod change;
 mod contact;
 mod conversation;
 mod erasure;
@@ -13,6 +14,7 @@ mod message;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
+pub use change::{Change, ChangeType};
 pub use contact::{
     Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,
 };

@@ -3,6 +3,7 @@
 
 mod blob;
 mod erasure;
+mod feed;
 mod files;
 mod idempotency;
 mod proofs;
@@ -13,6 +14,7 @@ mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use erasure::ErasureStore;
+pub use feed::{EventFeed, MAX_FEED_BATCH};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::{IdempotencyStore, SendOnce};
 pub use proofs::{PendingProof, ProofStore};

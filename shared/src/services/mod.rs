@@ -7,6 +7,7 @@ pub mod directory;
 pub mod email;
 pub mod erasure;
 pub mod error;
+pub mod feed;
 pub mod inbox;
 pub mod ingest;
 pub mod lookup;

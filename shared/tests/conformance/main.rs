@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 
 mod backends;
 mod blobs;
+mod event_log;
 mod identity;
 mod queue;
 mod rights;

@@ -8,10 +8,10 @@
 
 use super::items::{self, StoredContact};
 use super::routing::{build_error, put, put_with};
-use super::{DynamoStore, keys, n, s};
+use super::{DynamoStore, keys, n, s, stream};
 use crate::model::{Conversation, Event, TimelineItem};
 use crate::ports::{PortError, PortResult};
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 
 /// Timeline items per transaction: a message takes three writes (its item in `into`,
 /// its old item gone, its pointer), beside the check of `from`'s version.
@@ -48,7 +48,10 @@ impl DynamoStore {
                 .map_err(build_error)?;
             let mut writes = vec![TransactWriteItem::builder().condition_check(check).build()];
             for (sk, entry) in batch {
-                writes.push(put(self, items::timeline(into.id, entry)?, None)?);
+                // Marked moved: the event log has had it since it was first written.
+                let mut item = items::timeline(into.id, entry)?;
+                item.insert(stream::MOVED.into(), AttributeValue::Bool(true));
+                writes.push(put(self, item, None)?);
                 writes.push(self.delete(&from_pk, sk)?);
                 if let TimelineItem::Message(m) = entry {
                     writes.push(put(self, items::message_pointer(m), None)?);

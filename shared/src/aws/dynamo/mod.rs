@@ -53,6 +53,7 @@ mod contacts;
 mod conversations;
 mod erase;
 mod erasure;
+mod feed;
 mod fold;
 mod history;
 mod idempotency;
@@ -62,8 +63,11 @@ mod list;
 mod proofs;
 mod routing;
 mod settings;
+mod stream;
 mod table;
 
+pub use feed::FEED_SETTLE;
+pub use stream::StreamBatch;
 pub use table::create_table;
 
 use super::errors;

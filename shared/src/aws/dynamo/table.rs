@@ -6,10 +6,11 @@ use crate::ports::PortResult;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
-/// Creates the table (pay per request, `pk`/`sk` and the indexes `gsi1`–`gsi3`).
+/// Creates the table (pay per request, `pk`/`sk`, the indexes `gsi1`–`gsi3`, and its
+/// change stream with old and new images: the event log's source).
 pub async fn create_table(client: &Client, name: &str) -> PortResult<()> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
@@ -23,7 +24,14 @@ pub async fn create_table(client: &Client, name: &str) -> PortResult<()> {
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?);
+        .key_schema(key("sk", KeyType::Range)?)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| crate::ports::PortError::Internal(e.to_string()))?,
+        );
     for attribute in [
         "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
     ] {

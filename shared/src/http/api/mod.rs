@@ -3,6 +3,7 @@
 mod admin;
 mod contacts;
 mod conversations;
+mod events;
 mod messages;
 mod problems_doc;
 mod replies;
@@ -64,6 +65,7 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(conversations::note))
         .routes(routes!(conversations::fold))
+        .routes(routes!(events::read))
         .routes(routes!(messages::attachment))
         .routes(routes!(messages::original))
         .routes(routes!(contacts::search))

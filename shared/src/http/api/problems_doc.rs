@@ -31,9 +31,10 @@ fn document_operation(operation: &mut Operation) {
     let in_path = parameters
         .iter()
         .any(|p| matches!(p.parameter_in, ParameterIn::Path));
-    let cursor = parameters
-        .iter()
-        .any(|p| matches!(p.parameter_in, ParameterIn::Query) && p.name == "cursor");
+    let cursor = parameters.iter().any(|p| {
+        matches!(p.parameter_in, ParameterIn::Query)
+            && matches!(p.name.as_str(), "cursor" | "after")
+    });
     let body = operation.request_body.is_some();
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
 

@@ -1,0 +1,19 @@
+//! `event-log`: the table's change stream (DynamoDB Streams) invokes it with batches of
+//! records; it keeps the log entries they make, which the changes feed
+//! (`GET /v1/events`) reads.
+#![forbid(unsafe_code)]
+
+use shared::aws::AwsClients;
+use shared::lambda::{self, Error, event_log};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let store = lambda::start(|config| async move {
+        let clients = AwsClients::from_env()?;
+        let store = clients.store(&config.aws);
+        lambda::warm_up(store.as_ref()).await;
+        Ok(store)
+    })
+    .await?;
+    event_log::run(store).await
+}

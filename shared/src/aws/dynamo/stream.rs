@@ -1,0 +1,157 @@
+//! The event log on DynamoDB is the table's own change stream: every write of a
+//! timeline item, a contact or an erasure tombstone is in it, in order per item, in the
+//! same commit as the change. This reads its records (as Lambda and the Streams API
+//! give them) into log entries; `feed` keeps those for readers.
+
+use super::keys;
+use crate::model::{Author, Change, ChangeType, ContactId, Direction, Erasure, TimelineItem};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// The attribute a fold writes on the timeline items it moves: they are not new.
+pub const MOVED: &str = "moved";
+
+/// A batch of stream records: the event Lambda gets.
+#[derive(Clone, Debug, Deserialize)]
+pub struct StreamBatch {
+    #[serde(rename = "Records")]
+    pub records: Vec<StreamRecord>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    #[serde(rename = "eventName")]
+    pub event_name: String,
+    pub dynamodb: StreamChange,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct StreamChange {
+    #[serde(rename = "NewImage", default)]
+    pub new_image: Option<serde_dynamo::Item>,
+    #[serde(rename = "OldImage", default)]
+    pub old_image: Option<serde_dynamo::Item>,
+    #[serde(rename = "SequenceNumber")]
+    pub sequence_number: String,
+    /// Seconds since the epoch.
+    #[serde(rename = "ApproximateCreationDateTime", default)]
+    pub approximate_creation: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct Keys {
+    pk: String,
+    sk: String,
+    #[serde(default)]
+    moved: Option<bool>,
+}
+
+/// The log entry a record makes, if any (its `cursor` is empty: the feed sets it).
+/// Writes that change nothing a reader follows (a conversation's counters, an item
+/// moved by a fold, a removal) make none.
+pub fn change_of(record: &StreamRecord) -> Option<Change> {
+    let image = record.dynamodb.new_image.clone()?;
+    let keys: Keys = serde_dynamo::from_item(image.clone()).ok()?;
+    let entry = |kind, at| Change {
+        id: record.event_id.clone(),
+        cursor: String::new(),
+        kind,
+        at,
+        conversation_id: None,
+        contact_id: None,
+        message_id: None,
+        note_id: None,
+        event_id: None,
+        actor_id: None,
+    };
+    match record.event_name.as_str() {
+        "INSERT" if keys.sk.starts_with(keys::TIMELINE) && keys.moved != Some(true) => {
+            let item: TimelineItem = serde_dynamo::from_item(image).ok()?;
+            Some(match item {
+                TimelineItem::Message(m) => {
+                    let inbound = m.direction == Direction::Inbound;
+                    let kind = match inbound {
+                        true => ChangeType::MessageReceived,
+                        false => ChangeType::ReplyQueued,
+                    };
+                    Change {
+                        conversation_id: Some(m.conversation_id),
+                        contact_id: Some(m.contact_id),
+                        message_id: Some(m.id),
+                        actor_id: match m.author {
+                            Author::Agent { agent_id } => Some(agent_id),
+                            _ => None,
+                        },
+                        ..entry(kind, m.created_at)
+                    }
+                }
+                TimelineItem::Note(n) => Change {
+                    conversation_id: Some(n.conversation_id),
+                    note_id: Some(n.id),
+                    actor_id: Some(n.author_id),
+                    ..entry(ChangeType::NoteAdded, n.created_at)
+                },
+                TimelineItem::Event(e) => {
+                    let tag = serde_json::to_value(&e.kind).ok()?;
+                    Change {
+                        conversation_id: Some(e.conversation_id),
+                        event_id: Some(e.id),
+                        actor_id: e.actor_id,
+                        ..entry(
+                            ChangeType::of_event_tag(tag["type"].as_str()?)?,
+                            e.created_at,
+                        )
+                    }
+                }
+            })
+        }
+        "MODIFY" if keys.sk.starts_with(keys::TIMELINE) => {
+            let old: TimelineItem =
+                serde_dynamo::from_item(record.dynamodb.old_image.clone()?).ok()?;
+            let (TimelineItem::Message(old), TimelineItem::Message(new)) =
+                (old, serde_dynamo::from_item(image).ok()?)
+            else {
+                return None;
+            };
+            if new.direction != Direction::Outbound || new.delivery_status == old.delivery_status {
+                return None;
+            }
+            let kind = ChangeType::of_delivery(new.delivery_status)?;
+            Some(Change {
+                conversation_id: Some(new.conversation_id),
+                contact_id: Some(new.contact_id),
+                message_id: Some(new.id),
+                ..entry(kind, record_time(record))
+            })
+        }
+        "INSERT" if keys.pk.starts_with("CT#") && keys.sk == keys::META => {
+            let contact: crate::model::Contact = serde_dynamo::from_item(image).ok()?;
+            Some(Change {
+                contact_id: Some(contact.id),
+                ..entry(ChangeType::ContactCreated, contact.created_at)
+            })
+        }
+        "INSERT" if keys.pk == keys::ERASURES => {
+            let erasure: Erasure = serde_dynamo::from_item(image).ok()?;
+            let contact: ContactId = erasure.contact_id?;
+            Some(Change {
+                contact_id: Some(contact),
+                actor_id: erasure.actor_id,
+                ..entry(ChangeType::ContactErased, erasure.erased_at)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// When the stream took the record (to the second), else now.
+fn record_time(record: &StreamRecord) -> DateTime<Utc> {
+    record
+        .dynamodb
+        .approximate_creation
+        .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+        .unwrap_or_else(Utc::now)
+}

@@ -1,0 +1,274 @@
+//! The event log: every change the inbox makes, one entry each, in the order they
+//! were made. Subscribers (and the changes feed) read it from a position they keep.
+//!
+//! An entry names what changed by id and kind only. Whatever a reader shows of it
+//! (the message, the conversation as it stands) it reads from the inbox, so the log
+//! holds nothing personal and an erasure needs no second pass over it.
+
+use super::{AgentId, ContactId, ConversationId, DeliveryStatus, EventId, MessageId, NoteId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What happened: the `type` of a log entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum ChangeType {
+    /// A customer's message was stored (`message_id`).
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    /// An agent's reply was written and waits to go out (`message_id`).
+    #[serde(rename = "reply.queued")]
+    ReplyQueued,
+    /// The channel took the reply.
+    #[serde(rename = "reply.sent")]
+    ReplySent,
+    /// The channel reported the reply delivered.
+    #[serde(rename = "reply.delivered")]
+    ReplyDelivered,
+    /// The reply could not be sent, or bounced.
+    #[serde(rename = "reply.failed")]
+    ReplyFailed,
+    /// An agent wrote a note (`note_id`).
+    #[serde(rename = "note.added")]
+    NoteAdded,
+    #[serde(rename = "conversation.created")]
+    ConversationCreated,
+    #[serde(rename = "conversation.assigned")]
+    ConversationAssigned,
+    #[serde(rename = "conversation.status_changed")]
+    ConversationStatusChanged,
+    #[serde(rename = "conversation.reopened")]
+    ConversationReopened,
+    #[serde(rename = "conversation.snoozed")]
+    ConversationSnoozed,
+    #[serde(rename = "conversation.priority_changed")]
+    ConversationPriorityChanged,
+    #[serde(rename = "conversation.team_changed")]
+    ConversationTeamChanged,
+    #[serde(rename = "conversation.tags_changed")]
+    ConversationTagsChanged,
+    /// Another conversation of the contact was folded into this one.
+    #[serde(rename = "conversation.folded")]
+    ConversationFolded,
+    /// Another contact was merged into this conversation's contact.
+    #[serde(rename = "contact.merged")]
+    ContactMerged,
+    #[serde(rename = "contact.merge_suggested")]
+    ContactMergeSuggested,
+    #[serde(rename = "contact.channel_blocked")]
+    ContactChannelBlocked,
+    #[serde(rename = "contact.channel_unblocked")]
+    ContactChannelUnblocked,
+    #[serde(rename = "contact.identity_proven")]
+    ContactIdentityProven,
+    #[serde(rename = "contact.created")]
+    ContactCreated,
+    /// A contact and everything of theirs were erased.
+    #[serde(rename = "contact.erased")]
+    ContactErased,
+}
+
+impl ChangeType {
+    pub const ALL: [Self; 22] = [
+        Self::MessageReceived,
+        Self::ReplyQueued,
+        Self::ReplySent,
+        Self::ReplyDelivered,
+        Self::ReplyFailed,
+        Self::NoteAdded,
+        Self::ConversationCreated,
+        Self::ConversationAssigned,
+        Self::ConversationStatusChanged,
+        Self::ConversationReopened,
+        Self::ConversationSnoozed,
+        Self::ConversationPriorityChanged,
+        Self::ConversationTeamChanged,
+        Self::ConversationTagsChanged,
+        Self::ConversationFolded,
+        Self::ContactMerged,
+        Self::ContactMergeSuggested,
+        Self::ContactChannelBlocked,
+        Self::ContactChannelUnblocked,
+        Self::ContactIdentityProven,
+        Self::ContactCreated,
+        Self::ContactErased,
+    ];
+
+    /// The name it has on the wire (`message.received`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MessageReceived => "message.received",
+            Self::ReplyQueued => "reply.queued",
+            Self::ReplySent => "reply.sent",
+            Self::ReplyDelivered => "reply.delivered",
+            Self::ReplyFailed => "reply.failed",
+            Self::NoteAdded => "note.added",
+            Self::ConversationCreated => "conversation.created",
+            Self::ConversationAssigned => "conversation.assigned",
+            Self::ConversationStatusChanged => "conversation.status_changed",
+            Self::ConversationReopened => "conversation.reopened",
+            Self::ConversationSnoozed => "conversation.snoozed",
+            Self::ConversationPriorityChanged => "conversation.priority_changed",
+            Self::ConversationTeamChanged => "conversation.team_changed",
+            Self::ConversationTagsChanged => "conversation.tags_changed",
+            Self::ConversationFolded => "conversation.folded",
+            Self::ContactMerged => "contact.merged",
+            Self::ContactMergeSuggested => "contact.merge_suggested",
+            Self::ContactChannelBlocked => "contact.channel_blocked",
+            Self::ContactChannelUnblocked => "contact.channel_unblocked",
+            Self::ContactIdentityProven => "contact.identity_proven",
+            Self::ContactCreated => "contact.created",
+            Self::ContactErased => "contact.erased",
+        }
+    }
+
+    /// The type a timeline event's tag (`assigned`, `contacts_merged`, as stored) makes.
+    pub fn of_event_tag(tag: &str) -> Option<Self> {
+        Some(match tag {
+            "created" => Self::ConversationCreated,
+            "assigned" => Self::ConversationAssigned,
+            "status_changed" => Self::ConversationStatusChanged,
+            "reopened" => Self::ConversationReopened,
+            "snoozed" => Self::ConversationSnoozed,
+            "priority_changed" => Self::ConversationPriorityChanged,
+            "team_changed" => Self::ConversationTeamChanged,
+            "tags_changed" => Self::ConversationTagsChanged,
+            "conversation_folded" => Self::ConversationFolded,
+            "contacts_merged" => Self::ContactMerged,
+            "merge_suggested" => Self::ContactMergeSuggested,
+            "channel_blocked" => Self::ContactChannelBlocked,
+            "channel_unblocked" => Self::ContactChannelUnblocked,
+            "identity_proven" => Self::ContactIdentityProven,
+            _ => return None,
+        })
+    }
+
+    /// What a reply's new delivery status makes; none for `queued`.
+    pub fn of_delivery(status: DeliveryStatus) -> Option<Self> {
+        match status {
+            DeliveryStatus::Queued => None,
+            DeliveryStatus::Sent => Some(Self::ReplySent),
+            DeliveryStatus::Delivered => Some(Self::ReplyDelivered),
+            DeliveryStatus::Failed => Some(Self::ReplyFailed),
+            // A customer's message has `received`; it never changes.
+            DeliveryStatus::Received => None,
+        }
+    }
+}
+
+impl std::str::FromStr for ChangeType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("not an event type: {s}"))
+    }
+}
+
+impl std::fmt::Display for ChangeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the event log, as a reader gets it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Change {
+    /// Unique and stable: a consumer that sees one twice (delivery is at least once)
+    /// knows it by this.
+    pub id: String,
+    /// Where a reader that has handled this entry resumes: pass it as `after`.
+    pub cursor: String,
+    #[serde(rename = "type")]
+    pub kind: ChangeType,
+    pub at: DateTime<Utc>,
+    pub conversation_id: Option<ConversationId>,
+    /// The contact a message is from or to, or the contact created or erased. For the
+    /// rest, the conversation's contact (read it: a merge may have moved it since).
+    pub contact_id: Option<ContactId>,
+    /// The message received, or the reply written or sent.
+    pub message_id: Option<MessageId>,
+    pub note_id: Option<NoteId>,
+    /// The conversation's timeline event that tells the change (`conversation.*`,
+    /// `contact.*` but `created`/`erased`).
+    pub event_id: Option<EventId>,
+    /// The agent who made the change; none when the customer or the system did.
+    pub actor_id: Option<AgentId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventKind;
+
+    #[test]
+    fn every_type_reads_back_from_its_name_and_serializes_as_it() {
+        for kind in ChangeType::ALL {
+            assert_eq!(kind.as_str().parse::<ChangeType>(), Ok(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.as_str().to_owned())
+            );
+        }
+        assert!("message.sent".parse::<ChangeType>().is_err());
+    }
+
+    #[test]
+    fn every_timeline_event_has_a_type() {
+        let agent = AgentId::new();
+        let kinds = [
+            EventKind::Created,
+            EventKind::Assigned {
+                from: None,
+                to: Some(agent),
+            },
+            EventKind::Reopened,
+            EventKind::StatusChanged {
+                from: crate::model::ConversationStatus::Open,
+                to: crate::model::ConversationStatus::Resolved,
+            },
+            EventKind::Snoozed { until: Utc::now() },
+            EventKind::PriorityChanged {
+                from: crate::model::Priority::Normal,
+                to: crate::model::Priority::High,
+            },
+            EventKind::TeamChanged {
+                from: None,
+                to: None,
+            },
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec![],
+            },
+            EventKind::ContactsMerged {
+                survivor: ContactId::new(),
+                absorbed: ContactId::new(),
+            },
+            EventKind::ConversationFolded {
+                from: ConversationId::new(),
+            },
+            EventKind::ChannelBlocked {
+                channel: crate::model::Channel::Telegram,
+            },
+            EventKind::ChannelUnblocked {
+                channel: crate::model::Channel::Telegram,
+            },
+            EventKind::MergeSuggested {
+                other_contact_id: ContactId::new(),
+                identity: crate::model::Identity::telegram(7),
+            },
+            EventKind::IdentityProven {
+                identity: crate::model::Identity::telegram(7),
+            },
+        ];
+        for kind in kinds {
+            let value = serde_json::to_value(&kind).unwrap();
+            let tag = value["type"].as_str().unwrap();
+            assert!(
+                ChangeType::of_event_tag(tag).is_some(),
+                "no type for the event {tag}"
+            );
+        }
+    }
+}
