@@ -108,6 +108,10 @@ LEADING_KEYS = {
         ("dynamodb:PutItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
     },
+    # The event log: it only writes its feed pages (SAM grants the stream reads).
+    "EventLogFunction": {
+        ("dynamodb:PutItem", "FEED#*"),
+    },
 }
 
 # Where each partition prefix is built, for those the code builds already.
@@ -116,6 +120,7 @@ PARTITION_SOURCES = {
     "CV#": [("shared/src/aws/dynamo/keys.rs", 'format!("CV#')],
     "IDEM#": [("shared/src/aws/dynamo/keys.rs", 'format!("IDEM#')],
     "CONFIRM#": [("shared/src/aws/dynamo/keys.rs", 'format!("CONFIRM#')],
+    "FEED#": [("shared/src/aws/dynamo/keys.rs", 'format!("FEED#')],
 }
 
 # The only managed policy a function's own role may carry: writing its logs.

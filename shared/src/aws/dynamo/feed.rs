@@ -72,13 +72,6 @@ fn page_key(ms: i64, seq: &str) -> String {
     }
 }
 
-fn day_partition(at: DateTime<Utc>) -> String {
-    format!("FEED#{}", at.format("%Y-%m-%d"))
-}
-
-fn consumer_key(name: &str) -> String {
-    format!("FEEDPOS#{name}")
-}
 
 /// The page's key back as `(ms, seq)`.
 fn page_of(sort_key: &str) -> Option<(i64, String)> {
@@ -126,7 +119,7 @@ impl DynamoStore {
             loop {
                 let now = Utc::now();
                 let item = Item::from([
-                    ("pk".to_owned(), s(day_partition(now))),
+                    ("pk".to_owned(), s(keys::feed_day(now.date_naive()))),
                     ("sk".to_owned(), s(page_key(now.timestamp_millis(), &seq))),
                     ("entries".to_owned(), s(entries.clone())),
                     (
@@ -194,7 +187,7 @@ impl EventFeed for DynamoStore {
         let last_day = (now - FEED_SETTLE).date_naive();
         let mut from = start.sort_key();
         while day <= last_day {
-            let partition = format!("FEED#{}", day.format("%Y-%m-%d"));
+            let partition = keys::feed_day(day);
             let mut next = None;
             loop {
                 let (pages, more) = self.feed_pages(&partition, &from, &last, next).await?;
@@ -246,14 +239,14 @@ impl EventFeed for DynamoStore {
     }
 
     async fn consumer_position(&self, name: &str) -> PortResult<Option<String>> {
-        let item = self.get(&consumer_key(name), keys::META).await?;
+        let item = self.get(&keys::feed_position(name), keys::META).await?;
         Ok(item.and_then(|i| items::string(&i, "position")))
     }
 
     async fn save_consumer_position(&self, name: &str, cursor: &str) -> PortResult<()> {
         Position::parse(cursor)?;
         let item = Item::from([
-            ("pk".to_owned(), s(consumer_key(name))),
+            ("pk".to_owned(), s(keys::feed_position(name))),
             ("sk".to_owned(), s(keys::META)),
             ("position".to_owned(), s(cursor)),
         ]);

@@ -50,6 +50,16 @@ pub fn identity(key: &str) -> String {
     format!("ID#{key}")
 }
 
+/// A day's pages of the event log.
+pub fn feed_day(day: chrono::NaiveDate) -> String {
+    format!("FEED#{}", day.format("%Y-%m-%d"))
+}
+
+/// Where a consumer of the event log got to.
+pub fn feed_position(name: &str) -> String {
+    format!("FEEDPOS#{name}")
+}
+
 /// A setting of the installation (`SettingStore`).
 pub fn setting(name: &str) -> String {
     format!("SET#{name}")
