@@ -21,6 +21,7 @@ mod poll;
 pub mod runtime;
 mod smtp_sink;
 pub mod stack;
+pub mod table_stream;
 mod telegram;
 mod twilio;
 

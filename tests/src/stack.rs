@@ -5,6 +5,7 @@
 use crate::cloud::{Cloud, queue_arn};
 use crate::events::{HttpRequest, HttpResponse, scheduled_event, sqs_event};
 use crate::function::Function;
+use crate::table_stream::TableStream;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde_json::Value;
 
@@ -295,6 +296,25 @@ impl Stack {
             delivered += batch.received.len();
         }
         panic!("the {source:?} queue did not drain in 50 batches");
+    }
+
+    /// Plays the event-log function's event source mapping: the table's stream records
+    /// written since the last call, through the template's filters, handed to a fresh
+    /// `event-log` in batches. Returns how many records it was handed.
+    pub async fn deliver_stream(&self, stream: &mut TableStream) -> usize {
+        let batches = stream.next_batches().await;
+        if batches.is_empty() {
+            return 0;
+        }
+        let mut function = Function::start("event-log", &self.cloud.function_env()).await;
+        let mut handed = 0;
+        for records in batches {
+            handed += records.len();
+            function
+                .invoke_ok(serde_json::json!({ "Records": records }))
+                .await;
+        }
+        handed
     }
 
     /// Invokes a sweeper on this stack's resources with a scheduled event.

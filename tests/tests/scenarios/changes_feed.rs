@@ -44,7 +44,10 @@ async fn read_until(app: &App, key: &str, after: &str, kind: &str) -> (Vec<Value
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["type"].as_str().expect("a type")).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().expect("a type"))
+        .collect()
 }
 
 #[tokio::test]
@@ -90,7 +93,9 @@ async fn a_waiting_read_answers_as_soon_as_a_message_arrives() {
             &key,
             &format!(
                 "/v1/conversations/{}/timeline",
-                received["conversation_id"].as_str().expect("a conversation")
+                received["conversation_id"]
+                    .as_str()
+                    .expect("a conversation")
             ),
         )
         .await;

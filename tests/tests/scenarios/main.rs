@@ -21,6 +21,7 @@ mod identity;
 mod lambda;
 mod lambda_admin;
 mod lambda_email;
+mod lambda_events;
 mod lambda_rights;
 mod lambda_telegram;
 mod lambda_telephony;

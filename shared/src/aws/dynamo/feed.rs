@@ -72,7 +72,6 @@ fn page_key(ms: i64, seq: &str) -> String {
     }
 }
 
-
 /// The page's key back as `(ms, seq)`.
 fn page_of(sort_key: &str) -> Option<(i64, String)> {
     let (ms, seq) = sort_key.split_once('#')?;
