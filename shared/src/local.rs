@@ -10,7 +10,7 @@ use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
-use crate::ports::{ChannelSender, FileFetcher, SettingStore};
+use crate::ports::{ChannelSender, EventFeed, FileFetcher, SettingStore};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
 use crate::services::erasure::Retention;
@@ -203,6 +203,10 @@ impl Local {
                     crate::services::sweep::wake_snoozed(&sweep_store, chrono::Utc::now()).await
                 {
                     tracing::error!(error = %e, "waking snoozed conversations failed");
+                }
+                let log_kept_from = chrono::Utc::now() - crate::ports::LOG_RETENTION;
+                if let Err(e) = sweep_store.forget_before(log_kept_from).await {
+                    tracing::error!(error = %e, "forgetting old event-log entries failed");
                 }
                 if let Some(retention) = retention
                     && let Err(e) = rights.sweep(retention, chrono::Utc::now()).await

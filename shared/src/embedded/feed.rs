@@ -114,6 +114,18 @@ impl EventFeed for Embedded {
             .await
     }
 
+    async fn forget_before(&self, before: chrono::DateTime<chrono::Utc>) -> PortResult<u64> {
+        let before = before.timestamp_millis();
+        self.db
+            .write(move |conn| {
+                let forgotten = conn
+                    .execute("DELETE FROM change_log WHERE logged_at < ?1", [before])
+                    .map_err(sql)?;
+                Ok(forgotten as u64)
+            })
+            .await
+    }
+
     async fn save_consumer_position(&self, name: &str, cursor: &str) -> PortResult<()> {
         let position = seq_of(cursor)?;
         let name = name.to_owned();
@@ -128,5 +140,49 @@ impl EventFeed for Embedded {
                 Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_logged_before_the_cutoff_are_forgotten_and_the_rest_read_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::open(&dir.path().join("log.db")).unwrap();
+        let eight_days_ago = (chrono::Utc::now() - chrono::TimeDelta::days(8)).timestamp_millis();
+        let (old, new) = (
+            crate::model::ContactId::new().to_string(),
+            crate::model::ContactId::new().to_string(),
+        );
+        store
+            .db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO contacts (id, created_at, updated_at) VALUES (?1, 0, 0)",
+                    [old],
+                )
+                .map_err(sql)?;
+                conn.execute("UPDATE change_log SET logged_at = ?1", [eight_days_ago])
+                    .map_err(sql)?;
+                conn.execute(
+                    "INSERT INTO contacts (id, created_at, updated_at) VALUES (?1, 0, 0)",
+                    [new],
+                )
+                .map_err(sql)
+            })
+            .await
+            .unwrap();
+        let cutoff = chrono::Utc::now() - crate::ports::LOG_RETENTION;
+        assert_eq!(store.forget_before(cutoff).await.unwrap(), 1);
+        assert_eq!(store.forget_before(cutoff).await.unwrap(), 0);
+        let left = store.changes_after(None, 10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].kind, ChangeType::ContactCreated);
+        assert_eq!(
+            left[0].cursor, "2",
+            "numbering goes on after what was forgotten"
+        );
     }
 }

@@ -197,9 +197,10 @@ pub const STORE: &[&str] = &[
         message_id TEXT,
         note_id TEXT,
         event_id TEXT,
-        actor_id TEXT
+        actor_id TEXT,
+        logged_at INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER))
     );
-    CREATE INDEX change_log_by_time ON change_log(at);
+    CREATE INDEX change_log_by_logged_at ON change_log(logged_at);
     CREATE TABLE feed_consumers (
         name TEXT PRIMARY KEY,
         position INTEGER NOT NULL

@@ -2,6 +2,9 @@ use super::PortResult;
 use crate::model::Change;
 use async_trait::async_trait;
 
+/// How long the log keeps an entry.
+pub const LOG_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 /// Most entries one read of the log returns.
 pub const MAX_FEED_BATCH: usize = 500;
 
@@ -23,6 +26,9 @@ pub trait EventFeed: Send + Sync {
     async fn consumer_position(&self, name: &str) -> PortResult<Option<String>>;
 
     async fn save_consumer_position(&self, name: &str, cursor: &str) -> PortResult<()>;
+
+    /// Forgets the entries logged before `before`; returns how many.
+    async fn forget_before(&self, before: chrono::DateTime<chrono::Utc>) -> PortResult<u64>;
 
     /// How often a reader waiting for news may look again: what a read costs here.
     fn poll_interval(&self) -> std::time::Duration {

@@ -14,7 +14,7 @@ mod store;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use erasure::ErasureStore;
-pub use feed::{EventFeed, MAX_FEED_BATCH};
+pub use feed::{EventFeed, LOG_RETENTION, MAX_FEED_BATCH};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::{IdempotencyStore, SendOnce};
 pub use proofs::{PendingProof, ProofStore};

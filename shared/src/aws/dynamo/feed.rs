@@ -16,8 +16,8 @@ use crate::ports::{EventFeed, MAX_FEED_BATCH, PortError, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 
-/// How long the log is kept.
-pub const FEED_RETENTION: TimeDelta = TimeDelta::days(7);
+/// How long the log is kept (by the table's TTL).
+pub const FEED_RETENTION: TimeDelta = crate::ports::LOG_RETENTION;
 /// How old a page is before readers read it.
 pub const FEED_SETTLE: TimeDelta = TimeDelta::seconds(1);
 /// Entries one page holds at most (far below the item size limit).
@@ -240,6 +240,11 @@ impl EventFeed for DynamoStore {
     async fn consumer_position(&self, name: &str) -> PortResult<Option<String>> {
         let item = self.get(&keys::feed_position(name), keys::META).await?;
         Ok(item.and_then(|i| items::string(&i, "position")))
+    }
+
+    /// Pages go by the table's TTL (`expires_at`), which costs no write.
+    async fn forget_before(&self, _before: DateTime<Utc>) -> PortResult<u64> {
+        Ok(0)
     }
 
     async fn save_consumer_position(&self, name: &str, cursor: &str) -> PortResult<()> {
