@@ -114,6 +114,14 @@ LEADING_KEYS = {
     },
 }
 
+# What a function reading the table's stream may do there: read it.
+STREAM_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
+
 # Where each partition prefix is built, for those the code builds already.
 PARTITION_SOURCES = {
     "LINK#": [("shared/src/aws/dynamo/keys.rs", 'format!("LINK#')],
@@ -300,7 +308,16 @@ def table_grants(name, where, statement, tables, failures):
     ]
     if not actions:
         return grants
-    for resource in (text(r) for r in items(statement.get("Resource", []))):
+    resources = [text(r) for r in items(statement.get("Resource", []))]
+    # Reading the table's own change stream touches no partition of it: those grants
+    # name the stream, and only the stream's read actions.
+    streams = {"${%s.StreamArn}" % t for t in tables}
+    if resources and all(r in streams for r in resources):
+        for action in actions:
+            if action not in STREAM_ACTIONS:
+                failures.add(where, f"{action} on the table's stream: only its reads belong there")
+        return grants
+    for resource in resources:
         if resource not in {"${%s.Arn}" % t for t in tables}:
             failures.add(where, f"{name} reads no index: {resource} is not the table")
     for action in actions:

@@ -218,9 +218,7 @@ impl Backend {
                 channels: Arc::new(replies.text.clone()),
             },
             limits: Arc::new(RateLimits::new(&http.limits)),
-            changes: ChangesFeed {
-                feed: self.feed.clone(),
-            },
+            changes: ChangesFeed::new(self.feed.clone()),
             config: Arc::new(http),
         }
     }

@@ -156,6 +156,10 @@ pub fn check_bot_token(token: &str) -> Result<(), String> {
 /// accepts a single character.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
+/// The largest raw email taken by default, locally and on AWS: SES's own limit on the
+/// messages it receives (40 MB), room for a 25 MB attachment once base64 has grown it.
+pub const DEFAULT_EMAIL_MAX_BYTES: usize = 40 * 1024 * 1024;
+
 /// A webhook secret token Telegram accepts (`A-Z a-z 0-9 _ -`, at most 256) and long
 /// enough not to be guessed: at least [`MIN_WEBHOOK_SECRET_LEN`] characters.
 pub fn check_webhook_secret(secret: &str) -> Result<(), String> {

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
             Some(v) => v
                 .parse()
                 .map_err(|_| format!("SWITCHBOARD_EMAIL_MAX_BYTES: not a number: {v}"))?,
-            None => 40 * 1024 * 1024_u64,
+            None => shared::config::DEFAULT_EMAIL_MAX_BYTES as u64,
         };
         let own_domains = var("SWITCHBOARD_EMAIL_DOMAINS")
             .map(|v| {
@@ -47,5 +47,5 @@ async fn main() -> Result<(), Error> {
         })
     })
     .await?;
-    lambda::ses::run(service).await
+    lambda::email_inbound::run(service).await
 }

@@ -10,9 +10,8 @@ use shared::lambda::{self, Error, event_log};
 async fn main() -> Result<(), Error> {
     let store = lambda::start(|config| async move {
         let clients = AwsClients::from_env()?;
-        let store = clients.store(&config.aws);
-        lambda::warm_up(store.as_ref()).await;
-        Ok(store)
+        // No warm-up read: its role may only put feed pages.
+        Ok(clients.store(&config.aws))
     })
     .await?;
     event_log::run(store).await

@@ -18,7 +18,7 @@ pub struct EmailArgs {
     #[arg(long, env = "SWITCHBOARD_EMAIL_WEBHOOK_SECRET", hide_env_values = true)]
     email_webhook_secret: Option<String>,
     /// Largest raw email taken, in bytes.
-    #[arg(long, env = "SWITCHBOARD_EMAIL_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
+    #[arg(long, env = "SWITCHBOARD_EMAIL_MAX_BYTES", default_value_t = shared::config::DEFAULT_EMAIL_MAX_BYTES)]
     email_max_bytes: usize,
     /// Our own mail domains, comma-separated: mail from them is never answered.
     #[arg(long, env = "SWITCHBOARD_EMAIL_DOMAINS", value_delimiter = ',')]

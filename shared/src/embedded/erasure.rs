@@ -296,6 +296,8 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             "DELETE FROM customer_links WHERE conversation_id = ?1",
             "DELETE FROM conversation_tags WHERE conversation_id = ?1",
             "DELETE FROM conversations WHERE id = ?1",
+            // The event log names what it erases by id: those entries go too.
+            "DELETE FROM change_log WHERE conversation_id = ?1",
         ] {
             exec(conn, statement, [&id])?;
         }
@@ -328,6 +330,7 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             [&key],
         )?;
         exec(conn, "DELETE FROM contacts WHERE id = ?1", [&key])?;
+        exec(conn, "DELETE FROM change_log WHERE contact_id = ?1", [&key])?;
     }
     let r = &plan.record;
     exec(

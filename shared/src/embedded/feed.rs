@@ -74,12 +74,24 @@ impl EventFeed for Embedded {
                          FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                     )
                     .map_err(sql)?;
-                let rows = statement
-                    .query_map([after, limit], change)
-                    .map_err(sql)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(sql)?;
-                Ok(rows.into_iter().flatten().collect())
+                // Entries this build cannot read are passed over; reading goes on past
+                // them so a run of them never holds a reader in place.
+                let mut from = after;
+                loop {
+                    let rows = statement
+                        .query_map([from, limit], |r| Ok((r.get::<_, i64>(0)?, change(r)?)))
+                        .map_err(sql)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(sql)?;
+                    let Some((last, _)) = rows.last() else {
+                        return Ok(Vec::new());
+                    };
+                    from = *last;
+                    let changes: Vec<Change> = rows.into_iter().filter_map(|(_, c)| c).collect();
+                    if !changes.is_empty() {
+                        return Ok(changes);
+                    }
+                }
             })
             .await
     }
@@ -118,8 +130,16 @@ impl EventFeed for Embedded {
         let before = before.timestamp_millis();
         self.db
             .write(move |conn| {
+                // Entries are logged in `seq` order, so the old ones are those before the
+                // first logged since: found by reading from the oldest, as far as the
+                // entries that go anyway. The newest always stays (see the schema).
                 let forgotten = conn
-                    .execute("DELETE FROM change_log WHERE logged_at < ?1", [before])
+                    .execute(
+                        "DELETE FROM change_log WHERE seq < coalesce(
+                            (SELECT seq FROM change_log WHERE logged_at >= ?1 ORDER BY seq LIMIT 1),
+                            (SELECT max(seq) FROM change_log))",
+                        [before],
+                    )
                     .map_err(sql)?;
                 Ok(forgotten as u64)
             })
@@ -176,6 +196,9 @@ mod tests {
             .unwrap();
         let cutoff = chrono::Utc::now() - crate::ports::LOG_RETENTION;
         assert_eq!(store.forget_before(cutoff).await.unwrap(), 1);
+        // Even when every entry is old, the newest stays: numbering never restarts.
+        let everything = chrono::Utc::now() + chrono::TimeDelta::days(1);
+        assert_eq!(store.forget_before(everything).await.unwrap(), 0);
         assert_eq!(store.forget_before(cutoff).await.unwrap(), 0);
         let left = store.changes_after(None, 10).await.unwrap();
         assert_eq!(left.len(), 1);

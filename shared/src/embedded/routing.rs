@@ -4,9 +4,8 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, Availability, Channel, ContactId, ContactIdentity, Event, EventKind,
-    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId,
-    ThreadHint,
+    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Event, EventKind, Identity,
+    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -240,34 +239,18 @@ fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteCont
     Ok(ctx)
 }
 
-/// Every agent who may take conversations of `team` (everyone when none), with how many
-/// unresolved conversations each holds.
+/// Every agent who may take conversations of `team`, counted as [`AgentLoad::count_to`] says.
 pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
     let agents = conn
-        .prepare_cached("SELECT id, availability, max_open, team_ids FROM agents")
+        .prepare_cached(&format!("SELECT {} FROM agents", rows::AGENT_COLUMNS))
         .and_then(|mut s| {
-            s.query_map([], |r| {
-                let teams: Vec<TeamId> = rows::json("team ids", &r.get::<_, String>(3)?)?;
-                let load = AgentLoad {
-                    agent_id: rows::parse("agent id", &r.get::<_, String>(0)?)?,
-                    availability: Availability::parse(&r.get::<_, String>(1)?)
-                        .unwrap_or(Availability::Away),
-                    max_open_conversations: r.get(2)?,
-                    open_conversations: 0,
-                };
-                Ok((load, teams))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            s.query_map([], rows::agent)?
+                .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(sql)?;
     let mut loads = Vec::new();
-    for (mut load, teams) in agents {
-        if team.is_some_and(|t| !teams.contains(&t)) {
-            continue;
-        }
-        // Only a cap needs the count, and the count never needs to pass the cap: the
-        // cost stays bounded however many conversations an agent has handled.
-        if let Some(cap) = load.max_open_conversations {
+    for mut load in agents.iter().filter_map(|a| AgentLoad::of(a, team)) {
+        if let Some(cap) = load.count_to() {
             load.open_conversations = conn
                 .prepare_cached(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM conversations

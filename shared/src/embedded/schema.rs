@@ -185,10 +185,12 @@ pub const STORE: &[&str] = &[
     CREATE INDEX conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;",
     // 9: the event log. Triggers write an entry in the transaction of each change, so no
     // writer can forget one; `seq` is the order (one writer commits at a time, so a
-    // reader never sees an entry before one with a lower `seq`). An entry holds ids
-    // only: `event_tag` is a timeline event's `type`, which names the change.
+    // reader never sees an entry before one with a lower `seq`). It is the rowid: the
+    // next is one past the highest, and forgetting old entries always keeps the newest,
+    // so a number is never given twice. An entry holds ids only: `event_tag` is a
+    // timeline event's `type`, which names the change.
     "CREATE TABLE change_log (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         type TEXT,
         event_tag TEXT,
         at INTEGER NOT NULL,
@@ -200,7 +202,6 @@ pub const STORE: &[&str] = &[
         actor_id TEXT,
         logged_at INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER))
     );
-    CREATE INDEX change_log_by_logged_at ON change_log(logged_at);
     CREATE TABLE feed_consumers (
         name TEXT PRIMARY KEY,
         position INTEGER NOT NULL
@@ -231,8 +232,8 @@ pub const STORE: &[&str] = &[
         INSERT INTO change_log (type, at, contact_id) VALUES ('contact.created', NEW.created_at, NEW.id);
     END;
     CREATE TRIGGER log_contact_erased AFTER INSERT ON erasures WHEN NEW.contact_id IS NOT NULL BEGIN
-        INSERT INTO change_log (type, at, contact_id, actor_id)
-        VALUES ('contact.erased', NEW.erased_at, NEW.contact_id, NEW.actor_id);
+        INSERT INTO change_log (type, at, contact_id)
+        VALUES ('contact.erased', NEW.erased_at, NEW.contact_id);
     END;",
 ];
 

@@ -1,6 +1,7 @@
 //! A function's typed configuration: the environment the SAM template sets, read and
 //! validated once at start. The defaults are the local server's (`switchboard serve`).
 
+use super::env::{ConfigError, checked_url, number};
 use super::telephony::{PbxSettings, TwilioSettings, pbx_settings, twilio_settings};
 use crate::aws::AwsSettings;
 use crate::channels::email::outbound::OutboundSettings;
@@ -8,7 +9,6 @@ use crate::config::{HttpConfig, PageConfig, PublicLimits, trusted_proxy_hops};
 use crate::model::DefaultRegion;
 use crate::services::erasure::Retention;
 use crate::services::route::RoutePolicy;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Everything a function may need; each uses its part.
@@ -92,14 +92,6 @@ pub struct TelegramSettings {
     /// outbound event source's maximum concurrency): each keeps to its share of the
     /// bot's 30 messages a second.
     pub senders: u32,
-}
-
-/// A variable that is set but wrong. The message names it.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {problem}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub problem: String,
 }
 
 impl FunctionConfig {
@@ -287,20 +279,6 @@ fn email_sending(
     }))
 }
 
-pub(super) fn number<T: FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|_| ConfigError {
-            name,
-            problem: format!("`{value}` is not a whole number in range"),
-        }),
-    }
-}
-
 fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("false" | "0" | "no") => Ok(false),
@@ -308,20 +286,6 @@ fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<boo
         Some(other) => Err(ConfigError {
             name,
             problem: format!("`{other}` is not true or false"),
-        }),
-    }
-}
-
-/// An absolute http(s) URL, kept without its trailing slash.
-pub(super) fn checked_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    match url::Url::parse(trimmed) {
-        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.has_host() => {
-            Ok(trimmed.to_owned())
-        }
-        _ => Err(ConfigError {
-            name,
-            problem: format!("`{url}` is not an http(s) URL"),
         }),
     }
 }

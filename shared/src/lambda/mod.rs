@@ -8,6 +8,8 @@
 
 pub mod admin;
 pub mod config;
+pub mod email_inbound;
+mod env;
 pub mod event_log;
 pub mod http;
 mod logs;
@@ -18,7 +20,8 @@ pub mod sqs;
 pub mod telegram;
 pub mod telephony;
 
-pub use config::{ConfigError, FunctionConfig};
+pub use config::FunctionConfig;
+pub use env::ConfigError;
 pub use lambda_runtime::Error;
 
 use crate::model::ConversationId;

@@ -3,7 +3,7 @@
 //! account SID, the numbers, the greeting, business hours) is plain configuration.
 
 use super::Error;
-use super::config::ConfigError;
+use super::env::{ConfigError, checked_url, number};
 use crate::aws::AwsClients;
 use crate::channels::pbx::signature::DEFAULT_WINDOW_SECS;
 use crate::channels::twilio::voice::VoiceSettings;
@@ -57,15 +57,12 @@ pub(super) fn twilio_settings(
             name: "SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER",
             problem: "is required with an account SID".into(),
         })?;
-    let api_url = super::config::checked_url(
+    let api_url = checked_url(
         "SWITCHBOARD_TWILIO_API_URL",
         &get("SWITCHBOARD_TWILIO_API_URL").unwrap_or_else(|| "https://api.twilio.com".into()),
     )?;
     let public_url = match get("SWITCHBOARD_TWILIO_PUBLIC_URL") {
-        Some(url) => Some(super::config::checked_url(
-            "SWITCHBOARD_TWILIO_PUBLIC_URL",
-            &url,
-        )?),
+        Some(url) => Some(checked_url("SWITCHBOARD_TWILIO_PUBLIC_URL", &url)?),
         None => public_url.map(str::to_owned),
     };
     let sender = match (
@@ -117,8 +114,7 @@ pub(super) fn pbx_settings(
     let Some(secret_parameter) = get("SWITCHBOARD_PBX_SECRET_PARAMETER") else {
         return Ok(None);
     };
-    let window_secs =
-        super::config::number(get, "SWITCHBOARD_PBX_WINDOW_SECS", DEFAULT_WINDOW_SECS)?;
+    let window_secs = number(get, "SWITCHBOARD_PBX_WINDOW_SECS", DEFAULT_WINDOW_SECS)?;
     if !(1..=3600).contains(&window_secs) {
         return Err(ConfigError {
             name: "SWITCHBOARD_PBX_WINDOW_SECS",

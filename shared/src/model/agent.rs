@@ -56,10 +56,67 @@ pub struct AgentLoad {
 }
 
 impl AgentLoad {
+    /// The agent as assignment starts from, before their conversations are counted:
+    /// none when they may not take conversations of `team` (everyone may, with none).
+    pub fn of(agent: &Agent, team: Option<TeamId>) -> Option<Self> {
+        if team.is_some_and(|t| !agent.team_ids.contains(&t)) {
+            return None;
+        }
+        Some(Self {
+            agent_id: agent.id,
+            availability: agent.availability,
+            max_open_conversations: agent.max_open_conversations,
+            open_conversations: 0,
+        })
+    }
+
+    /// How far a store counts the agent's unresolved conversations: up to their cap, and
+    /// only when the count can decide anything (they are available and have a cap). The
+    /// cost stays bounded however many conversations an agent has handled.
+    pub fn count_to(&self) -> Option<u32> {
+        match self.availability {
+            Availability::Available => self.max_open_conversations,
+            Availability::Away => None,
+        }
+    }
+
     pub fn can_take_more(&self) -> bool {
         self.availability == Availability::Available
             && self
                 .max_open_conversations
                 .is_none_or(|cap| self.open_conversations < cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(availability: Availability, cap: Option<u32>, teams: Vec<TeamId>) -> Agent {
+        Agent {
+            id: AgentId::new(),
+            name: "Ana".into(),
+            email: EmailAddress::parse("ana@support.example").unwrap(),
+            role: Role::Agent,
+            availability,
+            max_open_conversations: cap,
+            team_ids: teams,
+            phone_extension: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_load_is_of_the_team_and_counted_only_when_the_count_can_decide() {
+        let team = TeamId::new();
+        let member = agent(Availability::Available, Some(3), vec![team]);
+        assert!(AgentLoad::of(&member, None).is_some());
+        assert!(AgentLoad::of(&member, Some(team)).is_some());
+        assert!(AgentLoad::of(&member, Some(TeamId::new())).is_none());
+        assert_eq!(AgentLoad::of(&member, None).unwrap().count_to(), Some(3));
+        let away = agent(Availability::Away, Some(3), vec![]);
+        assert_eq!(AgentLoad::of(&away, None).unwrap().count_to(), None);
+        let uncapped = agent(Availability::Available, None, vec![]);
+        assert_eq!(AgentLoad::of(&uncapped, None).unwrap().count_to(), None);
     }
 }

@@ -12,6 +12,10 @@ use tokio::time::Instant;
 /// The longest a read of the feed waits for news.
 pub const MAX_FEED_WAIT: Duration = Duration::from_secs(25);
 
+/// Reads one process lets wait at once; one more answers at once with what there is.
+/// Each holds a connection (locally) or an instance (on Lambda) while it waits.
+pub const MAX_WAITING_READS: usize = 100;
+
 /// What one read of the feed gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeedPage {
@@ -24,10 +28,18 @@ pub struct FeedPage {
 
 #[derive(Clone)]
 pub struct ChangesFeed {
-    pub feed: Arc<dyn EventFeed>,
+    feed: Arc<dyn EventFeed>,
+    waiting: Arc<tokio::sync::Semaphore>,
 }
 
 impl ChangesFeed {
+    pub fn new(feed: Arc<dyn EventFeed>) -> Self {
+        Self {
+            feed,
+            waiting: Arc::new(tokio::sync::Semaphore::new(MAX_WAITING_READS)),
+        }
+    }
+
     /// At most `limit` entries after `after` (none: after the newest now, so only what
     /// comes next), waiting up to `wait` (at most [`MAX_FEED_WAIT`]) for the first.
     pub async fn read(
@@ -39,6 +51,13 @@ impl ChangesFeed {
         let start = match after {
             Some(cursor) => cursor.to_owned(),
             None => self.feed.latest_cursor().await?,
+        };
+        // Past the cap, a read does not wait: it answers with what there is.
+        let permit = self.waiting.clone().try_acquire_owned().ok();
+        let wait = if permit.is_some() {
+            wait
+        } else {
+            Duration::ZERO
         };
         let deadline = Instant::now() + wait.min(MAX_FEED_WAIT);
         loop {

@@ -22,6 +22,9 @@ pub const FEED_RETENTION: TimeDelta = crate::ports::LOG_RETENTION;
 pub const FEED_SETTLE: TimeDelta = TimeDelta::seconds(1);
 /// Entries one page holds at most (far below the item size limit).
 const PAGE_ENTRIES: usize = 500;
+/// Digits a page's sequence holds: a stream's sequence number (up to 40) and the
+/// chunk's digit, with room to spare.
+const SEQ_DIGITS: usize = 48;
 /// Sorts after every sequence number: a position after everything stamped in its ms.
 const END_OF_MS: &str = "z";
 
@@ -44,7 +47,9 @@ impl Position {
         };
         let ms: i64 = ms.parse().ok().filter(|m| *m >= 0).ok_or_else(invalid)?;
         let seq_ok = seq == END_OF_MS
-            || (!seq.is_empty() && seq.len() <= 40 && seq.bytes().all(|b| b.is_ascii_digit()));
+            || (!seq.is_empty()
+                && seq.len() <= SEQ_DIGITS
+                && seq.bytes().all(|b| b.is_ascii_digit()));
         if !seq_ok {
             return Err(invalid());
         }
@@ -68,7 +73,7 @@ impl Position {
 fn page_key(ms: i64, seq: &str) -> String {
     match seq {
         END_OF_MS => format!("{ms:013}#{END_OF_MS}"),
-        digits => format!("{ms:013}#{digits:0>40}"),
+        digits => format!("{ms:013}#{digits:0>SEQ_DIGITS$}"),
     }
 }
 
@@ -131,7 +136,17 @@ impl DynamoStore {
                         tries += 1;
                         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                     }
-                    other => break other?,
+                    Err(e) => return Err(e),
+                    // A page that took more than half the settling time to land may have
+                    // been passed by a reader already: it goes again, stamped now. A
+                    // reader that saw it sees its entries twice, by the same ids.
+                    Ok(()) if Utc::now() - now > FEED_SETTLE / 2 => {
+                        tracing::warn!(
+                            took_ms = (Utc::now() - now).num_milliseconds(),
+                            "a feed page landed late; writing it again"
+                        );
+                    }
+                    Ok(()) => break,
                 }
             }
         }
@@ -144,6 +159,7 @@ impl DynamoStore {
         day: &str,
         from: &str,
         to: &str,
+        pages: i32,
         start: Option<Item>,
     ) -> PortResult<(Vec<Item>, Option<Item>)> {
         let out = self
@@ -155,7 +171,7 @@ impl DynamoStore {
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(to))
             .consistent_read(true)
-            .limit(50)
+            .limit(pages)
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -180,22 +196,35 @@ impl EventFeed for DynamoStore {
         };
         let last = page_key(until, END_OF_MS);
         let mut out = Vec::new();
+        // Nothing older than the retention is kept: a cursor from before it reads from
+        // the oldest day kept, never day by day from the distant past.
+        let oldest = now - FEED_RETENTION - TimeDelta::days(1);
         let mut day = DateTime::from_timestamp_millis(start.ms)
             .ok_or_else(|| PortError::Invalid("not a cursor of this event log".into()))?
+            .max(oldest)
             .date_naive();
         let last_day = (now - FEED_SETTLE).date_naive();
         let mut from = start.sort_key();
+        if from > last {
+            // A position past what may be read yet: nothing after it yet.
+            return Ok(out);
+        }
+        let pages_per_query = limit.min(50) as i32;
         while day <= last_day {
             let partition = keys::feed_day(day);
             let mut next = None;
             loop {
-                let (pages, more) = self.feed_pages(&partition, &from, &last, next).await?;
+                let (pages, more) = self
+                    .feed_pages(&partition, &from, &last, pages_per_query, next)
+                    .await?;
                 for page in pages {
                     let sort_key = items::string(&page, "sk").unwrap_or_default();
                     let Some((ms, seq)) = page_of(&sort_key) else {
                         continue;
                     };
-                    let entries: Vec<Change> = items::string(&page, "entries")
+                    // One by one: an entry this build cannot read (a type a newer one
+                    // wrote) is passed over, and keeps its place for the cursor.
+                    let entries: Vec<serde_json::Value> = items::string(&page, "entries")
                         .and_then(|json| serde_json::from_str(&json).ok())
                         .unwrap_or_default();
                     let skip = if sort_key == start.sort_key() {
@@ -203,7 +232,11 @@ impl EventFeed for DynamoStore {
                     } else {
                         0
                     };
-                    for (index, mut change) in entries.into_iter().enumerate().skip(skip) {
+                    for (index, entry) in entries.into_iter().enumerate().skip(skip) {
+                        let Ok(mut change) = serde_json::from_value::<Change>(entry) else {
+                            tracing::warn!(page = %sort_key, index, "a log entry this build cannot read");
+                            continue;
+                        };
                         change.cursor = Position {
                             ms,
                             seq: seq.clone(),

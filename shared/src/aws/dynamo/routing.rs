@@ -4,9 +4,9 @@
 use super::items::{self, StoredContact};
 use super::{DynamoStore, Item, keys, n, s};
 use crate::model::{
-    AgentId, AgentLoad, Availability, Channel, ContactId, ContactIdentity, Conversation, Event,
-    EventKind, Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId,
-    TeamId, ThreadHint, TimelineItem,
+    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Conversation, Event, EventKind,
+    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId,
+    ThreadHint, TimelineItem,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -320,24 +320,16 @@ impl DynamoStore {
             .transpose()
     }
 
-    /// Every agent who may take conversations of `team` (everyone when none), with
-    /// their unresolved conversations counted up to their cap.
+    /// Every agent who may take conversations of `team`, counted as
+    /// [`AgentLoad::count_to`] says.
     pub(super) async fn agent_loads(&self, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
         let mut loads = Vec::new();
         for item in self.index_partition("gsi1", keys::AGENTS).await? {
             let agent: crate::model::Agent = items::from_item(item)?;
-            if team.is_some_and(|t| !agent.team_ids.contains(&t)) {
+            let Some(mut load) = AgentLoad::of(&agent, team) else {
                 continue;
-            }
-            let mut load = AgentLoad {
-                agent_id: agent.id,
-                availability: agent.availability,
-                max_open_conversations: agent.max_open_conversations,
-                open_conversations: 0,
             };
-            if let Some(cap) = load.max_open_conversations
-                && load.availability != Availability::Away
-            {
+            if let Some(cap) = load.count_to() {
                 load.open_conversations = self.count_unresolved(agent.id, cap).await?;
             }
             loads.push(load);

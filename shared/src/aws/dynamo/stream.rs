@@ -69,7 +69,13 @@ pub fn change_of(record: &StreamRecord) -> Option<Change> {
     };
     match record.event_name.as_str() {
         "INSERT" if keys.sk.starts_with(keys::TIMELINE) && keys.moved != Some(true) => {
-            let item: TimelineItem = serde_dynamo::from_item(image).ok()?;
+            let item: TimelineItem = match serde_dynamo::from_item(image) {
+                Ok(item) => item,
+                Err(e) => {
+                    tracing::warn!(error = %e, sk = %keys.sk, "a timeline item the log cannot read");
+                    return None;
+                }
+            };
             Some(match item {
                 TimelineItem::Message(m) => {
                     let inbound = m.direction == Direction::Inbound;
@@ -137,9 +143,9 @@ pub fn change_of(record: &StreamRecord) -> Option<Change> {
         "INSERT" if keys.pk == keys::ERASURES => {
             let erasure: Erasure = serde_dynamo::from_item(image).ok()?;
             let contact: ContactId = erasure.contact_id?;
+            // Who erased is the admins' to know (`/v1/erasures`), not every agent's.
             Some(Change {
                 contact_id: Some(contact),
-                actor_id: erasure.actor_id,
                 ..entry(ChangeType::ContactErased, erasure.erased_at)
             })
         }
