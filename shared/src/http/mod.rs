@@ -8,6 +8,7 @@ pub mod limits;
 pub mod links;
 pub mod pages;
 pub mod problem;
+pub mod secret_header;
 pub mod stamp;
 pub mod webhooks;
 

@@ -4,11 +4,11 @@
 
 use crate::http::AppState;
 use crate::http::problem::ApiError;
+use crate::http::secret_header::check_secret_header;
 use crate::services::email::{EmailIntake, Intake, IntakeError};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 pub const SECRET_HEADER: &str = "x-switchboard-email-secret";
 
@@ -16,18 +16,13 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     let Some(config) = state.config.email.as_ref() else {
         return ApiError::not_found("route").into_response();
     };
-    let presented = req
-        .headers()
-        .get(SECRET_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if !bool::from(presented.ct_eq(config.secret.expose().as_bytes())) {
-        tracing::warn!("email webhook call without the right secret refused");
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "the X-Switchboard-Email-Secret header is missing or wrong",
-        )
-        .into_response();
+    if let Err(refused) = check_secret_header(
+        req.headers(),
+        SECRET_HEADER,
+        "X-Switchboard-Email-Secret",
+        config.secret.expose(),
+    ) {
+        return refused.into_response();
     }
     let body = match axum::body::to_bytes(req.into_body(), config.max_bytes).await {
         Ok(body) => body,

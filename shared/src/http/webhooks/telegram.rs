@@ -4,10 +4,10 @@
 use crate::channels::telegram::{InboundSettings, Normalized, normalize, parse_update};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
+use crate::http::secret_header::check_secret_header;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 /// Largest update read; real ones are a few kilobytes.
 pub const MAX_UPDATE_BYTES: usize = 256 * 1024;
@@ -18,19 +18,13 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     let Some(config) = state.config.telegram.as_ref() else {
         return ApiError::not_found("route").into_response();
     };
-    let presented = req
-        .headers()
-        .get(SECRET_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    let expected = config.secret.expose().as_bytes();
-    if !bool::from(presented.ct_eq(expected)) {
-        tracing::warn!("Telegram webhook call without the right secret token refused");
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
-        )
-        .into_response();
+    if let Err(refused) = check_secret_header(
+        req.headers(),
+        SECRET_HEADER,
+        "X-Telegram-Bot-Api-Secret-Token",
+        config.secret.expose(),
+    ) {
+        return refused.into_response();
     }
     let body = match axum::body::to_bytes(req.into_body(), MAX_UPDATE_BYTES).await {
         Ok(body) => body,
