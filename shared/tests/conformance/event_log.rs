@@ -3,14 +3,14 @@
 //! event-log function, kept as feed pages).
 
 use crate::backends::{endpoint, sdk_config};
-use crate::store::{email, inbound, now, route};
+use crate::store::{email, inbound, now, phone, route};
 use async_trait::async_trait;
 use shared::aws::{DynamoStore, FEED_SETTLE, StreamBatch, create_table};
 use shared::backend::Store;
 use shared::embedded::Embedded;
 use shared::model::{
     AgentId, Author, Change, ChangeType, Channel, ConversationStatus, DeliveryStatus, Direction,
-    Event, EventKind, Message, MessageId, Note, NoteId,
+    Event, EventKind, Message, MessageId, Note, NoteId, Reachability,
 };
 use shared::ports::PortError;
 use std::collections::HashMap;
@@ -25,6 +25,7 @@ on_both_backends!(
         the_log_tells_each_change_once_in_order_per_conversation,
         a_reader_resumes_from_its_saved_cursor_after_a_restart,
         a_cursor_the_log_did_not_issue_is_refused,
+        a_merge_a_fold_and_a_block_log_their_own_news_and_move_nothing_twice,
     ]
 );
 
@@ -452,4 +453,88 @@ async fn a_cursor_the_log_did_not_issue_is_refused(log: &dyn Logged) {
             "{bad}: {refused:?}"
         );
     }
+}
+
+async fn a_merge_a_fold_and_a_block_log_their_own_news_and_move_nothing_twice(log: &dyn Logged) {
+    let store = log.store();
+    let number = phone("+989123450077");
+    let keep = route(
+        store,
+        &inbound("mf-1", vec![(email("mf@example.com"), false)], "by email"),
+    )
+    .await;
+    let gone = route(
+        store,
+        &inbound("mf-2", vec![(number.clone(), true)], "by sms"),
+    )
+    .await;
+    log.settle().await;
+    let before = read_all(store, None).await;
+    let after = before.last().unwrap().cursor.clone();
+
+    let agent = AgentId::new();
+    store
+        .merge_contacts(keep.contact, gone.contact, agent, now())
+        .await
+        .unwrap();
+    let from = store
+        .conversation(gone.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let into = store
+        .conversation(keep.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let fold = Event::new(
+        into.id,
+        EventKind::ConversationFolded { from: from.id },
+        Some(agent),
+        now(),
+    );
+    store
+        .fold_conversation(&from, &into.absorbing(&from, now()), into.version, &fold)
+        .await
+        .unwrap();
+    let blocked = store
+        .set_reachability(&number, Channel::Sms, Reachability::Blocked, now())
+        .await
+        .unwrap();
+    assert_eq!(blocked, Some(keep.contact));
+    log.settle().await;
+
+    let news = read_all(store, Some(after)).await;
+    let mut kinds: Vec<&str> = news.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort();
+    // A merge tells each of the absorbed contact's conversations; the fold and the block
+    // tell theirs once; the messages the fold moved are not news again.
+    assert!(
+        !kinds.contains(&"message.received") && !kinds.contains(&"contact.created"),
+        "{news:#?}"
+    );
+    assert!(kinds.contains(&"contact.merged"), "{news:#?}");
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "conversation.folded")
+            .count(),
+        1,
+        "{news:#?}"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "contact.channel_blocked")
+            .count(),
+        1,
+        "{news:#?}"
+    );
+    let folded = news
+        .iter()
+        .find(|c| c.kind == ChangeType::ConversationFolded)
+        .unwrap();
+    assert_eq!(folded.conversation_id, Some(keep.conversation));
+    assert_eq!(folded.event_id, Some(fold.id));
+    assert_eq!(folded.actor_id, Some(agent));
 }
