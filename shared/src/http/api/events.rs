@@ -2,7 +2,7 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiQuery, Problem};
 use crate::model::Change;
-use crate::ports::MAX_FEED_BATCH;
+use crate::ports::MAX_PAGE_SIZE;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,8 @@ pub struct ReadEvents {
     /// The `next_cursor` of the previous read. Without it the feed starts now: the
     /// read gives only what happens next.
     after: Option<String>,
-    /// 1–500, default 100.
-    #[param(minimum = 1, maximum = 500)]
+    /// 1–100, default 100.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Seconds to wait for a change when there is none yet, 0–25 (default 0: answer
     /// at once). The read answers as soon as one comes.
@@ -48,10 +48,11 @@ pub async fn read(
     _: Caller,
     ApiQuery(q): ApiQuery<ReadEvents>,
 ) -> Result<Json<EventsPage>, ApiError> {
-    let limit = q.limit.unwrap_or(100) as usize;
-    if !(1..=MAX_FEED_BATCH).contains(&limit) {
-        return Err(ApiError::bad_request("`limit` must be between 1 and 500"));
+    let limit = q.limit.unwrap_or(MAX_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 100"));
     }
+    let limit = limit as usize;
     let wait = q.wait.unwrap_or(0);
     if wait > 25 {
         return Err(ApiError::bad_request("`wait` must be between 0 and 25"));
