@@ -9,8 +9,8 @@ use shared::aws::{DynamoStore, FEED_SETTLE, StreamBatch, create_table};
 use shared::backend::Store;
 use shared::embedded::Embedded;
 use shared::model::{
-    AgentId, Author, Change, ChangeType, Channel, ConversationStatus, DeliveryStatus, Direction,
-    Event, EventKind, Message, MessageId, Note, NoteId, Reachability,
+    AgentId, Author, Change, ChangeType, Channel, ConversationStatus, DeliveryStatus, Event,
+    EventKind, Message, Note, NoteId, Reachability,
 };
 use shared::ports::PortError;
 use std::collections::HashMap;
@@ -261,26 +261,8 @@ async fn the_log_tells_each_change_once_in_order_per_conversation(log: &dyn Logg
         .await
         .unwrap();
     let reply = Message {
-        id: MessageId::new(),
-        conversation_id: r.conversation,
-        contact_id: r.contact,
-        direction: Direction::Outbound,
-        channel: Channel::Email,
         author: Author::Agent { agent_id: agent },
-        text: "Try again now".into(),
-        attachments: vec![],
-        source_id: None,
-        delivery_status: DeliveryStatus::Queued,
-        delivery_error: None,
-        created_at: now(),
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        context: Vec::new(),
-        original: None,
-        sent_from: Vec::new(),
-        provider_id: None,
+        ..crate::rights::reply(r.conversation, r.contact, "Try again now")
     };
     store.add_outbound(&reply).await.unwrap();
     store

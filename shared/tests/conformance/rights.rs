@@ -67,7 +67,7 @@ async fn put_file(held: &Held, key: &str) {
     held.blobs.put(key, blob).await.unwrap();
 }
 
-fn reply(conversation: ConversationId, contact: ContactId, text: &str) -> Message {
+pub(crate) fn reply(conversation: ConversationId, contact: ContactId, text: &str) -> Message {
     Message {
         id: MessageId::new(),
         conversation_id: conversation,
