@@ -8,7 +8,7 @@ use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, ErasureStore,
     EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue,
-    RoutingStore, SendOnce, SettingStore, TeamStore,
+    RoutingStore, SendOnce, SettingStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -19,6 +19,7 @@ use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
+use crate::services::webhooks::payload::PayloadReader;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -81,6 +82,8 @@ pub struct Backend {
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
     pub blobs: Arc<dyn BlobStore>,
+    /// Webhook subscriptions and their deliveries, where this backend keeps them.
+    pub webhooks: Option<Arc<dyn WebhookStore>>,
 }
 
 impl Backend {
@@ -102,6 +105,24 @@ impl Backend {
             feed: store,
             queue,
             blobs: Arc::new(NoBlobs),
+            webhooks: None,
+        }
+    }
+
+    /// The same ports, with webhook subscriptions kept in `webhooks`.
+    pub fn with_webhooks(self, webhooks: Arc<dyn WebhookStore>) -> Self {
+        Self {
+            webhooks: Some(webhooks),
+            ..self
+        }
+    }
+
+    /// What the webhooks' deliveries show, read from this backend.
+    pub fn payloads(&self) -> PayloadReader {
+        PayloadReader {
+            conversations: self.conversations.clone(),
+            contacts: self.contacts.clone(),
+            messages: self.messages.clone(),
         }
     }
 
@@ -219,6 +240,7 @@ impl Backend {
             },
             limits: Arc::new(RateLimits::new(&http.limits)),
             changes: ChangesFeed::new(self.feed.clone()),
+            webhooks: None,
             config: Arc::new(http),
         }
     }

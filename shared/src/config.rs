@@ -473,3 +473,11 @@ mod tests {
         assert!(trusted_proxy_hops(true, Some(0)).is_err());
     }
 }
+
+/// Outbound webhooks: where they may go and how often a failed one is tried again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Hosts allowed although they are, or resolve to, internal addresses.
+    pub allowed_hosts: Vec<String>,
+    pub schedule: crate::services::webhooks::retry::RetrySchedule,
+}

@@ -6,11 +6,11 @@ use crate::channels::email::EmailFiles;
 use crate::channels::email::smtp::SmtpSender;
 use crate::channels::telegram::{BotApi, TelegramSender};
 use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
-use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig};
+use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig, WebhookSettings};
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
-use crate::ports::{ChannelSender, EventFeed, FileFetcher, SettingStore};
+use crate::ports::{ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
 use crate::services::erasure::Retention;
@@ -19,6 +19,12 @@ use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
+use crate::services::subscriber::FeedConsumer;
+use crate::services::webhooks::admin::Webhooks;
+use crate::services::webhooks::deliver::WebhookDeliverer;
+use crate::services::webhooks::fanout::WebhookFanout;
+use crate::services::webhooks::post::WebhookClient;
+use crate::services::webhooks::target::TargetPolicy;
 use crate::services::worker::Worker;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +46,7 @@ pub struct LocalSettings {
     pub server: ServerLimits,
     /// How long resolved conversations are kept; none: for ever.
     pub retention: Option<Retention>,
+    pub webhooks: WebhookSettings,
 }
 
 impl LocalSettings {
@@ -78,6 +85,7 @@ pub struct Local {
     server: ServerLimits,
     rights: Rights,
     retention: Option<Retention>,
+    webhooks: WebhookDeliverer,
 }
 
 impl Local {
@@ -100,7 +108,8 @@ impl Local {
             Arc::new(BlobFolder::new(settings.blob_dir.clone()));
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
             .with_send_once(Arc::new(store.clone()))
-            .with_blobs(blobs.clone());
+            .with_blobs(blobs.clone())
+            .with_webhooks(Arc::new(store.clone()));
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
         // Email attachments are read back from the raw message the webhook kept.
@@ -132,7 +141,27 @@ impl Local {
                 .map_err(crate::ports::PortError::Internal)?;
             channels.insert(Channel::Email, Arc::new(sender) as Arc<dyn ChannelSender>);
         }
-        let state = backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
+        let mut state =
+            backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
+        // Plain HTTP to this machine is fine here: it is one machine.
+        let client = Arc::new(
+            WebhookClient::new(TargetPolicy {
+                local: true,
+                allowed_hosts: settings.webhooks.allowed_hosts.clone(),
+            })
+            .map_err(crate::ports::PortError::Internal)?,
+        );
+        state.webhooks = Some(Webhooks {
+            store: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            client: client.clone(),
+        });
+        let webhooks = WebhookDeliverer {
+            store: Arc::new(store.clone()),
+            payloads: backend.payloads(),
+            client,
+            schedule: settings.webhooks.schedule.clone(),
+        };
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         let sender = backend.sender(channels);
@@ -152,6 +181,7 @@ impl Local {
             server: settings.server,
             rights: backend.rights(),
             retention: settings.retention,
+            webhooks,
         })
     }
 
@@ -194,6 +224,30 @@ impl Local {
             async move { sender.handle(d).await }
         }));
 
+        let fanout_task = tokio::spawn(
+            FeedConsumer {
+                feed: Arc::new(self.store.clone()),
+                subscriber: Arc::new(WebhookFanout {
+                    store: Arc::new(self.store.clone()),
+                    queue: Arc::new(self.store.clone()),
+                }),
+            }
+            .run(shutdown.clone()),
+        );
+        let webhook_worker = Worker {
+            queue: Arc::new(self.store.clone()),
+            name: QueueName::Webhooks,
+            batch: 16,
+            visibility: Duration::from_secs(60),
+            idle_wait: Duration::from_millis(50),
+        };
+        let deliverer = Arc::new(self.webhooks);
+        let webhook_task =
+            tokio::spawn(webhook_worker.run_batches(shutdown.clone(), move |batch| {
+                let deliverer = deliverer.clone();
+                async move { deliverer.handle_batch(batch).await }
+            }));
+
         let sweep_store = self.store.clone();
         let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
@@ -207,6 +261,9 @@ impl Local {
                 let log_kept_from = chrono::Utc::now() - crate::ports::LOG_RETENTION;
                 if let Err(e) = sweep_store.forget_before(log_kept_from).await {
                     tracing::error!(error = %e, "forgetting old event-log entries failed");
+                }
+                if let Err(e) = sweep_store.forget_deliveries_before(log_kept_from).await {
+                    tracing::error!(error = %e, "forgetting old webhook deliveries failed");
                 }
                 if let Some(retention) = retention
                     && let Err(e) = rights.sweep(retention, chrono::Utc::now()).await
@@ -231,6 +288,8 @@ impl Local {
         let _ = router_task.await;
         let _ = sender_task.await;
         let _ = sweeper_task.await;
+        let _ = fanout_task.await;
+        let _ = webhook_task.await;
         served
     }
 }

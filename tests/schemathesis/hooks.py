@@ -5,7 +5,13 @@ string is answered 422, as the document says. Generated strings would only ever 
 refusal, and would count as "valid data refused", so generated requests leave the cursor
 out; the end-to-end tests page with real cursors. The changes feed's `after` is such a
 cursor, and its `wait` is left out so that no case waits for news.
+
+A webhook subscription's URL is where Switchboard will send: every generated one is
+replaced by the run's local receiver (`SWITCHBOARD_WEBHOOK_URL`), so that no case makes
+Switchboard reach beyond this machine.
 """
+
+import os
 
 import schemathesis
 
@@ -25,3 +31,9 @@ def before_call(context, case, **kwargs):
     # Every phase (boundary values too) asks the changes feed for no wait.
     if case.query and "wait" in case.query:
         case.query["wait"] = 0
+    if (
+        case.path.startswith("/v1/webhooks")
+        and isinstance(case.body, dict)
+        and isinstance(case.body.get("url"), str)
+    ):
+        case.body["url"] = os.environ["SWITCHBOARD_WEBHOOK_URL"]

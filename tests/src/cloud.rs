@@ -116,6 +116,8 @@ impl Cloud {
                     inbound_dlq,
                     outbound,
                     outbound_dlq,
+                    webhooks: String::new(),
+                    webhooks_dlq: String::new(),
                 },
                 bucket: name,
             },

@@ -24,6 +24,7 @@ pub mod stack;
 pub mod table_stream;
 mod telegram;
 mod twilio;
+mod webhook_receiver;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, Refusal, binary, serve_refused};
@@ -40,6 +41,7 @@ pub use twilio::{
     ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, new_sid, sms_params, twilio_env,
     twilio_signature,
 };
+pub use webhook_receiver::{Received, WebhookReceiver, verify_signatures};
 
 /// A lock that a panicking holder did not spoil (test threads panic by design).
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

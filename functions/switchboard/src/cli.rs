@@ -5,13 +5,14 @@ use shared::channels::telegram::BotApi;
 use shared::channels::twilio::voice::VoiceSettings;
 use shared::config::{
     HttpConfig, PageConfig, PbxConfig, PublicLimits, TelegramConfig, TelegramWebhook, TwilioConfig,
-    TwilioSender, check_webhook_secret, trusted_proxy_hops,
+    TwilioSender, WebhookSettings, check_webhook_secret, trusted_proxy_hops,
 };
 use shared::local::{Local, LocalSettings};
 use shared::model::{DefaultRegion, PhoneNumber};
 use shared::server::ServerLimits;
 use shared::services::erasure::Retention;
 use shared::services::route::RoutePolicy;
+use shared::services::webhooks::retry::RetrySchedule;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -280,6 +281,14 @@ struct ServeArgs {
     /// contact left with none) [default: keep them]
     #[arg(long, env = "SWITCHBOARD_RETENTION_DAYS")]
     retention_days: Option<String>,
+    /// Hosts outbound webhooks may reach although they are, or resolve to, private or
+    /// internal addresses (comma-separated).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
+    webhook_allow_hosts: Vec<String>,
+    /// Seconds between the tries of a webhook delivery that failed (comma-separated)
+    /// [default: 5,300,1800,7200,18000,36000,36000: some 27 hours].
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_SECONDS")]
+    webhook_retry_seconds: Option<String>,
     /// Web-form submissions and customer-page answers allowed per client address per
     /// minute, one budget for both (0: no limit).
     #[arg(
@@ -502,6 +511,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server,
         retention: Retention::parse(args.retention_days.as_deref())
             .map_err(|e| anyhow!("SWITCHBOARD_RETENTION_DAYS: {e}"))?,
+        webhooks: WebhookSettings {
+            allowed_hosts: args
+                .webhook_allow_hosts
+                .iter()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            schedule: match args.webhook_retry_seconds.as_deref() {
+                Some(text) => RetrySchedule::parse(text)
+                    .map_err(|e| anyhow!("SWITCHBOARD_WEBHOOK_RETRY_SECONDS: {e}"))?,
+                None => RetrySchedule::default(),
+            },
+        },
     };
     let channels = settings.channels_on().join(", ");
     let local = Local::open(settings)

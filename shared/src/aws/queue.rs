@@ -56,6 +56,9 @@ pub struct SqsQueueUrls {
     /// A standard queue.
     pub outbound: String,
     pub outbound_dlq: String,
+    /// A FIFO queue; empty where webhooks are not deployed.
+    pub webhooks: String,
+    pub webhooks_dlq: String,
 }
 
 /// Implements [`Queue`] on SQS.
@@ -74,6 +77,7 @@ impl SqsQueue {
         match queue {
             QueueName::Inbound => &self.urls.inbound,
             QueueName::Outbound => &self.urls.outbound,
+            QueueName::Webhooks => &self.urls.webhooks,
         }
     }
 
@@ -81,6 +85,7 @@ impl SqsQueue {
         match queue {
             QueueName::Inbound => &self.urls.inbound_dlq,
             QueueName::Outbound => &self.urls.outbound_dlq,
+            QueueName::Webhooks => &self.urls.webhooks_dlq,
         }
     }
 

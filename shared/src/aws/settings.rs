@@ -23,7 +23,7 @@ pub struct AwsSettings {
 }
 
 impl AwsSettings {
-    /// From `SWITCHBOARD_TABLE`, `SWITCHBOARD_{INBOUND,OUTBOUND}_{QUEUE,DLQ}_URL` and
+    /// From `SWITCHBOARD_TABLE`, `SWITCHBOARD_{INBOUND,OUTBOUND,WEBHOOKS}_{QUEUE,DLQ}_URL` and
     /// `SWITCHBOARD_BUCKET`; a function that does not use a resource may leave it unset.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).unwrap_or_default();
@@ -34,6 +34,8 @@ impl AwsSettings {
                 inbound_dlq: var("SWITCHBOARD_INBOUND_DLQ_URL"),
                 outbound: var("SWITCHBOARD_OUTBOUND_QUEUE_URL"),
                 outbound_dlq: var("SWITCHBOARD_OUTBOUND_DLQ_URL"),
+                webhooks: var("SWITCHBOARD_WEBHOOKS_QUEUE_URL"),
+                webhooks_dlq: var("SWITCHBOARD_WEBHOOKS_DLQ_URL"),
             },
             bucket: var("SWITCHBOARD_BUCKET"),
         }

@@ -298,6 +298,8 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             "DELETE FROM conversations WHERE id = ?1",
             // The event log names what it erases by id: those entries go too.
             "DELETE FROM change_log WHERE conversation_id = ?1",
+            // So do the webhook deliveries that carry them, with what endpoints answered.
+            "DELETE FROM webhook_deliveries WHERE conversation_id = ?1",
         ] {
             exec(conn, statement, [&id])?;
         }
@@ -331,6 +333,11 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
         )?;
         exec(conn, "DELETE FROM contacts WHERE id = ?1", [&key])?;
         exec(conn, "DELETE FROM change_log WHERE contact_id = ?1", [&key])?;
+        exec(
+            conn,
+            "DELETE FROM webhook_deliveries WHERE contact_id = ?1",
+            [&key],
+        )?;
     }
     let r = &plan.record;
     exec(

@@ -1,5 +1,5 @@
 //! A durable queue in the same SQLite file: visibility timeouts, receive counts, and a
-//! dead-letter state after [`MAX_RECEIVES`] deliveries, like SQS with a redrive policy.
+//! dead-letter state after its queue's `max_receives` deliveries, like SQS with a redrive policy.
 
 use super::Embedded;
 use super::cursor;
@@ -13,8 +13,6 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
 use std::time::Duration;
-
-use crate::ports::MAX_DELIVERIES as MAX_RECEIVES;
 
 /// The row a receipt (`<id>.<random>`) names; receipts are looked up by primary key.
 fn receipt_id(receipt: &str) -> Option<i64> {
@@ -84,11 +82,19 @@ impl Queue for Embedded {
         self.queue
             .write(move |conn| {
                 let now = Utc::now().timestamp_millis();
+                // An ordered queue hands out only the first waiting message of a group.
+                let select = if queue.keeps_group_order() {
+                    "SELECT id, body, receive_count FROM queue_messages AS m
+                     WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2
+                       AND NOT EXISTS (SELECT 1 FROM queue_messages AS e
+                           WHERE e.queue = m.queue AND e.grp = m.grp AND e.dead = 0 AND e.id < m.id)
+                     ORDER BY visible_at, id LIMIT ?3"
+                } else {
+                    "SELECT id, body, receive_count FROM queue_messages
+                     WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3"
+                };
                 let ready: Vec<(i64, Vec<u8>, u32)> = conn
-                    .prepare_cached(
-                        "SELECT id, body, receive_count FROM queue_messages
-                         WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
-                    )
+                    .prepare_cached(select)
                     .and_then(|mut s| {
                         s.query_map(params![queue.as_str(), now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                             .collect()
@@ -96,7 +102,7 @@ impl Queue for Embedded {
                     .map_err(sql)?;
                 let mut deliveries = Vec::with_capacity(ready.len());
                 for (id, body, count) in ready {
-                    if count >= MAX_RECEIVES {
+                    if count >= queue.max_receives() {
                         conn.prepare_cached("UPDATE queue_messages SET dead = 1, receipt = NULL WHERE id = ?1")
                             .and_then(|mut s| s.execute([id]))
                             .map_err(sql)?;

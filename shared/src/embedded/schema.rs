@@ -235,6 +235,37 @@ pub const STORE: &[&str] = &[
         INSERT INTO change_log (type, at, contact_id)
         VALUES ('contact.erased', NEW.erased_at, NEW.contact_id);
     END;",
+    // 10: outbound webhook subscriptions and their delivery log. A delivery holds the log
+    // entry it carries (ids only) and what the endpoint last answered.
+    "CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        description TEXT,
+        types TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        disabled_reason TEXT,
+        failures_in_a_row INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook_id TEXT NOT NULL,
+        change TEXT NOT NULL,
+        conversation_id TEXT,
+        contact_id TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_attempt TEXT,
+        next_attempt_at INTEGER,
+        created_at INTEGER NOT NULL,
+        replays INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at, id);
+    CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries(created_at);
+    CREATE INDEX webhook_deliveries_by_conversation ON webhook_deliveries(conversation_id);
+    CREATE INDEX webhook_deliveries_by_contact ON webhook_deliveries(contact_id);",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the
@@ -283,6 +314,8 @@ pub const QUEUE: &[&str] = &[
         SELECT 'inbound', '', 'idempotency:' || key, x'', 0, 0, 2, value, expires_at
         FROM idempotency_keys;
     DROP TABLE idempotency_keys;",
+    // 4: an ordered queue (webhooks) looks for an earlier waiting message of a group
+    "CREATE INDEX queue_groups ON queue_messages(queue, grp, id) WHERE dead = 0;",
 ];
 
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {

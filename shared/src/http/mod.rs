@@ -43,6 +43,8 @@ pub struct AppState {
     pub limits: Arc<limits::RateLimits>,
     /// The changes feed (`GET /v1/events`).
     pub changes: crate::services::feed::ChangesFeed,
+    /// Outbound webhooks, where this process offers them.
+    pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
     pub config: Arc<HttpConfig>,
 }
 

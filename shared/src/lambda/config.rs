@@ -303,6 +303,8 @@ mod tests {
                 inbound_dlq: String::new(),
                 outbound: String::new(),
                 outbound_dlq: String::new(),
+                webhooks: String::new(),
+                webhooks_dlq: String::new(),
             },
             bucket: String::new(),
         }

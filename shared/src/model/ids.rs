@@ -120,6 +120,9 @@ typed_id!(
 typed_id!(
     /// The record that a customer's data was erased.
     ErasureId, "er", "erasure");
+typed_id!(
+    /// An outbound webhook subscription.
+    WebhookId, "wh", "webhook");
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod message;
+mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
@@ -28,7 +29,7 @@ pub use identity::{
 };
 pub use ids::{
     AgentId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId, NoteId, TeamId,
-    next_ulid,
+    WebhookId, next_ulid,
 };
 pub use inbound::{
     DeliveryReport, InboundMessage, Reachability, ReportKind, ThreadHint, ThreadRef,
@@ -36,4 +37,7 @@ pub use inbound::{
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
+};
+pub use webhook::{
+    AttemptOutcome, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, delivery_id,
 };

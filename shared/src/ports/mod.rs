@@ -11,6 +11,7 @@ mod queue;
 mod sender;
 mod settings;
 mod store;
+mod webhooks;
 
 pub use blob::{Blob, BlobStore, check_blob_key};
 pub use erasure::ErasureStore;
@@ -26,6 +27,7 @@ pub use store::{
     LATEST_SCAN_ITEMS, MessageStore, MessageWindow, RouteOutcome, RoutingStore, StatusFilter,
     TeamStore,
 };
+pub use webhooks::{MAX_REPLAY, WebhookStore};
 
 /// How a backend call failed, in words the services can act on.
 #[derive(Debug, thiserror::Error)]

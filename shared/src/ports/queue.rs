@@ -11,16 +11,37 @@ pub enum QueueName {
     Inbound,
     /// Agent replies, waiting for the sender.
     Outbound,
+    /// Deliveries to webhook subscriptions, in order per message group.
+    Webhooks,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 2] = [QueueName::Inbound, QueueName::Outbound];
+    pub const ALL: [QueueName; 3] = [QueueName::Inbound, QueueName::Outbound, QueueName::Webhooks];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Inbound => "inbound",
             Self::Outbound => "outbound",
+            Self::Webhooks => "webhooks",
         }
+    }
+
+    /// Receives of one message before it is set aside as a dead letter. A webhook
+    /// delivery is tried for a day and more, and may first wait behind earlier ones of
+    /// its group (each wait a receive); its handler gives up before this.
+    pub fn max_receives(self) -> u32 {
+        match self {
+            Self::Inbound | Self::Outbound => super::MAX_DELIVERIES,
+            Self::Webhooks => 100,
+        }
+    }
+
+    /// Whether no message of a group is handed out while an earlier one of the group is
+    /// in flight or waiting to be tried again (an SQS FIFO queue's order). One receive
+    /// may hand out several of a group, in order: a consumer that must hold one back
+    /// holds back those after it too.
+    pub fn keeps_group_order(self) -> bool {
+        matches!(self, Self::Webhooks)
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -18,8 +18,10 @@ pub mod rights;
 pub mod route;
 pub mod router;
 pub mod send;
+pub mod subscriber;
 pub mod sweep;
 pub mod threading;
+pub mod webhooks;
 pub mod worker;
 
 pub use error::{ServiceError, ServiceResult};

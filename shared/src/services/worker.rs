@@ -35,11 +35,29 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs until `shutdown` turns true, finishing the batch in hand first.
-    pub async fn run<H, F>(self, mut shutdown: watch::Receiver<bool>, handle: H)
+    /// Runs until `shutdown` turns true, handling each delivery of a batch on its own
+    /// and all of them at once; finishes the batch in hand first.
+    pub async fn run<H, F>(self, shutdown: watch::Receiver<bool>, handle: H)
     where
         H: Fn(Delivery) -> F + Send + Sync,
         F: Future<Output = Handled> + Send,
+    {
+        let handle = &handle;
+        self.run_batches(shutdown, |batch: Vec<Delivery>| async move {
+            // One batch is handled together, so the store can fold its writes into one
+            // commit.
+            futures::future::join_all(batch.into_iter().map(handle)).await
+        })
+        .await
+    }
+
+    /// Runs until `shutdown` turns true, handing each batch whole to `handle`, which
+    /// answers for each delivery in the batch's order (a queue that keeps group order
+    /// needs the batch: what follows a delivery that must wait, waits too).
+    pub async fn run_batches<B, G>(self, mut shutdown: watch::Receiver<bool>, handle: B)
+    where
+        B: Fn(Vec<Delivery>) -> G + Send + Sync,
+        G: Future<Output = Vec<Handled>> + Send,
     {
         while !*shutdown.borrow() {
             match self.poll_once(&handle).await {
@@ -59,26 +77,24 @@ impl Worker {
         tracing::info!(queue = self.name.as_str(), "worker stopped");
     }
 
-    /// Handles one batch concurrently; returns how many deliveries it saw.
-    pub async fn poll_once<H, F>(&self, handle: &H) -> PortResult<usize>
+    /// Handles one batch; returns how many deliveries it saw.
+    pub async fn poll_once<B, G>(&self, handle: &B) -> PortResult<usize>
     where
-        H: Fn(Delivery) -> F + Send + Sync,
-        F: Future<Output = Handled> + Send,
+        B: Fn(Vec<Delivery>) -> G + Send + Sync,
+        G: Future<Output = Vec<Handled>> + Send,
     {
         let deliveries = self
             .queue
             .receive(self.name, self.batch, self.visibility)
             .await?;
         let count = deliveries.len();
-        // One batch is handled together, so the store can fold its writes into one commit.
-        let outcomes = futures::future::join_all(deliveries.into_iter().map(|d| {
-            let receipt = d.receipt.clone();
-            let fut = handle(d);
-            async move { (receipt, fut.await) }
-        }))
-        .await;
+        if count == 0 {
+            return Ok(0);
+        }
+        let receipts: Vec<String> = deliveries.iter().map(|d| d.receipt.clone()).collect();
+        let outcomes = handle(deliveries).await;
         let mut done = Vec::with_capacity(count);
-        for (receipt, outcome) in outcomes {
+        for (receipt, outcome) in receipts.into_iter().zip(outcomes) {
             match outcome {
                 Handled::Done => done.push(receipt),
                 Handled::Retry { after, reason } => {

@@ -10,7 +10,7 @@ use shared::aws::{
 };
 use shared::backend::Store;
 use shared::embedded::{BlobFolder, Embedded};
-use shared::ports::{BlobStore, MAX_DELIVERIES, Queue, SendOnce};
+use shared::ports::{BlobStore, Queue, QueueName, SendOnce};
 use shared::services::ingest::KeyThenSend;
 use shared::services::rights::Rights;
 use std::collections::HashMap;
@@ -92,12 +92,12 @@ async fn create_queue(
     client: &aws_sdk_sqs::Client,
     name: String,
     mut attributes: HashMap<QueueAttributeName, String>,
-    dead_letters_to: Option<&str>,
+    dead_letters_to: Option<(&str, QueueName)>,
 ) -> String {
     if name.ends_with(".fifo") {
         attributes.insert(QueueAttributeName::FifoQueue, "true".into());
     }
-    if let Some(dlq_url) = dead_letters_to {
+    if let Some((dlq_url, queue)) = dead_letters_to {
         let dlq = client
             .get_queue_attributes()
             .queue_url(dlq_url)
@@ -108,7 +108,7 @@ async fn create_queue(
         let arn = &dlq.attributes().unwrap()[&QueueAttributeName::QueueArn];
         let policy = serde_json::json!({
             "deadLetterTargetArn": arn,
-            "maxReceiveCount": MAX_DELIVERIES.to_string(),
+            "maxReceiveCount": queue.max_receives().to_string(),
         });
         attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
@@ -124,8 +124,8 @@ async fn create_queue(
         .to_owned()
 }
 
-/// The four queues as the SAM template makes them: inbound FIFO and outbound standard,
-/// each redriving to its DLQ after `MAX_DELIVERIES` receives.
+/// The queues as the SAM template makes them: inbound and webhooks FIFO, outbound
+/// standard, each redriving to its DLQ after its `max_receives`.
 pub async fn sqs_queue() -> Subject<dyn Queue> {
     let client = aws_sdk_sqs::Client::new(&sdk_config().await);
     let name = unique_name();
@@ -141,7 +141,7 @@ pub async fn sqs_queue() -> Subject<dyn Queue> {
         &client,
         format!("{name}-inbound.fifo"),
         no_attributes(),
-        Some(&inbound_dlq),
+        Some((&inbound_dlq, QueueName::Inbound)),
     )
     .await;
     let outbound_dlq = create_queue(
@@ -155,7 +155,21 @@ pub async fn sqs_queue() -> Subject<dyn Queue> {
         &client,
         format!("{name}-outbound"),
         no_attributes(),
-        Some(&outbound_dlq),
+        Some((&outbound_dlq, QueueName::Outbound)),
+    )
+    .await;
+    let webhooks_dlq = create_queue(
+        &client,
+        format!("{name}-webhooks-dlq.fifo"),
+        no_attributes(),
+        None,
+    )
+    .await;
+    let webhooks = create_queue(
+        &client,
+        format!("{name}-webhooks.fifo"),
+        no_attributes(),
+        Some((&webhooks_dlq, QueueName::Webhooks)),
     )
     .await;
     let urls = SqsQueueUrls {
@@ -163,6 +177,8 @@ pub async fn sqs_queue() -> Subject<dyn Queue> {
         inbound_dlq,
         outbound,
         outbound_dlq,
+        webhooks,
+        webhooks_dlq,
     };
     Subject {
         port: Box::new(SqsQueue::new(client, urls)),

@@ -5,7 +5,7 @@
 //! real one to work on (its stateful phase may erase that contact on the way, as an
 //! admin may). The configuration and hooks are in `tests/schemathesis/`.
 
-use e2e::{ADMIN, App, DEADLINE, eventually, unique};
+use e2e::{ADMIN, App, DEADLINE, WebhookReceiver, eventually, status_and_json, unique};
 use std::process::Command;
 
 #[tokio::test]
@@ -37,6 +37,20 @@ async fn schemathesis_finds_no_answer_the_openapi_document_does_not_describe() {
         .expect("an agent id")
         .to_owned();
 
+    let receiver = WebhookReceiver::start().await;
+    let webhook_url = receiver.url("/schemathesis");
+    let (status, webhook, text) = status_and_json(
+        app.post_json(
+            &key,
+            "/v1/webhooks",
+            &serde_json::json!({ "url": webhook_url, "types": ["note.added"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let webhook_id = webhook["webhook"]["id"].as_str().expect("an id").to_owned();
+
     let doc = app.get_ok(&key, "/v1/openapi.json").await;
     let root = e2e::repo_root();
     let config = root.join("tests/schemathesis");
@@ -53,6 +67,8 @@ async fn schemathesis_finds_no_answer_the_openapi_document_does_not_describe() {
         .env("SWITCHBOARD_CONTACT_ID", &contact_id)
         .env("SWITCHBOARD_MESSAGE_ID", &message_id)
         .env("SWITCHBOARD_AGENT_ID", &agent_id)
+        .env("SWITCHBOARD_WEBHOOK_ID", &webhook_id)
+        .env("SWITCHBOARD_WEBHOOK_URL", &webhook_url)
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap_or_else(|e| {

@@ -39,3 +39,4 @@ mod trust;
 mod unicode;
 mod voice;
 mod web_replies;
+mod webhooks;

@@ -188,8 +188,8 @@ pub async fn create_team(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
-    /// `inbound` (default) or `outbound`.
-    #[param(pattern = "^(inbound|outbound)$")]
+    /// `inbound` (default), `outbound` or `webhooks`.
+    #[param(pattern = "^(inbound|outbound|webhooks)$")]
     queue: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -199,7 +199,9 @@ pub struct DeadLetterQuery {
 fn queue_named(name: Option<&str>) -> Result<QueueName, ApiError> {
     let name = name.unwrap_or("inbound");
     QueueName::parse(name).ok_or_else(|| {
-        ApiError::bad_request(format!("`{name}` is not a queue (inbound, outbound)"))
+        ApiError::bad_request(format!(
+            "`{name}` is not a queue (inbound, outbound, webhooks)"
+        ))
     })
 }
 
@@ -219,7 +221,7 @@ pub async fn dead_letters(
 
 /// Put a dead letter back on its queue.
 #[utoipa::path(post, path = "/v1/dead-letters/{queue}/{id}/replay", tags = ["queues", "admin"],
-    params(("queue" = String, Path, description = "inbound or outbound", pattern = "^(inbound|outbound)$"), ("id" = String, Path, description = "dead letter id")),
+    params(("queue" = String, Path, description = "inbound, outbound or webhooks", pattern = "^(inbound|outbound|webhooks)$"), ("id" = String, Path, description = "dead letter id")),
     responses((status = 202, description = "queued again"), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replay(

@@ -7,6 +7,7 @@ mod events;
 mod messages;
 mod problems_doc;
 mod replies;
+mod webhooks;
 
 use super::AppState;
 use crate::services::inbox::MAX_REPLY_FILE_BYTES;
@@ -66,6 +67,12 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::note))
         .routes(routes!(conversations::fold))
         .routes(routes!(events::read))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::patch, webhooks::delete))
+        .routes(routes!(webhooks::ping))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay_one))
+        .routes(routes!(webhooks::replay_since))
         .routes(routes!(messages::attachment))
         .routes(routes!(messages::original))
         .routes(routes!(contacts::search))

@@ -1,0 +1,220 @@
+//! What admins do with webhooks: subscriptions, a test ping, the delivery log, replays.
+
+use super::post::WebhookClient;
+use super::signing::new_secret;
+use super::{DeliveryJob, payload};
+use crate::model::{
+    AttemptOutcome, ChangeType, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus,
+    WebhookId,
+};
+use crate::ports::{Page, PageRequest, Queue, QueueName, WebhookStore};
+use crate::services::error::{ServiceError, ServiceResult};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Longest description a subscription may have.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+
+#[derive(Clone)]
+pub struct Webhooks {
+    pub store: Arc<dyn WebhookStore>,
+    pub queue: Arc<dyn Queue>,
+    pub client: Arc<WebhookClient>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NewWebhook {
+    pub url: String,
+    pub description: Option<String>,
+    pub types: Vec<ChangeType>,
+    pub enabled: bool,
+}
+
+/// A change to a subscription; absent fields stay. `Some(None)` clears.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub description: Option<Option<String>>,
+    pub types: Option<Vec<ChangeType>>,
+    pub enabled: Option<bool>,
+}
+
+impl Webhooks {
+    fn check_url(&self, url: &str) -> ServiceResult<String> {
+        self.client
+            .policy
+            .check_url(url.trim())
+            .map(|u| u.to_string())
+            .map_err(|reason| ServiceError::Invalid(format!("url: {reason}")))
+    }
+
+    fn check_description(text: Option<String>) -> ServiceResult<Option<String>> {
+        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_DESCRIPTION_CHARS)
+        {
+            return Err(ServiceError::Invalid(format!(
+                "description: at most {MAX_DESCRIPTION_CHARS} characters"
+            )));
+        }
+        Ok(text)
+    }
+
+    fn check_types(mut types: Vec<ChangeType>) -> ServiceResult<Vec<ChangeType>> {
+        if types.len() > MAX_TYPES {
+            return Err(ServiceError::Invalid(format!("types: at most {MAX_TYPES}")));
+        }
+        types.sort_by_key(|t| t.as_str());
+        types.dedup();
+        Ok(types)
+    }
+
+    /// A new subscription, with its secret (shown to the admin this once).
+    pub async fn create(&self, new: NewWebhook) -> ServiceResult<Subscription> {
+        let now = Utc::now();
+        let webhook = Subscription {
+            id: WebhookId::new(),
+            url: self.check_url(&new.url)?,
+            description: Self::check_description(new.description)?,
+            types: Self::check_types(new.types)?,
+            secret: new_secret(),
+            enabled: new.enabled,
+            disabled_reason: None,
+            failures_in_a_row: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_webhook(&webhook).await?;
+        Ok(webhook)
+    }
+
+    pub async fn list(&self) -> ServiceResult<Vec<Subscription>> {
+        Ok(self.store.list_webhooks().await?)
+    }
+
+    pub async fn get(&self, id: WebhookId) -> ServiceResult<Subscription> {
+        self.store
+            .webhook(id)
+            .await?
+            .ok_or(ServiceError::NotFound("webhook"))
+    }
+
+    /// Turning a subscription on again clears why it was turned off and its count of
+    /// failures.
+    pub async fn patch(&self, id: WebhookId, patch: WebhookPatch) -> ServiceResult<Subscription> {
+        let mut webhook = self.get(id).await?;
+        if let Some(url) = patch.url {
+            webhook.url = self.check_url(&url)?;
+        }
+        if let Some(description) = patch.description {
+            webhook.description = Self::check_description(description)?;
+        }
+        if let Some(types) = patch.types {
+            webhook.types = Self::check_types(types)?;
+        }
+        if let Some(enabled) = patch.enabled {
+            if enabled && !webhook.enabled {
+                webhook.disabled_reason = None;
+                webhook.failures_in_a_row = 0;
+            }
+            webhook.enabled = enabled;
+        }
+        webhook.updated_at = Utc::now();
+        self.store
+            .save_webhook(&webhook)
+            .await
+            .map_err(|e| match e {
+                crate::ports::PortError::NotFound => ServiceError::NotFound("webhook"),
+                other => other.into(),
+            })?;
+        Ok(webhook)
+    }
+
+    pub async fn delete(&self, id: WebhookId) -> ServiceResult<()> {
+        if self.store.delete_webhook(id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("webhook"))
+        }
+    }
+
+    /// Sends a signed `webhook.ping` now and says what the endpoint answered. It is not
+    /// in the delivery log and never tried again.
+    pub async fn ping(&self, id: WebhookId) -> ServiceResult<AttemptOutcome> {
+        let webhook = self.get(id).await?;
+        let ping_id = format!(
+            "whd_ping_{}",
+            crate::model::next_ulid().to_string().to_ascii_lowercase()
+        );
+        let body = payload::ping(&webhook.id.to_string(), Utc::now());
+        Ok(self.client.post(&webhook, &ping_id, body).await.outcome)
+    }
+
+    pub async fn deliveries(
+        &self,
+        id: WebhookId,
+        status: Option<WebhookDeliveryStatus>,
+        page: &PageRequest,
+    ) -> ServiceResult<Page<WebhookDelivery>> {
+        self.get(id).await?;
+        Ok(self.store.list_deliveries(id, status, page).await?)
+    }
+
+    /// Sends one delivery again, with the same `Webhook-Id`, whatever became of it.
+    pub async fn replay(&self, id: WebhookId, delivery_id: &str) -> ServiceResult<WebhookDelivery> {
+        let webhook = self.get(id).await?;
+        let delivery = self
+            .store
+            .delivery(id, delivery_id)
+            .await?
+            .ok_or(ServiceError::NotFound("delivery"))?;
+        Self::check_on(&webhook)?;
+        let mut replayed = self.requeue(vec![delivery]).await?;
+        Ok(replayed.remove(0))
+    }
+
+    /// Sends again every delivery made since `since` (at most [`crate::ports::MAX_REPLAY`]),
+    /// oldest first; returns how many.
+    pub async fn replay_since(&self, id: WebhookId, since: DateTime<Utc>) -> ServiceResult<usize> {
+        let webhook = self.get(id).await?;
+        Self::check_on(&webhook)?;
+        let deliveries = self.store.deliveries_since(id, since).await?;
+        Ok(self.requeue(deliveries).await?.len())
+    }
+
+    fn check_on(webhook: &Subscription) -> ServiceResult<()> {
+        if webhook.enabled {
+            Ok(())
+        } else {
+            Err(ServiceError::Conflict(
+                "the webhook is turned off: turn it on first".into(),
+            ))
+        }
+    }
+
+    async fn requeue(
+        &self,
+        deliveries: Vec<WebhookDelivery>,
+    ) -> ServiceResult<Vec<WebhookDelivery>> {
+        let now = Utc::now();
+        let mut jobs = Vec::with_capacity(deliveries.len());
+        let mut replayed = Vec::with_capacity(deliveries.len());
+        for mut delivery in deliveries {
+            delivery.status = WebhookDeliveryStatus::Pending;
+            delivery.replays += 1;
+            delivery.attempts = 0;
+            delivery.next_attempt_at = Some(now);
+            self.store.save_delivery(&delivery).await?;
+            jobs.push(
+                DeliveryJob::of(&delivery)
+                    .enqueue(format!("{}:replay:{}", delivery.id, delivery.replays)),
+            );
+            replayed.push(delivery);
+        }
+        if !jobs.is_empty() {
+            self.queue.send(QueueName::Webhooks, jobs).await?;
+        }
+        Ok(replayed)
+    }
+}

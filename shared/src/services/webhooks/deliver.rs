@@ -1,0 +1,189 @@
+//! Tries one queued delivery: signs and POSTs it, records the try, and says when to
+//! try again.
+
+use super::DeliveryJob;
+use super::payload::PayloadReader;
+use super::post::WebhookClient;
+use super::retry::{DISABLE_AFTER_FAILURES, RetrySchedule, Verdict, verdict};
+use crate::model::{AttemptOutcome, WebhookDelivery, WebhookDeliveryStatus};
+use crate::ports::{Delivery, PortResult, WebhookStore};
+use crate::services::worker::{Handled, backoff};
+use std::sync::Arc;
+
+pub struct WebhookDeliverer {
+    pub store: Arc<dyn WebhookStore>,
+    pub payloads: PayloadReader,
+    pub client: Arc<WebhookClient>,
+    pub schedule: RetrySchedule,
+}
+
+impl WebhookDeliverer {
+    /// Tries a batch from the queue; answers for each in the batch's order. Groups are
+    /// tried side by side, each in its order; once one of a group must wait, those
+    /// after it in the batch go back untried, so the group keeps its order.
+    pub async fn handle_batch(&self, batch: Vec<Delivery>) -> Vec<Handled> {
+        let mut groups: Vec<(String, Vec<(usize, Delivery)>)> = Vec::new();
+        let mut outcomes: Vec<Option<Handled>> = Vec::with_capacity(batch.len());
+        for (index, queued) in batch.into_iter().enumerate() {
+            outcomes.push(None);
+            let group = serde_json::from_slice::<DeliveryJob>(&queued.body)
+                .map(|job| job.group)
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, members)) => members.push((index, queued)),
+                None => groups.push((group, vec![(index, queued)])),
+            }
+        }
+        let handled =
+            futures::future::join_all(groups.into_iter().map(|(_, members)| async move {
+                let mut answers = Vec::with_capacity(members.len());
+                let mut waiting = false;
+                for (index, queued) in members {
+                    // Put back at once: the queue holds it while the one before it waits,
+                    // and hands the two out in order again.
+                    let answer = if waiting {
+                        Handled::Retry {
+                            after: std::time::Duration::ZERO,
+                            reason: "waits behind an earlier delivery of its conversation".into(),
+                        }
+                    } else {
+                        self.handle(&queued).await
+                    };
+                    waiting |= matches!(answer, Handled::Retry { .. });
+                    answers.push((index, answer));
+                }
+                answers
+            }))
+            .await;
+        for (index, answer) in handled.into_iter().flatten() {
+            outcomes[index] = Some(answer);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Handled::Done))
+            .collect()
+    }
+
+    async fn handle(&self, queued: &Delivery) -> Handled {
+        match self.deliver(queued).await {
+            Ok(handled) => handled,
+            Err(e) => Handled::Retry {
+                after: backoff(queued.receive_count),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    async fn deliver(&self, queued: &Delivery) -> PortResult<Handled> {
+        let Ok(job) = serde_json::from_slice::<DeliveryJob>(&queued.body) else {
+            tracing::warn!(id = queued.id, "not a webhook delivery job; dropped");
+            return Ok(Handled::Done);
+        };
+        // Gone (the subscription was deleted, or what it told of erased) or settled
+        // already (a job queued twice, a replay of one that arrived meanwhile).
+        let Some(mut delivery) = self
+            .store
+            .delivery(job.webhook_id, &job.delivery_id)
+            .await?
+            .filter(|d| d.status == WebhookDeliveryStatus::Pending)
+        else {
+            return Ok(Handled::Done);
+        };
+        let Some(webhook) = self.store.webhook(job.webhook_id).await? else {
+            return Ok(Handled::Done);
+        };
+        if !webhook.enabled {
+            delivery.status = WebhookDeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            delivery.last_attempt = Some(AttemptOutcome {
+                at: chrono::Utc::now(),
+                response_status: None,
+                response: Some("not sent: the webhook is turned off".into()),
+                duration_ms: 0,
+            });
+            self.store.save_delivery(&delivery).await?;
+            return Ok(Handled::Done);
+        }
+        let body = self.payloads.body(&delivery.change).await?;
+        let posted = self.client.post(&webhook, &delivery.id, body).await;
+        let status = posted.outcome.response_status;
+        let reason = describe(&posted.outcome);
+        delivery.attempts += 1;
+        delivery.last_attempt = Some(posted.outcome);
+        delivery.next_attempt_at = None;
+        let handled = match verdict(status) {
+            Verdict::Delivered => {
+                delivery.status = WebhookDeliveryStatus::Delivered;
+                Handled::Done
+            }
+            Verdict::Transient => match self
+                .schedule
+                .next_wait(delivery.attempts, posted.retry_after)
+            {
+                Some(wait) => {
+                    delivery.next_attempt_at = Some(
+                        chrono::Utc::now() + chrono::TimeDelta::from_std(wait).unwrap_or_default(),
+                    );
+                    Handled::Retry {
+                        after: wait,
+                        reason: reason.clone(),
+                    }
+                }
+                None => {
+                    delivery.status = WebhookDeliveryStatus::Failed;
+                    Handled::Done
+                }
+            },
+            Verdict::Final => {
+                delivery.status = WebhookDeliveryStatus::Failed;
+                Handled::Done
+            }
+        };
+        self.store.save_delivery(&delivery).await?;
+        match delivery.status {
+            WebhookDeliveryStatus::Delivered => {
+                self.store
+                    .count_result(webhook.id, true, DISABLE_AFTER_FAILURES, "")
+                    .await?
+            }
+            WebhookDeliveryStatus::Failed => {
+                let why = format!(
+                    "turned off after {DISABLE_AFTER_FAILURES} deliveries in a row failed; the last: {reason}"
+                );
+                self.store
+                    .count_result(webhook.id, false, DISABLE_AFTER_FAILURES, &why)
+                    .await?
+            }
+            WebhookDeliveryStatus::Pending => {}
+        }
+        log(&delivery);
+        Ok(handled)
+    }
+}
+
+/// A try in a few words: the status and the start of the answer, or what went wrong.
+fn describe(outcome: &AttemptOutcome) -> String {
+    let answer: String = outcome
+        .response
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    match outcome.response_status {
+        Some(status) if answer.is_empty() => format!("HTTP {status}"),
+        Some(status) => format!("HTTP {status}: {answer}"),
+        None => answer,
+    }
+}
+
+fn log(delivery: &WebhookDelivery) {
+    tracing::info!(
+        webhook = %delivery.webhook_id,
+        delivery = delivery.id,
+        r#type = delivery.change.kind.as_str(),
+        status = delivery.status.as_str(),
+        attempts = delivery.attempts,
+        "webhook delivery tried"
+    );
+}

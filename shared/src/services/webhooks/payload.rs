@@ -1,0 +1,83 @@
+//! What a delivery carries: `{type, timestamp, data}` as Standard Webhooks suggests,
+//! `data` holding the log entry and the conversation, contact and message it names, as
+//! the agent API shows them when the delivery is made. What was erased since is absent.
+
+use crate::model::{Change, Contact, Conversation, Message};
+use crate::ports::{ContactStore, ConversationStore, MessageStore, PortResult};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Serialize)]
+pub struct Payload<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub timestamp: DateTime<Utc>,
+    pub data: PayloadData<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PayloadData<'a> {
+    Change(Box<ChangeData<'a>>),
+    Ping { webhook_id: String },
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeData<'a> {
+    pub change: &'a Change,
+    pub conversation: Option<Conversation>,
+    pub contact: Option<Contact>,
+    pub message: Option<Message>,
+}
+
+/// Reads what a payload shows.
+#[derive(Clone)]
+pub struct PayloadReader {
+    pub conversations: Arc<dyn ConversationStore>,
+    pub contacts: Arc<dyn ContactStore>,
+    pub messages: Arc<dyn MessageStore>,
+}
+
+impl PayloadReader {
+    pub async fn body(&self, change: &Change) -> PortResult<Vec<u8>> {
+        let conversation = match change.conversation_id {
+            Some(id) => self.conversations.conversation(id).await?,
+            None => None,
+        };
+        let contact_id = change
+            .contact_id
+            .or(conversation.as_ref().map(|c| c.contact_id));
+        let contact = match contact_id {
+            Some(id) => self.contacts.contact(id).await?,
+            None => None,
+        };
+        let message = match change.message_id {
+            Some(id) => self.messages.message(id).await?,
+            None => None,
+        };
+        let payload = Payload {
+            kind: change.kind.as_str(),
+            timestamp: change.at,
+            data: PayloadData::Change(Box::new(ChangeData {
+                change,
+                conversation,
+                contact,
+                message,
+            })),
+        };
+        Ok(serde_json::to_vec(&payload).unwrap_or_default())
+    }
+}
+
+/// The body of a test ping.
+pub fn ping(webhook_id: &str, now: DateTime<Utc>) -> Vec<u8> {
+    serde_json::to_vec(&Payload {
+        kind: "webhook.ping",
+        timestamp: now,
+        data: PayloadData::Ping {
+            webhook_id: webhook_id.to_owned(),
+        },
+    })
+    .unwrap_or_default()
+}
