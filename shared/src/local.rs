@@ -242,11 +242,10 @@ impl Local {
             idle_wait: Duration::from_millis(50),
         };
         let deliverer = Arc::new(self.webhooks);
-        let webhook_task =
-            tokio::spawn(webhook_worker.run_batches(shutdown.clone(), move |batch| {
-                let deliverer = deliverer.clone();
-                async move { deliverer.handle_batch(batch).await }
-            }));
+        let webhook_task = tokio::spawn(webhook_worker.run(shutdown.clone(), move |d| {
+            let deliverer = deliverer.clone();
+            async move { deliverer.handle(d).await }
+        }));
 
         let sweep_store = self.store.clone();
         let (rights, retention) = (self.rights, self.retention);

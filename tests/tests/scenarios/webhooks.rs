@@ -451,3 +451,52 @@ async fn internal_addresses_and_plain_http_are_refused_and_only_admins_subscribe
     .unwrap();
     assert_eq!(status, 422, "an unknown type: {problem}");
 }
+
+#[tokio::test]
+async fn a_conversation_keeps_its_order_while_the_endpoint_fails() {
+    let app = App::spawn_with(ENV).await;
+    let admin = app.create_agent("Ana", "ana@support.example", ADMIN);
+    let receiver = WebhookReceiver::start().await;
+    subscribe(&app, &admin, &receiver.url("/in"), &[]).await;
+    let start = app.get_ok(&admin, "/v1/events").await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    receiver.answer_next(&[(503, None), (503, None), (503, None)]);
+    app.submit(&[("email", "order@example.com"), ("message", "one")])
+        .await;
+    let conversation = only_conversation(&app, &admin).await;
+    let path = format!("/v1/conversations/{conversation}");
+    for body in [
+        json!({ "priority": "high" }),
+        json!({ "tags": ["billing"] }),
+        json!({ "status": "pending" }),
+    ] {
+        let (status, _, text) = status_and_json(app.patch_json(&admin, &path, &body).await).await;
+        assert!(status.is_success(), "{text}");
+    }
+    let page = app
+        .get_ok(&admin, &format!("/v1/events?after={start}&limit=100"))
+        .await;
+    let logged: Vec<Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["conversation_id"] == conversation.as_str())
+        .map(|e| e["id"].clone())
+        .collect();
+    assert!(logged.len() >= 5, "{page}");
+    // Each event arrives once with a 200; those, in the conversation, in the log's order.
+    let arrived = eventually("every event arrives", DEADLINE, async || {
+        let got = receiver.received();
+        let arrived: Vec<Value> = got[3.min(got.len())..]
+            .iter()
+            .map(|r| r.json()["data"]["change"].clone())
+            .filter(|c| c["conversation_id"] == conversation.as_str())
+            .map(|c| c["id"].clone())
+            .collect();
+        (arrived.len() >= logged.len()).then_some(arrived)
+    })
+    .await;
+    assert_eq!(arrived, logged);
+}

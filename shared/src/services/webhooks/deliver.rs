@@ -18,54 +18,9 @@ pub struct WebhookDeliverer {
 }
 
 impl WebhookDeliverer {
-    /// Tries a batch from the queue; answers for each in the batch's order. Groups are
-    /// tried side by side, each in its order; once one of a group must wait, those
-    /// after it in the batch go back untried, so the group keeps its order.
-    pub async fn handle_batch(&self, batch: Vec<Delivery>) -> Vec<Handled> {
-        let mut groups: Vec<(String, Vec<(usize, Delivery)>)> = Vec::new();
-        let mut outcomes: Vec<Option<Handled>> = Vec::with_capacity(batch.len());
-        for (index, queued) in batch.into_iter().enumerate() {
-            outcomes.push(None);
-            let group = serde_json::from_slice::<DeliveryJob>(&queued.body)
-                .map(|job| job.group)
-                .unwrap_or_default();
-            match groups.iter_mut().find(|(g, _)| *g == group) {
-                Some((_, members)) => members.push((index, queued)),
-                None => groups.push((group, vec![(index, queued)])),
-            }
-        }
-        let handled =
-            futures::future::join_all(groups.into_iter().map(|(_, members)| async move {
-                let mut answers = Vec::with_capacity(members.len());
-                let mut waiting = false;
-                for (index, queued) in members {
-                    // Put back at once: the queue holds it while the one before it waits,
-                    // and hands the two out in order again.
-                    let answer = if waiting {
-                        Handled::Retry {
-                            after: std::time::Duration::ZERO,
-                            reason: "waits behind an earlier delivery of its conversation".into(),
-                        }
-                    } else {
-                        self.handle(&queued).await
-                    };
-                    waiting |= matches!(answer, Handled::Retry { .. });
-                    answers.push((index, answer));
-                }
-                answers
-            }))
-            .await;
-        for (index, answer) in handled.into_iter().flatten() {
-            outcomes[index] = Some(answer);
-        }
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(Handled::Done))
-            .collect()
-    }
-
-    async fn handle(&self, queued: &Delivery) -> Handled {
-        match self.deliver(queued).await {
+    /// Tries one delivery from the queue.
+    pub async fn handle(&self, queued: Delivery) -> Handled {
+        match self.deliver(&queued).await {
             Ok(handled) => handled,
             Err(e) => Handled::Retry {
                 after: backoff(queued.receive_count),
