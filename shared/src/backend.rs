@@ -19,7 +19,12 @@ use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
+use crate::services::webhooks::admin::Webhooks;
+use crate::services::webhooks::deliver::WebhookDeliverer;
+use crate::services::webhooks::fanout::WebhookFanout;
 use crate::services::webhooks::payload::PayloadReader;
+use crate::services::webhooks::post::WebhookClient;
+use crate::services::webhooks::retry::RetrySchedule;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -36,6 +41,7 @@ pub trait Store:
     + ProofStore
     + ErasureStore
     + EventFeed
+    + WebhookStore
     + 'static
 {
 }
@@ -52,6 +58,7 @@ impl<T> Store for T where
         + ProofStore
         + ErasureStore
         + EventFeed
+        + WebhookStore
         + 'static
 {
 }
@@ -82,8 +89,8 @@ pub struct Backend {
     /// Attachments. A process that keeps none (a Lambda function whose role reaches no
     /// bucket) has [`NoBlobs`], and links no blob client.
     pub blobs: Arc<dyn BlobStore>,
-    /// Webhook subscriptions and their deliveries, where this backend keeps them.
-    pub webhooks: Option<Arc<dyn WebhookStore>>,
+    /// Webhook subscriptions and their delivery log.
+    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 impl Backend {
@@ -102,27 +109,45 @@ impl Backend {
             }),
             proofs: store.clone(),
             erasure: store.clone(),
-            feed: store,
+            feed: store.clone(),
+            webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
-            webhooks: None,
         }
     }
 
-    /// The same ports, with webhook subscriptions kept in `webhooks`.
-    pub fn with_webhooks(self, webhooks: Arc<dyn WebhookStore>) -> Self {
-        Self {
-            webhooks: Some(webhooks),
-            ..self
+    /// Webhooks for admins: subscriptions, pings, the delivery log, replays.
+    pub fn webhooks(&self, client: Arc<WebhookClient>) -> Webhooks {
+        Webhooks {
+            store: self.webhooks.clone(),
+            queue: self.queue.clone(),
+            client,
         }
     }
 
-    /// What the webhooks' deliveries show, read from this backend.
-    pub fn payloads(&self) -> PayloadReader {
-        PayloadReader {
-            conversations: self.conversations.clone(),
-            contacts: self.contacts.clone(),
-            messages: self.messages.clone(),
+    /// The subscriber that records and queues the deliveries of each change.
+    pub fn webhook_fanout(&self) -> WebhookFanout {
+        WebhookFanout {
+            store: self.webhooks.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// The consumer of the webhooks queue.
+    pub fn webhook_deliverer(
+        &self,
+        client: Arc<WebhookClient>,
+        schedule: RetrySchedule,
+    ) -> WebhookDeliverer {
+        WebhookDeliverer {
+            store: self.webhooks.clone(),
+            payloads: PayloadReader {
+                conversations: self.conversations.clone(),
+                contacts: self.contacts.clone(),
+                messages: self.messages.clone(),
+            },
+            client,
+            schedule,
         }
     }
 

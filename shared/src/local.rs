@@ -20,7 +20,6 @@ use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::Sender;
 use crate::services::subscriber::FeedConsumer;
-use crate::services::webhooks::admin::Webhooks;
 use crate::services::webhooks::deliver::WebhookDeliverer;
 use crate::services::webhooks::fanout::WebhookFanout;
 use crate::services::webhooks::post::WebhookClient;
@@ -85,7 +84,8 @@ pub struct Local {
     server: ServerLimits,
     rights: Rights,
     retention: Option<Retention>,
-    webhooks: WebhookDeliverer,
+    /// What records the deliveries of each change, and what tries them.
+    webhooks: (WebhookFanout, WebhookDeliverer),
 }
 
 impl Local {
@@ -108,8 +108,7 @@ impl Local {
             Arc::new(BlobFolder::new(settings.blob_dir.clone()));
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
             .with_send_once(Arc::new(store.clone()))
-            .with_blobs(blobs.clone())
-            .with_webhooks(Arc::new(store.clone()));
+            .with_blobs(blobs.clone());
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
         // Email attachments are read back from the raw message the webhook kept.
@@ -151,17 +150,11 @@ impl Local {
             })
             .map_err(crate::ports::PortError::Internal)?,
         );
-        state.webhooks = Some(Webhooks {
-            store: Arc::new(store.clone()),
-            queue: Arc::new(store.clone()),
-            client: client.clone(),
-        });
-        let webhooks = WebhookDeliverer {
-            store: Arc::new(store.clone()),
-            payloads: backend.payloads(),
-            client,
-            schedule: settings.webhooks.schedule.clone(),
-        };
+        state.webhooks = Some(backend.webhooks(client.clone()));
+        let webhooks = (
+            backend.webhook_fanout(),
+            backend.webhook_deliverer(client, settings.webhooks.schedule.clone()),
+        );
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         let sender = backend.sender(channels);
@@ -224,13 +217,11 @@ impl Local {
             async move { sender.handle(d).await }
         }));
 
+        let (fanout, deliverer) = self.webhooks;
         let fanout_task = tokio::spawn(
             FeedConsumer {
                 feed: Arc::new(self.store.clone()),
-                subscriber: Arc::new(WebhookFanout {
-                    store: Arc::new(self.store.clone()),
-                    queue: Arc::new(self.store.clone()),
-                }),
+                subscriber: Arc::new(fanout),
             }
             .run(shutdown.clone()),
         );
@@ -241,7 +232,7 @@ impl Local {
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_millis(50),
         };
-        let deliverer = Arc::new(self.webhooks);
+        let deliverer = Arc::new(deliverer);
         let webhook_task = tokio::spawn(webhook_worker.run(shutdown.clone(), move |d| {
             let deliverer = deliverer.clone();
             async move { deliverer.handle(d).await }

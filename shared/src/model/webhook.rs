@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 pub const MAX_TYPES: usize = 64;
 
 /// An endpoint that gets the changes it asked for, signed with its own secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: WebhookId,
     /// Where deliveries are POSTed.
@@ -20,7 +20,7 @@ pub struct Subscription {
     pub types: Vec<ChangeType>,
     /// `whsec_` and the base64 key the signatures are made with. Shown once, when the
     /// subscription is made.
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     pub secret: String,
     pub enabled: bool,
     /// Why it was turned off, when Switchboard turned it off.
@@ -77,7 +77,7 @@ pub struct AttemptOutcome {
 }
 
 /// One change on its way to one subscription: the delivery log's line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookDelivery {
     /// The `Webhook-Id` every try of it carries.
     pub id: String,

@@ -38,3 +38,4 @@ mod ses;
 mod signing;
 mod store;
 mod submissions;
+mod webhooks;

@@ -20,6 +20,8 @@ pub const CONTACTS: &str = "CONTACTS";
 pub const ERASURES: &str = "ERASURES";
 pub const AGENTS: &str = "AGENTS";
 pub const TEAMS: &str = "TEAMS";
+/// The index partition of every webhook subscription.
+pub const WEBHOOKS: &str = "WEBHOOKS";
 
 pub fn conversation(id: ConversationId) -> String {
     format!("CV#{id}")
@@ -137,4 +139,22 @@ pub fn by_time(at: DateTime<Utc>, id: &impl std::fmt::Display) -> String {
 pub fn name_partition(name: &str) -> Option<String> {
     let lower = name.trim().to_lowercase();
     lower.chars().next().map(|c| format!("NAME#{c}"))
+}
+
+pub fn webhook(id: crate::model::WebhookId) -> String {
+    format!("WH#{id}")
+}
+
+pub fn webhook_delivery(id: &str) -> String {
+    format!("WHD#{id}")
+}
+
+/// The index partition of one subscription's delivery log.
+pub fn webhook_log(id: crate::model::WebhookId) -> String {
+    format!("WHDL#{id}")
+}
+
+/// A delivery's place in its log: when it was made, then its id.
+pub fn webhook_log_order(created_ms: i64, id: &str) -> String {
+    format!("{created_ms:013}#{id}")
 }

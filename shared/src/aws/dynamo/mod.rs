@@ -65,6 +65,7 @@ mod routing;
 mod settings;
 mod stream;
 mod table;
+mod webhooks;
 
 pub use feed::FEED_SETTLE;
 pub use stream::StreamBatch;

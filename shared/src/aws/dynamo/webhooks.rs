@@ -1,0 +1,308 @@
+//! Webhook subscriptions (`pk=WH#<id>`; all in gsi1 `WEBHOOKS`) and their delivery log
+//! (`pk=WHD#<delivery id>`; a subscription's in gsi1 `WHDL#<webhook>` by when they were
+//! made). A delivery expires with the event log (TTL `expires_at`, 7 days): an erasure
+//! leaves the ids it holds to that, as it does the log's pages.
+
+use super::list::{Source, decode_cursor, encode_cursor};
+use super::{DynamoStore, Item, errors, items, keys, n, s};
+use crate::model::{Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId};
+use crate::ports::{
+    LOG_RETENTION, MAX_REPLAY, Page, PageRequest, PortError, PortResult, WebhookStore,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use chrono::{DateTime, Utc};
+
+const NEW: Option<&str> = Some("attribute_not_exists(pk)");
+const EXISTS: Option<&str> = Some("attribute_exists(pk)");
+/// Deletes per `BatchWriteItem`.
+const DELETE_BATCH: usize = 25;
+
+fn webhook_item(w: &Subscription) -> PortResult<Item> {
+    let mut item = items::to_item(w)?;
+    item.insert("pk".into(), s(keys::webhook(w.id)));
+    item.insert("sk".into(), s(keys::META));
+    item.insert("gsi1pk".into(), s(keys::WEBHOOKS));
+    item.insert("gsi1sk".into(), s(w.id.to_string()));
+    // The model never shows its secret; the item keeps it.
+    item.insert("secret".into(), s(w.secret.clone()));
+    Ok(item)
+}
+
+fn webhook_of(item: Item) -> PortResult<Subscription> {
+    let secret = items::string(&item, "secret").unwrap_or_default();
+    let webhook: Subscription = items::from_item(item)?;
+    Ok(Subscription { secret, ..webhook })
+}
+
+fn delivery_item(d: &WebhookDelivery) -> PortResult<Item> {
+    let mut item = items::to_item(d)?;
+    let created = d.created_at.timestamp_millis();
+    item.insert("pk".into(), s(keys::webhook_delivery(&d.id)));
+    item.insert("sk".into(), s(keys::META));
+    item.insert("gsi1pk".into(), s(keys::webhook_log(d.webhook_id)));
+    item.insert("gsi1sk".into(), s(keys::webhook_log_order(created, &d.id)));
+    item.insert(
+        "expires_at".into(),
+        n((d.created_at + LOG_RETENTION).timestamp()),
+    );
+    Ok(item)
+}
+
+impl DynamoStore {
+    async fn delete_keys(&self, keys: Vec<(String, String)>) -> PortResult<()> {
+        for chunk in keys.chunks(DELETE_BATCH) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    DeleteRequest::builder()
+                        .key("pk", s(pk.clone()))
+                        .key("sk", s(sk.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| PortError::Internal(e.to_string()))
+                })
+                .collect::<PortResult<_>>()?;
+            // What DynamoDB leaves unprocessed (throttled) is sent again, a few times.
+            for _ in 0..5 {
+                if requests.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| errors::sdk("dynamodb:BatchWriteItem", e))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(PortError::Unavailable(
+                    "DynamoDB kept refusing some deletes".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn create_webhook(&self, webhook: &Subscription) -> PortResult<()> {
+        self.put(webhook_item(webhook)?, NEW).await
+    }
+
+    async fn webhook(&self, id: WebhookId) -> PortResult<Option<Subscription>> {
+        self.get(&keys::webhook(id), keys::META)
+            .await?
+            .map(webhook_of)
+            .transpose()
+    }
+
+    async fn list_webhooks(&self) -> PortResult<Vec<Subscription>> {
+        self.index_partition("gsi1", keys::WEBHOOKS)
+            .await?
+            .into_iter()
+            .map(webhook_of)
+            .collect()
+    }
+
+    async fn save_webhook(&self, webhook: &Subscription) -> PortResult<()> {
+        // The counter is the store's to keep (`count_result`): a save keeps it as read.
+        self.put(webhook_item(webhook)?, EXISTS)
+            .await
+            .map_err(|e| match e {
+                PortError::Conflict(_) => PortError::NotFound,
+                other => other,
+            })
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> PortResult<bool> {
+        let Some(_) = self.get(&keys::webhook(id), keys::META).await? else {
+            return Ok(false);
+        };
+        let mut doomed: Vec<(String, String)> = self
+            .index_partition("gsi1", &keys::webhook_log(id))
+            .await?
+            .iter()
+            .filter_map(|item| Some((items::string(item, "pk")?, keys::META.to_owned())))
+            .collect();
+        doomed.push((keys::webhook(id), keys::META.to_owned()));
+        self.delete_keys(doomed).await?;
+        Ok(true)
+    }
+
+    async fn count_result(
+        &self,
+        id: WebhookId,
+        arrived: bool,
+        disable_after: u32,
+        reason: &str,
+    ) -> PortResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::webhook(id)))
+            .key("sk", s(keys::META))
+            .condition_expression("attribute_exists(pk)");
+        let result = if arrived {
+            update
+                .update_expression("SET failures_in_a_row = :zero")
+                .condition_expression("attribute_exists(pk) AND failures_in_a_row > :zero")
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await
+                .map(|_| ())
+        } else {
+            // One step: count the failure, and turn the subscription off when this one
+            // reaches the limit (the condition keeps the first reason).
+            let counted = update
+                .update_expression("ADD failures_in_a_row :one SET updated_at = :now")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:UpdateItem", e));
+            let counted = match counted {
+                Ok(counted) => counted,
+                // The subscription is gone.
+                Err(PortError::Conflict(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let failures = counted
+                .attributes
+                .as_ref()
+                .and_then(|a| items::number(a, "failures_in_a_row"))
+                .unwrap_or_default();
+            if failures < u64::from(disable_after) {
+                return Ok(());
+            }
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::webhook(id)))
+                .key("sk", s(keys::META))
+                .condition_expression("enabled = :on")
+                .update_expression("SET enabled = :off, disabled_reason = :why")
+                .expression_attribute_values(
+                    ":on",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                )
+                .expression_attribute_values(
+                    ":off",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+                )
+                .expression_attribute_values(":why", s(reason))
+                .send()
+                .await
+                .map(|_| ())
+        };
+        match result.map_err(|e| errors::sdk("dynamodb:UpdateItem", e)) {
+            // Gone, nothing to reset, or turned off already.
+            Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn add_deliveries(&self, deliveries: &[WebhookDelivery]) -> PortResult<()> {
+        let puts = deliveries.iter().map(|d| async move {
+            match self.put(delivery_item(d)?, NEW).await {
+                // Recorded before: it stays as it is.
+                Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
+        });
+        futures::future::try_join_all(puts).await?;
+        Ok(())
+    }
+
+    async fn delivery(&self, webhook: WebhookId, id: &str) -> PortResult<Option<WebhookDelivery>> {
+        let Some(item) = self.get(&keys::webhook_delivery(id), keys::META).await? else {
+            return Ok(None);
+        };
+        let delivery: WebhookDelivery = items::from_item(item)?;
+        Ok((delivery.webhook_id == webhook).then_some(delivery))
+    }
+
+    async fn save_delivery(&self, delivery: &WebhookDelivery) -> PortResult<()> {
+        match self.put(delivery_item(delivery)?, EXISTS).await {
+            // Deleted meanwhile (its subscription was): nothing to save.
+            Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook: WebhookId,
+        status: Option<WebhookDeliveryStatus>,
+        page: &PageRequest,
+    ) -> PortResult<Page<WebhookDelivery>> {
+        let below = page.cursor.as_deref().map(decode_cursor).transpose()?;
+        let sources = [Source {
+            index: "gsi1",
+            pk: keys::webhook_log(webhook),
+        }];
+        let wanted = status.map(|s| s.as_str());
+        let listed = self
+            .list_desc(&sources, below.as_deref(), page.limit as usize, |item| {
+                wanted.is_none_or(|w| items::string(item, "status").as_deref() == Some(w))
+            })
+            .await?;
+        Ok(Page {
+            next_cursor: listed.next.as_deref().map(encode_cursor),
+            items: listed
+                .items
+                .into_iter()
+                .map(items::from_item)
+                .collect::<PortResult<_>>()?,
+        })
+    }
+
+    async fn deliveries_since(
+        &self,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+    ) -> PortResult<Vec<WebhookDelivery>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :from")
+                .expression_attribute_values(":pk", s(keys::webhook_log(webhook)))
+                .expression_attribute_values(
+                    ":from",
+                    s(format!("{:013}", since.timestamp_millis().max(0))),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(items::from_item(item)?);
+                if found.len() == MAX_REPLAY {
+                    return Ok(found);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// The table's TTL removes them (`expires_at`).
+    async fn forget_deliveries_before(&self, _before: DateTime<Utc>) -> PortResult<u64> {
+        Ok(0)
+    }
+}
