@@ -108,9 +108,12 @@ LEADING_KEYS = {
         ("dynamodb:PutItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
     },
-    # The event log: it only writes its feed pages (SAM grants the stream reads).
+    # The event log: it writes its feed pages, reads the webhook subscriptions and
+    # records the deliveries each change makes (it reads the stream on its own grant).
     "EventLogFunction": {
         ("dynamodb:PutItem", "FEED#*"),
+        ("dynamodb:PutItem", "WHD#*"),
+        ("dynamodb:Query", "WEBHOOKS"),
     },
 }
 
@@ -129,6 +132,8 @@ PARTITION_SOURCES = {
     "IDEM#": [("shared/src/aws/dynamo/keys.rs", 'format!("IDEM#')],
     "CONFIRM#": [("shared/src/aws/dynamo/keys.rs", 'format!("CONFIRM#')],
     "FEED#": [("shared/src/aws/dynamo/keys.rs", 'format!("FEED#')],
+    "WHD#": [("shared/src/aws/dynamo/keys.rs", 'format!("WHD#')],
+    "WEBHOOKS": [("shared/src/aws/dynamo/keys.rs", 'WEBHOOKS: &str = "WEBHOOKS"')],
 }
 
 # The only managed policy a function's own role may carry: writing its logs.
@@ -333,8 +338,11 @@ def table_grants(name, where, statement, tables, failures):
         )
         return grants
     for key in keys:
-        if not re.fullmatch(r"[A-Z]+#\*", key):
-            failures.add(where, f"dynamodb:LeadingKeys {key!r}: name a partition prefix, as CV#*")
+        if not re.fullmatch(r"[A-Z]+(#\*)?", key):
+            failures.add(
+                where,
+                f"dynamodb:LeadingKeys {key!r}: name a partition prefix, as CV#*, or one partition",
+            )
     return {(a, k) for a in actions for k in keys}
 
 

@@ -477,7 +477,35 @@ mod tests {
 /// Outbound webhooks: where they may go and how often a failed one is tried again.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WebhookSettings {
-    /// Hosts allowed although they are, or resolve to, internal addresses.
+    /// Hosts allowed although they are, or resolve to, internal addresses
+    /// (`SWITCHBOARD_WEBHOOK_ALLOW_HOSTS`).
     pub allowed_hosts: Vec<String>,
+    /// The waits between tries (`SWITCHBOARD_WEBHOOK_RETRY_SECONDS`).
     pub schedule: crate::services::webhooks::retry::RetrySchedule,
+}
+
+impl WebhookSettings {
+    /// From the two settings as written: hosts comma-separated, waits in seconds
+    /// comma-separated (none: the default schedule). The error names the setting.
+    pub fn parse(
+        allow_hosts: Option<&str>,
+        retry_seconds: Option<&str>,
+    ) -> Result<Self, (&'static str, String)> {
+        let allowed_hosts = allow_hosts
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().trim_start_matches('[').trim_end_matches(']'))
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let schedule = match retry_seconds.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => crate::services::webhooks::retry::RetrySchedule::parse(text)
+                .map_err(|e| ("SWITCHBOARD_WEBHOOK_RETRY_SECONDS", e))?,
+            None => Default::default(),
+        };
+        Ok(Self {
+            allowed_hosts,
+            schedule,
+        })
+    }
 }

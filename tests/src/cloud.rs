@@ -96,6 +96,13 @@ impl Cloud {
         let outbound_dlq = create_queue(clients.sqs(), &format!("{name}-out-dlq"), None).await;
         let outbound =
             create_queue(clients.sqs(), &format!("{name}-out"), Some(&outbound_dlq)).await;
+        let webhooks_dlq = create_queue(clients.sqs(), &format!("{name}-wh-dlq.fifo"), None).await;
+        let webhooks = create_queue(
+            clients.sqs(),
+            &format!("{name}-wh.fifo"),
+            Some(&webhooks_dlq),
+        )
+        .await;
         s3.create_bucket()
             .bucket(&name)
             .send()
@@ -116,8 +123,8 @@ impl Cloud {
                     inbound_dlq,
                     outbound,
                     outbound_dlq,
-                    webhooks: String::new(),
-                    webhooks_dlq: String::new(),
+                    webhooks,
+                    webhooks_dlq,
                 },
                 bucket: name,
             },
@@ -143,6 +150,8 @@ impl Cloud {
             ("SWITCHBOARD_OUTBOUND_QUEUE_URL", &queues.outbound),
             ("SWITCHBOARD_INBOUND_DLQ_URL", &queues.inbound_dlq),
             ("SWITCHBOARD_OUTBOUND_DLQ_URL", &queues.outbound_dlq),
+            ("SWITCHBOARD_WEBHOOKS_QUEUE_URL", &queues.webhooks),
+            ("SWITCHBOARD_WEBHOOKS_DLQ_URL", &queues.webhooks_dlq),
             ("SWITCHBOARD_BUCKET", &self.settings.bucket),
             ("SWITCHBOARD_PUBLIC_URL", ""),
             ("SWITCHBOARD_DEFAULT_REGION", "US"),

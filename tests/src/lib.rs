@@ -41,7 +41,7 @@ pub use twilio::{
     ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, new_sid, sms_params, twilio_env,
     twilio_signature,
 };
-pub use webhook_receiver::{Received, WebhookReceiver, verify_signatures};
+pub use webhook_receiver::{Received, WebhookReceiver, test_ca, verify_signatures};
 
 /// A lock that a panicking holder did not spoil (test threads panic by design).
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -16,6 +16,8 @@ pub enum Source {
     Inbound,
     /// The standard outbound queue → `sender`.
     Outbound,
+    /// The FIFO webhooks queue → `webhook-sender`.
+    Webhooks,
 }
 
 /// What one pass of the event source mapping did.
@@ -39,6 +41,10 @@ pub struct Stack {
     /// `telephony`, when the stack has a Twilio account or a PBX secret (as the
     /// template's `HasTelephony`).
     pub telephony: Option<Function>,
+    /// `webhook-sender`, started when its queue is first drained.
+    pub webhook_sender: Option<Function>,
+    /// What every function of the stack was started with.
+    env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -89,6 +95,8 @@ impl Stack {
             sender,
             telegram_webhook,
             telephony,
+            webhook_sender: None,
+            env,
         }
     }
 
@@ -191,6 +199,7 @@ impl Stack {
         match source {
             Source::Inbound => &self.cloud.settings.queues.inbound,
             Source::Outbound => &self.cloud.settings.queues.outbound,
+            Source::Webhooks => &self.cloud.settings.queues.webhooks,
         }
     }
 
@@ -198,6 +207,7 @@ impl Stack {
         match source {
             Source::Inbound => &self.cloud.settings.queues.inbound_dlq,
             Source::Outbound => &self.cloud.settings.queues.outbound_dlq,
+            Source::Webhooks => &self.cloud.settings.queues.webhooks_dlq,
         }
     }
 
@@ -214,6 +224,12 @@ impl Stack {
         let function = match source {
             Source::Inbound => &mut self.router,
             Source::Outbound => &mut self.sender,
+            Source::Webhooks => {
+                if self.webhook_sender.is_none() {
+                    self.webhook_sender = Some(Function::start("webhook-sender", &self.env).await);
+                }
+                self.webhook_sender.as_mut().expect("started")
+            }
         };
         let answer = function.invoke_ok(event).await;
         let failures = answer["batchItemFailures"].as_array().unwrap_or_else(|| {
@@ -306,7 +322,7 @@ impl Stack {
         if batches.is_empty() {
             return 0;
         }
-        let mut function = Function::start("event-log", &self.cloud.function_env()).await;
+        let mut function = Function::start("event-log", &self.env).await;
         let mut handed = 0;
         for records in batches {
             handed += records.len();

@@ -49,6 +49,7 @@ pub struct WebhookReceiver {
 }
 
 impl WebhookReceiver {
+    /// Plain HTTP on loopback.
     pub async fn start() -> WebhookReceiver {
         let state: Shared = Arc::default();
         let app = axum::Router::new()
@@ -58,6 +59,43 @@ impl WebhookReceiver {
             .await
             .expect("bind the receiver");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("the receiver runs");
+        });
+        WebhookReceiver { url, state, task }
+    }
+
+    /// HTTPS on loopback, with the certificate of `tests/fixtures/tls` (a client trusts
+    /// it through [`TEST_CA`]).
+    pub async fn start_tls() -> WebhookReceiver {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = repo_root().join("tests/fixtures/tls");
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(dir.join("receiver.pem"))
+                .expect("the receiver's certificate")
+                .collect::<Result<_, _>>()
+                .expect("a PEM certificate");
+        let key = PrivateKeyDer::from_pem_file(dir.join("receiver.key")).expect("its key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("a server certificate");
+        let listener = TlsListener {
+            tcp: tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind the receiver"),
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        let state: Shared = Arc::default();
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let url = format!("https://{}", listener.tcp.local_addr().expect("an address"));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("the receiver runs");
         });
@@ -83,6 +121,37 @@ impl WebhookReceiver {
             .expect("the receiver's state")
             .received
             .clone()
+    }
+}
+
+/// The authority that signed the HTTPS receiver's certificate: a client's `SSL_CERT_FILE`.
+pub fn test_ca() -> std::path::PathBuf {
+    repo_root().join("tests/fixtures/tls/ca.pem")
+}
+
+/// TCP connections, each through a TLS handshake; a failed handshake is dropped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 

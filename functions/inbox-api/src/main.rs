@@ -6,6 +6,9 @@ use shared::aws::AwsClients;
 use shared::http::api_router;
 use shared::lambda::{self, Error};
 use shared::services::directory::new_secret;
+use shared::services::webhooks::post::WebhookClient;
+use shared::services::webhooks::target::TargetPolicy;
+use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,7 +23,15 @@ async fn main() -> Result<(), Error> {
         // role may not read it): a random one fills the place.
         let (unused_link_secret, _) = new_secret("");
         let channels = config.sender_channels();
-        Ok(backend.app_state(config.http, unused_link_secret.as_bytes(), &channels))
+        let mut state = backend.app_state(config.http, unused_link_secret.as_bytes(), &channels);
+        // Admins manage webhooks here, and ping them: the same rules on where they may go
+        // as the webhook sender's.
+        let client = WebhookClient::new(TargetPolicy {
+            local: false,
+            allowed_hosts: config.webhooks.allowed_hosts.clone(),
+        })?;
+        state.webhooks = Some(backend.webhooks(Arc::new(client)));
+        Ok(state)
     })
     .await?;
     lambda::http::run(api_router(), state).await

@@ -12,7 +12,6 @@ use shared::model::{DefaultRegion, PhoneNumber};
 use shared::server::ServerLimits;
 use shared::services::erasure::Retention;
 use shared::services::route::RoutePolicy;
-use shared::services::webhooks::retry::RetrySchedule;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -283,8 +282,8 @@ struct ServeArgs {
     retention_days: Option<String>,
     /// Hosts outbound webhooks may reach although they are, or resolve to, private or
     /// internal addresses (comma-separated).
-    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
-    webhook_allow_hosts: Vec<String>,
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_HOSTS")]
+    webhook_allow_hosts: Option<String>,
     /// Seconds between the tries of a webhook delivery that failed (comma-separated)
     /// [default: 5,300,1800,7200,18000,36000,36000: some 27 hours].
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_SECONDS")]
@@ -511,19 +510,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server,
         retention: Retention::parse(args.retention_days.as_deref())
             .map_err(|e| anyhow!("SWITCHBOARD_RETENTION_DAYS: {e}"))?,
-        webhooks: WebhookSettings {
-            allowed_hosts: args
-                .webhook_allow_hosts
-                .iter()
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .collect(),
-            schedule: match args.webhook_retry_seconds.as_deref() {
-                Some(text) => RetrySchedule::parse(text)
-                    .map_err(|e| anyhow!("SWITCHBOARD_WEBHOOK_RETRY_SECONDS: {e}"))?,
-                None => RetrySchedule::default(),
-            },
-        },
+        webhooks: WebhookSettings::parse(
+            args.webhook_allow_hosts.as_deref(),
+            args.webhook_retry_seconds.as_deref(),
+        )
+        .map_err(|(name, e)| anyhow!("{name}: {e}"))?,
     };
     let channels = settings.channels_on().join(", ");
     let local = Local::open(settings)

@@ -35,6 +35,8 @@ pub struct FunctionConfig {
     /// How long resolved conversations are kept (`SWITCHBOARD_RETENTION_DAYS`); none:
     /// for ever. The sweeper erases what is past it.
     pub retention: Option<Retention>,
+    /// Outbound webhooks (`SWITCHBOARD_WEBHOOK_*`).
+    pub webhooks: crate::config::WebhookSettings,
 }
 
 impl FunctionConfig {
@@ -166,6 +168,11 @@ impl FunctionConfig {
         let twilio = twilio_settings(&get, public_url.as_deref(), default_region)?;
         let pbx = pbx_settings(&get)?;
         let email = email_sending(&get)?;
+        let webhooks = crate::config::WebhookSettings::parse(
+            get("SWITCHBOARD_WEBHOOK_ALLOW_HOSTS").as_deref(),
+            get("SWITCHBOARD_WEBHOOK_RETRY_SECONDS").as_deref(),
+        )
+        .map_err(|(name, problem)| ConfigError { name, problem })?;
 
         Ok(Self {
             aws,
@@ -193,6 +200,7 @@ impl FunctionConfig {
             pbx,
             email,
             retention,
+            webhooks,
         })
     }
 }

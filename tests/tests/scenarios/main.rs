@@ -25,6 +25,7 @@ mod lambda_events;
 mod lambda_rights;
 mod lambda_telegram;
 mod lambda_telephony;
+mod lambda_webhooks;
 mod pages;
 mod pbx;
 mod rights;

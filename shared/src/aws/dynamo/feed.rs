@@ -93,17 +93,14 @@ fn page_of(sort_key: &str) -> Option<(i64, String)> {
 
 impl DynamoStore {
     /// Keeps the entries a batch of the table's stream records makes (see `stream`);
-    /// returns how many. A batch of records that make none writes nothing.
-    pub async fn append_stream_batch(&self, batch: &StreamBatch) -> PortResult<usize> {
+    /// returns them. A batch of records that make none writes nothing.
+    pub async fn append_stream_batch(&self, batch: &StreamBatch) -> PortResult<Vec<Change>> {
         let changes: Vec<Change> = batch.records.iter().filter_map(change_of).collect();
-        match (changes.is_empty(), batch.records.first()) {
-            (false, Some(first)) => {
-                self.append_changes(&changes, &first.dynamodb.sequence_number)
-                    .await?;
-                Ok(changes.len())
-            }
-            _ => Ok(0),
+        if let (false, Some(first)) = (changes.is_empty(), batch.records.first()) {
+            self.append_changes(&changes, &first.dynamodb.sequence_number)
+                .await?;
         }
+        Ok(changes)
     }
 
     /// Keeps the entries one stream batch made, as pages (`first_seq`: the batch's

@@ -20,7 +20,7 @@ pub const CONTACTS: &str = "CONTACTS";
 pub const ERASURES: &str = "ERASURES";
 pub const AGENTS: &str = "AGENTS";
 pub const TEAMS: &str = "TEAMS";
-/// The index partition of every webhook subscription.
+/// The partition of every webhook subscription.
 pub const WEBHOOKS: &str = "WEBHOOKS";
 
 pub fn conversation(id: ConversationId) -> String {
@@ -141,6 +141,7 @@ pub fn name_partition(name: &str) -> Option<String> {
     lower.chars().next().map(|c| format!("NAME#{c}"))
 }
 
+/// A subscription's sort key in [`WEBHOOKS`].
 pub fn webhook(id: crate::model::WebhookId) -> String {
     format!("WH#{id}")
 }

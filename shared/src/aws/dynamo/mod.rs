@@ -33,6 +33,9 @@
 //! | erasure tombstones, newest first                 | `pk=ERASURES`, `sk=<erasure id>`                           |
 //! | resolved conversations past their retention      | gsi1 `ST#resolved`, `gsi1sk < <cutoff ms>`                 |
 //! | a contact's history, newest first                | gsi3 `CC#<contact>`, then each `pk=CV#<id>`, `sk` from `TL#` to the cursor |
+//! | webhook subscriptions, all or one                | `pk=WEBHOOKS`, `sk=WH#<id>`                                |
+//! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
+//! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |
 //!
 //! Consistency: routing reads the base table with strongly consistent reads and
 //! writes the exactly-once marker, the message, the conversation (on its version), the

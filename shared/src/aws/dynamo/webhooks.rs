@@ -1,4 +1,5 @@
-//! Webhook subscriptions (`pk=WH#<id>`; all in gsi1 `WEBHOOKS`) and their delivery log
+//! Webhook subscriptions (`pk=WEBHOOKS`, `sk=WH#<id>`: one partition, read whole by the
+//! fan-out with a consistent read and no index) and their delivery log
 //! (`pk=WHD#<delivery id>`; a subscription's in gsi1 `WHDL#<webhook>` by when they were
 //! made). A delivery expires with the event log (TTL `expires_at`, 7 days): an erasure
 //! leaves the ids it holds to that, as it does the log's pages.
@@ -20,10 +21,8 @@ const DELETE_BATCH: usize = 25;
 
 fn webhook_item(w: &Subscription) -> PortResult<Item> {
     let mut item = items::to_item(w)?;
-    item.insert("pk".into(), s(keys::webhook(w.id)));
-    item.insert("sk".into(), s(keys::META));
-    item.insert("gsi1pk".into(), s(keys::WEBHOOKS));
-    item.insert("gsi1sk".into(), s(w.id.to_string()));
+    item.insert("pk".into(), s(keys::WEBHOOKS));
+    item.insert("sk".into(), s(keys::webhook(w.id)));
     // The model never shows its secret; the item keeps it.
     item.insert("secret".into(), s(w.secret.clone()));
     Ok(item)
@@ -97,14 +96,14 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn webhook(&self, id: WebhookId) -> PortResult<Option<Subscription>> {
-        self.get(&keys::webhook(id), keys::META)
+        self.get(keys::WEBHOOKS, &keys::webhook(id))
             .await?
             .map(webhook_of)
             .transpose()
     }
 
     async fn list_webhooks(&self) -> PortResult<Vec<Subscription>> {
-        self.index_partition("gsi1", keys::WEBHOOKS)
+        self.partition(keys::WEBHOOKS)
             .await?
             .into_iter()
             .map(webhook_of)
@@ -122,7 +121,7 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> PortResult<bool> {
-        let Some(_) = self.get(&keys::webhook(id), keys::META).await? else {
+        let Some(_) = self.get(keys::WEBHOOKS, &keys::webhook(id)).await? else {
             return Ok(false);
         };
         let mut doomed: Vec<(String, String)> = self
@@ -131,7 +130,7 @@ impl WebhookStore for DynamoStore {
             .iter()
             .filter_map(|item| Some((items::string(item, "pk")?, keys::META.to_owned())))
             .collect();
-        doomed.push((keys::webhook(id), keys::META.to_owned()));
+        doomed.push((keys::WEBHOOKS.to_owned(), keys::webhook(id)));
         self.delete_keys(doomed).await?;
         Ok(true)
     }
@@ -147,8 +146,8 @@ impl WebhookStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(keys::webhook(id)))
-            .key("sk", s(keys::META))
+            .key("pk", s(keys::WEBHOOKS))
+            .key("sk", s(keys::webhook(id)))
             .condition_expression("attribute_exists(pk)");
         let result = if arrived {
             update
@@ -186,8 +185,8 @@ impl WebhookStore for DynamoStore {
             self.client
                 .update_item()
                 .table_name(&self.table)
-                .key("pk", s(keys::webhook(id)))
-                .key("sk", s(keys::META))
+                .key("pk", s(keys::WEBHOOKS))
+                .key("sk", s(keys::webhook(id)))
                 .condition_expression("enabled = :on")
                 .update_expression("SET enabled = :off, disabled_reason = :why")
                 .expression_attribute_values(
