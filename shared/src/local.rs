@@ -225,15 +225,17 @@ impl Local {
             }
             .run(shutdown.clone()),
         );
+        // Each delivery on its own: a slow endpoint holds back only its own deliveries
+        // (the queue hands out a group's next once the one before it is settled).
         let webhook_worker = Worker {
             queue: Arc::new(self.store.clone()),
             name: QueueName::Webhooks,
-            batch: 16,
+            batch: 32,
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_millis(50),
         };
         let deliverer = Arc::new(deliverer);
-        let webhook_task = tokio::spawn(webhook_worker.run(shutdown.clone(), move |d| {
+        let webhook_task = tokio::spawn(webhook_worker.run_each(shutdown.clone(), move |d| {
             let deliverer = deliverer.clone();
             async move { deliverer.handle(d).await }
         }));

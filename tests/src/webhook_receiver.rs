@@ -37,6 +37,10 @@ impl Received {
 struct Inner {
     received: Vec<Received>,
     script: VecDeque<(u16, Option<u64>)>,
+    /// How long every answer takes.
+    delay: std::time::Duration,
+    /// The body of every answer (default `scripted`).
+    body: Option<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -115,6 +119,16 @@ impl WebhookReceiver {
             .extend(answers.iter().copied());
     }
 
+    /// Every answer from now on comes after `delay`.
+    pub fn answer_after(&self, delay: std::time::Duration) {
+        self.state.lock().expect("the receiver's state").delay = delay;
+    }
+
+    /// Every answer from now on has this body.
+    pub fn answer_with(&self, body: String) {
+        self.state.lock().expect("the receiver's state").body = Some(body);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state
             .lock()
@@ -169,21 +183,24 @@ async fn receive(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -
             .unwrap_or_default()
             .to_owned()
     };
-    let mut inner = state.lock().expect("the receiver's state");
-    inner.received.push(Received {
-        id: header("webhook-id"),
-        timestamp: header("webhook-timestamp"),
-        signature: header("webhook-signature"),
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
-    let (status, retry_after) = inner.script.pop_front().unwrap_or((200, None));
+    let (status, retry_after, delay, answer) = {
+        let mut inner = state.lock().expect("the receiver's state");
+        inner.received.push(Received {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+            body: body.to_vec(),
+            at: Instant::now(),
+        });
+        let (status, retry_after) = inner.script.pop_front().unwrap_or((200, None));
+        let answer = inner.body.clone().unwrap_or_else(|| "scripted".into());
+        (status, retry_after, inner.delay, answer)
+    };
+    tokio::time::sleep(delay).await;
     let status = StatusCode::from_u16(status).expect("a status");
     match retry_after {
-        Some(seconds) => {
-            (status, [("retry-after", seconds.to_string())], "scripted").into_response()
-        }
-        None => (status, "scripted").into_response(),
+        Some(seconds) => (status, [("retry-after", seconds.to_string())], answer).into_response(),
+        None => (status, answer).into_response(),
     }
 }
 

@@ -529,8 +529,6 @@ fn delivery(message: &Message) -> PortResult<Delivery> {
         receipt: receipt.to_owned(),
         body: body_of(message)?,
         receive_count: receive_count(message),
-        group: system_attribute(message, MessageSystemAttributeName::MessageGroupId)
-            .map(str::to_owned),
     })
 }
 

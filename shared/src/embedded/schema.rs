@@ -243,6 +243,8 @@ pub const STORE: &[&str] = &[
         description TEXT,
         types TEXT NOT NULL,
         secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_expires_at INTEGER,
         enabled INTEGER NOT NULL,
         disabled_reason TEXT,
         failures_in_a_row INTEGER NOT NULL DEFAULT 0,

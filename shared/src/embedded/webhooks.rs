@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-const WEBHOOK_COLUMNS: &str = "id, url, description, types, secret, enabled, disabled_reason, failures_in_a_row, created_at, updated_at";
+const WEBHOOK_COLUMNS: &str = "id, url, description, types, secret, enabled, disabled_reason, failures_in_a_row, created_at, updated_at, previous_secret, previous_secret_expires_at";
 const DELIVERY_COLUMNS: &str =
     "id, webhook_id, change, status, attempts, last_attempt, next_attempt_at, created_at, replays";
 
@@ -26,6 +26,8 @@ fn webhook(row: &Row<'_>) -> rusqlite::Result<Subscription> {
         failures_in_a_row: row.get(7)?,
         created_at: time(row.get(8)?)?,
         updated_at: time(row.get(9)?)?,
+        previous_secret: row.get(10)?,
+        previous_secret_expires_at: row.get::<_, Option<i64>>(11)?.map(time).transpose()?,
     })
 }
 
@@ -55,7 +57,7 @@ impl WebhookStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                 ))
                 .and_then(|mut s| {
                     s.execute(params![
@@ -69,6 +71,8 @@ impl WebhookStore for Embedded {
                         w.failures_in_a_row,
                         millis(w.created_at),
                         millis(w.updated_at),
+                        w.previous_secret,
+                        w.previous_secret_expires_at.map(millis),
                     ])
                 })
                 .map_err(sql)?;
@@ -108,7 +112,8 @@ impl WebhookStore for Embedded {
                 let changed = conn
                     .prepare_cached(
                         "UPDATE webhooks SET url = ?2, description = ?3, types = ?4, enabled = ?5,
-                            disabled_reason = ?6, failures_in_a_row = ?7, updated_at = ?8
+                            disabled_reason = ?6, failures_in_a_row = ?7, updated_at = ?8,
+                            secret = ?9, previous_secret = ?10, previous_secret_expires_at = ?11
                          WHERE id = ?1",
                     )
                     .and_then(|mut s| {
@@ -121,6 +126,9 @@ impl WebhookStore for Embedded {
                             w.disabled_reason,
                             w.failures_in_a_row,
                             millis(w.updated_at),
+                            w.secret,
+                            w.previous_secret,
+                            w.previous_secret_expires_at.map(millis),
                         ])
                     })
                     .map_err(sql)?;

@@ -68,7 +68,6 @@ impl TryFrom<SqsMessage> for Record {
             .and_then(|count| count.parse().ok())
             .unwrap_or(1);
         let group = message.attributes.get("MessageGroupId").cloned();
-        let delivery_group = group.clone();
         let encoding = message
             .message_attributes
             .get(ENCODING_ATTRIBUTE)
@@ -79,7 +78,6 @@ impl TryFrom<SqsMessage> for Record {
                 receipt: receipt.clone(),
                 body,
                 receive_count,
-                group: delivery_group,
             })
             .map_err(|e| e.to_string());
         Ok(Self {

@@ -22,6 +22,11 @@ pub struct Subscription {
     /// subscription is made.
     #[serde(skip_serializing, default)]
     pub secret: String,
+    /// The secret before the last rotation, which deliveries still sign with until
+    /// `previous_secret_expires_at`.
+    #[serde(skip_serializing, default)]
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub enabled: bool,
     /// Why it was turned off, when Switchboard turned it off.
     pub disabled_reason: Option<String>,
@@ -32,6 +37,19 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The secrets a delivery at `now` is signed with: the current one, and the one
+    /// before it while it lasts.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) =
+            (&self.previous_secret, self.previous_secret_expires_at)
+            && now < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+
     /// Whether a change of this type goes to it.
     pub fn wants(&self, kind: ChangeType) -> bool {
         self.enabled && (self.types.is_empty() || self.types.contains(&kind))
@@ -129,6 +147,8 @@ mod tests {
             description: None,
             types: vec![],
             secret: "whsec_x".into(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
             enabled: true,
             disabled_reason: None,
             failures_in_a_row: 0,

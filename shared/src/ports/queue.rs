@@ -37,9 +37,9 @@ impl QueueName {
     }
 
     /// Whether no message of a group is handed out while an earlier one of the group is
-    /// in flight or waiting to be tried again (an SQS FIFO queue's order). One receive
-    /// may hand out several of a group, in order: a consumer that must hold one back
-    /// holds back those after it too.
+    /// in flight or waiting to be tried again (an SQS FIFO queue's order). SQS may hand
+    /// out several of a group in one receive, in order (a consumer that must hold one
+    /// back holds back those after it too); the embedded queue hands out one at a time.
     pub fn keeps_group_order(self) -> bool {
         matches!(self, Self::Webhooks)
     }
@@ -68,8 +68,6 @@ pub struct Delivery {
     pub body: Vec<u8>,
     /// How many times it has been handed out, this time included.
     pub receive_count: u32,
-    /// Its message group, where the queue keeps one.
-    pub group: Option<String>,
 }
 
 /// A message that failed too often and waits for an admin.

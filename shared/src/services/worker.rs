@@ -43,12 +43,7 @@ impl Worker {
     {
         while !*shutdown.borrow() {
             match self.poll_once(&handle).await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(self.idle_wait) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
+                Ok(0) => self.idle(&mut shutdown).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(queue = self.name.as_str(), error = %e, "queue poll failed");
@@ -59,8 +54,67 @@ impl Worker {
         tracing::info!(queue = self.name.as_str(), "worker stopped");
     }
 
-    /// Handles one batch concurrently (a queue that keeps group order: each group in
-    /// its order); returns how many deliveries it saw.
+    /// Runs until `shutdown` turns true, each delivery on a task of its own from the
+    /// moment it comes, at most `batch` at once: one that takes long (an endpoint slow to
+    /// answer) holds nothing back but its own place. Finishes those in hand first.
+    pub async fn run_each<H, F>(self, mut shutdown: watch::Receiver<bool>, handle: H)
+    where
+        H: Fn(Delivery) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        let handle = Arc::new(handle);
+        let mut tasks = tokio::task::JoinSet::new();
+        while !*shutdown.borrow() {
+            while tasks.try_join_next().is_some() {}
+            let free = self.batch.saturating_sub(tasks.len());
+            if free == 0 {
+                tokio::select! {
+                    _ = tasks.join_next() => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let deliveries = match self.queue.receive(self.name, free, self.visibility).await {
+                Ok(deliveries) => deliveries,
+                Err(e) => {
+                    tracing::error!(queue = self.name.as_str(), error = %e, "queue poll failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if deliveries.is_empty() {
+                self.idle(&mut shutdown).await;
+                continue;
+            }
+            for delivery in deliveries {
+                let (handle, queue, name) = (handle.clone(), self.queue.clone(), self.name);
+                tasks.spawn(async move {
+                    let receipt = delivery.receipt.clone();
+                    let settled = match handle(delivery).await {
+                        Handled::Done => queue.ack(name, std::slice::from_ref(&receipt)).await,
+                        Handled::Retry { after, reason } => {
+                            queue.release(name, &receipt, after, &reason).await
+                        }
+                    };
+                    if let Err(e) = settled {
+                        // It comes back when its visibility ends.
+                        tracing::error!(queue = name.as_str(), error = %e, "settling a delivery failed");
+                    }
+                });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!(queue = self.name.as_str(), "worker stopped");
+    }
+
+    async fn idle(&self, shutdown: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.idle_wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
+    /// Handles one batch concurrently; returns how many deliveries it saw.
     pub async fn poll_once<H, F>(&self, handle: &H) -> PortResult<usize>
     where
         H: Fn(Delivery) -> F + Send + Sync,
@@ -73,11 +127,7 @@ impl Worker {
         let count = deliveries.len();
         let receipts: Vec<String> = deliveries.iter().map(|d| d.receipt.clone()).collect();
         // One batch is handled together, so the store can fold its writes into one commit.
-        let outcomes = if self.name.keeps_group_order() {
-            in_group_order(deliveries, handle).await
-        } else {
-            futures::future::join_all(deliveries.into_iter().map(handle)).await
-        };
+        let outcomes = futures::future::join_all(deliveries.into_iter().map(handle)).await;
         let mut done = Vec::with_capacity(count);
         for (receipt, outcome) in receipts.into_iter().zip(outcomes) {
             match outcome {
@@ -96,55 +146,6 @@ impl Worker {
     }
 }
 
-/// Handles the groups of a batch side by side, each in its order; once one of a group
-/// must be tried again, those after it go back untried, at once: the queue holds them
-/// behind it and hands the group out in order again. Answers in the batch's order.
-async fn in_group_order<H, F>(deliveries: Vec<Delivery>, handle: &H) -> Vec<Handled>
-where
-    H: Fn(Delivery) -> F + Send + Sync,
-    F: Future<Output = Handled> + Send,
-{
-    let count = deliveries.len();
-    // A batch's groups, each with its deliveries and their places in the batch.
-    type Group = (Option<String>, Vec<(usize, Delivery)>);
-    let mut groups: Vec<Group> = Vec::new();
-    for (index, delivery) in deliveries.into_iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|(g, _)| g.is_some() && *g == delivery.group)
-        {
-            Some((_, members)) => members.push((index, delivery)),
-            None => groups.push((delivery.group.clone(), vec![(index, delivery)])),
-        }
-    }
-    let answered = futures::future::join_all(groups.into_iter().map(|(_, members)| async move {
-        let mut answers = Vec::with_capacity(members.len());
-        let mut held = false;
-        for (index, delivery) in members {
-            let answer = if held {
-                Handled::Retry {
-                    after: Duration::ZERO,
-                    reason: "waits behind an earlier message of its group".into(),
-                }
-            } else {
-                handle(delivery).await
-            };
-            held |= matches!(answer, Handled::Retry { .. });
-            answers.push((index, answer));
-        }
-        answers
-    }))
-    .await;
-    let mut outcomes: Vec<Option<Handled>> = (0..count).map(|_| None).collect();
-    for (index, answer) in answered.into_iter().flatten() {
-        outcomes[index] = Some(answer);
-    }
-    outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(Handled::Done))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,49 +156,5 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(4));
         assert_eq!(backoff(3), Duration::from_secs(16));
         assert_eq!(backoff(9), Duration::from_secs(300));
-    }
-
-    fn delivery(body: &str, group: &str) -> Delivery {
-        Delivery {
-            id: body.into(),
-            receipt: body.into(),
-            body: body.as_bytes().to_vec(),
-            receive_count: 1,
-            group: Some(group.into()),
-        }
-    }
-
-    #[tokio::test]
-    async fn what_follows_a_retry_in_its_group_goes_back_untried() {
-        let handled = std::sync::Mutex::new(Vec::new());
-        let handle = |d: Delivery| {
-            handled.lock().unwrap().push(d.id.clone());
-            async move {
-                if d.id == "a1" {
-                    Handled::Retry {
-                        after: Duration::from_secs(5),
-                        reason: "503".into(),
-                    }
-                } else {
-                    Handled::Done
-                }
-            }
-        };
-        let batch = vec![
-            delivery("a1", "a"),
-            delivery("b1", "b"),
-            delivery("a2", "a"),
-            delivery("b2", "b"),
-        ];
-        let outcomes = in_group_order(batch, &handle).await;
-        let mut tried = handled.lock().unwrap().clone();
-        tried.sort();
-        assert_eq!(tried, ["a1", "b1", "b2"], "a2 was not tried");
-        assert!(
-            matches!(outcomes[0], Handled::Retry { after, .. } if after == Duration::from_secs(5))
-        );
-        assert!(matches!(outcomes[1], Handled::Done));
-        assert!(matches!(outcomes[2], Handled::Retry { after, .. } if after == Duration::ZERO));
-        assert!(matches!(outcomes[3], Handled::Done));
     }
 }

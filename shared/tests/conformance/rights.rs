@@ -11,6 +11,10 @@ use shared::model::{
     ConversationStatus, DeliveryStatus, Direction, EmailAddress, ErasureReason, Identity,
     InboundMessage, Message, MessageId, Note, NoteId, Role, SourceId, TimelineItem,
 };
+use shared::model::{
+    AttemptOutcome, Change, ChangeType, Subscription, WebhookDelivery, WebhookDeliveryStatus,
+    WebhookId, delivery_id,
+};
 use shared::ports::{
     AssigneeFilter, Blob, ConversationFilter, PageRequest, RouteOutcome, StatusFilter,
 };
@@ -290,6 +294,10 @@ async fn an_export_holds_everything_stored_on_the_contact(held: &Held) {
 async fn an_erasure_leaves_nothing_of_the_contact_but_a_tombstone(held: &Held) {
     let sara = customer(held, "erased").await;
     let pat = customer(held, "kept").await;
+    // A webhook delivered news of both conversations and of the contact (with what its
+    // endpoint answered): those deliveries go with the erasure, the other customer's stay.
+    let hooks = webhook_deliveries_about(held, &sara).await;
+    let kept_hooks = webhook_deliveries_about(held, &pat).await;
     let before = held.everything().await;
     assert!(
         before.iter().any(|line| line.contains("erased my kettle")),
@@ -398,6 +406,12 @@ async fn an_erasure_leaves_nothing_of_the_contact_but_a_tombstone(held: &Held) {
     }
     let tombstones = held.rights.erasures(&PageRequest::first(10)).await.unwrap();
     assert_eq!(tombstones.items, vec![record]);
+    for (webhook, delivery) in hooks {
+        assert_eq!(store.delivery(webhook, &delivery).await.unwrap(), None);
+    }
+    for (webhook, delivery) in kept_hooks {
+        assert!(store.delivery(webhook, &delivery).await.unwrap().is_some());
+    }
 
     // The old message, delivered again, is not stored again; a new one from the same
     // address starts a fresh contact.
@@ -417,6 +431,70 @@ async fn an_erasure_leaves_nothing_of_the_contact_but_a_tombstone(held: &Held) {
     let contact = store.contact(fresh.contact).await.unwrap().unwrap();
     assert_eq!(contact.identities.len(), 1);
     assert!(contact.merge_suggestions.is_empty());
+}
+
+/// A subscription, and a delivery tried about each of the customer's conversations and
+/// about the contact; the (webhook, delivery) ids.
+async fn webhook_deliveries_about(held: &Held, who: &Customer) -> Vec<(WebhookId, String)> {
+    let at = now();
+    let webhook = Subscription {
+        id: WebhookId::new(),
+        url: "https://crm.example/in".into(),
+        description: None,
+        types: vec![],
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        enabled: true,
+        disabled_reason: None,
+        failures_in_a_row: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    held.store.create_webhook(&webhook).await.unwrap();
+    let subjects = who
+        .conversations
+        .iter()
+        .map(|c| (Some(*c), None, ChangeType::ConversationCreated))
+        .chain([(None, Some(who.contact), ChangeType::ContactCreated)]);
+    let deliveries: Vec<WebhookDelivery> = subjects
+        .enumerate()
+        .map(|(n, (conversation_id, contact_id, kind))| {
+            let change = Change {
+                id: format!("lg_{}_{n}", webhook.id),
+                cursor: n.to_string(),
+                kind,
+                at,
+                conversation_id,
+                contact_id,
+                message_id: None,
+                note_id: None,
+                event_id: None,
+                actor_id: None,
+            };
+            WebhookDelivery {
+                id: delivery_id(webhook.id, &change.id),
+                webhook_id: webhook.id,
+                change,
+                status: WebhookDeliveryStatus::Delivered,
+                attempts: 1,
+                last_attempt: Some(AttemptOutcome {
+                    at,
+                    response_status: Some(200),
+                    response: Some(format!("thanks for {:?}", who.contact)),
+                    duration_ms: 3,
+                }),
+                next_attempt_at: None,
+                created_at: at,
+                replays: 0,
+            }
+        })
+        .collect();
+    held.store.add_deliveries(&deliveries).await.unwrap();
+    deliveries
+        .into_iter()
+        .map(|d| (d.webhook_id, d.id))
+        .collect()
 }
 
 async fn an_erased_contact_leaves_the_others_their_identities_but_not_the_suggestions(held: &Held) {

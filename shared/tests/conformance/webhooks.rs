@@ -29,6 +29,8 @@ fn subscription(url: &str) -> Subscription {
         description: Some("CRM".into()),
         types: vec![ChangeType::MessageReceived, ChangeType::ReplyFailed],
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
         enabled: true,
         disabled_reason: None,
         failures_in_a_row: 0,
@@ -82,6 +84,9 @@ async fn a_subscription_reads_back_with_its_secret_and_saves(store: &dyn Store) 
         types: vec![],
         description: None,
         enabled: false,
+        secret: "whsec_bmV3IHNlY3JldCBieXRlcw==".into(),
+        previous_secret: Some(first.secret.clone()),
+        previous_secret_expires_at: Some(first.created_at + Duration::hours(24)),
         ..first.clone()
     };
     store.save_webhook(&changed).await.unwrap();

@@ -500,3 +500,100 @@ async fn a_conversation_keeps_its_order_while_the_endpoint_fails() {
     .await;
     assert_eq!(arrived, logged);
 }
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_old_one_and_subscriptions_are_capped() {
+    let app = App::spawn_with(ENV).await;
+    let admin = app.create_agent("Ana", "ana@support.example", ADMIN);
+    let receiver = WebhookReceiver::start().await;
+    let (webhook, old) = subscribe(&app, &admin, &receiver.url("/in"), &[]).await;
+    let (status, rotated, text) = status_and_json(
+        app.post_json(
+            &admin,
+            &format!("/v1/webhooks/{webhook}/rotate-secret"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let new = rotated["secret"].as_str().expect("a secret").to_owned();
+    assert_ne!(new, old);
+    assert!(
+        rotated["webhook"]["previous_secret_expires_at"].is_string(),
+        "{text}"
+    );
+    app.post_json(&admin, &format!("/v1/webhooks/{webhook}/ping"), &json!({}))
+        .await;
+    let got = received(&receiver, 1).await;
+    assert_eq!(
+        got[0].signature.split(' ').count(),
+        2,
+        "two signatures: {}",
+        got[0].signature
+    );
+    // Either secret checks it.
+    verify_signatures(&new, &got);
+    verify_signatures(&old, &got);
+
+    for n in 1..20 {
+        subscribe(
+            &app,
+            &admin,
+            &receiver.url(&format!("/more/{n}")),
+            &["note.added"],
+        )
+        .await;
+    }
+    let (status, problem) = problem_of(
+        app.post_json(
+            &admin,
+            "/v1/webhooks",
+            &json!({ "url": receiver.url("/one-too-many") }),
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 409, "{problem}");
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_holds_back_only_itself_and_a_long_answer_is_cut() {
+    let app = App::spawn_with(ENV).await;
+    let admin = app.create_agent("Ana", "ana@support.example", ADMIN);
+    let slow = WebhookReceiver::start().await;
+    slow.answer_after(Duration::from_secs(8));
+    let fast = WebhookReceiver::start().await;
+    fast.answer_with("x".repeat(100_000));
+    subscribe(&app, &admin, &slow.url("/slow"), &["message.received"]).await;
+    let (fast_id, _) = subscribe(&app, &admin, &fast.url("/fast"), &["message.received"]).await;
+    // The first message's deliveries are in flight (the slow one for 8 s) when the
+    // second comes: the fast endpoint gets it at once all the same.
+    app.submit(&[("email", "slow1@example.com"), ("message", "hello")])
+        .await;
+    received(&fast, 1).await;
+    received(&slow, 1).await;
+    app.submit(&[("email", "slow2@example.com"), ("message", "hello")])
+        .await;
+    let started = std::time::Instant::now();
+    received(&fast, 2).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the fast endpoint waited for the slow one: {:?}",
+        started.elapsed()
+    );
+    let log = deliveries(&app, &admin, &fast_id).await;
+    assert_eq!(log.len(), 2);
+    for line in &log {
+        let answer = line["last_attempt"]["response"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            answer.len(),
+            512,
+            "the answer's start only: {}",
+            answer.len()
+        );
+    }
+}

@@ -64,7 +64,12 @@ impl ErasureStore for DynamoStore {
     async fn apply_erasure(&self, plan: &ErasurePlan) -> PortResult<()> {
         let expires_at = plan.sources_expire_at.timestamp();
         for c in &plan.conversations {
+            self.forget_deliveries_about(&c.id.to_string()).await?;
             self.erase_conversation(c, expires_at).await?;
+        }
+        if let Some(contact) = &plan.contact {
+            self.forget_deliveries_about(&contact.id.to_string())
+                .await?;
         }
         let record = self.record_put(&plan.record)?;
         match &plan.contact {

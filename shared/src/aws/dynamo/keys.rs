@@ -159,3 +159,8 @@ pub fn webhook_log(id: crate::model::WebhookId) -> String {
 pub fn webhook_log_order(created_ms: i64, id: &str) -> String {
     format!("{created_ms:013}#{id}")
 }
+
+/// The index partition of the deliveries about one conversation (else contact).
+pub fn webhook_subject(id: &str) -> String {
+    format!("WHDS#{id}")
+}

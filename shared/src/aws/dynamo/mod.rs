@@ -36,6 +36,7 @@
 //! | webhook subscriptions, all or one                | `pk=WEBHOOKS`, `sk=WH#<id>`                                |
 //! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
 //! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |
+//! | the deliveries about a conversation or contact   | gsi2 `WHDS#<conversation, else contact>` / `<id>`          |
 //!
 //! Consistency: routing reads the base table with strongly consistent reads and
 //! writes the exactly-once marker, the message, the conversation (on its version), the

@@ -1,8 +1,9 @@
 //! Webhook subscriptions (`pk=WEBHOOKS`, `sk=WH#<id>`: one partition, read whole by the
 //! fan-out with a consistent read and no index) and their delivery log
 //! (`pk=WHD#<delivery id>`; a subscription's in gsi1 `WHDL#<webhook>` by when they were
-//! made). A delivery expires with the event log (TTL `expires_at`, 7 days): an erasure
-//! leaves the ids it holds to that, as it does the log's pages.
+//! made; in gsi2 `WHDS#<conversation, else contact>`, for an erasure to find). A delivery
+//! expires with the event log (TTL `expires_at`, 7 days); an erasure deletes those about
+//! what it erases, with what their endpoints answered.
 
 use super::list::{Source, decode_cursor, encode_cursor};
 use super::{DynamoStore, Item, errors, items, keys, n, s};
@@ -23,15 +24,23 @@ fn webhook_item(w: &Subscription) -> PortResult<Item> {
     let mut item = items::to_item(w)?;
     item.insert("pk".into(), s(keys::WEBHOOKS));
     item.insert("sk".into(), s(keys::webhook(w.id)));
-    // The model never shows its secret; the item keeps it.
+    // The model never shows its secrets; the item keeps them.
     item.insert("secret".into(), s(w.secret.clone()));
+    if let Some(previous) = &w.previous_secret {
+        item.insert("previous_secret".into(), s(previous.clone()));
+    }
     Ok(item)
 }
 
 fn webhook_of(item: Item) -> PortResult<Subscription> {
     let secret = items::string(&item, "secret").unwrap_or_default();
+    let previous_secret = items::string(&item, "previous_secret");
     let webhook: Subscription = items::from_item(item)?;
-    Ok(Subscription { secret, ..webhook })
+    Ok(Subscription {
+        secret,
+        previous_secret,
+        ..webhook
+    })
 }
 
 fn delivery_item(d: &WebhookDelivery) -> PortResult<Item> {
@@ -45,10 +54,31 @@ fn delivery_item(d: &WebhookDelivery) -> PortResult<Item> {
         "expires_at".into(),
         n((d.created_at + LOG_RETENTION).timestamp()),
     );
+    let change = &d.change;
+    let subject = change
+        .conversation_id
+        .map(|c| c.to_string())
+        .or_else(|| change.contact_id.map(|c| c.to_string()));
+    if let Some(subject) = subject {
+        item.insert("gsi2pk".into(), s(keys::webhook_subject(&subject)));
+        item.insert("gsi2sk".into(), s(d.id.clone()));
+    }
     Ok(item)
 }
 
 impl DynamoStore {
+    /// Deletes every delivery about `subject` (a conversation's or a contact's id), for
+    /// an erasure of it. Repeatable.
+    pub(super) async fn forget_deliveries_about(&self, subject: &str) -> PortResult<()> {
+        let doomed: Vec<(String, String)> = self
+            .index_partition("gsi2", &keys::webhook_subject(subject))
+            .await?
+            .iter()
+            .filter_map(|item| Some((items::string(item, "pk")?, keys::META.to_owned())))
+            .collect();
+        self.delete_keys(doomed).await
+    }
+
     async fn delete_keys(&self, keys: Vec<(String, String)>) -> PortResult<()> {
         for chunk in keys.chunks(DELETE_BATCH) {
             let mut requests: Vec<WriteRequest> = chunk

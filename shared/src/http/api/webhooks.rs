@@ -65,8 +65,9 @@ pub async fn list(
 
 /// Subscribe an endpoint to events. Each delivery is signed the Standard Webhooks way
 /// (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature`) with the secret in the answer.
+/// 409 past 20 subscriptions.
 #[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_webhook", tags = ["webhooks", "admin"], request_body = NewWebhookBody,
-    responses((status = 201, body = CreatedWebhook), (status = 422, body = Problem), (status = 401, body = Problem),
+    responses((status = 201, body = CreatedWebhook), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -137,6 +138,23 @@ pub async fn patch(
         enabled: body.enabled,
     };
     Ok(Json(service(&state)?.patch(id, patch).await?))
+}
+
+/// A new signing secret, shown this once. For 24 hours deliveries carry a signature with
+/// each, the old and the new, so the endpoint can change over.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", operation_id = "rotate_webhook_secret", tags = ["webhooks", "admin"],
+    params(("id" = String, Path, description = "webhook id (`wh_…`)")),
+    responses((status = 200, body = CreatedWebhook), (status = 404, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 501, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<WebhookId>,
+) -> Result<Json<CreatedWebhook>, ApiError> {
+    let webhook = service(&state)?.rotate_secret(id).await?;
+    let secret = webhook.secret.clone();
+    Ok(Json(CreatedWebhook { webhook, secret }))
 }
 
 /// Delete a subscription and its delivery log.

@@ -15,6 +15,12 @@ use std::sync::Arc;
 /// Longest description a subscription may have.
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
 
+/// Most subscriptions an installation may have: each change goes to every one.
+pub const MAX_WEBHOOKS: usize = 20;
+
+/// How long a rotated-out secret still signs deliveries beside the new one.
+pub const PREVIOUS_SECRET_LASTS: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 #[derive(Clone)]
 pub struct Webhooks {
     pub store: Arc<dyn WebhookStore>,
@@ -72,6 +78,11 @@ impl Webhooks {
 
     /// A new subscription, with its secret (shown to the admin this once).
     pub async fn create(&self, new: NewWebhook) -> ServiceResult<Subscription> {
+        if self.store.list_webhooks().await?.len() >= MAX_WEBHOOKS {
+            return Err(ServiceError::Conflict(format!(
+                "there are {MAX_WEBHOOKS} webhooks already, the most there may be"
+            )));
+        }
         let now = Utc::now();
         let webhook = Subscription {
             id: WebhookId::new(),
@@ -79,6 +90,8 @@ impl Webhooks {
             description: Self::check_description(new.description)?,
             types: Self::check_types(new.types)?,
             secret: new_secret(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
             enabled: new.enabled,
             disabled_reason: None,
             failures_in_a_row: 0,
@@ -121,6 +134,24 @@ impl Webhooks {
             webhook.enabled = enabled;
         }
         webhook.updated_at = Utc::now();
+        self.store
+            .save_webhook(&webhook)
+            .await
+            .map_err(|e| match e {
+                crate::ports::PortError::NotFound => ServiceError::NotFound("webhook"),
+                other => other.into(),
+            })?;
+        Ok(webhook)
+    }
+
+    /// A new secret, shown this once; the old one signs beside it for
+    /// [`PREVIOUS_SECRET_LASTS`], so the endpoint can change over.
+    pub async fn rotate_secret(&self, id: WebhookId) -> ServiceResult<Subscription> {
+        let mut webhook = self.get(id).await?;
+        let now = Utc::now();
+        webhook.previous_secret = Some(std::mem::replace(&mut webhook.secret, new_secret()));
+        webhook.previous_secret_expires_at = Some(now + PREVIOUS_SECRET_LASTS);
+        webhook.updated_at = now;
         self.store
             .save_webhook(&webhook)
             .await

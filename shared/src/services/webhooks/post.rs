@@ -2,16 +2,17 @@
 //! internal addresses, without following redirects.
 
 use super::retry::parse_retry_after;
-use super::signing::signature;
+use super::signing::signatures;
 use super::target::TargetPolicy;
 use crate::model::{AttemptOutcome, Subscription};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long an endpoint has to answer.
-pub const TIMEOUT: Duration = Duration::from_secs(15);
-/// Characters of an answer the delivery log keeps.
-pub const KEPT_ANSWER_CHARS: usize = 512;
+/// How long an endpoint has to answer, its whole answer read.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of an answer read (and kept in the delivery log); the rest is never read, so an
+/// endpoint that answers without end costs no memory.
+pub const KEPT_ANSWER_BYTES: usize = 512;
 
 pub struct WebhookClient {
     http: reqwest::Client,
@@ -31,6 +32,8 @@ impl WebhookClient {
         let http = reqwest::Client::builder()
             .use_preconfigured_tls((*tls).clone())
             .dns_resolver(policy.resolver())
+            // A proxy would resolve the name itself, past the resolver's check.
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(TIMEOUT)
@@ -59,7 +62,7 @@ impl WebhookClient {
             Err(reason) => return failed(format!("not sent: {reason}")),
         };
         let timestamp = at.timestamp();
-        let signed = match signature(&webhook.secret, id, timestamp, &body) {
+        let signed = match signatures(&webhook.signing_secrets(at), id, timestamp, &body) {
             Ok(signed) => signed,
             Err(reason) => return failed(format!("not sent: {reason}")),
         };
@@ -83,17 +86,34 @@ impl WebhookClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-        let text = response.text().await.unwrap_or_default();
+        let answer = answer_start(response).await;
         Posted {
             outcome: AttemptOutcome {
                 at,
                 response_status: Some(status),
-                response: Some(text.chars().take(KEPT_ANSWER_CHARS).collect()),
+                response: Some(answer),
                 duration_ms: started.elapsed().as_millis() as u64,
             },
             retry_after,
         }
     }
+}
+
+/// The first [`KEPT_ANSWER_BYTES`] of an answer, as text; the connection is dropped
+/// after them.
+async fn answer_start(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::with_capacity(KEPT_ANSWER_BYTES);
+    while bytes.len() < KEPT_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            // The end, or a failure mid-answer: the status already said how it went.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    bytes.truncate(KEPT_ANSWER_BYTES);
+    let text = String::from_utf8_lossy(&bytes);
+    // A character cut in two at the end is dropped, not shown as a replacement.
+    text.trim_end_matches('\u{fffd}').to_owned()
 }
 
 /// A transport failure in words, with its causes (the resolver's refusal among them).

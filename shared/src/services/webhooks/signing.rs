@@ -16,6 +16,21 @@ pub fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
 }
 
+/// The `Webhook-Signature` value for one try with each of `secrets`, space-separated (a
+/// receiver accepts the request when one of them checks).
+pub fn signatures(
+    secrets: &[&str],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, String> {
+    let signed = secrets
+        .iter()
+        .map(|secret| signature(secret, id, timestamp, body))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(signed.join(" "))
+}
+
 /// The `Webhook-Signature` value for one try.
 pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
     let key = STANDARD

@@ -102,7 +102,7 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_private()
         || ip.is_loopback()
         || ip.is_link_local()
@@ -112,19 +112,30 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || ip.is_multicast()
         || a == 0
         || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && c == 0)
         || (a == 198 && (b == 18 || b == 19))
         || a >= 240)
 }
 
+/// IPv6 unicast that is global, and none of the ways IPv6 carries an IPv4 address
+/// (IPv4-compatible, NAT64, 6to4, Teredo), which could lead inside.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    let ipv4_compatible = s[..6].iter().all(|x| *x == 0);
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || ip.is_unique_local()
         || ip.is_unicast_link_local()
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        || first == 0x0064)
+        || ipv4_compatible
+        // Site-local (deprecated), discard-only, documentation.
+        || (s[0] & 0xffc0) == 0xfec0
+        || (s[0] == 0x0100 && s[1..4].iter().all(|x| *x == 0))
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), Teredo, 6to4.
+        || s[0] == 0x0064
+        || (s[0] == 0x2001 && s[1] == 0x0000)
+        || s[0] == 0x2002)
 }
 
 /// The resolver every delivery connects through (see [`TargetPolicy::resolver`]).
@@ -147,12 +158,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 .filter(|a| allowed || policy.address_allowed(a.ip()))
                 .collect();
             if usable.is_empty() {
-                let message = if found.is_empty() {
-                    format!("{host} resolves to no address")
-                } else {
-                    format!("{host} resolves only to private or internal addresses")
-                };
-                return Err(message.into());
+                // One answer for both, so that it tells nothing of internal names.
+                return Err(format!("{host} has no address webhooks may reach").into());
             }
             Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
         })
@@ -209,6 +216,16 @@ mod tests {
             "https://[::ffff:10.0.0.1]/",
             "https://127.0.0.1/",
             "https://localhost/",
+            "https://[::7f00:1]/",
+            "https://[::a9fe:a9fe]/",
+            "https://[2002:a9fe:a9fe::]/",
+            "https://[2001::1]/",
+            "https://[fec0::1]/",
+            "https://[100::1]/",
+            "https://[64:ff9b::a9fe:a9fe]/",
+            "https://192.0.0.8/",
+            "https://0x7f.1/",
+            "https://2130706433/",
         ] {
             assert!(cloud().check_url(url).is_err(), "{url}");
         }
