@@ -25,6 +25,7 @@ use crate::services::webhooks::fanout::WebhookFanout;
 use crate::services::webhooks::payload::PayloadReader;
 use crate::services::webhooks::post::WebhookClient;
 use crate::services::webhooks::retry::RetrySchedule;
+use crate::services::webhooks::target::TargetPolicy;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -117,11 +118,11 @@ impl Backend {
     }
 
     /// Webhooks for admins: subscriptions, pings, the delivery log, replays.
-    pub fn webhooks(&self, client: Arc<WebhookClient>) -> Webhooks {
+    pub fn webhooks(&self, targets: Arc<TargetPolicy>) -> Webhooks {
         Webhooks {
             store: self.webhooks.clone(),
             queue: self.queue.clone(),
-            client,
+            targets,
         }
     }
 

@@ -143,14 +143,14 @@ impl Local {
         let mut state =
             backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
         // Plain HTTP to this machine is fine here: it is one machine.
+        let targets = TargetPolicy {
+            local: true,
+            allowed_hosts: settings.webhooks.allowed_hosts.clone(),
+        };
         let client = Arc::new(
-            WebhookClient::new(TargetPolicy {
-                local: true,
-                allowed_hosts: settings.webhooks.allowed_hosts.clone(),
-            })
-            .map_err(crate::ports::PortError::Internal)?,
+            WebhookClient::new(targets.clone()).map_err(crate::ports::PortError::Internal)?,
         );
-        state.webhooks = Some(backend.webhooks(client.clone()));
+        state.webhooks = Some(backend.webhooks(Arc::new(targets)));
         let webhooks = (
             backend.webhook_fanout(),
             backend.webhook_deliverer(client, settings.webhooks.schedule.clone()),

@@ -6,7 +6,6 @@ use shared::aws::AwsClients;
 use shared::http::api_router;
 use shared::lambda::{self, Error};
 use shared::services::directory::new_secret;
-use shared::services::webhooks::post::WebhookClient;
 use shared::services::webhooks::target::TargetPolicy;
 use std::sync::Arc;
 
@@ -24,13 +23,12 @@ async fn main() -> Result<(), Error> {
         let (unused_link_secret, _) = new_secret("");
         let channels = config.sender_channels();
         let mut state = backend.app_state(config.http, unused_link_secret.as_bytes(), &channels);
-        // Admins manage webhooks here, and ping them: the same rules on where they may go
-        // as the webhook sender's.
-        let client = WebhookClient::new(TargetPolicy {
+        // Admins manage webhooks here (the webhook sender sends them, pings too): the same
+        // rules on where they may point.
+        state.webhooks = Some(backend.webhooks(Arc::new(TargetPolicy {
             local: false,
             allowed_hosts: config.webhooks.allowed_hosts.clone(),
-        })?;
-        state.webhooks = Some(backend.webhooks(Arc::new(client)));
+        })));
         Ok(state)
     })
     .await?;

@@ -65,10 +65,13 @@ pub enum ChangeType {
     /// A contact and everything of theirs were erased.
     #[serde(rename = "contact.erased")]
     ContactErased,
+    /// An admin's test of a webhook subscription: never in the log, only delivered.
+    #[serde(rename = "webhook.ping")]
+    WebhookPing,
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -91,6 +94,7 @@ impl ChangeType {
         Self::ContactIdentityProven,
         Self::ContactCreated,
         Self::ContactErased,
+        Self::WebhookPing,
     ];
 
     /// The name it has on the wire (`message.received`).
@@ -118,6 +122,7 @@ impl ChangeType {
             Self::ContactIdentityProven => "contact.identity_proven",
             Self::ContactCreated => "contact.created",
             Self::ContactErased => "contact.erased",
+            Self::WebhookPing => "webhook.ping",
         }
     }
 

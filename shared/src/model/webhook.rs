@@ -50,9 +50,11 @@ impl Subscription {
         secrets
     }
 
-    /// Whether a change of this type goes to it.
+    /// Whether a change of this type goes to it (a ping goes only when asked for).
     pub fn wants(&self, kind: ChangeType) -> bool {
-        self.enabled && (self.types.is_empty() || self.types.contains(&kind))
+        self.enabled
+            && kind != ChangeType::WebhookPing
+            && (self.types.is_empty() || self.types.contains(&kind))
     }
 }
 
@@ -155,7 +157,13 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        assert!(ChangeType::ALL.iter().all(|t| sub.wants(*t)));
+        assert!(
+            ChangeType::ALL
+                .iter()
+                .filter(|t| **t != ChangeType::WebhookPing)
+                .all(|t| sub.wants(*t))
+        );
+        assert!(!sub.wants(ChangeType::WebhookPing));
         sub.types = vec![ChangeType::MessageReceived];
         assert!(sub.wants(ChangeType::MessageReceived));
         assert!(!sub.wants(ChangeType::NoteAdded));

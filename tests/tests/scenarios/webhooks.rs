@@ -372,20 +372,31 @@ async fn a_ping_is_signed_and_its_answer_shown() {
     let receiver = WebhookReceiver::start().await;
     let (webhook, secret) = subscribe(&app, &admin, &receiver.url("/in"), &[]).await;
     receiver.answer_next(&[(418, None)]);
-    let (status, outcome, text) = status_and_json(
+    let (status, queued, text) = status_and_json(
         app.post_json(&admin, &format!("/v1/webhooks/{webhook}/ping"), &json!({}))
             .await,
     )
     .await;
-    assert_eq!(status, 200, "{text}");
-    assert_eq!(outcome["response_status"], 418, "{text}");
-    assert_eq!(outcome["response"], "scripted");
+    assert_eq!(status, 202, "{text}");
+    assert_eq!(queued["status"], "pending", "{text}");
+    assert_eq!(queued["change"]["type"], "webhook.ping", "{text}");
     let got = received(&receiver, 1).await;
     assert_eq!(got[0].kind(), "webhook.ping");
-    assert_eq!(got[0].json()["data"]["webhook_id"], webhook.as_str());
+    assert_eq!(got[0].id, queued["id"].as_str().unwrap());
     verify_signatures(&secret, &got);
-    // Nothing in the log, and nothing tried again.
-    assert!(deliveries(&app, &admin, &webhook).await.is_empty());
+    // Its line in the log tells the answer; a ping is tried once and counts for nothing.
+    let line = eventually("the ping's answer is logged", DEADLINE, async || {
+        let log = deliveries(&app, &admin, &webhook).await;
+        log.into_iter().find(|l| l["status"] != "pending")
+    })
+    .await;
+    assert_eq!(line["status"], "failed", "{line}");
+    assert_eq!(line["last_attempt"]["response_status"], 418, "{line}");
+    assert_eq!(line["last_attempt"]["response"], "scripted", "{line}");
+    let sub = app.get_ok(&admin, &format!("/v1/webhooks/{webhook}")).await;
+    assert_eq!(sub["failures_in_a_row"], 0, "{sub}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "not tried again");
 }
 
 #[tokio::test]

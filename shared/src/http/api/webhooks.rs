@@ -4,9 +4,7 @@ use super::conversations::{nullable, page_request};
 use crate::http::AppState;
 use crate::http::auth::Admin;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
-use crate::model::{
-    AttemptOutcome, ChangeType, Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId,
-};
+use crate::model::{ChangeType, Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId};
 use crate::ports::Page;
 use crate::services::webhooks::admin::{NewWebhook, WebhookPatch, Webhooks};
 use axum::Json;
@@ -172,19 +170,19 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Send a signed `webhook.ping` now and see what the endpoint answers (not logged,
-/// not tried again).
+/// Send a signed `webhook.ping` the way every delivery goes: the answer is its line of
+/// the delivery log, which tells what the endpoint said once it has been tried.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/ping", operation_id = "ping_webhook", tags = ["webhooks", "admin"],
     params(("id" = String, Path, description = "webhook id (`wh_…`)")),
-    responses((status = 200, body = AttemptOutcome), (status = 404, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 501, body = Problem)),
+    responses((status = 202, body = WebhookDelivery), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn ping(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
-) -> Result<Json<AttemptOutcome>, ApiError> {
-    Ok(Json(service(&state)?.ping(id).await?))
+) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(service(&state)?.ping(id).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -1,11 +1,11 @@
 //! What admins do with webhooks: subscriptions, a test ping, the delivery log, replays.
 
-use super::post::WebhookClient;
+use super::DeliveryJob;
 use super::signing::new_secret;
-use super::{DeliveryJob, payload};
+use super::target::TargetPolicy;
 use crate::model::{
-    AttemptOutcome, ChangeType, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus,
-    WebhookId,
+    Change, ChangeType, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId,
+    delivery_id,
 };
 use crate::ports::{Page, PageRequest, Queue, QueueName, WebhookStore};
 use crate::services::error::{ServiceError, ServiceResult};
@@ -25,7 +25,8 @@ pub const PREVIOUS_SECRET_LASTS: chrono::TimeDelta = chrono::TimeDelta::hours(24
 pub struct Webhooks {
     pub store: Arc<dyn WebhookStore>,
     pub queue: Arc<dyn Queue>,
-    pub client: Arc<WebhookClient>,
+    /// Where a subscription may point.
+    pub targets: Arc<TargetPolicy>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -47,8 +48,7 @@ pub struct WebhookPatch {
 
 impl Webhooks {
     fn check_url(&self, url: &str) -> ServiceResult<String> {
-        self.client
-            .policy
+        self.targets
             .check_url(url.trim())
             .map(|u| u.to_string())
             .map_err(|reason| ServiceError::Invalid(format!("url: {reason}")))
@@ -170,16 +170,49 @@ impl Webhooks {
         }
     }
 
-    /// Sends a signed `webhook.ping` now and says what the endpoint answered. It is not
-    /// in the delivery log and never tried again.
-    pub async fn ping(&self, id: WebhookId) -> ServiceResult<AttemptOutcome> {
+    /// Queues a `webhook.ping` for the subscription, which goes the way every delivery
+    /// goes (signed, tried again, in the delivery log): the log tells what the endpoint
+    /// answered, a moment later.
+    pub async fn ping(&self, id: WebhookId) -> ServiceResult<WebhookDelivery> {
         let webhook = self.get(id).await?;
-        let ping_id = format!(
-            "whd_ping_{}",
-            crate::model::next_ulid().to_string().to_ascii_lowercase()
-        );
-        let body = payload::ping(&webhook.id.to_string(), Utc::now());
-        Ok(self.client.post(&webhook, &ping_id, body).await.outcome)
+        Self::check_on(&webhook)?;
+        let now = Utc::now();
+        let change = Change {
+            id: format!(
+                "ping_{}",
+                crate::model::next_ulid().to_string().to_ascii_lowercase()
+            ),
+            cursor: String::new(),
+            kind: ChangeType::WebhookPing,
+            at: now,
+            conversation_id: None,
+            contact_id: None,
+            message_id: None,
+            note_id: None,
+            event_id: None,
+            actor_id: None,
+        };
+        let delivery = WebhookDelivery {
+            id: delivery_id(webhook.id, &change.id),
+            webhook_id: webhook.id,
+            change,
+            status: WebhookDeliveryStatus::Pending,
+            attempts: 0,
+            last_attempt: None,
+            next_attempt_at: Some(now),
+            created_at: now,
+            replays: 0,
+        };
+        self.store
+            .add_deliveries(std::slice::from_ref(&delivery))
+            .await?;
+        self.queue
+            .send(
+                QueueName::Webhooks,
+                vec![DeliveryJob::of(&delivery).enqueue(delivery.id.clone())],
+            )
+            .await?;
+        Ok(delivery)
     }
 
     pub async fn deliveries(

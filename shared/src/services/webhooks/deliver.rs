@@ -5,7 +5,7 @@ use super::DeliveryJob;
 use super::payload::PayloadReader;
 use super::post::WebhookClient;
 use super::retry::{DISABLE_AFTER_FAILURES, RetrySchedule, Verdict, verdict};
-use crate::model::{AttemptOutcome, WebhookDelivery, WebhookDeliveryStatus};
+use crate::model::{AttemptOutcome, ChangeType, WebhookDelivery, WebhookDeliveryStatus};
 use crate::ports::{Delivery, PortResult, WebhookStore};
 use crate::services::worker::{Handled, backoff};
 use std::sync::Arc;
@@ -66,9 +66,15 @@ impl WebhookDeliverer {
         delivery.attempts += 1;
         delivery.last_attempt = Some(posted.outcome);
         delivery.next_attempt_at = None;
+        // A ping is one try, and says nothing of how the subscription fares.
+        let ping = delivery.change.kind == ChangeType::WebhookPing;
         let handled = match verdict(status) {
             Verdict::Delivered => {
                 delivery.status = WebhookDeliveryStatus::Delivered;
+                Handled::Done
+            }
+            Verdict::Transient if ping => {
+                delivery.status = WebhookDeliveryStatus::Failed;
                 Handled::Done
             }
             Verdict::Transient => match self
@@ -96,6 +102,7 @@ impl WebhookDeliverer {
         };
         self.store.save_delivery(&delivery).await?;
         match delivery.status {
+            _ if ping => {}
             WebhookDeliveryStatus::Delivered => {
                 self.store
                     .count_result(webhook.id, true, DISABLE_AFTER_FAILURES, "")

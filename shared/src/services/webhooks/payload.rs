@@ -1,6 +1,7 @@
 //! What a delivery carries: `{type, timestamp, data}` as Standard Webhooks suggests,
 //! `data` holding the log entry and the conversation, contact and message it names, as
-//! the agent API shows them when the delivery is made. What was erased since is absent.
+//! the agent API shows them when the delivery is made. What was erased since is absent;
+//! a ping names nothing.
 
 use crate::model::{Change, Contact, Conversation, Message};
 use crate::ports::{ContactStore, ConversationStore, MessageStore, PortResult};
@@ -13,14 +14,7 @@ pub struct Payload<'a> {
     #[serde(rename = "type")]
     pub kind: &'a str,
     pub timestamp: DateTime<Utc>,
-    pub data: PayloadData<'a>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum PayloadData<'a> {
-    Change(Box<ChangeData<'a>>),
-    Ping { webhook_id: String },
+    pub data: ChangeData<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,25 +53,13 @@ impl PayloadReader {
         let payload = Payload {
             kind: change.kind.as_str(),
             timestamp: change.at,
-            data: PayloadData::Change(Box::new(ChangeData {
+            data: ChangeData {
                 change,
                 conversation,
                 contact,
                 message,
-            })),
+            },
         };
         Ok(serde_json::to_vec(&payload).unwrap_or_default())
     }
-}
-
-/// The body of a test ping.
-pub fn ping(webhook_id: &str, now: DateTime<Utc>) -> Vec<u8> {
-    serde_json::to_vec(&Payload {
-        kind: "webhook.ping",
-        timestamp: now,
-        data: PayloadData::Ping {
-            webhook_id: webhook_id.to_owned(),
-        },
-    })
-    .unwrap_or_default()
 }
