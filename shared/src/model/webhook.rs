@@ -115,6 +115,23 @@ pub struct WebhookDelivery {
     pub replays: u32,
 }
 
+impl WebhookDelivery {
+    /// A new delivery of `change` to `webhook`, due at once.
+    pub fn new(webhook: WebhookId, change: Change, now: DateTime<Utc>) -> Self {
+        Self {
+            id: delivery_id(webhook, &change.id),
+            webhook_id: webhook,
+            change,
+            status: WebhookDeliveryStatus::Pending,
+            attempts: 0,
+            last_attempt: None,
+            next_attempt_at: Some(now),
+            created_at: now,
+            replays: 0,
+        }
+    }
+}
+
 /// The delivery of `change` to `webhook`: the same for every reader of the log that
 /// meets the change, so a change read twice is delivered once.
 pub fn delivery_id(webhook: WebhookId, change_id: &str) -> String {

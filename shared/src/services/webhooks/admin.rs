@@ -5,7 +5,6 @@ use super::signing::new_secret;
 use super::target::TargetPolicy;
 use crate::model::{
     Change, ChangeType, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId,
-    delivery_id,
 };
 use crate::ports::{Page, PageRequest, Queue, QueueName, WebhookStore};
 use crate::services::error::{ServiceError, ServiceResult};
@@ -134,14 +133,7 @@ impl Webhooks {
             webhook.enabled = enabled;
         }
         webhook.updated_at = Utc::now();
-        self.store
-            .save_webhook(&webhook)
-            .await
-            .map_err(|e| match e {
-                crate::ports::PortError::NotFound => ServiceError::NotFound("webhook"),
-                other => other.into(),
-            })?;
-        Ok(webhook)
+        self.save(webhook).await
     }
 
     /// A new secret, shown this once; the old one signs beside it for
@@ -152,14 +144,15 @@ impl Webhooks {
         webhook.previous_secret = Some(std::mem::replace(&mut webhook.secret, new_secret()));
         webhook.previous_secret_expires_at = Some(now + PREVIOUS_SECRET_LASTS);
         webhook.updated_at = now;
-        self.store
-            .save_webhook(&webhook)
-            .await
-            .map_err(|e| match e {
-                crate::ports::PortError::NotFound => ServiceError::NotFound("webhook"),
-                other => other.into(),
-            })?;
-        Ok(webhook)
+        self.save(webhook).await
+    }
+
+    async fn save(&self, webhook: Subscription) -> ServiceResult<Subscription> {
+        match self.store.save_webhook(&webhook).await {
+            Ok(()) => Ok(webhook),
+            Err(crate::ports::PortError::NotFound) => Err(ServiceError::NotFound("webhook")),
+            Err(other) => Err(other.into()),
+        }
     }
 
     pub async fn delete(&self, id: WebhookId) -> ServiceResult<()> {
@@ -192,17 +185,7 @@ impl Webhooks {
             event_id: None,
             actor_id: None,
         };
-        let delivery = WebhookDelivery {
-            id: delivery_id(webhook.id, &change.id),
-            webhook_id: webhook.id,
-            change,
-            status: WebhookDeliveryStatus::Pending,
-            attempts: 0,
-            last_attempt: None,
-            next_attempt_at: Some(now),
-            created_at: now,
-            replays: 0,
-        };
+        let delivery = WebhookDelivery::new(webhook.id, change, now);
         self.store
             .add_deliveries(std::slice::from_ref(&delivery))
             .await?;

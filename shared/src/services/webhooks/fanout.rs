@@ -2,7 +2,7 @@
 //! subscription that asks for its type, recorded, then queued.
 
 use super::DeliveryJob;
-use crate::model::{WebhookDelivery, WebhookDeliveryStatus, delivery_id};
+use crate::model::WebhookDelivery;
 use crate::ports::{Queue, QueueName, WebhookStore};
 use crate::services::error::ServiceResult;
 use crate::services::subscriber::Subscriber;
@@ -38,17 +38,7 @@ impl Subscriber for WebhookFanout {
                 webhooks
                     .iter()
                     .filter(|w| w.wants(change.kind))
-                    .map(move |w| WebhookDelivery {
-                        id: delivery_id(w.id, &change.id),
-                        webhook_id: w.id,
-                        change: change.clone(),
-                        status: WebhookDeliveryStatus::Pending,
-                        attempts: 0,
-                        last_attempt: None,
-                        next_attempt_at: Some(now),
-                        created_at: now,
-                        replays: 0,
-                    })
+                    .map(move |w| WebhookDelivery::new(w.id, change.clone(), now))
             })
             .collect();
         if deliveries.is_empty() {
