@@ -66,14 +66,26 @@ impl Queue for Embedded {
         let hidden_for = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX / 2);
         // An idle consumer polls often: look with a read first, so an empty poll costs no
         // write transaction and no fsync.
+        // An ordered queue's message waiting behind an earlier one of its group does not
+        // count: a group held for hours costs no write a poll.
+        let exists = if queue.keeps_group_order() {
+            "SELECT EXISTS (SELECT 1 FROM queue_messages AS m WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2
+                AND NOT EXISTS (SELECT 1 FROM queue_messages AS e
+                    WHERE e.queue = m.queue AND e.grp = m.grp AND e.dead = 0 AND e.id < m.id))"
+        } else {
+            "SELECT EXISTS (SELECT 1 FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2)"
+        };
         let ready = self
             .queue
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2)",
-                )
-                .and_then(|mut s| s.query_row(params![queue.as_str(), Utc::now().timestamp_millis()], |r| r.get::<_, bool>(0)))
-                .map_err(sql)
+                conn.prepare_cached(exists)
+                    .and_then(|mut s| {
+                        s.query_row(
+                            params![queue.as_str(), Utc::now().timestamp_millis()],
+                            |r| r.get::<_, bool>(0),
+                        )
+                    })
+                    .map_err(sql)
             })
             .await?;
         if !ready {

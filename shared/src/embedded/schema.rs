@@ -249,7 +249,8 @@ pub const STORE: &[&str] = &[
         disabled_reason TEXT,
         failures_in_a_row INTEGER NOT NULL DEFAULT 0,
         created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
+        updated_at INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     CREATE TABLE webhook_deliveries (
         id TEXT PRIMARY KEY,

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-const WEBHOOK_COLUMNS: &str = "id, url, description, types, secret, enabled, disabled_reason, failures_in_a_row, created_at, updated_at, previous_secret, previous_secret_expires_at";
+const WEBHOOK_COLUMNS: &str = "id, url, description, types, secret, enabled, disabled_reason, failures_in_a_row, created_at, updated_at, previous_secret, previous_secret_expires_at, version";
 const DELIVERY_COLUMNS: &str =
     "id, webhook_id, change, status, attempts, last_attempt, next_attempt_at, created_at, replays";
 
@@ -28,6 +28,7 @@ fn webhook(row: &Row<'_>) -> rusqlite::Result<Subscription> {
         updated_at: time(row.get(9)?)?,
         previous_secret: row.get(10)?,
         previous_secret_expires_at: row.get::<_, Option<i64>>(11)?.map(time).transpose()?,
+        version: row.get::<_, i64>(12)?.try_into().unwrap_or_default(),
     })
 }
 
@@ -57,7 +58,7 @@ impl WebhookStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ))
                 .and_then(|mut s| {
                     s.execute(params![
@@ -73,6 +74,7 @@ impl WebhookStore for Embedded {
                         millis(w.updated_at),
                         w.previous_secret,
                         w.previous_secret_expires_at.map(millis),
+                        i64::try_from(w.version).unwrap_or(i64::MAX),
                     ])
                 })
                 .map_err(sql)?;
@@ -113,8 +115,9 @@ impl WebhookStore for Embedded {
                     .prepare_cached(
                         "UPDATE webhooks SET url = ?2, description = ?3, types = ?4, enabled = ?5,
                             disabled_reason = ?6, failures_in_a_row = ?7, updated_at = ?8,
-                            secret = ?9, previous_secret = ?10, previous_secret_expires_at = ?11
-                         WHERE id = ?1",
+                            secret = ?9, previous_secret = ?10, previous_secret_expires_at = ?11,
+                            version = version + 1
+                         WHERE id = ?1 AND version = ?12",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -129,11 +132,20 @@ impl WebhookStore for Embedded {
                             w.secret,
                             w.previous_secret,
                             w.previous_secret_expires_at.map(millis),
+                            i64::try_from(w.version).unwrap_or(i64::MAX),
                         ])
                     })
                     .map_err(sql)?;
                 if changed == 0 {
-                    return Err(PortError::NotFound);
+                    let exists = conn
+                        .prepare_cached("SELECT 1 FROM webhooks WHERE id = ?1")
+                        .and_then(|mut s| s.exists([w.id.to_string()]))
+                        .map_err(sql)?;
+                    return Err(if exists {
+                        PortError::Conflict("the webhook changed since it was read".into())
+                    } else {
+                        PortError::NotFound
+                    });
                 }
                 Ok(())
             })
@@ -171,7 +183,8 @@ impl WebhookStore for Embedded {
                 let id = id.to_string();
                 if arrived {
                     conn.prepare_cached(
-                        "UPDATE webhooks SET failures_in_a_row = 0 WHERE id = ?1 AND failures_in_a_row > 0",
+                        "UPDATE webhooks SET failures_in_a_row = 0, version = version + 1
+                         WHERE id = ?1 AND failures_in_a_row > 0",
                     )
                     .and_then(|mut s| s.execute([&id]))
                     .map_err(sql)?;
@@ -180,7 +193,7 @@ impl WebhookStore for Embedded {
                         "UPDATE webhooks SET failures_in_a_row = failures_in_a_row + 1,
                             enabled = CASE WHEN failures_in_a_row + 1 >= ?2 THEN 0 ELSE enabled END,
                             disabled_reason = CASE WHEN failures_in_a_row + 1 >= ?2 AND enabled THEN ?3 ELSE disabled_reason END,
-                            updated_at = ?4
+                            updated_at = ?4, version = version + 1
                          WHERE id = ?1",
                     )
                     .and_then(|mut s| s.execute(params![id, disable_after, reason, now]))

@@ -202,6 +202,15 @@ pub struct Change {
     pub actor_id: Option<AgentId>,
 }
 
+impl Change {
+    /// What the change is about: its conversation, else its contact.
+    pub fn subject(&self) -> Option<String> {
+        self.conversation_id
+            .map(|c| c.to_string())
+            .or_else(|| self.contact_id.map(|c| c.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,10 @@ pub struct Subscription {
     pub failures_in_a_row: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts the writes to it: a save names the version it read, so an admin's change
+    /// and the sender's count of failures never undo each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Subscription {
@@ -173,6 +177,7 @@ mod tests {
             failures_in_a_row: 0,
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         assert!(
             ChangeType::ALL

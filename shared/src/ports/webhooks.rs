@@ -13,13 +13,14 @@ pub trait WebhookStore: Send + Sync {
     async fn webhook(&self, id: WebhookId) -> PortResult<Option<Subscription>>;
     /// Every subscription, oldest first (a team has a handful).
     async fn list_webhooks(&self) -> PortResult<Vec<Subscription>>;
-    /// `NotFound` when it was deleted.
+    /// Saves it over the version it was read at (`webhook.version`), as the next
+    /// version: `Conflict` when it changed since, `NotFound` when it was deleted.
     async fn save_webhook(&self, webhook: &Subscription) -> PortResult<()>;
     /// Deletes it and its delivery log; false when there was none.
     async fn delete_webhook(&self, id: WebhookId) -> PortResult<bool>;
     /// Counts a delivery that arrived (the count of failures in a row starts again) or
     /// failed for good; at `disable_after` failures in a row the subscription is turned
-    /// off with `reason`.
+    /// off with `reason`. Each change makes a new version.
     async fn count_result(
         &self,
         id: WebhookId,

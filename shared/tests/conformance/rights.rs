@@ -450,6 +450,7 @@ async fn webhook_deliveries_about(held: &Held, who: &Customer) -> Vec<(WebhookId
         failures_in_a_row: 0,
         created_at: at,
         updated_at: at,
+        version: 0,
     };
     held.store.create_webhook(&webhook).await.unwrap();
     let subjects = who

@@ -36,6 +36,7 @@ fn subscription(url: &str) -> Subscription {
         failures_in_a_row: 0,
         created_at: now,
         updated_at: now,
+        version: 0,
     }
 }
 
@@ -90,7 +91,28 @@ async fn a_subscription_reads_back_with_its_secret_and_saves(store: &dyn Store) 
         ..first.clone()
     };
     store.save_webhook(&changed).await.unwrap();
-    assert_eq!(store.webhook(first.id).await.unwrap(), Some(changed));
+    let saved = store.webhook(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        saved,
+        Subscription {
+            version: 1,
+            ..changed.clone()
+        }
+    );
+    // A save over a version that is no longer the subscription's is refused: two admins,
+    // or an admin and the sender's count of failures, never undo each other.
+    assert!(matches!(
+        store.save_webhook(&changed).await,
+        Err(PortError::Conflict(_))
+    ));
+    store.count_result(first.id, false, 10, "x").await.unwrap();
+    assert!(matches!(
+        store.save_webhook(&saved).await,
+        Err(PortError::Conflict(_))
+    ));
+    let counted = store.webhook(first.id).await.unwrap().unwrap();
+    assert_eq!((counted.version, counted.failures_in_a_row), (2, 1));
+    store.save_webhook(&counted).await.unwrap();
     let gone = subscription("https://gone.example/");
     assert!(matches!(
         store.save_webhook(&gone).await,

@@ -12,10 +12,14 @@ use crate::ports::{
     LOG_RETENTION, MAX_REPLAY, Page, PageRequest, PortError, PortResult, WebhookStore,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 
 const NEW: Option<&str> = Some("attribute_not_exists(pk)");
+/// Deliveries a delete takes along at once; a longer log is left to the TTL.
+const DELETED_WITH_IT: usize = 2_000;
+/// Deliveries read per page of a delete.
+const DELETE_PAGE: i32 = 200;
 const EXISTS: Option<&str> = Some("attribute_exists(pk)");
 /// Deletes per `BatchWriteItem`.
 const DELETE_BATCH: usize = 25;
@@ -32,15 +36,9 @@ fn webhook_item(w: &Subscription) -> PortResult<Item> {
     Ok(item)
 }
 
+/// The secrets are read back with the rest (they are only kept from the model's JSON).
 fn webhook_of(item: Item) -> PortResult<Subscription> {
-    let secret = items::string(&item, "secret").unwrap_or_default();
-    let previous_secret = items::string(&item, "previous_secret");
-    let webhook: Subscription = items::from_item(item)?;
-    Ok(Subscription {
-        secret,
-        previous_secret,
-        ..webhook
-    })
+    items::from_item(item)
 }
 
 fn delivery_item(d: &WebhookDelivery) -> PortResult<Item> {
@@ -50,16 +48,22 @@ fn delivery_item(d: &WebhookDelivery) -> PortResult<Item> {
     item.insert("sk".into(), s(keys::META));
     item.insert("gsi1pk".into(), s(keys::webhook_log(d.webhook_id)));
     item.insert("gsi1sk".into(), s(keys::webhook_log_order(created, &d.id)));
+    // Kept 7 days from its last activity: a delivery tried (or replayed) late stays
+    // while its job may still be on the queue.
+    let last_active = [
+        Some(d.created_at),
+        d.next_attempt_at,
+        d.last_attempt.as_ref().map(|a| a.at),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(d.created_at);
     item.insert(
         "expires_at".into(),
-        n((d.created_at + LOG_RETENTION).timestamp()),
+        n((last_active + LOG_RETENTION).timestamp()),
     );
-    let change = &d.change;
-    let subject = change
-        .conversation_id
-        .map(|c| c.to_string())
-        .or_else(|| change.contact_id.map(|c| c.to_string()));
-    if let Some(subject) = subject {
+    if let Some(subject) = d.change.subject() {
         item.insert("gsi2pk".into(), s(keys::webhook_subject(&subject)));
         item.insert("gsi2sk".into(), s(d.id.clone()));
     }
@@ -141,27 +145,70 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn save_webhook(&self, webhook: &Subscription) -> PortResult<()> {
-        // The counter is the store's to keep (`count_result`): a save keeps it as read.
-        self.put(webhook_item(webhook)?, EXISTS)
+        let item = webhook_item(&Subscription {
+            version: webhook.version + 1,
+            ..webhook.clone()
+        })?;
+        let saved = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", n(webhook.version))
+            .send()
             .await
-            .map_err(|e| match e {
-                PortError::Conflict(_) => PortError::NotFound,
-                other => other,
-            })
+            .map_err(|e| errors::sdk("dynamodb:PutItem", e));
+        match saved {
+            Ok(_) => Ok(()),
+            Err(PortError::Conflict(_)) => match self.webhook(webhook.id).await? {
+                Some(_) => Err(PortError::Conflict(
+                    "the webhook changed since it was read".into(),
+                )),
+                None => Err(PortError::NotFound),
+            },
+            Err(e) => Err(e),
+        }
     }
 
+    /// The subscription goes first (its queued deliveries then find nothing to send),
+    /// then its log, page by page, up to [`DELETED_WITH_IT`] deliveries; the table's TTL
+    /// takes the rest of a very busy log within its 7 days.
     async fn delete_webhook(&self, id: WebhookId) -> PortResult<bool> {
         let Some(_) = self.get(keys::WEBHOOKS, &keys::webhook(id)).await? else {
             return Ok(false);
         };
-        let mut doomed: Vec<(String, String)> = self
-            .index_partition("gsi1", &keys::webhook_log(id))
-            .await?
-            .iter()
-            .filter_map(|item| Some((items::string(item, "pk")?, keys::META.to_owned())))
-            .collect();
-        doomed.push((keys::WEBHOOKS.to_owned(), keys::webhook(id)));
-        self.delete_keys(doomed).await?;
+        self.delete_keys(vec![(keys::WEBHOOKS.to_owned(), keys::webhook(id))])
+            .await?;
+        let mut start = None;
+        let mut deleted = 0;
+        while deleted < DELETED_WITH_IT {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", s(keys::webhook_log(id)))
+                .projection_expression("pk")
+                .limit(DELETE_PAGE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            let doomed: Vec<(String, String)> = out
+                .items
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|item| Some((items::string(item, "pk")?, keys::META.to_owned())))
+                .collect();
+            deleted += doomed.len();
+            self.delete_keys(doomed).await?;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
         Ok(true)
     }
 
@@ -172,71 +219,65 @@ impl WebhookStore for DynamoStore {
         disable_after: u32,
         reason: &str,
     ) -> PortResult<()> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::WEBHOOKS))
-            .key("sk", s(keys::webhook(id)))
-            .condition_expression("attribute_exists(pk)");
-        let result = if arrived {
-            update
-                .update_expression("SET failures_in_a_row = :zero")
-                .condition_expression("attribute_exists(pk) AND failures_in_a_row > :zero")
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await
-                .map(|_| ())
-        } else {
-            // One step: count the failure, and turn the subscription off when this one
-            // reaches the limit (the condition keeps the first reason).
-            let counted = update
-                .update_expression("ADD failures_in_a_row :one SET updated_at = :now")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-                .send()
-                .await
-                .map_err(|e| errors::sdk("dynamodb:UpdateItem", e));
-            let counted = match counted {
-                Ok(counted) => counted,
-                // The subscription is gone.
-                Err(PortError::Conflict(_)) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let failures = counted
-                .attributes
-                .as_ref()
-                .and_then(|a| items::number(a, "failures_in_a_row"))
-                .unwrap_or_default();
-            if failures < u64::from(disable_after) {
-                return Ok(());
-            }
+        let update = || {
             self.client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(keys::WEBHOOKS))
                 .key("sk", s(keys::webhook(id)))
-                .condition_expression("enabled = :on")
-                .update_expression("SET enabled = :off, disabled_reason = :why")
-                .expression_attribute_values(
-                    ":on",
-                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-                )
-                .expression_attribute_values(
-                    ":off",
-                    aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-                )
-                .expression_attribute_values(":why", s(reason))
-                .send()
-                .await
-                .map(|_| ())
+                .expression_attribute_values(":one", n(1))
         };
-        match result.map_err(|e| errors::sdk("dynamodb:UpdateItem", e)) {
+        let ignore_condition = |result: PortResult<()>| match result {
             // Gone, nothing to reset, or turned off already.
             Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
+        };
+        if arrived {
+            let reset = update()
+                .update_expression("SET failures_in_a_row = :zero ADD version :one")
+                .condition_expression("attribute_exists(pk) AND failures_in_a_row > :zero")
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| errors::sdk("dynamodb:UpdateItem", e));
+            return ignore_condition(reset);
         }
+        let counted = update()
+            .update_expression("ADD failures_in_a_row :one, version :one SET updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:UpdateItem", e));
+        let counted = match counted {
+            Ok(counted) => counted,
+            Err(PortError::Conflict(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let failures = counted
+            .attributes
+            .as_ref()
+            .and_then(|a| items::number(a, "failures_in_a_row"))
+            .unwrap_or_default();
+        if failures < u64::from(disable_after) {
+            return Ok(());
+        }
+        // Off, unless a delivery that arrived meanwhile started the count again; the
+        // condition keeps the first reason.
+        let off = update()
+            .update_expression("SET enabled = :off, disabled_reason = :why ADD version :one")
+            .condition_expression("enabled = :on AND failures_in_a_row >= :limit")
+            .expression_attribute_values(":on", AttributeValue::Bool(true))
+            .expression_attribute_values(":off", AttributeValue::Bool(false))
+            .expression_attribute_values(":why", s(reason))
+            .expression_attribute_values(":limit", n(disable_after))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::sdk("dynamodb:UpdateItem", e));
+        ignore_condition(off)
     }
 
     async fn add_deliveries(&self, deliveries: &[WebhookDelivery]) -> PortResult<()> {

@@ -63,7 +63,8 @@ pub async fn list(
 
 /// Subscribe an endpoint to events. Each delivery is signed the Standard Webhooks way
 /// (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature`) with the secret in the answer.
-/// 409 past 20 subscriptions.
+/// 409 past 20 subscriptions; 422 for a URL webhooks may not go to, or `webhook.ping`
+/// among the types (only a ping sends it).
 #[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_webhook", tags = ["webhooks", "admin"], request_body = NewWebhookBody,
     responses((status = 201, body = CreatedWebhook), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 501, body = Problem)),

@@ -17,6 +17,9 @@ pub const MAX_DESCRIPTION_CHARS: usize = 200;
 /// Most subscriptions an installation may have: each change goes to every one.
 pub const MAX_WEBHOOKS: usize = 20;
 
+/// Reads and saves of one change before it gives up on a subscription that keeps changing.
+const SAVE_ATTEMPTS: usize = 5;
+
 /// How long a rotated-out secret still signs deliveries beside the new one.
 pub const PREVIOUS_SECRET_LASTS: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -67,6 +70,11 @@ impl Webhooks {
     }
 
     fn check_types(mut types: Vec<ChangeType>) -> ServiceResult<Vec<ChangeType>> {
+        if types.contains(&ChangeType::WebhookPing) {
+            return Err(ServiceError::Invalid(
+                "types: `webhook.ping` goes only where a ping is sent".into(),
+            ));
+        }
         if types.len() > MAX_TYPES {
             return Err(ServiceError::Invalid(format!("types: at most {MAX_TYPES}")));
         }
@@ -96,6 +104,7 @@ impl Webhooks {
             failures_in_a_row: 0,
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         self.store.create_webhook(&webhook).await?;
         Ok(webhook)
@@ -115,44 +124,67 @@ impl Webhooks {
     /// Turning a subscription on again clears why it was turned off and its count of
     /// failures.
     pub async fn patch(&self, id: WebhookId, patch: WebhookPatch) -> ServiceResult<Subscription> {
-        let mut webhook = self.get(id).await?;
-        if let Some(url) = patch.url {
-            webhook.url = self.check_url(&url)?;
-        }
-        if let Some(description) = patch.description {
-            webhook.description = Self::check_description(description)?;
-        }
-        if let Some(types) = patch.types {
-            webhook.types = Self::check_types(types)?;
-        }
-        if let Some(enabled) = patch.enabled {
-            if enabled && !webhook.enabled {
-                webhook.disabled_reason = None;
-                webhook.failures_in_a_row = 0;
+        let url = patch.url.map(|u| self.check_url(&u)).transpose()?;
+        let description = patch.description.map(Self::check_description).transpose()?;
+        let types = patch.types.map(Self::check_types).transpose()?;
+        self.change(id, |webhook| {
+            if let Some(url) = &url {
+                webhook.url = url.clone();
             }
-            webhook.enabled = enabled;
-        }
-        webhook.updated_at = Utc::now();
-        self.save(webhook).await
+            if let Some(description) = &description {
+                webhook.description = description.clone();
+            }
+            if let Some(types) = &types {
+                webhook.types = types.clone();
+            }
+            if let Some(enabled) = patch.enabled {
+                if enabled && !webhook.enabled {
+                    webhook.disabled_reason = None;
+                    webhook.failures_in_a_row = 0;
+                }
+                webhook.enabled = enabled;
+            }
+        })
+        .await
     }
 
     /// A new secret, shown this once; the old one signs beside it for
     /// [`PREVIOUS_SECRET_LASTS`], so the endpoint can change over.
     pub async fn rotate_secret(&self, id: WebhookId) -> ServiceResult<Subscription> {
-        let mut webhook = self.get(id).await?;
-        let now = Utc::now();
-        webhook.previous_secret = Some(std::mem::replace(&mut webhook.secret, new_secret()));
-        webhook.previous_secret_expires_at = Some(now + PREVIOUS_SECRET_LASTS);
-        webhook.updated_at = now;
-        self.save(webhook).await
+        let secret = new_secret();
+        self.change(id, |webhook| {
+            webhook.previous_secret = Some(std::mem::replace(&mut webhook.secret, secret.clone()));
+            webhook.previous_secret_expires_at = Some(Utc::now() + PREVIOUS_SECRET_LASTS);
+        })
+        .await
     }
 
-    async fn save(&self, webhook: Subscription) -> ServiceResult<Subscription> {
-        match self.store.save_webhook(&webhook).await {
-            Ok(()) => Ok(webhook),
-            Err(crate::ports::PortError::NotFound) => Err(ServiceError::NotFound("webhook")),
-            Err(other) => Err(other.into()),
+    /// Reads the subscription, applies `apply` and saves it over the version read; when
+    /// the sender counted a failure meanwhile, reads it again and applies it again.
+    async fn change(
+        &self,
+        id: WebhookId,
+        apply: impl Fn(&mut Subscription),
+    ) -> ServiceResult<Subscription> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let mut webhook = self.get(id).await?;
+            apply(&mut webhook);
+            webhook.updated_at = Utc::now();
+            match self.store.save_webhook(&webhook).await {
+                Ok(()) => {
+                    webhook.version += 1;
+                    return Ok(webhook);
+                }
+                Err(crate::ports::PortError::Conflict(_)) => continue,
+                Err(crate::ports::PortError::NotFound) => {
+                    return Err(ServiceError::NotFound("webhook"));
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
+        Err(ServiceError::Conflict(
+            "the webhook kept changing; try again".into(),
+        ))
     }
 
     pub async fn delete(&self, id: WebhookId) -> ServiceResult<()> {
@@ -254,8 +286,12 @@ impl Webhooks {
             delivery.next_attempt_at = Some(now);
             self.store.save_delivery(&delivery).await?;
             jobs.push(
-                DeliveryJob::of(&delivery)
-                    .enqueue(format!("{}:replay:{}", delivery.id, delivery.replays)),
+                // Never the key of an earlier replay, which a FIFO queue would drop.
+                DeliveryJob::of(&delivery).enqueue(format!(
+                    "{}:replay:{}",
+                    delivery.id,
+                    crate::model::next_ulid()
+                )),
             );
             replayed.push(delivery);
         }

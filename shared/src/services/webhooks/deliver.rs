@@ -101,12 +101,12 @@ impl WebhookDeliverer {
             }
         };
         self.store.save_delivery(&delivery).await?;
-        match delivery.status {
-            _ if ping => {}
+        let counted = match delivery.status {
+            _ if ping => Ok(()),
             WebhookDeliveryStatus::Delivered => {
                 self.store
                     .count_result(webhook.id, true, DISABLE_AFTER_FAILURES, "")
-                    .await?
+                    .await
             }
             WebhookDeliveryStatus::Failed => {
                 let why = format!(
@@ -114,9 +114,13 @@ impl WebhookDeliverer {
                 );
                 self.store
                     .count_result(webhook.id, false, DISABLE_AFTER_FAILURES, &why)
-                    .await?
+                    .await
             }
-            WebhookDeliveryStatus::Pending => {}
+            WebhookDeliveryStatus::Pending => Ok(()),
+        };
+        // The try is saved: failing it now would try it again, and count nothing then.
+        if let Err(e) = counted {
+            tracing::error!(webhook = %webhook.id, error = %e, "counting a delivery's result failed");
         }
         log(&delivery);
         Ok(handled)

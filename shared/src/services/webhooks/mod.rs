@@ -28,12 +28,7 @@ pub struct DeliveryJob {
 
 impl DeliveryJob {
     pub fn of(delivery: &crate::model::WebhookDelivery) -> Self {
-        let change = &delivery.change;
-        let subject = change
-            .conversation_id
-            .map(|c| c.to_string())
-            .or_else(|| change.contact_id.map(|c| c.to_string()))
-            .unwrap_or_default();
+        let subject = delivery.change.subject().unwrap_or_default();
         Self {
             webhook_id: delivery.webhook_id,
             delivery_id: delivery.id.clone(),

@@ -5,8 +5,9 @@ use std::time::Duration;
 /// The waits between tries: the Standard Webhooks schedule, some 27 hours in all.
 pub const DEFAULT_SCHEDULE: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
 
-/// The longest wait a `Retry-After` may ask for (a queue's longest hold).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(12 * 3_600);
+/// The longest wait between tries: SQS holds a received message at most 12 hours from
+/// its receipt, so a wait ends well before that.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(11 * 3_600);
 
 /// Deliveries that fail for good in a row before a subscription is turned off.
 pub const DISABLE_AFTER_FAILURES: u32 = 10;
