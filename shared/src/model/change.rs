@@ -203,6 +203,25 @@ pub struct Change {
 }
 
 impl Change {
+    /// A ping of a webhook subscription at `now`: about nothing, never in the log.
+    pub fn ping(now: DateTime<Utc>) -> Self {
+        Self {
+            id: format!(
+                "ping_{}",
+                super::next_ulid().to_string().to_ascii_lowercase()
+            ),
+            cursor: String::new(),
+            kind: ChangeType::WebhookPing,
+            at: now,
+            conversation_id: None,
+            contact_id: None,
+            message_id: None,
+            note_id: None,
+            event_id: None,
+            actor_id: None,
+        }
+    }
+
     /// What the change is about: its conversation, else its contact.
     pub fn subject(&self) -> Option<String> {
         self.conversation_id

@@ -202,22 +202,7 @@ impl Webhooks {
         let webhook = self.get(id).await?;
         Self::check_on(&webhook)?;
         let now = Utc::now();
-        let change = Change {
-            id: format!(
-                "ping_{}",
-                crate::model::next_ulid().to_string().to_ascii_lowercase()
-            ),
-            cursor: String::new(),
-            kind: ChangeType::WebhookPing,
-            at: now,
-            conversation_id: None,
-            contact_id: None,
-            message_id: None,
-            note_id: None,
-            event_id: None,
-            actor_id: None,
-        };
-        let delivery = WebhookDelivery::new(webhook.id, change, now);
+        let delivery = WebhookDelivery::new(webhook.id, Change::ping(now), now);
         self.store
             .add_deliveries(std::slice::from_ref(&delivery))
             .await?;

@@ -21,14 +21,8 @@ impl Subscriber for WebhookFanout {
     }
 
     async fn handle(&self, changes: &[crate::model::Change]) -> ServiceResult<()> {
-        let webhooks: Vec<_> = self
-            .store
-            .list_webhooks()
-            .await?
-            .into_iter()
-            .filter(|w| w.enabled)
-            .collect();
-        if webhooks.is_empty() {
+        let webhooks = self.store.list_webhooks().await?;
+        if !webhooks.iter().any(|w| w.enabled) {
             return Ok(());
         }
         let now = chrono::Utc::now();

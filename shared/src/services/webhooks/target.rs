@@ -63,7 +63,11 @@ impl TargetPolicy {
 
     fn host_allowed(&self, host: &Host<&str>) -> bool {
         let name = host.to_string();
-        let name = name.trim_start_matches('[').trim_end_matches(']');
+        self.allows_host(name.trim_start_matches('[').trim_end_matches(']'))
+    }
+
+    /// Whether an admin named this host as allowed, whatever it resolves to.
+    fn allows_host(&self, name: &str) -> bool {
         self.allowed_hosts
             .iter()
             .any(|h| h.eq_ignore_ascii_case(name))
@@ -148,10 +152,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed = policy
-                .allowed_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&host));
+            let allowed = policy.allows_host(&host);
             let usable: Vec<SocketAddr> = found
                 .iter()
                 .copied()
