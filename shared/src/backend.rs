@@ -6,9 +6,9 @@ use crate::config::HttpConfig;
 use crate::http::{AppState, limits::RateLimits, links::CustomerLinks};
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ChannelSender, ContactStore, ConversationStore, ErasureStore,
-    EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore, Queue,
-    RoutingStore, SendOnce, SettingStore, TeamStore, WebhookStore,
+    AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
+    ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore,
+    Queue, RoutingStore, SendOnce, SettingStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -283,6 +283,14 @@ impl BlobStore for NoBlobs {
     }
 
     async fn get(&self, _: &str) -> PortResult<Option<Blob>> {
+        Err(no_blobs())
+    }
+
+    async fn get_versioned(&self, _: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
+        Err(no_blobs())
+    }
+
+    async fn put_if(&self, _: &str, _: Blob, _: Option<&BlobVersion>) -> PortResult<()> {
         Err(no_blobs())
     }
 

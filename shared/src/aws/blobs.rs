@@ -1,9 +1,10 @@
 //! The blob port on S3: one private bucket, every object encrypted at rest. Three calls,
-//! PutObject, GetObject and DeleteObject, as [`SignedRequests`]: path-style on an emulator, virtual-hosted
-//! (`<bucket>.s3.<region>.amazonaws.com`) on AWS.
+//! PutObject (conditional with `If-Match`/`If-None-Match` for [`BlobStore::put_if`]),
+//! GetObject and DeleteObject, as [`SignedRequests`]: path-style on an emulator,
+//! virtual-hosted (`<bucket>.s3.<region>.amazonaws.com`) on AWS.
 
 use super::signed::{Service, SignedRequests, xml_element};
-use crate::ports::{Blob, BlobStore, PortResult};
+use crate::ports::{Blob, BlobStore, BlobVersion, PortError, PortResult};
 use async_trait::async_trait;
 use bytes::Bytes;
 
@@ -50,22 +51,50 @@ fn built(request: Result<http::Request<Bytes>, http::Error>) -> PortResult<http:
     request.map_err(|e| crate::ports::PortError::Internal(format!("building an S3 request: {e}")))
 }
 
-#[async_trait]
-impl BlobStore for S3Blobs {
-    async fn put(&self, key: &str, blob: Blob) -> PortResult<()> {
+impl S3Blobs {
+    /// PutObject, with at most one precondition header (`If-Match: <etag>` or
+    /// `If-None-Match: *`); a failed precondition is a [`PortError::Conflict`].
+    async fn put_object(
+        &self,
+        key: &str,
+        blob: Blob,
+        condition: Option<(&str, &str)>,
+    ) -> PortResult<()> {
         check_key(key)?;
-        let request = request(http::Method::PUT, &self.url(key))
+        let mut request = request(http::Method::PUT, &self.url(key))
             .header(http::header::CONTENT_TYPE, &blob.content_type)
             .header(http::header::CONTENT_LENGTH, blob.bytes.len())
-            .header("x-amz-server-side-encryption", "AES256")
-            .body(Bytes::from(blob.bytes));
-        self.aws
-            .send("s3:PutObject", Service::S3, built(request)?, &[])
+            .header("x-amz-server-side-encryption", "AES256");
+        if let Some((name, value)) = condition {
+            request = request.header(name, value);
+        }
+        // 412: the precondition failed; 409: a concurrent conditional write won; 404:
+        // `If-Match` on a key deleted since it was read.
+        let lost: &[u16] = if condition.is_some() {
+            &[404, 409, 412]
+        } else {
+            &[]
+        };
+        let answer = self
+            .aws
+            .send(
+                "s3:PutObject",
+                Service::S3,
+                built(request.body(Bytes::from(blob.bytes)))?,
+                lost,
+            )
             .await?;
+        if lost.contains(&answer.status) {
+            return Err(PortError::Conflict(format!(
+                "s3:PutObject {}/{key}: {} (changed since it was read)",
+                self.bucket, answer.status
+            )));
+        }
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
+    /// GetObject, with the object's ETag as its version.
+    async fn get_object(&self, key: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
         check_key(key)?;
         let request = request(http::Method::GET, &self.url(key)).body(Bytes::new());
         let answer = self
@@ -90,10 +119,45 @@ impl BlobStore for S3Blobs {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/octet-stream")
             .to_owned();
-        Ok(Some(Blob {
-            content_type,
-            bytes: answer.body.into(),
-        }))
+
+        let version = answer
+            .headers
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(|etag| BlobVersion(etag.to_owned()))
+            .ok_or_else(|| {
+                PortError::Internal(format!("s3:GetObject {}/{key}: no ETag", self.bucket))
+            })?;
+        Ok(Some((
+            Blob {
+                content_type,
+                bytes: answer.body.into(),
+            },
+            version,
+        )))
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn put(&self, key: &str, blob: Blob) -> PortResult<()> {
+        self.put_object(key, blob, None).await
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
+        Ok(self.get_object(key).await?.map(|(blob, _)| blob))
+    }
+
+    async fn get_versioned(&self, key: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
+        self.get_object(key).await
+    }
+
+    async fn put_if(&self, key: &str, blob: Blob, read: Option<&BlobVersion>) -> PortResult<()> {
+        let condition = match read {
+            Some(version) => ("if-match", version.0.as_str()),
+            None => ("if-none-match", "*"),
+        };
+        self.put_object(key, blob, Some(condition)).await
     }
 
     async fn delete(&self, key: &str) -> PortResult<()> {

@@ -1,8 +1,13 @@
 //! Attachments and raw payloads as files in a folder, written atomically.
 
-use crate::ports::{Blob, BlobStore, PortError, PortResult};
+use crate::ports::{Blob, BlobStore, BlobVersion, PortError, PortResult};
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Conditional writes compare and write under this lock: one process owns the folder.
+static CONDITIONAL_WRITES: Mutex<()> = Mutex::new(());
 
 #[derive(Clone, Debug)]
 pub struct BlobFolder {
@@ -28,43 +33,42 @@ fn io(path: &Path, e: std::io::Error) -> PortError {
 impl BlobStore for BlobFolder {
     async fn put(&self, key: &str, blob: Blob) -> PortResult<()> {
         let path = self.path_of(key)?;
-        tokio::task::spawn_blocking(move || {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-            }
-            let tmp = path.with_extension(format!("tmp{:x}", rand::random::<u32>()));
-            let meta = serde_json::json!({ "content_type": blob.content_type }).to_string();
-            std::fs::write(&tmp, &blob.bytes).map_err(|e| io(&tmp, e))?;
-            std::fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| io(&tmp, e))?;
-            std::fs::write(path.with_extension("meta"), meta).map_err(|e| io(&path, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
-        })
-        .await
-        .map_err(|e| PortError::Internal(e.to_string()))?
+        blocking(move || write(&path, &blob)).await
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<Blob>> {
         let path = self.path_of(key)?;
-        tokio::task::spawn_blocking(move || {
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(io(&path, e)),
-            };
-            let content_type = std::fs::read_to_string(path.with_extension("meta"))
-                .ok()
-                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
-                .and_then(|v| v["content_type"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "application/octet-stream".into());
-            Ok(Some(Blob {
-                content_type,
-                bytes,
+        blocking(move || read(&path)).await
+    }
+
+    async fn get_versioned(&self, key: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
+        let path = self.path_of(key)?;
+        blocking(move || {
+            Ok(read(&path)?.map(|blob| {
+                let version = version_of(&blob);
+                (blob, version)
             }))
         })
         .await
-        .map_err(|e| PortError::Internal(e.to_string()))?
+    }
+
+    async fn put_if(&self, key: &str, blob: Blob, read_at: Option<&BlobVersion>) -> PortResult<()> {
+        let path = self.path_of(key)?;
+        let expected = read_at.cloned();
+        blocking(move || {
+            let _held = CONDITIONAL_WRITES
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let held = read(&path)?.map(|b| version_of(&b));
+            if held != expected {
+                return Err(PortError::Conflict(format!(
+                    "{} changed since it was read",
+                    path.display()
+                )));
+            }
+            write(&path, &blob)
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> PortResult<()> {
@@ -92,6 +96,56 @@ impl BlobStore for BlobFolder {
         .await
         .map_err(|e| PortError::Internal(e.to_string()))?
     }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> PortResult<T> + Send + 'static,
+) -> PortResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| PortError::Internal(e.to_string()))?
+}
+
+/// Writes the bytes beside the key and renames them over it, so a reader sees the old
+/// blob or the new one, never half of one.
+fn write(path: &Path, blob: &Blob) -> PortResult<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    let tmp = path.with_extension(format!("tmp{:x}", rand::random::<u32>()));
+    let meta = serde_json::json!({ "content_type": blob.content_type }).to_string();
+    std::fs::write(&tmp, &blob.bytes).map_err(|e| io(&tmp, e))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(&tmp, e))?;
+    std::fs::write(path.with_extension("meta"), meta).map_err(|e| io(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+}
+
+fn read(path: &Path) -> PortResult<Option<Blob>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(path, e)),
+    };
+    let content_type = std::fs::read_to_string(path.with_extension("meta"))
+        .ok()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+        .and_then(|v| v["content_type"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Ok(Some(Blob {
+        content_type,
+        bytes,
+    }))
+}
+
+/// A write's version: the digest of what it wrote.
+fn version_of(blob: &Blob) -> BlobVersion {
+    let mut digest = Sha256::new();
+    digest.update(blob.content_type.as_bytes());
+    digest.update([0]);
+    digest.update(&blob.bytes);
+    BlobVersion(hex::encode(digest.finalize()))
 }
 
 #[cfg(test)]

@@ -7,11 +7,22 @@ pub struct Blob {
     pub bytes: Vec<u8>,
 }
 
+/// Which write of a blob a read saw (S3's ETag; a digest of the bytes in the blob
+/// folder). Only [`BlobStore::put_if`] gives it meaning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobVersion(pub String);
+
 /// Where attachment bytes and raw payloads live.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, blob: Blob) -> PortResult<()>;
     async fn get(&self, key: &str) -> PortResult<Option<Blob>>;
+    /// The blob and the version of it that was read, for a later [`BlobStore::put_if`].
+    async fn get_versioned(&self, key: &str) -> PortResult<Option<(Blob, BlobVersion)>>;
+    /// Writes `blob` only while `key` still holds the version `read` (`None`: holds
+    /// nothing), so that two read-modify-writes of one small record (a call's state, on
+    /// two instances) never undo each other. Otherwise [`PortError::Conflict`]: read again.
+    async fn put_if(&self, key: &str, blob: Blob, read: Option<&BlobVersion>) -> PortResult<()>;
     /// Removes the blob; a key that holds none is already as asked.
     async fn delete(&self, key: &str) -> PortResult<()>;
 }

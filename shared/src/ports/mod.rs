@@ -13,7 +13,7 @@ mod settings;
 mod store;
 mod webhooks;
 
-pub use blob::{Blob, BlobStore, check_blob_key};
+pub use blob::{Blob, BlobStore, BlobVersion, check_blob_key};
 pub use erasure::ErasureStore;
 pub use feed::{EventFeed, LOG_RETENTION, MAX_FEED_BATCH};
 pub use files::{FetchError, FetchedFile, FileFetcher};

@@ -1,6 +1,6 @@
 //! The blob port's contract, on the blob folder and on S3.
 
-use shared::ports::{Blob, BlobStore};
+use shared::ports::{Blob, BlobStore, PortError};
 
 on_both_backends!(
     embedded: crate::backends::blob_folder,
@@ -11,6 +11,8 @@ on_both_backends!(
         a_second_put_replaces_the_blob,
         a_deleted_blob_is_gone_and_deleting_it_again_is_fine,
         keys_that_could_escape_a_folder_are_refused,
+        a_conditional_write_fails_once_another_write_came_between,
+        a_conditional_create_fails_when_the_key_holds_a_blob,
     ]
 );
 
@@ -75,4 +77,49 @@ async fn keys_that_could_escape_a_folder_are_refused(b: &dyn BlobStore) {
         );
         assert!(b.delete(bad).await.is_err(), "delete {bad:?}");
     }
+}
+
+async fn a_conditional_write_fails_once_another_write_came_between(b: &dyn BlobStore) {
+    let key = "calls/pbx/c1.json";
+    b.put_if(key, blob("application/json", b"{\"n\":1}"), None)
+        .await
+        .unwrap();
+    // Two handlers read the same version of the record...
+    let (first_read, v1) = b.get_versioned(key).await.unwrap().unwrap();
+    let (_, v1_again) = b.get_versioned(key).await.unwrap().unwrap();
+    assert_eq!(first_read, blob("application/json", b"{\"n\":1}"));
+    assert_eq!(v1, v1_again);
+    // ...the first writes...
+    b.put_if(key, blob("application/json", b"{\"n\":2}"), Some(&v1))
+        .await
+        .unwrap();
+    // ...and the second, whose read is now stale, is told to read again.
+    let lost = b
+        .put_if(key, blob("application/json", b"{\"n\":3}"), Some(&v1_again))
+        .await;
+    assert!(matches!(lost, Err(PortError::Conflict(_))), "{lost:?}");
+    let (now, v2) = b.get_versioned(key).await.unwrap().unwrap();
+    assert_eq!(now, blob("application/json", b"{\"n\":2}"));
+    assert_ne!(v2, v1);
+    b.put_if(key, blob("application/json", b"{\"n\":3}"), Some(&v2))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(key).await.unwrap(),
+        Some(blob("application/json", b"{\"n\":3}"))
+    );
+}
+
+async fn a_conditional_create_fails_when_the_key_holds_a_blob(b: &dyn BlobStore) {
+    let key = "calls/pbx/c2.json";
+    b.put(key, blob("application/json", b"{}")).await.unwrap();
+    let lost = b.put_if(key, blob("application/json", b"[]"), None).await;
+    assert!(matches!(lost, Err(PortError::Conflict(_))), "{lost:?}");
+    b.delete(key).await.unwrap();
+    let stale = shared::ports::BlobVersion("\"0\"".into());
+    let gone = b
+        .put_if(key, blob("application/json", b"[]"), Some(&stale))
+        .await;
+    assert!(matches!(gone, Err(PortError::Conflict(_))), "{gone:?}");
+    assert_eq!(b.get(key).await.unwrap(), None);
 }

@@ -372,3 +372,43 @@ async fn an_answered_call_goes_to_the_agent_whose_extension_answered() {
         "{items:#?}"
     );
 }
+
+/// A call's events come separately and may be handled at once (on two Lambda instances
+/// on AWS). Each updates the call's record with a conditional write, so an answer that
+/// arrives with the ring is never overwritten by it: no answered call becomes "missed".
+#[tokio::test]
+async fn a_ring_and_an_answer_handled_at_once_both_count() {
+    let (app, key) = started(&[]).await;
+    const CALLS: usize = 12;
+    let mut numbers = Vec::new();
+    for n in 0..CALLS {
+        let id = new_sid("call-");
+        let from = format!("+98912345{n:04}");
+        let ring = event("newCall", &id, &from, json!({}));
+        let answer = event(
+            "answer",
+            &id,
+            &from,
+            json!({ "user": ["Ada"], "answeringNumber": "201" }),
+        );
+        tokio::join!(app.pbx_event(&ring, 30), app.pbx_event(&answer, 20));
+        app.pbx_event(
+            &event("hangup", &id, &from, json!({ "cause": "normalClearing" })),
+            5,
+        )
+        .await;
+        numbers.push(from);
+    }
+    let items = voice_items(&app, &key, CALLS).await;
+    for from in &numbers {
+        let text = items
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .find(|t| t.contains(from.as_str()))
+            .unwrap_or_else(|| panic!("no item for {from}: {items:?}"));
+        assert_eq!(
+            text,
+            format!("Inbound call from {from}, answered by Ada after 10 s, talked 15 s"),
+        );
+    }
+}

@@ -82,7 +82,7 @@ impl FileFetcher for EmailFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{Blob, PortResult};
+    use crate::ports::{Blob, BlobVersion, PortResult};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct OneBlob {
@@ -101,6 +101,12 @@ mod tests {
                 content_type: "message/rfc822".into(),
                 bytes: self.raw.clone(),
             }))
+        }
+        async fn get_versioned(&self, _: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
+            unreachable!("email files never write conditionally")
+        }
+        async fn put_if(&self, _: &str, _: Blob, _: Option<&BlobVersion>) -> PortResult<()> {
+            unreachable!("email files never write conditionally")
         }
         async fn delete(&self, _: &str) -> PortResult<()> {
             Ok(())

@@ -2,12 +2,13 @@
 //! record, and at hangup queue the call's timeline item (see [`crate::channels::pbx`]).
 
 use crate::channels::pbx::call::record_key;
+use crate::channels::pbx::event::CtiEvent;
 use crate::channels::pbx::event::MAX_EVENT_BYTES;
 use crate::channels::pbx::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use crate::channels::pbx::{CallRecord, Step, parse};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
-use crate::ports::{Blob, PortResult};
+use crate::ports::{Blob, BlobStore, PortError, PortResult};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -51,25 +52,10 @@ async fn handle(state: &AppState, req: Request) -> Result<Response, ApiError> {
         ApiError::new(StatusCode::FORBIDDEN, reason)
     })?;
     let event = parse(&content_type, &body).map_err(ApiError::bad_request)?;
-    let blobs = &state.inbox.blobs;
-    let key = record_key(&event.call_id);
-    let mut record = load(blobs.as_ref(), &key).await?;
-    let step = record.apply(&event, at);
-    tracing::info!(call_id = %event.call_id, event = event.kind.as_str(), ?step, "PBX event");
+    let (record, step) = record_event(state.inbox.blobs.as_ref(), &event, at).await?;
     if matches!(step, Step::Ignored(_)) {
         return Ok(ok());
     }
-    let bytes = serde_json::to_vec(&record)
-        .map_err(|e| ApiError::from(crate::ports::PortError::Internal(e.to_string())))?;
-    blobs
-        .put(
-            &key,
-            Blob {
-                content_type: "application/json".into(),
-                bytes,
-            },
-        )
-        .await?;
     if step == Step::Ended {
         let message = record.to_message(&event.call_id, state.config.default_region);
         state.ingest.submit(&message).await?;
@@ -89,10 +75,42 @@ fn ok() -> Response {
     (StatusCode::OK, Json(serde_json::json!({}))).into_response()
 }
 
-async fn load(blobs: &dyn crate::ports::BlobStore, key: &str) -> PortResult<CallRecord> {
-    Ok(blobs
-        .get(key)
-        .await?
-        .and_then(|blob| serde_json::from_slice(&blob.bytes).ok())
-        .unwrap_or_default())
+/// How often an event is applied again to a record another event changed meanwhile.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Applies the event to its call's record with a conditional write: two events of one
+/// call handled at once (on two Lambda instances) each see the other's change, so
+/// neither undoes the other. Returns the record as saved and what the event did.
+async fn record_event(
+    blobs: &dyn BlobStore,
+    event: &CtiEvent,
+    at: i64,
+) -> PortResult<(CallRecord, Step)> {
+    let key = record_key(&event.call_id);
+    let mut tries = 0;
+    loop {
+        let read = blobs.get_versioned(&key).await?;
+        let mut record: CallRecord = read
+            .as_ref()
+            .and_then(|(blob, _)| serde_json::from_slice(&blob.bytes).ok())
+            .unwrap_or_default();
+        let step = record.apply(event, at);
+        tracing::info!(call_id = %event.call_id, event = event.kind.as_str(), ?step, "PBX event");
+        if matches!(step, Step::Ignored(_)) {
+            return Ok((record, step));
+        }
+        let bytes = serde_json::to_vec(&record).map_err(|e| PortError::Internal(e.to_string()))?;
+        let blob = Blob {
+            content_type: "application/json".into(),
+            bytes,
+        };
+        match blobs
+            .put_if(&key, blob, read.as_ref().map(|(_, v)| v))
+            .await
+        {
+            Ok(()) => return Ok((record, step)),
+            Err(PortError::Conflict(_)) if tries < CONFLICT_RETRIES => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
