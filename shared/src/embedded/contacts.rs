@@ -2,9 +2,7 @@ use super::Embedded;
 use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
-use crate::model::{
-    AgentId, Contact, ContactId, EventKind, MergeSuggestion, TimelineItem, ascii_digits,
-};
+use crate::model::{AgentId, Contact, ContactId, EventKind, TimelineItem, ascii_digits};
 use crate::ports::{ContactStore, Page, PageRequest, PortError, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -104,40 +102,20 @@ pub(super) fn merge(
     let survivor_contact = rows::load_contact(conn, &keep)?.ok_or(PortError::NotFound)?;
     let absorbed_contact = rows::load_contact(conn, &gone)?.ok_or(PortError::NotFound)?;
 
-    for held in &absorbed_contact.identities {
-        let key = held.identity.key();
-        let _changed = match survivor_contact
-            .identities
-            .iter()
-            .find(|s| s.identity == held.identity)
-        {
-            Some(same) => {
-                exec(
-                    conn,
-                    "DELETE FROM contact_identities WHERE identity_key = ?1 AND contact_id = ?2",
-                    params![key, gone],
-                )?;
-                if held.proven && !same.proven {
-                    exec(
-                        conn,
-                        "UPDATE contact_identities SET proven = 1, typed = 0 WHERE identity_key = ?1 AND contact_id = ?2",
-                        params![key, keep],
-                    )?;
-                } else if !held.typed && same.typed {
-                    exec(
-                        conn,
-                        "UPDATE contact_identities SET typed = 0 WHERE identity_key = ?1 AND contact_id = ?2",
-                        params![key, keep],
-                    )?;
-                }
-                0
-            }
-            None => exec(
-                conn,
-                "UPDATE contact_identities SET contact_id = ?2 WHERE identity_key = ?1 AND contact_id = ?3",
-                params![key, keep, gone],
-            )?,
-        };
+    let merged = survivor_contact.absorbing(&absorbed_contact, at);
+    // The absorbed contact's holdings go first: one proven there may now be proven here.
+    exec(
+        conn,
+        "DELETE FROM contact_identities WHERE contact_id = ?1",
+        params![gone],
+    )?;
+    for held in &merged.identities {
+        exec(
+            conn,
+            "INSERT INTO contact_identities (identity_key, contact_id, proven, typed, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (identity_key, contact_id) DO UPDATE SET proven = excluded.proven, typed = excluded.typed",
+            params![held.identity.key(), keep, held.proven, held.typed, millis(held.added_at)],
+        )?;
     }
 
     let moved: Vec<String> = conn
@@ -166,28 +144,15 @@ pub(super) fn merge(
         rows::insert_event(conn, &event)?;
     }
 
-    let mut suggestions = Vec::new();
-    let others: Vec<MergeSuggestion> = survivor_contact
-        .merge_suggestions
-        .into_iter()
-        .chain(absorbed_contact.merge_suggestions)
-        .filter(|s| s.other_contact_id != survivor && s.other_contact_id != absorbed)
-        .collect();
-    crate::model::add_merge_suggestions(&mut suggestions, &others);
-    let name = survivor_contact.name.or(absorbed_contact.name);
-    let mut blocked = survivor_contact.blocked_channels;
-    blocked.extend(absorbed_contact.blocked_channels);
-    blocked.sort();
-    blocked.dedup();
     exec(
         conn,
         "UPDATE contacts SET name = ?2, merge_suggestions = ?3, updated_at = ?4, blocked_channels = ?5 WHERE id = ?1",
         params![
             keep,
-            name,
-            to_json(&suggestions),
+            merged.name,
+            to_json(&merged.merge_suggestions),
             millis(at),
-            to_json(&blocked)
+            to_json(&merged.blocked_channels)
         ],
     )?;
     exec(conn, "DELETE FROM contacts WHERE id = ?1", params![gone])?;

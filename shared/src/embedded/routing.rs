@@ -4,8 +4,8 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Event, EventKind, Identity,
-    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
+    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Event, Identity, InboundMessage,
+    MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -63,37 +63,29 @@ fn set_reachability(
     reachability: Reachability,
     at: chrono::DateTime<Utc>,
 ) -> PortResult<Option<ContactId>> {
-    let holder: Option<(String, String)> = conn
+    let holder: Option<String> = conn
         .prepare_cached(
-            "SELECT c.id, c.blocked_channels FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-             WHERE i.identity_key = ?1 AND i.typed = 0 ORDER BY i.proven DESC, i.added_at DESC LIMIT 1",
+            "SELECT contact_id FROM contact_identities
+             WHERE identity_key = ?1 AND typed = 0 ORDER BY proven DESC, added_at DESC LIMIT 1",
         )
-        .and_then(|mut s| {
-            s.query_row([identity.key()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-        })
+        .and_then(|mut s| s.query_row([identity.key()], |r| r.get(0)).optional())
         .map_err(sql)?;
-    let Some((contact, stored)) = holder else {
+    let Some(contact) = holder else {
         return Ok(None);
     };
-    let contact_id: ContactId = rows::parse("contact id", &contact).map_err(sql)?;
-    let mut blocked: Vec<Channel> = rows::json("blocked channels", &stored).map_err(sql)?;
-    let was_blocked = blocked.contains(&channel);
-    let kind = match reachability {
-        Reachability::Blocked if !was_blocked => {
-            blocked.push(channel);
-            blocked.sort();
-            EventKind::ChannelBlocked { channel }
-        }
-        Reachability::Unblocked if was_blocked => {
-            blocked.retain(|c| *c != channel);
-            EventKind::ChannelUnblocked { channel }
-        }
-        // Already so: a repeated update changes nothing.
-        _ => return Ok(Some(contact_id)),
+    let mut held = rows::load_contact(conn, &contact)?.ok_or(PortError::NotFound)?;
+    let Some(kind) = held.set_reachability(channel, reachability, at) else {
+        return Ok(Some(held.id));
     };
+    let contact_id = held.id;
     conn.prepare_cached("UPDATE contacts SET blocked_channels = ?2, updated_at = ?3 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![contact, to_json(&blocked), millis(at)]))
+        .and_then(|mut s| {
+            s.execute(params![
+                contact,
+                to_json(&held.blocked_channels),
+                millis(at)
+            ])
+        })
         .map_err(sql)?;
     let latest: Option<String> = conn
         .prepare_cached(

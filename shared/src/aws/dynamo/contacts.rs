@@ -6,7 +6,7 @@ use super::routing::{build_error, put};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
     AgentId, Author, Contact, ContactId, Conversation, EventKind, Identity, IdentityKind,
-    MergeSuggestion, TimelineItem, ascii_digits,
+    TimelineItem, ascii_digits,
 };
 use crate::ports::{ContactStore, Page, PageRequest, PortError, PortResult};
 use async_trait::async_trait;
@@ -168,34 +168,7 @@ impl DynamoStore {
 
         for _ in 0..MERGE_ATTEMPTS {
             let mut next = self.stored_contact(survivor).await?;
-            let c = &mut next.contact;
-            for held in &gone.contact.identities {
-                match c
-                    .identities
-                    .iter_mut()
-                    .find(|k| k.identity == held.identity)
-                {
-                    Some(same) => {
-                        same.proven |= held.proven;
-                        same.typed &= held.typed && !same.proven;
-                    }
-                    None => c.identities.push(held.clone()),
-                }
-            }
-            let others: Vec<MergeSuggestion> = std::mem::take(&mut c.merge_suggestions)
-                .into_iter()
-                .chain(gone.contact.merge_suggestions.iter().cloned())
-                .filter(|s| s.other_contact_id != survivor && s.other_contact_id != absorbed)
-                .collect();
-            crate::model::add_merge_suggestions(&mut c.merge_suggestions, &others);
-            if c.name.is_none() {
-                c.name.clone_from(&gone.contact.name);
-            }
-            c.blocked_channels
-                .extend(gone.contact.blocked_channels.iter().copied());
-            c.blocked_channels.sort();
-            c.blocked_channels.dedup();
-            c.updated_at = at;
+            next.contact = next.contact.absorbing(&gone.contact, at);
             let latest = [next.latest_conversation, gone.latest_conversation]
                 .into_iter()
                 .flatten()

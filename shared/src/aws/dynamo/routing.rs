@@ -4,9 +4,9 @@
 use super::items::{self, StoredContact};
 use super::{DynamoStore, Item, keys, n, s};
 use crate::model::{
-    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Conversation, Event, EventKind,
-    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId,
-    ThreadHint, TimelineItem,
+    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Conversation, Event, Identity,
+    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
+    TimelineItem,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -64,21 +64,9 @@ impl RoutingStore for DynamoStore {
             };
             let stored = StoredContact::read(item)?;
             let mut next = stored.clone();
-            let blocked = &mut next.contact.blocked_channels;
-            let kind = match reachability {
-                Reachability::Blocked if !blocked.contains(&channel) => {
-                    blocked.push(channel);
-                    blocked.sort();
-                    EventKind::ChannelBlocked { channel }
-                }
-                Reachability::Unblocked if blocked.contains(&channel) => {
-                    blocked.retain(|c| *c != channel);
-                    EventKind::ChannelUnblocked { channel }
-                }
-                // Already so: a repeated update changes nothing.
-                _ => return Ok(Some(holder)),
+            let Some(kind) = next.contact.set_reachability(channel, reachability, at) else {
+                return Ok(Some(holder));
             };
-            next.contact.updated_at = at;
             let (condition, version) = items::contact_condition(stored.version);
             let mut writes = vec![put_with(
                 self,
