@@ -104,6 +104,34 @@ pub struct ConversationFilter {
     pub waiting: bool,
 }
 
+impl ConversationFilter {
+    /// Whether the filter lets `c` through, all but the words of `query`: the meaning of
+    /// each field, which the DynamoDB store applies as written and the SQLite store
+    /// states as its `WHERE` clause.
+    pub fn admits(&self, c: &Conversation) -> bool {
+        let filter = self;
+        let status_ok = match filter.status {
+            StatusFilter::All => true,
+            StatusFilter::Only(status) => c.status == status,
+        };
+        let assignee_ok = match filter.assignee {
+            AssigneeFilter::Anyone => true,
+            AssigneeFilter::Unassigned => c.assignee_id.is_none(),
+            AssigneeFilter::Agent(agent) => c.assignee_id == Some(agent),
+        };
+        status_ok
+            && assignee_ok
+            && filter.team.is_none_or(|t| c.team_id == Some(t))
+            && filter.priority.is_none_or(|p| c.priority == p)
+            && filter
+                .channel
+                .is_none_or(|ch: Channel| c.channels.contains(&ch))
+            && filter.contact.is_none_or(|ct| c.contact_id == ct)
+            && filter.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+            && (!filter.waiting || c.waiting_since.is_some())
+    }
+}
+
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
     async fn list_conversations(

@@ -5,8 +5,8 @@ use super::list::{Source, decode_cursor, encode_cursor};
 use super::routing::{build_error, put, put_with};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
-    Channel, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, Message,
-    MessageId, Note, SourceId, TimelineItem, preview_of,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, Message, MessageId,
+    Note, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
@@ -45,7 +45,7 @@ impl ConversationStore for DynamoStore {
         let sources = sources_for(filter);
         let listed = self
             .list_desc(&sources, below.as_deref(), page.limit as usize, |item| {
-                items::from_item::<Conversation>(item.clone()).is_ok_and(|c| matches(&c, filter))
+                items::from_item::<Conversation>(item.clone()).is_ok_and(|c| filter.admits(&c))
             })
             .await?;
         let items = listed
@@ -337,28 +337,6 @@ fn sources_for(filter: &ConversationFilter) -> Vec<Source> {
             })
             .collect(),
     }
-}
-
-fn matches(c: &Conversation, filter: &ConversationFilter) -> bool {
-    let status_ok = match filter.status {
-        StatusFilter::All => true,
-        StatusFilter::Only(status) => c.status == status,
-    };
-    let assignee_ok = match filter.assignee {
-        AssigneeFilter::Anyone => true,
-        AssigneeFilter::Unassigned => c.assignee_id.is_none(),
-        AssigneeFilter::Agent(agent) => c.assignee_id == Some(agent),
-    };
-    status_ok
-        && assignee_ok
-        && filter.team.is_none_or(|t| c.team_id == Some(t))
-        && filter.priority.is_none_or(|p| c.priority == p)
-        && filter
-            .channel
-            .is_none_or(|ch: Channel| c.channels.contains(&ch))
-        && filter.contact.is_none_or(|ct| c.contact_id == ct)
-        && filter.tag.as_ref().is_none_or(|t| c.tags.contains(t))
-        && (!filter.waiting || c.waiting_since.is_some())
 }
 
 /// A timeline item, with a message's delivery fields as last set.
