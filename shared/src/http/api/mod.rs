@@ -11,13 +11,12 @@ mod webhooks;
 
 use super::AppState;
 use crate::services::inbox::MAX_REPLY_FILE_BYTES;
-use axum::Json;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::{PathItemExt, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,56 +41,114 @@ impl Modify for BearerAuth {
 /// A reply's files, with room for its text and the form's framing.
 const REPLY_BODY_LIMIT: usize = MAX_REPLY_FILE_BYTES as usize + 1024 * 1024;
 
+/// Every `/v1` operation once, its handlers grouped by path; `large_bodies` marks a path
+/// whose bodies may be as large as a reply's files. Both the router and the OpenAPI
+/// document are built from this list, so nothing is served undocumented or documented
+/// unserved.
+macro_rules! operations {
+    ($build:ident) => {
+        $build! {
+            [conversations::list],
+            [conversations::get, conversations::patch],
+            [conversations::timeline],
+            [replies::reply] large_bodies,
+            [conversations::note],
+            [conversations::fold],
+            [events::read],
+            [webhooks::list, webhooks::create],
+            [webhooks::get, webhooks::patch, webhooks::delete],
+            [webhooks::ping],
+            [webhooks::rotate_secret],
+            [webhooks::deliveries],
+            [webhooks::replay_one],
+            [webhooks::replay_since],
+            [messages::attachment],
+            [messages::original],
+            [contacts::search],
+            [contacts::lookup],
+            [contacts::get, contacts::erase],
+            [contacts::timeline],
+            [contacts::export],
+            [contacts::merge],
+            [admin::me, admin::patch_me],
+            [admin::list_agents, admin::create_agent],
+            [admin::patch_agent],
+            [admin::list_teams, admin::create_team],
+            [admin::dead_letters],
+            [admin::replay],
+            [admin::erasures],
+        }
+    };
+}
+
+/// The router of the operations: each handler at the path and methods its
+/// `#[utoipa::path]` names. Only those two are read here, so a process that serves the
+/// API does not carry the code that builds the document.
+macro_rules! routed {
+    ($( [ $first:ident :: $first_handler:ident $(, $module:ident :: $handler:ident)* ] $($large:ident)? ),* $(,)?) => {{
+        let router = axum::Router::<AppState>::new();
+        $(
+            let router = {
+                let path = utoipa_axum::paste! {
+                    <$first::[<__path_ $first_handler>] as utoipa::Path>::path()
+                };
+                let mut methods = axum::routing::MethodRouter::<AppState>::new();
+                serve_at_its_methods!(methods, $first::$first_handler);
+                $( serve_at_its_methods!(methods, $module::$handler); )*
+                $(
+                    let _large_bodies = stringify!($large);
+                    methods = methods.layer(DefaultBodyLimit::max(REPLY_BODY_LIMIT));
+                )?
+                router.route(&path, methods)
+            };
+        )*
+        router
+    }};
+}
+
+/// Adds a handler to a path's method router at the methods its `#[utoipa::path]` names.
+macro_rules! serve_at_its_methods {
+    ($methods:ident, $module:ident :: $handler:ident) => {
+        utoipa_axum::paste! {
+            for method in <$module::[<__path_ $handler>] as utoipa::Path>::methods() {
+                $methods = $methods.on(method.to_method_filter(), $module::$handler);
+            }
+        }
+    };
+}
+
+/// The document of the operations, from their `#[utoipa::path]`s.
+macro_rules! documented {
+    ($( [ $($module:ident :: $handler:ident),+ ] $($large:ident)? ),* $(,)?) => {
+        OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+            $( .routes(routes!($($module::$handler),+)) )*
+            .split_for_parts()
+            .1
+    };
+}
+
+/// The OpenAPI document as served: `shared/openapi.json`, generated from the handlers
+/// (a test fails while it differs from [`document`], and tells how to regenerate it).
+pub const DOCUMENT: &str = include_str!("../../../openapi.json");
+
 /// The `/v1` routes and the document that describes them.
 pub fn router() -> axum::Router<AppState> {
-    let (router, doc) = parts();
-    let doc = std::sync::Arc::new(doc);
-    router.route(
+    operations!(routed).route(
         "/v1/openapi.json",
-        get(move || std::future::ready(Json(doc.as_ref().clone()))),
+        get(|| {
+            std::future::ready((
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                DOCUMENT,
+            ))
+        }),
     )
 }
 
-/// The `/v1` routes, and the OpenAPI document built from their handlers.
-fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(conversations::list))
-        .routes(routes!(conversations::get, conversations::patch))
-        .routes(routes!(conversations::timeline))
-        .merge(
-            // A reply may carry files: its body may be as large as they are allowed to be.
-            OpenApiRouter::new()
-                .routes(routes!(replies::reply))
-                .layer(DefaultBodyLimit::max(REPLY_BODY_LIMIT)),
-        )
-        .routes(routes!(conversations::note))
-        .routes(routes!(conversations::fold))
-        .routes(routes!(events::read))
-        .routes(routes!(webhooks::list, webhooks::create))
-        .routes(routes!(webhooks::get, webhooks::patch, webhooks::delete))
-        .routes(routes!(webhooks::ping))
-        .routes(routes!(webhooks::rotate_secret))
-        .routes(routes!(webhooks::deliveries))
-        .routes(routes!(webhooks::replay_one))
-        .routes(routes!(webhooks::replay_since))
-        .routes(routes!(messages::attachment))
-        .routes(routes!(messages::original))
-        .routes(routes!(contacts::search))
-        .routes(routes!(contacts::lookup))
-        .routes(routes!(contacts::get, contacts::erase))
-        .routes(routes!(contacts::timeline))
-        .routes(routes!(contacts::export))
-        .routes(routes!(contacts::merge))
-        .routes(routes!(admin::me, admin::patch_me))
-        .routes(routes!(admin::list_agents, admin::create_agent))
-        .routes(routes!(admin::patch_agent))
-        .routes(routes!(admin::list_teams, admin::create_team))
-        .routes(routes!(admin::dead_letters))
-        .routes(routes!(admin::replay))
-        .routes(routes!(admin::erasures))
-        .split_for_parts();
+/// The OpenAPI document built from the handlers.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = operations!(documented);
     problems_doc::document_problems(&mut doc);
-    (router, doc)
+    doc
 }
 
 #[cfg(test)]
@@ -100,7 +157,7 @@ mod tests {
 
     #[test]
     fn every_operation_has_a_unique_id_and_a_summary() {
-        let (_, doc) = parts();
+        let doc = document();
         let mut ids = std::collections::HashMap::new();
         let mut faults = Vec::new();
         for (path, item) in &doc.paths.paths {
@@ -128,5 +185,23 @@ mod tests {
             }
         }
         assert!(faults.is_empty(), "{faults:#?}");
+    }
+
+    /// `shared/openapi.json` is what clients read; regenerate it after changing a handler
+    /// with `SWITCHBOARD_WRITE_OPENAPI=1 cargo test -p shared --lib served_document`.
+    #[test]
+    fn the_served_document_is_the_one_the_handlers_describe() {
+        let generated = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+        if std::env::var_os("SWITCHBOARD_WRITE_OPENAPI").is_some() {
+            let file = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+            std::fs::write(file, &generated).unwrap();
+        }
+        let served: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
+        let built: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        assert!(
+            served == built,
+            "shared/openapi.json is out of date: regenerate it with \
+             SWITCHBOARD_WRITE_OPENAPI=1 cargo test -p shared --lib served_document"
+        );
     }
 }
