@@ -139,7 +139,7 @@ async fn functions(samples: &mut BTreeMap<&'static str, Vec<Sample>>) {
     let key = cloud
         .create_agent("Ada", "ada@support.example", Role::Admin)
         .await;
-    let sqs = cloud.clients.sqs();
+    let sqs = &cloud.sqs;
 
     let (mut webform, answer) = Cold::start("webform", &env, form_post(0).event()).await;
     assert_eq!(HttpResponse::from_lambda(&answer).status, 202);

@@ -53,6 +53,8 @@ pub struct Cloud {
     pub clients: AwsClients,
     /// The test's hands on the bucket and the parameters, beside the product's.
     pub s3: aws_sdk_s3::Client,
+    /// Creates and inspects the queues (the product calls SQS with signed requests).
+    pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub settings: AwsSettings,
     /// The SSM parameter that holds the customer-link secret.
@@ -78,6 +80,7 @@ impl Cloud {
                 .build(),
         );
         let ssm = aws_sdk_ssm::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
         let name = format!("sb-e2e-{}", crate::unique("c").replace('_', "-"))
             .chars()
             .take(60)
@@ -86,23 +89,12 @@ impl Cloud {
         shared::aws::create_table(clients.dynamodb(), &name)
             .await
             .unwrap_or_else(|e| panic!("creating table {name}: {e}"));
-        let inbound_dlq = create_queue(clients.sqs(), &format!("{name}-in-dlq.fifo"), None).await;
-        let inbound = create_queue(
-            clients.sqs(),
-            &format!("{name}-in.fifo"),
-            Some(&inbound_dlq),
-        )
-        .await;
-        let outbound_dlq = create_queue(clients.sqs(), &format!("{name}-out-dlq"), None).await;
-        let outbound =
-            create_queue(clients.sqs(), &format!("{name}-out"), Some(&outbound_dlq)).await;
-        let webhooks_dlq = create_queue(clients.sqs(), &format!("{name}-wh-dlq.fifo"), None).await;
-        let webhooks = create_queue(
-            clients.sqs(),
-            &format!("{name}-wh.fifo"),
-            Some(&webhooks_dlq),
-        )
-        .await;
+        let inbound_dlq = create_queue(&sqs, &format!("{name}-in-dlq.fifo"), None).await;
+        let inbound = create_queue(&sqs, &format!("{name}-in.fifo"), Some(&inbound_dlq)).await;
+        let outbound_dlq = create_queue(&sqs, &format!("{name}-out-dlq"), None).await;
+        let outbound = create_queue(&sqs, &format!("{name}-out"), Some(&outbound_dlq)).await;
+        let webhooks_dlq = create_queue(&sqs, &format!("{name}-wh-dlq.fifo"), None).await;
+        let webhooks = create_queue(&sqs, &format!("{name}-wh.fifo"), Some(&webhooks_dlq)).await;
         s3.create_bucket()
             .bucket(&name)
             .send()
@@ -115,6 +107,7 @@ impl Cloud {
             endpoint,
             clients,
             s3,
+            sqs,
             ssm,
             settings: AwsSettings {
                 table: name.clone(),

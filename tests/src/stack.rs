@@ -213,13 +213,13 @@ impl Stack {
 
     /// What the event source mapping receives: up to 10 messages, with every attribute.
     pub async fn receive(&self, source: Source) -> Vec<Message> {
-        receive(self.cloud.clients.sqs(), self.queue_url(source)).await
+        receive(&self.cloud.sqs, self.queue_url(source)).await
     }
 
     /// Invokes the queue's consumer with `messages` as one SQS event; returns the ids it
     /// reported failed.
     pub async fn invoke_consumer(&mut self, source: Source, messages: &[Message]) -> Vec<String> {
-        let arn = queue_arn(self.cloud.clients.sqs(), self.queue_url(source)).await;
+        let arn = queue_arn(&self.cloud.sqs, self.queue_url(source)).await;
         let event = sqs_event(&arn, messages);
         let function = match source {
             Source::Inbound => &mut self.router,
@@ -268,8 +268,7 @@ impl Stack {
         }
         let out = self
             .cloud
-            .clients
-            .sqs()
+            .sqs
             .delete_message_batch()
             .queue_url(self.queue_url(source))
             .set_entries(Some(entries))

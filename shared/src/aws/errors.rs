@@ -5,8 +5,10 @@
 //! (missing queue or bucket, access denied, an unreadable response) → `Internal`.
 
 use crate::ports::PortError;
-use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Error codes that mean "slow down" or "try again", across SQS (JSON and query protocols),
 /// S3 and STS.
@@ -113,11 +115,6 @@ where
         }
         _ => PortError::Internal(format!("{op}: {}", DisplayErrorContext(&err))),
     }
-}
-
-/// The service's error code, without SQS's `AWS.SimpleQueueService.` prefix.
-pub(crate) fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
-    err.as_service_error().and_then(|e| e.code()).map(bare)
 }
 
 /// The port error for one failed entry of a batch call (`SendMessageBatch`, …): SQS

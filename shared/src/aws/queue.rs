@@ -2,6 +2,9 @@
 //! by `MessageDeduplicationId` for SQS's 5-minute window), outbound a standard queue, each
 //! with a dead-letter queue that SQS's redrive policy (`maxReceiveCount` 5) fills.
 //!
+//! Seven calls in SQS's JSON protocol (`application/x-amz-json-1.0`), as
+//! [`SignedRequests`]: the SQS SDK client links every operation of the service for these.
+//!
 //! Differences from the embedded queue, all SQS's own:
 //! - a standard queue (outbound) does not deduplicate, and a FIFO queue only within five
 //!   minutes: consumers stay idempotent (the store is keyed on source ids);
@@ -13,20 +16,20 @@
 //!   as the call runs (see [`SqsQueue::dead_letters`]).
 
 use super::errors;
+use super::signed::{Service, SignedRequests, json_type, refusal};
 use crate::ports::{
     DeadLetter, Delivery, Enqueue, MAX_PAGE_SIZE, Page, PageRequest, PortError, PortResult, Queue,
     QueueName,
 };
 use async_trait::async_trait;
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
-};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Entries per SQS batch call.
@@ -64,13 +67,151 @@ pub struct SqsQueueUrls {
 /// Implements [`Queue`] on SQS.
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
-    client: Client,
+    aws: SignedRequests,
     urls: SqsQueueUrls,
 }
 
+/// A message attribute as SQS's JSON protocol writes it (only text ones are sent here).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    string_value: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SendEntry {
+    id: String,
+    message_body: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    message_attributes: BTreeMap<String, Attribute>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_deduplication_id: Option<String>,
+}
+
+/// An entry of `DeleteMessageBatch` (no timeout) or `ChangeMessageVisibilityBatch`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReceiptEntry<'a> {
+    id: String,
+    receipt_handle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility_timeout: Option<i32>,
+}
+
+/// What a batch call answers: the entries that failed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchOutcome {
+    #[serde(default)]
+    failed: Vec<BatchFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchFailure {
+    id: String,
+    #[serde(default)]
+    sender_fault: bool,
+    code: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Received {
+    #[serde(default)]
+    messages: Vec<Message>,
+}
+
+/// A received message.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Message {
+    message_id: Option<String>,
+    receipt_handle: Option<String>,
+    body: Option<String>,
+    /// System attributes (`ApproximateReceiveCount`, `MessageGroupId`, `SentTimestamp`).
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    message_attributes: BTreeMap<String, Attribute>,
+}
+
+/// An answer with nothing in it worth reading.
+#[derive(Deserialize)]
+struct Nothing {}
+
+/// SQS refused a call: its error code (without any prefix) and the port error.
+struct Refused {
+    code: Option<String>,
+    error: PortError,
+}
+
 impl SqsQueue {
-    pub fn new(client: Client, urls: SqsQueueUrls) -> Self {
-        Self { client, urls }
+    pub fn new(aws: SignedRequests, urls: SqsQueueUrls) -> Self {
+        Self { aws, urls }
+    }
+
+    /// One call: `action` is the operation's name (`SendMessageBatch`).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        action: &'static str,
+        input: &impl Serialize,
+    ) -> PortResult<T> {
+        self.call_or_refused(action, input)
+            .await
+            .map_err(|refused| refused.error)
+    }
+
+    /// One call, with the error code of a refusal kept for the caller to judge.
+    async fn call_or_refused<T: DeserializeOwned>(
+        &self,
+        action: &'static str,
+        input: &impl Serialize,
+    ) -> Result<T, Refused> {
+        let failed = |error: PortError| Refused { code: None, error };
+        let url = match self.aws.endpoint() {
+            Some(endpoint) => format!("{endpoint}/"),
+            None => format!("https://sqs.{}.amazonaws.com/", self.aws.region()),
+        };
+        let body = serde_json::to_vec(input)
+            .map_err(|e| failed(PortError::Internal(format!("sqs:{action}: {e}"))))?;
+        let request = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("AmazonSQS.{action}"))
+            .body(Bytes::from(body))
+            .map_err(|e| failed(PortError::Internal(format!("building sqs:{action}: {e}"))))?;
+        let operation = format!("sqs:{action}");
+        let answer = self
+            .aws
+            .send(&operation, Service::Sqs, request, &[400])
+            .await
+            .map_err(failed)?;
+        if answer.status == 400 {
+            let code = json_type(&String::from_utf8_lossy(&answer.body)).or_else(|| {
+                // The query protocol's code, which SQS also sends: `AWS.SimpleQueueService.NonExistentQueue;Sender`.
+                answer
+                    .headers
+                    .get("x-amzn-query-error")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.split(';').next().unwrap_or(v).to_owned())
+            });
+            return Err(Refused {
+                code,
+                error: refusal(&operation, &answer),
+            });
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            failed(PortError::Internal(format!(
+                "{operation}: an answer that does not read: {e}"
+            )))
+        })
     }
 
     fn url(&self, queue: QueueName) -> &str {
@@ -91,37 +232,26 @@ impl SqsQueue {
 
     /// Sends one batch, trying again the entries SQS failed for reasons of its own; an
     /// entry it refuses as malformed, or one still failing after the last try, is an error.
-    async fn send_batch(
-        &self,
-        url: &str,
-        mut pending: Vec<SendMessageBatchRequestEntry>,
-    ) -> PortResult<()> {
+    async fn send_batch(&self, url: &str, mut pending: Vec<SendEntry>) -> PortResult<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(pending.clone()))
-                .send()
-                .await
-                .map_err(|e| errors::sdk("SendMessageBatch", e))?;
-            let Some(first) = out.failed().first() else {
+            let out: BatchOutcome = self
+                .call(
+                    "SendMessageBatch",
+                    &serde_json::json!({ "QueueUrl": url, "Entries": pending }),
+                )
+                .await?;
+            let Some(first) = out.failed.first() else {
                 return Ok(());
             };
-            let error = errors::batch_entry(
-                "SendMessageBatch",
-                first.code(),
-                first.sender_fault(),
-                first.message().unwrap_or(""),
-            );
-            if out.failed().iter().any(|f| f.sender_fault()) || attempt >= SEND_ATTEMPTS {
+            let error = batch_failure("SendMessageBatch", first);
+            if out.failed.iter().any(|f| f.sender_fault) || attempt >= SEND_ATTEMPTS {
                 return Err(error);
             }
-            let failed = out.failed().len();
+            let failed = out.failed.len();
             tracing::warn!(%error, failed, attempt, "SQS refused part of a batch; retrying those");
-            pending.retain(|entry| out.failed().iter().any(|f| f.id() == entry.id()));
+            pending.retain(|entry| out.failed.iter().any(|f| f.id == entry.id));
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
         }
     }
@@ -134,19 +264,20 @@ impl SqsQueue {
         visibility_secs: i32,
         wait_secs: i32,
     ) -> PortResult<Vec<Message>> {
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(i32::try_from(max.clamp(1, BATCH)).unwrap_or(1))
-            .visibility_timeout(visibility_secs)
-            .wait_time_seconds(wait_secs)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| errors::sdk("ReceiveMessage", e))?;
-        Ok(out.messages.unwrap_or_default())
+        let out: Received = self
+            .call(
+                "ReceiveMessage",
+                &serde_json::json!({
+                    "QueueUrl": url,
+                    "MaxNumberOfMessages": max.clamp(1, BATCH),
+                    "VisibilityTimeout": visibility_secs,
+                    "WaitTimeSeconds": wait_secs,
+                    "MessageSystemAttributeNames": ["All"],
+                    "MessageAttributeNames": ["All"],
+                }),
+            )
+            .await?;
+        Ok(out.messages)
     }
 
     /// Up to `max` messages: a one-second long poll (which asks every SQS server, unlike a
@@ -176,35 +307,30 @@ impl SqsQueue {
     /// reappears when its peek's visibility ends.
     async fn unhide(&self, url: &str, receipts: Vec<String>) {
         for chunk in receipts.chunks(BATCH) {
-            let entries = chunk
+            let entries: Vec<ReceiptEntry<'_>> = chunk
                 .iter()
                 .enumerate()
-                .filter_map(|(i, receipt)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(receipt)
-                        .visibility_timeout(0)
-                        .build()
-                        .ok()
+                .map(|(i, receipt)| ReceiptEntry {
+                    id: i.to_string(),
+                    receipt_handle: receipt,
+                    visibility_timeout: Some(0),
                 })
                 .collect();
-            let result = self
-                .client
-                .change_message_visibility_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
+            let result: PortResult<BatchOutcome> = self
+                .call(
+                    "ChangeMessageVisibilityBatch",
+                    &serde_json::json!({ "QueueUrl": url, "Entries": entries }),
+                )
                 .await;
             match result {
-                Ok(out) if out.failed().is_empty() => {}
+                Ok(out) if out.failed.is_empty() => {}
                 Ok(out) => {
                     tracing::warn!(
-                        failed = out.failed().len(),
+                        failed = out.failed.len(),
                         "could not unhide peeked dead letters"
                     )
                 }
-                Err(e) => {
-                    let error = errors::sdk("ChangeMessageVisibilityBatch", e);
+                Err(error) => {
                     tracing::warn!(%error, "could not unhide peeked dead letters");
                 }
             }
@@ -220,7 +346,7 @@ impl Queue for SqsQueue {
         let mut batch = Vec::new();
         let mut batch_bytes = 0;
         for (i, message) in messages.iter().enumerate() {
-            let (entry, bytes) = send_entry(i, message, fifo)?;
+            let (entry, bytes) = send_entry(i, message, fifo);
             if batch.len() == BATCH || (!batch.is_empty() && batch_bytes + bytes > BATCH_BYTES) {
                 self.send_batch(url, std::mem::take(&mut batch)).await?;
                 batch_bytes = 0;
@@ -252,34 +378,25 @@ impl Queue for SqsQueue {
     async fn ack(&self, queue: QueueName, receipts: &[String]) -> PortResult<()> {
         let url = self.url(queue);
         for chunk in receipts.chunks(BATCH) {
-            let entries = chunk
+            let entries: Vec<ReceiptEntry<'_>> = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, receipt)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(receipt)
-                        .build()
-                        .map_err(|e| PortError::Internal(e.to_string()))
+                .map(|(i, receipt)| ReceiptEntry {
+                    id: i.to_string(),
+                    receipt_handle: receipt,
+                    visibility_timeout: None,
                 })
-                .collect::<PortResult<Vec<_>>>()?;
-            let out = self
-                .client
-                .delete_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| errors::sdk("DeleteMessageBatch", e))?;
+                .collect();
+            let out: BatchOutcome = self
+                .call(
+                    "DeleteMessageBatch",
+                    &serde_json::json!({ "QueueUrl": url, "Entries": entries }),
+                )
+                .await?;
             // A stale receipt names a message that is gone or handed to someone else:
             // nothing to do, as on the embedded queue.
-            if let Some(failed) = out.failed().iter().find(|f| !is_stale_receipt(f.code())) {
-                return Err(errors::batch_entry(
-                    "DeleteMessageBatch",
-                    failed.code(),
-                    failed.sender_fault(),
-                    failed.message().unwrap_or(""),
-                ));
+            if let Some(failed) = out.failed.iter().find(|f| !is_stale_receipt(&f.code)) {
+                return Err(batch_failure("DeleteMessageBatch", failed));
             }
         }
         Ok(())
@@ -298,18 +415,20 @@ impl Queue for SqsQueue {
             error,
             "message released for another try"
         );
-        let result = self
-            .client
-            .change_message_visibility()
-            .queue_url(self.url(queue))
-            .receipt_handle(receipt)
-            .visibility_timeout(seconds(delay))
-            .send()
+        let result: Result<Nothing, Refused> = self
+            .call_or_refused(
+                "ChangeMessageVisibility",
+                &serde_json::json!({
+                    "QueueUrl": self.url(queue),
+                    "ReceiptHandle": receipt,
+                    "VisibilityTimeout": seconds(delay),
+                }),
+            )
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if errors::code(&e).is_some_and(is_stale_receipt) => Ok(()),
-            Err(e) => Err(errors::sdk("ChangeMessageVisibility", e)),
+            Err(refused) if refused.code.as_deref().is_some_and(is_stale_receipt) => Ok(()),
+            Err(refused) => Err(refused.error),
         }
     }
 
@@ -362,7 +481,7 @@ impl Queue for SqsQueue {
                 break;
             }
             for message in got {
-                if found.is_none() && message.message_id() == Some(id) {
+                if found.is_none() && message.message_id.as_deref() == Some(id) {
                     found = Some(message);
                 } else {
                     others.extend(message.receipt_handle);
@@ -378,31 +497,27 @@ impl Queue for SqsQueue {
         };
 
         let source = self.url(queue);
-        let mut send = self
-            .client
-            .send_message()
-            .queue_url(source)
-            .message_body(message.body().unwrap_or_default())
-            .set_message_attributes(message.message_attributes.clone());
-        if is_fifo(source) {
-            let group = system_attribute(&message, MessageSystemAttributeName::MessageGroupId)
-                .unwrap_or(id);
-            send = send
-                .message_group_id(group)
-                .message_deduplication_id(format!("replay-{}", ulid::Ulid::new()));
+        let mut send = serde_json::json!({
+            "QueueUrl": source,
+            "MessageBody": message.body.as_deref().unwrap_or_default(),
+        });
+        if !message.message_attributes.is_empty() {
+            send["MessageAttributes"] = serde_json::json!(message.message_attributes);
         }
-        send.send()
-            .await
-            .map_err(|e| errors::sdk("SendMessage", e))?;
+        if is_fifo(source) {
+            let group = system_attribute(&message, "MessageGroupId").unwrap_or(id);
+            send["MessageGroupId"] = group.into();
+            send["MessageDeduplicationId"] = format!("replay-{}", ulid::Ulid::new()).into();
+        }
+        let _: Nothing = self.call("SendMessage", &send).await?;
 
-        let receipt = message.receipt_handle().unwrap_or_default();
-        self.client
-            .delete_message()
-            .queue_url(dlq)
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map_err(|e| errors::sdk("DeleteMessage", e))?;
+        let receipt = message.receipt_handle.as_deref().unwrap_or_default();
+        let _: Nothing = self
+            .call(
+                "DeleteMessage",
+                &serde_json::json!({ "QueueUrl": dlq, "ReceiptHandle": receipt }),
+            )
+            .await?;
         tracing::info!(queue = queue.as_str(), id, "dead letter replayed");
         Ok(true)
     }
@@ -471,74 +586,78 @@ pub fn decode_body(body: &str, encoding: Option<&str>) -> PortResult<Vec<u8>> {
 }
 
 /// One entry of a `SendMessageBatch`, and the bytes it adds to the request.
-fn send_entry(
-    index: usize,
-    message: &Enqueue,
-    fifo: bool,
-) -> PortResult<(SendMessageBatchRequestEntry, usize)> {
+fn send_entry(index: usize, message: &Enqueue, fifo: bool) -> (SendEntry, usize) {
     let (body, encoding) = encode_body(&message.body);
     let bytes = body.len() + 64;
-    let mut entry = SendMessageBatchRequestEntry::builder()
-        .id(index.to_string())
-        .message_body(body);
+    let mut message_attributes = BTreeMap::new();
     if let Some(encoding) = encoding {
-        let value = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(encoding)
-            .build()
-            .map_err(|e| PortError::Internal(e.to_string()))?;
-        entry = entry.message_attributes(ENCODING_ATTRIBUTE, value);
+        message_attributes.insert(
+            ENCODING_ATTRIBUTE.to_owned(),
+            Attribute {
+                data_type: "String".into(),
+                string_value: Some(encoding.into()),
+            },
+        );
     }
-    if fifo {
-        entry = entry
-            .message_group_id(sqs_token(&message.group))
-            .message_deduplication_id(sqs_token(&message.dedup));
-    }
-    let entry = entry
-        .build()
-        .map_err(|e| PortError::Internal(e.to_string()))?;
-    Ok((entry, bytes))
+    let entry = SendEntry {
+        id: index.to_string(),
+        message_body: body,
+        message_attributes,
+        message_group_id: fifo.then(|| sqs_token(&message.group)),
+        message_deduplication_id: fifo.then(|| sqs_token(&message.dedup)),
+    };
+    (entry, bytes)
 }
 
-fn system_attribute(message: &Message, name: MessageSystemAttributeName) -> Option<&str> {
-    message.attributes()?.get(&name).map(String::as_str)
+/// The port error for one failed entry of a batch call.
+fn batch_failure(op: &str, failure: &BatchFailure) -> PortError {
+    errors::batch_entry(
+        op,
+        &failure.code,
+        failure.sender_fault,
+        failure.message.as_deref().unwrap_or(""),
+    )
+}
+
+fn system_attribute<'m>(message: &'m Message, name: &str) -> Option<&'m str> {
+    message.attributes.get(name).map(String::as_str)
 }
 
 fn body_of(message: &Message) -> PortResult<Vec<u8>> {
     let encoding = message
-        .message_attributes()
-        .and_then(|a| a.get(ENCODING_ATTRIBUTE))
-        .and_then(|v| v.string_value());
-    decode_body(message.body().unwrap_or_default(), encoding)
+        .message_attributes
+        .get(ENCODING_ATTRIBUTE)
+        .and_then(|v| v.string_value.as_deref());
+    decode_body(message.body.as_deref().unwrap_or_default(), encoding)
 }
 
 fn receive_count(message: &Message) -> u32 {
-    system_attribute(message, MessageSystemAttributeName::ApproximateReceiveCount)
+    system_attribute(message, "ApproximateReceiveCount")
         .and_then(|c| c.parse().ok())
         .unwrap_or(1)
 }
 
 fn delivery(message: &Message) -> PortResult<Delivery> {
-    let (Some(id), Some(receipt)) = (message.message_id(), message.receipt_handle()) else {
+    let (Some(id), Some(receipt)) = (&message.message_id, &message.receipt_handle) else {
         return Err(PortError::Internal(
             "SQS returned a message without id or receipt handle".into(),
         ));
     };
     Ok(Delivery {
-        id: id.to_owned(),
-        receipt: receipt.to_owned(),
+        id: id.clone(),
+        receipt: receipt.clone(),
         body: body_of(message)?,
         receive_count: receive_count(message),
     })
 }
 
 fn dead_letter(queue: QueueName, message: &Message) -> PortResult<DeadLetter> {
-    let enqueued_at = system_attribute(message, MessageSystemAttributeName::SentTimestamp)
+    let enqueued_at = system_attribute(message, "SentTimestamp")
         .and_then(|ms| ms.parse::<i64>().ok())
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .unwrap_or_else(Utc::now);
     Ok(DeadLetter {
-        id: message.message_id().unwrap_or_default().to_owned(),
+        id: message.message_id.clone().unwrap_or_default(),
         queue,
         receive_count: receive_count(message).saturating_sub(1),
         enqueued_at,

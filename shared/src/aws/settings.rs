@@ -99,7 +99,7 @@ impl FunctionAws {
         config.build()
     }
 
-    /// Signed requests for the calls made without an SDK client (S3 objects, SSM).
+    /// Signed requests for the calls made without an SDK client (S3 objects, SQS, SSM).
     pub fn signed(&self) -> SignedRequests {
         SignedRequests::new(
             self.http.clone(),
@@ -117,7 +117,6 @@ pub struct AwsClients {
     config: SdkConfig,
     signed: SignedRequests,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
-    sqs: OnceLock<aws_sdk_sqs::Client>,
     sesv2: OnceLock<aws_sdk_sesv2::Client>,
 }
 
@@ -133,7 +132,6 @@ impl AwsClients {
             config: config.clone(),
             signed,
             dynamodb: OnceLock::new(),
-            sqs: OnceLock::new(),
             sesv2: OnceLock::new(),
         }
     }
@@ -141,11 +139,6 @@ impl AwsClients {
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         self.dynamodb
             .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
-    }
-
-    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
-        self.sqs
-            .get_or_init(|| aws_sdk_sqs::Client::new(&self.config))
     }
 
     pub fn sesv2(&self) -> &aws_sdk_sesv2::Client {
@@ -163,7 +156,7 @@ impl AwsClients {
 
     /// The queues on SQS.
     pub fn queue(&self, settings: &AwsSettings) -> Arc<SqsQueue> {
-        Arc::new(SqsQueue::new(self.sqs().clone(), settings.queues.clone()))
+        Arc::new(SqsQueue::new(self.signed.clone(), settings.queues.clone()))
     }
 
     /// Blobs on S3.

@@ -1,6 +1,6 @@
 //! Requests to AWS signed with Signature Version 4 (`aws-sigv4`, the SDK's own signer) and
-//! sent over the process's [`HttpsClient`], for the few calls that do not take a whole SDK
-//! client: an S3 object written or read, one SSM parameter. Each SDK client links its
+//! sent over the process's [`HttpsClient`], for the calls that do not take a whole SDK
+//! client: an S3 object written or read, one SSM parameter, the seven SQS calls. Each SDK client links its
 //! service's every operation; the S3 one also brings `crc-fast`, whose lookup tables for
 //! some sixty CRC algorithms are 0.65 MB of every function that stores a file.
 //!
@@ -39,6 +39,7 @@ pub struct SignedRequests {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Service {
     S3,
+    Sqs,
     Ssm,
 }
 
@@ -46,6 +47,7 @@ impl Service {
     fn name(self) -> &'static str {
         match self {
             Service::S3 => "s3",
+            Service::Sqs => "sqs",
             Service::Ssm => "ssm",
         }
     }
@@ -190,7 +192,7 @@ fn backoff(attempt: u32) -> Duration {
 
 /// An answer AWS refused, as a port error. The error code is in an XML body (S3), a JSON
 /// body (`__type`, SSM) or the `x-amz-error-code`/`x-amzn-errortype` header.
-fn refusal(operation: &str, answer: &Answer) -> PortError {
+pub(crate) fn refusal(operation: &str, answer: &Answer) -> PortError {
     let body = String::from_utf8_lossy(&answer.body);
     let header = |name: &str| {
         answer
@@ -223,7 +225,7 @@ pub(crate) fn xml_element(body: &str, name: &str) -> Option<String> {
 }
 
 /// A JSON error's type: `"__type": "com.amazon…#ParameterNotFound"` → `ParameterNotFound`.
-fn json_type(body: &str) -> Option<String> {
+pub(crate) fn json_type(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let kind = value.get("__type")?.as_str()?;
     Some(kind.rsplit('#').next().unwrap_or(kind).to_owned())

@@ -181,7 +181,7 @@ pub async fn sqs_queue() -> Subject<dyn Queue> {
         webhooks_dlq,
     };
     Subject {
-        port: Box::new(SqsQueue::new(client, urls)),
+        port: Box::new(SqsQueue::new(signed_requests(), urls)),
         _dir: None,
     }
 }

@@ -142,8 +142,7 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_after_five_receives_whil
     let poison = "{\"not\": \"an inbound message\"";
     stack
         .cloud
-        .clients
-        .sqs()
+        .sqs
         .send_message()
         .queue_url(stack.queue_url(Source::Inbound))
         .message_body(poison)
@@ -165,7 +164,7 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_after_five_receives_whil
     while started.elapsed() < Duration::from_secs(60) {
         let batch = stack.deliver_batch(Source::Inbound).await;
         if batch.received.is_empty() {
-            if depth(stack.cloud.clients.sqs(), stack.queue_url(Source::Inbound)).await == 0 {
+            if depth(&stack.cloud.sqs, stack.queue_url(Source::Inbound)).await == 0 {
                 break;
             }
             continue;

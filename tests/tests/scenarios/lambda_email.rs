@@ -102,7 +102,7 @@ async fn an_email_received_by_ses_reaches_the_inbox_once_and_a_virus_never_does(
     ));
     let mut inbound = Function::start("email-inbound", &env).await;
     let inbox = stack.queue_url(Source::Inbound).to_owned();
-    let sqs = stack.cloud.clients.sqs().clone();
+    let sqs = stack.cloud.sqs.clone();
 
     // A clean email from a domain that passes DMARC.
     let from = format!("sara.{}@example.com", e2e::unique("ses"));
@@ -610,7 +610,7 @@ async fn an_agents_email_reply_goes_out_through_ses_and_the_customers_answers_an
     let inbox = stack.queue_url(Source::Inbound).to_owned();
     let garbage = sns_event(&json!({"eventType": "Bounce", "mail": {"messageId": "<x@evil>"}}));
     assert!(inbound.invoke(garbage).await.is_err());
-    assert_eq!(depth(stack.cloud.clients.sqs(), &inbox).await, 0);
+    assert_eq!(depth(&stack.cloud.sqs, &inbox).await, 0);
 
     // Without any clue, the same customer's next email starts a new conversation: the
     // answers above came back by threading alone.

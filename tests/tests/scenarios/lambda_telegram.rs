@@ -70,7 +70,7 @@ async fn a_telegram_photo_reaches_the_inbox_and_the_reply_goes_back_to_the_chat(
         .await;
     assert_eq!(wrong.status, 401, "{}", wrong.text());
     assert_eq!(
-        depth(stack.cloud.clients.sqs(), stack.queue_url(Source::Inbound)).await,
+        depth(&stack.cloud.sqs, stack.queue_url(Source::Inbound)).await,
         0
     );
 

@@ -102,7 +102,7 @@ async fn a_signed_mms_reaches_the_inbox_and_the_reply_goes_out_by_sms() {
         .await;
     assert_eq!(wrong_url.status, 403, "{}", wrong_url.text());
     assert_eq!(
-        depth(stack.cloud.clients.sqs(), stack.queue_url(Source::Inbound)).await,
+        depth(&stack.cloud.sqs, stack.queue_url(Source::Inbound)).await,
         0
     );
 
