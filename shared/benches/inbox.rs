@@ -19,7 +19,7 @@ use shared::embedded::Embedded;
 use shared::model::{
     Agent, AgentId, Availability, Channel, Conversation, ConversationId, ConversationStatus,
     EmailAddress, Event, EventKind, Identity, InboundMessage, PresentedIdentity, Priority, Role,
-    SourceId, ThreadHint,
+    SourceId,
 };
 use shared::ports::{
     AgentStore, AssigneeFilter, ConversationFilter, ConversationStore, Enqueue, PageRequest, Queue,
@@ -280,9 +280,6 @@ const WORDS: [&str; 16] = [
 fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
     let word = |k: usize| WORDS[(customer.wrapping_mul(31) + n * 7 + k) % WORDS.len()];
     InboundMessage {
-        source_id: SourceId::new("bench", &format!("{run}-{customer}-{n}")),
-        channel: Channel::Email,
-        received_at: Utc::now(),
         sender_name: Some(format!("Customer {customer}")),
         identities: vec![email(customer, run)],
         text: format!(
@@ -292,21 +289,12 @@ fn inbound(run: &str, customer: usize, n: usize) -> InboundMessage {
             word(2),
             word(3)
         ),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
         context: vec![("page".into(), "https://shop.example.com/contact".into())],
-        attachments: vec![],
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(
+            SourceId::new("bench", &format!("{run}-{customer}-{n}")),
+            Channel::Email,
+            Utc::now(),
+        )
     }
 }
 

@@ -3,9 +3,7 @@
 //! `shared/tests/conformance`.
 
 use super::Embedded;
-use crate::model::{
-    Channel, EmailAddress, Identity, InboundMessage, PresentedIdentity, SourceId, ThreadHint,
-};
+use crate::model::{Channel, EmailAddress, Identity, InboundMessage, PresentedIdentity, SourceId};
 use crate::ports::{
     ConversationFilter, ConversationStore, Enqueue, PageRequest, Queue, QueueName, RoutingStore,
 };
@@ -21,10 +19,6 @@ fn store() -> (tempfile::TempDir, Embedded) {
 
 fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> InboundMessage {
     InboundMessage {
-        source_id: SourceId::new("test", source),
-        channel: Channel::Email,
-        received_at: Utc::now(),
-        sender_name: None,
         identities: identities
             .into_iter()
             .map(|(identity, proven)| {
@@ -36,21 +30,7 @@ fn inbound(source: &str, identities: Vec<(Identity, bool)>, text: &str) -> Inbou
             })
             .collect(),
         text: text.into(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: vec![],
-        attachments: vec![],
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(SourceId::new("test", source), Channel::Email, Utc::now())
     }
 }
 

@@ -46,15 +46,15 @@ impl SesIntake {
             })?;
             match news {
                 SesNews::Report(message) => {
-                    self.intake.ingest.submit(&message).await?;
-                    let report = message.delivery_report.as_ref();
+                    self.intake.ingest.submit(&*message).await?;
+                    let report = message.delivery_report();
                     tracing::info!(
                         notification,
                         provider_id = report.map(|r| r.provider_id.as_str()),
                         status = report.map(|r| r.status.as_str()),
                         "SES sending event queued"
                     );
-                    outcomes.push(Outcome::Reported(message.source_id.clone()));
+                    outcomes.push(Outcome::Reported(message.source_id().clone()));
                 }
                 SesNews::Logged {
                     event,
@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(event.records.len(), 1);
         match sending_event(&event.records[0].sns.message).unwrap() {
             SesNews::Report(message) => {
-                let report = message.delivery_report.unwrap();
+                let report = message.delivery_report().cloned().unwrap();
                 assert_eq!(report.status, DeliveryStatus::Delivered);
                 assert_eq!(
                     report.provider_id,

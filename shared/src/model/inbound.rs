@@ -36,12 +36,6 @@ pub struct InboundMessage {
     /// An automatic answer to send once the message is stored (a welcome text).
     #[serde(default)]
     pub auto_reply: Option<String>,
-    /// Not a message but news about the channel: the customer blocked or unblocked us.
-    #[serde(default)]
-    pub signal: Option<Reachability>,
-    /// Not a message but the provider's news about a reply we sent (an SMS delivered).
-    #[serde(default)]
-    pub delivery_report: Option<DeliveryReport>,
     /// What the message says about the conversation it continues, strongest first
     /// (an email's `In-Reply-To`/`References`, reply token, subject reference). The
     /// router resolves them against what is stored into a [`ThreadHint`].
@@ -55,9 +49,121 @@ pub struct InboundMessage {
     /// the agent to open.
     #[serde(default)]
     pub original: Option<String>,
-    /// Not a message but a customer's proof of an address they typed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proof: Option<crate::ports::PendingProof>,
+}
+
+/// What a channel puts on the inbound queue: a customer's message to store, or news the
+/// router applies. Each is keyed by its `source_id`, so the same news is applied once.
+///
+/// On the queue each is its own JSON object; the news is told apart by the field that
+/// carries it (`signal`, `delivery_report`, `proof`), the names the queue has always used.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Inbound {
+    Message(Box<InboundMessage>),
+    /// The customer blocked or unblocked us on a channel.
+    Signal(ChannelSignal),
+    /// The provider's news about a reply we sent (an SMS delivered).
+    Report(ReportedDelivery),
+    /// A customer proved an address they typed.
+    Proof(ProvenAddress),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSignal {
+    pub source_id: SourceId,
+    pub channel: Channel,
+    pub received_at: DateTime<Utc>,
+    /// Who it is about, as the channel presents them.
+    pub identities: Vec<PresentedIdentity>,
+    pub signal: Reachability,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportedDelivery {
+    pub source_id: SourceId,
+    pub channel: Channel,
+    pub received_at: DateTime<Utc>,
+    pub delivery_report: DeliveryReport,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvenAddress {
+    pub source_id: SourceId,
+    pub received_at: DateTime<Utc>,
+    pub proof: crate::ports::PendingProof,
+}
+
+impl<'de> Deserialize<'de> for Inbound {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let carries = |field: &str| value.get(field).is_some_and(|v| !v.is_null());
+        let read = if carries("signal") {
+            serde_json::from_value(value).map(Inbound::Signal)
+        } else if carries("delivery_report") {
+            serde_json::from_value(value).map(Inbound::Report)
+        } else if carries("proof") {
+            serde_json::from_value(value).map(Inbound::Proof)
+        } else {
+            serde_json::from_value(value).map(|m| Inbound::Message(Box::new(m)))
+        };
+        read.map_err(serde::de::Error::custom)
+    }
+}
+
+impl Inbound {
+    pub fn report(source_id: SourceId, channel: Channel, report: DeliveryReport) -> Self {
+        Inbound::Report(ReportedDelivery {
+            source_id,
+            channel,
+            received_at: chrono::Utc::now(),
+            delivery_report: report,
+        })
+    }
+
+    pub fn proof(source_id: SourceId, proof: crate::ports::PendingProof) -> Self {
+        Inbound::Proof(ProvenAddress {
+            source_id,
+            received_at: chrono::Utc::now(),
+            proof,
+        })
+    }
+
+    /// The provider's news about a reply, when that is what this is.
+    pub fn delivery_report(&self) -> Option<&DeliveryReport> {
+        match self {
+            Inbound::Report(r) => Some(&r.delivery_report),
+            _ => None,
+        }
+    }
+
+    pub fn source_id(&self) -> &SourceId {
+        match self {
+            Inbound::Message(m) => &m.source_id,
+            Inbound::Signal(s) => &s.source_id,
+            Inbound::Report(r) => &r.source_id,
+            Inbound::Proof(p) => &p.source_id,
+        }
+    }
+
+    /// The key that orders one customer's messages (an SQS FIFO message group); news of
+    /// a reply or a proof is ordered by nothing but itself.
+    pub fn ordering_key(&self) -> String {
+        match self {
+            Inbound::Message(m) => m.ordering_key(),
+            Inbound::Signal(s) => s.identities.first().map_or_else(
+                || s.source_id.as_str().to_owned(),
+                |first| first.identity.key(),
+            ),
+            Inbound::Report(r) => r.source_id.as_str().to_owned(),
+            Inbound::Proof(p) => p.source_id.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<InboundMessage> for Inbound {
+    fn from(message: InboundMessage) -> Self {
+        Inbound::Message(Box::new(message))
+    }
 }
 
 /// One clue to the conversation a message continues.
@@ -123,13 +229,13 @@ pub enum ThreadHint {
 }
 
 impl InboundMessage {
-    /// Not a message but the provider's news about a reply we sent, keyed by `source_id`
-    /// so the same news is applied once.
-    pub fn report(source_id: SourceId, channel: Channel, report: DeliveryReport) -> Self {
+    /// A message with nothing in it yet but where it came from: the channel's normalizer
+    /// fills in what it carries (`InboundMessage { text, ..InboundMessage::new(…) }`).
+    pub fn new(source_id: SourceId, channel: Channel, received_at: DateTime<Utc>) -> Self {
         Self {
             source_id,
             channel,
-            received_at: chrono::Utc::now(),
+            received_at,
             sender_name: None,
             identities: Vec::new(),
             text: String::new(),
@@ -142,32 +248,9 @@ impl InboundMessage {
             edit_of: None,
             media_group: None,
             auto_reply: None,
-            signal: None,
-            delivery_report: Some(report),
             thread_refs: Vec::new(),
             external_id: None,
             original: None,
-            proof: None,
-        }
-    }
-
-    /// Not a message but a customer's proof of an address they typed, keyed by
-    /// `source_id` so it is applied once.
-    pub fn proof(source_id: SourceId, proof: crate::ports::PendingProof) -> Self {
-        Self {
-            channel: Channel::Web,
-            proof: Some(proof),
-            delivery_report: None,
-            ..Self::report(
-                source_id,
-                Channel::Web,
-                DeliveryReport {
-                    provider_id: String::new(),
-                    status: DeliveryStatus::Delivered,
-                    error: None,
-                    kind: ReportKind::Status,
-                },
-            )
         }
     }
 
@@ -179,5 +262,113 @@ impl InboundMessage {
             (ThreadHint::None, Some(first)) => first.identity.key(),
             (ThreadHint::None, None) => self.source_id.as_str().to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ContactId, Identity};
+    use crate::ports::PendingProof;
+
+    fn message() -> InboundMessage {
+        InboundMessage {
+            identities: vec![PresentedIdentity::proven(Identity::telegram(42))],
+            text: "hello".into(),
+            ..InboundMessage::new(
+                SourceId::new("telegram", "update:7"),
+                Channel::Telegram,
+                DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            )
+        }
+    }
+
+    fn report() -> DeliveryReport {
+        DeliveryReport {
+            provider_id: "twilio:SM1".into(),
+            status: DeliveryStatus::Delivered,
+            error: None,
+            kind: ReportKind::Status,
+        }
+    }
+
+    fn proof() -> PendingProof {
+        PendingProof {
+            contact_id: ContactId::new(),
+            conversation_id: ConversationId::new(),
+            identity: Identity::telegram(42),
+        }
+    }
+
+    /// What the queue held before news had types of its own: every item a whole
+    /// message, the news in `signal`, `delivery_report` or `proof`.
+    fn as_queued_before(extra: &[(&str, serde_json::Value)]) -> Vec<u8> {
+        let mut old = serde_json::to_value(message()).unwrap();
+        old["signal"] = serde_json::Value::Null;
+        old["delivery_report"] = serde_json::Value::Null;
+        for (field, value) in extra {
+            old[*field] = value.clone();
+        }
+        serde_json::to_vec(&old).unwrap()
+    }
+
+    #[test]
+    fn what_the_queue_held_before_still_reads_as_its_kind() {
+        let read = |bytes: Vec<u8>| serde_json::from_slice::<Inbound>(&bytes).unwrap();
+        assert_eq!(read(as_queued_before(&[])), Inbound::from(message()));
+        match read(as_queued_before(&[("signal", "blocked".into())])) {
+            Inbound::Signal(s) => {
+                assert_eq!(s.signal, Reachability::Blocked);
+                assert_eq!(s.identities, message().identities);
+                assert_eq!(s.source_id, message().source_id);
+            }
+            other => panic!("not a signal: {other:?}"),
+        }
+        let reported = serde_json::to_value(report()).unwrap();
+        match read(as_queued_before(&[("delivery_report", reported)])) {
+            Inbound::Report(r) => assert_eq!(r.delivery_report, report()),
+            other => panic!("not a report: {other:?}"),
+        }
+        let proven = proof();
+        let value = serde_json::to_value(&proven).unwrap();
+        match read(as_queued_before(&[("proof", value)])) {
+            Inbound::Proof(p) => assert_eq!(p.proof, proven),
+            other => panic!("not a proof: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_it_was_written_and_a_message_as_itself() {
+        let signal = Inbound::Signal(ChannelSignal {
+            source_id: SourceId::new("telegram", "update:8"),
+            channel: Channel::Telegram,
+            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            identities: message().identities,
+            signal: Reachability::Unblocked,
+        });
+        let report = Inbound::report(
+            SourceId::new("twilio", "status:SM1"),
+            Channel::Sms,
+            report(),
+        );
+        let proof = Inbound::proof(SourceId::new("proof", "abc"), proof());
+        for item in [Inbound::from(message()), signal, report, proof] {
+            let bytes = serde_json::to_vec(&item).unwrap();
+            assert_eq!(serde_json::from_slice::<Inbound>(&bytes).unwrap(), item);
+        }
+        // A message goes on the queue as the message itself: no wrapper, no tag.
+        assert_eq!(
+            serde_json::to_value(Inbound::from(message())).unwrap(),
+            serde_json::to_value(message()).unwrap()
+        );
+    }
+
+    #[test]
+    fn news_that_does_not_read_says_what_is_wrong() {
+        let error =
+            serde_json::from_slice::<Inbound>(&as_queued_before(&[("signal", "maybe".into())]))
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("maybe"), "{error}");
     }
 }

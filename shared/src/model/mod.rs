@@ -32,7 +32,8 @@ pub use ids::{
     WebhookId, next_ulid,
 };
 pub use inbound::{
-    DeliveryReport, InboundMessage, Reachability, ReportKind, ThreadHint, ThreadRef,
+    ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
+    ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
 };
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,

@@ -60,7 +60,7 @@ impl EmailIntake {
                     bytes: raw.to_vec(),
                 };
                 self.blobs.put(&key, blob).await?;
-                self.ingest.submit(&message).await?;
+                self.ingest.submit(&*message).await?;
                 Ok(Intake::Queued(message.source_id.clone()))
             }
         }

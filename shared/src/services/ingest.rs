@@ -1,6 +1,6 @@
 //! Putting a normalized inbound message on the inbound queue, durably, once.
 
-use crate::model::InboundMessage;
+use crate::model::{Inbound, InboundMessage, SourceId};
 use crate::ports::{Enqueue, IdempotencyStore, PortError, PortResult, Queue, QueueName, SendOnce};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -15,8 +15,8 @@ impl Ingest {
         Self { queue }
     }
 
-    /// Returns once the message is durable; a repeat of its source id is dropped.
-    pub async fn submit(&self, message: &InboundMessage) -> PortResult<()> {
+    /// Returns once the message (or news) is durable; a repeat of its source id is dropped.
+    pub async fn submit(&self, message: &impl Queued) -> PortResult<()> {
         self.queue
             .send(QueueName::Inbound, vec![enqueue(message)?])
             .await
@@ -37,12 +37,37 @@ impl Ingest {
     }
 }
 
-fn enqueue(message: &InboundMessage) -> PortResult<Enqueue> {
+/// What the inbound queue carries: an [`Inbound`], or a message alone (which is written
+/// exactly as `Inbound::Message` of it).
+pub trait Queued: serde::Serialize {
+    fn source_id(&self) -> &SourceId;
+    fn ordering_key(&self) -> String;
+}
+
+impl Queued for Inbound {
+    fn source_id(&self) -> &SourceId {
+        Inbound::source_id(self)
+    }
+    fn ordering_key(&self) -> String {
+        Inbound::ordering_key(self)
+    }
+}
+
+impl Queued for InboundMessage {
+    fn source_id(&self) -> &SourceId {
+        &self.source_id
+    }
+    fn ordering_key(&self) -> String {
+        InboundMessage::ordering_key(self)
+    }
+}
+
+fn enqueue(message: &impl Queued) -> PortResult<Enqueue> {
     let body = serde_json::to_vec(message).map_err(|e| PortError::Internal(e.to_string()))?;
     Ok(Enqueue {
         body,
         group: message.ordering_key(),
-        dedup: message.source_id.as_str().to_owned(),
+        dedup: message.source_id().as_str().to_owned(),
     })
 }
 

@@ -10,8 +10,8 @@ use super::ServiceError;
 use super::error::ServiceResult;
 use super::route::IdentityOwner;
 use crate::model::{
-    Channel, ContactId, Conversation, Direction, Event, EventKind, Identity, IdentityKind,
-    InboundMessage, SourceId, TimelineItem,
+    Channel, ContactId, Conversation, Direction, Event, EventKind, Identity, IdentityKind, Inbound,
+    SourceId, TimelineItem,
 };
 use crate::ports::{
     ConversationStore, Enqueue, PageRequest, PendingProof, ProofStore, Queue, QueueName,
@@ -164,7 +164,7 @@ impl Proofs {
         let Some(proof) = self.proofs.take_proof(key).await? else {
             return Ok(None);
         };
-        let message = InboundMessage::proof(SourceId::new("proof", &key[..32]), proof.clone());
+        let message = Inbound::proof(SourceId::new("proof", &key[..32]), proof.clone());
         let body = serde_json::to_vec(&message)
             .map_err(|e| ServiceError::Backend(crate::ports::PortError::Internal(e.to_string())))?;
         self.queue
@@ -173,7 +173,7 @@ impl Proofs {
                 vec![Enqueue {
                     body,
                     group: proof.contact_id.to_string(),
-                    dedup: message.source_id.as_str().to_owned(),
+                    dedup: message.source_id().as_str().to_owned(),
                 }],
             )
             .await?;

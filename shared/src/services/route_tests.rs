@@ -10,9 +10,6 @@ fn email(addr: &str) -> Identity {
 
 fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
     InboundMessage {
-        source_id: SourceId::new("test", &MessageId::new().to_string()),
-        channel: Channel::Email,
-        received_at: Utc::now(),
         sender_name: Some("  Sara   Ahmadi ".into()),
         identities: identities
             .into_iter()
@@ -25,21 +22,11 @@ fn message(identities: Vec<(Identity, bool)>) -> InboundMessage {
             })
             .collect(),
         text: "درگاه پرداخت کار نمی‌کند".into(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: vec![],
-        attachments: vec![],
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(
+            SourceId::new("test", &MessageId::new().to_string()),
+            Channel::Email,
+            Utc::now(),
+        )
     }
 }
 

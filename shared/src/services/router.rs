@@ -7,8 +7,8 @@ use super::route::RoutePolicy;
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    Author, Channel, ConversationId, Event, EventKind, InboundMessage, Message, MessageId,
-    ReportKind,
+    Author, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound, InboundMessage,
+    Message, MessageId, ProvenAddress, ReportKind,
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
@@ -49,7 +49,7 @@ pub struct InboundRouter {
 
 impl InboundRouter {
     pub async fn handle(&self, delivery: Delivery) -> Handled {
-        let mut message: InboundMessage = match serde_json::from_slice(&delivery.body) {
+        let inbound: Inbound = match serde_json::from_slice(&delivery.body) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(queue_message = %delivery.id, error = %e, "undecodable inbound message");
@@ -59,29 +59,34 @@ impl InboundRouter {
                 };
             }
         };
-        if let Some(reachability) = message.signal {
-            return self.record_signal(&message, reachability, &delivery).await;
+        match inbound {
+            Inbound::Message(message) => self.route(*message, &delivery).await,
+            Inbound::Signal(signal) => self.record_signal(&signal, &delivery).await,
+            Inbound::Report(report) => {
+                self.record_delivery(&report.delivery_report, &delivery)
+                    .await
+            }
+            Inbound::Proof(proven) => self.record_proof(&proven, &delivery).await,
         }
-        if let Some(report) = &message.delivery_report {
-            return self.record_delivery(report, &delivery).await;
+    }
+
+    async fn record_proof(&self, proven: &ProvenAddress, delivery: &Delivery) -> Handled {
+        let proof = &proven.proof;
+        match self.routing.prove_identity(proof, proven.received_at).await {
+            Ok(holder) => {
+                tracing::info!(contact_id = %proof.contact_id, holder = ?holder, kind = proof.identity.kind.as_str(), "a typed address proven");
+                Handled::Done
+            }
+            Err(e) => Handled::Retry {
+                after: backoff(delivery.receive_count),
+                reason: e.to_string(),
+            },
         }
-        if let Some(proof) = &message.proof {
-            return match self
-                .routing
-                .prove_identity(proof, message.received_at)
-                .await
-            {
-                Ok(holder) => {
-                    tracing::info!(contact_id = %proof.contact_id, holder = ?holder, kind = proof.identity.kind.as_str(), "a typed address proven");
-                    Handled::Done
-                }
-                Err(e) => Handled::Retry {
-                    after: backoff(delivery.receive_count),
-                    reason: e.to_string(),
-                },
-            };
-        }
-        if let Err(reason) = self.fetch_attachments(&mut message, &delivery).await {
+    }
+
+    /// Stores a customer's message once, then tags, assigns and answers as it asks.
+    async fn route(&self, mut message: InboundMessage, delivery: &Delivery) -> Handled {
+        if let Err(reason) = self.fetch_attachments(&mut message, delivery).await {
             tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
             return Handled::Retry {
                 after: backoff(delivery.receive_count),
@@ -216,22 +221,18 @@ impl InboundRouter {
         }
     }
 
-    async fn record_signal(
-        &self,
-        message: &InboundMessage,
-        reachability: crate::model::Reachability,
-        delivery: &Delivery,
-    ) -> Handled {
-        let Some(identity) = message.identities.first().map(|p| &p.identity) else {
+    async fn record_signal(&self, signal: &ChannelSignal, delivery: &Delivery) -> Handled {
+        let Some(identity) = signal.identities.first().map(|p| &p.identity) else {
             return Handled::Done;
         };
+        let reachability = signal.signal;
         match self
             .routing
-            .set_reachability(identity, message.channel, reachability, message.received_at)
+            .set_reachability(identity, signal.channel, reachability, signal.received_at)
             .await
         {
             Ok(contact) => {
-                tracing::info!(contact_id = ?contact, channel = message.channel.as_str(), ?reachability, "reachability recorded");
+                tracing::info!(contact_id = ?contact, channel = signal.channel.as_str(), ?reachability, "reachability recorded");
                 Handled::Done
             }
             Err(e) => Handled::Retry {

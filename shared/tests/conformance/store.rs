@@ -58,10 +58,6 @@ pub(crate) fn inbound(
     text: &str,
 ) -> InboundMessage {
     InboundMessage {
-        source_id: SourceId::new("test", source),
-        channel: Channel::Email,
-        received_at: now(),
-        sender_name: None,
         identities: identities
             .into_iter()
             .map(|(identity, proven)| {
@@ -73,21 +69,7 @@ pub(crate) fn inbound(
             })
             .collect(),
         text: text.into(),
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: vec![],
-        attachments: vec![],
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(SourceId::new("test", source), Channel::Email, now())
     }
 }
 

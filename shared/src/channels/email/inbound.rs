@@ -4,8 +4,8 @@
 
 use super::{Automated, Bounce, ParsedEmail};
 use crate::model::{
-    Attachment, Channel, DeliveryReport, DeliveryStatus, Identity, InboundMessage,
-    PresentedIdentity, ReportKind, SourceId, ThreadHint, bounded_text,
+    Attachment, Channel, DeliveryReport, DeliveryStatus, Identity, Inbound, InboundMessage,
+    PresentedIdentity, ReportKind, SourceId, bounded_text,
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -61,13 +61,13 @@ fn sender_message_key(parsed: &ParsedEmail, id: &str) -> SourceId {
 /// A bounce as news about the reply it names, to apply behind the queue: the reply
 /// turns `failed`, with the reporting server's reason. `raw` keys it (a redelivered
 /// bounce is dropped).
-pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<InboundMessage> {
+pub fn bounce_report(bounce: &Bounce, raw: &[u8]) -> Option<Inbound> {
     let original = bounce.original_message_id.as_deref()?;
     let reason = match &bounce.recipient {
         Some(to) => format!("the email to {to} bounced: {}", bounce.reason),
         None => format!("the email bounced: {}", bounce.reason),
     };
-    Some(InboundMessage::report(
+    Some(Inbound::report(
         SourceId::new("email", &format!("dsn:{}", raw_digest(raw))),
         Channel::Email,
         DeliveryReport {
@@ -175,15 +175,10 @@ pub fn normalize(
     }
     context.extend(settings.notes.iter().cloned());
     let message = InboundMessage {
-        source_id,
-        channel: Channel::Email,
-        received_at: Utc::now(),
         sender_name: from.name.clone(),
         identities: vec![presented],
         text,
         subject: parsed.subject.clone(),
-        thread: ThreadHint::None,
-        customer_link: None,
         context,
         attachments,
         // The reply of ours it answers: our replies are known by their Message-ID.
@@ -191,16 +186,11 @@ pub fn normalize(
             .in_reply_to
             .first()
             .map(|id| SourceId::from_stored(super::thread::provider_key(id))),
-        edit_of: None,
-        media_group: None,
         external_id: parsed.message_id.clone(),
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
         // A token is only valid if we signed it: any recipient domain may carry one.
         thread_refs: super::thread::thread_refs(parsed, &[]),
         original: Some(raw_key.to_owned()),
-        proof: None,
+        ..InboundMessage::new(source_id, Channel::Email, Utc::now())
     };
     Ok(Normalized::Message(Box::new(message)))
 }
@@ -339,7 +329,7 @@ mod tests {
         assert!(b.reason.starts_with("5.1.1"), "{}", b.reason);
         let raw = include_bytes!("fixtures/dsn_bounce.eml");
         let report = bounce_report(&b, raw)
-            .and_then(|m| m.delivery_report)
+            .and_then(|m| m.delivery_report().cloned())
             .unwrap();
         assert_eq!(report.provider_id, "email:reply-02@switchboard.test");
         assert_eq!(report.status, DeliveryStatus::Failed);

@@ -15,7 +15,7 @@
 //!
 //! <https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html>
 
-use crate::model::{Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId};
+use crate::model::{Channel, DeliveryReport, DeliveryStatus, Inbound, ReportKind, SourceId};
 use serde::Deserialize;
 
 /// The longest diagnostic kept on a failed reply.
@@ -65,7 +65,7 @@ struct ComplaintInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SesNews {
     /// A report to queue; the router applies it to the reply.
-    Report(Box<InboundMessage>),
+    Report(Box<Inbound>),
     /// Nothing changes; the log says what happened.
     Logged {
         event: String,
@@ -190,7 +190,7 @@ fn report(
     error: Option<String>,
     report_kind: ReportKind,
 ) -> SesNews {
-    SesNews::Report(Box::new(InboundMessage::report(
+    SesNews::Report(Box::new(Inbound::report(
         // One report per reply and kind: SNS may deliver an event twice.
         SourceId::new("ses", &format!("{kind}:{ses_id}")),
         Channel::Email,
@@ -212,7 +212,7 @@ mod tests {
 
     fn delivery_report(json: &str) -> (SourceId, DeliveryReport) {
         match sending_event(json).unwrap() {
-            SesNews::Report(m) => (m.source_id.clone(), m.delivery_report.unwrap()),
+            SesNews::Report(m) => (m.source_id().clone(), m.delivery_report().cloned().unwrap()),
             other => panic!("expected a report, got {other:?}"),
         }
     }

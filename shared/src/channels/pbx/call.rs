@@ -3,7 +3,6 @@
 use super::event::{CallDirection, CtiEvent, EventKind};
 use crate::model::{
     Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity, SourceId,
-    ThreadHint,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -153,29 +152,17 @@ impl CallRecord {
             }
         }
         InboundMessage {
-            source_id: SourceId::new("pbx", call_id),
-            channel: Channel::Voice,
-            received_at: DateTime::from_timestamp(started, 0)
-                .filter(|t| *t <= Utc::now() + chrono::Duration::minutes(5))
-                .unwrap_or_else(Utc::now),
             sender_name,
             identities: vec![PresentedIdentity::proven(identity)],
             text: self.summary(phone.as_ref().map(PhoneNumber::as_str)),
-            subject: None,
-            thread: ThreadHint::None,
-            customer_link: None,
             context,
-            attachments: Vec::new(),
-            reply_to: None,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            auto_reply: None,
-            signal: None,
-            delivery_report: None,
-            thread_refs: Vec::new(),
-            original: None,
-            proof: None,
+            ..InboundMessage::new(
+                SourceId::new("pbx", call_id),
+                Channel::Voice,
+                DateTime::from_timestamp(started, 0)
+                    .filter(|t| *t <= Utc::now() + chrono::Duration::minutes(5))
+                    .unwrap_or_else(Utc::now),
+            )
         }
     }
 

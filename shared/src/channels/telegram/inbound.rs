@@ -3,8 +3,8 @@
 
 use super::wire::{ChatKind, FileRef, Message, Update};
 use crate::model::{
-    Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
-    Reachability, SourceId, ThreadHint,
+    Attachment, Channel, ChannelSignal, DefaultRegion, Identity, Inbound, InboundMessage,
+    PhoneNumber, PresentedIdentity, Reachability, SourceId,
 };
 use chrono::{DateTime, Utc};
 
@@ -23,6 +23,8 @@ pub struct InboundSettings {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Normalized {
     Message(Box<InboundMessage>),
+    /// Not a message but news for the router (the customer blocked the bot).
+    News(Box<Inbound>),
     /// Nothing to store; the reason goes to the log.
     Ignored(&'static str),
 }
@@ -56,32 +58,16 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
                 );
             }
         };
-        let message = InboundMessage {
+        let signal = ChannelSignal {
             source_id: SourceId::new("telegram", &format!("update:{}", update.update_id)),
             channel: Channel::Telegram,
             received_at: at(member.date),
-            sender_name: None,
             identities: vec![PresentedIdentity::proven(Identity::telegram(
                 member.from.id,
             ))],
-            text: String::new(),
-            subject: None,
-            thread: ThreadHint::None,
-            customer_link: None,
-            context: Vec::new(),
-            attachments: Vec::new(),
-            reply_to: None,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            auto_reply: None,
-            signal: Some(signal),
-            delivery_report: None,
-            thread_refs: Vec::new(),
-            original: None,
-            proof: None,
+            signal,
         };
-        return Normalized::Message(Box::new(message));
+        return Normalized::News(Box::new(Inbound::Signal(signal)));
     }
     Normalized::Ignored("an update kind Switchboard does not handle")
 }
@@ -178,19 +164,12 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
     };
     let received_at = at(edit_of.as_ref().and(m.edit_date).unwrap_or(m.date));
     let message = InboundMessage {
-        source_id,
-        channel: Channel::Telegram,
-        received_at,
         sender_name: m
             .from
             .as_ref()
             .map(|u| full_name(&u.first_name, u.last_name.as_deref())),
         identities,
         text,
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
-        context: Vec::new(),
         attachments,
         reply_to: m
             .reply_to_message
@@ -198,13 +177,8 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
             .map(|r| message_source(m.chat.id, r.message_id)),
         edit_of,
         media_group: m.media_group_id.clone(),
-        external_id: None,
         auto_reply,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(source_id, Channel::Telegram, received_at)
     };
     Normalized::Message(Box::new(message))
 }

@@ -17,14 +17,24 @@ fn normalized(fixture: &str) -> Normalized {
 fn message(fixture: &str) -> InboundMessage {
     match normalized(fixture) {
         Normalized::Message(m) => *m,
-        Normalized::Ignored(why) => panic!("ignored: {why}"),
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
+fn signal(fixture: &str) -> ChannelSignal {
+    match normalized(fixture) {
+        Normalized::News(news) => match *news {
+            Inbound::Signal(signal) => signal,
+            other => panic!("not a signal: {other:?}"),
+        },
+        other => panic!("not news: {other:?}"),
     }
 }
 
 fn ignored(fixture: &str) -> &'static str {
     match normalized(fixture) {
         Normalized::Ignored(why) => why,
-        Normalized::Message(m) => panic!("expected it ignored, got {m:?}"),
+        other => panic!("expected it ignored, got {other:?}"),
     }
 }
 
@@ -41,7 +51,7 @@ fn persian_text_with_emoji_is_kept_exactly_and_the_sender_is_proven() {
     assert_eq!(m.sender_name.as_deref(), Some("سارا احمدی"));
     assert_eq!(m.received_at.timestamp(), 1_735_732_800);
     assert_eq!(m.ordering_key(), format!("telegram:{SARA}"));
-    assert!(m.auto_reply.is_none() && m.signal.is_none() && m.attachments.is_empty());
+    assert!(m.auto_reply.is_none() && m.attachments.is_empty());
 }
 
 #[test]
@@ -187,12 +197,12 @@ fn an_edit_is_a_new_message_that_names_the_original() {
 
 #[test]
 fn blocking_and_unblocking_the_bot_are_signals_about_the_sender() {
-    let blocked = message(include_str!("fixtures/blocked.json"));
-    assert_eq!(blocked.signal, Some(Reachability::Blocked));
+    let blocked = signal(include_str!("fixtures/blocked.json"));
+    assert_eq!(blocked.signal, Reachability::Blocked);
     assert_eq!(blocked.identities[0].identity, Identity::telegram(SARA));
     assert_eq!(blocked.source_id.as_str(), "telegram:update:873000017");
-    let unblocked = message(include_str!("fixtures/unblocked.json"));
-    assert_eq!(unblocked.signal, Some(Reachability::Unblocked));
+    let unblocked = signal(include_str!("fixtures/unblocked.json"));
+    assert_eq!(unblocked.signal, Reachability::Unblocked);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use super::params::Params;
 use crate::model::{
     Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
-    SourceId, ThreadHint,
+    SourceId,
 };
 use chrono::Utc;
 
@@ -21,6 +21,8 @@ const MAX_BODY_CHARS: usize = 20_000;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Normalized {
     Message(Box<InboundMessage>),
+    /// Not a message but news for the router (an SMS we sent was delivered).
+    News(Box<crate::model::Inbound>),
     /// Nothing to store; the reason goes to the log.
     Ignored(&'static str),
     /// Not a message Twilio would send: a 400.
@@ -68,27 +70,11 @@ pub fn normalize_sms(params: &Params, region: DefaultRegion) -> Normalized {
         context.push(("to".to_owned(), to.to_owned()));
     }
     let message = InboundMessage {
-        source_id: message_source(sid),
-        channel: Channel::Sms,
-        received_at: Utc::now(),
-        sender_name: None,
         identities: vec![PresentedIdentity::proven(Identity::phone(&phone))],
         text,
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
         context,
         attachments,
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(message_source(sid), Channel::Sms, Utc::now())
     };
     Normalized::Message(Box::new(message))
 }

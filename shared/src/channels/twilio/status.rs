@@ -5,7 +5,7 @@
 
 use super::inbound::{Normalized, is_sid, message_source};
 use super::params::Params;
-use crate::model::{Channel, DeliveryReport, DeliveryStatus, InboundMessage, ReportKind, SourceId};
+use crate::model::{Channel, DeliveryReport, DeliveryStatus, Inbound, ReportKind, SourceId};
 
 pub fn normalize_status(params: &Params) -> Normalized {
     let Some(sid) = params.get("MessageSid").or_else(|| params.get("SmsSid")) else {
@@ -38,7 +38,7 @@ pub fn normalize_status(params: &Params) -> Normalized {
         // queued, sending, sent, accepted, scheduled…: the sender already says `sent`.
         _ => return Normalized::Ignored("a status that changes nothing"),
     };
-    let message = InboundMessage::report(
+    let report = Inbound::report(
         SourceId::new("twilio", &format!("status:{sid}:{}", status.as_str())),
         Channel::Sms,
         DeliveryReport {
@@ -48,7 +48,7 @@ pub fn normalize_status(params: &Params) -> Normalized {
             kind: ReportKind::Status,
         },
     );
-    Normalized::Message(Box::new(message))
+    Normalized::News(Box::new(report))
 }
 
 /// The common delivery errors, in words an agent can act on.
@@ -71,7 +71,10 @@ mod tests {
     fn report(form: &str) -> DeliveryReport {
         let params = Params::parse(form.trim().as_bytes()).unwrap();
         match normalize_status(&params) {
-            Normalized::Message(m) => m.delivery_report.unwrap(),
+            Normalized::News(news) => match *news {
+                Inbound::Report(r) => r.delivery_report,
+                other => panic!("expected a delivery report, got {other:?}"),
+            },
             other => panic!("no report: {other:?}"),
         }
     }

@@ -10,7 +10,7 @@ use super::params::Params;
 use super::twiml::escape;
 use crate::model::{
     Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
-    SourceId, ThreadHint,
+    SourceId,
 };
 use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -341,27 +341,16 @@ pub fn normalize_callback(path: &str, params: &Params, region: DefaultRegion) ->
         context.push(("call_back".to_owned(), "yes".to_owned()));
     }
     Normalized::Message(Box::new(InboundMessage {
-        source_id: SourceId::new("twilio", &format!("{call_sid}:{event}")),
-        channel: Channel::Voice,
-        received_at: Utc::now(),
         sender_name: caller.is_none().then(|| "Withheld number".to_owned()),
         identities: vec![PresentedIdentity::proven(identity)],
         text,
-        subject: None,
-        thread: ThreadHint::None,
-        customer_link: None,
         context,
         attachments,
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(
+            SourceId::new("twilio", &format!("{call_sid}:{event}")),
+            Channel::Voice,
+            Utc::now(),
+        )
     }))
 }
 

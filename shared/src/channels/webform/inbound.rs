@@ -1,7 +1,7 @@
 use crate::channels::form::{FormError, parse_form};
 use crate::model::{
     Channel, DefaultRegion, EmailAddress, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
-    SourceId, ThreadHint,
+    SourceId,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -216,30 +216,15 @@ impl Submission {
             identities.push(PresentedIdentity::typed(Identity::phone(phone)));
         }
         InboundMessage {
-            source_id,
-            channel: Channel::Web,
-            received_at,
             sender_name: self.name,
             identities,
             text: self.message,
-            subject: None,
-            thread: ThreadHint::None,
             customer_link: Some(link_hash),
             context: self
                 .page
                 .map(|p| vec![("page".to_owned(), p)])
                 .unwrap_or_default(),
-            attachments: Vec::new(),
-            reply_to: None,
-            edit_of: None,
-            media_group: None,
-            external_id: None,
-            auto_reply: None,
-            signal: None,
-            delivery_report: None,
-            thread_refs: Vec::new(),
-            original: None,
-            proof: None,
+            ..InboundMessage::new(source_id, Channel::Web, received_at)
         }
     }
 }

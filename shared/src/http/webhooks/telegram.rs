@@ -55,13 +55,23 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
             );
         }
         Normalized::Message(message) => {
-            if let Err(e) = state.ingest.submit(&message).await {
+            if let Err(e) = state.ingest.submit(&*message).await {
                 return ApiError::from(e).into_response();
             }
             tracing::info!(
                 update_id = update.update_id,
                 source_id = message.source_id.as_str(),
                 "Telegram update queued"
+            );
+        }
+        Normalized::News(news) => {
+            if let Err(e) = state.ingest.submit(&*news).await {
+                return ApiError::from(e).into_response();
+            }
+            tracing::info!(
+                update_id = update.update_id,
+                source_id = news.source_id().as_str(),
+                "Telegram news queued"
             );
         }
     }

@@ -10,6 +10,7 @@ use crate::http::AppState;
 use crate::http::links::request_base;
 use crate::http::problem::ApiError;
 use crate::ports::Blob;
+use crate::services::ingest::Queued;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -217,16 +218,19 @@ async fn enqueue(state: &AppState, normalized: Normalized, what: &'static str) -
             tracing::info!(what, reason, "Twilio call ignored");
             empty_twiml()
         }
-        Normalized::Message(message) => {
-            if let Err(e) = state.ingest.submit(&message).await {
-                return ApiError::from(e).into_response();
-            }
-            tracing::info!(
-                what,
-                source_id = message.source_id.as_str(),
-                "Twilio call queued"
-            );
-            empty_twiml()
-        }
+        Normalized::Message(message) => submitted(state, &*message, what).await,
+        Normalized::News(news) => submitted(state, &*news, what).await,
     }
+}
+
+async fn submitted(state: &AppState, item: &impl Queued, what: &'static str) -> Response {
+    if let Err(e) = state.ingest.submit(item).await {
+        return ApiError::from(e).into_response();
+    }
+    tracing::info!(
+        what,
+        source_id = item.source_id().as_str(),
+        "Twilio call queued"
+    );
+    empty_twiml()
 }

@@ -213,27 +213,13 @@ pub async fn answer(
         None => next_ulid().to_string(),
     };
     let inbound = InboundMessage {
-        source_id: SourceId::new("webpage", &answer_id),
-        channel: Channel::Web,
-        received_at: Utc::now(),
-        sender_name: None,
-        identities: Vec::new(),
         text,
-        subject: None,
         thread: ThreadHint::CustomerLink { link_hash: hash },
-        customer_link: None,
-        context: Vec::new(),
-        attachments: Vec::new(),
-        reply_to: None,
-        edit_of: None,
-        media_group: None,
-        external_id: None,
-        auto_reply: None,
-        signal: None,
-        delivery_report: None,
-        thread_refs: Vec::new(),
-        original: None,
-        proof: None,
+        ..InboundMessage::new(
+            SourceId::new("webpage", &answer_id),
+            Channel::Web,
+            Utc::now(),
+        )
     };
     if let Err(e) = state.ingest.submit(&inbound).await {
         return ApiError::from(e).into_response();
