@@ -3,7 +3,7 @@
 
 use crate::channels::email::ReplyTokens;
 use crate::config::HttpConfig;
-use crate::http::{AppState, limits::RateLimits, links::CustomerLinks};
+use crate::http::{ApiState, AppState, limits::RateLimits, links::CustomerLinks};
 use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
@@ -245,17 +245,10 @@ impl Backend {
         link_secret: &[u8],
         replies: &ReplyChannels,
     ) -> AppState {
-        let mut http = http;
-        // Replies on a customer page also go out on these (see `Sender::page_notices`).
-        http.page.answers_by_email = replies.text.contains(&Channel::Email);
-        http.page.answers_by_sms = replies.text.contains(&Channel::Sms);
+        let api = self.api_state(http, replies);
         AppState {
-            inbox: self.inbox(replies),
-            directory: self.directory(),
-            rights: self.rights(),
             ingest: Ingest::new(self.queue.clone()),
             send_once: self.send_once.clone(),
-            queue: self.queue.clone(),
             blobs: self.blobs.clone(),
             links: CustomerLinks::new(link_secret),
             proofs: Proofs {
@@ -264,7 +257,28 @@ impl Backend {
                 queue: self.queue.clone(),
                 channels: Arc::new(replies.text.clone()),
             },
-            limits: Arc::new(RateLimits::new(&http.limits)),
+            limits: Arc::new(RateLimits::new(&api.config.limits)),
+            inbox: api.inbox,
+            directory: api.directory,
+            rights: api.rights,
+            queue: api.queue,
+            changes: api.changes,
+            webhooks: api.webhooks,
+            config: api.config,
+        }
+    }
+
+    /// What the agent API alone reaches (see [`ApiState`]).
+    pub fn api_state(&self, http: HttpConfig, replies: &ReplyChannels) -> ApiState {
+        let mut http = http;
+        // Replies on a customer page also go out on these (see `Sender::page_notices`).
+        http.page.answers_by_email = replies.text.contains(&Channel::Email);
+        http.page.answers_by_sms = replies.text.contains(&Channel::Sms);
+        ApiState {
+            inbox: self.inbox(replies),
+            directory: self.directory(),
+            rights: self.rights(),
+            queue: self.queue.clone(),
             changes: ChangesFeed::new(self.feed.clone()),
             webhooks: None,
             config: Arc::new(http),

@@ -5,7 +5,6 @@
 use shared::aws::AwsClients;
 use shared::http::api_router;
 use shared::lambda::{self, Error};
-use shared::services::directory::new_secret;
 use shared::services::webhooks::target::TargetPolicy;
 use std::sync::Arc;
 
@@ -18,11 +17,10 @@ async fn main() -> Result<(), Error> {
             .backend(&config.aws)
             .with_blobs(clients.blobs(&config.aws));
         lambda::warm_up(backend.conversations.as_ref()).await;
-        // The agent API hands out no customer links, so it needs no link secret (and its
-        // role may not read it): a random one fills the place.
-        let (unused_link_secret, _) = new_secret("");
+        // The agent API hands out no customer links: it holds no link secret (and its
+        // role may not read it).
         let channels = config.sender_channels();
-        let mut state = backend.app_state(config.http, unused_link_secret.as_bytes(), &channels);
+        let mut state = backend.api_state(config.http, &channels);
         // Admins manage webhooks here (the webhook sender sends them, pings too): the same
         // rules on where they may point.
         state.webhooks = Some(backend.webhooks(Arc::new(TargetPolicy {

@@ -4,10 +4,10 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
-use shared::backend::{base_channels, reply_channels};
-use shared::http::telegram_router;
+use shared::backend::NoBlobs;
+use shared::http::{ChannelState, telegram_router};
 use shared::lambda::{self, Error};
-use shared::services::directory::new_secret;
+use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,13 +20,11 @@ async fn main() -> Result<(), Error> {
         // Reading the secret also pays the SDK's first-call costs (credentials, TLS) here,
         // in init, rather than in the first update.
         config.http.telegram = Some(lambda::telegram::webhook(&clients, settings).await?);
-        // The queue is all this function writes; it hands out no customer links.
-        let backend = clients.backend(&config.aws);
-        let (unused_link_secret, _) = new_secret("");
-        Ok(backend.app_state(
+        // The queue is all this function writes: it reads no store and keeps no files.
+        Ok(ChannelState::new(
+            clients.queue(&config.aws),
+            Arc::new(NoBlobs),
             config.http,
-            unused_link_secret.as_bytes(),
-            &reply_channels(&base_channels()),
         ))
     })
     .await?;

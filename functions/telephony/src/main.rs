@@ -5,10 +5,8 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
-use shared::backend::{base_channels, reply_channels};
-use shared::http::{pbx_router, twilio_router};
+use shared::http::{ChannelState, pbx_router, twilio_router};
 use shared::lambda::{self, Error, telephony};
-use shared::services::directory::new_secret;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -27,18 +25,13 @@ async fn main() -> Result<(), Error> {
         if let Some(settings) = &config.pbx {
             config.http.pbx = Some(telephony::pbx(&clients, settings).await?);
         }
-        // What is known of a call so far (a PBX call's events, a Twilio call's reported
-        // outcome) is kept in the bucket.
-        let backend = clients
-            .backend(&config.aws)
-            .with_blobs(clients.blobs(&config.aws));
-        // The queue and the call notes are all this function writes; it hands out no
-        // customer links.
-        let (unused_link_secret, _) = new_secret("");
-        Ok(backend.app_state(
+        // The queue and what is known of a call so far (a PBX call's events, a Twilio
+        // call's reported outcome, kept in the bucket) are all this function writes: it
+        // reads no store and hands out no customer links.
+        Ok(ChannelState::new(
+            clients.queue(&config.aws),
+            clients.blobs(&config.aws),
             config.http,
-            unused_link_secret.as_bytes(),
-            &reply_channels(&base_channels()),
         ))
     })
     .await?;

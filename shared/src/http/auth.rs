@@ -1,6 +1,6 @@
 //! Bearer API keys, checked in extractors so handlers only ever see an agent.
 
-use super::AppState;
+use super::ApiState;
 use super::problem::ApiError;
 use crate::model::{Agent, Role};
 use axum::extract::FromRequestParts;
@@ -14,12 +14,12 @@ pub struct Caller(pub Agent);
 /// The caller, who must be an admin.
 pub struct Admin(pub Agent);
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let key = parts
             .headers
@@ -40,12 +40,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<ApiState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let Caller(agent) = Caller::from_request_parts(parts, state).await?;
         if agent.role != Role::Admin {

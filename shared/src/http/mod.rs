@@ -18,6 +18,7 @@ use crate::services::directory::Directory;
 use crate::services::inbox::Inbox;
 use crate::services::ingest::Ingest;
 use axum::Router;
+use axum::extract::FromRef;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
@@ -48,11 +49,70 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
 }
 
+/// What the agent API reaches: the inbox, the directory of agents, customers' data
+/// rights, the queues (dead letters), the changes feed and webhooks. The API's function
+/// builds only this: no customer links, no idempotency keys.
+#[derive(Clone)]
+pub struct ApiState {
+    pub inbox: Inbox,
+    pub directory: Directory,
+    pub rights: crate::services::rights::Rights,
+    pub queue: Arc<dyn Queue>,
+    pub changes: crate::services::feed::ChangesFeed,
+    /// Outbound webhooks, where this process offers them.
+    pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
+    pub config: Arc<HttpConfig>,
+}
+
+impl FromRef<AppState> for ApiState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            inbox: state.inbox.clone(),
+            directory: state.directory.clone(),
+            rights: state.rights.clone(),
+            queue: state.queue.clone(),
+            changes: state.changes.clone(),
+            webhooks: state.webhooks.clone(),
+            config: state.config.clone(),
+        }
+    }
+}
+
+/// What the channel webhooks (Telegram, Twilio, the PBX, email) reach: the inbound
+/// queue, the blob store (call records, raw emails) and the configuration. A function
+/// that serves only channels builds only this: no store, no customer links.
+#[derive(Clone)]
+pub struct ChannelState {
+    pub ingest: Ingest,
+    pub blobs: Arc<dyn BlobStore>,
+    pub config: Arc<HttpConfig>,
+}
+
+impl ChannelState {
+    pub fn new(queue: Arc<dyn Queue>, blobs: Arc<dyn BlobStore>, config: HttpConfig) -> Self {
+        Self {
+            ingest: Ingest::new(queue),
+            blobs,
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl FromRef<AppState> for ChannelState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            ingest: state.ingest.clone(),
+            blobs: state.blobs.clone(),
+            config: state.config.clone(),
+        }
+    }
+}
+
 /// Largest JSON body the agent API reads.
 const API_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The agent API.
-pub fn api_router() -> Router<AppState> {
+pub fn api_router() -> Router<ApiState> {
     api::router().layer(DefaultBodyLimit::max(API_BODY_LIMIT))
 }
 
@@ -74,17 +134,29 @@ pub fn webform_router() -> Router<AppState> {
 }
 
 /// The Telegram webhook.
-pub fn telegram_router() -> Router<AppState> {
+pub fn telegram_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ChannelState: FromRef<S>,
+{
     Router::new().route("/webhooks/telegram", post(webhooks::telegram::receive))
 }
 
 /// The email webhook (raw `message/rfc822` from a relay).
-pub fn email_router() -> Router<AppState> {
+pub fn email_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ChannelState: FromRef<S>,
+{
     Router::new().route("/webhooks/email", post(webhooks::email::receive))
 }
 
 /// The Twilio webhooks: SMS in, delivery reports.
-pub fn twilio_router() -> Router<AppState> {
+pub fn twilio_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ChannelState: FromRef<S>,
+{
     Router::new()
         .route("/webhooks/twilio/sms", post(webhooks::twilio::sms))
         .route("/webhooks/twilio/status", post(webhooks::twilio::status))
@@ -108,7 +180,11 @@ pub fn twilio_router() -> Router<AppState> {
 }
 
 /// The PBX / CTI hook.
-pub fn pbx_router() -> Router<AppState> {
+pub fn pbx_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ChannelState: FromRef<S>,
+{
     Router::new().route("/webhooks/pbx", post(webhooks::pbx::receive))
 }
 
@@ -116,7 +192,7 @@ pub fn pbx_router() -> Router<AppState> {
 pub fn app(state: AppState) -> Router {
     finish(
         Router::new()
-            .merge(api_router())
+            .merge(api_router().with_state(ApiState::from_ref(&state)))
             .merge(webform_router())
             .merge(telegram_router())
             .merge(email_router())
@@ -129,7 +205,7 @@ pub fn app(state: AppState) -> Router {
 /// `routes` ready to serve, as every deployment serves them: with `/healthz`, a problem
 /// document for any other route, and no response another site may frame. The local
 /// server finishes all routers as one app; each HTTP Lambda function finishes its own.
-pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+pub fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
     routes
         .route("/healthz", get(|| async { "ok" }))
         .fallback(problem::not_found)

@@ -5,7 +5,7 @@
 
 use super::Error;
 use crate::http::client_ip::drop_peer_entry;
-use crate::http::{AppState, finish};
+use crate::http::finish;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use lambda_http::request::RequestContext;
@@ -16,14 +16,17 @@ use tower::util::MapRequestLayer;
 
 /// Serves `routes` (the same router the local server mounts) until Lambda stops the
 /// process.
-pub async fn run(routes: Router<AppState>, state: AppState) -> Result<(), Error> {
+pub async fn run<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    state: S,
+) -> Result<(), Error> {
     lambda_http::run(service(routes, state)).await
 }
 
 /// The service [`run`] serves: the finished router, behind [`with_client_address`].
-pub fn service(
-    routes: Router<AppState>,
-    state: AppState,
+pub fn service<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    state: S,
 ) -> impl tower::Service<
     Request,
     Response = axum::response::Response,
@@ -65,6 +68,7 @@ pub fn with_client_address(mut request: Request) -> Request {
 mod tests {
     use super::*;
     use crate::backend::{Backend, base_channels, reply_channels};
+    use crate::http::AppState;
     use crate::config::{HttpConfig, PageConfig, PublicLimits};
     use crate::embedded::Embedded;
     use axum::http::StatusCode;

@@ -1,7 +1,7 @@
 //! Agents, teams and dead letters. Admin-only operations carry the `admin` tag.
 
 use super::conversations::{PageParams, nullable, page_request};
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{Agent, AgentId, Availability, Erasure, Role, Team, TeamId};
@@ -30,7 +30,7 @@ pub struct PatchMe {
     responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch_me(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiJson(body): ApiJson<PatchMe>,
 ) -> Result<Json<Agent>, ApiError> {
@@ -46,7 +46,7 @@ pub async fn patch_me(
     responses((status = 200, body = Page<Agent>), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_agents(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Agent>>, ApiError> {
@@ -82,7 +82,7 @@ pub struct CreatedAgent {
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create_agent(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiJson(body): ApiJson<NewAgent>,
 ) -> Result<(StatusCode, Json<CreatedAgent>), ApiError> {
@@ -137,7 +137,7 @@ fn nullable_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Optio
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch_agent(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<AgentId>,
     ApiJson(body): ApiJson<PatchAgent>,
@@ -157,7 +157,7 @@ pub async fn patch_agent(
 #[utoipa::path(get, path = "/v1/teams", tag = "teams",
     responses((status = 200, body = Vec<Team>), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn list_teams(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
 ) -> Result<Json<Vec<Team>>, ApiError> {
     Ok(Json(state.directory.list_teams().await?))
@@ -175,7 +175,7 @@ pub struct NewTeam {
     responses((status = 201, body = Team), (status = 409, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create_team(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiJson(body): ApiJson<NewTeam>,
 ) -> Result<(StatusCode, Json<Team>), ApiError> {
@@ -210,7 +210,7 @@ fn queue_named(name: Option<&str>) -> Result<QueueName, ApiError> {
     responses((status = 200, body = Page<DeadLetter>), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn dead_letters(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiQuery(q): ApiQuery<DeadLetterQuery>,
 ) -> Result<Json<Page<DeadLetter>>, ApiError> {
@@ -225,7 +225,7 @@ pub async fn dead_letters(
     responses((status = 202, description = "queued again"), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replay(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath((queue, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -244,7 +244,7 @@ pub async fn replay(
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn erasures(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Erasure>>, ApiError> {

@@ -1,5 +1,5 @@
 use super::conversations::{PageParams, page_request};
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{Contact, ContactId, Erasure, PhoneNumber, TimelineItem};
@@ -27,7 +27,7 @@ pub struct SearchContacts {
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(SearchContacts),
     responses((status = 200, body = Page<Contact>), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiQuery(q): ApiQuery<SearchContacts>,
 ) -> Result<Json<Page<Contact>>, ApiError> {
@@ -54,7 +54,7 @@ pub struct LookupPhone {
         (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn lookup(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiQuery(q): ApiQuery<LookupPhone>,
 ) -> Result<Json<CallerLookup>, ApiError> {
@@ -69,7 +69,7 @@ pub async fn lookup(
     responses((status = 200, body = ContactDetails), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Json<ContactDetails>, ApiError> {
@@ -91,7 +91,7 @@ pub struct MergeContacts {
     responses((status = 200, body = MergedContact), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn merge(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ContactId>,
     ApiJson(body): ApiJson<MergeContacts>,
@@ -112,7 +112,7 @@ pub async fn merge(
         (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn timeline(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<ContactId>,
     ApiQuery(q): ApiQuery<PageParams>,
@@ -130,7 +130,7 @@ pub async fn timeline(
         (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn export(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Admin(agent): Admin,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Response, ApiError> {
@@ -156,7 +156,7 @@ pub async fn export(
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn erase(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Admin(agent): Admin,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Json<Erasure>, ApiError> {

@@ -1,4 +1,4 @@
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{
@@ -119,7 +119,7 @@ fn filter_from(
     responses((status = 200, body = Page<ConversationRow>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListConversations>,
 ) -> Result<Json<Page<ConversationRow>>, ApiError> {
@@ -133,7 +133,7 @@ pub async fn list(
     responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> Result<Json<Conversation>, ApiError> {
@@ -171,7 +171,7 @@ pub fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<PatchConversation>,
@@ -193,7 +193,7 @@ pub async fn patch(
     responses((status = 200, body = Page<TimelineItem>), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn timeline(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(q): ApiQuery<PageParams>,
@@ -215,7 +215,7 @@ pub struct NewNote {
     responses((status = 201, body = Note), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn note(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<NewNote>,
@@ -243,7 +243,7 @@ pub struct FoldConversation {
         (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn fold(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<FoldConversation>,

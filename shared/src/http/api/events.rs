@@ -1,4 +1,4 @@
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiQuery, Problem};
 use crate::model::Change;
@@ -44,7 +44,7 @@ pub struct EventsPage {
               (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn read(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Caller,
     ApiQuery(q): ApiQuery<ReadEvents>,
 ) -> Result<Json<EventsPage>, ApiError> {

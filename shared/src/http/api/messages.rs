@@ -1,4 +1,4 @@
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiPath, Problem};
 use crate::model::MessageId;
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
               (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn attachment(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(state): axum::extract::State<ApiState>,
     _: Caller,
     ApiPath((id, index)): ApiPath<(MessageId, usize)>,
 ) -> Result<Response, ApiError> {
@@ -34,7 +34,7 @@ pub async fn attachment(
               (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn original(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(state): axum::extract::State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<MessageId>,
 ) -> Result<Response, ApiError> {

@@ -9,7 +9,7 @@ mod problems_doc;
 mod replies;
 mod webhooks;
 
-use super::AppState;
+use super::ApiState;
 use crate::services::inbox::MAX_REPLY_FILE_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -86,13 +86,13 @@ macro_rules! operations {
 /// API does not carry the code that builds the document.
 macro_rules! routed {
     ($( [ $first:ident :: $first_handler:ident $(, $module:ident :: $handler:ident)* ] $($large:ident)? ),* $(,)?) => {{
-        let router = axum::Router::<AppState>::new();
+        let router = axum::Router::<ApiState>::new();
         $(
             let router = {
                 let path = utoipa_axum::paste! {
                     <$first::[<__path_ $first_handler>] as utoipa::Path>::path()
                 };
-                let mut methods = axum::routing::MethodRouter::<AppState>::new();
+                let mut methods = axum::routing::MethodRouter::<ApiState>::new();
                 serve_at_its_methods!(methods, $first::$first_handler);
                 $( serve_at_its_methods!(methods, $module::$handler); )*
                 $(
@@ -120,7 +120,7 @@ macro_rules! serve_at_its_methods {
 /// The document of the operations, from their `#[utoipa::path]`s.
 macro_rules! documented {
     ($( [ $($module:ident :: $handler:ident),+ ] $($large:ident)? ),* $(,)?) => {
-        OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        OpenApiRouter::<ApiState>::with_openapi(ApiDoc::openapi())
             $( .routes(routes!($($module::$handler),+)) )*
             .split_for_parts()
             .1
@@ -132,7 +132,7 @@ macro_rules! documented {
 pub const DOCUMENT: &str = include_str!("../../../openapi.json");
 
 /// The `/v1` routes and the document that describes them.
-pub fn router() -> axum::Router<AppState> {
+pub fn router() -> axum::Router<ApiState> {
     operations!(routed).route(
         "/v1/openapi.json",
         get(|| {

@@ -1,6 +1,6 @@
 //! `POST /v1/conversations/{id}/replies`: a JSON body, or a form with files.
 
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, Problem};
 use crate::model::{Agent, Channel, ConversationId, Message, MessageId};
@@ -60,7 +60,7 @@ pub struct NewReplyForm {
               (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn reply(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Caller(agent): Caller,
     ApiPath(id): ApiPath<ConversationId>,
     request: Request,
@@ -81,7 +81,7 @@ pub async fn reply(
 }
 
 async fn queue_reply(
-    state: AppState,
+    state: ApiState,
     agent: Agent,
     id: ConversationId,
     request: Request,

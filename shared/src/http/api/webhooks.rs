@@ -1,7 +1,7 @@
 //! Outbound webhooks, for admins: subscriptions, a test ping, the delivery log, replays.
 
 use super::conversations::{nullable, page_request};
-use crate::http::AppState;
+use crate::http::ApiState;
 use crate::http::auth::Admin;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{ChangeType, Subscription, WebhookDelivery, WebhookDeliveryStatus, WebhookId};
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-fn service(state: &AppState) -> Result<&Webhooks, ApiError> {
+fn service(state: &ApiState) -> Result<&Webhooks, ApiError> {
     state.webhooks.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -52,7 +52,7 @@ pub struct CreatedWebhook {
         (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
 ) -> Result<Json<Page<Subscription>>, ApiError> {
     Ok(Json(Page {
@@ -70,7 +70,7 @@ pub async fn list(
         (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiJson(body): ApiJson<NewWebhookBody>,
 ) -> Result<(StatusCode, Json<CreatedWebhook>), ApiError> {
@@ -96,7 +96,7 @@ pub async fn create(
         (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<Json<Subscription>, ApiError> {
@@ -125,7 +125,7 @@ pub struct PatchWebhookBody {
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(body): ApiJson<PatchWebhookBody>,
@@ -147,7 +147,7 @@ pub async fn patch(
         (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn rotate_secret(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<Json<CreatedWebhook>, ApiError> {
@@ -163,7 +163,7 @@ pub async fn rotate_secret(
         (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<StatusCode, ApiError> {
@@ -179,7 +179,7 @@ pub async fn delete(
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn ping(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
@@ -206,7 +206,7 @@ pub struct DeliveryQuery {
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn deliveries(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
@@ -231,7 +231,7 @@ pub async fn deliveries(
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replay_one(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath((id, delivery_id)): ApiPath<(WebhookId, String)>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
@@ -259,7 +259,7 @@ pub struct Replayed {
         (status = 501, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replay_since(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(body): ApiJson<ReplaySince>,

@@ -2,7 +2,7 @@
 //! shared secret in `X-Switchboard-Email-Secret`; the email is kept and queued, and the
 //! answer comes at once.
 
-use crate::http::AppState;
+use crate::http::ChannelState;
 use crate::http::problem::ApiError;
 use crate::http::secret_header::check_secret_header;
 use crate::services::email::{EmailIntake, Intake, IntakeError};
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 pub const SECRET_HEADER: &str = "x-switchboard-email-secret";
 
-pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+pub async fn receive(State(state): State<ChannelState>, req: Request) -> Response {
     let Some(config) = state.config.email.as_ref() else {
         return ApiError::not_found("route").into_response();
     };

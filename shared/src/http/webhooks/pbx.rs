@@ -6,7 +6,7 @@ use crate::channels::pbx::event::CtiEvent;
 use crate::channels::pbx::event::MAX_EVENT_BYTES;
 use crate::channels::pbx::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use crate::channels::pbx::{CallRecord, Step, parse};
-use crate::http::AppState;
+use crate::http::ChannelState;
 use crate::http::problem::ApiError;
 use crate::ports::{Blob, BlobStore, PortError, PortResult};
 use axum::Json;
@@ -14,14 +14,14 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+pub async fn receive(State(state): State<ChannelState>, req: Request) -> Response {
     match handle(&state, req).await {
         Ok(answer) => answer,
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(state: &AppState, req: Request) -> Result<Response, ApiError> {
+async fn handle(state: &ChannelState, req: Request) -> Result<Response, ApiError> {
     let Some(config) = state.config.pbx.as_ref() else {
         return Err(ApiError::not_found("route"));
     };
@@ -52,7 +52,7 @@ async fn handle(state: &AppState, req: Request) -> Result<Response, ApiError> {
         ApiError::new(StatusCode::FORBIDDEN, reason)
     })?;
     let event = parse(&content_type, &body).map_err(ApiError::bad_request)?;
-    let (record, step) = record_event(state.inbox.blobs.as_ref(), &event, at).await?;
+    let (record, step) = record_event(state.blobs.as_ref(), &event, at).await?;
     if matches!(step, Step::Ignored(_)) {
         return Ok(ok());
     }

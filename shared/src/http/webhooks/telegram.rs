@@ -2,7 +2,7 @@
 //! enqueue it, answer 200. Files are fetched later, behind the queue.
 
 use crate::channels::telegram::{InboundSettings, Normalized, normalize, parse_update};
-use crate::http::AppState;
+use crate::http::ChannelState;
 use crate::http::problem::ApiError;
 use crate::http::secret_header::check_secret_header;
 use axum::extract::{Request, State};
@@ -14,7 +14,7 @@ pub const MAX_UPDATE_BYTES: usize = 256 * 1024;
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
+pub async fn receive(State(state): State<ChannelState>, req: Request) -> Response {
     let Some(config) = state.config.telegram.as_ref() else {
         return ApiError::not_found("route").into_response();
     };

@@ -6,7 +6,8 @@ use crate::channels::twilio::{
     Normalized, Params, normalize_sms, normalize_status, signature, twiml, voice,
 };
 use crate::config::TwilioConfig;
-use crate::http::AppState;
+use crate::http::ChannelState;
+use axum::extract::FromRef;
 use crate::http::links::request_base;
 use crate::http::problem::ApiError;
 use crate::ports::Blob;
@@ -23,10 +24,15 @@ pub struct TwilioForm {
     pub base: String,
 }
 
-impl FromRequest<AppState> for TwilioForm {
+impl<S> FromRequest<S> for TwilioForm
+where
+    S: Send + Sync,
+    ChannelState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let state = ChannelState::from_ref(state);
         let Some(config) = state.config.twilio.clone() else {
             return Err(ApiError::not_found("route"));
         };
@@ -111,7 +117,7 @@ pub fn twiml_response(body: String) -> Response {
 }
 
 /// An incoming SMS or MMS.
-pub async fn sms(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn sms(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     enqueue(
         &state,
         normalize_sms(&form.params, state.config.default_region),
@@ -121,7 +127,7 @@ pub async fn sms(State(state): State<AppState>, form: TwilioForm) -> Response {
 }
 
 /// A status callback about an SMS we sent.
-pub async fn status(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn status(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     enqueue(&state, normalize_status(&form.params), "status callback").await
 }
 
@@ -132,7 +138,7 @@ pub async fn voice(form: TwilioForm) -> Response {
 }
 
 /// The dial's outcome: an answered call is noted; an unanswered one goes to voicemail.
-pub async fn voice_dial(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn voice_dial(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     let normalized =
         voice::normalize_callback(voice::DIAL_PATH, &form.params, state.config.default_region);
     let next = voice::after_dial(&form.params, &form.base);
@@ -146,7 +152,7 @@ pub async fn voice_dial(State(state): State<AppState>, form: TwilioForm) -> Resp
 }
 
 /// A voicemail recorded (or the caller hung up at the tone).
-pub async fn voice_recording(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn voice_recording(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     let normalized = voice::normalize_callback(
         voice::RECORDING_PATH,
         &form.params,
@@ -161,7 +167,7 @@ pub async fn voice_recording(State(state): State<AppState>, form: TwilioForm) ->
 /// The call's end (the number's status callback). A call whose dial or recording was
 /// reported has its item already; one that ended before either (the caller hung up
 /// during the greeting) is a missed call to return.
-pub async fn voice_status(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn voice_status(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     if !voice::is_final_status(&form.params) {
         return empty_twiml();
     }
@@ -188,7 +194,7 @@ pub async fn voice_status(State(state): State<AppState>, form: TwilioForm) -> Re
 /// sends the call's status callback only after that answer). Best effort: should it
 /// fail, the status callback's item shares the recording's source id, so a missed call
 /// is still stored once.
-async fn note_outcome(state: &AppState, params: &Params) {
+async fn note_outcome(state: &ChannelState, params: &Params) {
     let Some(call_sid) = params.get("CallSid") else {
         return;
     };
@@ -202,7 +208,7 @@ async fn note_outcome(state: &AppState, params: &Params) {
 }
 
 /// A voicemail's transcription.
-pub async fn voice_transcription(State(state): State<AppState>, form: TwilioForm) -> Response {
+pub async fn voice_transcription(State(state): State<ChannelState>, form: TwilioForm) -> Response {
     let normalized = voice::normalize_callback(
         voice::TRANSCRIPTION_PATH,
         &form.params,
@@ -211,7 +217,7 @@ pub async fn voice_transcription(State(state): State<AppState>, form: TwilioForm
     enqueue(&state, normalized, "transcription").await
 }
 
-async fn enqueue(state: &AppState, normalized: Normalized, what: &'static str) -> Response {
+async fn enqueue(state: &ChannelState, normalized: Normalized, what: &'static str) -> Response {
     match normalized {
         Normalized::Invalid(detail) => ApiError::bad_request(detail).into_response(),
         Normalized::Ignored(reason) => {
@@ -223,7 +229,7 @@ async fn enqueue(state: &AppState, normalized: Normalized, what: &'static str) -
     }
 }
 
-async fn submitted(state: &AppState, item: &impl Queued, what: &'static str) -> Response {
+async fn submitted(state: &ChannelState, item: &impl Queued, what: &'static str) -> Response {
     if let Err(e) = state.ingest.submit(item).await {
         return ApiError::from(e).into_response();
     }
