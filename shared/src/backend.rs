@@ -3,7 +3,9 @@
 
 use crate::channels::email::ReplyTokens;
 use crate::config::HttpConfig;
-use crate::http::{ApiState, AppState, limits::RateLimits, links::CustomerLinks};
+use crate::http::{
+    ApiState, AppState, ChannelState, WebState, limits::RateLimits, links::CustomerLinks,
+};
 use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
@@ -246,10 +248,26 @@ impl Backend {
         replies: &ReplyChannels,
     ) -> AppState {
         let api = self.api_state(http, replies);
+        let config = api.config.as_ref().clone();
         AppState {
+            web: self.web_state(config.clone(), link_secret, replies),
+            channels: ChannelState::new(self.queue.clone(), self.blobs.clone(), config),
+            api,
+        }
+    }
+
+    /// What the web form and the customer pages alone reach (see [`WebState`]).
+    pub fn web_state(
+        &self,
+        http: HttpConfig,
+        link_secret: &[u8],
+        replies: &ReplyChannels,
+    ) -> WebState {
+        let http = with_page_answers(http, replies);
+        WebState {
+            conversations: self.conversations.clone(),
             ingest: Ingest::new(self.queue.clone()),
             send_once: self.send_once.clone(),
-            blobs: self.blobs.clone(),
             links: CustomerLinks::new(link_secret),
             proofs: Proofs {
                 proofs: self.proofs.clone(),
@@ -257,23 +275,14 @@ impl Backend {
                 queue: self.queue.clone(),
                 channels: Arc::new(replies.text.clone()),
             },
-            limits: Arc::new(RateLimits::new(&api.config.limits)),
-            inbox: api.inbox,
-            directory: api.directory,
-            rights: api.rights,
-            queue: api.queue,
-            changes: api.changes,
-            webhooks: api.webhooks,
-            config: api.config,
+            limits: Arc::new(RateLimits::new(&http.limits)),
+            config: Arc::new(http),
         }
     }
 
     /// What the agent API alone reaches (see [`ApiState`]).
     pub fn api_state(&self, http: HttpConfig, replies: &ReplyChannels) -> ApiState {
-        let mut http = http;
-        // Replies on a customer page also go out on these (see `Sender::page_notices`).
-        http.page.answers_by_email = replies.text.contains(&Channel::Email);
-        http.page.answers_by_sms = replies.text.contains(&Channel::Sms);
+        let http = with_page_answers(http, replies);
         ApiState {
             inbox: self.inbox(replies),
             directory: self.directory(),
@@ -284,6 +293,14 @@ impl Backend {
             config: Arc::new(http),
         }
     }
+}
+
+/// Replies on a customer page also go out on these (see `Sender::page_notices`): the
+/// page and the form say so.
+fn with_page_answers(mut http: HttpConfig, replies: &ReplyChannels) -> HttpConfig {
+    http.page.answers_by_email = replies.text.contains(&Channel::Email);
+    http.page.answers_by_sms = replies.text.contains(&Channel::Sms);
+    http
 }
 
 /// The blob store of a process that keeps no attachments: any use of it is an error.

@@ -150,7 +150,7 @@ impl Local {
         let client = Arc::new(
             WebhookClient::new(targets.clone()).map_err(crate::ports::PortError::Internal)?,
         );
-        state.webhooks = Some(backend.webhooks(Arc::new(targets)));
+        state.api.webhooks = Some(backend.webhooks(Arc::new(targets)));
         let webhooks = (
             backend.webhook_fanout(),
             backend.webhook_deliverer(client, settings.webhooks.schedule.clone()),
@@ -161,8 +161,8 @@ impl Local {
         // The pages' base is the public URL, else the address `run` serves on.
         let page_notices = PageNotices {
             links: PageLinks::new(secret.as_bytes()),
-            base_url: state.config.public_url.clone().unwrap_or_default(),
-            language: state.config.page.language.clone(),
+            base_url: state.api.config.public_url.clone().unwrap_or_default(),
+            language: state.api.config.page.language.clone(),
         };
         let sender = sender.with_page_notices(Some(page_notices));
         Ok(Self {

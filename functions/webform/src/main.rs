@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
         // The customer pages offer to confirm a typed address when the sender can carry
         // its secret there.
         let channels = config.sender_channels();
-        Ok(backend.app_state(config.http, secret.as_bytes(), &channels))
+        Ok(backend.web_state(config.http, secret.as_bytes(), &channels))
     })
     .await?;
     lambda::http::run(webform_router(), state).await

@@ -6,7 +6,7 @@
 //! against the client address's and the page's limits, so six-digit codes cannot be
 //! tried in bulk (at most the per-link rate within a code's 15 minutes).
 
-use crate::http::AppState;
+use crate::http::WebState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
 use crate::http::links::{is_token_shaped, link_hash, public_base};
 use crate::http::pages::{html_response, layout};
@@ -76,7 +76,7 @@ fn words(language: &str) -> &'static Words {
 /// when a channel can carry its secret. `step`: where a confirmation stands
 /// (`?confirm=email|phone|done|bad-code`).
 pub async fn offers(
-    state: &AppState,
+    state: &WebState,
     conversation: &Conversation,
     token: &str,
     step: Option<&str>,
@@ -141,18 +141,16 @@ fn fields(body: &Bytes) -> Result<ConfirmFields, ApiError> {
 }
 
 /// The conversation a page token names.
-async fn page_conversation(state: &AppState, token: &str) -> Result<Conversation, ApiError> {
+async fn page_conversation(state: &WebState, token: &str) -> Result<Conversation, ApiError> {
     if !is_token_shaped(token) {
         return Err(ApiError::not_found("conversation"));
     }
     let id = state
-        .inbox
         .conversations
         .conversation_for_link(&link_hash(token))
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     state
-        .inbox
         .conversations
         .conversation(id)
         .await?
@@ -161,7 +159,7 @@ async fn page_conversation(state: &AppState, token: &str) -> Result<Conversation
 
 /// `POST /c/{token}/confirm`: sends the secret to the typed address of `kind`.
 pub async fn request(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(token): Path<String>,
     _: WithinAddressLimit,
     _: WithinLinkLimit,
@@ -199,7 +197,7 @@ pub async fn request(
 
 /// `POST /c/{token}/code`: the code sent by SMS, good on this page only.
 pub async fn code(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -230,7 +228,7 @@ fn is_secret_shaped(secret: &str) -> bool {
 }
 
 /// `GET /confirm/{secret}`: a page with one button; following a link changes nothing.
-pub async fn link_page(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+pub async fn link_page(State(state): State<WebState>, Path(secret): Path<String>) -> Response {
     let config = &state.config.page;
     let w = words(&config.language);
     if !is_secret_shaped(&secret) {
@@ -250,7 +248,7 @@ pub async fn link_page(State(state): State<AppState>, Path(secret): Path<String>
 
 /// `POST /confirm/{secret}`: uses the link, once.
 pub async fn use_link(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(secret): Path<String>,
     _: WithinAddressLimit,
 ) -> Response {
@@ -273,7 +271,7 @@ pub async fn use_link(
     }
 }
 
-fn invalid(state: &AppState) -> Response {
+fn invalid(state: &WebState) -> Response {
     let config = &state.config.page;
     let w = words(&config.language);
     let body = html! { h1 { (w.confirm_heading) } p.error role="alert" { (w.link_invalid) } };

@@ -7,7 +7,7 @@
 //! The counts live in this process: on Lambda each instance keeps its own.
 
 use crate::config::PublicLimits;
-use crate::http::AppState;
+use crate::http::WebState;
 use crate::http::client_ip::client_ip;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
@@ -85,10 +85,10 @@ fn too_many(wait: Duration, detail: &str) -> ApiError {
 #[derive(Debug)]
 pub struct WithinAddressLimit;
 
-impl FromRequestParts<AppState> for WithinAddressLimit {
+impl FromRequestParts<WebState> for WithinAddressLimit {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -111,10 +111,10 @@ impl FromRequestParts<AppState> for WithinAddressLimit {
 #[derive(Debug)]
 pub struct WithinLinkLimit;
 
-impl FromRequestParts<AppState> for WithinLinkLimit {
+impl FromRequestParts<WebState> for WithinLinkLimit {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
         let Ok(Path(token)) = Path::<String>::from_request_parts(parts, state).await else {
             return Ok(Self);
         };

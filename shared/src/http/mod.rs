@@ -25,27 +25,46 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// What every handler can reach.
+/// What the local server's routers reach: each part is what one group of routes takes
+/// (by `FromRef`), and what the Lambda function serving that group builds alone.
 #[derive(Clone)]
 pub struct AppState {
-    pub inbox: Inbox,
-    pub directory: Directory,
-    /// Export, history and erasure of a contact's data.
-    pub rights: crate::services::rights::Rights,
+    pub api: ApiState,
+    pub web: WebState,
+    pub channels: ChannelState,
+}
+
+impl FromRef<AppState> for ApiState {
+    fn from_ref(state: &AppState) -> Self {
+        state.api.clone()
+    }
+}
+
+impl FromRef<AppState> for WebState {
+    fn from_ref(state: &AppState) -> Self {
+        state.web.clone()
+    }
+}
+
+impl FromRef<AppState> for ChannelState {
+    fn from_ref(state: &AppState) -> Self {
+        state.channels.clone()
+    }
+}
+
+/// What the web form, the customer pages and their confirmations reach: conversations
+/// (to show a page), the inbound queue, keyed submissions, customer links, proofs of
+/// typed addresses and the abuse limits.
+#[derive(Clone)]
+pub struct WebState {
+    pub conversations: Arc<dyn crate::ports::ConversationStore>,
     pub ingest: Ingest,
     /// Keyed web-form submissions: the idempotency key held and the message queued.
     pub send_once: Arc<dyn crate::ports::SendOnce>,
-    pub queue: Arc<dyn Queue>,
-    /// Where raw inbound emails are kept until the router has fetched their files.
-    pub blobs: Arc<dyn BlobStore>,
     pub links: links::CustomerLinks,
     /// Customers proving the addresses they typed.
     pub proofs: crate::services::proof::Proofs,
     pub limits: Arc<limits::RateLimits>,
-    /// The changes feed (`GET /v1/events`).
-    pub changes: crate::services::feed::ChangesFeed,
-    /// Outbound webhooks, where this process offers them.
-    pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -62,20 +81,6 @@ pub struct ApiState {
     /// Outbound webhooks, where this process offers them.
     pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
     pub config: Arc<HttpConfig>,
-}
-
-impl FromRef<AppState> for ApiState {
-    fn from_ref(state: &AppState) -> Self {
-        Self {
-            inbox: state.inbox.clone(),
-            directory: state.directory.clone(),
-            rights: state.rights.clone(),
-            queue: state.queue.clone(),
-            changes: state.changes.clone(),
-            webhooks: state.webhooks.clone(),
-            config: state.config.clone(),
-        }
-    }
 }
 
 /// What the channel webhooks (Telegram, Twilio, the PBX, email) reach: the inbound
@@ -98,16 +103,6 @@ impl ChannelState {
     }
 }
 
-impl FromRef<AppState> for ChannelState {
-    fn from_ref(state: &AppState) -> Self {
-        Self {
-            ingest: state.ingest.clone(),
-            blobs: state.blobs.clone(),
-            config: state.config.clone(),
-        }
-    }
-}
-
 /// Largest JSON body the agent API reads.
 const API_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -117,7 +112,7 @@ pub fn api_router() -> Router<ApiState> {
 }
 
 /// The web-form webhook and the customer pages.
-pub fn webform_router() -> Router<AppState> {
+pub fn webform_router() -> Router<WebState> {
     Router::new()
         .route("/webhooks/webform", post(webhooks::webform::submit))
         .route("/contact", get(pages::contact))
@@ -192,8 +187,8 @@ where
 pub fn app(state: AppState) -> Router {
     finish(
         Router::new()
-            .merge(api_router().with_state(ApiState::from_ref(&state)))
-            .merge(webform_router())
+            .merge(api_router().with_state(state.api.clone()))
+            .merge(webform_router().with_state(state.web.clone()))
             .merge(telegram_router())
             .merge(email_router())
             .merge(twilio_router())

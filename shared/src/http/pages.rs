@@ -4,7 +4,7 @@
 
 use crate::channels::webform::{FormProblem, WebformFields};
 use crate::config::PageConfig;
-use crate::http::AppState;
+use crate::http::WebState;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
 use crate::http::stamp::written_at;
@@ -250,7 +250,7 @@ pub struct ContactQuery {
 }
 
 pub async fn contact(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     query: axum::extract::Query<ContactQuery>,
 ) -> Response {
     let values = FormValues {
@@ -272,7 +272,7 @@ pub struct CustomerQuery {
 /// ([`customer_page::PAGE_MESSAGES`] at a time, older ones a link away). Notes and
 /// events never show.
 pub async fn customer(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(token): Path<String>,
     Query(query): Query<CustomerQuery>,
 ) -> Response {
@@ -290,7 +290,6 @@ pub async fn customer(
     let config = &state.config.page;
     let w = words(&config.language);
     let conversation = match state
-        .inbox
         .conversations
         .conversation_for_link(&link_hash(&token))
         .await
@@ -310,11 +309,11 @@ pub async fn customer(
         );
     };
     let view =
-        match customer_page::view(state.inbox.conversations.as_ref(), conversation, before).await {
+        match customer_page::view(state.conversations.as_ref(), conversation, before).await {
             Ok(view) => view,
             Err(e) => return ApiError::from(e).into_response(),
         };
-    let offers = match state.inbox.conversations.conversation(conversation).await {
+    let offers = match state.conversations.conversation(conversation).await {
         Ok(Some(c)) => super::confirm::offers(&state, &c, &token, query.confirm.as_deref()).await,
         Ok(None) => html! {},
         Err(e) => return ApiError::from(e).into_response(),

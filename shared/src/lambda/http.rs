@@ -68,19 +68,19 @@ pub fn with_client_address(mut request: Request) -> Request {
 mod tests {
     use super::*;
     use crate::backend::{Backend, base_channels, reply_channels};
-    use crate::http::AppState;
+    use crate::http::WebState;
     use crate::config::{HttpConfig, PageConfig, PublicLimits};
     use crate::embedded::Embedded;
     use axum::http::StatusCode;
     use std::sync::Arc;
     use tower::ServiceExt;
 
-    fn state(dir: &std::path::Path, rate_per_minute: u32) -> AppState {
+    fn state(dir: &std::path::Path, rate_per_minute: u32) -> WebState {
         state_behind(dir, rate_per_minute, 0)
     }
 
     /// With `hops` proxies of ours in front of API Gateway.
-    fn state_behind(dir: &std::path::Path, rate_per_minute: u32, hops: u8) -> AppState {
+    fn state_behind(dir: &std::path::Path, rate_per_minute: u32, hops: u8) -> WebState {
         let store = Embedded::open(&dir.join("t.db")).unwrap();
         let backend = Backend::new(Arc::new(store.clone()), Arc::new(store.clone()))
             .with_send_once(Arc::new(store));
@@ -99,7 +99,7 @@ mod tests {
             twilio: None,
             pbx: None,
         };
-        backend.app_state(http, b"secret", &reply_channels(&base_channels()))
+        backend.web_state(http, b"secret", &reply_channels(&base_channels()))
     }
 
     /// A web-form post as API Gateway's HTTP API hands it to Lambda.
@@ -147,7 +147,7 @@ mod tests {
         lambda_http::request::from_str(&event.to_string()).unwrap()
     }
 
-    async fn post(state: &AppState, request: Request) -> (StatusCode, serde_json::Value) {
+    async fn post(state: &WebState, request: Request) -> (StatusCode, serde_json::Value) {
         let response = service(crate::http::webform_router(), state.clone())
             .oneshot(request)
             .await

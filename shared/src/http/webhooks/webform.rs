@@ -1,7 +1,7 @@
 //! `POST /webhooks/webform` and the customer page's answer form.
 
 use crate::channels::webform::{FormProblem, Submission, WebformError, parse_fields};
-use crate::http::AppState;
+use crate::http::WebState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
 use crate::http::links::{
     IDEMPOTENCY_WINDOW, IssuedLink, LinkError, is_token_shaped, link_hash, public_base,
@@ -63,7 +63,7 @@ fn form_error(e: WebformError) -> ApiError {
 }
 
 pub async fn submit(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     _: WithinAddressLimit,
     req: Request,
 ) -> Response {
@@ -119,7 +119,7 @@ pub async fn submit(
 /// link back and is queued again (dropped as a repeat of its source id, and sent where a
 /// process stopped between holding the key and queuing), anything else is refused.
 async fn take_submission(
-    state: &AppState,
+    state: &WebState,
     submission: Submission,
 ) -> Result<IssuedLink, LinkError> {
     let inbound = |s: Submission, link: &IssuedLink| {
@@ -172,7 +172,7 @@ fn accepted(base: Option<&str>, token: &str, json_client: bool) -> Response {
 
 /// `POST /c/{token}`: the customer answers on their conversation page.
 pub async fn answer(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(token): Path<String>,
     _: WithinAddressLimit,
     _: WithinLinkLimit,
@@ -202,7 +202,7 @@ pub async fn answer(
         Err(e) => return form_error(e).into_response(),
     };
     let hash = link_hash(&token);
-    match state.inbox.conversations.conversation_for_link(&hash).await {
+    match state.conversations.conversation_for_link(&hash).await {
         Ok(Some(_)) => {}
         Ok(None) => return ApiError::not_found("conversation").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
