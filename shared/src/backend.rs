@@ -263,21 +263,17 @@ impl Backend {
         link_secret: &[u8],
         replies: &ReplyChannels,
     ) -> WebState {
-        let http = with_page_answers(http, replies);
-        WebState {
-            conversations: self.conversations.clone(),
-            ingest: Ingest::new(self.queue.clone()),
-            send_once: self.send_once.clone(),
-            links: CustomerLinks::new(link_secret),
-            proofs: Proofs {
-                proofs: self.proofs.clone(),
+        web_state(
+            WebPorts {
                 conversations: self.conversations.clone(),
+                proofs: self.proofs.clone(),
+                send_once: self.send_once.clone(),
                 queue: self.queue.clone(),
-                channels: Arc::new(replies.text.clone()),
             },
-            limits: Arc::new(RateLimits::new(&http.limits)),
-            config: Arc::new(http),
-        }
+            http,
+            link_secret,
+            replies,
+        )
     }
 
     /// What the agent API alone reaches (see [`ApiState`]).
@@ -292,6 +288,57 @@ impl Backend {
             webhooks: None,
             config: Arc::new(http),
         }
+    }
+}
+
+/// The ports the web form's routes call: a function serving only them wires these and
+/// nothing else of its store.
+pub struct WebPorts {
+    pub conversations: Arc<dyn ConversationStore>,
+    pub proofs: Arc<dyn ProofStore>,
+    pub send_once: Arc<dyn SendOnce>,
+    pub queue: Arc<dyn Queue>,
+}
+
+impl WebPorts {
+    /// On one store, with keyed submissions held in it before they are queued.
+    pub fn on<S>(store: Arc<S>, queue: Arc<dyn Queue>) -> Self
+    where
+        S: ConversationStore + ProofStore + IdempotencyStore + 'static,
+    {
+        Self {
+            conversations: store.clone(),
+            proofs: store.clone(),
+            send_once: Arc::new(KeyThenSend {
+                keys: store,
+                queue: queue.clone(),
+            }),
+            queue,
+        }
+    }
+}
+
+/// What the web form and the customer pages reach (see [`WebState`]).
+pub fn web_state(
+    ports: WebPorts,
+    http: HttpConfig,
+    link_secret: &[u8],
+    replies: &ReplyChannels,
+) -> WebState {
+    let http = with_page_answers(http, replies);
+    WebState {
+        conversations: ports.conversations.clone(),
+        ingest: Ingest::new(ports.queue.clone()),
+        send_once: ports.send_once,
+        links: CustomerLinks::new(link_secret),
+        proofs: Proofs {
+            proofs: ports.proofs,
+            conversations: ports.conversations,
+            queue: ports.queue,
+            channels: Arc::new(replies.text.clone()),
+        },
+        limits: Arc::new(RateLimits::new(&http.limits)),
+        config: Arc::new(http),
     }
 }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
+use shared::backend::{WebPorts, web_state};
 use shared::http::webform_router;
 use shared::lambda::{self, Error};
 
@@ -15,13 +16,15 @@ async fn main() -> Result<(), Error> {
             .as_deref()
             .ok_or("SWITCHBOARD_LINK_SECRET_PARAMETER is not set")?;
         let secret = clients.secret_parameter(parameter).await?;
-        // Store and queues only: the web form keeps no attachments.
-        let backend = clients.backend(&config.aws);
-        lambda::warm_up(backend.conversations.as_ref()).await;
+        // The store's conversations, proofs and idempotency keys, and the queue: nothing
+        // else of the store, and no attachments.
+        let store = clients.store(&config.aws);
+        lambda::warm_up(store.as_ref()).await;
+        let ports = WebPorts::on(store, clients.queue(&config.aws));
         // The customer pages offer to confirm a typed address when the sender can carry
         // its secret there.
         let channels = config.sender_channels();
-        Ok(backend.web_state(config.http, secret.as_bytes(), &channels))
+        Ok(web_state(ports, config.http, secret.as_bytes(), &channels))
     })
     .await?;
     lambda::http::run(webform_router(), state).await
