@@ -3,7 +3,7 @@
 //! GetObject and DeleteObject, as [`SignedRequests`]: path-style on an emulator,
 //! virtual-hosted (`<bucket>.s3.<region>.amazonaws.com`) on AWS.
 
-use super::signed::{Service, SignedRequests, xml_element};
+use super::signed::{Service, SignedRequests, refusal, xml_element};
 use crate::ports::{Blob, BlobStore, BlobVersion, PortError, PortResult};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -68,8 +68,9 @@ impl S3Blobs {
         if let Some((name, value)) = condition {
             request = request.header(name, value);
         }
-        // 412: the precondition failed; 409: a concurrent conditional write won; 404:
-        // `If-Match` on a key deleted since it was read.
+        // 412: the precondition failed; 409: a concurrent conditional write won; 404
+        // `NoSuchKey`: `If-Match` on a key deleted since it was read. A 404 for anything
+        // else (no such bucket) is a failure like any other.
         let lost: &[u16] = if condition.is_some() {
             &[404, 409, 412]
         } else {
@@ -84,13 +85,20 @@ impl S3Blobs {
                 lost,
             )
             .await?;
-        if lost.contains(&answer.status) {
-            return Err(PortError::Conflict(format!(
-                "s3:PutObject {}/{key}: {} (changed since it was read)",
-                self.bucket, answer.status
-            )));
+        let no_such_key = || {
+            xml_element(&String::from_utf8_lossy(&answer.body), "Code").as_deref()
+                == Some("NoSuchKey")
+        };
+        match answer.status {
+            409 | 412 => {}
+            404 if no_such_key() => {}
+            404 => return Err(refusal("s3:PutObject", &answer)),
+            _ => return Ok(()),
         }
-        Ok(())
+        Err(PortError::Conflict(format!(
+            "s3:PutObject {}/{key}: {} (changed since it was read)",
+            self.bucket, answer.status
+        )))
     }
 
     /// GetObject, with the object's ETag as its version.

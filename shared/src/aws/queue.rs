@@ -16,7 +16,7 @@
 //!   as the call runs (see [`SqsQueue::dead_letters`]).
 
 use super::errors;
-use super::signed::{Service, SignedRequests, json_type, refusal};
+use super::signed::{MAX_ATTEMPTS, Service, SignedRequests, backoff, json_type, refusal};
 use crate::ports::{
     DeadLetter, Delivery, Enqueue, MAX_PAGE_SIZE, Page, PageRequest, PortError, PortResult, Queue,
     QueueName,
@@ -107,7 +107,7 @@ struct ReceiptEntry<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BatchOutcome {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     failed: Vec<BatchFailure>,
 }
 
@@ -125,7 +125,7 @@ struct BatchFailure {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Received {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     messages: Vec<Message>,
 }
 
@@ -137,10 +137,28 @@ struct Message {
     receipt_handle: Option<String>,
     body: Option<String>,
     /// System attributes (`ApproximateReceiveCount`, `MessageGroupId`, `SentTimestamp`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     attributes: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     message_attributes: BTreeMap<String, Attribute>,
+}
+
+/// An answer's JSON; calls that answer nothing may answer with no body at all.
+fn read_answer<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice(b"{}")
+    } else {
+        serde_json::from_slice(body)
+    }
+}
+
+/// A list or map SQS may send as `null` (or leave out): empty.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// An answer with nothing in it worth reading.
@@ -188,26 +206,38 @@ impl SqsQueue {
             .body(Bytes::from(body))
             .map_err(|e| failed(PortError::Internal(format!("building sqs:{action}: {e}"))))?;
         let operation = format!("sqs:{action}");
-        let answer = self
-            .aws
-            .send(&operation, Service::Sqs, request, &[400])
-            .await
-            .map_err(failed)?;
-        if answer.status == 400 {
-            let code = json_type(&String::from_utf8_lossy(&answer.body)).or_else(|| {
-                // The query protocol's code, which SQS also sends: `AWS.SimpleQueueService.NonExistentQueue;Sender`.
-                answer
-                    .headers
-                    .get("x-amzn-query-error")
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.split(';').next().unwrap_or(v).to_owned())
-            });
-            return Err(Refused {
-                code,
+        let mut attempt = 1;
+        let answer = loop {
+            // A 400 is read here: SQS says "slow down" with one too (`RequestThrottled`,
+            // `ThrottlingException`), and a stale receipt is an answer to some callers.
+            let answer = self
+                .aws
+                .send(&operation, Service::Sqs, request.clone(), &[400])
+                .await
+                .map_err(failed)?;
+            if answer.status != 400 {
+                break answer;
+            }
+            let refused = Refused {
+                code: json_type(&String::from_utf8_lossy(&answer.body)).or_else(|| {
+                    // The query protocol's code, which SQS also sends:
+                    // `AWS.SimpleQueueService.NonExistentQueue;Sender`.
+                    answer
+                        .headers
+                        .get("x-amzn-query-error")
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| v.split(';').next().unwrap_or(v).to_owned())
+                }),
                 error: refusal(&operation, &answer),
-            });
-        }
-        serde_json::from_slice(&answer.body).map_err(|e| {
+            };
+            if !matches!(refused.error, PortError::Unavailable(_)) || attempt == MAX_ATTEMPTS {
+                return Err(refused);
+            }
+            tracing::debug!(operation, attempt, error = %refused.error, "retrying");
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+        };
+        read_answer(&answer.body).map_err(|e| {
             failed(PortError::Internal(format!(
                 "{operation}: an answer that does not read: {e}"
             )))
@@ -694,6 +724,25 @@ mod tests {
             assert_eq!(decode_body(&text, encoding).unwrap(), body);
         }
         assert_eq!(encode_body(b"plain json").1, None);
+    }
+
+    #[test]
+    fn empty_answers_and_null_lists_read_as_nothing() {
+        let none: Received = read_answer(b"").unwrap();
+        assert!(none.messages.is_empty());
+        let null: Received = read_answer(br#"{"Messages": null}"#).unwrap();
+        assert!(null.messages.is_empty());
+        let _: Nothing = read_answer(b" \n").unwrap();
+        let batch: BatchOutcome =
+            read_answer(br#"{"Successful": [{"Id": "0"}], "Failed": null}"#).unwrap();
+        assert!(batch.failed.is_empty());
+        let one: Received = read_answer(
+            br#"{"Messages": [{"MessageId": "m", "ReceiptHandle": "r", "Body": "b",
+                "Attributes": null, "MessageAttributes": null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(delivery(&one.messages[0]).unwrap().body, b"b");
+        assert!(read_answer::<Received>(b"<xml/>").is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use rand::Rng;
 use std::time::{Duration, SystemTime};
 
-const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 
 /// Where and as whom a process calls AWS.
@@ -185,7 +185,7 @@ impl SignedRequests {
 }
 
 /// Full jitter over an exponential ceiling: 0–100 ms, then 0–200 ms.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling = BACKOFF_BASE * 2u32.pow(attempt - 1);
     ceiling.mul_f64(rand::rng().random::<f64>())
 }

@@ -308,11 +308,10 @@ pub async fn customer(
             ),
         );
     };
-    let view =
-        match customer_page::view(state.conversations.as_ref(), conversation, before).await {
-            Ok(view) => view,
-            Err(e) => return ApiError::from(e).into_response(),
-        };
+    let view = match customer_page::view(state.conversations.as_ref(), conversation, before).await {
+        Ok(view) => view,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let offers = match state.conversations.conversation(conversation).await {
         Ok(Some(c)) => super::confirm::offers(&state, &c, &token, query.confirm.as_deref()).await,
         Ok(None) => html! {},

@@ -68,9 +68,9 @@ pub fn with_client_address(mut request: Request) -> Request {
 mod tests {
     use super::*;
     use crate::backend::{Backend, base_channels, reply_channels};
-    use crate::http::WebState;
     use crate::config::{HttpConfig, PageConfig, PublicLimits};
     use crate::embedded::Embedded;
+    use crate::http::WebState;
     use axum::http::StatusCode;
     use std::sync::Arc;
     use tower::ServiceExt;

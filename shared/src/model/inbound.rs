@@ -56,8 +56,7 @@ pub struct InboundMessage {
 ///
 /// On the queue each is its own JSON object; the news is told apart by the field that
 /// carries it (`signal`, `delivery_report`, `proof`), the names the queue has always used.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Inbound {
     Message(Box<InboundMessage>),
     /// The customer blocked or unblocked us on a channel.
@@ -91,6 +90,34 @@ pub struct ProvenAddress {
     pub source_id: SourceId,
     pub received_at: DateTime<Utc>,
     pub proof: crate::ports::PendingProof,
+}
+
+impl Serialize for Inbound {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let news = match self {
+            Inbound::Message(m) => return m.serialize(serializer),
+            Inbound::Signal(s) => serde_json::to_value(s),
+            Inbound::Report(r) => serde_json::to_value(r),
+            Inbound::Proof(p) => serde_json::to_value(p),
+        };
+        let mut news = news.map_err(S::Error::custom)?;
+        // With the fields a message must have, so that a router of the release before,
+        // which read every queued item as a message, still reads news queued by this one
+        // while a deploy replaces the functions one by one.
+        if let Some(fields) = news.as_object_mut() {
+            for (field, empty) in [
+                ("channel", serde_json::json!(Channel::Web)),
+                ("identities", serde_json::json!([])),
+                ("text", serde_json::json!("")),
+                ("thread", serde_json::json!({ "type": "none" })),
+                ("context", serde_json::json!([])),
+            ] {
+                fields.entry(field).or_insert(empty);
+            }
+        }
+        news.serialize(serializer)
+    }
 }
 
 impl<'de> Deserialize<'de> for Inbound {
@@ -352,9 +379,22 @@ mod tests {
             report(),
         );
         let proof = Inbound::proof(SourceId::new("proof", "abc"), proof());
-        for item in [Inbound::from(message()), signal, report, proof] {
+        for item in [
+            Inbound::from(message()),
+            signal.clone(),
+            report.clone(),
+            proof.clone(),
+        ] {
             let bytes = serde_json::to_vec(&item).unwrap();
             assert_eq!(serde_json::from_slice::<Inbound>(&bytes).unwrap(), item);
+        }
+        // News reads as a message too, as a router of the release before read it.
+        for news in [signal, report, proof] {
+            let value = serde_json::to_value(&news).unwrap();
+            assert!(
+                serde_json::from_value::<InboundMessage>(value).is_ok(),
+                "{news:?}"
+            );
         }
         // A message goes on the queue as the message itself: no wrapper, no tag.
         assert_eq!(

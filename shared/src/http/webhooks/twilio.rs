@@ -7,11 +7,11 @@ use crate::channels::twilio::{
 };
 use crate::config::TwilioConfig;
 use crate::http::ChannelState;
-use axum::extract::FromRef;
 use crate::http::links::request_base;
 use crate::http::problem::ApiError;
 use crate::ports::Blob;
 use crate::services::ingest::Queued;
+use axum::extract::FromRef;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
