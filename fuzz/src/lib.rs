@@ -13,7 +13,9 @@ use shared::channels::email::{
 };
 use shared::config::EmailWebhook;
 use shared::model::InboundMessage;
-use shared::ports::{Blob, BlobStore, FetchError, FetchedFile, FileFetcher, PortResult};
+use shared::ports::{
+    Blob, BlobStore, BlobVersion, FetchError, FetchedFile, FileFetcher, PortResult,
+};
 use shared::services::router::MAX_ATTACHMENT_BYTES;
 use std::future::Future;
 use std::sync::{Arc, Once, OnceLock};
@@ -82,7 +84,7 @@ pub fn check_email(raw: &[u8]) {
         Ok(Normalized::Bounce(bounce)) => {
             assert_eq!(parsed.automated, Some(Automated::Bounce));
             assert!(bounce.failed && bounce.original_message_id.is_some());
-            let report = bounce_report(&bounce, raw).and_then(|m| m.delivery_report);
+            let report = bounce_report(&bounce, raw).and_then(|m| m.delivery_report().cloned());
             let error = report.and_then(|r| r.error).unwrap_or_default();
             assert!(!error.is_empty() && error.chars().count() <= 1000);
         }
@@ -193,6 +195,17 @@ impl BlobStore for OneBlob {
             content_type: "message/rfc822".into(),
             bytes: self.raw.clone(),
         }))
+    }
+
+    async fn get_versioned(&self, key: &str) -> PortResult<Option<(Blob, BlobVersion)>> {
+        Ok(self
+            .get(key)
+            .await?
+            .map(|blob| (blob, BlobVersion("the only version".into()))))
+    }
+
+    async fn put_if(&self, _: &str, _: Blob, _: Option<&BlobVersion>) -> PortResult<()> {
+        Ok(())
     }
 
     async fn delete(&self, _: &str) -> PortResult<()> {
