@@ -203,16 +203,14 @@ pub struct Change {
 }
 
 impl Change {
-    /// A ping of a webhook subscription at `now`: about nothing, never in the log.
-    pub fn ping(now: DateTime<Utc>) -> Self {
+    /// A change about nothing yet, with no cursor (the feed sets it): the caller names
+    /// what it is about.
+    pub fn new(id: String, kind: ChangeType, at: DateTime<Utc>) -> Self {
         Self {
-            id: format!(
-                "ping_{}",
-                super::next_ulid().to_string().to_ascii_lowercase()
-            ),
+            id,
             cursor: String::new(),
-            kind: ChangeType::WebhookPing,
-            at: now,
+            kind,
+            at,
             conversation_id: None,
             contact_id: None,
             message_id: None,
@@ -220,6 +218,15 @@ impl Change {
             event_id: None,
             actor_id: None,
         }
+    }
+
+    /// A ping of a webhook subscription at `now`: about nothing, never in the log.
+    pub fn ping(now: DateTime<Utc>) -> Self {
+        let id = format!(
+            "ping_{}",
+            super::next_ulid().to_string().to_ascii_lowercase()
+        );
+        Self::new(id, ChangeType::WebhookPing, now)
     }
 
     /// What the change is about: its conversation, else its contact.

@@ -55,18 +55,7 @@ struct Keys {
 pub fn change_of(record: &StreamRecord) -> Option<Change> {
     let image = record.dynamodb.new_image.clone()?;
     let keys: Keys = serde_dynamo::from_item(image.clone()).ok()?;
-    let entry = |kind, at| Change {
-        id: record.event_id.clone(),
-        cursor: String::new(),
-        kind,
-        at,
-        conversation_id: None,
-        contact_id: None,
-        message_id: None,
-        note_id: None,
-        event_id: None,
-        actor_id: None,
-    };
+    let entry = |kind, at| Change::new(record.event_id.clone(), kind, at);
     match record.event_name.as_str() {
         "INSERT" if keys.sk.starts_with(keys::TIMELINE) && keys.moved != Some(true) => {
             let item: TimelineItem = match serde_dynamo::from_item(image) {
