@@ -156,10 +156,6 @@ pub fn check_bot_token(token: &str) -> Result<(), String> {
 /// accepts a single character.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
-/// The largest raw email taken by default, locally and on AWS: SES's own limit on the
-/// messages it receives (40 MB), room for a 25 MB attachment once base64 has grown it.
-pub const DEFAULT_EMAIL_MAX_BYTES: usize = 40 * 1024 * 1024;
-
 /// A webhook secret token Telegram accepts (`A-Z a-z 0-9 _ -`, at most 256) and long
 /// enough not to be guessed: at least [`MIN_WEBHOOK_SECRET_LEN`] characters.
 pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
@@ -316,21 +312,6 @@ pub struct PublicLimits {
     pub trusted_proxy_hops: u8,
 }
 
-impl PublicLimits {
-    pub const DEFAULT_PER_ADDRESS_PER_MINUTE: u32 = 30;
-    pub const DEFAULT_PER_LINK_PER_MINUTE: u32 = 10;
-}
-
-impl Default for PublicLimits {
-    fn default() -> Self {
-        Self {
-            per_address_per_minute: Self::DEFAULT_PER_ADDRESS_PER_MINUTE,
-            per_link_per_minute: Self::DEFAULT_PER_LINK_PER_MINUTE,
-            trusted_proxy_hops: 0,
-        }
-    }
-}
-
 /// The proxy hops from the two settings that name them: `SWITCHBOARD_TRUSTED_PROXY_HOPS`,
 /// and the older `SWITCHBOARD_TRUST_PROXY=true`, which means one hop.
 pub fn trusted_proxy_hops(trust_proxy: bool, hops: Option<u8>) -> Result<u8, String> {
@@ -419,13 +400,10 @@ pub struct SmtpConfig {
 }
 
 impl SmtpConfig {
-    /// `reply_address`: where customers answer (a `+token` is added); the From address
-    /// when none.
+    /// `outbound`: who replies come from and where customers answer.
     pub fn new(
         url: String,
-        from: &str,
-        from_name: Option<String>,
-        reply_address: Option<&str>,
+        outbound: crate::channels::email::outbound::OutboundSettings,
     ) -> Result<Self, String> {
         let parsed = url::Url::parse(&url).map_err(|_| "the SMTP URL is not a URL".to_owned())?;
         if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
@@ -433,11 +411,7 @@ impl SmtpConfig {
         }
         Ok(Self {
             url: Secret::new(url),
-            outbound: crate::channels::email::outbound::OutboundSettings::new(
-                from,
-                from_name,
-                reply_address,
-            )?,
+            outbound,
         })
     }
 }
@@ -475,37 +449,11 @@ mod tests {
 }
 
 /// Outbound webhooks: where they may go and how often a failed one is tried again.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookSettings {
     /// Hosts allowed although they are, or resolve to, internal addresses
     /// (`SWITCHBOARD_WEBHOOK_ALLOW_HOSTS`).
     pub allowed_hosts: Vec<String>,
     /// The waits between tries (`SWITCHBOARD_WEBHOOK_RETRY_SECONDS`).
     pub schedule: crate::services::webhooks::retry::RetrySchedule,
-}
-
-impl WebhookSettings {
-    /// From the two settings as written: hosts comma-separated, waits in seconds
-    /// comma-separated (none: the default schedule). The error names the setting.
-    pub fn parse(
-        allow_hosts: Option<&str>,
-        retry_seconds: Option<&str>,
-    ) -> Result<Self, (&'static str, String)> {
-        let allowed_hosts = allow_hosts
-            .unwrap_or_default()
-            .split(',')
-            .map(|h| h.trim().trim_start_matches('[').trim_end_matches(']'))
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let schedule = match retry_seconds.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(text) => crate::services::webhooks::retry::RetrySchedule::parse(text)
-                .map_err(|e| ("SWITCHBOARD_WEBHOOK_RETRY_SECONDS", e))?,
-            None => Default::default(),
-        };
-        Ok(Self {
-            allowed_hosts,
-            schedule,
-        })
-    }
 }

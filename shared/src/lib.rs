@@ -18,4 +18,5 @@ pub mod ports;
 #[cfg(feature = "embedded")]
 pub mod server;
 pub mod services;
+pub mod settings;
 pub mod tls;

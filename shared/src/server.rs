@@ -39,12 +39,6 @@ pub struct ServerLimits {
 }
 
 impl ServerLimits {
-    pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
-    /// Above the 25 s a long poll may wait, with room for the request around it.
-    pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
-    /// Below the usual 1024 open files a process may have, with room for the database.
-    pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
-
     pub fn new(
         header_timeout_secs: u64,
         request_timeout_secs: u64,
@@ -64,16 +58,6 @@ impl ServerLimits {
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_connections,
         })
-    }
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(Self::DEFAULT_HEADER_TIMEOUT_SECS),
-            request_timeout: Duration::from_secs(Self::DEFAULT_REQUEST_TIMEOUT_SECS),
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
-        }
     }
 }
 
@@ -156,14 +140,6 @@ mod tests {
     #[test]
     fn every_limit_must_be_above_zero() {
         assert!(ServerLimits::new(10, 60, 512).is_ok());
-        assert_eq!(
-            ServerLimits::new(
-                ServerLimits::DEFAULT_HEADER_TIMEOUT_SECS,
-                ServerLimits::DEFAULT_REQUEST_TIMEOUT_SECS,
-                ServerLimits::DEFAULT_MAX_CONNECTIONS
-            ),
-            Ok(ServerLimits::default())
-        );
         assert!(ServerLimits::new(0, 60, 512).is_err());
         assert!(ServerLimits::new(10, 0, 512).is_err());
         assert!(ServerLimits::new(10, 60, 0).is_err());

@@ -4,7 +4,7 @@
 
 use shared::aws::AwsClients;
 use shared::channels::email::{InboundSettings, ParseSettings};
-use shared::lambda::ses::{PREFIX_VARIABLE, SesIntake};
+use shared::lambda::ses::SesIntake;
 use shared::lambda::{self, Error};
 use shared::services::email::EmailIntake;
 use shared::services::ingest::Ingest;
@@ -12,34 +12,19 @@ use shared::services::ingest::Ingest;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let service = lambda::start(|config| async move {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let prefix = var(PREFIX_VARIABLE).unwrap_or_else(|| "email/ses/".to_owned());
-        let max_bytes = match var("SWITCHBOARD_EMAIL_MAX_BYTES") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("SWITCHBOARD_EMAIL_MAX_BYTES: not a number: {v}"))?,
-            None => shared::config::DEFAULT_EMAIL_MAX_BYTES as u64,
-        };
-        let own_domains = var("SWITCHBOARD_EMAIL_DOMAINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|d| d.trim().to_ascii_lowercase())
-                    .filter(|d| !d.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let intake = config.email_intake;
         let clients = AwsClients::from_env()?;
         let blobs = clients.blobs(&config.aws);
         let queue = clients.queue(&config.aws);
         Ok(SesIntake {
-            prefix,
+            prefix: intake.object_prefix,
             blobs: blobs.clone(),
             intake: EmailIntake {
                 ingest: Ingest::new(queue),
                 blobs,
                 parse: ParseSettings {
-                    own_domains,
-                    max_attachment_bytes: max_bytes,
+                    own_domains: intake.own_domains,
+                    max_attachment_bytes: intake.max_bytes as u64,
                 },
                 // Whether the sender is proven comes from each email's DMARC verdict.
                 inbound: InboundSettings::default(),

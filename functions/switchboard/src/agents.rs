@@ -1,5 +1,6 @@
 //! `switchboard agent …`: the admin's way in on the local SQLite file.
 
+use crate::flags::{self, Flags};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use shared::embedded::Embedded;
@@ -34,9 +35,15 @@ pub struct WhichAgent {
 /// The SQLite file of a running installation; it must exist.
 #[derive(Args)]
 pub struct ExistingDb {
+    #[command(flatten)]
+    flags: Flags<flags::Db>,
+}
+
+impl ExistingDb {
     /// The SQLite file the server uses.
-    #[arg(long, env = "SWITCHBOARD_DB", default_value = "switchboard.db")]
-    db: PathBuf,
+    fn path(&self) -> PathBuf {
+        shared::settings::local::db_path(&self.flags.vars())
+    }
 }
 
 #[derive(Args)]
@@ -101,7 +108,7 @@ async fn create(args: CreateAgentArgs) -> anyhow::Result<()> {
         .map(checked_extension)
         .transpose()
         .map_err(|e| anyhow!("--phone-extension: {e}"))?;
-    let directory = directory(&args.db.db, args.create)?;
+    let directory = directory(&args.db.path(), args.create)?;
     let role = match args.role {
         RoleArg::Admin => Role::Admin,
         RoleArg::Agent => Role::Agent,
@@ -133,7 +140,7 @@ async fn create(args: CreateAgentArgs) -> anyhow::Result<()> {
 }
 
 async fn list(db: &ExistingDb) -> anyhow::Result<()> {
-    let directory = directory(&db.db, false)?;
+    let directory = directory(&db.path(), false)?;
     for agent in directory.all_agents().await.map_err(|e| anyhow!("{e}"))? {
         println!(
             "{}\t{}\t{}\t{}\t{}",
@@ -149,7 +156,7 @@ async fn list(db: &ExistingDb) -> anyhow::Result<()> {
 
 /// The directory of the installation's file and the agent `which` names in it.
 async fn named_agent(which: &WhichAgent) -> anyhow::Result<(Directory, Agent)> {
-    let directory = directory(&which.db.db, false)?;
+    let directory = directory(&which.db.path(), false)?;
     let agent = directory
         .find_agent(&which.agent)
         .await

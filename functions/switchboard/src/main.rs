@@ -4,6 +4,7 @@
 mod agents;
 mod cli;
 mod email;
+mod flags;
 
 use clap::Parser;
 

@@ -6,6 +6,7 @@ use super::signed::SignedRequests;
 use super::{DynamoStore, S3Blobs, SqsQueue, SqsQueueUrls};
 use crate::backend::Backend;
 use crate::ports::PortResult;
+use crate::settings::{Vars, schema as s};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -25,19 +26,19 @@ pub struct AwsSettings {
 impl AwsSettings {
     /// From `SWITCHBOARD_TABLE`, `SWITCHBOARD_{INBOUND,OUTBOUND,WEBHOOKS}_{QUEUE,DLQ}_URL` and
     /// `SWITCHBOARD_BUCKET`; a function that does not use a resource may leave it unset.
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).unwrap_or_default();
+    pub fn read(vars: &Vars) -> Self {
+        let var = |setting| vars.given(setting).unwrap_or_default();
         Self {
-            table: var("SWITCHBOARD_TABLE"),
+            table: var(&s::TABLE),
             queues: SqsQueueUrls {
-                inbound: var("SWITCHBOARD_INBOUND_QUEUE_URL"),
-                inbound_dlq: var("SWITCHBOARD_INBOUND_DLQ_URL"),
-                outbound: var("SWITCHBOARD_OUTBOUND_QUEUE_URL"),
-                outbound_dlq: var("SWITCHBOARD_OUTBOUND_DLQ_URL"),
-                webhooks: var("SWITCHBOARD_WEBHOOKS_QUEUE_URL"),
-                webhooks_dlq: var("SWITCHBOARD_WEBHOOKS_DLQ_URL"),
+                inbound: var(&s::INBOUND_QUEUE_URL),
+                inbound_dlq: var(&s::INBOUND_DLQ_URL),
+                outbound: var(&s::OUTBOUND_QUEUE_URL),
+                outbound_dlq: var(&s::OUTBOUND_DLQ_URL),
+                webhooks: var(&s::WEBHOOKS_QUEUE_URL),
+                webhooks_dlq: var(&s::WEBHOOKS_DLQ_URL),
             },
-            bucket: var("SWITCHBOARD_BUCKET"),
+            bucket: var(&s::BUCKET),
         }
     }
 }

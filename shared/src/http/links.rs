@@ -281,7 +281,7 @@ mod tests {
             public_url: public_url.map(str::to_owned),
             default_region: Default::default(),
             webform_max_bytes: 1,
-            limits: Default::default(),
+            limits: crate::settings::Settings::defaults().http.limits,
             page: crate::config::PageConfig::new(Some("t".into()), "red".into(), None, "en".into())
                 .unwrap(),
             telegram: None,

@@ -1,14 +1,14 @@
-//! A function's typed configuration: the environment the SAM template sets, read and
-//! validated once at start. The defaults are the local server's (`switchboard serve`).
+//! A function's typed configuration: the shared settings (read as the local server reads
+//! them) and what only a function has: SSM parameter names, retry delays, the SES
+//! configuration set, the resources the template names.
 
-use super::env::{ConfigError, checked_url, number};
 use super::telephony::{PbxSettings, TwilioSettings, pbx_settings, twilio_settings};
 use crate::aws::AwsSettings;
 use crate::channels::email::outbound::OutboundSettings;
-use crate::config::{HttpConfig, PageConfig, PublicLimits, trusted_proxy_hops};
-use crate::model::DefaultRegion;
+use crate::config::HttpConfig;
 use crate::services::erasure::Retention;
 use crate::services::route::RoutePolicy;
+use crate::settings::{ConfigError, EmailOptions, Settings, Vars, schema as s};
 use std::time::Duration;
 
 /// Everything a function may need; each uses its part.
@@ -32,11 +32,22 @@ pub struct FunctionConfig {
     pub pbx: Option<PbxSettings>,
     /// Replies by email through SES, when the stack sends email (`SWITCHBOARD_EMAIL_FROM`).
     pub email: Option<EmailSending>,
+    /// Received email: the size limit and our own domains (`SWITCHBOARD_EMAIL_*`), and
+    /// where the receipt rule writes (`SWITCHBOARD_SES_OBJECT_PREFIX`).
+    pub email_intake: EmailIntakeSettings,
     /// How long resolved conversations are kept (`SWITCHBOARD_RETENTION_DAYS`); none:
     /// for ever. The sweeper erases what is past it.
     pub retention: Option<Retention>,
     /// Outbound webhooks (`SWITCHBOARD_WEBHOOK_*`).
     pub webhooks: crate::config::WebhookSettings,
+}
+
+/// What the email-inbound function reads each email with.
+#[derive(Clone, Debug)]
+pub struct EmailIntakeSettings {
+    pub object_prefix: String,
+    pub max_bytes: usize,
+    pub own_domains: Vec<String>,
 }
 
 impl FunctionConfig {
@@ -52,7 +63,11 @@ impl FunctionConfig {
         }
         // SMS, when the account has a number or Messaging Service to send from (text
         // only: the sender sends no MMS).
-        if self.twilio.as_ref().is_some_and(|t| t.sender.is_some()) {
+        if self
+            .twilio
+            .as_ref()
+            .is_some_and(|t| t.account.sender.is_some())
+        {
             channels.insert(Channel::Sms, false);
         }
         // Email, when the stack sends email through SES (with the agent's files).
@@ -99,169 +114,62 @@ pub struct TelegramSettings {
 impl FunctionConfig {
     /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(AwsSettings::from_env(), |name| std::env::var(name).ok())
+        Self::read(&Vars::env())
     }
 
-    /// From `var`, a lookup of environment variables; unset and empty mean the default.
-    pub fn from_vars(
-        aws: AwsSettings,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let text = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
-
-        let public_url = get("SWITCHBOARD_PUBLIC_URL")
-            .map(|url| checked_url("SWITCHBOARD_PUBLIC_URL", &url))
-            .transpose()?;
-        let default_region = DefaultRegion::parse(&text("SWITCHBOARD_DEFAULT_REGION", "US"))
-            .map_err(|problem| ConfigError {
-                name: "SWITCHBOARD_DEFAULT_REGION",
-                problem,
-            })?;
-        let page = PageConfig::new(
-            get("SWITCHBOARD_PAGE_TITLE"),
-            text("SWITCHBOARD_PAGE_COLOR", "#2557d6"),
-            get("SWITCHBOARD_PAGE_LOGO_URL"),
-            text("SWITCHBOARD_PAGE_LANGUAGE", "en"),
-        )
-        .map_err(|problem| ConfigError {
-            name: "SWITCHBOARD_PAGE_*",
-            problem,
-        })?
-        .in_time_zone(&text("SWITCHBOARD_TIME_ZONE", "UTC"))
-        .map_err(|problem| ConfigError {
-            name: "SWITCHBOARD_TIME_ZONE",
-            problem,
-        })?;
-        let reopen_hours: u32 = number(&get, "SWITCHBOARD_REOPEN_WINDOW_HOURS", 168)?;
-        let max_retry_secs: u64 = number(&get, "SWITCHBOARD_MAX_RETRY_DELAY_SECS", 300)?;
-        let telegram = match get("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER") {
+    /// The shared settings, then the function's own.
+    pub fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        let shared = Settings::read(vars)?;
+        let telegram = match vars.given(&s::TELEGRAM_BOT_TOKEN_PARAMETER) {
             None => None,
             Some(bot_token_parameter) => Some(TelegramSettings {
                 bot_token_parameter,
-                webhook_secret_parameter: get("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER"),
-                api_url: checked_url(
-                    "SWITCHBOARD_TELEGRAM_API_URL",
-                    &text("SWITCHBOARD_TELEGRAM_API_URL", "https://api.telegram.org"),
-                )?,
-                groups_enabled: flag(&get, "SWITCHBOARD_TELEGRAM_GROUPS")?,
-                welcome_text: get("SWITCHBOARD_TELEGRAM_WELCOME_TEXT"),
-                senders: match number(&get, "SWITCHBOARD_TELEGRAM_SENDERS", 1)? {
+                webhook_secret_parameter: vars.given(&s::TELEGRAM_WEBHOOK_SECRET_PARAMETER),
+                api_url: shared.telegram.api_url.clone(),
+                groups_enabled: shared.telegram.groups_enabled,
+                welcome_text: shared.telegram.welcome_text.clone(),
+                senders: match vars.number(&s::TELEGRAM_SENDERS)? {
                     0 => {
-                        return Err(ConfigError {
-                            name: "SWITCHBOARD_TELEGRAM_SENDERS",
-                            problem: "must be at least 1".into(),
-                        });
+                        return Err(ConfigError::new(&s::TELEGRAM_SENDERS, "must be at least 1"));
                     }
                     n => n,
                 },
             }),
         };
-
-        let retention =
-            Retention::parse(get("SWITCHBOARD_RETENTION_DAYS").as_deref()).map_err(|problem| {
-                ConfigError {
-                    name: "SWITCHBOARD_RETENTION_DAYS",
-                    problem,
-                }
-            })?;
-        let twilio = twilio_settings(&get, public_url.as_deref(), default_region)?;
-        let pbx = pbx_settings(&get)?;
-        let email = email_sending(&get)?;
-        let webhooks = crate::config::WebhookSettings::parse(
-            get("SWITCHBOARD_WEBHOOK_ALLOW_HOSTS").as_deref(),
-            get("SWITCHBOARD_WEBHOOK_RETRY_SECONDS").as_deref(),
-        )
-        .map_err(|(name, problem)| ConfigError { name, problem })?;
-
+        let max_retry_secs: u64 = vars.number(&s::MAX_RETRY_DELAY_SECS)?;
+        let EmailOptions {
+            max_bytes,
+            own_domains,
+            outbound,
+        } = shared.email;
         Ok(Self {
-            aws,
-            http: HttpConfig {
-                public_url,
-                default_region,
-                webform_max_bytes: number(&get, "SWITCHBOARD_WEBFORM_MAX_BYTES", 65_536)?,
-                limits: public_limits(&get)?,
-                page,
-                // The webhook function fills it in once it has read its secret.
-                telegram: None,
-                email: None,
-                twilio: None,
-                pbx: None,
-            },
-            route: RoutePolicy {
-                reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),
-                default_team: None,
-            },
-            link_secret_parameter: get("SWITCHBOARD_LINK_SECRET_PARAMETER"),
+            aws: AwsSettings::read(vars),
+            http: shared.http,
+            route: shared.route,
+            link_secret_parameter: vars.given(&s::LINK_SECRET_PARAMETER),
             max_retry_delay: Duration::from_secs(max_retry_secs),
-            log: text("SWITCHBOARD_LOG", "info"),
+            log: shared.log,
             telegram,
-            twilio,
-            pbx,
-            email,
-            retention,
-            webhooks,
+            twilio: twilio_settings(vars, shared.twilio)?,
+            pbx: pbx_settings(vars, shared.pbx_window_secs),
+            email: outbound
+                .map(|outbound| email_sending(vars, outbound))
+                .transpose()?,
+            email_intake: EmailIntakeSettings {
+                object_prefix: vars.text(&s::SES_OBJECT_PREFIX).unwrap_or_default(),
+                max_bytes,
+                own_domains,
+            },
+            retention: shared.retention,
+            webhooks: shared.webhooks,
         })
     }
 }
 
-/// The public routes' limits, with the local server's defaults.
-fn public_limits(get: &impl Fn(&str) -> Option<String>) -> Result<PublicLimits, ConfigError> {
-    let hops = get("SWITCHBOARD_TRUSTED_PROXY_HOPS")
-        .map(|_| number::<u8>(get, "SWITCHBOARD_TRUSTED_PROXY_HOPS", 0))
-        .transpose()?;
-    Ok(PublicLimits {
-        per_address_per_minute: number(
-            get,
-            "SWITCHBOARD_WEBFORM_RATE_PER_MINUTE",
-            PublicLimits::DEFAULT_PER_ADDRESS_PER_MINUTE,
-        )?,
-        per_link_per_minute: number(
-            get,
-            "SWITCHBOARD_LINK_RATE_PER_MINUTE",
-            PublicLimits::DEFAULT_PER_LINK_PER_MINUTE,
-        )?,
-        trusted_proxy_hops: trusted_proxy_hops(flag(get, "SWITCHBOARD_TRUST_PROXY")?, hops)
-            .map_err(|problem| ConfigError {
-                name: "SWITCHBOARD_TRUSTED_PROXY_HOPS",
-                problem,
-            })?,
-    })
-}
-
-/// Email sending is on when a From address is set; the other variables need it.
-fn email_sending(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<EmailSending>, ConfigError> {
-    let Some(from) = get("SWITCHBOARD_EMAIL_FROM") else {
-        return Ok(None);
-    };
-    let outbound = OutboundSettings::new(
-        from.trim(),
-        get("SWITCHBOARD_EMAIL_FROM_NAME").map(|n| n.trim().to_owned()),
-        get("SWITCHBOARD_EMAIL_REPLY_ADDRESS")
-            .as_deref()
-            .map(str::trim),
-    )
-    .map_err(|problem| ConfigError {
-        name: if problem.contains("reply address") {
-            "SWITCHBOARD_EMAIL_REPLY_ADDRESS"
-        } else {
-            "SWITCHBOARD_EMAIL_FROM"
-        },
-        problem,
-    })?;
-    if outbound
-        .from_name
-        .as_deref()
-        .is_some_and(|n| n.chars().any(char::is_control))
-    {
-        return Err(ConfigError {
-            name: "SWITCHBOARD_EMAIL_FROM_NAME",
-            problem: "a display name is one line of text".into(),
-        });
-    }
-    let configuration_set = get("SWITCHBOARD_SES_CONFIGURATION_SET")
+/// Email sending through SES: the From settings and the configuration set.
+fn email_sending(vars: &Vars, outbound: OutboundSettings) -> Result<EmailSending, ConfigError> {
+    let configuration_set = vars
+        .given(&s::SES_CONFIGURATION_SET)
         .map(|set| set.trim().to_owned())
         .map(|set| {
             // SES: letters, digits, `_` and `-`, at most 64.
@@ -272,30 +180,19 @@ fn email_sending(
             if valid {
                 Ok(set)
             } else {
-                Err(ConfigError {
-                    name: "SWITCHBOARD_SES_CONFIGURATION_SET",
-                    problem: format!(
+                Err(ConfigError::new(
+                    &s::SES_CONFIGURATION_SET,
+                    format!(
                         "`{set}` is not a configuration set name (letters, digits, _ and -, at most 64)"
                     ),
-                })
+                ))
             }
         })
         .transpose()?;
-    Ok(Some(EmailSending {
+    Ok(EmailSending {
         outbound,
         configuration_set,
-    }))
-}
-
-fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
-    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some(other) => Err(ConfigError {
-            name,
-            problem: format!("`{other}` is not true or false"),
-        }),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -303,34 +200,18 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn aws() -> AwsSettings {
-        AwsSettings {
-            table: "t".into(),
-            queues: crate::aws::SqsQueueUrls {
-                inbound: String::new(),
-                inbound_dlq: String::new(),
-                outbound: String::new(),
-                outbound_dlq: String::new(),
-                webhooks: String::new(),
-                webhooks_dlq: String::new(),
-            },
-            bucket: String::new(),
-        }
-    }
-
     fn config(vars: &[(&str, &str)]) -> Result<FunctionConfig, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        FunctionConfig::from_vars(aws(), |name| vars.get(name).cloned())
+        FunctionConfig::read(&Vars::new(|name| vars.get(name).cloned()))
     }
 
     #[test]
     fn nothing_set_gives_the_local_servers_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.http.public_url, None);
-        assert_eq!(c.http.limits, PublicLimits::default());
         assert_eq!(c.http.limits.per_address_per_minute, 30);
         assert_eq!(c.http.limits.per_link_per_minute, 10);
         assert_eq!(c.http.limits.trusted_proxy_hops, 0);

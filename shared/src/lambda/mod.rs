@@ -9,7 +9,6 @@
 pub mod admin;
 pub mod config;
 pub mod email_inbound;
-mod env;
 pub mod event_log;
 pub mod http;
 mod logs;
@@ -20,8 +19,8 @@ pub mod sqs;
 pub mod telegram;
 pub mod telephony;
 
+pub use crate::settings::ConfigError;
 pub use config::FunctionConfig;
-pub use env::ConfigError;
 pub use lambda_runtime::Error;
 
 use crate::model::ConversationId;

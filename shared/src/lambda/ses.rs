@@ -15,9 +15,6 @@ use aws_lambda_events::event::ses::{
 use serde_json::json;
 use std::sync::Arc;
 
-/// Where the receipt rule's S3 action writes: `SWITCHBOARD_SES_OBJECT_PREFIX`.
-pub const PREFIX_VARIABLE: &str = "SWITCHBOARD_SES_OBJECT_PREFIX";
-
 /// What SES's verdicts make of one email.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Disposition {

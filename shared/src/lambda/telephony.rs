@@ -3,34 +3,20 @@
 //! account SID, the numbers, the greeting, business hours) is plain configuration.
 
 use super::Error;
-use super::env::{ConfigError, checked_url, number};
 use crate::aws::AwsClients;
-use crate::channels::pbx::signature::DEFAULT_WINDOW_SECS;
-use crate::channels::twilio::voice::VoiceSettings;
 use crate::channels::twilio::{MediaFetcher, SmsSender, TwilioApi};
-use crate::config::{PbxConfig, TwilioConfig, TwilioSender};
-use crate::model::{DefaultRegion, PhoneNumber};
+use crate::config::{PbxConfig, TwilioConfig};
+use crate::settings::{ConfigError, TwilioAccount, Vars, schema as s};
 
 /// The Twilio account, when the stack has one (`SWITCHBOARD_TWILIO_*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TwilioSettings {
-    /// `AC…` (`SWITCHBOARD_TWILIO_ACCOUNT_SID`): not a secret.
-    pub account_sid: String,
+    /// Everything but the auth token, read as the local server reads it.
+    pub account: TwilioAccount,
     /// SSM SecureString with the auth token (`SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER`):
     /// the webhook checks signatures with it, the sender sends and the router fetches
     /// media with it.
     pub auth_token_parameter: String,
-    /// The REST API's base URL (`SWITCHBOARD_TWILIO_API_URL`).
-    pub api_url: String,
-    /// What Twilio calls (`SWITCHBOARD_TWILIO_PUBLIC_URL`, else `SWITCHBOARD_PUBLIC_URL`);
-    /// none: the host of each webhook call.
-    pub public_url: Option<String>,
-    /// Where replies come from (`SWITCHBOARD_TWILIO_FROM` or
-    /// `SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID`); none: no SMS replies.
-    pub sender: Option<TwilioSender>,
-    /// The greeting, language, number to dial and business hours
-    /// (`SWITCHBOARD_TWILIO_VOICE_{GREETING,LANGUAGE,DIAL,HOURS}`).
-    pub voice: VoiceSettings,
 }
 
 /// The PBX hook, when the stack has one (`SWITCHBOARD_PBX_*`).
@@ -42,103 +28,33 @@ pub struct PbxSettings {
     pub window_secs: i64,
 }
 
-/// Reads the Twilio variables; none without an account SID.
+/// The account's token parameter; none without an account.
 pub(super) fn twilio_settings(
-    get: &impl Fn(&str) -> Option<String>,
-    public_url: Option<&str>,
-    region: DefaultRegion,
+    vars: &Vars,
+    account: Option<TwilioAccount>,
 ) -> Result<Option<TwilioSettings>, ConfigError> {
-    let Some(account_sid) = get("SWITCHBOARD_TWILIO_ACCOUNT_SID") else {
+    let Some(account) = account else {
         return Ok(None);
     };
-    let wrong = |name: &'static str| move |problem: String| ConfigError { name, problem };
-    let auth_token_parameter =
-        get("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER").ok_or_else(|| ConfigError {
-            name: "SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER",
-            problem: "is required with an account SID".into(),
-        })?;
-    let api_url = checked_url(
-        "SWITCHBOARD_TWILIO_API_URL",
-        &get("SWITCHBOARD_TWILIO_API_URL").unwrap_or_else(|| "https://api.twilio.com".into()),
-    )?;
-    let public_url = match get("SWITCHBOARD_TWILIO_PUBLIC_URL") {
-        Some(url) => Some(checked_url("SWITCHBOARD_TWILIO_PUBLIC_URL", &url)?),
-        None => public_url.map(str::to_owned),
-    };
-    let sender = match (
-        get("SWITCHBOARD_TWILIO_FROM"),
-        get("SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID"),
-    ) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError {
-                name: "SWITCHBOARD_TWILIO_FROM",
-                problem: "set it or SWITCHBOARD_TWILIO_MESSAGING_SERVICE_SID, not both".into(),
-            });
-        }
-        (Some(from), None) => Some(TwilioSender::From(
-            PhoneNumber::parse(&from, region)
-                .map_err(|e| e.to_string())
-                .map_err(wrong("SWITCHBOARD_TWILIO_FROM"))?,
-        )),
-        (None, Some(service)) => Some(TwilioSender::MessagingService(service)),
-        (None, None) => None,
-    };
-    let voice = VoiceSettings::configured(
-        get("SWITCHBOARD_TWILIO_VOICE_GREETING").as_deref(),
-        get("SWITCHBOARD_TWILIO_VOICE_LANGUAGE").as_deref(),
-        get("SWITCHBOARD_TWILIO_VOICE_DIAL").as_deref(),
-        get("SWITCHBOARD_TWILIO_VOICE_HOURS").as_deref(),
-        region,
-    )
-    .map_err(wrong("SWITCHBOARD_TWILIO_VOICE_*"))?;
-    let settings = TwilioSettings {
-        account_sid,
+    let auth_token_parameter = vars.given(&s::TWILIO_AUTH_TOKEN_PARAMETER).ok_or_else(|| {
+        ConfigError::new(
+            &s::TWILIO_AUTH_TOKEN_PARAMETER,
+            "is required with an account SID",
+        )
+    })?;
+    Ok(Some(TwilioSettings {
+        account,
         auth_token_parameter,
-        api_url,
-        public_url,
-        sender,
-        voice,
-    };
-    // The account SID and the Messaging Service SID are checked as the local server
-    // checks them, with a stand-in token.
-    settings
-        .config("unchecked".into())
-        .map_err(wrong("SWITCHBOARD_TWILIO_ACCOUNT_SID"))?;
-    Ok(Some(settings))
-}
-
-/// Reads the PBX variables; none without a secret parameter.
-pub(super) fn pbx_settings(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<PbxSettings>, ConfigError> {
-    let Some(secret_parameter) = get("SWITCHBOARD_PBX_SECRET_PARAMETER") else {
-        return Ok(None);
-    };
-    let window_secs = number(get, "SWITCHBOARD_PBX_WINDOW_SECS", DEFAULT_WINDOW_SECS)?;
-    if !(1..=3600).contains(&window_secs) {
-        return Err(ConfigError {
-            name: "SWITCHBOARD_PBX_WINDOW_SECS",
-            problem: "must be 1–3600 seconds".into(),
-        });
-    }
-    Ok(Some(PbxSettings {
-        secret_parameter,
-        window_secs,
     }))
 }
 
-impl TwilioSettings {
-    fn config(&self, auth_token: String) -> Result<TwilioConfig, String> {
-        let mut config = TwilioConfig::new(
-            self.account_sid.clone(),
-            auth_token,
-            self.api_url.clone(),
-            self.public_url.clone(),
-            self.sender.clone(),
-        )?;
-        config.voice = self.voice.clone();
-        Ok(config)
-    }
+/// The PBX hook; none without a secret parameter.
+pub(super) fn pbx_settings(vars: &Vars, window_secs: i64) -> Option<PbxSettings> {
+    vars.given(&s::PBX_SECRET_PARAMETER)
+        .map(|secret_parameter| PbxSettings {
+            secret_parameter,
+            window_secs,
+        })
 }
 
 /// The account with its auth token read from SSM: what the webhooks check signatures
@@ -150,6 +66,7 @@ pub async fn twilio(
     let parameter = &settings.auth_token_parameter;
     let token = clients.secret_parameter(parameter).await?;
     Ok(settings
+        .account
         .config(token)
         .map_err(|e| format!("{parameter}: {e}"))?)
 }
@@ -179,6 +96,8 @@ pub async fn pbx(clients: &AwsClients, settings: &PbxSettings) -> Result<PbxConf
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TwilioSender;
+    use crate::model::PhoneNumber;
     use std::collections::HashMap;
 
     const SID: &str = "ACe2e0000000000000000000000000e2e0";
@@ -186,19 +105,15 @@ mod tests {
     fn read(
         vars: &[(&str, &str)],
     ) -> Result<(Option<TwilioSettings>, Option<PbxSettings>), ConfigError> {
-        let vars: HashMap<String, String> = vars
+        let mut vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let get = |name: &str| vars.get(name).cloned().filter(|v| !v.trim().is_empty());
-        let region = DefaultRegion::parse("US").map_err(|problem| ConfigError {
-            name: "SWITCHBOARD_DEFAULT_REGION",
-            problem,
-        })?;
-        Ok((
-            twilio_settings(&get, Some("https://help.example.com"), region)?,
-            pbx_settings(&get)?,
-        ))
+        vars.entry("SWITCHBOARD_PUBLIC_URL".into())
+            .or_insert_with(|| "https://help.example.com".into());
+        let config =
+            crate::lambda::FunctionConfig::read(&Vars::new(|name| vars.get(name).cloned()))?;
+        Ok((config.twilio, config.pbx))
     }
 
     #[test]
@@ -229,19 +144,19 @@ mod tests {
         .unwrap();
         let twilio = twilio.expect("an account");
         assert_eq!(twilio.auth_token_parameter, "/sb/twilio");
-        assert_eq!(twilio.api_url, "https://api.twilio.com");
+        assert_eq!(twilio.account.api_url, "https://api.twilio.com");
         // The stack's public URL, when Twilio's own is not set.
         assert_eq!(
-            twilio.public_url.as_deref(),
+            twilio.account.public_url.as_deref(),
             Some("https://help.example.com")
         );
         assert_eq!(
-            twilio.sender,
+            twilio.account.sender,
             Some(TwilioSender::From(
                 PhoneNumber::from_e164("+14155550100").unwrap()
             ))
         );
-        assert!(twilio.voice.dial.is_some());
+        assert!(twilio.account.voice.dial.is_some());
         assert_eq!(
             pbx,
             Some(PbxSettings {

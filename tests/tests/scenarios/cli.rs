@@ -209,3 +209,72 @@ fn serve_names_the_channels_that_are_on_and_writes_no_colour_codes_into_a_pipe()
         "no colour codes off a terminal: {seen:?}"
     );
 }
+
+/// `serve` with `args` and `env` on a fresh database: its exit code (none: it started and
+/// printed its address, and was stopped) and its stderr.
+fn serve_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut command = Command::new(e2e::binary());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("switchboard.db"))
+        .args(args)
+        .env_remove("SWITCHBOARD_PAGE_LANGUAGE")
+        .env_remove("SWITCHBOARD_REOPEN_WINDOW_HOURS")
+        .env_remove("SWITCHBOARD_PUBLIC_URL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the switchboard binary runs");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("piped stdout");
+    // The first line, or nothing when it exits first.
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("stdout reads");
+    let started = first.starts_with("listening on ");
+    if started {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("it stops");
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr);
+    ((!started).then(|| status.code()).flatten(), stderr)
+}
+
+#[test]
+fn serve_refuses_a_setting_given_wrong_and_names_it_whether_flag_or_variable() {
+    let (code, stderr) = serve_with(&[], &[("SWITCHBOARD_PAGE_LANGUAGE", "klingon")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("SWITCHBOARD_PAGE_LANGUAGE"), "{stderr}");
+
+    let (code, stderr) = serve_with(&["--reopen-window-hours", "soon"], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("SWITCHBOARD_REOPEN_WINDOW_HOURS"),
+        "{stderr}"
+    );
+
+    // The flag comes before the variable: a wrong flag over a good variable is refused,
+    // a good flag over a wrong variable starts.
+    let (code, stderr) = serve_with(
+        &["--public-url", "not a url"],
+        &[("SWITCHBOARD_PUBLIC_URL", "https://help.example.com")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("SWITCHBOARD_PUBLIC_URL"), "{stderr}");
+    let (code, stderr) = serve_with(
+        &["--public-url", "https://help.example.com"],
+        &[("SWITCHBOARD_PUBLIC_URL", "not a url")],
+    );
+    assert_eq!(code, None, "{stderr}");
+}

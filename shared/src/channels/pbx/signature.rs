@@ -11,9 +11,6 @@ use subtle::ConstantTimeEq;
 pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
 
-/// How far a call's timestamp may be from our clock, by default.
-pub const DEFAULT_WINDOW_SECS: i64 = 300;
-
 /// The signature header's value for `body` sent at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {

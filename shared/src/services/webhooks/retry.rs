@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-/// The waits between tries: the Standard Webhooks schedule, some 27 hours in all.
-pub const DEFAULT_SCHEDULE: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
-
 /// The longest wait between tries: SQS holds a received message at most 12 hours from
 /// its receipt, so a wait ends well before that.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(11 * 3_600);
@@ -33,12 +30,6 @@ pub fn verdict(status: Option<u16>) -> Verdict {
 /// The waits between tries, after the first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrySchedule(Vec<Duration>);
-
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        Self(DEFAULT_SCHEDULE.map(Duration::from_secs).to_vec())
-    }
-}
 
 impl RetrySchedule {
     /// From seconds written `5,300,1800`.
@@ -106,7 +97,7 @@ mod tests {
 
     #[test]
     fn the_default_schedule_spans_more_than_a_day() {
-        let schedule = RetrySchedule::default();
+        let schedule = crate::settings::Settings::defaults().webhooks.schedule;
         let total: Duration = (1..schedule.tries())
             .map(|n| schedule.next_wait(n, None).unwrap())
             .sum();

@@ -1,0 +1,142 @@
+//! What only the local server reads: the SQLite file, the listener's limits, and each
+//! channel's secrets given directly (on AWS they are SSM parameter names).
+
+use super::schema as s;
+use super::{ConfigError, EmailOptions, Settings, TelegramOptions, TwilioAccount, Vars};
+use crate::config::{
+    EmailWebhook, PbxConfig, SmtpConfig, TelegramConfig, TelegramWebhook, TwilioConfig,
+    check_webhook_secret,
+};
+use crate::local::LocalSettings;
+use crate::server::ServerLimits;
+use std::path::PathBuf;
+
+impl LocalSettings {
+    /// The shared settings (with the address the server answers on filled in) and the
+    /// local server's own.
+    pub fn read(vars: &Vars, settings: Settings) -> Result<Self, ConfigError> {
+        let db_path = db_path(vars);
+        let blob_dir = blob_dir(vars, &db_path);
+        let server = ServerLimits::new(
+            vars.number(&s::HEADER_TIMEOUT_SECS)?,
+            vars.number(&s::REQUEST_TIMEOUT_SECS)?,
+            vars.number(&s::MAX_CONNECTIONS)?,
+        )
+        .map_err(|problem| {
+            let setting = if problem.contains("header") {
+                &s::HEADER_TIMEOUT_SECS
+            } else if problem.contains("request") {
+                &s::REQUEST_TIMEOUT_SECS
+            } else {
+                &s::MAX_CONNECTIONS
+            };
+            ConfigError::new(setting, problem)
+        })?;
+        let telegram = telegram(vars, &settings.telegram)?;
+        let twilio = twilio(vars, settings.twilio.as_ref())?;
+        let mut http = settings.http;
+        http.telegram = telegram.as_ref().map(TelegramWebhook::from);
+        http.email = email_webhook(vars, &settings.email)?;
+        http.twilio = twilio.clone();
+        http.pbx = pbx(vars, settings.pbx_window_secs)?;
+        Ok(Self {
+            db_path,
+            blob_dir,
+            http,
+            route: settings.route,
+            telegram,
+            twilio,
+            smtp: smtp(vars, &settings.email)?,
+            server,
+            retention: settings.retention,
+            webhooks: settings.webhooks,
+        })
+    }
+}
+
+/// The SQLite file.
+pub fn db_path(vars: &Vars) -> PathBuf {
+    PathBuf::from(vars.text(&s::DB).unwrap_or_default())
+}
+
+/// The attachments' folder: `<db>.blobs` beside the SQLite file unless set.
+pub fn blob_dir(vars: &Vars, db_path: &std::path::Path) -> PathBuf {
+    vars.given(&s::BLOB_DIR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| db_path.with_extension("blobs"))
+}
+
+/// The Telegram bot; none without a token.
+pub fn telegram(
+    vars: &Vars,
+    options: &TelegramOptions,
+) -> Result<Option<TelegramConfig>, ConfigError> {
+    let Some(token) = vars.given(&s::TELEGRAM_BOT_TOKEN) else {
+        return Ok(None);
+    };
+    let secret = vars.given(&s::TELEGRAM_WEBHOOK_SECRET).ok_or_else(|| {
+        ConfigError::new(&s::TELEGRAM_WEBHOOK_SECRET, "is required with a bot token")
+    })?;
+    check_webhook_secret(&secret).map_err(ConfigError::of(&s::TELEGRAM_WEBHOOK_SECRET))?;
+    TelegramConfig::new(
+        token,
+        secret,
+        options.api_url.clone(),
+        options.welcome_text.clone(),
+        options.groups_enabled,
+    )
+    .map(Some)
+    .map_err(ConfigError::of(&s::TELEGRAM_BOT_TOKEN))
+}
+
+/// The Twilio account with its auth token; none without an account.
+fn twilio(
+    vars: &Vars,
+    account: Option<&TwilioAccount>,
+) -> Result<Option<TwilioConfig>, ConfigError> {
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let token = vars.given(&s::TWILIO_AUTH_TOKEN).ok_or_else(|| {
+        ConfigError::new(&s::TWILIO_AUTH_TOKEN, "is required with an account SID")
+    })?;
+    account
+        .config(token)
+        .map(Some)
+        .map_err(ConfigError::of(&s::TWILIO_AUTH_TOKEN))
+}
+
+/// The PBX hook; none without a secret.
+fn pbx(vars: &Vars, window_secs: i64) -> Result<Option<PbxConfig>, ConfigError> {
+    vars.given(&s::PBX_SECRET)
+        .map(|secret| PbxConfig::new(secret, window_secs).map_err(ConfigError::of(&s::PBX_SECRET)))
+        .transpose()
+}
+
+/// `POST /webhooks/email`; none without its secret.
+fn email_webhook(vars: &Vars, email: &EmailOptions) -> Result<Option<EmailWebhook>, ConfigError> {
+    let Some(secret) = vars.given(&s::EMAIL_WEBHOOK_SECRET) else {
+        return Ok(None);
+    };
+    EmailWebhook::new(
+        secret,
+        email.max_bytes,
+        email.own_domains.clone(),
+        vars.switch(&s::EMAIL_FROM_PROVEN)?,
+    )
+    .map(Some)
+    .map_err(ConfigError::of(&s::EMAIL_WEBHOOK_SECRET))
+}
+
+/// Replies by email through an SMTP relay; none without its URL.
+fn smtp(vars: &Vars, email: &EmailOptions) -> Result<Option<SmtpConfig>, ConfigError> {
+    let Some(url) = vars.given(&s::SMTP_URL) else {
+        return Ok(None);
+    };
+    let outbound = email.outbound.clone().ok_or_else(|| {
+        ConfigError::new(&s::SMTP_URL, "needs SWITCHBOARD_EMAIL_FROM (--email-from)")
+    })?;
+    SmtpConfig::new(url, outbound)
+        .map(Some)
+        .map_err(ConfigError::of(&s::SMTP_URL))
+}
