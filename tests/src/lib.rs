@@ -25,6 +25,7 @@ pub mod table_stream;
 mod telegram;
 mod twilio;
 mod webhook_receiver;
+pub mod write_meter;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, Refusal, binary, serve_refused};

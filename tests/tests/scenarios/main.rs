@@ -41,3 +41,4 @@ mod unicode;
 mod voice;
 mod web_replies;
 mod webhooks;
+mod write_units;
