@@ -164,11 +164,16 @@ impl DynamoStore {
                 .ok_or_else(|| PortError::Conflict(format!("contact {id} is gone")))?;
             read.contacts.insert(*id, StoredContact::read(stored)?);
         }
-        let mut writes = self.plan_writes(&plan, &read, now)?;
-        if let Some(item) = rr_write {
-            writes.push(put(self, item, None)?);
-        }
+        let writes = self.plan_writes(&plan, &read, now)?;
         self.transact(writes).await?;
+        // Whom the team's rotation reached is only fairness: written after the
+        // message, outside the transaction, at half its price there. Lost, the next
+        // choice starts the rotation from an earlier agent.
+        if let Some(item) = rr_write
+            && let Err(e) = self.put(item, None).await
+        {
+            tracing::warn!(error = %e, "the round-robin position was not saved");
+        }
         let mut contact_id = match &plan.contact {
             ContactChange::Create(c) => c.id,
             ContactChange::Update { id, .. } => *id,
