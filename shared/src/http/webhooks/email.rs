@@ -4,26 +4,18 @@
 
 use crate::http::ChannelState;
 use crate::http::problem::ApiError;
-use crate::http::secret_header::check_secret_header;
+use crate::config::EmailWebhook;
+use crate::http::secret_header::Verified;
 use crate::services::email::{EmailIntake, Intake, IntakeError};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub const SECRET_HEADER: &str = "x-switchboard-email-secret";
-
-pub async fn receive(State(state): State<ChannelState>, req: Request) -> Response {
-    let Some(config) = state.config.email.as_ref() else {
-        return ApiError::not_found("route").into_response();
-    };
-    if let Err(refused) = check_secret_header(
-        req.headers(),
-        SECRET_HEADER,
-        "X-Switchboard-Email-Secret",
-        config.secret.expose(),
-    ) {
-        return refused.into_response();
-    }
+pub async fn receive(
+    Verified(config): Verified<EmailWebhook>,
+    State(state): State<ChannelState>,
+    req: Request,
+) -> Response {
     let body = match axum::body::to_bytes(req.into_body(), config.max_bytes).await {
         Ok(body) => body,
         Err(_) => {
@@ -37,8 +29,8 @@ pub async fn receive(State(state): State<ChannelState>, req: Request) -> Respons
     let intake = EmailIntake {
         ingest: state.ingest.clone(),
         blobs: state.blobs.clone(),
-        parse: config.parse.clone(),
-        inbound: config.inbound.clone(),
+        parse: config.parse,
+        inbound: config.inbound,
     };
     match intake.accept(&body).await {
         Ok(Intake::Queued(source_id)) => {

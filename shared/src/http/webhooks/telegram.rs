@@ -4,7 +4,8 @@
 use crate::channels::telegram::{InboundSettings, Normalized, normalize, parse_update};
 use crate::http::ChannelState;
 use crate::http::problem::ApiError;
-use crate::http::secret_header::check_secret_header;
+use crate::config::TelegramWebhook;
+use crate::http::secret_header::Verified;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,20 +13,11 @@ use axum::response::{IntoResponse, Response};
 /// Largest update read; real ones are a few kilobytes.
 pub const MAX_UPDATE_BYTES: usize = 256 * 1024;
 
-const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
-
-pub async fn receive(State(state): State<ChannelState>, req: Request) -> Response {
-    let Some(config) = state.config.telegram.as_ref() else {
-        return ApiError::not_found("route").into_response();
-    };
-    if let Err(refused) = check_secret_header(
-        req.headers(),
-        SECRET_HEADER,
-        "X-Telegram-Bot-Api-Secret-Token",
-        config.secret.expose(),
-    ) {
-        return refused.into_response();
-    }
+pub async fn receive(
+    Verified(config): Verified<TelegramWebhook>,
+    State(state): State<ChannelState>,
+    req: Request,
+) -> Response {
     let body = match axum::body::to_bytes(req.into_body(), MAX_UPDATE_BYTES).await {
         Ok(body) => body,
         Err(_) => {
@@ -43,7 +35,7 @@ pub async fn receive(State(state): State<ChannelState>, req: Request) -> Respons
     let settings = InboundSettings {
         default_region: state.config.default_region,
         groups_enabled: config.groups_enabled,
-        welcome_text: config.welcome_text.clone(),
+        welcome_text: config.welcome_text,
     };
     match normalize(&update, &settings) {
         Normalized::Ignored(reason) => {
