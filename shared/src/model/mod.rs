@@ -3,6 +3,7 @@
 
 mod activity;
 mod agent;
+mod calendar;
 mod change;
 mod contact;
 mod conversation;
@@ -15,6 +16,7 @@ mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
+pub use calendar::BusinessHours;
 pub use change::{Change, ChangeType};
 pub use contact::{
     Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,

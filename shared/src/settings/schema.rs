@@ -162,7 +162,7 @@ schema! {
     TWILIO_VOICE_LANGUAGE: Both Value Some("en-US");
     /// The number calls are put through to within business hours [default: voicemail only].
     TWILIO_VOICE_DIAL: Both Value None;
-    /// Business hours, e.g. `sat-wed 08:30-17:00 Asia/Tehran` (an IANA zone or a UTC offset) [default: always].
+    /// Business hours, e.g. `sat-wed 08:30-17:00 Asia/Tehran` or `sat-wed 08:30-12:30,13:30-17:00 thu 08:30-12:00 +03:30` [default: always].
     TWILIO_VOICE_HOURS: Both Value None;
     /// The shared secret the PBX signs its calls with (at least 16 characters); it turns the PBX hook on.
     PBX_SECRET: Local Secret None;

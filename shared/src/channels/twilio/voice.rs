@@ -9,11 +9,10 @@ use super::inbound::{Normalized, is_sid};
 use super::params::Params;
 use super::twiml::escape;
 use crate::model::{
-    Attachment, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber, PresentedIdentity,
-    SourceId,
+    Attachment, BusinessHours, Channel, DefaultRegion, Identity, InboundMessage, PhoneNumber,
+    PresentedIdentity, SourceId,
 };
-use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 pub const DIAL_PATH: &str = "/webhooks/twilio/voice/dial";
@@ -104,100 +103,6 @@ impl VoiceSettings {
             settings.hours = BusinessHours::parse(hours)?;
         }
         Ok(settings)
-    }
-}
-
-/// Weekly opening hours in a time zone: an IANA name (`Asia/Tehran`, `Europe/Berlin`,
-/// daylight saving followed) or a fixed UTC offset (`+03:30`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BusinessHours {
-    /// Monday = 0.
-    days: [bool; 7],
-    open: NaiveTime,
-    close: NaiveTime,
-    zone: Zone,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Zone {
-    Named(Tz),
-    Fixed(FixedOffset),
-}
-
-const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
-impl BusinessHours {
-    /// Always open.
-    pub fn always() -> Self {
-        Self {
-            days: [true; 7],
-            open: NaiveTime::MIN,
-            close: NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
-            zone: Zone::Fixed(Utc.fix()),
-        }
-    }
-
-    /// `<days> <HH:MM>-<HH:MM> <zone>`, days as `mon-fri`, `sat,sun` or `mon`, the zone
-    /// an IANA name (`Asia/Tehran`) or a UTC offset (`+03:30`).
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "`{spec}` is not business hours like `sat-wed 08:30-17:00 Asia/Tehran` \
-                 (days, hours, and an IANA time zone or a UTC offset such as +03:30)"
-            )
-        };
-        let mut words = spec.split_whitespace();
-        let (days, times, zone) = match (words.next(), words.next(), words.next(), words.next()) {
-            (Some(d), Some(t), Some(o), None) => (d, t, o),
-            _ => return Err(bad()),
-        };
-        let day = |name: &str| DAYS.iter().position(|d| name.eq_ignore_ascii_case(d));
-        let mut mask = [false; 7];
-        for part in days.split(',') {
-            match part.split_once('-') {
-                Some((a, b)) => {
-                    let (a, b) = (day(a).ok_or_else(bad)?, day(b).ok_or_else(bad)?);
-                    let mut d = a;
-                    loop {
-                        mask[d] = true;
-                        if d == b {
-                            break;
-                        }
-                        d = (d + 1) % 7;
-                    }
-                }
-                None => mask[day(part).ok_or_else(bad)?] = true,
-            }
-        }
-        let (open, close) = times.split_once('-').ok_or_else(bad)?;
-        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| bad());
-        let (open, close) = (time(open)?, time(close)?);
-        if open >= close {
-            return Err(bad());
-        }
-        let zone = match zone.parse::<Tz>() {
-            Ok(named) => Zone::Named(named),
-            Err(_) => Zone::Fixed(zone.parse().map_err(|_| bad())?),
-        };
-        Ok(Self {
-            days: mask,
-            open,
-            close,
-            zone,
-        })
-    }
-
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        match self.zone {
-            Zone::Named(tz) => self.is_open_at(at.with_timezone(&tz)),
-            Zone::Fixed(offset) => self.is_open_at(at.with_timezone(&offset)),
-        }
-    }
-
-    fn is_open_at<Z: TimeZone>(&self, local: DateTime<Z>) -> bool {
-        let day = local.weekday().num_days_from_monday() as usize;
-        let time = local.time();
-        self.days[day] && time >= self.open && time < self.close
     }
 }
 

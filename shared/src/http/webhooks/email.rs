@@ -2,9 +2,9 @@
 //! shared secret in `X-Switchboard-Email-Secret`; the email is kept and queued, and the
 //! answer comes at once.
 
+use crate::config::EmailWebhook;
 use crate::http::ChannelState;
 use crate::http::problem::ApiError;
-use crate::config::EmailWebhook;
 use crate::http::secret_header::Verified;
 use crate::services::email::{EmailIntake, Intake, IntakeError};
 use axum::extract::{Request, State};

@@ -2,9 +2,9 @@
 //! enqueue it, answer 200. Files are fetched later, behind the queue.
 
 use crate::channels::telegram::{InboundSettings, Normalized, normalize, parse_update};
+use crate::config::TelegramWebhook;
 use crate::http::ChannelState;
 use crate::http::problem::ApiError;
-use crate::config::TelegramWebhook;
 use crate::http::secret_header::Verified;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
