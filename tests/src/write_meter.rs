@@ -9,7 +9,8 @@
 //!   entry put or changed, a delete and a put when its keys changed.
 //!
 //! Everything else (SQS, S3, SSM, reads) is relayed untouched. Figures, not a test of
-//! DynamoDB: a write that fails its condition is relayed and not priced.
+//! DynamoDB: a write that fails its condition is relayed, counted as refused, and not
+//! priced; unprocessed items of a batch write are priced as if written.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,6 +39,9 @@ pub struct WriteUnits {
     pub by_item: BTreeMap<String, u64>,
     /// Write requests relayed (a transaction is one).
     pub requests: u64,
+    /// Write requests the emulator refused (a failed condition, a cancelled
+    /// transaction): DynamoDB bills some of these, and they are not priced here.
+    pub refused: u64,
 }
 
 impl WriteUnits {
@@ -59,6 +63,7 @@ impl WriteUnits {
             indexes: self.indexes - earlier.indexes,
             by_item,
             requests: self.requests - earlier.requests,
+            refused: self.refused - earlier.refused,
         }
     }
 }
@@ -189,6 +194,9 @@ async fn relay_request(
         }
     }
     let answer_body = answer.bytes().await.expect("the emulator's answer");
+    if !touches.is_empty() && !status.is_success() {
+        crate::lock(&relay.units).refused += 1;
+    }
     if !touches.is_empty() && status.is_success() {
         let mut priced = Vec::new();
         for (touch, old) in touches.iter().zip(before) {

@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use shared::channels::telegram::BotApi;
 use shared::config::TelegramConfig;
 use shared::local::{Local, LocalSettings};
-use shared::settings::{ConfigError, Settings, schema as s};
+use shared::settings::{ConfigError, Settings, TelegramOptions, schema as s};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use tokio::sync::watch;
@@ -68,8 +68,8 @@ struct TelegramArgs {
 impl TelegramArgs {
     fn required(&self) -> anyhow::Result<(TelegramConfig, BotApi)> {
         let vars = self.flags.vars();
-        let settings = Settings::read(&vars)?;
-        let config = shared::settings::local::telegram(&vars, &settings.telegram)?
+        let options = TelegramOptions::read(&vars)?;
+        let config = shared::settings::local::telegram(&vars, &options)?
             .ok_or_else(|| anyhow!("set SWITCHBOARD_TELEGRAM_BOT_TOKEN (from BotFather)"))?;
         let api = BotApi::new(&config.api_url, config.bot_token.clone()).map_err(|e| anyhow!(e))?;
         Ok((config, api))

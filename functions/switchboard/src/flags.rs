@@ -38,6 +38,8 @@ impl Selection for Telegram {
             &s::TELEGRAM_BOT_TOKEN,
             &s::TELEGRAM_WEBHOOK_SECRET,
             &s::TELEGRAM_API_URL,
+            &s::TELEGRAM_WELCOME_TEXT,
+            &s::TELEGRAM_GROUPS,
         ]
     }
 }
@@ -107,7 +109,7 @@ impl<S: Selection> Args for Flags<S> {
 
 fn flag(setting: &'static Setting) -> Arg {
     let mut help = format!("{} [env: {}]", setting.help.trim(), setting.name);
-    if let (Some(default), Kind::Value) = (setting.default, setting.kind) {
+    if let (Some(default), Kind::Value | Kind::Switch) = (setting.default, setting.kind) {
         help.push_str(&format!(" [default: {default}]"));
     }
     let arg = Arg::new(setting.name).long(setting.flag()).help(help);

@@ -151,7 +151,7 @@ impl FunctionConfig {
             log: shared.log,
             telegram,
             twilio: twilio_settings(vars, shared.twilio)?,
-            pbx: pbx_settings(vars, shared.pbx_window_secs),
+            pbx: pbx_settings(vars, shared.pbx_window_secs)?,
             email: outbound
                 .map(|outbound| email_sending(vars, outbound))
                 .transpose()?,

@@ -49,12 +49,23 @@ pub(super) fn twilio_settings(
 }
 
 /// The PBX hook; none without a secret parameter.
-pub(super) fn pbx_settings(vars: &Vars, window_secs: i64) -> Option<PbxSettings> {
-    vars.given(&s::PBX_SECRET_PARAMETER)
-        .map(|secret_parameter| PbxSettings {
-            secret_parameter,
-            window_secs,
-        })
+pub(super) fn pbx_settings(
+    vars: &Vars,
+    window_secs: i64,
+) -> Result<Option<PbxSettings>, ConfigError> {
+    let Some(secret_parameter) = vars.given(&s::PBX_SECRET_PARAMETER) else {
+        return Ok(None);
+    };
+    if !(1..=3600).contains(&window_secs) {
+        return Err(ConfigError::new(
+            &s::PBX_WINDOW_SECS,
+            "must be 1–3600 seconds",
+        ));
+    }
+    Ok(Some(PbxSettings {
+        secret_parameter,
+        window_secs,
+    }))
 }
 
 /// The account with its auth token read from SSM: what the webhooks check signatures

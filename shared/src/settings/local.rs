@@ -86,7 +86,16 @@ pub fn telegram(
         options.groups_enabled,
     )
     .map(Some)
-    .map_err(ConfigError::of(&s::TELEGRAM_BOT_TOKEN))
+    .map_err(|problem| {
+        let setting = if problem.contains("welcome") {
+            &s::TELEGRAM_WELCOME_TEXT
+        } else if problem.contains("API URL") {
+            &s::TELEGRAM_API_URL
+        } else {
+            &s::TELEGRAM_BOT_TOKEN
+        };
+        ConfigError::new(setting, problem)
+    })
 }
 
 /// The Twilio account with its auth token; none without an account.
@@ -109,7 +118,16 @@ fn twilio(
 /// The PBX hook; none without a secret.
 fn pbx(vars: &Vars, window_secs: i64) -> Result<Option<PbxConfig>, ConfigError> {
     vars.given(&s::PBX_SECRET)
-        .map(|secret| PbxConfig::new(secret, window_secs).map_err(ConfigError::of(&s::PBX_SECRET)))
+        .map(|secret| {
+            PbxConfig::new(secret, window_secs).map_err(|problem| {
+                let setting = if problem.contains("window") {
+                    &s::PBX_WINDOW_SECS
+                } else {
+                    &s::PBX_SECRET
+                };
+                ConfigError::new(setting, problem)
+            })
+        })
         .transpose()
 }
 
@@ -125,7 +143,14 @@ fn email_webhook(vars: &Vars, email: &EmailOptions) -> Result<Option<EmailWebhoo
         vars.switch(&s::EMAIL_FROM_PROVEN)?,
     )
     .map(Some)
-    .map_err(ConfigError::of(&s::EMAIL_WEBHOOK_SECRET))
+    .map_err(|problem| {
+        let setting = if problem.contains("size") {
+            &s::EMAIL_MAX_BYTES
+        } else {
+            &s::EMAIL_WEBHOOK_SECRET
+        };
+        ConfigError::new(setting, problem)
+    })
 }
 
 /// Replies by email through an SMTP relay; none without its URL.
@@ -139,4 +164,47 @@ fn smtp(vars: &Vars, email: &EmailOptions) -> Result<Option<SmtpConfig>, ConfigE
     SmtpConfig::new(url, outbound)
         .map(Some)
         .map_err(ConfigError::of(&s::SMTP_URL))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&'static str, &'static str)]) -> Result<LocalSettings, ConfigError> {
+        let vars = Vars::new(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        });
+        let settings = Settings::read(&vars)?;
+        LocalSettings::read(&vars, settings)
+    }
+
+    #[test]
+    fn a_channel_setting_given_wrong_names_itself() {
+        let bot = [
+            ("SWITCHBOARD_TELEGRAM_BOT_TOKEN", "123456:ABC-def"),
+            (
+                "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
+                "e2e-webhook_Secret-0123456789",
+            ),
+        ];
+        let long = "x".repeat(4097).leak();
+        let err = read(&[bot[0], bot[1], ("SWITCHBOARD_TELEGRAM_WELCOME_TEXT", long)]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_TELEGRAM_WELCOME_TEXT", "{err}");
+        let err = read(&[bot[0]]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "{err}");
+        let pbx = ("SWITCHBOARD_PBX_SECRET", "a-shared-secret-of-the-pbx");
+        let err = read(&[pbx, ("SWITCHBOARD_PBX_WINDOW_SECS", "0")]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_PBX_WINDOW_SECS", "{err}");
+        let email = (
+            "SWITCHBOARD_EMAIL_WEBHOOK_SECRET",
+            "relay-secret-0123456789",
+        );
+        let err = read(&[email, ("SWITCHBOARD_EMAIL_MAX_BYTES", "100")]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_EMAIL_MAX_BYTES", "{err}");
+        let err = read(&[("SWITCHBOARD_SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_SMTP_URL", "{err}");
+        assert!(read(&bot).unwrap().telegram.is_some());
+    }
 }

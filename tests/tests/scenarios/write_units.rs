@@ -31,6 +31,7 @@ async fn a_web_form_conversation_costs_what_the_readme_says_in_dynamodb_writes()
                 sum.table += units.table;
                 sum.indexes += units.indexes;
                 sum.requests += units.requests;
+                sum.refused += units.refused;
                 for (kind, u) in units.by_item {
                     *sum.by_item.entry(kind).or_default() += u;
                 }
@@ -118,8 +119,15 @@ async fn a_web_form_conversation_costs_what_the_readme_says_in_dynamodb_writes()
             units.indexes as f64 / ROUNDS as f64,
         );
     }
-    // The budgets: today's figures, in write units per step (the mean of the rounds).
-    // A change that writes more must raise them here and in the README's cost table.
+    // Nothing was refused, so nothing went unpriced.
+    assert!(
+        steps.iter().all(|(_, u)| u.refused == 0),
+        "refused writes: {steps:?}"
+    );
+    // The budgets: today's figures, in write units per step (the mean of the rounds),
+    // with half a unit to spare for an item that grows across a KB in one round. One
+    // more item written in a transaction is two more a round. A change that writes
+    // more must raise them here and in the README's cost table.
     let budget = [
         ("a new web-form conversation", 27.2),
         ("a message in that conversation", 17.0),
@@ -131,7 +139,7 @@ async fn a_web_form_conversation_costs_what_the_readme_says_in_dynamodb_writes()
         let (_, units) = steps.iter().find(|(n, _)| *n == name).expect("a step");
         let mean = units.total() as f64 / ROUNDS as f64;
         assert!(
-            mean <= most,
+            mean <= most + 0.5,
             "{name}: {mean} WRU, above its budget of {most}: {units}"
         );
     }
