@@ -12,6 +12,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod message;
+mod sla;
 mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
@@ -41,6 +42,7 @@ pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
 };
+pub use sla::{SlaFact, SlaStatus, SlaTargets, TargetState, Urgency, evaluate as evaluate_sla};
 pub use webhook::{
     AttemptOutcome, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, delivery_id,
 };
