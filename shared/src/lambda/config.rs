@@ -198,14 +198,9 @@ fn email_sending(vars: &Vars, outbound: OutboundSettings) -> Result<EmailSending
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<FunctionConfig, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        FunctionConfig::read(&Vars::new(|name| vars.get(name).cloned()))
+        FunctionConfig::read(&Vars::of(vars))
     }
 
     #[test]

@@ -109,21 +109,17 @@ mod tests {
     use super::*;
     use crate::config::TwilioSender;
     use crate::model::PhoneNumber;
-    use std::collections::HashMap;
 
     const SID: &str = "ACe2e0000000000000000000000000e2e0";
 
     fn read(
         vars: &[(&str, &str)],
     ) -> Result<(Option<TwilioSettings>, Option<PbxSettings>), ConfigError> {
-        let mut vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        vars.entry("SWITCHBOARD_PUBLIC_URL".into())
-            .or_insert_with(|| "https://help.example.com".into());
-        let config =
-            crate::lambda::FunctionConfig::read(&Vars::new(|name| vars.get(name).cloned()))?;
+        let mut vars = vars.to_vec();
+        if !vars.iter().any(|(k, _)| *k == "SWITCHBOARD_PUBLIC_URL") {
+            vars.push(("SWITCHBOARD_PUBLIC_URL", "https://help.example.com"));
+        }
+        let config = crate::lambda::FunctionConfig::read(&Vars::of(&vars))?;
         Ok((config.twilio, config.pbx))
     }
 

@@ -167,21 +167,20 @@ impl Clock {
     }
 
     /// Done at `at`: in time, or late.
-    fn finish(mut self, hours: &BusinessHours, at: DateTime<Utc>) -> Track {
-        self.pause(hours, at);
-        let state = match self.breached {
-            Some(due_at) => TargetState::Breached { due_at },
-            None => TargetState::Met { at },
-        };
-        Track::Settled(state, self)
+    fn finish(self, hours: &BusinessHours, at: DateTime<Utc>) -> Track {
+        self.settle(hours, at, TargetState::Met { at })
     }
 
-    /// Stopped by a resolve at `at`: breached if its time ran out before.
-    fn stop(mut self, hours: &BusinessHours, at: DateTime<Utc>) -> Track {
+    /// Stopped by a resolve at `at`: owed nothing, unless its time ran out before.
+    fn stop(self, hours: &BusinessHours, at: DateTime<Utc>) -> Track {
+        self.settle(hours, at, TargetState::Stopped { at })
+    }
+
+    fn settle(mut self, hours: &BusinessHours, at: DateTime<Utc>, in_time: TargetState) -> Track {
         self.pause(hours, at);
         let state = match self.breached {
             Some(due_at) => TargetState::Breached { due_at },
-            None => TargetState::Stopped { at },
+            None => in_time,
         };
         Track::Settled(state, self)
     }

@@ -170,12 +170,8 @@ fn smtp(vars: &Vars, email: &EmailOptions) -> Result<Option<SmtpConfig>, ConfigE
 mod tests {
     use super::*;
 
-    fn read(vars: &[(&'static str, &'static str)]) -> Result<LocalSettings, ConfigError> {
-        let vars = Vars::new(|name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        });
+    fn read(vars: &[(&str, &str)]) -> Result<LocalSettings, ConfigError> {
+        let vars = Vars::of(vars);
         let settings = Settings::read(&vars)?;
         LocalSettings::read(&vars, settings)
     }
@@ -189,8 +185,13 @@ mod tests {
                 "e2e-webhook_Secret-0123456789",
             ),
         ];
-        let long = "x".repeat(4097).leak();
-        let err = read(&[bot[0], bot[1], ("SWITCHBOARD_TELEGRAM_WELCOME_TEXT", long)]).unwrap_err();
+        let long = "x".repeat(4097);
+        let err = read(&[
+            bot[0],
+            bot[1],
+            ("SWITCHBOARD_TELEGRAM_WELCOME_TEXT", long.as_str()),
+        ])
+        .unwrap_err();
         assert_eq!(err.name, "SWITCHBOARD_TELEGRAM_WELCOME_TEXT", "{err}");
         let err = read(&[bot[0]]).unwrap_err();
         assert_eq!(err.name, "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "{err}");

@@ -306,14 +306,9 @@ fn read_twilio(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::read(&Vars::new(|name| vars.get(name).cloned()))
+        Settings::read(&Vars::of(vars))
     }
 
     #[test]

@@ -43,6 +43,21 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// These variables alone, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(pairs: &[(&str, &str)]) -> Vars<'static> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Vars::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
     /// The process environment.
     pub fn env() -> Self {
         Self::new(|name| std::env::var(name).ok())
