@@ -22,16 +22,13 @@ impl LocalSettings {
             vars.number(&s::REQUEST_TIMEOUT_SECS)?,
             vars.number(&s::MAX_CONNECTIONS)?,
         )
-        .map_err(|problem| {
-            let setting = if problem.contains("header") {
-                &s::HEADER_TIMEOUT_SECS
-            } else if problem.contains("request") {
-                &s::REQUEST_TIMEOUT_SECS
-            } else {
-                &s::MAX_CONNECTIONS
-            };
-            ConfigError::new(setting, problem)
-        })?;
+        .map_err(ConfigError::naming(
+            &[
+                ("header", &s::HEADER_TIMEOUT_SECS),
+                ("request", &s::REQUEST_TIMEOUT_SECS),
+            ],
+            &s::MAX_CONNECTIONS,
+        ))?;
         let telegram = telegram(vars, &settings.telegram)?;
         let twilio = twilio(vars, settings.twilio.as_ref())?;
         let mut http = settings.http;
@@ -86,16 +83,13 @@ pub fn telegram(
         options.groups_enabled,
     )
     .map(Some)
-    .map_err(|problem| {
-        let setting = if problem.contains("welcome") {
-            &s::TELEGRAM_WELCOME_TEXT
-        } else if problem.contains("API URL") {
-            &s::TELEGRAM_API_URL
-        } else {
-            &s::TELEGRAM_BOT_TOKEN
-        };
-        ConfigError::new(setting, problem)
-    })
+    .map_err(ConfigError::naming(
+        &[
+            ("welcome", &s::TELEGRAM_WELCOME_TEXT),
+            ("API URL", &s::TELEGRAM_API_URL),
+        ],
+        &s::TELEGRAM_BOT_TOKEN,
+    ))
 }
 
 /// The Twilio account with its auth token; none without an account.
@@ -119,14 +113,10 @@ fn twilio(
 fn pbx(vars: &Vars, window_secs: i64) -> Result<Option<PbxConfig>, ConfigError> {
     vars.given(&s::PBX_SECRET)
         .map(|secret| {
-            PbxConfig::new(secret, window_secs).map_err(|problem| {
-                let setting = if problem.contains("window") {
-                    &s::PBX_WINDOW_SECS
-                } else {
-                    &s::PBX_SECRET
-                };
-                ConfigError::new(setting, problem)
-            })
+            PbxConfig::new(secret, window_secs).map_err(ConfigError::naming(
+                &[("window", &s::PBX_WINDOW_SECS)],
+                &s::PBX_SECRET,
+            ))
         })
         .transpose()
 }
@@ -143,14 +133,10 @@ fn email_webhook(vars: &Vars, email: &EmailOptions) -> Result<Option<EmailWebhoo
         vars.switch(&s::EMAIL_FROM_PROVEN)?,
     )
     .map(Some)
-    .map_err(|problem| {
-        let setting = if problem.contains("size") {
-            &s::EMAIL_MAX_BYTES
-        } else {
-            &s::EMAIL_WEBHOOK_SECRET
-        };
-        ConfigError::new(setting, problem)
-    })
+    .map_err(ConfigError::naming(
+        &[("size", &s::EMAIL_MAX_BYTES)],
+        &s::EMAIL_WEBHOOK_SECRET,
+    ))
 }
 
 /// Replies by email through an SMTP relay; none without its URL.

@@ -178,16 +178,10 @@ fn read_page(vars: &Vars) -> Result<PageConfig, ConfigError> {
         vars.given(&s::PAGE_LOGO_URL),
         vars.text(&s::PAGE_LANGUAGE).unwrap_or_default(),
     )
-    .map_err(|problem| {
-        let setting = if problem.contains("logo") {
-            &s::PAGE_LOGO_URL
-        } else if problem.contains("colour") {
-            &s::PAGE_COLOR
-        } else {
-            &s::PAGE_LANGUAGE
-        };
-        ConfigError::new(setting, problem)
-    })?
+    .map_err(ConfigError::naming(
+        &[("logo", &s::PAGE_LOGO_URL), ("colour", &s::PAGE_COLOR)],
+        &s::PAGE_LANGUAGE,
+    ))?
     .in_time_zone(&vars.text(&s::TIME_ZONE).unwrap_or_default())
     .map_err(ConfigError::of(&s::TIME_ZONE))
 }
@@ -226,14 +220,10 @@ fn read_email(vars: &Vars) -> Result<EmailOptions, ConfigError> {
             let reply = vars.given(&s::EMAIL_REPLY_ADDRESS);
             let outbound =
                 OutboundSettings::new(from.trim(), name, reply.as_deref().map(str::trim)).map_err(
-                    |problem| {
-                        let setting = if problem.contains("reply address") {
-                            &s::EMAIL_REPLY_ADDRESS
-                        } else {
-                            &s::EMAIL_FROM
-                        };
-                        ConfigError::new(setting, problem)
-                    },
+                    ConfigError::naming(
+                        &[("reply address", &s::EMAIL_REPLY_ADDRESS)],
+                        &s::EMAIL_FROM,
+                    ),
                 )?;
             Some(outbound)
         }
@@ -292,14 +282,12 @@ fn read_twilio(
         voice,
     };
     // The account and Messaging Service SIDs are checked here, with a stand-in token.
-    account.config("unchecked".into()).map_err(|problem| {
-        let setting = if problem.contains("Messaging Service") {
-            &s::TWILIO_MESSAGING_SERVICE_SID
-        } else {
-            &s::TWILIO_ACCOUNT_SID
-        };
-        ConfigError::new(setting, problem)
-    })?;
+    account
+        .config("unchecked".into())
+        .map_err(ConfigError::naming(
+            &[("Messaging Service", &s::TWILIO_MESSAGING_SERVICE_SID)],
+            &s::TWILIO_ACCOUNT_SID,
+        ))?;
     Ok(Some(account))
 }
 

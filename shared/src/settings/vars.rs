@@ -21,6 +21,21 @@ impl ConfigError {
         }
     }
 
+    /// A check that covers several settings: the error names the first of `named` whose
+    /// word its message has, else `otherwise`.
+    pub fn naming(
+        named: &'static [(&'static str, &'static Setting)],
+        otherwise: &'static Setting,
+    ) -> impl Fn(String) -> Self {
+        move |problem| {
+            let setting = named
+                .iter()
+                .find(|(word, _)| problem.contains(word))
+                .map_or(otherwise, |(_, setting)| *setting);
+            Self::new(setting, problem)
+        }
+    }
+
     /// Turns a check's message into this setting's error.
     pub fn of(setting: &'static Setting) -> impl Fn(String) -> Self {
         move |problem| Self::new(setting, problem)
