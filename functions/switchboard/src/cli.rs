@@ -174,6 +174,10 @@ fn init_logs(filter: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
+        // A log line that cannot be written (stderr piped to a reader that quit) is
+        // dropped: the subscriber's report of it would `eprintln!` to the same stderr and
+        // panic whichever thread logged, the queue's writer among them.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

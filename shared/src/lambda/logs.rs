@@ -20,6 +20,9 @@ pub(super) fn init(filter: &str) {
         .with_current_span(false)
         .with_span_list(true)
         .with_ansi(false)
+        // A log line that cannot be written is dropped: the subscriber's own report of
+        // it would go to the same stderr with `eprintln!`, which panics there.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let _ = tracing_subscriber::registry()
         .with(json.with_filter(filter))

@@ -278,3 +278,59 @@ fn serve_refuses_a_setting_given_wrong_and_names_it_whether_flag_or_variable() {
     );
     assert_eq!(code, None, "{stderr}");
 }
+
+#[tokio::test]
+async fn a_log_reader_that_quits_does_not_stop_the_server() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut child = Command::new(e2e::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("switchboard.db"))
+        .env("SWITCHBOARD_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the switchboard binary runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("stdout reads");
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("no address: {first:?}"))
+        .to_owned();
+    // Whoever read the logs goes away (`serve 2>&1 | head`): the next log line has
+    // nowhere to go.
+    drop(child.stderr.take());
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("a client");
+    for n in 0..10 {
+        let email = format!("pipe{n}@example.com");
+        let answer = http
+            .post(format!("{base}/webhooks/webform"))
+            .header("accept", "application/json")
+            .form(&[("email", email.as_str()), ("message", "Still there?")])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("submission {n} got no answer: {e}"));
+        assert_eq!(answer.status(), 202, "submission {n}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("a status") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "it did not stop on SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
