@@ -126,7 +126,7 @@ schema! {
     EMAIL_WEBHOOK_SECRET: Local Secret None;
     /// Largest raw email taken, in bytes (40 MiB, SES's own limit).
     EMAIL_MAX_BYTES: Both Value Some("41943040");
-    /// Our own mail domains, comma-separated: mail from them is never answered.
+    /// Our own mail domains, comma-separated: mail from them is never taken in.
     EMAIL_DOMAINS: Both Value None;
     /// The relay checked SPF/DKIM: a sender's From address is proven theirs.
     EMAIL_FROM_PROVEN: Local Switch Some("false");
