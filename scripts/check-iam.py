@@ -84,7 +84,7 @@ BUCKET = {
 
 # Where each prefix is built: (file, text it must contain).
 KEY_SOURCES = {
-    "email/ses/": [("functions/email-inbound/src/main.rs", '"email/ses/"')],
+    "email/ses/": [("shared/src/settings/schema.rs", 'Some("email/ses/")')],
     "email/raw/": [("shared/src/channels/email/inbound.rs", 'format!("email/raw/')],
     "email/quarantine/": [("shared/src/lambda/ses.rs", 'format!("email/quarantine/')],
     "attachments/": [("shared/src/services/router.rs", 'format!("attachments/')],
