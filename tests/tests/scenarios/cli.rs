@@ -279,18 +279,32 @@ fn serve_refuses_a_setting_given_wrong_and_names_it_whether_flag_or_variable() {
     assert_eq!(code, None, "{stderr}");
 }
 
+/// A server killed when the test ends, whatever way it ends: one left running would
+/// hold a core for the rest of the run.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_log_reader_that_quits_does_not_stop_the_server() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().expect("a temp dir");
-    let mut child = Command::new(e2e::binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("switchboard.db"))
-        .env("SWITCHBOARD_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the switchboard binary runs");
+    let mut server = Stopped(
+        Command::new(e2e::binary())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("switchboard.db"))
+            .env("SWITCHBOARD_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the switchboard binary runs"),
+    );
+    let child = &mut server.0;
     let mut first = String::new();
     BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut first)
