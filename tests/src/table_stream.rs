@@ -28,22 +28,8 @@ impl TableStream {
             .await
     }
 
-    /// A call of the JSON 1.0 protocol DynamoDB and its streams speak.
     async fn json_call(&self, target: &str, body: Value) -> Value {
-        let answer = reqwest::Client::new()
-            .post(format!("{}/", self.endpoint))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", target)
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-            )
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("the emulator answers");
-        answer.json().await.expect("a JSON answer")
+        json_call(&reqwest::Client::new(), &self.endpoint, target, body).await
     }
 
     /// The records written since the last call that pass the template's filters, in
@@ -111,4 +97,28 @@ fn passes_filters(record: &Value) -> bool {
     sk.starts_with("TL#")
         || (insert && pk.starts_with("CT#") && sk == "#META")
         || (insert && pk == "ERASURES")
+}
+
+/// A call of the JSON 1.0 protocol DynamoDB and its streams speak, to the emulator at
+/// `endpoint` (which takes any signature), as the SDKs make it.
+pub async fn json_call(
+    client: &reqwest::Client,
+    endpoint: &str,
+    target: &str,
+    body: Value,
+) -> Value {
+    let answer = client
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", target)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the emulator answers");
+    answer.json().await.expect("a JSON answer")
 }

@@ -49,6 +49,17 @@ impl WriteUnits {
         self.table + self.indexes
     }
 
+    /// Adds `more` to these.
+    pub fn add(&mut self, more: WriteUnits) {
+        self.table += more.table;
+        self.indexes += more.indexes;
+        self.requests += more.requests;
+        self.refused += more.refused;
+        for (kind, units) in more.by_item {
+            *self.by_item.entry(kind).or_default() += units;
+        }
+    }
+
     /// What was spent since `earlier`.
     pub fn since(&self, earlier: &WriteUnits) -> WriteUnits {
         let mut by_item = self.by_item.clone();
@@ -221,27 +232,16 @@ async fn relay_request(
 
 impl Relay {
     async fn get_item(&self, touch: &Touch) -> Option<Value> {
-        let answer: Value = self
-            .client
-            .post(format!("{}/", self.upstream))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", "DynamoDB_20120810.GetItem")
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-            )
-            .body(
-                json!({"TableName": touch.table, "Key": touch.key, "ConsistentRead": true})
-                    .to_string(),
-            )
-            .send()
-            .await
-            .expect("the emulator answers")
-            .json()
-            .await
-            .expect("a JSON answer");
-        answer.get("Item").cloned()
+        let body = json!({"TableName": touch.table, "Key": touch.key, "ConsistentRead": true});
+        crate::table_stream::json_call(
+            &self.client,
+            &self.upstream,
+            "DynamoDB_20120810.GetItem",
+            body,
+        )
+        .await
+        .get("Item")
+        .cloned()
     }
 }
 

@@ -27,15 +27,7 @@ async fn a_web_form_conversation_costs_what_the_readme_says_in_dynamodb_writes()
     let mut steps: Vec<(&str, WriteUnits)> = Vec::new();
     let mut add =
         |name: &'static str, units: WriteUnits| match steps.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, sum)) => {
-                sum.table += units.table;
-                sum.indexes += units.indexes;
-                sum.requests += units.requests;
-                sum.refused += units.refused;
-                for (kind, u) in units.by_item {
-                    *sum.by_item.entry(kind).or_default() += u;
-                }
-            }
+            Some((_, sum)) => sum.add(units),
             None => steps.push((name, units)),
         };
     for _ in 0..ROUNDS {
