@@ -10,7 +10,7 @@ use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
     ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore,
-    Queue, RoutingStore, SendOnce, SettingStore, TeamStore, WebhookStore,
+    Queue, RoutingStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -45,6 +45,7 @@ pub trait Store:
     + ErasureStore
     + EventFeed
     + WebhookStore
+    + SlaStore
     + 'static
 {
 }
@@ -62,6 +63,7 @@ impl<T> Store for T where
         + ErasureStore
         + EventFeed
         + WebhookStore
+        + SlaStore
         + 'static
 {
 }
@@ -94,6 +96,8 @@ pub struct Backend {
     pub blobs: Arc<dyn BlobStore>,
     /// Webhook subscriptions and their delivery log.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Calendars, SLA policies and each conversation's clocks.
+    pub slas: Arc<dyn SlaStore>,
 }
 
 impl Backend {
@@ -113,6 +117,7 @@ impl Backend {
             proofs: store.clone(),
             erasure: store.clone(),
             feed: store.clone(),
+            slas: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),

@@ -3,8 +3,8 @@ use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis};
 use crate::model::{
-    Conversation, ConversationId, DeliveryStatus, Event, Message, MessageId, Note, SourceId,
-    TimelineItem, preview_of,
+    Conversation, ConversationId, DeliveryStatus, Event, EventId, Message, MessageId, Note,
+    SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
@@ -95,9 +95,12 @@ impl ConversationStore for Embedded {
                     .and_then(|mut s| s.execute([&from_id, &to]))
                     .map_err(sql)?;
                 }
-                conn.prepare_cached("DELETE FROM conversation_tags WHERE conversation_id = ?1")
-                    .and_then(|mut s| s.execute([&from_id]))
-                    .map_err(sql)?;
+                // The folded conversation's tags and clocks go with it.
+                for table in ["conversation_tags", "conversation_sla"] {
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE conversation_id = ?1"))
+                        .and_then(|mut s| s.execute([&from_id]))
+                        .map_err(sql)?;
+                }
                 let removed = conn
                     .prepare_cached("DELETE FROM conversations WHERE id = ?1 AND version = ?2")
                     .and_then(|mut s| s.execute(rusqlite::params![from_id, from_version]))
@@ -246,6 +249,24 @@ impl ConversationStore for Embedded {
                 })
                 .map_err(sql)?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn event(&self, id: ConversationId, event: EventId) -> PortResult<Option<Event>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT id, conversation_id, kind, actor_id, created_at FROM events
+                     WHERE id = ?1 AND conversation_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row([event.to_string(), id.to_string()], |row| {
+                        rows::event_from(row, 0)
+                    })
+                    .optional()
+                })
+                .map_err(sql)
             })
             .await
     }

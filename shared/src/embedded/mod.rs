@@ -16,6 +16,7 @@ mod queue;
 mod routing;
 mod rows;
 mod schema;
+mod sla;
 mod webhooks;
 
 pub use blobs::BlobFolder;

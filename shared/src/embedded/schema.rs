@@ -269,6 +269,21 @@ pub const STORE: &[&str] = &[
     CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries(created_at);
     CREATE INDEX webhook_deliveries_by_conversation ON webhook_deliveries(conversation_id);
     CREATE INDEX webhook_deliveries_by_contact ON webhook_deliveries(contact_id);",
+    // 11: service levels: calendars and policies as JSON, and each conversation's clocks,
+    // indexed by when a target falls due and by when the sweeper must next look.
+    "CREATE TABLE calendars (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE sla_policies (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE conversation_sla (
+        conversation_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        due_at INTEGER,
+        wake_at INTEGER,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX conversation_sla_by_due ON conversation_sla(due_at, conversation_id)
+        WHERE due_at IS NOT NULL;
+    CREATE INDEX conversation_sla_by_wake ON conversation_sla(wake_at, conversation_id)
+        WHERE wake_at IS NOT NULL;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -74,6 +74,11 @@ pub enum EventKind {
     IdentityProven {
         identity: Identity,
     },
+    /// A service-level target ran out with the customer still owed it.
+    SlaBreached {
+        target: super::SlaTarget,
+        due_at: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

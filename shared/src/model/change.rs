@@ -49,6 +49,9 @@ pub enum ChangeType {
     /// Another conversation of the contact was folded into this one.
     #[serde(rename = "conversation.folded")]
     ConversationFolded,
+    /// A service-level target ran out with the customer still owed it.
+    #[serde(rename = "conversation.sla_breached")]
+    ConversationSlaBreached,
     /// Another contact was merged into this conversation's contact.
     #[serde(rename = "contact.merged")]
     ContactMerged,
@@ -71,7 +74,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -87,6 +90,7 @@ impl ChangeType {
         Self::ConversationTeamChanged,
         Self::ConversationTagsChanged,
         Self::ConversationFolded,
+        Self::ConversationSlaBreached,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
         Self::ContactChannelBlocked,
@@ -115,6 +119,7 @@ impl ChangeType {
             Self::ConversationTeamChanged => "conversation.team_changed",
             Self::ConversationTagsChanged => "conversation.tags_changed",
             Self::ConversationFolded => "conversation.folded",
+            Self::ConversationSlaBreached => "conversation.sla_breached",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
             Self::ContactChannelBlocked => "contact.channel_blocked",
@@ -138,6 +143,7 @@ impl ChangeType {
             "team_changed" => Self::ConversationTeamChanged,
             "tags_changed" => Self::ConversationTagsChanged,
             "conversation_folded" => Self::ConversationFolded,
+            "sla_breached" => Self::ConversationSlaBreached,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
             "channel_blocked" => Self::ContactChannelBlocked,
@@ -300,6 +306,10 @@ mod tests {
             },
             EventKind::IdentityProven {
                 identity: crate::model::Identity::telegram(7),
+            },
+            EventKind::SlaBreached {
+                target: crate::model::SlaTarget::FirstResponse,
+                due_at: Utc::now(),
             },
         ];
         for kind in kinds {

@@ -123,6 +123,12 @@ typed_id!(
 typed_id!(
     /// An outbound webhook subscription.
     WebhookId, "wh", "webhook");
+typed_id!(
+    /// Business hours with holidays, that service-level clocks count in.
+    CalendarId, "cal", "calendar");
+typed_id!(
+    /// A service-level policy: response and resolution targets per priority.
+    SlaPolicyId, "sla", "SLA policy");
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod message;
+mod service_level;
 mod sla;
 mod webhook;
 
@@ -31,8 +32,8 @@ pub use identity::{
     PresentedIdentity, ascii_digits,
 };
 pub use ids::{
-    AgentId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId, NoteId, TeamId,
-    WebhookId, next_ulid,
+    AgentId, CalendarId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId,
+    NoteId, SlaPolicyId, TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
     ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
@@ -42,7 +43,13 @@ pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
 };
-pub use sla::{SlaFact, SlaStatus, SlaTargets, TargetState, Urgency, evaluate as evaluate_sla};
+pub use service_level::{
+    Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, TargetSeconds, policy_for,
+};
+pub use sla::{
+    SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets, TargetState, Urgency,
+    evaluate as evaluate_sla,
+};
 pub use webhook::{
     AttemptOutcome, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, delivery_id,
 };

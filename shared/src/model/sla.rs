@@ -15,6 +15,7 @@
 use super::calendar::BusinessHours;
 use super::conversation::ConversationStatus;
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The targets one policy sets for a priority.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,6 +23,25 @@ pub struct SlaTargets {
     pub first_response: Option<Duration>,
     pub next_response: Option<Duration>,
     pub resolution: Option<Duration>,
+}
+
+/// One of the three targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTarget {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl SlaTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstResponse => "first_response",
+            Self::NextResponse => "next_response",
+            Self::Resolution => "resolution",
+        }
+    }
 }
 
 /// What happened, in order.
@@ -44,14 +64,18 @@ impl SlaFact {
 }
 
 /// Where one target stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum TargetState {
     /// The policy sets no such target, or its clock never started.
     None,
     /// Counting; due at this instant unless paused first.
     Running { due_at: DateTime<Utc> },
     /// Waiting on the customer or snoozed, with this much of its time left.
-    Paused { left: Duration },
+    Paused {
+        #[serde(with = "millis")]
+        left: Duration,
+    },
     /// Done in time.
     Met { at: DateTime<Utc> },
     /// Its time ran out at `due_at` (and it was done later, or is still open).
@@ -78,6 +102,15 @@ pub struct SlaStatus {
 }
 
 impl SlaStatus {
+    /// The state of `target`.
+    pub fn of(&self, target: SlaTarget) -> TargetState {
+        match target {
+            SlaTarget::FirstResponse => self.first_response,
+            SlaTarget::NextResponse => self.next_response,
+            SlaTarget::Resolution => self.resolution,
+        }
+    }
+
     /// The earliest instant a running target falls due.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         [self.first_response, self.next_response, self.resolution]
@@ -119,9 +152,11 @@ impl SlaStatus {
 }
 
 /// One clock: how much of its target is spent, and since when it is counting.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Clock {
+    #[serde(with = "millis")]
     target: Duration,
+    #[serde(with = "millis")]
     spent: Duration,
     running_since: Option<DateTime<Utc>>,
     /// When it ran out, counted as it ran.
@@ -182,7 +217,7 @@ impl Clock {
             Some(due_at) => TargetState::Breached { due_at },
             None => in_time,
         };
-        Track::Settled(state, self)
+        Track::Settled { state, clock: self }
     }
 
     /// Where it stands at `now`.
@@ -205,11 +240,16 @@ impl Clock {
 
 /// A target's clock through the conversation: not started, counting, or settled (with
 /// the clock it settled on, which a reopen resumes for the resolution).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "track", rename_all = "snake_case")]
 enum Track {
+    #[default]
     Idle,
     Counting(Clock),
-    Settled(TargetState, Clock),
+    Settled {
+        state: TargetState,
+        clock: Clock,
+    },
 }
 
 impl Track {
@@ -217,7 +257,7 @@ impl Track {
         match self {
             Self::Idle => TargetState::None,
             Self::Counting(clock) => clock.state(hours, now),
-            Self::Settled(state, _) => state,
+            Self::Settled { state, .. } => state,
         }
     }
 
@@ -228,6 +268,157 @@ impl Track {
     }
 }
 
+/// The three clocks of one conversation, as the facts so far have left them: kept
+/// with the conversation and moved on by each new fact, so nothing needs the whole
+/// history again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaClocks {
+    first: Track,
+    next: Track,
+    resolution: Track,
+    opened: bool,
+    replied: bool,
+    paused: bool,
+}
+
+impl SlaClocks {
+    /// Moves the clocks on by `fact`, which happened after every fact applied before.
+    pub fn apply(&mut self, targets: &SlaTargets, hours: &BusinessHours, fact: SlaFact) {
+        let at = fact.at();
+        match fact {
+            SlaFact::CustomerMessage(_) => {
+                if !self.opened {
+                    self.opened = true;
+                    if let Some(t) = targets.first_response {
+                        self.first = Track::Counting(Clock::start(t, at));
+                    }
+                    if let Some(t) = targets.resolution {
+                        self.resolution = Track::Counting(Clock::start(t, at));
+                    }
+                } else if self.replied && matches!(self.next, Track::Idle | Track::Settled { .. }) {
+                    // Waiting on us again: the next response is owed.
+                    if let Some(t) = targets.next_response {
+                        self.next = Track::Counting(Clock::start(t, at));
+                    }
+                }
+                if self.paused {
+                    // A customer's message is not a status change; the status says
+                    // whether the clocks run, and the router reopens what it must.
+                    for track in self.tracks() {
+                        track.each_counting(|c| c.pause(hours, at));
+                    }
+                }
+            }
+            SlaFact::AgentReply(_) => {
+                self.replied = true;
+                if let Track::Counting(clock) = self.first {
+                    self.first = clock.finish(hours, at);
+                }
+                if let Track::Counting(clock) = self.next {
+                    self.next = clock.finish(hours, at);
+                }
+            }
+            SlaFact::Status(status, _) => match status {
+                ConversationStatus::Open => {
+                    self.paused = false;
+                    if let Track::Settled { clock, .. } = self.resolution {
+                        // A reopen resumes the resolution clock where it stopped (one
+                        // already run out stays so).
+                        self.resolution = Track::Counting(clock);
+                    }
+                    for track in self.tracks() {
+                        track.each_counting(|c| c.resume(at));
+                    }
+                }
+                ConversationStatus::Pending | ConversationStatus::Snoozed => {
+                    self.paused = true;
+                    for track in self.tracks() {
+                        track.each_counting(|c| c.pause(hours, at));
+                    }
+                }
+                ConversationStatus::Resolved => {
+                    self.paused = true;
+                    if let Track::Counting(clock) = self.first {
+                        self.first = clock.stop(hours, at);
+                    }
+                    if let Track::Counting(clock) = self.next {
+                        self.next = clock.stop(hours, at);
+                    }
+                    if let Track::Counting(clock) = self.resolution {
+                        self.resolution = clock.finish(hours, at);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Gives the clocks new targets at `at` (the conversation's priority changed): what
+    /// each has spent stays spent, against its new target, so a shorter target already
+    /// used up is overdue from `at`. A target the new set drops stops counting; one it
+    /// adds starts with the next fact that starts it.
+    pub fn retarget(&mut self, targets: &SlaTargets, hours: &BusinessHours, at: DateTime<Utc>) {
+        let pairs = [
+            (&mut self.first, targets.first_response),
+            (&mut self.next, targets.next_response),
+            (&mut self.resolution, targets.resolution),
+        ];
+        for (track, target) in pairs {
+            let Track::Counting(clock) = track else {
+                continue;
+            };
+            let Some(target) = target else {
+                *track = Track::Idle;
+                continue;
+            };
+            if clock.running_since.is_some() {
+                clock.advance(hours, at);
+            }
+            clock.target = target;
+            clock.breached = match clock.breached {
+                _ if clock.spent < target => None,
+                Some(due) => Some(due),
+                None => Some(at),
+            };
+        }
+    }
+
+    /// Where the targets stand at `now`.
+    pub fn status(&self, hours: &BusinessHours, now: DateTime<Utc>) -> SlaStatus {
+        SlaStatus {
+            first_response: self.first.state(hours, now),
+            next_response: self.next.state(hours, now),
+            resolution: self.resolution.state(hours, now),
+        }
+    }
+
+    /// The targets whose clocks are counting now, each with when it falls (or fell) due:
+    /// what is owed to the customer. A paused clock owes nothing until it runs again.
+    pub fn owed(&self, hours: &BusinessHours) -> Vec<(SlaTarget, DateTime<Utc>)> {
+        let tracks = [
+            (SlaTarget::FirstResponse, self.first),
+            (SlaTarget::NextResponse, self.next),
+            (SlaTarget::Resolution, self.resolution),
+        ];
+        tracks
+            .into_iter()
+            .filter_map(|(target, track)| match track {
+                Track::Counting(clock) => {
+                    let since = clock.running_since?;
+                    let due = clock
+                        .breached
+                        .or_else(|| hours.after_open_time(since, clock.target - clock.spent))?;
+                    Some((target, due))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn tracks(&mut self) -> [&mut Track; 3] {
+        [&mut self.first, &mut self.next, &mut self.resolution]
+    }
+}
+
 /// The targets' states at `now`, from `facts` in the order they happened.
 pub fn evaluate(
     targets: &SlaTargets,
@@ -235,84 +426,24 @@ pub fn evaluate(
     facts: &[SlaFact],
     now: DateTime<Utc>,
 ) -> SlaStatus {
-    let mut first = Track::Idle;
-    let mut next = Track::Idle;
-    let mut resolution = Track::Idle;
-    let mut opened = false;
-    let mut replied = false;
-    let mut paused = false;
+    let mut clocks = SlaClocks::default();
     for fact in facts.iter().filter(|f| f.at() <= now) {
-        let at = fact.at();
-        match *fact {
-            SlaFact::CustomerMessage(_) => {
-                if !opened {
-                    opened = true;
-                    if let Some(t) = targets.first_response {
-                        first = Track::Counting(Clock::start(t, at));
-                    }
-                    if let Some(t) = targets.resolution {
-                        resolution = Track::Counting(Clock::start(t, at));
-                    }
-                } else if replied && matches!(next, Track::Idle | Track::Settled(..)) {
-                    // Waiting on us again: the next response is owed.
-                    if let Some(t) = targets.next_response {
-                        next = Track::Counting(Clock::start(t, at));
-                    }
-                }
-                if paused {
-                    // A customer's message is not a status change; the status says
-                    // whether the clocks run, and the router reopens what it must.
-                    for track in [&mut first, &mut next, &mut resolution] {
-                        track.each_counting(|c| c.pause(hours, at));
-                    }
-                }
-            }
-            SlaFact::AgentReply(_) => {
-                replied = true;
-                if let Track::Counting(clock) = first {
-                    first = clock.finish(hours, at);
-                }
-                if let Track::Counting(clock) = next {
-                    next = clock.finish(hours, at);
-                }
-            }
-            SlaFact::Status(status, _) => match status {
-                ConversationStatus::Open => {
-                    paused = false;
-                    if let Track::Settled(_, clock) = resolution {
-                        // A reopen resumes the resolution clock where it stopped (one
-                        // already run out stays so).
-                        resolution = Track::Counting(clock);
-                    }
-                    for track in [&mut first, &mut next, &mut resolution] {
-                        track.each_counting(|c| c.resume(at));
-                    }
-                }
-                ConversationStatus::Pending | ConversationStatus::Snoozed => {
-                    paused = true;
-                    for track in [&mut first, &mut next, &mut resolution] {
-                        track.each_counting(|c| c.pause(hours, at));
-                    }
-                }
-                ConversationStatus::Resolved => {
-                    paused = true;
-                    if let Track::Counting(clock) = first {
-                        first = clock.stop(hours, at);
-                    }
-                    if let Track::Counting(clock) = next {
-                        next = clock.stop(hours, at);
-                    }
-                    if let Track::Counting(clock) = resolution {
-                        resolution = clock.finish(hours, at);
-                    }
-                }
-            },
-        }
+        clocks.apply(targets, hours, *fact);
     }
-    SlaStatus {
-        first_response: first.state(hours, now),
-        next_response: next.state(hours, now),
-        resolution: resolution.state(hours, now),
+    clocks.status(hours, now)
+}
+
+/// A duration as whole milliseconds, the way stored clocks keep it.
+mod millis {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.num_milliseconds())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        i64::deserialize(d).map(Duration::milliseconds)
     }
 }
 
@@ -515,6 +646,91 @@ mod tests {
         assert_eq!(
             status.first_response,
             TargetState::Running { due_at: at(60) }
+        );
+    }
+    #[test]
+    fn clocks_kept_between_facts_give_what_the_whole_history_gives() {
+        let t = targets(60, 30, 480);
+        let facts = [
+            CustomerMessage(at(0)),
+            Status(Pending, at(10)),
+            CustomerMessage(at(40)),
+            Status(Open, at(40)),
+            AgentReply(at(70)),
+            CustomerMessage(at(90)),
+        ];
+        let mut clocks = SlaClocks::default();
+        for fact in facts {
+            // Stored and read back between facts, as a store keeps them.
+            let json = serde_json::to_string(&clocks).unwrap();
+            clocks = serde_json::from_str(&json).unwrap();
+            clocks.apply(&t, &always(), fact);
+        }
+        assert_eq!(
+            clocks.status(&always(), at(100)),
+            evaluate(&t, &always(), &facts, at(100))
+        );
+    }
+
+    #[test]
+    fn a_new_priority_counts_what_was_spent_against_its_own_targets() {
+        let normal = targets(60, 30, 480);
+        let urgent = targets(15, 10, 120);
+        let mut clocks = SlaClocks::default();
+        clocks.apply(&normal, &always(), CustomerMessage(at(0)));
+        // Twenty minutes in, the conversation turns urgent: fifteen were allowed.
+        clocks.retarget(&urgent, &always(), at(20));
+        let status = clocks.status(&always(), at(21));
+        assert_eq!(
+            status.first_response,
+            TargetState::Breached { due_at: at(20) }
+        );
+        assert_eq!(status.resolution, TargetState::Running { due_at: at(120) });
+        // Back to normal: the hour is not yet spent, so nothing is overdue.
+        clocks.retarget(&normal, &always(), at(25));
+        let status = clocks.status(&always(), at(26));
+        assert_eq!(
+            status.first_response,
+            TargetState::Running { due_at: at(60) }
+        );
+        // A policy with no resolution target stops that clock.
+        let first_only = SlaTargets {
+            first_response: Some(Duration::minutes(60)),
+            ..SlaTargets::default()
+        };
+        clocks.retarget(&first_only, &always(), at(30));
+        assert_eq!(
+            clocks.status(&always(), at(31)).resolution,
+            TargetState::None
+        );
+    }
+
+    #[test]
+    fn what_is_owed_is_each_counting_clock_with_its_due_time_and_nothing_paused() {
+        let t = targets(60, 30, 480);
+        let mut clocks = SlaClocks::default();
+        clocks.apply(&t, &always(), CustomerMessage(at(0)));
+        assert_eq!(
+            clocks.owed(&always()),
+            vec![
+                (SlaTarget::FirstResponse, at(60)),
+                (SlaTarget::Resolution, at(480))
+            ]
+        );
+        // Overdue stays owed, at the time it fell due.
+        clocks.apply(&t, &always(), Status(Open, at(90)));
+        assert_eq!(
+            clocks.owed(&always())[0],
+            (SlaTarget::FirstResponse, at(60))
+        );
+        clocks.apply(&t, &always(), Status(Pending, at(100)));
+        assert_eq!(clocks.owed(&always()), vec![]);
+        clocks.apply(&t, &always(), Status(Open, at(200)));
+        clocks.apply(&t, &always(), AgentReply(at(210)));
+        // 100 minutes of the resolution's 480 were spent before the pause.
+        assert_eq!(
+            clocks.owed(&always()),
+            vec![(SlaTarget::Resolution, at(200 + 380))]
         );
     }
 }

@@ -10,6 +10,7 @@ mod proofs;
 mod queue;
 mod sender;
 mod settings;
+mod sla;
 mod store;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use settings::SettingStore;
+pub use sla::{DuePosition, SlaStore};
 pub use store::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore,
     LATEST_SCAN_ITEMS, MessageStore, MessageWindow, RouteOutcome, RoutingStore, StatusFilter,

@@ -36,6 +36,7 @@ mod queue;
 mod rights;
 mod ses;
 mod signing;
+mod sla;
 mod store;
 mod submissions;
 mod webhooks;

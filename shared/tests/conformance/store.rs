@@ -734,6 +734,14 @@ async fn a_stale_version_is_refused_and_events_join_the_timeline(store: &dyn Sto
             .iter()
             .any(|i| matches!(i, TimelineItem::Event(e) if e == &event))
     );
+    assert_eq!(
+        store.event(c.id, event.id).await.unwrap(),
+        Some(event.clone())
+    );
+    assert_eq!(
+        store.event(ConversationId::new(), event.id).await.unwrap(),
+        None
+    );
     let stored = store.conversation(c.id).await.unwrap().unwrap();
     assert_eq!(stored.status, ConversationStatus::Pending);
     assert_eq!(stored.version, c.version + 1);

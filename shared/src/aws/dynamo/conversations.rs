@@ -5,8 +5,8 @@ use super::list::{Source, decode_cursor, encode_cursor};
 use super::routing::{build_error, put, put_with};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, Message, MessageId,
-    Note, SourceId, TimelineItem, preview_of,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Message,
+    MessageId, Note, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
@@ -265,6 +265,19 @@ impl ConversationStore for DynamoStore {
             None,
         )
         .await
+    }
+
+    async fn event(&self, id: ConversationId, event: EventId) -> PortResult<Option<Event>> {
+        let Some(item) = self
+            .get(&keys::conversation(id), &keys::timeline(event.ulid()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        match read_timeline_item(item)? {
+            TimelineItem::Event(e) => Ok(Some(e)),
+            _ => Ok(None),
+        }
     }
 
     async fn snoozed_until_before(

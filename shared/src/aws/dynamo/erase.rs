@@ -56,6 +56,7 @@ impl DynamoStore {
         for note in &c.notes {
             writes.push(self.delete(&pk, &keys::timeline(note.ulid()))?);
         }
+        writes.push(self.delete(&pk, keys::SLA)?);
         for event in &c.events {
             writes.push(self.delete(&pk, &keys::timeline(event.ulid()))?);
         }

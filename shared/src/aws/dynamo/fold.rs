@@ -77,6 +77,8 @@ impl DynamoStore {
                 None,
             )?,
             root_delete(self, &from_pk, from.version)?,
+            // Its clocks go with it: the conversation it joins keeps its own.
+            self.delete(&from_pk, keys::SLA)?,
         ];
         let contact = self
             .get(&keys::contact(from.contact_id), keys::META)

@@ -22,6 +22,15 @@ pub const AGENTS: &str = "AGENTS";
 pub const TEAMS: &str = "TEAMS";
 /// The partition of every webhook subscription.
 pub const WEBHOOKS: &str = "WEBHOOKS";
+/// The partitions of every calendar and every SLA policy.
+pub const CALENDARS: &str = "CALENDARS";
+pub const SLA_POLICIES: &str = "SLAPOLICIES";
+/// Beside a conversation: its service-level clocks.
+pub const SLA: &str = "#SLA";
+/// The index partitions of conversations' clocks by due time (gsi1) and by when the
+/// sweeper must next look (gsi2).
+pub const SLA_DUE: &str = "SLADUE";
+pub const SLA_WAKE: &str = "SLAWAKE";
 
 pub fn conversation(id: ConversationId) -> String {
     format!("CV#{id}")

@@ -34,6 +34,10 @@
 //! | resolved conversations past their retention      | gsi1 `ST#resolved`, `gsi1sk < <cutoff ms>`                 |
 //! | a contact's history, newest first                | gsi3 `CC#<contact>`, then each `pk=CV#<id>`, `sk` from `TL#` to the cursor |
 //! | webhook subscriptions, all or one                | `pk=WEBHOOKS`, `sk=WH#<id>`                                |
+//! | calendars; SLA policies (each read whole)        | `pk=CALENDARS`, `sk=<id>`; `pk=SLAPOLICIES`, `sk=<id>`     |
+//! | a conversation's SLA clocks                      | `pk=CV#<id>`, `sk=#SLA`                                    |
+//! | … those owing a target, soonest due first        | gsi1 `SLADUE` / `<due ms>#<id>`                            |
+//! | … those with a breach to tell, by when           | gsi2 `SLAWAKE` / `<wake ms>#<id>`                          |
 //! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
 //! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |
 //! | the deliveries about a conversation or contact   | gsi2 `WHDS#<conversation, else contact>` / `<id>`          |
@@ -67,6 +71,7 @@ mod list;
 mod proofs;
 mod routing;
 mod settings;
+mod sla;
 mod stream;
 mod table;
 mod webhooks;

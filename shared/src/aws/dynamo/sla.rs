@@ -1,0 +1,205 @@
+//! Service levels: calendars (`pk=CALENDARS`, `sk=<id>`) and policies
+//! (`pk=SLAPOLICIES`, `sk=<id>`), each one partition read whole; a conversation's clocks
+//! beside it (`pk=CV#<id>`, `sk=#SLA`, as JSON in `body`, version `v`), in gsi1
+//! `SLADUE` / `<due ms>#<id>` while a target is owed and in gsi2 `SLAWAKE` /
+//! `<wake ms>#<id>` while a breach waits to be told.
+
+use super::{DynamoStore, Item, errors, items, keys, n, s};
+use crate::model::{Calendar, CalendarId, ConversationId, ConversationSla, SlaPolicy, SlaPolicyId};
+use crate::ports::{DuePosition, PortError, PortResult, SlaStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+fn json_item<T: serde::Serialize>(pk: &str, sk: &str, value: &T) -> PortResult<Item> {
+    let body = serde_json::to_string(value)
+        .map_err(|e| PortError::Internal(format!("encoding an item: {e}")))?;
+    Ok(Item::from([
+        ("pk".to_owned(), s(pk)),
+        ("sk".to_owned(), s(sk)),
+        ("body".to_owned(), s(body)),
+    ]))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> PortResult<T> {
+    let body = items::string(item, "body")
+        .ok_or_else(|| PortError::Internal("an item without its body".into()))?;
+    serde_json::from_str(&body)
+        .map_err(|e| PortError::Internal(format!("an unreadable item in the table: {e}")))
+}
+
+impl DynamoStore {
+    async fn delete_item(&self, pk: &str, sk: &str) -> PortResult<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:DeleteItem", e))?;
+        Ok(out.attributes.is_some())
+    }
+
+    /// Records of an index partition in key order, at most `limit`: those after `range`'s
+    /// key, or those up to and with it.
+    async fn sla_range(
+        &self,
+        index: &str,
+        pk: &str,
+        range: Range,
+        limit: u32,
+    ) -> PortResult<Vec<ConversationSla>> {
+        let (condition, bound) = match range {
+            Range::All => ("#pk = :pk", None),
+            Range::After(key) => ("#pk = :pk AND #sk > :bound", Some(key)),
+            Range::UpTo(key) => ("#pk = :pk AND #sk <= :bound", Some(key)),
+        };
+        let mut names = std::collections::HashMap::from([("#pk".to_owned(), format!("{index}pk"))]);
+        let mut values = std::collections::HashMap::from([(":pk".to_owned(), s(pk))]);
+        if let Some(bound) = bound {
+            names.insert("#sk".to_owned(), format!("{index}sk"));
+            values.insert(":bound".to_owned(), s(bound));
+        }
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(from_json(&item)?);
+                if found.len() == limit as usize {
+                    return Ok(found);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+enum Range {
+    All,
+    After(String),
+    UpTo(String),
+}
+
+/// A key after every `<ms>#<id>` of instants up to `at`.
+fn up_to(at: DateTime<Utc>) -> String {
+    format!("{:013}#~", at.timestamp_millis().max(0))
+}
+
+#[async_trait]
+impl SlaStore for DynamoStore {
+    async fn calendars(&self) -> PortResult<Vec<Calendar>> {
+        self.partition(keys::CALENDARS)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn save_calendar(&self, calendar: &Calendar) -> PortResult<()> {
+        let item = json_item(keys::CALENDARS, &calendar.id.to_string(), calendar)?;
+        self.put(item, None).await
+    }
+
+    async fn delete_calendar(&self, id: CalendarId) -> PortResult<bool> {
+        self.delete_item(keys::CALENDARS, &id.to_string()).await
+    }
+
+    async fn sla_policies(&self) -> PortResult<Vec<SlaPolicy>> {
+        self.partition(keys::SLA_POLICIES)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn save_sla_policy(&self, policy: &SlaPolicy) -> PortResult<()> {
+        let item = json_item(keys::SLA_POLICIES, &policy.id.to_string(), policy)?;
+        self.put(item, None).await
+    }
+
+    async fn delete_sla_policy(&self, id: SlaPolicyId) -> PortResult<bool> {
+        self.delete_item(keys::SLA_POLICIES, &id.to_string()).await
+    }
+
+    async fn conversation_sla(&self, id: ConversationId) -> PortResult<Option<ConversationSla>> {
+        self.get(&keys::conversation(id), keys::SLA)
+            .await?
+            .map(|item| from_json(&item))
+            .transpose()
+    }
+
+    async fn save_conversation_sla(&self, sla: &ConversationSla) -> PortResult<ConversationSla> {
+        let saved = ConversationSla {
+            version: sla.version + 1,
+            ..sla.clone()
+        };
+        let id = sla.conversation_id;
+        let mut item = json_item(&keys::conversation(id), keys::SLA, &saved)?;
+        item.insert("v".into(), n(saved.version));
+        if let Some(due) = saved.due_at {
+            item.insert("gsi1pk".into(), s(keys::SLA_DUE));
+            item.insert("gsi1sk".into(), s(keys::by_time(due, &id)));
+        }
+        if let Some(wake) = saved.wake_at {
+            item.insert("gsi2pk".into(), s(keys::SLA_WAKE));
+            item.insert("gsi2sk".into(), s(keys::by_time(wake, &id)));
+        }
+        let condition = if sla.version == 0 {
+            "attribute_not_exists(pk)"
+        } else {
+            "v = :read"
+        };
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if sla.version != 0 {
+            put = put.expression_attribute_values(":read", n(sla.version));
+        }
+        put.send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:PutItem", e))?;
+        Ok(saved)
+    }
+
+    async fn slas_by_due(
+        &self,
+        after: Option<DuePosition>,
+        limit: u32,
+    ) -> PortResult<Vec<ConversationSla>> {
+        let range = match after {
+            Some((at, id)) => Range::After(keys::by_time(at, &id)),
+            None => Range::All,
+        };
+        self.sla_range("gsi1", keys::SLA_DUE, range, limit).await
+    }
+
+    async fn slas_to_wake(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<ConversationSla>> {
+        self.sla_range("gsi2", keys::SLA_WAKE, Range::UpTo(up_to(until)), limit)
+            .await
+    }
+}

@@ -1,0 +1,413 @@
+//! Service levels as an admin sets them (calendars, policies) and as one conversation
+//! carries them: the policy's targets for its priority, its calendar, and its clocks.
+
+use super::calendar::BusinessHours;
+use super::sla::{SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets};
+use super::{CalendarId, Channel, ConversationId, Priority, SlaPolicyId, TeamId};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Business hours with a name, and the dates they are closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Calendar {
+    pub id: CalendarId,
+    pub name: String,
+    /// `<days> <hours> … <zone>`, e.g. `sat-wed 09:00-17:00 Asia/Tehran`.
+    #[schema(example = "sat-wed 09:00-17:00 Asia/Tehran")]
+    pub hours: String,
+    /// Local dates closed all day, e.g. Nowruz.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, example = json!(["2027-03-21", "2027-03-22"]))]
+    pub holidays: Vec<NaiveDate>,
+}
+
+impl Calendar {
+    /// The hours this calendar stands for; an error names what is wrong with them.
+    pub fn business_hours(&self) -> Result<BusinessHours, String> {
+        Ok(BusinessHours::parse(&self.hours)?.with_holidays(self.holidays.iter().copied()))
+    }
+}
+
+/// The targets of one priority, in seconds; none: not measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TargetSeconds {
+    /// From the customer's first message to an agent's first reply.
+    #[schema(minimum = 1)]
+    pub first_response_secs: Option<u32>,
+    /// From a customer's message that follows a reply to the next reply.
+    #[schema(minimum = 1)]
+    pub next_response_secs: Option<u32>,
+    /// From the first message to the resolve.
+    #[schema(minimum = 1)]
+    pub resolution_secs: Option<u32>,
+}
+
+impl TargetSeconds {
+    pub fn targets(&self) -> SlaTargets {
+        let of = |secs: Option<u32>| secs.map(|s| Duration::seconds(i64::from(s)));
+        SlaTargets {
+            first_response: of(self.first_response_secs),
+            next_response: of(self.next_response_secs),
+            resolution: of(self.resolution_secs),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The targets of each priority; a priority left out is not measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PriorityTargets {
+    #[serde(default)]
+    pub urgent: TargetSeconds,
+    #[serde(default)]
+    pub high: TargetSeconds,
+    #[serde(default)]
+    pub normal: TargetSeconds,
+    #[serde(default)]
+    pub low: TargetSeconds,
+}
+
+impl PriorityTargets {
+    pub fn of(&self, priority: Priority) -> TargetSeconds {
+        match priority {
+            Priority::Urgent => self.urgent,
+            Priority::High => self.high,
+            Priority::Normal => self.normal,
+            Priority::Low => self.low,
+        }
+    }
+}
+
+/// Response and resolution targets per priority, counted in a calendar's hours (none:
+/// around the clock), for the conversations of some teams and channels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SlaPolicy {
+    pub id: SlaPolicyId,
+    pub name: String,
+    pub calendar_id: Option<CalendarId>,
+    /// The teams whose conversations it covers; empty: any team, or none.
+    #[serde(default)]
+    pub teams: Vec<TeamId>,
+    /// The channels a conversation starts on that it covers; empty: every channel.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    pub targets: PriorityTargets,
+}
+
+impl SlaPolicy {
+    /// What is wrong with it, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            return Some("a policy's name is 1 to 100 characters".into());
+        }
+        let all = [
+            self.targets.urgent,
+            self.targets.high,
+            self.targets.normal,
+            self.targets.low,
+        ];
+        if all.iter().all(TargetSeconds::is_empty) {
+            return Some("a policy sets at least one target".into());
+        }
+        let zero = all.iter().any(|t| {
+            [
+                t.first_response_secs,
+                t.next_response_secs,
+                t.resolution_secs,
+            ]
+            .contains(&Some(0))
+        });
+        zero.then(|| "a target is at least one second".into())
+    }
+
+    /// How closely it fits a conversation of `team` that began on `channel`: none when
+    /// it does not cover it; else the more it names (a team, a channel), the closer.
+    fn fit(&self, team: Option<TeamId>, channel: Channel) -> Option<u8> {
+        let team_fits = self.teams.is_empty() || team.is_some_and(|t| self.teams.contains(&t));
+        let channel_fits = self.channels.is_empty() || self.channels.contains(&channel);
+        (team_fits && channel_fits)
+            .then(|| 2 * u8::from(!self.teams.is_empty()) + u8::from(!self.channels.is_empty()))
+    }
+}
+
+/// The policy that covers a conversation of `team` begun on `channel`: the closest fit
+/// (a policy naming the team before one naming only the channel, before one naming
+/// neither); among equals, the first made.
+pub fn policy_for<'a>(
+    policies: &'a [SlaPolicy],
+    team: Option<TeamId>,
+    channel: Channel,
+) -> Option<&'a SlaPolicy> {
+    policies
+        .iter()
+        .filter_map(|p| p.fit(team, channel).map(|fit| (fit, p)))
+        .max_by(|(a, pa), (b, pb)| a.cmp(b).then(pb.id.cmp(&pa.id)))
+        .map(|(_, p)| p)
+}
+
+/// A breach an event has told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub target: SlaTarget,
+    pub due_at: DateTime<Utc>,
+}
+
+/// How many change ids a record remembers, to take a redelivered change only once.
+const REMEMBERED_CHANGES: usize = 64;
+
+/// One conversation's service level: what it is measured against and where its clocks
+/// stand, kept by the SLA keeper as the event log tells it what happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSla {
+    pub conversation_id: ConversationId,
+    pub policy_id: SlaPolicyId,
+    pub policy_name: String,
+    /// The priority `targets` are of.
+    pub priority: Priority,
+    pub targets: TargetSeconds,
+    /// The calendar the clocks count in, as it was when applied; none: around the clock.
+    pub calendar: Option<Calendar>,
+    pub clocks: SlaClocks,
+    /// When the earliest target still owed falls (or fell) due: the order of the list
+    /// sorted by due time.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the sweeper must next look: the earliest target owed whose breach no event
+    /// has told yet.
+    pub wake_at: Option<DateTime<Utc>>,
+    /// Breaches already told, so none is told twice.
+    pub announced: Vec<Breach>,
+    /// The latest changes taken, by id.
+    pub seen: Vec<String>,
+    /// 0 until stored; bumped by each save.
+    pub version: u64,
+}
+
+impl ConversationSla {
+    /// A conversation's record under `policy`, counting in `calendar`.
+    pub fn new(
+        conversation_id: ConversationId,
+        policy: &SlaPolicy,
+        calendar: Option<Calendar>,
+        priority: Priority,
+    ) -> Self {
+        Self {
+            conversation_id,
+            policy_id: policy.id,
+            policy_name: policy.name.clone(),
+            priority,
+            targets: policy.targets.of(priority),
+            calendar,
+            clocks: SlaClocks::default(),
+            due_at: None,
+            wake_at: None,
+            announced: Vec::new(),
+            seen: Vec::new(),
+            version: 0,
+        }
+    }
+
+    pub fn hours(&self) -> BusinessHours {
+        // A stored calendar was checked when saved; one unreadable since counts around
+        // the clock rather than stopping every clock.
+        self.calendar
+            .as_ref()
+            .and_then(|c| c.business_hours().ok())
+            .unwrap_or_else(BusinessHours::always)
+    }
+
+    /// Whether the change `id` was taken already; remembers it if not.
+    pub fn take_change(&mut self, id: &str) -> bool {
+        if self.seen.iter().any(|s| s == id) {
+            return false;
+        }
+        if self.seen.len() == REMEMBERED_CHANGES {
+            self.seen.remove(0);
+        }
+        self.seen.push(id.to_owned());
+        true
+    }
+
+    pub fn apply(&mut self, fact: SlaFact) {
+        let hours = self.hours();
+        self.clocks.apply(&self.targets.targets(), &hours, fact);
+        self.schedule(&hours);
+    }
+
+    /// Measures against `policy`'s targets for `priority` from `at` on.
+    pub fn retarget(
+        &mut self,
+        policy_targets: &PriorityTargets,
+        priority: Priority,
+        at: DateTime<Utc>,
+    ) {
+        let hours = self.hours();
+        self.priority = priority;
+        self.targets = policy_targets.of(priority);
+        self.clocks.retarget(&self.targets.targets(), &hours, at);
+        self.schedule(&hours);
+    }
+
+    pub fn status(&self, now: DateTime<Utc>) -> SlaStatus {
+        self.clocks.status(&self.hours(), now)
+    }
+
+    /// The breaches owed at `now` that no event has told yet, remembered as told.
+    pub fn announce(&mut self, now: DateTime<Utc>) -> Vec<Breach> {
+        let hours = self.hours();
+        let due: Vec<Breach> = self
+            .clocks
+            .owed(&hours)
+            .into_iter()
+            .map(|(target, due_at)| Breach { target, due_at })
+            .filter(|b| b.due_at <= now && !self.announced.contains(b))
+            .collect();
+        self.announced.extend(due.iter().copied());
+        self.schedule(&hours);
+        due
+    }
+
+    fn schedule(&mut self, hours: &BusinessHours) {
+        let owed = self.clocks.owed(hours);
+        self.due_at = owed.iter().map(|(_, due)| *due).min();
+        self.wake_at = owed
+            .iter()
+            .filter(|(target, due_at)| {
+                !self.announced.contains(&Breach {
+                    target: *target,
+                    due_at: *due_at,
+                })
+            })
+            .map(|(_, due)| *due)
+            .min();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::minutes(minutes)
+    }
+
+    fn policy(name: &str, teams: Vec<TeamId>, channels: Vec<Channel>) -> SlaPolicy {
+        SlaPolicy {
+            id: SlaPolicyId::new(),
+            name: name.into(),
+            calendar_id: None,
+            teams,
+            channels,
+            targets: PriorityTargets {
+                normal: TargetSeconds {
+                    first_response_secs: Some(3600),
+                    next_response_secs: None,
+                    resolution_secs: Some(8 * 3600),
+                },
+                high: TargetSeconds {
+                    first_response_secs: Some(900),
+                    ..TargetSeconds::default()
+                },
+                ..PriorityTargets::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_closest_policy_covers_a_conversation() {
+        let payments = TeamId::new();
+        let everyone = policy("everyone", vec![], vec![]);
+        let email = policy("email", vec![], vec![Channel::Email]);
+        let team = policy("payments", vec![payments], vec![]);
+        let team_email = policy("payments by email", vec![payments], vec![Channel::Email]);
+        let all = [everyone, email, team, team_email];
+        let name = |team, channel| policy_for(&all, team, channel).map(|p| p.name.as_str());
+        assert_eq!(name(None, Channel::Web), Some("everyone"));
+        assert_eq!(name(None, Channel::Email), Some("email"));
+        assert_eq!(name(Some(payments), Channel::Web), Some("payments"));
+        assert_eq!(
+            name(Some(payments), Channel::Email),
+            Some("payments by email")
+        );
+        assert_eq!(
+            name(Some(TeamId::new()), Channel::Telegram),
+            Some("everyone")
+        );
+        assert_eq!(
+            policy_for(&all[1..2], None, Channel::Sms).map(|p| p.id),
+            None
+        );
+        // Among equals the first made wins, whatever order they are read in.
+        let first = policy("first", vec![], vec![]);
+        let second = policy("second", vec![], vec![]);
+        let read = [second, first];
+        assert_eq!(policy_for(&read, None, Channel::Web).unwrap().name, "first");
+    }
+
+    #[test]
+    fn a_policy_sets_a_target_and_none_is_zero() {
+        let mut p = policy("p", vec![], vec![]);
+        assert_eq!(p.problem(), None);
+        p.targets.high.first_response_secs = Some(0);
+        assert!(p.problem().unwrap().contains("at least one second"));
+        p.targets = PriorityTargets::default();
+        assert!(p.problem().unwrap().contains("at least one target"));
+        p.name = " ".into();
+        assert!(p.problem().unwrap().contains("name"));
+    }
+
+    #[test]
+    fn a_breach_is_announced_once_and_the_sweeper_then_wakes_for_the_next() {
+        let p = policy("p", vec![], vec![]);
+        let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
+        sla.apply(SlaFact::CustomerMessage(at(0)));
+        assert_eq!(sla.due_at, Some(at(60)));
+        assert_eq!(sla.wake_at, Some(at(60)));
+        assert_eq!(sla.announce(at(30)), vec![]);
+        let told = sla.announce(at(61));
+        assert_eq!(
+            told,
+            vec![Breach {
+                target: SlaTarget::FirstResponse,
+                due_at: at(60)
+            }]
+        );
+        assert_eq!(sla.announce(at(62)), vec![]);
+        // Still owed, so still first on the list; the sweeper waits for the resolution.
+        assert_eq!(sla.due_at, Some(at(60)));
+        assert_eq!(sla.wake_at, Some(at(480)));
+        sla.apply(SlaFact::AgentReply(at(90)));
+        sla.apply(SlaFact::Status(
+            crate::model::ConversationStatus::Resolved,
+            at(100),
+        ));
+        assert_eq!((sla.due_at, sla.wake_at), (None, None));
+    }
+
+    #[test]
+    fn a_change_is_taken_once_and_only_the_latest_are_remembered() {
+        let p = policy("p", vec![], vec![]);
+        let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
+        assert!(sla.take_change("a"));
+        assert!(!sla.take_change("a"));
+        for i in 0..REMEMBERED_CHANGES {
+            assert!(sla.take_change(&i.to_string()));
+        }
+        assert_eq!(sla.seen.len(), REMEMBERED_CHANGES);
+        assert!(sla.take_change("a"), "forgotten once 64 newer were taken");
+    }
+
+    #[test]
+    fn raising_the_priority_measures_against_its_shorter_target() {
+        let p = policy("p", vec![], vec![]);
+        let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
+        sla.apply(SlaFact::CustomerMessage(at(0)));
+        sla.retarget(&p.targets, Priority::High, at(5));
+        assert_eq!(sla.due_at, Some(at(15)));
+        // High sets no resolution target: only the first response is owed.
+        assert_eq!(sla.clocks.owed(&sla.hours()).len(), 1);
+    }
+}

@@ -1,0 +1,198 @@
+//! The SLA store's contract, on SQLite and on DynamoDB: calendars and policies read back
+//! as saved, a conversation's clocks save only on the version read, and clocks are found
+//! by due time and by wake time through an index, in order, leaving out those with
+//! nothing owed.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use shared::backend::Store;
+use shared::model::{
+    Calendar, CalendarId, Channel, ConversationId, ConversationSla, Priority, PriorityTargets,
+    SlaFact, SlaPolicy, SlaPolicyId, TargetSeconds,
+};
+use shared::ports::PortError;
+
+on_both_backends!(
+    embedded: crate::backends::embedded_store,
+    aws: crate::backends::dynamo_store,
+    tests: [
+        calendars_and_policies_read_back_replace_and_delete,
+        clocks_save_only_on_the_version_read,
+        clocks_are_found_by_due_time_and_by_wake_time_in_order,
+    ]
+);
+
+fn policy(name: &str) -> SlaPolicy {
+    SlaPolicy {
+        id: SlaPolicyId::new(),
+        name: name.into(),
+        calendar_id: None,
+        teams: vec![],
+        channels: vec![Channel::Web],
+        targets: PriorityTargets {
+            normal: TargetSeconds {
+                first_response_secs: Some(3600),
+                next_response_secs: Some(1800),
+                resolution_secs: Some(8 * 3600),
+            },
+            ..PriorityTargets::default()
+        },
+    }
+}
+
+fn calendar(name: &str) -> Calendar {
+    Calendar {
+        id: CalendarId::new(),
+        name: name.into(),
+        hours: "sat-wed 09:00-17:00 Asia/Tehran".into(),
+        holidays: vec!["2027-03-21".parse().unwrap()],
+    }
+}
+
+/// A conversation's clocks with its first message at `at`: the first response falls due
+/// an hour later.
+fn clocks(at: DateTime<Utc>) -> ConversationSla {
+    let mut sla = ConversationSla::new(ConversationId::new(), &policy("p"), None, Priority::Normal);
+    sla.apply(SlaFact::CustomerMessage(at));
+    sla
+}
+
+async fn calendars_and_policies_read_back_replace_and_delete(store: &dyn Store) {
+    let tehran = calendar("Tehran");
+    let berlin = calendar("Berlin");
+    store.save_calendar(&tehran).await.unwrap();
+    store.save_calendar(&berlin).await.unwrap();
+    assert_eq!(
+        store.calendars().await.unwrap(),
+        vec![tehran.clone(), berlin.clone()]
+    );
+    let renamed = Calendar {
+        name: "Tehran office".into(),
+        ..tehran.clone()
+    };
+    store.save_calendar(&renamed).await.unwrap();
+    assert_eq!(
+        store.calendars().await.unwrap(),
+        vec![renamed, berlin.clone()]
+    );
+    assert!(store.delete_calendar(tehran.id).await.unwrap());
+    assert!(!store.delete_calendar(tehran.id).await.unwrap());
+    assert_eq!(store.calendars().await.unwrap(), vec![berlin]);
+
+    let web = policy("web");
+    let payments = SlaPolicy {
+        calendar_id: Some(CalendarId::new()),
+        ..policy("payments")
+    };
+    store.save_sla_policy(&web).await.unwrap();
+    store.save_sla_policy(&payments).await.unwrap();
+    assert_eq!(
+        store.sla_policies().await.unwrap(),
+        vec![web.clone(), payments.clone()]
+    );
+    assert!(store.delete_sla_policy(web.id).await.unwrap());
+    assert_eq!(store.sla_policies().await.unwrap(), vec![payments]);
+}
+
+async fn clocks_save_only_on_the_version_read(store: &dyn Store) {
+    let now = Utc::now().trunc_subsecs(3);
+    let fresh = clocks(now);
+    assert_eq!(
+        store.conversation_sla(fresh.conversation_id).await.unwrap(),
+        None
+    );
+    let saved = store.save_conversation_sla(&fresh).await.unwrap();
+    assert_eq!(saved.version, 1);
+    assert_eq!(
+        store.conversation_sla(fresh.conversation_id).await.unwrap(),
+        Some(saved.clone())
+    );
+    // A second maker, and a writer on the version before, are both refused.
+    let again = store.save_conversation_sla(&fresh).await;
+    assert!(matches!(again, Err(PortError::Conflict(_))), "{again:?}");
+    let mut answered = saved.clone();
+    answered.apply(SlaFact::AgentReply(now + Duration::minutes(5)));
+    let saved_again = store.save_conversation_sla(&answered).await.unwrap();
+    assert_eq!(saved_again.version, 2);
+    let stale = store.save_conversation_sla(&answered).await;
+    assert!(matches!(stale, Err(PortError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        store.conversation_sla(fresh.conversation_id).await.unwrap(),
+        Some(saved_again)
+    );
+}
+
+async fn clocks_are_found_by_due_time_and_by_wake_time_in_order(store: &dyn Store) {
+    let base = (Utc::now() - Duration::days(3650)).trunc_subsecs(3);
+    let at = |minutes: i64| base + Duration::minutes(minutes);
+    // First responses due at 70, 100, 130 minutes past the base; one paused owes nothing.
+    let mut saved = Vec::new();
+    for start in [40, 10, 70] {
+        saved.push(
+            store
+                .save_conversation_sla(&clocks(at(start)))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut paused = clocks(at(0));
+    paused.apply(SlaFact::Status(
+        shared::model::ConversationStatus::Pending,
+        at(1),
+    ));
+    assert_eq!(paused.due_at, None);
+    store.save_conversation_sla(&paused).await.unwrap();
+    let ids = |list: &[ConversationSla]| list.iter().map(|s| s.conversation_id).collect::<Vec<_>>();
+    let mine = |list: Vec<ConversationSla>| {
+        list.into_iter()
+            .filter(|s| saved.iter().any(|m| m.conversation_id == s.conversation_id))
+            .collect::<Vec<_>>()
+    };
+
+    let by_due = mine(store.slas_by_due(None, 100).await.unwrap());
+    assert_eq!(
+        ids(&by_due),
+        vec![
+            saved[1].conversation_id,
+            saved[0].conversation_id,
+            saved[2].conversation_id
+        ]
+    );
+    // A page goes on after the last one read.
+    let first = &by_due[0];
+    let rest = mine(
+        store
+            .slas_by_due(Some((first.due_at.unwrap(), first.conversation_id)), 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ids(&rest), ids(&by_due[1..]));
+
+    let to_wake = mine(store.slas_to_wake(at(100), 100).await.unwrap());
+    assert_eq!(
+        ids(&to_wake),
+        vec![saved[1].conversation_id, saved[0].conversation_id],
+        "due at 70 and 100, not 130"
+    );
+    // Told of its breach, the first leaves the wake index but stays owed.
+    let mut told = to_wake[0].clone();
+    assert_eq!(told.announce(at(100)).len(), 1);
+    let told = store.save_conversation_sla(&told).await.unwrap();
+    assert_eq!(told.wake_at, Some(at(10) + Duration::hours(8)));
+    let to_wake = mine(store.slas_to_wake(at(100), 100).await.unwrap());
+    assert_eq!(ids(&to_wake), vec![saved[0].conversation_id]);
+    let by_due = mine(store.slas_by_due(None, 100).await.unwrap());
+    assert_eq!(by_due[0].conversation_id, saved[1].conversation_id);
+    // Resolved, it owes nothing and leaves both.
+    let mut resolved = told;
+    resolved.apply(SlaFact::Status(
+        shared::model::ConversationStatus::Resolved,
+        at(120),
+    ));
+    store.save_conversation_sla(&resolved).await.unwrap();
+    let by_due = mine(store.slas_by_due(None, 100).await.unwrap());
+    assert!(
+        by_due
+            .iter()
+            .all(|s| s.conversation_id != resolved.conversation_id)
+    );
+}
