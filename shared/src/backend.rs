@@ -181,6 +181,7 @@ impl Backend {
             teams: self.teams.clone(),
             queue: self.queue.clone(),
             blobs: self.blobs.clone(),
+            slas: self.slas.clone(),
             reply_channels: Arc::new(replies.text.clone()),
             file_channels: Arc::new(replies.files.clone()),
             max_file_bytes: MAX_REPLY_FILE_BYTES,
@@ -291,6 +292,10 @@ impl Backend {
             queue: self.queue.clone(),
             changes: ChangesFeed::new(self.feed.clone()),
             webhooks: None,
+            service_levels: crate::services::service_levels::ServiceLevels {
+                slas: self.slas.clone(),
+                teams: self.teams.clone(),
+            },
             config: Arc::new(http),
         }
     }

@@ -28,6 +28,10 @@ use crate::services::worker::Worker;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often the in-process sweeper runs: snoozes that end, SLA breaches, the log's age.
+/// Each of its reads goes through an index, so running often costs little.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -240,6 +244,18 @@ impl Local {
             async move { deliverer.handle(d).await }
         }));
 
+        let sla_store = Arc::new(self.store.clone());
+        let sla_task = tokio::spawn(
+            FeedConsumer {
+                feed: sla_store.clone(),
+                subscriber: Arc::new(crate::services::sla::SlaKeeper {
+                    conversations: sla_store.clone(),
+                    slas: sla_store,
+                }),
+            }
+            .run(shutdown.clone()),
+        );
+
         let sweep_store = self.store.clone();
         let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
@@ -249,6 +265,15 @@ impl Local {
                     crate::services::sweep::wake_snoozed(&sweep_store, chrono::Utc::now()).await
                 {
                     tracing::error!(error = %e, "waking snoozed conversations failed");
+                }
+                if let Err(e) = crate::services::sla::announce_breaches(
+                    &sweep_store,
+                    &sweep_store,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "telling SLA breaches failed");
                 }
                 let log_kept_from = chrono::Utc::now() - crate::ports::LOG_RETENTION;
                 if let Err(e) = sweep_store.forget_before(log_kept_from).await {
@@ -263,7 +288,7 @@ impl Local {
                     tracing::error!(error = %e, "erasing conversations past their retention failed");
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+                    _ = tokio::time::sleep(SWEEP_EVERY) => {}
                     _ = sweep_stop.changed() => {}
                 }
             }
@@ -281,6 +306,7 @@ impl Local {
         let _ = sender_task.await;
         let _ = sweeper_task.await;
         let _ = fanout_task.await;
+        let _ = sla_task.await;
         let _ = webhook_task.await;
         served
     }

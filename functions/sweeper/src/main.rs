@@ -1,5 +1,6 @@
 //! `sweeper`: every minute (an EventBridge schedule), the time-driven changes: snoozed
-//! conversations whose time has come reopen, and, with a retention period, resolved
+//! conversations whose time has come reopen, SLA clocks move on from the event log and
+//! their breaches are told, and, with a retention period, resolved
 //! conversations past it are erased with their files.
 #![forbid(unsafe_code)]
 
@@ -20,7 +21,9 @@ async fn main() -> Result<(), Error> {
             (rights, retention)
         });
         Ok(Sweeper {
-            conversations: store,
+            conversations: store.clone(),
+            slas: store.clone(),
+            feed: store,
             retention,
         })
     })

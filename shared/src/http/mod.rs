@@ -80,6 +80,7 @@ pub struct ApiState {
     pub changes: crate::services::feed::ChangesFeed,
     /// Outbound webhooks, where this process offers them.
     pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
+    pub service_levels: crate::services::service_levels::ServiceLevels,
     pub config: Arc<HttpConfig>,
 }
 

@@ -1,20 +1,30 @@
 //! The sweeper: an EventBridge schedule (`rate(1 minute)`) wakes it; it does the
-//! time-driven work of [`crate::services::sweep`], and erases what is past its retention
-//! ([`crate::services::rights`]) when the stack keeps conversations for a time only.
+//! time-driven work of [`crate::services::sweep`], moves the SLA clocks on from the event
+//! log and tells their breaches ([`crate::services::sla`]), and erases what is past its
+//! retention ([`crate::services::rights`]) when the stack keeps conversations for a time
+//! only.
 
 use super::Error;
-use crate::ports::ConversationStore;
+use crate::ports::{ConversationStore, EventFeed, SlaStore};
 use crate::services::erasure::Retention;
 use crate::services::rights::Rights;
+use crate::services::sla::{SlaKeeper, announce_breaches};
+use crate::services::subscriber::FeedConsumer;
 use crate::services::sweep::wake_snoozed;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
+/// Batches of the event log one sweep hands the SLA keeper at most (100 entries each);
+/// what is left waits for the next minute.
+const KEEPER_BATCHES: usize = 200;
+
 /// What the sweeper works on.
 #[derive(Clone)]
 pub struct Sweeper {
     pub conversations: Arc<dyn ConversationStore>,
+    pub slas: Arc<dyn SlaStore>,
+    pub feed: Arc<dyn EventFeed>,
     /// Erasure past the retention, when there is one.
     pub retention: Option<(Rights, Retention)>,
 }
@@ -34,12 +44,33 @@ pub async fn run(sweeper: Sweeper) -> Result<(), Error> {
 async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error> {
     let now = chrono::Utc::now();
     let woken = wake_snoozed(sweeper.conversations.as_ref(), now).await?;
+    let keeper = FeedConsumer {
+        feed: sweeper.feed.clone(),
+        subscriber: Arc::new(SlaKeeper {
+            conversations: sweeper.conversations.clone(),
+            slas: sweeper.slas.clone(),
+        }),
+    };
+    // What the log told since the last sweep, a bounded number of batches a minute.
+    let mut position = None;
+    for _ in 0..KEEPER_BATCHES {
+        if !keeper.step(&mut position).await? {
+            break;
+        }
+    }
+    let breaches = announce_breaches(
+        sweeper.slas.as_ref(),
+        sweeper.conversations.as_ref(),
+        chrono::Utc::now(),
+    )
+    .await?;
     let erased = match &sweeper.retention {
         Some((rights, retention)) => Some(rights.sweep(*retention, now).await?),
         None => None,
     };
     tracing::info!(
         woken,
+        breaches,
         erased_conversations = erased.map(|e| e.conversations),
         erased_contacts = erased.map(|e| e.contacts),
         scheduled_for = event.time.map(|t| t.to_rfc3339()),

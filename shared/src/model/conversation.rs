@@ -104,6 +104,8 @@ pub struct ConversationRow {
     pub conversation: Conversation,
     /// The contact's display name, if they gave one.
     pub contact_name: Option<String>,
+    /// Its service level, when a policy measures it.
+    pub sla: Option<super::SlaView>,
 }
 
 impl Conversation {

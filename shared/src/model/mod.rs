@@ -44,7 +44,8 @@ pub use message::{
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
 };
 pub use service_level::{
-    Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, TargetSeconds, policy_for,
+    Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, SlaView, TargetPhase,
+    TargetSeconds, TargetView, policy_for,
 };
 pub use sla::{
     SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets, TargetState, Urgency,

@@ -2,7 +2,7 @@
 //! carries them: the policy's targets for its priority, its calendar, and its clocks.
 
 use super::calendar::BusinessHours;
-use super::sla::{SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets};
+use super::sla::{SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets, TargetState, Urgency};
 use super::{CalendarId, Channel, ConversationId, Priority, SlaPolicyId, TeamId};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -136,11 +136,11 @@ impl SlaPolicy {
 /// The policy that covers a conversation of `team` begun on `channel`: the closest fit
 /// (a policy naming the team before one naming only the channel, before one naming
 /// neither); among equals, the first made.
-pub fn policy_for<'a>(
-    policies: &'a [SlaPolicy],
+pub fn policy_for(
+    policies: &[SlaPolicy],
     team: Option<TeamId>,
     channel: Channel,
-) -> Option<&'a SlaPolicy> {
+) -> Option<&SlaPolicy> {
     policies
         .iter()
         .filter_map(|p| p.fit(team, channel).map(|fit| (fit, p)))
@@ -269,6 +269,13 @@ impl ConversationSla {
         due
     }
 
+    /// Stops every clock: the conversation is gone, and nothing is owed.
+    pub fn forget(&mut self) {
+        self.clocks = SlaClocks::default();
+        self.due_at = None;
+        self.wake_at = None;
+    }
+
     fn schedule(&mut self, hours: &BusinessHours) {
         let owed = self.clocks.owed(hours);
         self.due_at = owed.iter().map(|(_, due)| *due).min();
@@ -282,6 +289,103 @@ impl ConversationSla {
             })
             .map(|(_, due)| *due)
             .min();
+    }
+}
+
+/// Where one target stands, as an agent reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetPhase {
+    /// The policy sets no such target, or its clock has not started.
+    None,
+    Running,
+    /// Waiting on the customer, or snoozed.
+    Paused,
+    Met,
+    Breached,
+    /// Resolved before it was done, in time: nothing is owed.
+    Stopped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TargetView {
+    pub state: TargetPhase,
+    /// The target, in seconds; none when not measured.
+    pub target_secs: Option<u32>,
+    /// When it falls due (running) or fell due (breached).
+    pub due_at: Option<DateTime<Utc>>,
+    /// When it was met or stopped.
+    pub done_at: Option<DateTime<Utc>>,
+    /// Seconds left (paused).
+    pub left_secs: Option<i64>,
+}
+
+impl TargetView {
+    fn of(state: TargetState, target_secs: Option<u32>) -> Self {
+        let view = |state| Self {
+            state,
+            target_secs,
+            due_at: None,
+            done_at: None,
+            left_secs: None,
+        };
+        match state {
+            TargetState::None => view(TargetPhase::None),
+            TargetState::Running { due_at } => Self {
+                due_at: Some(due_at),
+                ..view(TargetPhase::Running)
+            },
+            TargetState::Paused { left } => Self {
+                left_secs: Some(left.num_seconds()),
+                ..view(TargetPhase::Paused)
+            },
+            TargetState::Met { at } => Self {
+                done_at: Some(at),
+                ..view(TargetPhase::Met)
+            },
+            TargetState::Breached { due_at } => Self {
+                due_at: Some(due_at),
+                ..view(TargetPhase::Breached)
+            },
+            TargetState::Stopped { at } => Self {
+                done_at: Some(at),
+                ..view(TargetPhase::Stopped)
+            },
+        }
+    }
+}
+
+/// A conversation's service level as it stands now: its policy, each target's state,
+/// and how pressing it is.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SlaView {
+    pub policy_id: SlaPolicyId,
+    pub policy_name: String,
+    /// The priority whose targets apply.
+    pub priority: Priority,
+    /// The worst of the three: `breached` once any ran out, `due_soon` with a quarter of
+    /// a target or less left.
+    pub urgency: Urgency,
+    /// When the earliest target still owed falls (or fell) due.
+    pub due_at: Option<DateTime<Utc>>,
+    pub first_response: TargetView,
+    pub next_response: TargetView,
+    pub resolution: TargetView,
+}
+
+impl ConversationSla {
+    pub fn view(&self, now: DateTime<Utc>) -> SlaView {
+        let status = self.status(now);
+        SlaView {
+            policy_id: self.policy_id,
+            policy_name: self.policy_name.clone(),
+            priority: self.priority,
+            urgency: status.urgency(&self.targets.targets(), now),
+            due_at: self.due_at,
+            first_response: TargetView::of(status.first_response, self.targets.first_response_secs),
+            next_response: TargetView::of(status.next_response, self.targets.next_response_secs),
+            resolution: TargetView::of(status.resolution, self.targets.resolution_secs),
+        }
     }
 }
 

@@ -85,7 +85,8 @@ pub enum TargetState {
 }
 
 /// How a target looks on an agent's list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Ok,
     /// Running, with a quarter of its time or less left.

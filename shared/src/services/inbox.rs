@@ -6,11 +6,12 @@ use super::send::queue_reply;
 use crate::model::{
     Agent, AgentId, Attachment, Author, Channel, ContactId, Conversation, ConversationId,
     ConversationRow, ConversationStatus, Direction, Event, EventKind, Message, MessageId, Note,
-    NoteId, Priority, TeamId, TimelineItem, normalize_tag,
+    NoteId, Priority, TeamId, TimelineItem, Urgency, normalize_tag,
 };
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore,
-    MAX_PAGE_SIZE, MessageStore, OutboundFile, Page, PageRequest, PortError, Queue, TeamStore,
+    AgentStore, Blob, BlobStore, ContactStore, ConversationFilter, ConversationStore, DuePosition,
+    MAX_PAGE_SIZE, MessageStore, OutboundFile, Page, PageRequest, PortError, Queue, SlaStore,
+    TeamStore,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,25 @@ pub const MAX_REPLY_FILE_BYTES: u64 = 20 * 1024 * 1024;
 /// Most files one reply carries.
 pub const MAX_REPLY_FILES: usize = 10;
 
+/// Clocks read at once for a list in due order.
+const DUE_BATCH: u32 = 100;
+
+/// Most clocks one page of a list in due order reads before it answers with what it
+/// found and a cursor to go on.
+const MAX_DUE_READ: usize = 2_000;
+
+/// A list-in-due-order cursor: `<due ms>_<conversation id>`.
+fn due_cursor(cursor: &str) -> ServiceResult<DuePosition> {
+    let invalid = || ServiceError::Invalid("the cursor is not one this server issued".into());
+    let (ms, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(invalid)?;
+    Ok((at, id.parse().map_err(|_| invalid())?))
+}
+
 /// Pages of a timeline read to find the message a reply answers.
 const MAX_TIMELINE_PAGES: usize = 20;
 
@@ -38,6 +58,7 @@ pub struct Inbox {
     pub teams: Arc<dyn TeamStore>,
     pub queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn BlobStore>,
+    pub slas: Arc<dyn SlaStore>,
     /// Channels replies can go out on.
     pub reply_channels: Arc<HashSet<Channel>>,
     /// Channels whose replies may carry files.
@@ -70,28 +91,121 @@ pub struct ConversationPatch {
 }
 
 impl Inbox {
-    /// One page of conversations, each with its contact's name.
+    /// One page of conversations, each with its contact's name and service level.
     pub async fn list(
         &self,
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> ServiceResult<Page<ConversationRow>> {
         let page = self.conversations.list_conversations(filter, page).await?;
-        let mut contact_ids: Vec<ContactId> = page.items.iter().map(|c| c.contact_id).collect();
+        let rows = self.rows(page.items, Utc::now()).await?;
+        Ok(Page {
+            items: rows,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// One page of the conversations that owe the customer a target, soonest due first
+    /// (overdue first of all), through the clocks' index: those `filter` lets through,
+    /// and only the breached or due-soon ones when `only` says so. A page may come back
+    /// short, with a cursor to go on, when many read do not pass the filter.
+    pub async fn list_by_due(
+        &self,
+        filter: &ConversationFilter,
+        only: Option<Urgency>,
+        page: &PageRequest,
+    ) -> ServiceResult<Page<ConversationRow>> {
+        let now = Utc::now();
+        let mut after = page.cursor.as_deref().map(due_cursor).transpose()?;
+        let mut found = Vec::new();
+        let mut read = 0;
+        loop {
+            let batch = self.slas.slas_by_due(after, DUE_BATCH).await?;
+            let ended = batch.len() < DUE_BATCH as usize;
+            let conversations = futures::future::try_join_all(
+                batch
+                    .iter()
+                    .map(|sla| self.conversations.conversation(sla.conversation_id)),
+            )
+            .await?;
+            for (sla, conversation) in batch.iter().zip(conversations) {
+                let Some(due) = sla.due_at else { continue };
+                after = Some((due, sla.conversation_id));
+                read += 1;
+                // Overdue ones come first: past them, none is breached.
+                if only == Some(Urgency::Breached) && due > now {
+                    return self.due_page(found, None, now).await;
+                }
+                let urgency = sla.status(now).urgency(&sla.targets.targets(), now);
+                let Some(c) = conversation else { continue };
+                if only.is_some_and(|u| u != urgency) || !filter.admits(&c) {
+                    continue;
+                }
+                found.push(c);
+                if found.len() == page.limit as usize {
+                    return self.due_page(found, after, now).await;
+                }
+            }
+            if ended {
+                return self.due_page(found, None, now).await;
+            }
+            if read >= MAX_DUE_READ {
+                return self.due_page(found, after, now).await;
+            }
+        }
+    }
+
+    async fn due_page(
+        &self,
+        found: Vec<Conversation>,
+        after: Option<DuePosition>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Page<ConversationRow>> {
+        Ok(Page {
+            items: self.rows(found, now).await?,
+            next_cursor: after.map(|(at, id)| format!("{}_{id}", at.timestamp_millis())),
+        })
+    }
+
+    /// Conversations as a list shows them: with their contact's name and service level.
+    async fn rows(
+        &self,
+        conversations: Vec<Conversation>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<ConversationRow>> {
+        let mut contact_ids: Vec<ContactId> = conversations.iter().map(|c| c.contact_id).collect();
         contact_ids.sort();
         contact_ids.dedup();
-        let contacts =
-            futures::future::try_join_all(contact_ids.iter().map(|id| self.contacts.contact(*id)))
-                .await?;
+        let (contacts, slas) = futures::future::try_join(
+            futures::future::try_join_all(contact_ids.iter().map(|id| self.contacts.contact(*id))),
+            futures::future::try_join_all(
+                conversations
+                    .iter()
+                    .map(|c| self.slas.conversation_sla(c.id)),
+            ),
+        )
+        .await?;
         let names: HashMap<ContactId, Option<String>> = contacts
             .into_iter()
             .flatten()
             .map(|c| (c.id, c.name))
             .collect();
-        Ok(page.map(|conversation| ConversationRow {
-            contact_name: names.get(&conversation.contact_id).cloned().flatten(),
-            conversation,
-        }))
+        Ok(conversations
+            .into_iter()
+            .zip(slas)
+            .map(|(conversation, sla)| ConversationRow {
+                contact_name: names.get(&conversation.contact_id).cloned().flatten(),
+                sla: sla.map(|s| s.view(now)),
+                conversation,
+            })
+            .collect())
+    }
+
+    /// One conversation as a list shows it.
+    pub async fn row(&self, id: ConversationId) -> ServiceResult<ConversationRow> {
+        let conversation = self.get(id).await?;
+        let mut rows = self.rows(vec![conversation], Utc::now()).await?;
+        rows.pop().ok_or(ServiceError::NotFound("conversation"))
     }
 
     pub async fn get(&self, id: ConversationId) -> ServiceResult<Conversation> {

@@ -18,6 +18,8 @@ pub mod rights;
 pub mod route;
 pub mod router;
 pub mod send;
+pub mod service_levels;
+pub mod sla;
 pub mod subscriber;
 pub mod sweep;
 pub mod threading;

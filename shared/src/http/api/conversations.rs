@@ -3,7 +3,7 @@ use crate::http::auth::Caller;
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::model::{
     AgentId, Channel, Conversation, ConversationId, ConversationRow, ConversationStatus, Note,
-    Priority, TeamId, TimelineItem, normalize_tag,
+    Priority, TeamId, TimelineItem, Urgency, normalize_tag,
 };
 use crate::ports::{AssigneeFilter, ConversationFilter, Page, PageRequest, StatusFilter};
 use crate::services::inbox::ConversationPatch;
@@ -36,6 +36,15 @@ pub struct ListConversations {
     /// `true`: only conversations where the customer wrote last and waits for an answer
     /// (see `waiting_since`).
     waiting: Option<bool>,
+    /// `breached`: only conversations with a service-level target run out and still
+    /// owed; `due_soon`: with a quarter of a target or less left. Either lists soonest
+    /// due first.
+    #[param(pattern = "^(breached|due_soon)?$")]
+    sla: Option<String>,
+    /// `activity` (default): most recently active first; `due`: the conversations that
+    /// owe the customer a service-level target, soonest due first (overdue first of all).
+    #[param(pattern = "^(activity|due)?$")]
+    sort: Option<String>,
     /// 1–100, default 25.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -79,10 +88,36 @@ fn parse_or<T>(
         .transpose()
 }
 
+/// The order a list is in, and which service levels it shows.
+enum Order {
+    Activity,
+    Due(Option<Urgency>),
+}
+
 fn filter_from(
     q: ListConversations,
     caller: &Caller,
-) -> Result<(ConversationFilter, PageRequest), ApiError> {
+) -> Result<(ConversationFilter, Order, PageRequest), ApiError> {
+    let only = match q.sla.as_deref() {
+        None | Some("") => None,
+        Some("breached") => Some(Urgency::Breached),
+        Some("due_soon") => Some(Urgency::DueSoon),
+        Some(s) => {
+            return Err(ApiError::bad_request(format!(
+                "`{s}` is not a valid sla filter"
+            )));
+        }
+    };
+    let order = match (q.sort.as_deref(), only) {
+        (None | Some("") | Some("activity"), None) => Order::Activity,
+        (None | Some("") | Some("due"), only) => Order::Due(only),
+        (Some("activity"), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "`sla` lists in due order: drop `sort=activity`",
+            ));
+        }
+        (Some(s), _) => return Err(ApiError::bad_request(format!("`{s}` is not a valid sort"))),
+    };
     let status = match q.status.as_deref() {
         None | Some("") => StatusFilter::Only(ConversationStatus::Open),
         Some("all") => StatusFilter::All,
@@ -111,10 +146,16 @@ fn filter_from(
         query: q.q.filter(|q| !q.trim().is_empty()),
         waiting: q.waiting.unwrap_or(false),
     };
-    Ok((filter, page_request(q.limit, q.cursor, 25)?))
+    if matches!(order, Order::Due(_)) && filter.query.is_some() {
+        return Err(ApiError::bad_request(
+            "a search (`q`) lists by activity only: drop `sort=due` and `sla`",
+        ));
+    }
+    Ok((filter, order, page_request(q.limit, q.cursor, 25)?))
 }
 
-/// List conversations, most recently active first, each with its contact's name.
+/// List conversations, most recently active first (or soonest due), each with its
+/// contact's name and service level.
 #[utoipa::path(get, path = "/v1/conversations", tag = "conversations", params(ListConversations),
     responses((status = 200, body = Page<ConversationRow>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
@@ -123,21 +164,25 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListConversations>,
 ) -> Result<Json<Page<ConversationRow>>, ApiError> {
-    let (filter, page) = filter_from(q, &caller)?;
-    Ok(Json(state.inbox.list(&filter, &page).await?))
+    let (filter, order, page) = filter_from(q, &caller)?;
+    Ok(Json(match order {
+        Order::Activity => state.inbox.list(&filter, &page).await?,
+        Order::Due(only) => state.inbox.list_by_due(&filter, only, &page).await?,
+    }))
 }
 
-/// One conversation.
+/// One conversation, with its contact's name and its service level: each target's
+/// state and due time.
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", operation_id = "get_conversation",
     params(("id" = String, Path, description = "conversation id (`cv_…`)")),
-    responses((status = 200, body = Conversation), (status = 404, body = Problem), (status = 401, body = Problem)),
+    responses((status = 200, body = ConversationRow), (status = 404, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<ApiState>,
     _: Caller,
     ApiPath(id): ApiPath<ConversationId>,
-) -> Result<Json<Conversation>, ApiError> {
-    Ok(Json(state.inbox.get(id).await?))
+) -> Result<Json<ConversationRow>, ApiError> {
+    Ok(Json(state.inbox.row(id).await?))
 }
 
 /// Fields to change; absent fields stay, `null` clears.

@@ -7,6 +7,7 @@ mod events;
 mod messages;
 mod problems_doc;
 mod replies;
+mod service_levels;
 mod webhooks;
 
 use super::ApiState;
@@ -77,6 +78,10 @@ macro_rules! operations {
             [admin::dead_letters],
             [admin::replay],
             [admin::erasures],
+            [service_levels::list_calendars, service_levels::create_calendar],
+            [service_levels::replace_calendar, service_levels::delete_calendar],
+            [service_levels::list_policies, service_levels::create_policy],
+            [service_levels::replace_policy, service_levels::delete_policy],
         }
     };
 }
