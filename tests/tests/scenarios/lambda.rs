@@ -6,6 +6,7 @@
 use e2e::events::{API_HOST, HttpRequest};
 use e2e::function::Function;
 use e2e::stack::{Source, Stack, depth};
+use e2e::table_stream::TableStream;
 use e2e::unique;
 use serde_json::{Value, json};
 use shared::model::Role;
@@ -352,6 +353,61 @@ async fn the_sweeper_reopens_a_snoozed_conversation_when_its_time_comes() {
     stack.sweep().await;
     let conversation = stack.get_ok(&key, &format!("/v1/conversations/{id}")).await;
     assert_eq!(conversation["status"], "open", "{conversation}");
+}
+
+/// On AWS the sweeper keeps the SLA clocks: each minute it reads the event log (which the
+/// event-log function keeps from the table's stream) and tells the breaches that came.
+#[tokio::test]
+async fn the_sweeper_measures_a_conversation_from_the_log_and_tells_its_breach_once() {
+    let mut stack = Stack::start().await;
+    let mut stream = TableStream::new(&stack.cloud.endpoint, &stack.cloud.settings.table);
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let policy = stack
+        .api(
+            "POST",
+            "/v1/sla-policies",
+            &key,
+            Some(&json!({ "name": "Fast", "targets": { "normal": { "first_response_secs": 2 } } })),
+        )
+        .await;
+    assert_eq!(policy.status, 201, "{}", policy.text());
+    // The keeper's first sweep finds where the log stands: it measures from then on.
+    stack.sweep().await;
+    submit(&mut stack, "late@example.com", "Nobody answers").await;
+    stack.drain(Source::Inbound).await;
+    stack.deliver_stream(&mut stream).await;
+    let id = stack.all_conversations(&key).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    // Past the two seconds, and past the feed's settling second.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    stack.sweep().await;
+    let conversation = stack.get_ok(&key, &format!("/v1/conversations/{id}")).await;
+    let sla = &conversation["sla"];
+    assert_eq!(sla["policy_id"], policy.json()["id"], "{conversation}");
+    assert_eq!(sla["first_response"]["state"], "breached", "{sla}");
+    assert_eq!(sla["urgency"], "breached");
+    let breached = stack.list_all(&key, "/v1/conversations?sla=breached").await;
+    assert_eq!(breached.len(), 1, "{breached:?}");
+
+    // A second sweep tells nothing again.
+    stack.sweep().await;
+    let timeline = stack
+        .get_ok(&key, &format!("/v1/conversations/{id}/timeline"))
+        .await;
+    let told: Vec<&Value> = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["type"] == "sla_breached")
+        .collect();
+    assert_eq!(told.len(), 1, "{timeline}");
+    assert_eq!(told[0]["target"], "first_response");
 }
 
 #[tokio::test]
