@@ -28,17 +28,20 @@ impl Calendar {
     }
 }
 
+/// The longest target: a year.
+pub const MAX_TARGET_SECS: u32 = 366 * 24 * 3600;
+
 /// The targets of one priority, in seconds; none: not measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetSeconds {
     /// From the customer's first message to an agent's first reply.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 31622400)]
     pub first_response_secs: Option<u32>,
     /// From a customer's message that follows a reply to the next reply.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 31622400)]
     pub next_response_secs: Option<u32>,
     /// From the first message to the resolve.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 31622400)]
     pub resolution_secs: Option<u32>,
 }
 
@@ -112,15 +115,17 @@ impl SlaPolicy {
         if all.iter().all(TargetSeconds::is_empty) {
             return Some("a policy sets at least one target".into());
         }
-        let zero = all.iter().any(|t| {
+        let out_of_range = all.iter().any(|t| {
             [
                 t.first_response_secs,
                 t.next_response_secs,
                 t.resolution_secs,
             ]
-            .contains(&Some(0))
+            .into_iter()
+            .flatten()
+            .any(|secs| !(1..=MAX_TARGET_SECS).contains(&secs))
         });
-        zero.then(|| "a target is at least one second".into())
+        out_of_range.then(|| "a target is at least one second and at most a year".into())
     }
 
     /// How closely it fits a conversation of `team` that began on `channel`: none when
@@ -457,6 +462,11 @@ mod tests {
         assert_eq!(p.problem(), None);
         p.targets.high.first_response_secs = Some(0);
         assert!(p.problem().unwrap().contains("at least one second"));
+        p.targets.high.first_response_secs = Some(MAX_TARGET_SECS + 1);
+        assert!(p.problem().unwrap().contains("at most a year"));
+        p.targets.high.first_response_secs = Some(MAX_TARGET_SECS);
+        assert_eq!(p.problem(), None);
+        assert_eq!(MAX_TARGET_SECS, 31_622_400, "the API schema's maximum");
         p.targets = PriorityTargets::default();
         assert!(p.problem().unwrap().contains("at least one target"));
         p.name = " ".into();
