@@ -61,6 +61,7 @@ fn main() {
     let small = rt.block_on(prepared_store(&dir, "small", SMALL_CUSTOMERS));
 
     rt.block_on(queue_path(&dir));
+    rt.block_on(router_with_rules(&dir));
     rt.block_on(router_with_agents(&dir));
 
     let cases = rt.block_on(ListCases::find(&large));
@@ -550,6 +551,8 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         )),
         fetchers: Arc::default(),
         policy: RoutePolicy::default(),
+        rules: store.clone(),
+        calendars: store.clone(),
         reply_tokens: None,
     };
     let mut out = Drained::default();
@@ -659,6 +662,62 @@ async fn queue_path(dir: &Path) {
     }
     drop(store);
     remove_db(&path);
+}
+
+/// The router path with 0, 20 and 200 routing rules, each on a fresh file: what rules
+/// cost a message. Every rule looks for five words in the text on two channels; one in
+/// ten of the messages holds a word of the first rule, which sets a priority and a tag.
+async fn router_with_rules(dir: &Path) {
+    use shared::model::{Action, Channel, Condition, Priority, Rule, RuleId, Trigger};
+    use shared::ports::RuleStore;
+    println!("\n== router with routing rules: 10 × (enqueue 1,024, drain) on a fresh file each");
+    for count in [0usize, 20, 200] {
+        let path = dir.join(format!("rules-{count}-{}.db", std::process::id()));
+        remove_db(&path);
+        let store = Arc::new(Embedded::open(&path).expect("create the rules store"));
+        for n in 0..count {
+            let words = (0..5).map(|w| format!("word{n}x{w}")).collect();
+            let rule = Rule {
+                id: RuleId::new(),
+                name: format!("rule {n}"),
+                enabled: true,
+                position: n as i32,
+                trigger: Trigger::MessageReceived,
+                conditions: vec![
+                    Condition::Channel {
+                        any_of: vec![Channel::Web, Channel::Telegram],
+                    },
+                    Condition::TextContains { any_of: words },
+                ],
+                actions: vec![
+                    Action::SetPriority {
+                        priority: Priority::High,
+                    },
+                    Action::AddTags {
+                        tags: vec![format!("rule-{n}")],
+                    },
+                ],
+                stop_processing: false,
+            };
+            store.save_rule(&rule).await.expect("save a rule");
+        }
+        let run = format!("r{count}-{}", std::process::id());
+        let mut drained = Drained::default();
+        for round in 0..10 {
+            let messages = (0..1024).map(|i| {
+                let mut m = inbound(&run, round * 1024 + i, 0);
+                if i % 10 == 0 {
+                    m.text.push_str(" word0x3");
+                }
+                m
+            });
+            enqueue(&store, messages).await;
+            drained.add(&drain(&store, 1024, Duration::MAX, false).await);
+        }
+        drained.print(&format!("router, {count} rules"));
+        drop(store);
+        remove_db(&path);
+    }
 }
 
 /// Routing new customers on a fresh file with five available agents, so every new

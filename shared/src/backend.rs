@@ -10,7 +10,7 @@ use crate::model::Channel;
 use crate::ports::{
     AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
     ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore,
-    Queue, RoutingStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
+    Queue, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -46,6 +46,7 @@ pub trait Store:
     + EventFeed
     + WebhookStore
     + SlaStore
+    + RuleStore
     + 'static
 {
 }
@@ -64,6 +65,7 @@ impl<T> Store for T where
         + EventFeed
         + WebhookStore
         + SlaStore
+        + RuleStore
         + 'static
 {
 }
@@ -98,6 +100,7 @@ pub struct Backend {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Calendars, SLA policies and each conversation's clocks.
     pub slas: Arc<dyn SlaStore>,
+    pub rules: Arc<dyn RuleStore>,
 }
 
 impl Backend {
@@ -118,6 +121,7 @@ impl Backend {
             erasure: store.clone(),
             feed: store.clone(),
             slas: store.clone(),
+            rules: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -229,6 +233,8 @@ impl Backend {
             blobs: self.blobs.clone(),
             fetchers: Arc::new(fetchers),
             policy,
+            rules: self.rules.clone(),
+            calendars: self.slas.clone(),
             reply_tokens: None,
         }
     }
@@ -295,6 +301,12 @@ impl Backend {
             service_levels: crate::services::service_levels::ServiceLevels {
                 slas: self.slas.clone(),
                 teams: self.teams.clone(),
+            },
+            rules: crate::services::rules::Rules {
+                rules: self.rules.clone(),
+                calendars: self.slas.clone(),
+                teams: self.teams.clone(),
+                agents: self.agents.clone(),
             },
             config: Arc::new(http),
         }

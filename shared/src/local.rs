@@ -269,6 +269,7 @@ impl Local {
                 if let Err(e) = crate::services::sla::announce_breaches(
                     &sweep_store,
                     &sweep_store,
+                    &sweep_store,
                     chrono::Utc::now(),
                 )
                 .await

@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
         Ok(Sweeper {
             conversations: store.clone(),
             slas: store.clone(),
+            rules: store.clone(),
             feed: store,
             retention,
         })

@@ -284,6 +284,8 @@ pub const STORE: &[&str] = &[
         WHERE due_at IS NOT NULL;
     CREATE INDEX conversation_sla_by_wake ON conversation_sla(wake_at, conversation_id)
         WHERE wake_at IS NOT NULL;",
+    // 12: routing rules, as JSON.
+    "CREATE TABLE rules (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -1,11 +1,13 @@
 //! Service levels: calendars and policies as JSON rows, and each conversation's clocks
-//! with their due and wake times in indexed columns.
+//! with their due and wake times in indexed columns; routing rules as JSON rows too.
 
 use super::Embedded;
 use super::db::sql;
 use super::rows::millis;
-use crate::model::{Calendar, CalendarId, ConversationId, ConversationSla, SlaPolicy, SlaPolicyId};
-use crate::ports::{DuePosition, PortError, PortResult, SlaStore};
+use crate::model::{
+    Calendar, CalendarId, ConversationId, ConversationSla, Rule, RuleId, SlaPolicy, SlaPolicyId,
+};
+use crate::ports::{DuePosition, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -195,5 +197,21 @@ impl SlaStore for Embedded {
             limit,
         )
         .await
+    }
+}
+
+#[async_trait]
+impl RuleStore for Embedded {
+    async fn rules(&self) -> PortResult<Vec<Rule>> {
+        self.bodies("rules").await
+    }
+
+    async fn save_rule(&self, rule: &Rule) -> PortResult<()> {
+        self.put_body("rules", rule.id.to_string(), encode(rule)?)
+            .await
+    }
+
+    async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
+        self.delete_body("rules", id.to_string()).await
     }
 }

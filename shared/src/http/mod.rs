@@ -81,6 +81,7 @@ pub struct ApiState {
     /// Outbound webhooks, where this process offers them.
     pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
     pub service_levels: crate::services::service_levels::ServiceLevels,
+    pub rules: crate::services::rules::Rules,
     pub config: Arc<HttpConfig>,
 }
 

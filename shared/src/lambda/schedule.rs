@@ -5,7 +5,7 @@
 //! only.
 
 use super::Error;
-use crate::ports::{ConversationStore, EventFeed, SlaStore};
+use crate::ports::{ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
 use crate::services::rights::Rights;
 use crate::services::sla::{SlaKeeper, announce_breaches};
@@ -24,6 +24,7 @@ const KEEPER_BATCHES: usize = 200;
 pub struct Sweeper {
     pub conversations: Arc<dyn ConversationStore>,
     pub slas: Arc<dyn SlaStore>,
+    pub rules: Arc<dyn RuleStore>,
     pub feed: Arc<dyn EventFeed>,
     /// Erasure past the retention, when there is one.
     pub retention: Option<(Rights, Retention)>,
@@ -61,6 +62,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     let breaches = announce_breaches(
         sweeper.slas.as_ref(),
         sweeper.conversations.as_ref(),
+        sweeper.rules.as_ref(),
         chrono::Utc::now(),
     )
     .await?;

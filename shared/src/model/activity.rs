@@ -74,6 +74,11 @@ pub enum EventKind {
     IdentityProven {
         identity: Identity,
     },
+    /// A routing rule applied; the changes it made follow as their own events.
+    RuleApplied {
+        rule_id: super::RuleId,
+        rule_name: String,
+    },
     /// A service-level target ran out with the customer still owed it.
     SlaBreached {
         target: super::SlaTarget,

@@ -52,6 +52,9 @@ pub enum ChangeType {
     /// A service-level target ran out with the customer still owed it.
     #[serde(rename = "conversation.sla_breached")]
     ConversationSlaBreached,
+    /// A routing rule applied (`event_id`: its `rule_applied` event).
+    #[serde(rename = "conversation.rule_applied")]
+    ConversationRuleApplied,
     /// Another contact was merged into this conversation's contact.
     #[serde(rename = "contact.merged")]
     ContactMerged,
@@ -74,7 +77,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -91,6 +94,7 @@ impl ChangeType {
         Self::ConversationTagsChanged,
         Self::ConversationFolded,
         Self::ConversationSlaBreached,
+        Self::ConversationRuleApplied,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
         Self::ContactChannelBlocked,
@@ -120,6 +124,7 @@ impl ChangeType {
             Self::ConversationTagsChanged => "conversation.tags_changed",
             Self::ConversationFolded => "conversation.folded",
             Self::ConversationSlaBreached => "conversation.sla_breached",
+            Self::ConversationRuleApplied => "conversation.rule_applied",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
             Self::ContactChannelBlocked => "contact.channel_blocked",
@@ -144,6 +149,7 @@ impl ChangeType {
             "tags_changed" => Self::ConversationTagsChanged,
             "conversation_folded" => Self::ConversationFolded,
             "sla_breached" => Self::ConversationSlaBreached,
+            "rule_applied" => Self::ConversationRuleApplied,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
             "channel_blocked" => Self::ContactChannelBlocked,
@@ -310,6 +316,10 @@ mod tests {
             EventKind::SlaBreached {
                 target: crate::model::SlaTarget::FirstResponse,
                 due_at: Utc::now(),
+            },
+            EventKind::RuleApplied {
+                rule_id: crate::model::RuleId::new(),
+                rule_name: "Payments".into(),
             },
         ];
         for kind in kinds {

@@ -129,6 +129,9 @@ typed_id!(
 typed_id!(
     /// A service-level policy: response and resolution targets per priority.
     SlaPolicyId, "sla", "SLA policy");
+typed_id!(
+    /// A routing rule: conditions and the actions taken when they hold.
+    RuleId, "rl", "rule");
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod message;
+mod rule;
 mod service_level;
 mod sla;
 mod webhook;
@@ -33,7 +34,7 @@ pub use identity::{
 };
 pub use ids::{
     AgentId, CalendarId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId,
-    NoteId, SlaPolicyId, TeamId, WebhookId, next_ulid,
+    NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
     ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
@@ -42,6 +43,10 @@ pub use inbound::{
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
+};
+pub use rule::{
+    Action, Applied, Condition, Happening, Rule, Trigger, normalize_text, order as order_rules,
+    run as run_rules,
 };
 pub use service_level::{
     Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, SlaView, TargetPhase,

@@ -17,6 +17,7 @@ pub mod recipient;
 pub mod rights;
 pub mod route;
 pub mod router;
+pub mod rules;
 pub mod send;
 pub mod service_levels;
 pub mod sla;

@@ -10,15 +10,21 @@ use crate::model::{
     MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity, Priority,
     TeamId, bounded_context, bounded_text, preview_of,
 };
+use crate::model::{
+    Applied, Calendar, Happening, IdentityKind, Rule, Trigger, order_rules, run_rules,
+};
 use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
-/// The tunable part of routing, from config.
+/// The tunable part of routing: config, and the rules an admin set.
 #[derive(Clone, Debug)]
 pub struct RoutePolicy {
     /// A resolved conversation reopens when its customer writes within this window.
     pub reopen_window: Duration,
     /// The team new conversations belong to, if any.
     pub default_team: Option<TeamId>,
+    /// The routing rules a message runs, with the calendars they ask.
+    pub rules: RuleBook,
 }
 
 impl Default for RoutePolicy {
@@ -26,7 +32,82 @@ impl Default for RoutePolicy {
         Self {
             reopen_window: Duration::days(7),
             default_team: None,
+            rules: RuleBook::default(),
         }
+    }
+}
+
+/// Routing rules in the order they run, and the calendars their conditions name.
+#[derive(Clone, Debug, Default)]
+pub struct RuleBook {
+    pub rules: Arc<[Rule]>,
+    pub calendars: Arc<[Calendar]>,
+}
+
+impl RuleBook {
+    pub fn new(mut rules: Vec<Rule>, calendars: Vec<Calendar>) -> Self {
+        order_rules(&mut rules);
+        Self {
+            rules: rules.into(),
+            calendars: calendars.into(),
+        }
+    }
+
+    /// What `msg` makes the rules do to `conversation` (changed as they say).
+    pub fn on_message(
+        &self,
+        msg: &InboundMessage,
+        new_conversation: bool,
+        conversation: &mut Conversation,
+        now: DateTime<Utc>,
+    ) -> Vec<Applied> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
+        let sender_domains = msg
+            .identities
+            .iter()
+            .filter(|p| p.identity.kind == IdentityKind::Email)
+            .filter_map(|p| p.identity.value.rsplit_once('@').map(|(_, d)| d.to_owned()))
+            .collect();
+        let happening = Happening {
+            trigger: Trigger::MessageReceived,
+            text: &msg.text,
+            subject: msg.subject.as_deref(),
+            channel: Some(msg.channel),
+            new_conversation,
+            sender_domains,
+            now,
+        };
+        run_rules(&self.rules, &self.calendars, &happening, conversation)
+    }
+
+    /// What a service-level breach makes the rules do to `conversation`.
+    pub fn on_breach(&self, conversation: &mut Conversation, now: DateTime<Utc>) -> Vec<Applied> {
+        let happening = Happening {
+            trigger: Trigger::SlaBreached,
+            text: "",
+            subject: None,
+            channel: None,
+            new_conversation: false,
+            sender_domains: Vec::new(),
+            now,
+        };
+        run_rules(&self.rules, &self.calendars, &happening, conversation)
+    }
+
+    /// The rules as they stand, with the calendars they ask.
+    pub async fn read(
+        rules: &dyn crate::ports::RuleStore,
+        calendars: &dyn crate::ports::SlaStore,
+    ) -> crate::ports::PortResult<Self> {
+        let rules = rules.rules().await?;
+        let calendars = if rules.iter().any(|r| !r.calendars().is_empty()) {
+            calendars.calendars().await?
+        } else {
+            Vec::new()
+        };
+        Ok(Self::new(rules, calendars))
     }
 }
 
@@ -312,6 +393,11 @@ impl RoutePolicy {
         c.updated_at = now;
         c.last_inbound_at = Some(msg.received_at);
         c.waiting_since.get_or_insert(msg.received_at);
+        let new_conversation = matches!(conversation, ConversationChange::Create(_));
+        let c = conversation.conversation_mut();
+        for applied in self.rules.on_message(msg, new_conversation, c, now) {
+            events.extend(applied.events);
+        }
         let assign_within = c.assignee_id.is_none().then_some(c.team_id);
 
         let (ContactChange::Create(Contact {

@@ -211,7 +211,7 @@ fn a_resolved_conversation_reopens_inside_the_window_and_not_after() {
     let contact = ContactId::new();
     let policy = RoutePolicy {
         reopen_window: Duration::days(7),
-        default_team: None,
+        ..RoutePolicy::default()
     };
     let msg = message(vec![(email("sara@example.com"), false)]);
     let recent = conversation_of(

@@ -3,7 +3,7 @@
 
 use super::answerer;
 use super::delivery::Applied;
-use super::route::RoutePolicy;
+use super::route::{RoutePolicy, RuleBook};
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
@@ -12,7 +12,8 @@ use crate::model::{
 };
 use crate::ports::{
     AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
-    MAX_DELIVERIES, MessageStore, PortError, Queue, RouteOutcome, RoutingStore,
+    MAX_DELIVERIES, MessageStore, PortError, Queue, RouteOutcome, RoutingStore, RuleStore,
+    SlaStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
@@ -43,6 +44,10 @@ pub struct InboundRouter {
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
     pub policy: RoutePolicy,
+    /// The routing rules each message runs, read for each message (with the calendars
+    /// they ask), so an admin's change applies to the next one.
+    pub rules: Arc<dyn RuleStore>,
+    pub calendars: Arc<dyn SlaStore>,
     /// Checks the reply tokens of email addresses; none: tokens lead nowhere.
     pub reply_tokens: Option<crate::channels::email::ReplyTokens>,
 }
@@ -68,6 +73,14 @@ impl InboundRouter {
             }
             Inbound::Proof(proven) => self.record_proof(&proven, &delivery).await,
         }
+    }
+
+    /// The routing policy with the rules as they stand.
+    async fn policy_now(&self) -> crate::ports::PortResult<RoutePolicy> {
+        Ok(RoutePolicy {
+            rules: RuleBook::read(self.rules.as_ref(), self.calendars.as_ref()).await?,
+            ..self.policy.clone()
+        })
     }
 
     async fn record_proof(&self, proven: &ProvenAddress, delivery: &Delivery) -> Handled {
@@ -107,7 +120,17 @@ impl InboundRouter {
                 reason: e.to_string(),
             };
         }
-        match self.routing.route(&message, &self.policy).await {
+        let policy = match self.policy_now().await {
+            Ok(policy) => policy,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the routing rules failed; will retry");
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                };
+            }
+        };
+        match self.routing.route(&message, &policy).await {
             Ok(RouteOutcome::Stored {
                 message_id,
                 conversation_id,

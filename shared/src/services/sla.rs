@@ -7,12 +7,13 @@
 //! closest policy for its team and channel is applied then and kept.
 
 use super::error::ServiceResult;
+use super::route::RuleBook;
 use super::subscriber::Subscriber;
 use crate::model::{
     Calendar, Change, ChangeType, ConversationId, ConversationSla, ConversationStatus, Event,
     EventKind, Priority, SlaFact, SlaPolicy, policy_for,
 };
-use crate::ports::{ConversationStore, PortError, PortResult, SlaStore};
+use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -149,13 +150,16 @@ impl SlaKeeper {
 const SWEEP_BATCH: u32 = 100;
 
 /// Tells every breach that has come by `now` and no event has told yet, as an
-/// `sla_breached` event on its conversation; returns how many. The record is marked
-/// first, so two sweepers never both tell one breach.
+/// `sla_breached` event on its conversation, and runs the rules a breach triggers;
+/// returns how many breaches. The record is marked first, so two sweepers never both
+/// tell one breach.
 pub async fn announce_breaches(
     slas: &dyn SlaStore,
     conversations: &dyn ConversationStore,
+    rules: &dyn RuleStore,
     now: DateTime<Utc>,
 ) -> PortResult<usize> {
+    let mut book: Option<RuleBook> = None;
     let mut told = 0;
     let mut seen = HashSet::new();
     loop {
@@ -195,7 +199,11 @@ pub async fn announce_breaches(
             if events.is_empty() {
                 continue;
             }
-            tell(conversations, conversation, &events).await?;
+            let book = match &book {
+                Some(book) => book,
+                None => book.insert(RuleBook::read(rules, slas).await?),
+            };
+            tell(conversations, conversation, &events, book, now).await?;
             for b in &breaches {
                 tracing::info!(conversation_id = %id, target = b.target.as_str(), due_at = %b.due_at, "SLA breached");
             }
@@ -217,15 +225,23 @@ async fn save_unless_changed(slas: &dyn SlaStore, sla: &ConversationSla) -> Port
     }
 }
 
-/// Writes `events` on the conversation's timeline, as it stands however often it changes.
+/// Writes the breach `events` on the conversation's timeline with what the rules a
+/// breach triggers do to it, on the conversation as it stands however often it changes.
 async fn tell(
     conversations: &dyn ConversationStore,
     mut conversation: crate::model::Conversation,
     events: &[Event],
+    book: &RuleBook,
+    now: DateTime<Utc>,
 ) -> PortResult<()> {
     for _ in 0..5 {
+        let mut next = conversation.clone();
+        let mut all = events.to_vec();
+        for applied in book.on_breach(&mut next, now) {
+            all.extend(applied.events);
+        }
         match conversations
-            .save_conversation(&conversation, conversation.version, events)
+            .save_conversation(&next, conversation.version, &all)
             .await
         {
             Ok(_) => return Ok(()),

@@ -135,6 +135,7 @@ impl Settings {
             route: RoutePolicy {
                 reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),
                 default_team: None,
+                rules: Default::default(),
             },
             retention: Retention::parse(vars.text(&s::RETENTION_DAYS).as_deref())
                 .map_err(ConfigError::of(&s::RETENTION_DAYS))?,

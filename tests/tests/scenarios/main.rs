@@ -29,6 +29,7 @@ mod lambda_webhooks;
 mod pages;
 mod pbx;
 mod rights;
+mod rules;
 mod service_levels;
 mod sms;
 mod telegram;

@@ -2,11 +2,14 @@
 //! (`pk=SLAPOLICIES`, `sk=<id>`), each one partition read whole; a conversation's clocks
 //! beside it (`pk=CV#<id>`, `sk=#SLA`, as JSON in `body`, version `v`), in gsi1
 //! `SLADUE` / `<due ms>#<id>` while a target is owed and in gsi2 `SLAWAKE` /
-//! `<wake ms>#<id>` while a breach waits to be told.
+//! `<wake ms>#<id>` while a breach waits to be told. Routing rules (`pk=RULES`,
+//! `sk=<id>`) are kept the same way as calendars.
 
 use super::{DynamoStore, Item, errors, items, keys, n, s};
-use crate::model::{Calendar, CalendarId, ConversationId, ConversationSla, SlaPolicy, SlaPolicyId};
-use crate::ports::{DuePosition, PortError, PortResult, SlaStore};
+use crate::model::{
+    Calendar, CalendarId, ConversationId, ConversationSla, Rule, RuleId, SlaPolicy, SlaPolicyId,
+};
+use crate::ports::{DuePosition, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -201,5 +204,25 @@ impl SlaStore for DynamoStore {
     ) -> PortResult<Vec<ConversationSla>> {
         self.sla_range("gsi2", keys::SLA_WAKE, Range::UpTo(up_to(until)), limit)
             .await
+    }
+}
+
+#[async_trait]
+impl RuleStore for DynamoStore {
+    async fn rules(&self) -> PortResult<Vec<Rule>> {
+        self.partition(keys::RULES)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn save_rule(&self, rule: &Rule) -> PortResult<()> {
+        self.put(json_item(keys::RULES, &rule.id.to_string(), rule)?, None)
+            .await
+    }
+
+    async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
+        self.delete_item(keys::RULES, &id.to_string()).await
     }
 }

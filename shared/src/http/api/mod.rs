@@ -7,6 +7,7 @@ mod events;
 mod messages;
 mod problems_doc;
 mod replies;
+mod rules;
 mod service_levels;
 mod webhooks;
 
@@ -82,6 +83,9 @@ macro_rules! operations {
             [service_levels::replace_calendar, service_levels::delete_calendar],
             [service_levels::list_policies, service_levels::create_policy],
             [service_levels::replace_policy, service_levels::delete_policy],
+            [rules::list, rules::create],
+            [rules::replace, rules::delete],
+            [rules::dry_run],
         }
     };
 }

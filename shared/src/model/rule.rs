@@ -1,0 +1,817 @@
+//! Routing rules: when something happens to a conversation (a customer's message, a
+//! service-level breach), the rules run in order; each whose conditions hold applies its
+//! actions, and one that says `stop_processing` ends the run. Every rule applied leaves a
+//! `rule_applied` event before the changes it made, so an agent sees why a conversation
+//! went where it did. Pure: the router, the sweeper and the dry run all call [`run`].
+//!
+//! A rule's own actions never trigger it again: a run is started only by what a
+//! customer or the clock did, never by what a rule changed.
+
+use super::calendar::BusinessHours;
+use super::conversation::{ConversationStatus, Priority, normalize_tag};
+use super::identity::ascii_digits;
+use super::{
+    AgentId, Calendar, CalendarId, Channel, Conversation, Event, EventKind, RuleId, TeamId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What starts a run of the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A customer's message was routed (into a new conversation or an existing one).
+    MessageReceived,
+    /// A service-level target ran out with the customer still owed it.
+    SlaBreached,
+}
+
+/// One test of a conversation and what just happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "if", rename_all = "snake_case")]
+pub enum Condition {
+    /// The message came on one of these channels.
+    Channel {
+        any_of: Vec<Channel>,
+    },
+    /// The message's text holds one of these words (compared with Arabic and Persian
+    /// letter variants, digits and case made alike).
+    TextContains {
+        any_of: Vec<String>,
+    },
+    /// The subject holds one of these words, compared the same way.
+    SubjectContains {
+        any_of: Vec<String>,
+    },
+    /// The message started a new conversation (or did not).
+    NewConversation {
+        is: bool,
+    },
+    /// The sender wrote from an email address at one of these domains.
+    SenderDomain {
+        any_of: Vec<String>,
+    },
+    Priority {
+        any_of: Vec<Priority>,
+    },
+    Status {
+        any_of: Vec<ConversationStatus>,
+    },
+    /// The conversation carries one of these tags.
+    Tagged {
+        any_of: Vec<String>,
+    },
+    /// The conversation's team is one of these; `null` in the list: no team.
+    Team {
+        any_of: Vec<Option<TeamId>>,
+    },
+    /// The calendar is open now (or closed, with `is: false`).
+    WithinHours {
+        calendar_id: CalendarId,
+        is: bool,
+    },
+    /// The conversation holds at least (and at most) this many messages.
+    MessageCount {
+        at_least: Option<u32>,
+        at_most: Option<u32>,
+    },
+    /// Any of these holds (none of them an `any` itself).
+    Any {
+        #[schema(no_recursion)]
+        of: Vec<Condition>,
+    },
+}
+
+/// What a rule does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// The conversation goes to this team; unassigned, it is given to one of its
+    /// available agents in turn.
+    SetTeam {
+        team_id: TeamId,
+    },
+    SetPriority {
+        priority: Priority,
+    },
+    AddTags {
+        tags: Vec<String>,
+    },
+    /// The conversation goes to this agent.
+    Assign {
+        agent_id: AgentId,
+    },
+}
+
+/// A rule as an admin writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rule {
+    pub id: RuleId,
+    pub name: String,
+    pub enabled: bool,
+    /// Rules run lowest first; equals in the order they were made.
+    pub position: i32,
+    pub trigger: Trigger,
+    /// All must hold (none: always); an `any` condition holds when one of its own does.
+    pub conditions: Vec<Condition>,
+    pub actions: Vec<Action>,
+    /// When it applies, no later rule runs for this trigger.
+    pub stop_processing: bool,
+}
+
+/// Most conditions (counting those inside `any`) and most actions in one rule.
+pub const MAX_CONDITIONS: usize = 20;
+pub const MAX_ACTIONS: usize = 10;
+/// Most words one condition lists.
+pub const MAX_WORDS: usize = 50;
+
+impl Rule {
+    /// What is wrong with it, if anything (references to teams, agents and calendars
+    /// are checked where they are kept).
+    pub fn problem(&self) -> Option<String> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            return Some("a rule's name is 1 to 100 characters".into());
+        }
+        if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
+            return Some(format!("a rule has 1 to {MAX_ACTIONS} actions"));
+        }
+        let mut count = 0;
+        for condition in &self.conditions {
+            count += 1;
+            if let Condition::Any { of } = condition {
+                count += of.len();
+                if of.is_empty() {
+                    return Some("an `any` condition lists at least one condition".into());
+                }
+                if of.iter().any(|c| matches!(c, Condition::Any { .. })) {
+                    return Some("an `any` condition nests no other `any`".into());
+                }
+            }
+        }
+        if count > MAX_CONDITIONS {
+            return Some(format!("a rule has at most {MAX_CONDITIONS} conditions"));
+        }
+        let words_ok = |words: &[String]| {
+            !words.is_empty()
+                && words.len() <= MAX_WORDS
+                && words
+                    .iter()
+                    .all(|w| !normalize_text(w).trim().is_empty() && w.chars().count() <= 100)
+        };
+        let all = self.conditions.iter().flat_map(|c| match c {
+            Condition::Any { of } => of.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        });
+        for condition in all {
+            let bad = match condition {
+                Condition::TextContains { any_of } | Condition::SubjectContains { any_of } => {
+                    (!words_ok(any_of)).then_some("a word list has 1 to 50 words, none blank")
+                }
+                Condition::Tagged { any_of } => (any_of.is_empty()
+                    || any_of.iter().any(|t| normalize_tag(t).is_none()))
+                .then_some("tags are letters, digits, `-`, `_` and `:`, up to 50"),
+                Condition::SenderDomain { any_of } => (any_of.is_empty()
+                    || any_of.iter().any(|d| !d.contains('.') || d.contains('@')))
+                .then_some("a domain is like `example.com`"),
+                Condition::MessageCount { at_least, at_most } => (at_least.is_none()
+                    && at_most.is_none()
+                    || at_least.zip(*at_most).is_some_and(|(l, m)| l > m))
+                .then_some("a message count sets `at_least`, `at_most` or both, in order"),
+                Condition::Channel { any_of } => any_of.is_empty().then_some("list a channel"),
+                Condition::Priority { any_of } => any_of.is_empty().then_some("list a priority"),
+                Condition::Status { any_of } => any_of.is_empty().then_some("list a status"),
+                Condition::Team { any_of } => any_of.is_empty().then_some("list a team"),
+                _ => None,
+            };
+            if let Some(bad) = bad {
+                return Some(bad.into());
+            }
+        }
+        for action in &self.actions {
+            if let Action::AddTags { tags } = action
+                && (tags.is_empty()
+                    || tags.len() > 20
+                    || tags.iter().any(|t| normalize_tag(t).is_none()))
+            {
+                return Some(
+                    "a rule adds 1 to 20 tags of letters, digits, `-`, `_` and `:`".into(),
+                );
+            }
+        }
+        None
+    }
+
+    pub fn calendars(&self) -> Vec<CalendarId> {
+        let mut ids = Vec::new();
+        for c in &self.conditions {
+            match c {
+                Condition::WithinHours { calendar_id, .. } => ids.push(*calendar_id),
+                Condition::Any { of } => ids.extend(of.iter().filter_map(|c| match c {
+                    Condition::WithinHours { calendar_id, .. } => Some(*calendar_id),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        ids
+    }
+}
+
+/// Text made comparable: Arabic letter variants written the Persian way (ي ى → ی,
+/// ك → ک, ة ۀ → ه, أ إ ٱ آ → ا), Persian and Arabic digits as ASCII, no diacritics,
+/// tatweel or zero-width joiners, lower case.
+pub fn normalize_text(text: &str) -> String {
+    ascii_digits(text)
+        .chars()
+        .filter_map(|c| match c {
+            'ي' | 'ى' => Some('ی'),
+            'ك' => Some('ک'),
+            'ة' | 'ۀ' => Some('ه'),
+            'أ' | 'إ' | 'ٱ' | 'آ' => Some('ا'),
+            // Diacritics, the superscript alef, tatweel, zero-width (non-)joiners.
+            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' | '\u{200C}' | '\u{200D}' => None,
+            other => Some(other),
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What the rules look at besides the conversation.
+#[derive(Clone, Debug)]
+pub struct Happening<'a> {
+    pub trigger: Trigger,
+    /// The message's text, subject and channel (a breach has none).
+    pub text: &'a str,
+    pub subject: Option<&'a str>,
+    pub channel: Option<Channel>,
+    pub new_conversation: bool,
+    /// The domains of the email addresses the message came from.
+    pub sender_domains: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// A rule that applied, with the events it left (the first is `rule_applied`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub rule_id: RuleId,
+    pub rule_name: String,
+    pub events: Vec<Event>,
+}
+
+/// Runs `rules` (ordered by [`order`]) for `happening` on `conversation`, changing it as
+/// their actions say; returns what applied. A rule sees what the rules before it changed.
+pub fn run(
+    rules: &[Rule],
+    calendars: &[Calendar],
+    happening: &Happening<'_>,
+    conversation: &mut Conversation,
+) -> Vec<Applied> {
+    let mut applied = Vec::new();
+    for rule in rules
+        .iter()
+        .filter(|r| r.enabled && r.trigger == happening.trigger)
+    {
+        let holds = rule
+            .conditions
+            .iter()
+            .all(|c| holds(c, calendars, happening, conversation));
+        if !holds {
+            continue;
+        }
+        let at = happening.now;
+        let mut events = vec![Event::new(
+            conversation.id,
+            EventKind::RuleApplied {
+                rule_id: rule.id,
+                rule_name: rule.name.clone(),
+            },
+            None,
+            at,
+        )];
+        for action in &rule.actions {
+            if let Some(kind) = act(action, conversation) {
+                events.push(Event::new(conversation.id, kind, None, at));
+            }
+        }
+        applied.push(Applied {
+            rule_id: rule.id,
+            rule_name: rule.name.clone(),
+            events,
+        });
+        if rule.stop_processing {
+            break;
+        }
+    }
+    applied
+}
+
+/// Rules in the order they run.
+pub fn order(rules: &mut [Rule]) {
+    rules.sort_by_key(|r| (r.position, r.id));
+}
+
+fn holds(
+    condition: &Condition,
+    calendars: &[Calendar],
+    h: &Happening<'_>,
+    c: &Conversation,
+) -> bool {
+    let contains = |haystack: &str, words: &[String]| {
+        let haystack = normalize_text(haystack);
+        words
+            .iter()
+            .any(|w| haystack.contains(normalize_text(w).trim()))
+    };
+    match condition {
+        Condition::Channel { any_of } => h.channel.is_some_and(|ch| any_of.contains(&ch)),
+        Condition::TextContains { any_of } => contains(h.text, any_of),
+        Condition::SubjectContains { any_of } => h.subject.is_some_and(|s| contains(s, any_of)),
+        Condition::NewConversation { is } => h.new_conversation == *is,
+        Condition::SenderDomain { any_of } => h
+            .sender_domains
+            .iter()
+            .any(|d| any_of.iter().any(|w| w.trim().eq_ignore_ascii_case(d))),
+        Condition::Priority { any_of } => any_of.contains(&c.priority),
+        Condition::Status { any_of } => any_of.contains(&c.status),
+        Condition::Tagged { any_of } => any_of
+            .iter()
+            .filter_map(|t| normalize_tag(t))
+            .any(|t| c.tags.contains(&t)),
+        Condition::Team { any_of } => any_of.contains(&c.team_id),
+        Condition::WithinHours { calendar_id, is } => {
+            let open = calendars
+                .iter()
+                .find(|cal| cal.id == *calendar_id)
+                .and_then(|cal| cal.business_hours().ok())
+                .unwrap_or_else(BusinessHours::always)
+                .is_open(h.now);
+            open == *is
+        }
+        Condition::MessageCount { at_least, at_most } => {
+            at_least.is_none_or(|l| c.message_count >= l)
+                && at_most.is_none_or(|m| c.message_count <= m)
+        }
+        Condition::Any { of } => of.iter().any(|x| holds(x, calendars, h, c)),
+    }
+}
+
+/// Applies one action; the event that tells the change, when it changed anything.
+fn act(action: &Action, c: &mut Conversation) -> Option<EventKind> {
+    match action {
+        Action::SetTeam { team_id } => {
+            let from = c.team_id;
+            (from != Some(*team_id)).then(|| {
+                c.team_id = Some(*team_id);
+                EventKind::TeamChanged {
+                    from,
+                    to: Some(*team_id),
+                }
+            })
+        }
+        Action::SetPriority { priority } => {
+            let from = c.priority;
+            (from != *priority).then(|| {
+                c.priority = *priority;
+                EventKind::PriorityChanged {
+                    from,
+                    to: *priority,
+                }
+            })
+        }
+        Action::AddTags { tags } => {
+            let added: Vec<String> = tags
+                .iter()
+                .filter_map(|t| normalize_tag(t))
+                .filter(|t| !c.tags.contains(t))
+                .collect();
+            (!added.is_empty()).then(|| {
+                c.tags.extend(added.iter().cloned());
+                c.tags.sort();
+                c.tags.dedup();
+                EventKind::TagsChanged {
+                    added,
+                    removed: vec![],
+                }
+            })
+        }
+        Action::Assign { agent_id } => {
+            let from = c.assignee_id;
+            (from != Some(*agent_id)).then(|| {
+                c.assignee_id = Some(*agent_id);
+                EventKind::Assigned {
+                    from,
+                    to: Some(*agent_id),
+                }
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ContactId, ConversationId};
+    use chrono::TimeZone;
+
+    fn conversation() -> Conversation {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        Conversation {
+            id: ConversationId::new(),
+            contact_id: ContactId::new(),
+            status: ConversationStatus::Open,
+            snoozed_until: None,
+            priority: Priority::Normal,
+            tags: vec![],
+            team_id: None,
+            assignee_id: None,
+            subject: None,
+            channel: Channel::Web,
+            channels: vec![Channel::Web],
+            message_count: 1,
+            preview: String::new(),
+            created_at: at,
+            updated_at: at,
+            last_inbound_at: Some(at),
+            waiting_since: Some(at),
+            resolved_at: None,
+            version: 1,
+        }
+    }
+
+    fn happening(text: &str) -> Happening<'_> {
+        Happening {
+            trigger: Trigger::MessageReceived,
+            text,
+            subject: None,
+            channel: Some(Channel::Web),
+            new_conversation: true,
+            sender_domains: vec!["bank.example".into()],
+            // A Monday, 09:00 UTC.
+            now: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn rule(name: &str, conditions: Vec<Condition>, actions: Vec<Action>) -> Rule {
+        Rule {
+            id: RuleId::new(),
+            name: name.into(),
+            enabled: true,
+            position: 0,
+            trigger: Trigger::MessageReceived,
+            conditions,
+            actions,
+            stop_processing: false,
+        }
+    }
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn persian_written_with_arabic_letters_or_digits_still_matches() {
+        assert_eq!(normalize_text("كارت يك"), normalize_text("کارت یک"));
+        assert_eq!(normalize_text("۱۲۳٤"), "1234");
+        assert_eq!(normalize_text("نمی‌کند"), "نمیکند");
+        assert_eq!(normalize_text("Payment FAILED"), "payment failed");
+        let payments = Condition::TextContains {
+            any_of: words(&["درگاه", "پرداخت"]),
+        };
+        let c = conversation();
+        for text in [
+            "درگاه بانک خراب است",
+            "پرداختم انجام نشد",
+            "درگاه‌های پرداخت",
+            // Arabic yeh and kaf in a neighbouring word do not matter; the word is found.
+            "مشكل در پرداخت",
+        ] {
+            assert!(holds(&payments, &[], &happening(text), &c), "{text}");
+        }
+        assert!(!holds(&payments, &[], &happening("سلام، سفارشم کجاست؟"), &c));
+        let card = Condition::TextContains {
+            any_of: words(&["کارت"]),
+        };
+        assert!(holds(&card, &[], &happening("كارت من"), &c), "Arabic kaf");
+    }
+
+    #[test]
+    fn every_condition_tests_what_it_names() {
+        let mut c = conversation();
+        c.tags = vec!["vip".into()];
+        c.message_count = 3;
+        let team = TeamId::new();
+        let h = happening("hello");
+        let cases: Vec<(Condition, bool)> = vec![
+            (
+                Condition::Channel {
+                    any_of: vec![Channel::Web],
+                },
+                true,
+            ),
+            (
+                Condition::Channel {
+                    any_of: vec![Channel::Email],
+                },
+                false,
+            ),
+            (
+                Condition::SubjectContains {
+                    any_of: words(&["x"]),
+                },
+                false,
+            ),
+            (Condition::NewConversation { is: true }, true),
+            (Condition::NewConversation { is: false }, false),
+            (
+                Condition::SenderDomain {
+                    any_of: words(&["BANK.example"]),
+                },
+                true,
+            ),
+            (
+                Condition::SenderDomain {
+                    any_of: words(&["other.example"]),
+                },
+                false,
+            ),
+            (
+                Condition::Priority {
+                    any_of: vec![Priority::Normal],
+                },
+                true,
+            ),
+            (
+                Condition::Priority {
+                    any_of: vec![Priority::High],
+                },
+                false,
+            ),
+            (
+                Condition::Status {
+                    any_of: vec![ConversationStatus::Open],
+                },
+                true,
+            ),
+            (
+                Condition::Status {
+                    any_of: vec![ConversationStatus::Pending],
+                },
+                false,
+            ),
+            (
+                Condition::Tagged {
+                    any_of: words(&["VIP"]),
+                },
+                true,
+            ),
+            (
+                Condition::Tagged {
+                    any_of: words(&["late"]),
+                },
+                false,
+            ),
+            (Condition::Team { any_of: vec![None] }, true),
+            (
+                Condition::Team {
+                    any_of: vec![Some(team)],
+                },
+                false,
+            ),
+            (
+                Condition::MessageCount {
+                    at_least: Some(3),
+                    at_most: None,
+                },
+                true,
+            ),
+            (
+                Condition::MessageCount {
+                    at_least: Some(4),
+                    at_most: None,
+                },
+                false,
+            ),
+            (
+                Condition::MessageCount {
+                    at_least: None,
+                    at_most: Some(2),
+                },
+                false,
+            ),
+            (
+                Condition::Any {
+                    of: vec![
+                        Condition::Channel {
+                            any_of: vec![Channel::Sms],
+                        },
+                        Condition::Tagged {
+                            any_of: words(&["vip"]),
+                        },
+                    ],
+                },
+                true,
+            ),
+            (
+                Condition::Any {
+                    of: vec![Condition::Channel {
+                        any_of: vec![Channel::Sms],
+                    }],
+                },
+                false,
+            ),
+        ];
+        for (condition, expected) in cases {
+            assert_eq!(holds(&condition, &[], &h, &c), expected, "{condition:?}");
+        }
+        let mut with_subject = happening("hi");
+        with_subject.subject = Some("Refund for order 42");
+        assert!(holds(
+            &Condition::SubjectContains {
+                any_of: words(&["refund"])
+            },
+            &[],
+            &with_subject,
+            &c
+        ));
+    }
+
+    #[test]
+    fn within_hours_asks_the_calendar_in_its_own_zone() {
+        // 09:00 UTC on a Monday is 12:30 in Tehran: open Saturday to Wednesday 09–17.
+        let tehran = Calendar {
+            id: CalendarId::new(),
+            name: "Tehran".into(),
+            hours: "sat-wed 09:00-17:00 Asia/Tehran".into(),
+            holidays: vec![],
+        };
+        let sunday_only = Calendar {
+            id: CalendarId::new(),
+            name: "Sundays".into(),
+            hours: "sun 09:00-17:00 UTC".into(),
+            holidays: vec![],
+        };
+        let calendars = [tehran.clone(), sunday_only.clone()];
+        let c = conversation();
+        let h = happening("hi");
+        let open = |calendar_id, is| Condition::WithinHours { calendar_id, is };
+        assert!(holds(&open(tehran.id, true), &calendars, &h, &c));
+        assert!(!holds(&open(tehran.id, false), &calendars, &h, &c));
+        assert!(holds(&open(sunday_only.id, false), &calendars, &h, &c));
+    }
+
+    #[test]
+    fn rules_run_in_order_see_each_others_changes_and_stop_when_told() {
+        let payments = TeamId::new();
+        let lead = AgentId::new();
+        let route = rule(
+            "Payments",
+            vec![Condition::TextContains {
+                any_of: words(&["پرداخت"]),
+            }],
+            vec![
+                Action::SetTeam { team_id: payments },
+                Action::SetPriority {
+                    priority: Priority::High,
+                },
+                Action::AddTags {
+                    tags: words(&["Payments", "gateway"]),
+                },
+            ],
+        );
+        let escalate = Rule {
+            position: 1,
+            stop_processing: true,
+            ..rule(
+                "High payments to the lead",
+                vec![
+                    Condition::Team {
+                        any_of: vec![Some(payments)],
+                    },
+                    Condition::Priority {
+                        any_of: vec![Priority::High],
+                    },
+                ],
+                vec![Action::Assign { agent_id: lead }],
+            )
+        };
+        let never = Rule {
+            position: 2,
+            ..rule(
+                "After the stop",
+                vec![],
+                vec![Action::SetPriority {
+                    priority: Priority::Low,
+                }],
+            )
+        };
+        let mut rules = vec![never, escalate, route];
+        order(&mut rules);
+        let mut c = conversation();
+        let applied = run(&rules, &[], &happening("پرداختم انجام نشد"), &mut c);
+        let names: Vec<&str> = applied.iter().map(|a| a.rule_name.as_str()).collect();
+        assert_eq!(names, ["Payments", "High payments to the lead"]);
+        assert_eq!(c.team_id, Some(payments));
+        assert_eq!(c.priority, Priority::High);
+        assert_eq!(c.tags, ["gateway", "payments"]);
+        assert_eq!(c.assignee_id, Some(lead));
+        let kinds: Vec<&EventKind> = applied[0].events.iter().map(|e| &e.kind).collect();
+        assert!(
+            matches!(kinds[0], EventKind::RuleApplied { rule_name, .. } if rule_name == "Payments")
+        );
+        assert_eq!(kinds.len(), 4, "the rule, then team, priority and tags");
+
+        // Not about payments: neither applies, and nothing changes; the rule without
+        // conditions applies to anything.
+        let mut other = conversation();
+        assert!(
+            run(
+                &rules[..2],
+                &[],
+                &happening("where is my order"),
+                &mut other
+            )
+            .is_empty()
+        );
+        assert_eq!(other, conversation_like(&other));
+        let applied = run(&rules, &[], &happening("where is my order"), &mut other);
+        assert_eq!(applied[0].rule_name, "After the stop");
+        assert_eq!(other.priority, Priority::Low);
+    }
+
+    fn conversation_like(c: &Conversation) -> Conversation {
+        Conversation {
+            id: c.id,
+            contact_id: c.contact_id,
+            ..conversation()
+        }
+    }
+
+    #[test]
+    fn a_rule_that_changes_nothing_still_says_it_applied_and_a_disabled_one_never_runs() {
+        let mut same = rule(
+            "Already normal",
+            vec![],
+            vec![Action::SetPriority {
+                priority: Priority::Normal,
+            }],
+        );
+        let mut c = conversation();
+        let applied = run(std::slice::from_ref(&same), &[], &happening("x"), &mut c);
+        assert_eq!(applied.len(), 1);
+        assert_eq!(applied[0].events.len(), 1, "only rule_applied");
+        same.enabled = false;
+        assert!(run(&[same.clone()], &[], &happening("x"), &mut c).is_empty());
+        same.enabled = true;
+        same.trigger = Trigger::SlaBreached;
+        assert!(
+            run(&[same], &[], &happening("x"), &mut c).is_empty(),
+            "another trigger"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_does_not_read_is_refused() {
+        let ok = rule(
+            "ok",
+            vec![],
+            vec![Action::SetPriority {
+                priority: Priority::High,
+            }],
+        );
+        assert_eq!(ok.problem(), None);
+        let no_actions = Rule {
+            actions: vec![],
+            ..ok.clone()
+        };
+        assert!(no_actions.problem().unwrap().contains("actions"));
+        let nested = Rule {
+            conditions: vec![Condition::Any {
+                of: vec![Condition::Any { of: vec![] }],
+            }],
+            ..ok.clone()
+        };
+        assert!(nested.problem().unwrap().contains("nests"));
+        let blank = Rule {
+            conditions: vec![Condition::TextContains {
+                any_of: words(&["\u{200C}"]),
+            }],
+            ..ok.clone()
+        };
+        assert!(blank.problem().unwrap().contains("word"));
+        let bad_tag = Rule {
+            actions: vec![Action::AddTags {
+                tags: words(&["no spaces"]),
+            }],
+            ..ok.clone()
+        };
+        assert!(bad_tag.problem().unwrap().contains("tags"));
+        let backwards = Rule {
+            conditions: vec![Condition::MessageCount {
+                at_least: Some(5),
+                at_most: Some(2),
+            }],
+            ..ok
+        };
+        assert!(backwards.problem().unwrap().contains("in order"));
+    }
+}

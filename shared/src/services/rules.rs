@@ -1,0 +1,182 @@
+//! What an admin does with routing rules: keep them (each checked, and everything it
+//! names found), and try them on a message without storing anything (the dry run).
+
+use super::error::{ServiceError, ServiceResult};
+use super::route::RuleBook;
+use crate::model::{
+    Action, AgentId, Channel, Condition, ContactId, Conversation, ConversationId,
+    ConversationStatus, EventKind, Priority, Rule, RuleId, TeamId,
+};
+use crate::ports::{AgentStore, RuleStore, SlaStore, TeamStore};
+use chrono::Utc;
+use std::sync::Arc;
+
+/// Most rules an installation keeps.
+pub const MAX_RULES: usize = 200;
+
+#[derive(Clone)]
+pub struct Rules {
+    pub rules: Arc<dyn RuleStore>,
+    pub calendars: Arc<dyn SlaStore>,
+    pub teams: Arc<dyn TeamStore>,
+    pub agents: Arc<dyn AgentStore>,
+}
+
+/// A message to try the rules on, and the conversation it would land in.
+#[derive(Clone, Debug)]
+pub struct TrialMessage {
+    pub channel: Channel,
+    pub text: String,
+    pub subject: Option<String>,
+    pub from_email: Option<String>,
+    pub new_conversation: bool,
+    pub priority: Priority,
+    pub status: ConversationStatus,
+    pub tags: Vec<String>,
+    pub team_id: Option<TeamId>,
+    pub message_count: u32,
+}
+
+/// What the rules would do.
+#[derive(Clone, Debug)]
+pub struct Trial {
+    pub applied: Vec<(RuleId, String, Vec<EventKind>)>,
+    pub conversation: Conversation,
+}
+
+impl Rules {
+    /// Every rule, in the order they run.
+    pub async fn list(&self) -> ServiceResult<Vec<Rule>> {
+        let mut rules = self.rules.rules().await?;
+        crate::model::order_rules(&mut rules);
+        Ok(rules)
+    }
+
+    /// Keeps a new rule, or replaces one (`replacing`: it must exist).
+    pub async fn save(&self, rule: Rule, replacing: bool) -> ServiceResult<Rule> {
+        if let Some(problem) = rule.problem() {
+            return Err(ServiceError::Invalid(problem));
+        }
+        self.check_references(&rule).await?;
+        let all = self.rules.rules().await?;
+        match (replacing, all.iter().any(|r| r.id == rule.id)) {
+            (true, false) => return Err(ServiceError::NotFound("rule")),
+            (false, _) if all.len() >= MAX_RULES => {
+                return Err(ServiceError::Conflict(format!(
+                    "an installation keeps at most {MAX_RULES} rules: delete one first"
+                )));
+            }
+            _ => {}
+        }
+        self.rules.save_rule(&rule).await?;
+        Ok(rule)
+    }
+
+    pub async fn delete(&self, id: RuleId) -> ServiceResult<()> {
+        match self.rules.delete_rule(id).await? {
+            true => Ok(()),
+            false => Err(ServiceError::NotFound("rule")),
+        }
+    }
+
+    /// What the rules as they stand would do with `message`; nothing is stored.
+    pub async fn try_message(&self, message: &TrialMessage) -> ServiceResult<Trial> {
+        let book = RuleBook::read(self.rules.as_ref(), self.calendars.as_ref()).await?;
+        let now = Utc::now();
+        let mut conversation = Conversation {
+            id: ConversationId::new(),
+            contact_id: ContactId::new(),
+            status: message.status,
+            snoozed_until: None,
+            priority: message.priority,
+            tags: message.tags.clone(),
+            team_id: message.team_id,
+            assignee_id: None,
+            subject: message.subject.clone(),
+            channel: message.channel,
+            channels: vec![message.channel],
+            message_count: message.message_count,
+            preview: String::new(),
+            created_at: now,
+            updated_at: now,
+            last_inbound_at: Some(now),
+            waiting_since: Some(now),
+            resolved_at: None,
+            version: 0,
+        };
+        let mut inbound = crate::model::InboundMessage::new(
+            crate::model::SourceId::new("dry-run", "0"),
+            message.channel,
+            now,
+        );
+        inbound.text = message.text.clone();
+        inbound.subject = message.subject.clone();
+        if let Some(email) = message
+            .from_email
+            .as_deref()
+            .and_then(|e| crate::model::EmailAddress::parse(e).ok())
+        {
+            inbound
+                .identities
+                .push(crate::model::PresentedIdentity::claimed(
+                    crate::model::Identity::email(&email),
+                ));
+        }
+        let applied = book
+            .on_message(&inbound, message.new_conversation, &mut conversation, now)
+            .into_iter()
+            .map(|a| {
+                let kinds = a.events.into_iter().map(|e| e.kind).collect();
+                (a.rule_id, a.rule_name, kinds)
+            })
+            .collect();
+        Ok(Trial {
+            applied,
+            conversation,
+        })
+    }
+
+    async fn check_references(&self, rule: &Rule) -> ServiceResult<()> {
+        let mut teams: Vec<TeamId> = Vec::new();
+        let mut agents: Vec<AgentId> = Vec::new();
+        for action in &rule.actions {
+            match action {
+                Action::SetTeam { team_id } => teams.push(*team_id),
+                Action::Assign { agent_id } => agents.push(*agent_id),
+                _ => {}
+            }
+        }
+        let mut conditions: Vec<&Condition> = Vec::new();
+        for c in &rule.conditions {
+            match c {
+                Condition::Any { of } => conditions.extend(of),
+                other => conditions.push(other),
+            }
+        }
+        for c in conditions {
+            if let Condition::Team { any_of } = c {
+                teams.extend(any_of.iter().flatten());
+            }
+        }
+        for team in teams {
+            if self.teams.team(team).await?.is_none() {
+                return Err(ServiceError::Invalid(format!("there is no team {team}")));
+            }
+        }
+        for agent in agents {
+            if self.agents.agent(agent).await?.is_none() {
+                return Err(ServiceError::Invalid(format!("there is no agent {agent}")));
+            }
+        }
+        let needed = rule.calendars();
+        if !needed.is_empty() {
+            let known = self.calendars.calendars().await?;
+            if let Some(missing) = needed.iter().find(|id| !known.iter().any(|c| c.id == **id)) {
+                return Err(ServiceError::Invalid(format!(
+                    "there is no calendar {missing}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

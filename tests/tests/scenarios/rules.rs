@@ -1,0 +1,307 @@
+//! Routing rules on the local binary: an admin writes them, the dry run says what they
+//! would do, the router does exactly that to a real message (with the reasons on the
+//! timeline), and a service-level breach runs the escalation rules once.
+
+use e2e::{ADMIN, AGENT, App, DEADLINE, eventually, status_and_json, unique};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
+
+async fn created(app: &App, key: &str, path: &str, body: Value) -> Value {
+    let (status, value, text) = status_and_json(app.post_json(key, path, &body).await).await;
+    assert_eq!(status.as_u16(), 201, "{path}: {text}");
+    value
+}
+
+/// An agent in `team`, and their id.
+async fn member(app: &App, admin: &str, name: &str, team: &str) -> String {
+    let key = app.create_agent(name, &format!("{}@shop.example", unique(name)), AGENT);
+    let id = app.get_ok(&key, "/v1/me").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, text) = status_and_json(
+        app.patch_json(
+            admin,
+            &format!("/v1/agents/{id}"),
+            &json!({ "team_ids": [team] }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+    id
+}
+
+/// Submits `message` and waits for its conversation, read in full.
+async fn routed(app: &App, key: &str, message: &str) -> Value {
+    app.submit(&[
+        ("name", "Sara"),
+        ("email", &format!("{}@bank.example", unique("rules"))),
+        ("message", message),
+    ])
+    .await;
+    eventually("the message routed", DEADLINE, async || {
+        for c in app.all_conversations(key).await {
+            if c["preview"] == message {
+                let id = c["id"].as_str()?;
+                return Some(app.get_ok(key, &format!("/v1/conversations/{id}")).await);
+            }
+        }
+        None
+    })
+    .await
+}
+
+fn types(timeline: &[Value]) -> Vec<String> {
+    timeline
+        .iter()
+        .filter(|i| i["item"] == "event")
+        .filter_map(|i| i["type"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let payments = created(&app, &admin, "/v1/teams", json!({ "name": "Payments" })).await;
+    let team = payments["id"].as_str().unwrap().to_owned();
+    let reza = member(&app, &admin, "Reza", &team).await;
+    let calendar = created(
+        &app,
+        &admin,
+        "/v1/calendars",
+        json!({ "name": "Tehran", "hours": "sat-wed 09:00-17:00 Asia/Tehran" }),
+    )
+    .await;
+    let policy = created(
+        &app,
+        &admin,
+        "/v1/sla-policies",
+        json!({ "name": "Payments", "calendar_id": calendar["id"], "teams": [team],
+                "targets": { "high": { "first_response_secs": 3600 } } }),
+    )
+    .await;
+    let rule = created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "Payment gateway",
+            "trigger": "message_received",
+            "conditions": [{ "if": "text_contains", "any_of": ["درگاه", "پرداخت"] }],
+            "actions": [
+                { "do": "set_team", "team_id": team },
+                { "do": "set_priority", "priority": "high" },
+                { "do": "add_tags", "tags": ["payments"] }
+            ],
+            "stop_processing": true
+        }),
+    )
+    .await;
+    // Written with an Arabic kaf and yeh, as many keyboards do.
+    let message = "پرداخت انجام نشد و پول از حسابم كم شد، درگاه بانكي خطا داد";
+
+    let (status, dry, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules/dry-run",
+            &json!({ "channel": "web", "text": message }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(dry["applied"][0]["rule_id"], rule["id"], "{dry}");
+    assert_eq!(dry["applied"].as_array().unwrap().len(), 1);
+    let said = &dry["conversation"];
+    assert_eq!(said["team_id"], team.as_str());
+    assert_eq!(said["priority"], "high");
+    assert_eq!(said["tags"], json!(["payments"]));
+
+    let c = routed(&app, &admin, message).await;
+    assert_eq!(c["team_id"], said["team_id"], "as the dry run said: {c}");
+    assert_eq!(c["priority"], said["priority"]);
+    assert_eq!(c["tags"], said["tags"]);
+    assert_eq!(c["assignee_id"], reza.as_str(), "given to the team's agent");
+    let id = c["id"].as_str().unwrap();
+    let timeline = app.timeline(&admin, id).await;
+    let applied = timeline
+        .iter()
+        .find(|i| i["type"] == "rule_applied")
+        .expect("the rule is on the timeline");
+    assert_eq!(applied["rule_id"], rule["id"]);
+    assert_eq!(applied["rule_name"], "Payment gateway");
+    let kinds = types(&timeline);
+    let at = kinds.iter().position(|k| k == "rule_applied").unwrap();
+    assert_eq!(
+        kinds[at..at + 4],
+        [
+            "rule_applied",
+            "team_changed",
+            "priority_changed",
+            "tags_changed"
+        ],
+        "the reasons, then what they changed: {kinds:?}"
+    );
+    // The team's policy measures it at its new priority.
+    let sla = eventually("the conversation measured", DEADLINE, async || {
+        let c = app.get_ok(&admin, &format!("/v1/conversations/{id}")).await;
+        (!c["sla"].is_null()).then(|| c["sla"].clone())
+    })
+    .await;
+    assert_eq!(sla["policy_id"], policy["id"], "{sla}");
+    assert_eq!(sla["first_response"]["target_secs"], 3600);
+
+    // A message about something else: no rule, no team.
+    let other = routed(&app, &admin, "سلام، سفارشم کی می‌رسد؟").await;
+    assert_eq!(other["team_id"], Value::Null, "{other}");
+    assert_eq!(other["priority"], "normal");
+    let other_id = other["id"].as_str().unwrap();
+    assert!(!types(&app.timeline(&admin, other_id).await).contains(&"rule_applied".to_owned()));
+    let (_, dry, _) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules/dry-run",
+            &json!({ "channel": "web", "text": "سلام، سفارشم کی می‌رسد؟" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(dry["applied"], json!([]), "{dry}");
+}
+
+#[tokio::test]
+async fn a_breach_runs_the_escalation_rule_once_and_it_gives_the_conversation_to_the_lead() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let lead_key = app.create_agent("Lead", "lead@shop.example", AGENT);
+    let lead = app.get_ok(&lead_key, "/v1/me").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    created(
+        &app,
+        &admin,
+        "/v1/sla-policies",
+        json!({ "name": "Fast", "targets": { "normal": { "first_response_secs": 2 } } }),
+    )
+    .await;
+    created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "Escalate to the lead",
+            "trigger": "sla_breached",
+            "conditions": [{ "if": "status", "any_of": ["open"] }],
+            "actions": [
+                { "do": "assign", "agent_id": lead },
+                { "do": "set_priority", "priority": "urgent" },
+                { "do": "add_tags", "tags": ["escalated"] }
+            ]
+        }),
+    )
+    .await;
+    let c = routed(&app, &admin, "Nobody has answered me").await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(c["priority"], "normal", "no rule runs on the message");
+
+    let escalated = eventually("the escalation", Duration::from_secs(30), async || {
+        let c = app.get_ok(&admin, &format!("/v1/conversations/{id}")).await;
+        (c["assignee_id"] == lead.as_str()).then_some(c)
+    })
+    .await;
+    assert_eq!(escalated["priority"], "urgent");
+    assert_eq!(escalated["tags"], json!(["escalated"]));
+    // The lead's own list has it.
+    let mine = app
+        .list_all(&lead_key, "/v1/conversations?assignee=me")
+        .await;
+    assert_eq!(mine.len(), 1);
+
+    // More sweeps pass: the breach is told once and the rule ran once, though its own
+    // change (a new priority) moved the clocks again.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let kinds = types(&app.timeline(&admin, &id).await);
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    assert_eq!(count("sla_breached"), 1, "{kinds:?}");
+    assert_eq!(count("rule_applied"), 1, "{kinds:?}");
+    let breach = kinds.iter().position(|k| k == "sla_breached").unwrap();
+    assert_eq!(kinds[breach + 1], "rule_applied", "{kinds:?}");
+}
+
+#[tokio::test]
+async fn only_admins_write_rules_and_a_rule_that_does_not_read_is_refused() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let agent = app.create_agent("Ali", "ali@shop.example", AGENT);
+    let rule = |name: &str, position: i32| {
+        json!({ "name": name, "position": position, "trigger": "message_received",
+                "actions": [{ "do": "add_tags", "tags": ["seen"] }] })
+    };
+    let (status, _, _) =
+        status_and_json(app.post_json(&agent, "/v1/rules", &rule("x", 0)).await).await;
+    assert_eq!(status.as_u16(), 403);
+
+    for (body, says) in [
+        (
+            json!({ "name": "x", "trigger": "message_received",
+                    "actions": [{ "do": "set_team", "team_id": "tm_01jd8x3m6k9q0w5e2r7t4y1v3h" }] }),
+            "no team",
+        ),
+        (
+            json!({ "name": "x", "trigger": "message_received",
+                    "conditions": [{ "if": "any", "of": [{ "if": "any", "of": [] }] }],
+                    "actions": [{ "do": "add_tags", "tags": ["a"] }] }),
+            "nests",
+        ),
+        (
+            json!({ "name": "x", "trigger": "message_received", "actions": [] }),
+            "actions",
+        ),
+    ] {
+        let (status, _, text) =
+            status_and_json(app.post_json(&admin, "/v1/rules", &body).await).await;
+        assert_eq!(status.as_u16(), 422, "{text}");
+        assert!(text.contains(says), "{says}: {text}");
+    }
+
+    let late = created(&app, &admin, "/v1/rules", rule("late", 5)).await;
+    let early = created(&app, &admin, "/v1/rules", rule("early", -1)).await;
+    let listed = app.get_ok(&agent, "/v1/rules").await;
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["early", "late"], "in the order they run");
+    let late_id = late["id"].as_str().unwrap();
+    let (status, replaced, text) = status_and_json(
+        app.request(
+            &admin,
+            reqwest::Method::PUT,
+            &format!("/v1/rules/{late_id}"),
+        )
+        .json(
+            &json!({ "name": "off", "enabled": false, "trigger": "message_received",
+                           "actions": [{ "do": "add_tags", "tags": ["seen"] }] }),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+    assert_eq!(replaced["enabled"], false);
+    let early_id = early["id"].as_str().unwrap();
+    let (status, _, _) =
+        status_and_json(app.delete(&admin, &format!("/v1/rules/{early_id}")).await).await;
+    assert_eq!(status.as_u16(), 204);
+    let (status, _, _) =
+        status_and_json(app.delete(&admin, &format!("/v1/rules/{early_id}")).await).await;
+    assert_eq!(status.as_u16(), 404);
+}
