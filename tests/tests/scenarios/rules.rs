@@ -19,7 +19,7 @@ async fn member(app: &App, admin: &str, name: &str, team: &str) -> String {
     let key = app.create_agent(name, &format!("{}@shop.example", unique(name)), AGENT);
     let id = app.get_ok(&key, "/v1/me").await["id"]
         .as_str()
-        .unwrap()
+        .expect("a string")
         .to_owned();
     let (status, _, text) = status_and_json(
         app.patch_json(
@@ -67,7 +67,7 @@ async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons(
     let app = App::spawn_with(&[UNLIMITED]).await;
     let admin = app.create_agent("Root", "root@shop.example", ADMIN);
     let payments = created(&app, &admin, "/v1/teams", json!({ "name": "Payments" })).await;
-    let team = payments["id"].as_str().unwrap().to_owned();
+    let team = payments["id"].as_str().expect("a string").to_owned();
     let reza = member(&app, &admin, "Reza", &team).await;
     let calendar = created(
         &app,
@@ -115,7 +115,7 @@ async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons(
     .await;
     assert_eq!(status.as_u16(), 200, "{text}");
     assert_eq!(dry["applied"][0]["rule_id"], rule["id"], "{dry}");
-    assert_eq!(dry["applied"].as_array().unwrap().len(), 1);
+    assert_eq!(dry["applied"].as_array().expect("a list").len(), 1);
     let said = &dry["conversation"];
     assert_eq!(said["team_id"], team.as_str());
     assert_eq!(said["priority"], "high");
@@ -126,7 +126,7 @@ async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons(
     assert_eq!(c["priority"], said["priority"]);
     assert_eq!(c["tags"], said["tags"]);
     assert_eq!(c["assignee_id"], reza.as_str(), "given to the team's agent");
-    let id = c["id"].as_str().unwrap();
+    let id = c["id"].as_str().expect("a string");
     let timeline = app.timeline(&admin, id).await;
     let applied = timeline
         .iter()
@@ -135,7 +135,10 @@ async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons(
     assert_eq!(applied["rule_id"], rule["id"]);
     assert_eq!(applied["rule_name"], "Payment gateway");
     let kinds = types(&timeline);
-    let at = kinds.iter().position(|k| k == "rule_applied").unwrap();
+    let at = kinds
+        .iter()
+        .position(|k| k == "rule_applied")
+        .expect("present");
     assert_eq!(
         kinds[at..at + 4],
         [
@@ -159,7 +162,7 @@ async fn a_persian_payment_message_goes_where_the_dry_run_said_with_its_reasons(
     let other = routed(&app, &admin, "سلام، سفارشم کی می‌رسد؟").await;
     assert_eq!(other["team_id"], Value::Null, "{other}");
     assert_eq!(other["priority"], "normal");
-    let other_id = other["id"].as_str().unwrap();
+    let other_id = other["id"].as_str().expect("a string");
     assert!(!types(&app.timeline(&admin, other_id).await).contains(&"rule_applied".to_owned()));
     let (_, dry, _) = status_and_json(
         app.post_json(
@@ -180,7 +183,7 @@ async fn a_breach_runs_the_escalation_rule_once_and_it_gives_the_conversation_to
     let lead_key = app.create_agent("Lead", "lead@shop.example", AGENT);
     let lead = app.get_ok(&lead_key, "/v1/me").await["id"]
         .as_str()
-        .unwrap()
+        .expect("a string")
         .to_owned();
     created(
         &app,
@@ -206,7 +209,7 @@ async fn a_breach_runs_the_escalation_rule_once_and_it_gives_the_conversation_to
     )
     .await;
     let c = routed(&app, &admin, "Nobody has answered me").await;
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id = c["id"].as_str().expect("a string").to_owned();
     assert_eq!(c["priority"], "normal", "no rule runs on the message");
 
     let escalated = eventually("the escalation", Duration::from_secs(30), async || {
@@ -229,7 +232,10 @@ async fn a_breach_runs_the_escalation_rule_once_and_it_gives_the_conversation_to
     let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
     assert_eq!(count("sla_breached"), 1, "{kinds:?}");
     assert_eq!(count("rule_applied"), 1, "{kinds:?}");
-    let breach = kinds.iter().position(|k| k == "sla_breached").unwrap();
+    let breach = kinds
+        .iter()
+        .position(|k| k == "sla_breached")
+        .expect("present");
     assert_eq!(kinds[breach + 1], "rule_applied", "{kinds:?}");
 }
 
@@ -274,12 +280,12 @@ async fn only_admins_write_rules_and_a_rule_that_does_not_read_is_refused() {
     let listed = app.get_ok(&agent, "/v1/rules").await;
     let names: Vec<&str> = listed["items"]
         .as_array()
-        .unwrap()
+        .expect("a list")
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
     assert_eq!(names, ["early", "late"], "in the order they run");
-    let late_id = late["id"].as_str().unwrap();
+    let late_id = late["id"].as_str().expect("a string");
     let (status, replaced, text) = status_and_json(
         app.request(
             &admin,
@@ -292,12 +298,12 @@ async fn only_admins_write_rules_and_a_rule_that_does_not_read_is_refused() {
         )
         .send()
         .await
-        .unwrap(),
+        .expect("the server answers"),
     )
     .await;
     assert!(status.is_success(), "{text}");
     assert_eq!(replaced["enabled"], false);
-    let early_id = early["id"].as_str().unwrap();
+    let early_id = early["id"].as_str().expect("a string");
     let (status, _, _) =
         status_and_json(app.delete(&admin, &format!("/v1/rules/{early_id}")).await).await;
     assert_eq!(status.as_u16(), 204);

@@ -77,7 +77,7 @@ async fn a_raised_priority_breaches_its_short_target_and_the_breach_is_told_once
         .expect("a cursor")
         .to_owned();
     let c = measured(&app, &key, "درگاه پرداخت کار نمی‌کند").await;
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id = c["id"].as_str().expect("a string").to_owned();
     let sla = &c["sla"];
     assert_eq!(sla["policy_id"], policy["id"], "{sla}");
     assert_eq!(sla["priority"], "normal");
@@ -137,7 +137,7 @@ async fn a_raised_priority_breaches_its_short_target_and_the_breach_is_told_once
         .await;
     let logged: Vec<&Value> = events["events"]
         .as_array()
-        .unwrap()
+        .expect("a list")
         .iter()
         .filter(|e| e["type"] == "conversation.sla_breached")
         .collect();
@@ -192,14 +192,14 @@ async fn a_reply_in_time_meets_the_first_response_and_a_resolve_stops_the_clocks
     let first = measured(&app, &key, "Where is my order?").await;
     let second = measured(&app, &key, "My card was charged twice").await;
     let (a, b) = (
-        first["id"].as_str().unwrap(),
-        second["id"].as_str().unwrap(),
+        first["id"].as_str().expect("a string"),
+        second["id"].as_str().expect("a string"),
     );
     // Soonest due first: the first message's hour runs out first.
     let due = app.list_all(&key, "/v1/conversations?sort=due").await;
     assert_eq!(ids(&due), [a, b]);
     let page = app.get_ok(&key, "/v1/conversations?sort=due&limit=1").await;
-    assert_eq!(ids(page["items"].as_array().unwrap()), [a]);
+    assert_eq!(ids(page["items"].as_array().expect("a list")), [a]);
     let cursor = page["next_cursor"].as_str().expect("a cursor").to_owned();
     let rest = app
         .get_ok(
@@ -207,7 +207,7 @@ async fn a_reply_in_time_meets_the_first_response_and_a_resolve_stops_the_clocks
             &format!("/v1/conversations?sort=due&limit=1&cursor={cursor}"),
         )
         .await;
-    assert_eq!(ids(rest["items"].as_array().unwrap()), [b]);
+    assert_eq!(ids(rest["items"].as_array().expect("a list")), [b]);
 
     app.post_json(
         &key,
@@ -273,7 +273,10 @@ async fn only_admins_set_service_levels_and_what_does_not_read_is_refused() {
         let (status, problem, text) =
             status_and_json(app.post_json(&admin, "/v1/calendars", &body).await).await;
         assert_eq!(status.as_u16(), 422, "{text}");
-        assert!(problem["detail"].as_str().unwrap().contains(says), "{text}");
+        assert!(
+            problem["detail"].as_str().expect("a string").contains(says),
+            "{text}"
+        );
     }
     let (status, _, text) = status_and_json(
         app.post_json(
@@ -306,7 +309,7 @@ async fn only_admins_set_service_levels_and_what_does_not_read_is_refused() {
                 "targets": { "high": { "first_response_secs": 3600 } } }),
     )
     .await;
-    let office_id = office["id"].as_str().unwrap();
+    let office_id = office["id"].as_str().expect("a string");
     let (status, _, text) = status_and_json(
         app.delete(&admin, &format!("/v1/calendars/{office_id}"))
             .await,
@@ -314,7 +317,7 @@ async fn only_admins_set_service_levels_and_what_does_not_read_is_refused() {
     .await;
     assert_eq!(status.as_u16(), 409, "a policy counts in it: {text}");
     assert!(text.contains("Office hours"), "{text}");
-    let policy_id = policy["id"].as_str().unwrap();
+    let policy_id = policy["id"].as_str().expect("a string");
     let (status, replaced, text) = status_and_json(
         app.request(
             &admin,
@@ -325,7 +328,7 @@ async fn only_admins_set_service_levels_and_what_does_not_read_is_refused() {
                            "targets": { "high": { "first_response_secs": 1800 } } }))
         .send()
         .await
-        .unwrap(),
+        .expect("the server answers"),
     )
     .await;
     assert!(status.is_success(), "{text}");
