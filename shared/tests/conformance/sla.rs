@@ -1,5 +1,5 @@
-//! The SLA store's contract, on SQLite and on DynamoDB: calendars and policies read back
-//! as saved, a conversation's clocks save only on the version read, and clocks are found
+//! The SLA and rule stores' contract, on SQLite and on DynamoDB: calendars, policies and
+//! routing rules read back as saved, a conversation's clocks save only on the version read, and clocks are found
 //! by due time and by wake time through an index, in order, leaving out those with
 //! nothing owed.
 
@@ -18,6 +18,7 @@ on_both_backends!(
         calendars_and_policies_read_back_replace_and_delete,
         clocks_save_only_on_the_version_read,
         clocks_are_found_by_due_time_and_by_wake_time_in_order,
+        rules_read_back_replace_and_delete,
     ]
 );
 
@@ -195,4 +196,46 @@ async fn clocks_are_found_by_due_time_and_by_wake_time_in_order(store: &dyn Stor
             .iter()
             .all(|s| s.conversation_id != resolved.conversation_id)
     );
+}
+
+async fn rules_read_back_replace_and_delete(store: &dyn Store) {
+    use shared::model::{Action, Condition, Rule, RuleId, Trigger};
+    let rule = |name: &str| Rule {
+        id: RuleId::new(),
+        name: name.into(),
+        enabled: true,
+        position: 0,
+        trigger: Trigger::MessageReceived,
+        conditions: vec![
+            Condition::TextContains {
+                any_of: vec!["درگاه".into(), "پرداخت".into()],
+            },
+            Condition::Any {
+                of: vec![Condition::Channel {
+                    any_of: vec![Channel::Web, Channel::Telegram],
+                }],
+            },
+        ],
+        actions: vec![Action::SetPriority {
+            priority: Priority::High,
+        }],
+        stop_processing: true,
+    };
+    let payments = rule("payments");
+    let vip = rule("vip");
+    store.save_rule(&payments).await.unwrap();
+    store.save_rule(&vip).await.unwrap();
+    assert_eq!(
+        store.rules().await.unwrap(),
+        vec![payments.clone(), vip.clone()]
+    );
+    let off = Rule {
+        enabled: false,
+        ..payments.clone()
+    };
+    store.save_rule(&off).await.unwrap();
+    assert_eq!(store.rules().await.unwrap(), vec![off, vip.clone()]);
+    assert!(store.delete_rule(payments.id).await.unwrap());
+    assert!(!store.delete_rule(payments.id).await.unwrap());
+    assert_eq!(store.rules().await.unwrap(), vec![vip]);
 }
