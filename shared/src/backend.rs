@@ -8,9 +8,10 @@ use crate::http::{
 };
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, BlobVersion, ChannelSender, ContactStore, ConversationStore,
-    ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError, PortResult, ProofStore,
-    Queue, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
+    AgentStore, Blob, BlobStore, BlobVersion, CannedStore, ChannelSender, ContactStore,
+    ConversationStore, ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError,
+    PortResult, ProofStore, Queue, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore,
+    TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -47,6 +48,7 @@ pub trait Store:
     + WebhookStore
     + SlaStore
     + RuleStore
+    + CannedStore
     + 'static
 {
 }
@@ -66,6 +68,7 @@ impl<T> Store for T where
         + WebhookStore
         + SlaStore
         + RuleStore
+        + CannedStore
         + 'static
 {
 }
@@ -101,6 +104,7 @@ pub struct Backend {
     /// Calendars, SLA policies and each conversation's clocks.
     pub slas: Arc<dyn SlaStore>,
     pub rules: Arc<dyn RuleStore>,
+    pub canned: Arc<dyn CannedStore>,
 }
 
 impl Backend {
@@ -122,6 +126,7 @@ impl Backend {
             feed: store.clone(),
             slas: store.clone(),
             rules: store.clone(),
+            canned: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -307,6 +312,10 @@ impl Backend {
                 calendars: self.slas.clone(),
                 teams: self.teams.clone(),
                 agents: self.agents.clone(),
+            },
+            canned: crate::services::canned::Canned {
+                store: self.canned.clone(),
+                inbox: self.inbox(replies),
             },
             config: Arc::new(http),
         }

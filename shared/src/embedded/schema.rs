@@ -286,6 +286,9 @@ pub const STORE: &[&str] = &[
         WHERE wake_at IS NOT NULL;",
     // 12: routing rules, as JSON.
     "CREATE TABLE rules (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
+    // 13: canned replies and macros, as JSON.
+    "CREATE TABLE canned_replies (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE macros (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

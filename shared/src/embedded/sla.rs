@@ -1,13 +1,15 @@
 //! Service levels: calendars and policies as JSON rows, and each conversation's clocks
-//! with their due and wake times in indexed columns; routing rules as JSON rows too.
+//! with their due and wake times in indexed columns; routing rules, canned replies and
+//! macros as JSON rows too.
 
 use super::Embedded;
 use super::db::sql;
 use super::rows::millis;
 use crate::model::{
-    Calendar, CalendarId, ConversationId, ConversationSla, Rule, RuleId, SlaPolicy, SlaPolicyId,
+    Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
+    MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
 };
-use crate::ports::{DuePosition, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{CannedStore, DuePosition, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -213,5 +215,33 @@ impl RuleStore for Embedded {
 
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
         self.delete_body("rules", id.to_string()).await
+    }
+}
+
+#[async_trait]
+impl CannedStore for Embedded {
+    async fn canned_replies(&self) -> PortResult<Vec<CannedReply>> {
+        self.bodies("canned_replies").await
+    }
+
+    async fn save_canned_reply(&self, reply: &CannedReply) -> PortResult<()> {
+        self.put_body("canned_replies", reply.id.to_string(), encode(reply)?)
+            .await
+    }
+
+    async fn delete_canned_reply(&self, id: CannedReplyId) -> PortResult<bool> {
+        self.delete_body("canned_replies", id.to_string()).await
+    }
+
+    async fn macros(&self) -> PortResult<Vec<Macro>> {
+        self.bodies("macros").await
+    }
+
+    async fn save_macro(&self, m: &Macro) -> PortResult<()> {
+        self.put_body("macros", m.id.to_string(), encode(m)?).await
+    }
+
+    async fn delete_macro(&self, id: MacroId) -> PortResult<bool> {
+        self.delete_body("macros", id.to_string()).await
     }
 }

@@ -82,6 +82,7 @@ pub struct ApiState {
     pub webhooks: Option<crate::services::webhooks::admin::Webhooks>,
     pub service_levels: crate::services::service_levels::ServiceLevels,
     pub rules: crate::services::rules::Rules,
+    pub canned: crate::services::canned::Canned,
     pub config: Arc<HttpConfig>,
 }
 

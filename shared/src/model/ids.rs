@@ -132,6 +132,12 @@ typed_id!(
 typed_id!(
     /// A routing rule: conditions and the actions taken when they hold.
     RuleId, "rl", "rule");
+typed_id!(
+    /// An answer written once and sent often.
+    CannedReplyId, "cr", "canned reply");
+typed_id!(
+    /// A named list of steps an agent runs on a conversation.
+    MacroId, "mc", "macro");
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 mod activity;
 mod agent;
 mod calendar;
+mod canned;
 mod change;
 mod contact;
 mod conversation;
@@ -20,6 +21,7 @@ mod webhook;
 pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{Agent, AgentLoad, Availability, Role, Team};
 pub use calendar::BusinessHours;
+pub use canned::{CannedReply, Fill, Macro, MacroStep};
 pub use change::{Change, ChangeType};
 pub use contact::{
     Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,
@@ -33,8 +35,8 @@ pub use identity::{
     PresentedIdentity, ascii_digits,
 };
 pub use ids::{
-    AgentId, CalendarId, ContactId, ConversationId, ErasureId, EventId, InvalidId, MessageId,
-    NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
+    AgentId, CalendarId, CannedReplyId, ContactId, ConversationId, ErasureId, EventId, InvalidId,
+    MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
     ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,

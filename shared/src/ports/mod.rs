@@ -22,7 +22,7 @@ pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::{IdempotencyStore, SendOnce};
 pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
-pub use rules::RuleStore;
+pub use rules::{CannedStore, RuleStore};
 pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use settings::SettingStore;
 pub use sla::{DuePosition, SlaStore};

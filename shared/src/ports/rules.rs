@@ -1,5 +1,5 @@
 use super::PortResult;
-use crate::model::{Rule, RuleId};
+use crate::model::{CannedReply, CannedReplyId, Macro, MacroId, Rule, RuleId};
 use async_trait::async_trait;
 
 /// The routing rules an admin sets, read whole by whatever runs them.
@@ -11,4 +11,21 @@ pub trait RuleStore: Send + Sync {
     async fn save_rule(&self, rule: &Rule) -> PortResult<()>;
     /// False when there was none.
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool>;
+}
+
+/// Canned replies and macros, read whole (a team keeps hundreds at most).
+#[async_trait]
+pub trait CannedStore: Send + Sync {
+    /// Every canned reply, first made first.
+    async fn canned_replies(&self) -> PortResult<Vec<CannedReply>>;
+    /// Creates or replaces it.
+    async fn save_canned_reply(&self, reply: &CannedReply) -> PortResult<()>;
+    /// False when there was none.
+    async fn delete_canned_reply(&self, id: CannedReplyId) -> PortResult<bool>;
+    /// Every macro, first made first.
+    async fn macros(&self) -> PortResult<Vec<Macro>>;
+    /// Creates or replaces it.
+    async fn save_macro(&self, m: &Macro) -> PortResult<()>;
+    /// False when there was none.
+    async fn delete_macro(&self, id: MacroId) -> PortResult<bool>;
 }

@@ -1,6 +1,7 @@
 //! The use cases, written against the ports.
 
 pub mod answerer;
+pub mod canned;
 pub mod customer_page;
 pub mod delivery;
 pub mod directory;

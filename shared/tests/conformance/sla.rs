@@ -1,5 +1,5 @@
-//! The SLA and rule stores' contract, on SQLite and on DynamoDB: calendars, policies and
-//! routing rules read back as saved, a conversation's clocks save only on the version read, and clocks are found
+//! The SLA, rule and canned-reply stores' contract, on SQLite and on DynamoDB:
+//! calendars, policies, routing rules, canned replies and macros read back as saved, a conversation's clocks save only on the version read, and clocks are found
 //! by due time and by wake time through an index, in order, leaving out those with
 //! nothing owed.
 
@@ -19,6 +19,7 @@ on_both_backends!(
         clocks_save_only_on_the_version_read,
         clocks_are_found_by_due_time_and_by_wake_time_in_order,
         rules_read_back_replace_and_delete,
+        canned_replies_and_macros_read_back_replace_and_delete,
     ]
 );
 
@@ -238,4 +239,40 @@ async fn rules_read_back_replace_and_delete(store: &dyn Store) {
     assert!(store.delete_rule(payments.id).await.unwrap());
     assert!(!store.delete_rule(payments.id).await.unwrap());
     assert_eq!(store.rules().await.unwrap(), vec![vip]);
+}
+
+async fn canned_replies_and_macros_read_back_replace_and_delete(store: &dyn Store) {
+    use shared::model::{CannedReply, CannedReplyId, Macro, MacroId, MacroStep};
+    let reply = CannedReply {
+        id: CannedReplyId::new(),
+        short_code: "بازپرداخت".into(),
+        title: "Refund".into(),
+        language: Some("fa".into()),
+        text: "سلام {{contact.name}}".into(),
+    };
+    store.save_canned_reply(&reply).await.unwrap();
+    assert_eq!(store.canned_replies().await.unwrap(), vec![reply.clone()]);
+    let edited = CannedReply {
+        text: "درود {{contact.name}}".into(),
+        ..reply.clone()
+    };
+    store.save_canned_reply(&edited).await.unwrap();
+    assert_eq!(store.canned_replies().await.unwrap(), vec![edited]);
+    let m = Macro {
+        id: MacroId::new(),
+        name: "Refund and resolve".into(),
+        steps: vec![
+            MacroStep::Reply {
+                canned_reply_id: reply.id,
+            },
+            MacroStep::Assign { agent_id: None },
+        ],
+    };
+    store.save_macro(&m).await.unwrap();
+    assert_eq!(store.macros().await.unwrap(), vec![m.clone()]);
+    assert!(store.delete_macro(m.id).await.unwrap());
+    assert!(!store.delete_macro(m.id).await.unwrap());
+    assert!(store.delete_canned_reply(reply.id).await.unwrap());
+    assert_eq!(store.canned_replies().await.unwrap(), vec![]);
+    assert_eq!(store.macros().await.unwrap(), vec![]);
 }

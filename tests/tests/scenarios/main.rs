@@ -7,6 +7,7 @@ mod api_conformance;
 mod api_errors;
 mod auth;
 mod bad_input;
+mod canned;
 mod changes_feed;
 mod cli;
 mod confirm;

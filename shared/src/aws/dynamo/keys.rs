@@ -25,8 +25,10 @@ pub const WEBHOOKS: &str = "WEBHOOKS";
 /// The partitions of every calendar and every SLA policy.
 pub const CALENDARS: &str = "CALENDARS";
 pub const SLA_POLICIES: &str = "SLAPOLICIES";
-/// The partition of every routing rule.
+/// The partitions of every routing rule, canned reply and macro.
 pub const RULES: &str = "RULES";
+pub const CANNED: &str = "CANNED";
+pub const MACROS: &str = "MACROS";
 /// Beside a conversation: its service-level clocks.
 pub const SLA: &str = "#SLA";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the

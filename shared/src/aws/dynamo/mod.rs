@@ -35,7 +35,7 @@
 //! | a contact's history, newest first                | gsi3 `CC#<contact>`, then each `pk=CV#<id>`, `sk` from `TL#` to the cursor |
 //! | webhook subscriptions, all or one                | `pk=WEBHOOKS`, `sk=WH#<id>`                                |
 //! | calendars; SLA policies (each read whole)        | `pk=CALENDARS`, `sk=<id>`; `pk=SLAPOLICIES`, `sk=<id>`     |
-//! | routing rules (read whole)                       | `pk=RULES`, `sk=<id>`                                      |
+//! | routing rules; canned replies; macros (each whole) | `pk=RULES`; `pk=CANNED`; `pk=MACROS`; `sk=<id>`          |
 //! | a conversation's SLA clocks                      | `pk=CV#<id>`, `sk=#SLA`                                    |
 //! | … those owing a target, soonest due first        | gsi1 `SLADUE` / `<due ms>#<id>`                            |
 //! | … those with a breach to tell, by when           | gsi2 `SLAWAKE` / `<wake ms>#<id>`                          |

@@ -2,14 +2,16 @@
 //! (`pk=SLAPOLICIES`, `sk=<id>`), each one partition read whole; a conversation's clocks
 //! beside it (`pk=CV#<id>`, `sk=#SLA`, as JSON in `body`, version `v`), in gsi1
 //! `SLADUE` / `<due ms>#<id>` while a target is owed and in gsi2 `SLAWAKE` /
-//! `<wake ms>#<id>` while a breach waits to be told. Routing rules (`pk=RULES`,
-//! `sk=<id>`) are kept the same way as calendars.
+//! `<wake ms>#<id>` while a breach waits to be told. Routing rules (`pk=RULES`), canned
+//! replies (`pk=CANNED`) and macros (`pk=MACROS`), `sk=<id>`, are kept the same way as
+//! calendars.
 
 use super::{DynamoStore, Item, errors, items, keys, n, s};
 use crate::model::{
-    Calendar, CalendarId, ConversationId, ConversationSla, Rule, RuleId, SlaPolicy, SlaPolicyId,
+    Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
+    MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
 };
-use crate::ports::{DuePosition, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{CannedStore, DuePosition, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -224,5 +226,42 @@ impl RuleStore for DynamoStore {
 
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
         self.delete_item(keys::RULES, &id.to_string()).await
+    }
+}
+
+#[async_trait]
+impl CannedStore for DynamoStore {
+    async fn canned_replies(&self) -> PortResult<Vec<CannedReply>> {
+        self.partition(keys::CANNED)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn save_canned_reply(&self, reply: &CannedReply) -> PortResult<()> {
+        self.put(json_item(keys::CANNED, &reply.id.to_string(), reply)?, None)
+            .await
+    }
+
+    async fn delete_canned_reply(&self, id: CannedReplyId) -> PortResult<bool> {
+        self.delete_item(keys::CANNED, &id.to_string()).await
+    }
+
+    async fn macros(&self) -> PortResult<Vec<Macro>> {
+        self.partition(keys::MACROS)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn save_macro(&self, m: &Macro) -> PortResult<()> {
+        self.put(json_item(keys::MACROS, &m.id.to_string(), m)?, None)
+            .await
+    }
+
+    async fn delete_macro(&self, id: MacroId) -> PortResult<bool> {
+        self.delete_item(keys::MACROS, &id.to_string()).await
     }
 }

@@ -1,6 +1,7 @@
 //! The agent API under `/v1`, with its OpenAPI document built from the handlers.
 
 mod admin;
+mod canned;
 mod contacts;
 mod conversations;
 mod events;
@@ -86,6 +87,12 @@ macro_rules! operations {
             [rules::list, rules::create],
             [rules::replace, rules::delete],
             [rules::dry_run],
+            [canned::search, canned::create],
+            [canned::replace, canned::delete],
+            [canned::fill],
+            [canned::list_macros, canned::create_macro],
+            [canned::replace_macro, canned::delete_macro],
+            [canned::run_macro],
         }
     };
 }
