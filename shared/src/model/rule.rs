@@ -72,7 +72,9 @@ pub enum Condition {
     },
     /// The conversation holds at least (and at most) this many messages.
     MessageCount {
+        #[schema(maximum = 1000000)]
         at_least: Option<u32>,
+        #[schema(maximum = 1000000)]
         at_most: Option<u32>,
     },
     /// Any of these holds (none of them an `any` itself).
@@ -122,6 +124,8 @@ pub struct Rule {
 /// Most conditions (counting those inside `any`) and most actions in one rule.
 pub const MAX_CONDITIONS: usize = 20;
 pub const MAX_ACTIONS: usize = 10;
+/// The largest message count a condition names.
+pub const MAX_MESSAGE_COUNT: u32 = 1_000_000;
 /// Most words one condition lists.
 pub const MAX_WORDS: usize = 50;
 
@@ -175,8 +179,14 @@ impl Rule {
                 .then_some("a domain is like `example.com`"),
                 Condition::MessageCount { at_least, at_most } => (at_least.is_none()
                     && at_most.is_none()
-                    || at_least.zip(*at_most).is_some_and(|(l, m)| l > m))
-                .then_some("a message count sets `at_least`, `at_most` or both, in order"),
+                    || at_least.zip(*at_most).is_some_and(|(l, m)| l > m)
+                    || [at_least, at_most]
+                        .into_iter()
+                        .flatten()
+                        .any(|n| *n > MAX_MESSAGE_COUNT))
+                .then_some(
+                    "a message count sets `at_least`, `at_most` or both, in order, up to 1,000,000",
+                ),
                 Condition::Channel { any_of } => any_of.is_empty().then_some("list a channel"),
                 Condition::Priority { any_of } => any_of.is_empty().then_some("list a priority"),
                 Condition::Status { any_of } => any_of.is_empty().then_some("list a status"),

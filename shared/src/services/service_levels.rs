@@ -34,6 +34,11 @@ impl ServiceLevels {
                 "a calendar's name is 1 to 100 characters".into(),
             ));
         }
+        if calendar.hours.chars().count() > 500 {
+            return Err(ServiceError::Invalid(
+                "business hours are written in at most 500 characters".into(),
+            ));
+        }
         if calendar.holidays.len() > MAX_HOLIDAYS {
             return Err(ServiceError::Invalid(format!(
                 "a calendar lists at most {MAX_HOLIDAYS} holidays"

@@ -54,13 +54,19 @@ impl CannedBody {
 /// code.
 #[utoipa::path(get, path = "/v1/canned-replies", operation_id = "search_canned_replies", tags = ["canned replies"],
     params(SearchCanned),
-    responses((status = 200, body = Page<CannedReply>), (status = 401, body = Problem)),
+    responses((status = 200, body = Page<CannedReply>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<ApiState>,
     _: Caller,
     ApiQuery(q): ApiQuery<SearchCanned>,
 ) -> Result<Json<Page<CannedReply>>, ApiError> {
+    let too_long = |v: Option<&str>, max: usize| v.is_some_and(|v| v.chars().count() > max);
+    if too_long(q.q.as_deref(), 100) || too_long(q.language.as_deref(), 16) {
+        return Err(ApiError::bad_request(
+            "`q` is at most 100 characters and `language` at most 16",
+        ));
+    }
     let language = q.language.as_deref().filter(|l| !l.is_empty());
     Ok(Json(Page {
         items: state

@@ -134,8 +134,30 @@ pub struct DryRunBody {
     #[schema(max_items = 50)]
     tags: Vec<String>,
     team_id: Option<TeamId>,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1000000)]
     message_count: Option<u32>,
+}
+
+impl DryRunBody {
+    /// The bounds the schema states.
+    fn check(&self) -> Result<(), ApiError> {
+        let too_long =
+            |text: Option<&str>, max: usize| text.is_some_and(|t| t.chars().count() > max);
+        let bad = too_long(Some(&self.text), 20_000)
+            || too_long(self.subject.as_deref(), 500)
+            || too_long(self.from_email.as_deref(), 320)
+            || self.tags.len() > 50
+            || self
+                .message_count
+                .is_some_and(|n| !(1..=crate::model::MAX_MESSAGE_COUNT).contains(&n));
+        match bad {
+            true => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the message is longer, or the conversation larger, than a dry run takes",
+            )),
+            false => Ok(()),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -173,6 +195,7 @@ pub async fn dry_run(
     _: Caller,
     ApiJson(body): ApiJson<DryRunBody>,
 ) -> Result<Json<DryRun>, ApiError> {
+    body.check()?;
     let trial = state
         .rules
         .try_message(&TrialMessage {
