@@ -57,11 +57,19 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the bench data folder");
     println!("bench data: {}", dir.display());
 
+    // `BENCH_ONLY=rules` or `BENCH_ONLY=sla`: that section alone, on fresh files.
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("rules") => return rt.block_on(router_with_rules(&dir)),
+        Ok("sla") => return rt.block_on(sla_sweep(&dir)),
+        _ => {}
+    }
+
     let large = rt.block_on(prepared_store(&dir, "large", LARGE_CUSTOMERS));
     let small = rt.block_on(prepared_store(&dir, "small", SMALL_CUSTOMERS));
 
     rt.block_on(queue_path(&dir));
     rt.block_on(router_with_rules(&dir));
+    rt.block_on(sla_sweep(&dir));
     rt.block_on(router_with_agents(&dir));
 
     let cases = rt.block_on(ListCases::find(&large));
@@ -553,6 +561,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         policy: RoutePolicy::default(),
         rules: store.clone(),
         calendars: store.clone(),
+        rule_cache: Default::default(),
         reply_tokens: None,
     };
     let mut out = Drained::default();
@@ -718,6 +727,102 @@ async fn router_with_rules(dir: &Path) {
         drop(store);
         remove_db(&path);
     }
+}
+
+/// The SLA sweep on a fresh file holding the clocks of 100,000 open conversations, 1,000
+/// of them past their first response: how long finding the breached takes through the
+/// wake index, and the first page of the list in due order.
+async fn sla_sweep(dir: &Path) {
+    use shared::model::{
+        ConversationId, ConversationSla, Priority, PriorityTargets, SlaFact, SlaPolicy,
+        SlaPolicyId, TargetSeconds,
+    };
+    use shared::ports::SlaStore;
+    const OPEN: usize = 100_000;
+    const BREACHED: usize = 1_000;
+    println!(
+        "\n== SLA sweep: {OPEN} open conversations measured, {BREACHED} past their first response"
+    );
+    let path = dir.join(format!("sla-{}.db", std::process::id()));
+    remove_db(&path);
+    let store = Arc::new(Embedded::open(&path).expect("create the sla store"));
+    let policy = SlaPolicy {
+        id: SlaPolicyId::new(),
+        name: "bench".into(),
+        calendar_id: None,
+        teams: vec![],
+        channels: vec![],
+        targets: PriorityTargets {
+            normal: TargetSeconds {
+                first_response_secs: Some(3600),
+                next_response_secs: Some(3600),
+                resolution_secs: Some(86_400),
+            },
+            ..PriorityTargets::default()
+        },
+    };
+    let now = chrono::Utc::now();
+    let started = Instant::now();
+    let saves = (0..OPEN).map(|i| {
+        let store = store.clone();
+        let policy = policy.clone();
+        async move {
+            let mut sla =
+                ConversationSla::new(ConversationId::new(), &policy, None, Priority::Normal);
+            // The breached wrote two hours ago; the rest within the last 50 minutes.
+            let minutes = if i < BREACHED { 120 } else { (i % 50) as i64 };
+            sla.apply(SlaFact::CustomerMessage(
+                now - chrono::Duration::minutes(minutes),
+            ));
+            store
+                .save_conversation_sla(&sla)
+                .await
+                .expect("save clocks");
+        }
+    });
+    futures::stream::iter(saves)
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    println!(
+        "   {OPEN} clocks saved in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut timings = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let mut found = 0;
+        loop {
+            let batch = store
+                .slas_to_wake(now, 100)
+                .await
+                .expect("read the wake index");
+            found += batch.len();
+            if batch.len() < 100 || found >= BREACHED {
+                break;
+            }
+        }
+        timings.push(t.elapsed());
+        assert_eq!(found, BREACHED);
+    }
+    timings.sort();
+    println!(
+        "   finding the {BREACHED} breached (10 index reads of 100): median {:.2} ms, max {:.2} ms",
+        timings[timings.len() / 2].as_secs_f64() * 1000.0,
+        timings[timings.len() - 1].as_secs_f64() * 1000.0
+    );
+    let t = Instant::now();
+    let page = store
+        .slas_by_due(None, 25)
+        .await
+        .expect("read the due index");
+    println!(
+        "   first 25 in due order: {:.2} ms ({} read)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        page.len()
+    );
+    drop(store);
+    remove_db(&path);
 }
 
 /// Routing new customers on a fresh file with five available agents, so every new

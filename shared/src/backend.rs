@@ -240,6 +240,7 @@ impl Backend {
             policy,
             rules: self.rules.clone(),
             calendars: self.slas.clone(),
+            rule_cache: Default::default(),
             reply_tokens: None,
         }
     }

@@ -47,8 +47,8 @@ pub use message::{
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
 };
 pub use rule::{
-    Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, Trigger, normalize_text,
-    order as order_rules, run as run_rules,
+    Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, Trigger,
+    normalize_text, order as order_rules, run as run_rules,
 };
 pub use service_level::{
     Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, SlaView, TargetPhase,

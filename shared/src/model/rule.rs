@@ -268,23 +268,69 @@ pub struct Applied {
     pub events: Vec<Event>,
 }
 
-/// Runs `rules` (ordered by [`order`]) for `happening` on `conversation`, changing it as
-/// their actions say; returns what applied. A rule sees what the rules before it changed.
+/// Rules ready to run: in the order they run, their words made comparable once.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet(std::sync::Arc<[Rule]>);
+
+impl RuleSet {
+    pub fn new(mut rules: Vec<Rule>) -> Self {
+        order(&mut rules);
+        let prepare = |words: &mut Vec<String>| {
+            for w in words.iter_mut() {
+                *w = normalize_text(w).trim().to_owned();
+            }
+        };
+        for rule in &mut rules {
+            for condition in &mut rule.conditions {
+                let inner: Vec<&mut Condition> = match condition {
+                    Condition::Any { of } => of.iter_mut().collect(),
+                    other => vec![other],
+                };
+                for c in inner {
+                    if let Condition::TextContains { any_of }
+                    | Condition::SubjectContains { any_of } = c
+                    {
+                        prepare(any_of);
+                    }
+                }
+            }
+        }
+        Self(rules.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The message's words, made comparable once for every rule.
+struct Compared {
+    text: String,
+    subject: Option<String>,
+}
+
+/// Runs `rules` for `happening` on `conversation`, changing it as their actions say;
+/// returns what applied. A rule sees what the rules before it changed.
 pub fn run(
-    rules: &[Rule],
+    rules: &RuleSet,
     calendars: &[Calendar],
     happening: &Happening<'_>,
     conversation: &mut Conversation,
 ) -> Vec<Applied> {
     let mut applied = Vec::new();
+    let compared = Compared {
+        text: normalize_text(happening.text),
+        subject: happening.subject.map(normalize_text),
+    };
     for rule in rules
+        .0
         .iter()
         .filter(|r| r.enabled && r.trigger == happening.trigger)
     {
         let holds = rule
             .conditions
             .iter()
-            .all(|c| holds(c, calendars, happening, conversation));
+            .all(|c| holds(c, calendars, happening, &compared, conversation));
         if !holds {
             continue;
         }
@@ -324,18 +370,19 @@ fn holds(
     condition: &Condition,
     calendars: &[Calendar],
     h: &Happening<'_>,
+    compared: &Compared,
     c: &Conversation,
 ) -> bool {
-    let contains = |haystack: &str, words: &[String]| {
-        let haystack = normalize_text(haystack);
-        words
-            .iter()
-            .any(|w| haystack.contains(normalize_text(w).trim()))
-    };
+    // Both sides were made comparable: the words by `RuleSet::new`, the text by `run`.
+    let contains =
+        |haystack: &str, words: &[String]| words.iter().any(|w| haystack.contains(w.as_str()));
     match condition {
         Condition::Channel { any_of } => h.channel.is_some_and(|ch| any_of.contains(&ch)),
-        Condition::TextContains { any_of } => contains(h.text, any_of),
-        Condition::SubjectContains { any_of } => h.subject.is_some_and(|s| contains(s, any_of)),
+        Condition::TextContains { any_of } => contains(&compared.text, any_of),
+        Condition::SubjectContains { any_of } => compared
+            .subject
+            .as_deref()
+            .is_some_and(|s| contains(s, any_of)),
         Condition::NewConversation { is } => h.new_conversation == *is,
         Condition::SenderDomain { any_of } => h
             .sender_domains
@@ -361,7 +408,7 @@ fn holds(
             at_least.is_none_or(|l| c.message_count >= l)
                 && at_most.is_none_or(|m| c.message_count <= m)
         }
-        Condition::Any { of } => of.iter().any(|x| holds(x, calendars, h, c)),
+        Condition::Any { of } => of.iter().any(|x| holds(x, calendars, h, compared, c)),
     }
 }
 
@@ -474,6 +521,24 @@ mod tests {
         }
     }
 
+    /// Whether `condition` holds, through a rule set as the router runs one.
+    fn check(
+        condition: &Condition,
+        calendars: &[Calendar],
+        h: &Happening<'_>,
+        c: &Conversation,
+    ) -> bool {
+        let probe = rule(
+            "probe",
+            vec![condition.clone()],
+            vec![Action::AddTags {
+                tags: words(&["checked"]),
+            }],
+        );
+        let mut c = c.clone();
+        !run(&RuleSet::new(vec![probe]), calendars, h, &mut c).is_empty()
+    }
+
     fn words(list: &[&str]) -> Vec<String> {
         list.iter().map(|w| (*w).to_owned()).collect()
     }
@@ -495,13 +560,13 @@ mod tests {
             // Arabic yeh and kaf in a neighbouring word do not matter; the word is found.
             "مشكل در پرداخت",
         ] {
-            assert!(holds(&payments, &[], &happening(text), &c), "{text}");
+            assert!(check(&payments, &[], &happening(text), &c), "{text}");
         }
-        assert!(!holds(&payments, &[], &happening("سلام، سفارشم کجاست؟"), &c));
+        assert!(!check(&payments, &[], &happening("سلام، سفارشم کجاست؟"), &c));
         let card = Condition::TextContains {
             any_of: words(&["کارت"]),
         };
-        assert!(holds(&card, &[], &happening("كارت من"), &c), "Arabic kaf");
+        assert!(check(&card, &[], &happening("كارت من"), &c), "Arabic kaf");
     }
 
     #[test]
@@ -631,11 +696,11 @@ mod tests {
             ),
         ];
         for (condition, expected) in cases {
-            assert_eq!(holds(&condition, &[], &h, &c), expected, "{condition:?}");
+            assert_eq!(check(&condition, &[], &h, &c), expected, "{condition:?}");
         }
         let mut with_subject = happening("hi");
         with_subject.subject = Some("Refund for order 42");
-        assert!(holds(
+        assert!(check(
             &Condition::SubjectContains {
                 any_of: words(&["refund"])
             },
@@ -664,9 +729,9 @@ mod tests {
         let c = conversation();
         let h = happening("hi");
         let open = |calendar_id, is| Condition::WithinHours { calendar_id, is };
-        assert!(holds(&open(tehran.id, true), &calendars, &h, &c));
-        assert!(!holds(&open(tehran.id, false), &calendars, &h, &c));
-        assert!(holds(&open(sunday_only.id, false), &calendars, &h, &c));
+        assert!(check(&open(tehran.id, true), &calendars, &h, &c));
+        assert!(!check(&open(tehran.id, false), &calendars, &h, &c));
+        assert!(check(&open(sunday_only.id, false), &calendars, &h, &c));
     }
 
     #[test]
@@ -714,8 +779,8 @@ mod tests {
                 }],
             )
         };
-        let mut rules = vec![never, escalate, route];
-        order(&mut rules);
+        let rules = RuleSet::new(vec![never, escalate, route]);
+        let first_two = RuleSet::new(rules.0[..2].to_vec());
         let mut c = conversation();
         let applied = run(&rules, &[], &happening("پرداختم انجام نشد"), &mut c);
         let names: Vec<&str> = applied.iter().map(|a| a.rule_name.as_str()).collect();
@@ -733,15 +798,7 @@ mod tests {
         // Not about payments: neither applies, and nothing changes; the rule without
         // conditions applies to anything.
         let mut other = conversation();
-        assert!(
-            run(
-                &rules[..2],
-                &[],
-                &happening("where is my order"),
-                &mut other
-            )
-            .is_empty()
-        );
+        assert!(run(&first_two, &[], &happening("where is my order"), &mut other).is_empty());
         assert_eq!(other, conversation_like(&other));
         let applied = run(&rules, &[], &happening("where is my order"), &mut other);
         assert_eq!(applied[0].rule_name, "After the stop");
@@ -766,15 +823,28 @@ mod tests {
             }],
         );
         let mut c = conversation();
-        let applied = run(std::slice::from_ref(&same), &[], &happening("x"), &mut c);
+        let applied = run(
+            &RuleSet::new(vec![same.clone()]),
+            &[],
+            &happening("x"),
+            &mut c,
+        );
         assert_eq!(applied.len(), 1);
         assert_eq!(applied[0].events.len(), 1, "only rule_applied");
         same.enabled = false;
-        assert!(run(&[same.clone()], &[], &happening("x"), &mut c).is_empty());
+        assert!(
+            run(
+                &RuleSet::new(vec![same.clone()]),
+                &[],
+                &happening("x"),
+                &mut c
+            )
+            .is_empty()
+        );
         same.enabled = true;
         same.trigger = Trigger::SlaBreached;
         assert!(
-            run(&[same], &[], &happening("x"), &mut c).is_empty(),
+            run(&RuleSet::new(vec![same]), &[], &happening("x"), &mut c).is_empty(),
             "another trigger"
         );
     }

@@ -10,9 +10,7 @@ use crate::model::{
     MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity, Priority,
     TeamId, bounded_context, bounded_text, preview_of,
 };
-use crate::model::{
-    Applied, Calendar, Happening, IdentityKind, Rule, Trigger, order_rules, run_rules,
-};
+use crate::model::{Applied, Calendar, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
@@ -37,18 +35,47 @@ impl Default for RoutePolicy {
     }
 }
 
+/// The rules as read a moment ago: a router reads them at most once a second, so an
+/// admin's change applies within a second and a burst of messages reads them once.
+#[derive(Clone, Default)]
+pub struct RuleCache(Arc<std::sync::Mutex<Option<(std::time::Instant, RuleBook)>>>);
+
+impl RuleCache {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub async fn get(
+        &self,
+        rules: &dyn crate::ports::RuleStore,
+        calendars: &dyn crate::ports::SlaStore,
+    ) -> crate::ports::PortResult<RuleBook> {
+        if let Some((at, book)) = &*self.lock()
+            && at.elapsed() < Self::FRESH
+        {
+            return Ok(book.clone());
+        }
+        let book = RuleBook::read(rules, calendars).await?;
+        *self.lock() = Some((std::time::Instant::now(), book.clone()));
+        Ok(book)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, RuleBook)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Routing rules in the order they run, and the calendars their conditions name.
 #[derive(Clone, Debug, Default)]
 pub struct RuleBook {
-    pub rules: Arc<[Rule]>,
+    pub rules: RuleSet,
     pub calendars: Arc<[Calendar]>,
 }
 
 impl RuleBook {
-    pub fn new(mut rules: Vec<Rule>, calendars: Vec<Calendar>) -> Self {
-        order_rules(&mut rules);
+    pub fn new(rules: Vec<Rule>, calendars: Vec<Calendar>) -> Self {
         Self {
-            rules: rules.into(),
+            rules: RuleSet::new(rules),
             calendars: calendars.into(),
         }
     }

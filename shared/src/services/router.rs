@@ -3,7 +3,7 @@
 
 use super::answerer;
 use super::delivery::Applied;
-use super::route::{RoutePolicy, RuleBook};
+use super::route::{RoutePolicy, RuleCache};
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
@@ -44,10 +44,11 @@ pub struct InboundRouter {
     pub blobs: Arc<dyn BlobStore>,
     pub fetchers: Arc<Fetchers>,
     pub policy: RoutePolicy,
-    /// The routing rules each message runs, read for each message (with the calendars
-    /// they ask), so an admin's change applies to the next one.
+    /// The routing rules each message runs (with the calendars they ask), read at most
+    /// once a second.
     pub rules: Arc<dyn RuleStore>,
     pub calendars: Arc<dyn SlaStore>,
+    pub rule_cache: RuleCache,
     /// Checks the reply tokens of email addresses; none: tokens lead nowhere.
     pub reply_tokens: Option<crate::channels::email::ReplyTokens>,
 }
@@ -78,7 +79,10 @@ impl InboundRouter {
     /// The routing policy with the rules as they stand.
     async fn policy_now(&self) -> crate::ports::PortResult<RoutePolicy> {
         Ok(RoutePolicy {
-            rules: RuleBook::read(self.rules.as_ref(), self.calendars.as_ref()).await?,
+            rules: self
+                .rule_cache
+                .get(self.rules.as_ref(), self.calendars.as_ref())
+                .await?,
             ..self.policy.clone()
         })
     }
