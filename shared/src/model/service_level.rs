@@ -184,8 +184,9 @@ pub struct ConversationSla {
     pub wake_at: Option<DateTime<Utc>>,
     /// Breaches already told, so none is told twice.
     pub announced: Vec<Breach>,
-    /// The latest changes taken, by id.
-    pub seen: Vec<String>,
+    /// The latest changes taken, each as the first 32 bits of its id's SHA-256 (a
+    /// fraction of the id's size, and the item's).
+    pub seen: Vec<u32>,
     /// 0 until stored; bumped by each save.
     pub version: u64,
 }
@@ -225,13 +226,16 @@ impl ConversationSla {
 
     /// Whether the change `id` was taken already; remembers it if not.
     pub fn take_change(&mut self, id: &str) -> bool {
-        if self.seen.iter().any(|s| s == id) {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(id.as_bytes());
+        let short = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        if self.seen.contains(&short) {
             return false;
         }
         if self.seen.len() == REMEMBERED_CHANGES {
             self.seen.remove(0);
         }
-        self.seen.push(id.to_owned());
+        self.seen.push(short);
         true
     }
 

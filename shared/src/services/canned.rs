@@ -1,7 +1,7 @@
 //! Canned replies and macros: kept by admins, found by any agent as they type, filled in
 //! for a conversation, and run on one in a single call.
 
-use super::error::{ServiceError, ServiceResult};
+use super::error::{ServiceError, ServiceResult, room_for};
 use super::inbox::{ConversationPatch, Inbox, ReplyDraft};
 use crate::model::{
     Agent, CannedReply, CannedReplyId, Conversation, ConversationId, Fill, Macro, MacroId,
@@ -76,11 +76,12 @@ impl Canned {
                 reply.short_code
             )));
         }
-        check_count(
+        room_for(
+            "canned reply",
             replacing,
             all.iter().any(|c| c.id == reply.id),
             all.len(),
-            "canned reply",
+            MAX_EACH,
         )?;
         self.store.save_canned_reply(&reply).await?;
         Ok(reply)
@@ -160,11 +161,12 @@ impl Canned {
             }
         }
         let all = self.store.macros().await?;
-        check_count(
+        room_for(
+            "macro",
             replacing,
             all.iter().any(|x| x.id == m.id),
             all.len(),
-            "macro",
+            MAX_EACH,
         )?;
         self.store.save_macro(&m).await?;
         Ok(m)
@@ -246,20 +248,5 @@ impl Canned {
             .into_iter()
             .find(|c| c.id == id)
             .ok_or(ServiceError::NotFound("canned reply"))
-    }
-}
-
-fn check_count(
-    replacing: bool,
-    exists: bool,
-    count: usize,
-    what: &'static str,
-) -> ServiceResult<()> {
-    match (replacing, exists) {
-        (true, false) => Err(ServiceError::NotFound(what)),
-        (false, _) if count >= MAX_EACH => Err(ServiceError::Conflict(format!(
-            "an installation keeps at most {MAX_EACH} of each: delete one first"
-        ))),
-        _ => Ok(()),
     }
 }

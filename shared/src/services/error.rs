@@ -30,3 +30,21 @@ impl From<PortError> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Whether an admin's `what` (a rule, a calendar, …) may be saved: one replaced must
+/// exist, and a new one needs room under `max`.
+pub(crate) fn room_for(
+    what: &'static str,
+    replacing: bool,
+    exists: bool,
+    count: usize,
+    max: usize,
+) -> ServiceResult<()> {
+    match (replacing, exists) {
+        (true, false) => Err(ServiceError::NotFound(what)),
+        (false, _) if count >= max => Err(ServiceError::Conflict(format!(
+            "an installation keeps at most {max} of these ({what}): delete one first"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -37,8 +37,10 @@ impl Default for RoutePolicy {
 
 /// The rules as read a moment ago: a router reads them at most once a second, so an
 /// admin's change applies within a second and a burst of messages reads them once.
+/// Callers wait their turn (first come, first served) while one reads: messages handed
+/// out together reach the store in the order they came.
 #[derive(Clone, Default)]
-pub struct RuleCache(Arc<std::sync::Mutex<Option<(std::time::Instant, RuleBook)>>>);
+pub struct RuleCache(Arc<tokio::sync::Mutex<Option<(std::time::Instant, RuleBook)>>>);
 
 impl RuleCache {
     const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
@@ -48,20 +50,15 @@ impl RuleCache {
         rules: &dyn crate::ports::RuleStore,
         calendars: &dyn crate::ports::SlaStore,
     ) -> crate::ports::PortResult<RuleBook> {
-        if let Some((at, book)) = &*self.lock()
+        let mut cached = self.0.lock().await;
+        if let Some((at, book)) = &*cached
             && at.elapsed() < Self::FRESH
         {
             return Ok(book.clone());
         }
         let book = RuleBook::read(rules, calendars).await?;
-        *self.lock() = Some((std::time::Instant::now(), book.clone()));
+        *cached = Some((std::time::Instant::now(), book.clone()));
         Ok(book)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, RuleBook)>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

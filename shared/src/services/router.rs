@@ -103,6 +103,18 @@ impl InboundRouter {
 
     /// Stores a customer's message once, then tags, assigns and answers as it asks.
     async fn route(&self, mut message: InboundMessage, delivery: &Delivery) -> Handled {
+        // The rules are read first: nothing waits between finding what a message
+        // continues (threading) and storing it.
+        let policy = match self.policy_now().await {
+            Ok(policy) => policy,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the routing rules failed; will retry");
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                };
+            }
+        };
         if let Err(reason) = self.fetch_attachments(&mut message, delivery).await {
             tracing::warn!(source_id = message.source_id.as_str(), %reason, receives = delivery.receive_count, "attachment fetch will be retried");
             return Handled::Retry {
@@ -124,16 +136,6 @@ impl InboundRouter {
                 reason: e.to_string(),
             };
         }
-        let policy = match self.policy_now().await {
-            Ok(policy) => policy,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the routing rules failed; will retry");
-                return Handled::Retry {
-                    after: backoff(delivery.receive_count),
-                    reason: e.to_string(),
-                };
-            }
-        };
         match self.routing.route(&message, &policy).await {
             Ok(RouteOutcome::Stored {
                 message_id,

@@ -1,7 +1,7 @@
 //! What an admin does with routing rules: keep them (each checked, and everything it
 //! names found), and try them on a message without storing anything (the dry run).
 
-use super::error::{ServiceError, ServiceResult};
+use super::error::{ServiceError, ServiceResult, room_for};
 use super::route::RuleBook;
 use crate::model::{
     Action, AgentId, Channel, Condition, ContactId, Conversation, ConversationId,
@@ -59,15 +59,8 @@ impl Rules {
         }
         self.check_references(&rule).await?;
         let all = self.rules.rules().await?;
-        match (replacing, all.iter().any(|r| r.id == rule.id)) {
-            (true, false) => return Err(ServiceError::NotFound("rule")),
-            (false, _) if all.len() >= MAX_RULES => {
-                return Err(ServiceError::Conflict(format!(
-                    "an installation keeps at most {MAX_RULES} rules: delete one first"
-                )));
-            }
-            _ => {}
-        }
+        let exists = all.iter().any(|r| r.id == rule.id);
+        room_for("rule", replacing, exists, all.len(), MAX_RULES)?;
         self.rules.save_rule(&rule).await?;
         Ok(rule)
     }

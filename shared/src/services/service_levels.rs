@@ -1,7 +1,7 @@
 //! What an admin sets for service levels: calendars (business hours and holidays) and
 //! SLA policies, each checked before it is kept.
 
-use super::error::{ServiceError, ServiceResult};
+use super::error::{ServiceError, ServiceResult, room_for};
 use crate::model::{Calendar, CalendarId, SlaPolicy, SlaPolicyId};
 use crate::ports::{SlaStore, TeamStore};
 use std::sync::Arc;
@@ -47,7 +47,7 @@ impl ServiceLevels {
         calendar.business_hours().map_err(ServiceError::Invalid)?;
         let all = self.slas.calendars().await?;
         let exists = all.iter().any(|c| c.id == calendar.id);
-        check_count(replacing, exists, all.len(), "calendar")?;
+        room_for("calendar", replacing, exists, all.len(), MAX_EACH)?;
         self.slas.save_calendar(&calendar).await?;
         Ok(calendar)
     }
@@ -108,7 +108,7 @@ impl ServiceLevels {
         }
         let all = self.slas.sla_policies().await?;
         let exists = all.iter().any(|p| p.id == policy.id);
-        check_count(replacing, exists, all.len(), "SLA policy")?;
+        room_for("SLA policy", replacing, exists, all.len(), MAX_EACH)?;
         self.slas.save_sla_policy(&policy).await?;
         Ok(policy)
     }
@@ -118,20 +118,5 @@ impl ServiceLevels {
             true => Ok(()),
             false => Err(ServiceError::NotFound("SLA policy")),
         }
-    }
-}
-
-fn check_count(
-    replacing: bool,
-    exists: bool,
-    count: usize,
-    what: &'static str,
-) -> ServiceResult<()> {
-    match (replacing, exists) {
-        (true, false) => Err(ServiceError::NotFound(what)),
-        (false, _) if count >= MAX_EACH => Err(ServiceError::Conflict(format!(
-            "an installation keeps at most {MAX_EACH} of each: delete one first"
-        ))),
-        _ => Ok(()),
     }
 }

@@ -33,6 +33,21 @@ fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> PortResult<T> {
 }
 
 impl DynamoStore {
+    /// Every document of a partition kept whole (calendars, rules, …), by id.
+    async fn documents<T: serde::de::DeserializeOwned>(&self, pk: &str) -> PortResult<Vec<T>> {
+        self.partition(pk).await?.iter().map(from_json).collect()
+    }
+
+    /// Creates or replaces the document `id` of the partition `pk`.
+    async fn put_document<T: serde::Serialize>(
+        &self,
+        pk: &str,
+        id: &str,
+        value: &T,
+    ) -> PortResult<()> {
+        self.put(json_item(pk, id, value)?, None).await
+    }
+
     async fn delete_item(&self, pk: &str, sk: &str) -> PortResult<bool> {
         let out = self
             .client
@@ -111,16 +126,12 @@ fn up_to(at: DateTime<Utc>) -> String {
 #[async_trait]
 impl SlaStore for DynamoStore {
     async fn calendars(&self) -> PortResult<Vec<Calendar>> {
-        self.partition(keys::CALENDARS)
-            .await?
-            .iter()
-            .map(from_json)
-            .collect()
+        self.documents(keys::CALENDARS).await
     }
 
     async fn save_calendar(&self, calendar: &Calendar) -> PortResult<()> {
-        let item = json_item(keys::CALENDARS, &calendar.id.to_string(), calendar)?;
-        self.put(item, None).await
+        self.put_document(keys::CALENDARS, &calendar.id.to_string(), calendar)
+            .await
     }
 
     async fn delete_calendar(&self, id: CalendarId) -> PortResult<bool> {
@@ -128,16 +139,12 @@ impl SlaStore for DynamoStore {
     }
 
     async fn sla_policies(&self) -> PortResult<Vec<SlaPolicy>> {
-        self.partition(keys::SLA_POLICIES)
-            .await?
-            .iter()
-            .map(from_json)
-            .collect()
+        self.documents(keys::SLA_POLICIES).await
     }
 
     async fn save_sla_policy(&self, policy: &SlaPolicy) -> PortResult<()> {
-        let item = json_item(keys::SLA_POLICIES, &policy.id.to_string(), policy)?;
-        self.put(item, None).await
+        self.put_document(keys::SLA_POLICIES, &policy.id.to_string(), policy)
+            .await
     }
 
     async fn delete_sla_policy(&self, id: SlaPolicyId) -> PortResult<bool> {
@@ -212,15 +219,11 @@ impl SlaStore for DynamoStore {
 #[async_trait]
 impl RuleStore for DynamoStore {
     async fn rules(&self) -> PortResult<Vec<Rule>> {
-        self.partition(keys::RULES)
-            .await?
-            .iter()
-            .map(from_json)
-            .collect()
+        self.documents(keys::RULES).await
     }
 
     async fn save_rule(&self, rule: &Rule) -> PortResult<()> {
-        self.put(json_item(keys::RULES, &rule.id.to_string(), rule)?, None)
+        self.put_document(keys::RULES, &rule.id.to_string(), rule)
             .await
     }
 
@@ -232,15 +235,11 @@ impl RuleStore for DynamoStore {
 #[async_trait]
 impl CannedStore for DynamoStore {
     async fn canned_replies(&self) -> PortResult<Vec<CannedReply>> {
-        self.partition(keys::CANNED)
-            .await?
-            .iter()
-            .map(from_json)
-            .collect()
+        self.documents(keys::CANNED).await
     }
 
     async fn save_canned_reply(&self, reply: &CannedReply) -> PortResult<()> {
-        self.put(json_item(keys::CANNED, &reply.id.to_string(), reply)?, None)
+        self.put_document(keys::CANNED, &reply.id.to_string(), reply)
             .await
     }
 
@@ -249,16 +248,11 @@ impl CannedStore for DynamoStore {
     }
 
     async fn macros(&self) -> PortResult<Vec<Macro>> {
-        self.partition(keys::MACROS)
-            .await?
-            .iter()
-            .map(from_json)
-            .collect()
+        self.documents(keys::MACROS).await
     }
 
     async fn save_macro(&self, m: &Macro) -> PortResult<()> {
-        self.put(json_item(keys::MACROS, &m.id.to_string(), m)?, None)
-            .await
+        self.put_document(keys::MACROS, &m.id.to_string(), m).await
     }
 
     async fn delete_macro(&self, id: MacroId) -> PortResult<bool> {
