@@ -8,7 +8,7 @@ use crate::http::{
 };
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, BlobVersion, CannedStore, ChannelSender, ContactStore,
+    AgentStore, Blob, BlobStore, BlobVersion, AgentMessenger, CannedStore, ChannelSender, NoticeStore, ContactStore,
     ConversationStore, ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError,
     PortResult, ProofStore, Queue, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore,
     TeamStore, WebhookStore,
@@ -20,6 +20,7 @@ use crate::services::ingest::{Ingest, KeyThenSend};
 use crate::services::proof::Proofs;
 use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
+use crate::services::notify::Notifier;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
 use crate::services::webhooks::admin::Webhooks;
@@ -49,6 +50,7 @@ pub trait Store:
     + SlaStore
     + RuleStore
     + CannedStore
+    + NoticeStore
     + 'static
 {
 }
@@ -69,6 +71,7 @@ impl<T> Store for T where
         + SlaStore
         + RuleStore
         + CannedStore
+        + NoticeStore
         + 'static
 {
 }
@@ -105,6 +108,8 @@ pub struct Backend {
     pub slas: Arc<dyn SlaStore>,
     pub rules: Arc<dyn RuleStore>,
     pub canned: Arc<dyn CannedStore>,
+    /// Each agent's notification settings and linked chat.
+    pub notices: Arc<dyn NoticeStore>,
 }
 
 impl Backend {
@@ -127,6 +132,7 @@ impl Backend {
             slas: store.clone(),
             rules: store.clone(),
             canned: store.clone(),
+            notices: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -242,6 +248,19 @@ impl Backend {
             calendars: self.slas.clone(),
             rule_cache: Default::default(),
             reply_tokens: None,
+            notices: self.notices.clone(),
+            messenger: None,
+        }
+    }
+
+    /// Tells agents through `messenger` what the event log says needs them.
+    pub fn notifier(&self, messenger: Arc<dyn AgentMessenger>) -> Notifier {
+        Notifier {
+            feed: self.feed.clone(),
+            conversations: self.conversations.clone(),
+            agents: self.agents.clone(),
+            notices: self.notices.clone(),
+            messenger,
         }
     }
 
@@ -317,6 +336,9 @@ impl Backend {
             canned: crate::services::canned::Canned {
                 store: self.canned.clone(),
                 inbox: self.inbox(replies),
+            },
+            notifications: crate::services::notify::Notifications {
+                store: self.notices.clone(),
             },
             config: Arc::new(http),
         }

@@ -10,10 +10,11 @@ use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig, Webhoo
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
-use crate::ports::{ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore};
+use crate::ports::{AgentMessenger, ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
 use crate::services::erasure::Retention;
+use crate::services::notify::Notifier;
 use crate::services::page_link::{PageLinks, PageNotices};
 use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
@@ -32,6 +33,8 @@ use std::time::Duration;
 /// How often the in-process sweeper runs: snoozes that end, SLA breaches, the log's age.
 /// Each of its reads goes through an index, so running often costs little.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// Reads of the event log (100 entries each) one notification pass makes at most.
+const NOTIFY_BATCHES: usize = 50;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -50,6 +53,8 @@ pub struct LocalSettings {
     /// How long resolved conversations are kept; none: for ever.
     pub retention: Option<Retention>,
     pub webhooks: WebhookSettings,
+    /// How often agents' notifications go out (one message per agent at most).
+    pub notify_every: Duration,
 }
 
 impl LocalSettings {
@@ -90,6 +95,8 @@ pub struct Local {
     retention: Option<Retention>,
     /// What records the deliveries of each change, and what tries them.
     webhooks: (WebhookFanout, WebhookDeliverer),
+    /// Tells agents on Telegram what needs them, when the bot is set up; and how often.
+    notifier: Option<(Notifier, Duration)>,
 }
 
 impl Local {
@@ -115,6 +122,7 @@ impl Local {
             .with_blobs(blobs.clone());
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
+        let mut messenger: Option<Arc<dyn AgentMessenger>> = None;
         // Email attachments are read back from the raw message the webhook kept.
         fetchers.insert(Channel::Email, Arc::new(EmailFiles::new(blobs)));
         if let Some(telegram) = &settings.telegram {
@@ -122,7 +130,8 @@ impl Local {
                 .map_err(crate::ports::PortError::Internal)?;
             let bot = Arc::new(TelegramSender::new(api));
             channels.insert(Channel::Telegram, bot.clone() as Arc<dyn ChannelSender>);
-            fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+            fetchers.insert(Channel::Telegram, bot.clone() as Arc<dyn FileFetcher>);
+            messenger = Some(bot as Arc<dyn AgentMessenger>);
         }
         if let Some(twilio) = &settings.twilio {
             let api = TwilioApi::new(
@@ -161,6 +170,8 @@ impl Local {
         );
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
+        router.messenger = messenger.clone();
+        let notifier = messenger.map(|messenger| (backend.notifier(messenger), settings.notify_every));
         let sender = backend.sender(channels);
         // The pages' base is the public URL, else the address `run` serves on.
         let page_notices = PageNotices {
@@ -179,6 +190,7 @@ impl Local {
             rights: backend.rights(),
             retention: settings.retention,
             webhooks,
+            notifier,
         })
     }
 
@@ -256,6 +268,22 @@ impl Local {
             .run(shutdown.clone()),
         );
 
+        let notify_task = self.notifier.map(|(notifier, every)| {
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                // The first pass marks where notifying starts: what happens from now.
+                while !*stop.borrow() {
+                    if let Err(e) = notifier.pass(NOTIFY_BATCHES).await {
+                        tracing::error!(error = %e, "notifying agents failed");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            })
+        });
+
         let sweep_store = self.store.clone();
         let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
@@ -309,6 +337,9 @@ impl Local {
         let _ = fanout_task.await;
         let _ = sla_task.await;
         let _ = webhook_task.await;
+        if let Some(task) = notify_task {
+            let _ = task.await;
+        }
         served
     }
 }

@@ -6,7 +6,7 @@ use shared::aws::AwsClients;
 use shared::channels::email::EmailFiles;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
-use shared::ports::{FileFetcher, QueueName};
+use shared::ports::{AgentMessenger, FileFetcher, QueueName};
 use shared::services::router::Fetchers;
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ async fn main() -> Result<(), Error> {
             max_retry_delay: config.max_retry_delay,
         };
         let mut fetchers = Fetchers::default();
+        let mut messenger = None;
         // An email's attachments are read back from the raw email `email-inbound` kept.
         fetchers.insert(
             Channel::Email,
@@ -36,7 +37,9 @@ async fn main() -> Result<(), Error> {
         );
         if let Some(settings) = &config.telegram {
             let bot = lambda::telegram::bot(&clients, settings).await?;
-            fetchers.insert(Channel::Telegram, bot as Arc<dyn FileFetcher>);
+            fetchers.insert(Channel::Telegram, bot.clone() as Arc<dyn FileFetcher>);
+            // An agent's link code is answered in their chat.
+            messenger = Some(bot as Arc<dyn AgentMessenger>);
         }
         if let Some(settings) = &config.twilio {
             let account = lambda::telephony::twilio(&clients, settings).await?;
@@ -47,6 +50,7 @@ async fn main() -> Result<(), Error> {
         }
         let mut router = backend.router(config.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
+        router.messenger = messenger;
         Ok((consumer, Arc::new(router)))
     })
     .await?;

@@ -1,6 +1,6 @@
 //! `sweeper`: every minute (an EventBridge schedule), the time-driven changes: snoozed
 //! conversations whose time has come reopen, SLA clocks move on from the event log and
-//! their breaches are told, and, with a retention period, resolved
+//! their breaches are told, agents are notified on Telegram, and, with a retention period, resolved
 //! conversations past it are erased with their files.
 #![forbid(unsafe_code)]
 
@@ -20,7 +20,16 @@ async fn main() -> Result<(), Error> {
             let rights = Rights::new(store.clone(), clients.blobs(&config.aws));
             (rights, retention)
         });
+        // Agents who linked their Telegram chat hear there what needs them.
+        let notifier = match &config.telegram {
+            Some(settings) => {
+                let bot = lambda::telegram::bot(&clients, settings).await?;
+                Some(clients.backend(&config.aws).notifier(bot))
+            }
+            None => None,
+        };
         Ok(Sweeper {
+            notifier,
             conversations: store.clone(),
             slas: store.clone(),
             rules: store.clone(),

@@ -3,7 +3,7 @@ use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis};
 use crate::model::{
-    Conversation, ConversationId, DeliveryStatus, Event, EventId, Message, MessageId, Note,
+    Conversation, ConversationId, DeliveryStatus, Event, EventId, Message, MessageId, Note, NoteId,
     SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
@@ -249,6 +249,24 @@ impl ConversationStore for Embedded {
                 })
                 .map_err(sql)?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn note(&self, id: ConversationId, note: NoteId) -> PortResult<Option<Note>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT id, conversation_id, author_id, text, created_at FROM notes
+                     WHERE id = ?1 AND conversation_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row([note.to_string(), id.to_string()], |row| {
+                        rows::note_from(row, 0)
+                    })
+                    .optional()
+                })
+                .map_err(sql)
             })
             .await
     }

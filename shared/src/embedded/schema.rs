@@ -289,6 +289,8 @@ pub const STORE: &[&str] = &[
     // 13: canned replies and macros, as JSON.
     "CREATE TABLE canned_replies (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE macros (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
+    // 14: each agent's notification settings and linked chat, as JSON.
+    "CREATE TABLE agent_notifications (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

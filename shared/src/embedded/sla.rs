@@ -1,15 +1,15 @@
 //! Service levels: calendars and policies as JSON rows, and each conversation's clocks
 //! with their due and wake times in indexed columns; routing rules, canned replies and
-//! macros as JSON rows too.
+//! macros as JSON rows too, and each agent's notification settings.
 
 use super::Embedded;
 use super::db::sql;
 use super::rows::millis;
 use crate::model::{
-    Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
+    AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
     MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
 };
-use crate::ports::{CannedStore, DuePosition, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -39,6 +39,24 @@ impl Embedded {
                     .query_map([], |row| decode(&row.get::<_, String>(0)?))
                     .map_err(sql)?;
                 rows.collect::<rusqlite::Result<Vec<T>>>().map_err(sql)
+            })
+            .await
+    }
+
+    /// One row of a table of JSON bodies.
+    async fn body<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        table: &'static str,
+        id: String,
+    ) -> PortResult<Option<T>> {
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))
+                    .and_then(|mut s| {
+                        s.query_row([id], |row| decode(&row.get::<_, String>(0)?))
+                            .optional()
+                    })
+                    .map_err(sql)
             })
             .await
     }
@@ -243,5 +261,21 @@ impl CannedStore for Embedded {
 
     async fn delete_macro(&self, id: MacroId) -> PortResult<bool> {
         self.delete_body("macros", id.to_string()).await
+    }
+}
+
+#[async_trait]
+impl NoticeStore for Embedded {
+    async fn agent_notifications(&self, id: AgentId) -> PortResult<Option<AgentNotifications>> {
+        self.body("agent_notifications", id.to_string()).await
+    }
+
+    async fn save_agent_notifications(&self, settings: &AgentNotifications) -> PortResult<()> {
+        self.put_body(
+            "agent_notifications",
+            settings.agent_id.to_string(),
+            encode(settings)?,
+        )
+        .await
     }
 }

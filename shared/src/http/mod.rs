@@ -83,6 +83,7 @@ pub struct ApiState {
     pub service_levels: crate::services::service_levels::ServiceLevels,
     pub rules: crate::services::rules::Rules,
     pub canned: crate::services::canned::Canned,
+    pub notifications: crate::services::notify::Notifications,
     pub config: Arc<HttpConfig>,
 }
 

@@ -1,12 +1,14 @@
 //! The sweeper: an EventBridge schedule (`rate(1 minute)`) wakes it; it does the
 //! time-driven work of [`crate::services::sweep`], moves the SLA clocks on from the event
-//! log and tells their breaches ([`crate::services::sla`]), and erases what is past its
+//! log and tells their breaches ([`crate::services::sla`]), tells agents on Telegram what
+//! needs them ([`crate::services::notify`]), and erases what is past its
 //! retention ([`crate::services::rights`]) when the stack keeps conversations for a time
 //! only.
 
 use super::Error;
 use crate::ports::{ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
+use crate::services::notify::Notifier;
 use crate::services::rights::Rights;
 use crate::services::sla::{SlaKeeper, announce_breaches};
 use crate::services::subscriber::FeedConsumer;
@@ -18,6 +20,8 @@ use std::sync::Arc;
 /// Batches of the event log one sweep hands the SLA keeper at most (100 entries each);
 /// what is left waits for the next minute.
 const KEEPER_BATCHES: usize = 200;
+/// Batches one sweep reads for agents' notifications at most.
+const NOTIFY_BATCHES: usize = 50;
 
 /// What the sweeper works on.
 #[derive(Clone)]
@@ -28,6 +32,8 @@ pub struct Sweeper {
     pub feed: Arc<dyn EventFeed>,
     /// Erasure past the retention, when there is one.
     pub retention: Option<(Rights, Retention)>,
+    /// Tells agents on Telegram, when the bot is set up.
+    pub notifier: Option<Notifier>,
 }
 
 /// Serves scheduled events until Lambda stops the process. A failed sweep fails the
@@ -66,6 +72,11 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         chrono::Utc::now(),
     )
     .await?;
+    // One message per agent a minute at most: what the minute brought, as one digest.
+    let notified = match &sweeper.notifier {
+        Some(notifier) => Some(notifier.pass(NOTIFY_BATCHES).await?.sent),
+        None => None,
+    };
     let erased = match &sweeper.retention {
         Some((rights, retention)) => Some(rights.sweep(*retention, now).await?),
         None => None,
@@ -73,6 +84,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     tracing::info!(
         woken,
         breaches,
+        notified,
         erased_conversations = erased.map(|e| e.conversations),
         erased_contacts = erased.map(|e| e.contacts),
         scheduled_for = event.time.map(|t| t.to_rfc3339()),

@@ -65,6 +65,8 @@ pub enum Inbound {
     Report(ReportedDelivery),
     /// A customer proved an address they typed.
     Proof(ProvenAddress),
+    /// An agent sent the bot the code that links their chat, to be notified there.
+    AgentLink(AgentLinkRequest),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,6 +94,25 @@ pub struct ProvenAddress {
     pub proof: crate::ports::PendingProof,
 }
 
+/// `/start <code>` from an agent's private Telegram chat. The code is checked by the
+/// router, never stored as a message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentLinkRequest {
+    pub source_id: SourceId,
+    pub received_at: DateTime<Utc>,
+    pub chat_id: i64,
+    pub link_code: String,
+}
+
+impl std::fmt::Debug for AgentLinkRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentLinkRequest")
+            .field("source_id", &self.source_id)
+            .field("chat_id", &self.chat_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Serialize for Inbound {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
@@ -100,6 +121,7 @@ impl Serialize for Inbound {
             Inbound::Signal(s) => serde_json::to_value(s),
             Inbound::Report(r) => serde_json::to_value(r),
             Inbound::Proof(p) => serde_json::to_value(p),
+            Inbound::AgentLink(l) => serde_json::to_value(l),
         };
         let mut news = news.map_err(S::Error::custom)?;
         // With the fields a message must have, so that a router of the release before,
@@ -130,6 +152,8 @@ impl<'de> Deserialize<'de> for Inbound {
             serde_json::from_value(value).map(Inbound::Report)
         } else if carries("proof") {
             serde_json::from_value(value).map(Inbound::Proof)
+        } else if carries("link_code") {
+            serde_json::from_value(value).map(Inbound::AgentLink)
         } else {
             serde_json::from_value(value).map(|m| Inbound::Message(Box::new(m)))
         };
@@ -169,6 +193,7 @@ impl Inbound {
             Inbound::Signal(s) => &s.source_id,
             Inbound::Report(r) => &r.source_id,
             Inbound::Proof(p) => &p.source_id,
+            Inbound::AgentLink(l) => &l.source_id,
         }
     }
 
@@ -183,6 +208,7 @@ impl Inbound {
             ),
             Inbound::Report(r) => r.source_id.as_str().to_owned(),
             Inbound::Proof(p) => p.source_id.as_str().to_owned(),
+            Inbound::AgentLink(l) => l.source_id.as_str().to_owned(),
         }
     }
 }
@@ -379,11 +405,18 @@ mod tests {
             report(),
         );
         let proof = Inbound::proof(SourceId::new("proof", "abc"), proof());
+        let link = Inbound::AgentLink(AgentLinkRequest {
+            source_id: SourceId::new("telegram", "5:9"),
+            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            chat_id: 5,
+            link_code: "ag_01jd8x3m6k9q0w5e2r7t4y1v3h-abcdefghijklmnopqrstuvwx".into(),
+        });
         for item in [
             Inbound::from(message()),
             signal.clone(),
             report.clone(),
             proof.clone(),
+            link,
         ] {
             let bytes = serde_json::to_vec(&item).unwrap();
             assert_eq!(serde_json::from_slice::<Inbound>(&bytes).unwrap(), item);

@@ -13,6 +13,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod message;
+mod notice;
 mod rule;
 mod service_level;
 mod sla;
@@ -39,12 +40,16 @@ pub use ids::{
     MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
-    ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
+    AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
     ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
 };
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,
+};
+pub use notice::{
+    AgentNotifications, LINK_CODE_MINUTES, LinkCode, Notice, NoticeKind, NoticePrefs, TelegramLink,
+    digest as notice_digest, handles as mention_handles, mentioned,
 };
 pub use rule::{
     Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, Trigger,

@@ -1,7 +1,7 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
     Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Event, EventId, Identity, InboundMessage, Message, MessageId, Note, Priority,
+    DeliveryStatus, Event, EventId, Identity, InboundMessage, Message, MessageId, Note, NoteId, Priority,
     Reachability, SourceId, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
@@ -182,6 +182,8 @@ pub trait ConversationStore: Send + Sync {
         count: usize,
     ) -> PortResult<MessageWindow>;
     async fn add_note(&self, note: &Note) -> PortResult<()>;
+    /// One note of the conversation's timeline.
+    async fn note(&self, id: ConversationId, note: NoteId) -> PortResult<Option<Note>>;
     /// One event of the conversation's timeline.
     async fn event(&self, id: ConversationId, event: EventId) -> PortResult<Option<Event>>;
     /// Snoozed conversations whose time has come, soonest first.

@@ -7,7 +7,7 @@ use crate::model::{
 };
 use crate::ports::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
-    PageRequest, PortError, StatusFilter, TeamStore,
+    PageRequest, PortError, PortResult, StatusFilter, TeamStore,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -196,18 +196,9 @@ impl Directory {
         Ok(self.agents.list_agents(page).await?)
     }
 
-    /// Every agent, in pages of the store's largest, for an admin's listing.
+    /// Every agent, for an admin's listing.
     pub async fn all_agents(&self) -> ServiceResult<Vec<Agent>> {
-        let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
-        let mut all = Vec::new();
-        loop {
-            let agents = self.agents.list_agents(&page).await?;
-            all.extend(agents.items);
-            match agents.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => return Ok(all),
-            }
-        }
+        Ok(every_agent(self.agents.as_ref()).await?)
     }
 
     /// The agent `which` names: their id (`ag_…`), else their email address (compared
@@ -330,5 +321,19 @@ pub fn checked_extension(extension: &str) -> ServiceResult<String> {
         Err(ServiceError::Invalid(
             "a phone extension is 1–32 of digits, letters and + * # - _ .".into(),
         ))
+    }
+}
+
+/// Every agent, in pages of the store's largest (agents are a team, not a crowd).
+pub(crate) async fn every_agent(agents: &dyn AgentStore) -> PortResult<Vec<Agent>> {
+    let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
+    let mut all = Vec::new();
+    loop {
+        let listed = agents.list_agents(&page).await?;
+        all.extend(listed.items);
+        match listed.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(all),
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod feed;
 pub mod inbox;
 pub mod ingest;
 pub mod lookup;
+pub mod notify;
 pub mod page_link;
 pub mod proof;
 pub mod recipient;

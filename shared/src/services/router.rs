@@ -6,12 +6,13 @@ use super::delivery::Applied;
 use super::route::{RoutePolicy, RuleCache};
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
+use super::notify::Notifications;
 use crate::model::{
-    Author, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound, InboundMessage,
+    AgentLinkRequest, Author, LinkCode, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound, InboundMessage,
     Message, MessageId, ProvenAddress, ReportKind,
 };
 use crate::ports::{
-    AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
+    AgentMessenger, AgentStore, NoticeStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
     MAX_DELIVERIES, MessageStore, PortError, Queue, RouteOutcome, RoutingStore, RuleStore,
     SlaStore,
 };
@@ -51,6 +52,10 @@ pub struct InboundRouter {
     pub rule_cache: RuleCache,
     /// Checks the reply tokens of email addresses; none: tokens lead nowhere.
     pub reply_tokens: Option<crate::channels::email::ReplyTokens>,
+    /// Agents' notification settings: a link code sent to the bot links a chat.
+    pub notices: Arc<dyn NoticeStore>,
+    /// Answers a link code in the chat that sent it (the Telegram bot), when set.
+    pub messenger: Option<Arc<dyn AgentMessenger>>,
 }
 
 impl InboundRouter {
@@ -73,6 +78,7 @@ impl InboundRouter {
                     .await
             }
             Inbound::Proof(proven) => self.record_proof(&proven, &delivery).await,
+            Inbound::AgentLink(request) => self.link_agent(&request, &delivery).await,
         }
     }
 
@@ -85,6 +91,47 @@ impl InboundRouter {
                 .await?,
             ..self.policy.clone()
         })
+    }
+
+    /// Links the agent's chat that sent a code, and tells the chat whether it did.
+    async fn link_agent(&self, request: &AgentLinkRequest, delivery: &Delivery) -> Handled {
+        let notifications = Notifications {
+            store: self.notices.clone(),
+        };
+        let linked = match LinkCode::parse(&request.link_code) {
+            Some(code) => {
+                match notifications
+                    .link(&code, request.chat_id, request.received_at)
+                    .await
+                {
+                    Ok(linked) => linked,
+                    Err(e) => {
+                        return Handled::Retry {
+                            after: backoff(delivery.receive_count),
+                            reason: e.to_string(),
+                        };
+                    }
+                }
+            }
+            None => None,
+        };
+        let answer = match linked {
+            Some(agent_id) => {
+                tracing::info!(%agent_id, "an agent's Telegram chat linked");
+                "Linked. Switchboard tells you here what needs you; choose what in your \
+                 notification settings."
+            }
+            None => {
+                tracing::info!("a Telegram link code refused");
+                "This code is not valid or has expired. Ask Switchboard for a new one."
+            }
+        };
+        if let Some(messenger) = &self.messenger
+            && let Err(e) = messenger.tell(request.chat_id, answer).await
+        {
+            tracing::warn!(error = %e, "the answer to a link code was not sent");
+        }
+        Handled::Done
     }
 
     async fn record_proof(&self, proven: &ProvenAddress, delivery: &Delivery) -> Handled {

@@ -30,6 +30,10 @@ impl LocalSettings {
             &s::MAX_CONNECTIONS,
         ))?;
         let telegram = telegram(vars, &settings.telegram)?;
+        let notify_every: u64 = vars.number(&s::NOTIFY_EVERY_SECS)?;
+        if notify_every == 0 {
+            return Err(ConfigError::new(&s::NOTIFY_EVERY_SECS, "must be 1 or more"));
+        }
         let twilio = twilio(vars, settings.twilio.as_ref())?;
         let mut http = settings.http;
         http.telegram = telegram.as_ref().map(TelegramWebhook::from);
@@ -47,6 +51,7 @@ impl LocalSettings {
             server,
             retention: settings.retention,
             webhooks: settings.webhooks,
+            notify_every: std::time::Duration::from_secs(notify_every),
         })
     }
 }

@@ -120,6 +120,8 @@ schema! {
     TELEGRAM_WELCOME_TEXT: Both Value None;
     /// Take messages from groups and supergroups too (otherwise they are ignored).
     TELEGRAM_GROUPS: Both Switch Some("false");
+    /// Seconds between an agent's Telegram notifications: what happens in between comes as one digest (on AWS, the sweeper's minute).
+    NOTIFY_EVERY_SECS: Local Value Some("30");
     /// How many sender instances may run at once; each keeps to its share of the bot's 30 messages a second.
     TELEGRAM_SENDERS: Aws Value Some("1");
     /// The relay sends it in X-Switchboard-Email-Secret (at least 16 characters); it turns POST /webhooks/email on.

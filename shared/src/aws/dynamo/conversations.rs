@@ -6,7 +6,7 @@ use super::routing::{build_error, put, put_with};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Message,
-    MessageId, Note, SourceId, TimelineItem, preview_of,
+    MessageId, Note, NoteId, SourceId, TimelineItem, preview_of,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
@@ -265,6 +265,19 @@ impl ConversationStore for DynamoStore {
             None,
         )
         .await
+    }
+
+    async fn note(&self, id: ConversationId, note: NoteId) -> PortResult<Option<Note>> {
+        let Some(item) = self
+            .get(&keys::conversation(id), &keys::timeline(note.ulid()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        match read_timeline_item(item)? {
+            TimelineItem::Note(n) => Ok(Some(n)),
+            _ => Ok(None),
+        }
     }
 
     async fn event(&self, id: ConversationId, event: EventId) -> PortResult<Option<Event>> {

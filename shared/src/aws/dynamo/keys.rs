@@ -29,6 +29,8 @@ pub const SLA_POLICIES: &str = "SLAPOLICIES";
 pub const RULES: &str = "RULES";
 pub const CANNED: &str = "CANNED";
 pub const MACROS: &str = "MACROS";
+/// Each agent's notification settings, `sk=<agent id>`.
+pub const NOTICES: &str = "NOTICES";
 /// Beside a conversation: its service-level clocks.
 pub const SLA: &str = "#SLA";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the

@@ -4,14 +4,15 @@
 //! `SLADUE` / `<due ms>#<id>` while a target is owed and in gsi2 `SLAWAKE` /
 //! `<wake ms>#<id>` while a breach waits to be told. Routing rules (`pk=RULES`), canned
 //! replies (`pk=CANNED`) and macros (`pk=MACROS`), `sk=<id>`, are kept the same way as
-//! calendars.
+//! calendars, and so are each agent's notification settings (`pk=NOTICES`,
+//! `sk=<agent id>`).
 
 use super::{DynamoStore, Item, errors, items, keys, n, s};
 use crate::model::{
-    Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
+    AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
     MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
 };
-use crate::ports::{CannedStore, DuePosition, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -257,5 +258,20 @@ impl CannedStore for DynamoStore {
 
     async fn delete_macro(&self, id: MacroId) -> PortResult<bool> {
         self.delete_item(keys::MACROS, &id.to_string()).await
+    }
+}
+
+#[async_trait]
+impl NoticeStore for DynamoStore {
+    async fn agent_notifications(&self, id: AgentId) -> PortResult<Option<AgentNotifications>> {
+        self.get(keys::NOTICES, &id.to_string())
+            .await?
+            .map(|item| from_json(&item))
+            .transpose()
+    }
+
+    async fn save_agent_notifications(&self, settings: &AgentNotifications) -> PortResult<()> {
+        self.put_document(keys::NOTICES, &settings.agent_id.to_string(), settings)
+            .await
     }
 }

@@ -3,7 +3,7 @@
 
 use super::wire::{ChatKind, FileRef, Message, Update};
 use crate::model::{
-    Attachment, Channel, ChannelSignal, DefaultRegion, Identity, Inbound, InboundMessage,
+    AgentLinkRequest, Attachment, LinkCode, Channel, ChannelSignal, DefaultRegion, Identity, Inbound, InboundMessage,
     PhoneNumber, PresentedIdentity, Reachability, SourceId,
 };
 use chrono::{DateTime, Utc};
@@ -92,6 +92,17 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
             return Normalized::Ignored("a group message (groups are not enabled)");
         }
         ChatKind::Channel | ChatKind::Other => return Normalized::Ignored("a channel message"),
+    }
+    // An agent linking their chat for notifications: not a customer's message.
+    if let (true, None, Some(code)) = (private, &edit_of, start_payload(m.text.as_deref()))
+        && LinkCode::parse(code).is_some()
+    {
+        return Normalized::News(Box::new(Inbound::AgentLink(AgentLinkRequest {
+            source_id: message_source(m.chat.id, m.message_id),
+            received_at: at(m.date),
+            chat_id: m.chat.id,
+            link_code: code.to_owned(),
+        })));
     }
     // In a private chat the chat is the user, so a message without `from` is still theirs.
     let sender_id = match (&m.from, private) {
@@ -195,6 +206,16 @@ fn full_name(first: &str, last: Option<&str>) -> String {
         Some(last) => format!("{first} {last}"),
         None => first.to_owned(),
     }
+}
+
+/// The payload of `/start <payload>` (or `/start@bot_name <payload>`).
+fn start_payload(text: Option<&str>) -> Option<&str> {
+    let rest = text?.trim().strip_prefix("/start")?;
+    let rest = match rest.strip_prefix('@') {
+        Some(named) => named.split_once(' ').map_or("", |(_, payload)| payload),
+        None => rest.strip_prefix(' ')?,
+    };
+    Some(rest.trim()).filter(|p| !p.is_empty())
 }
 
 /// `/start`, `/start payload` or `/start@bot_name`.

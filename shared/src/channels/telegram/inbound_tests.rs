@@ -72,6 +72,42 @@ fn start_asks_for_the_welcome_text_and_only_when_one_is_configured() {
 }
 
 #[test]
+fn an_agents_link_code_is_news_for_the_router_and_never_a_customer_message() {
+    let raw = include_str!("fixtures/start_link.json");
+    let update = parse_update(raw.as_bytes()).unwrap();
+    let Normalized::News(news) = normalize(&update, &settings()) else {
+        panic!("a link code was taken for a message")
+    };
+    let Inbound::AgentLink(link) = *news else {
+        panic!("not a link: {news:?}")
+    };
+    assert_eq!(link.chat_id, 5_550_001);
+    assert_eq!(
+        link.link_code,
+        "ag_01jd8x3m6k9q0w5e2r7t4y1v3h-abcdefghijklmnopqrstuvwx"
+    );
+    assert_eq!(link.received_at.timestamp(), 1_735_732_900);
+    // Only in a private chat, and only a code that reads as one.
+    let in_group = raw.replace("\"type\": \"private\"", "\"type\": \"group\"");
+    let grouped = InboundSettings {
+        groups_enabled: true,
+        ..settings()
+    };
+    assert!(matches!(
+        normalize(&parse_update(in_group.as_bytes()).unwrap(), &grouped),
+        Normalized::Message(_)
+    ));
+    let not_a_code = raw.replace("-abcdefghijklmnopqrstuvwx", "-ref42");
+    assert!(matches!(
+        normalize(&parse_update(not_a_code.as_bytes()).unwrap(), &settings()),
+        Normalized::Message(_)
+    ));
+    assert_eq!(start_payload(Some("/start@acme_bot  x1 ")), Some("x1"));
+    assert_eq!(start_payload(Some("/start")), None);
+    assert_eq!(start_payload(Some("/startx y")), None);
+}
+
+#[test]
 fn a_photo_keeps_its_largest_size_and_its_caption() {
     let m = message(include_str!("fixtures/photo.json"));
     assert_eq!(m.text, "رسید پرداخت 🧾");

@@ -7,7 +7,7 @@ use super::outbound::{
 use super::wire::ReplyParameters;
 use crate::model::{Channel, IdentityKind};
 use crate::ports::{
-    ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, OutboundFile, SendError,
+    AgentMessenger, ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, OutboundFile, SendError,
     Sent,
 };
 use async_trait::async_trait;
@@ -223,6 +223,15 @@ impl Target {
             reply: None,
             group: false,
         })
+    }
+}
+
+/// An agent's notification: one short text to the chat they linked, paced like replies.
+#[async_trait]
+impl AgentMessenger for TelegramSender {
+    async fn tell(&self, chat_id: i64, text: &str) -> Result<(), SendError> {
+        let part = Part::Text(escape_html(text));
+        self.send_part(chat_id, &part, false, None).await.map(|_| ())
     }
 }
 

@@ -6,6 +6,7 @@ mod contacts;
 mod conversations;
 mod events;
 mod messages;
+mod notifications;
 mod problems_doc;
 mod replies;
 mod rules;
@@ -74,6 +75,8 @@ macro_rules! operations {
             [contacts::export],
             [contacts::merge],
             [admin::me, admin::patch_me],
+            [notifications::get, notifications::put],
+            [notifications::start_link, notifications::unlink],
             [admin::list_agents, admin::create_agent],
             [admin::patch_agent],
             [admin::list_teams, admin::create_team],
