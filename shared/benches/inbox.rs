@@ -563,6 +563,8 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         calendars: store.clone(),
         rule_cache: Default::default(),
         reply_tokens: None,
+        notices: store.clone(),
+        messenger: None,
     };
     let mut out = Drained::default();
     let started = Instant::now();

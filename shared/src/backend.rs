@@ -8,19 +8,19 @@ use crate::http::{
 };
 use crate::model::Channel;
 use crate::ports::{
-    AgentStore, Blob, BlobStore, BlobVersion, AgentMessenger, CannedStore, ChannelSender, NoticeStore, ContactStore,
-    ConversationStore, ErasureStore, EventFeed, IdempotencyStore, MessageStore, PortError,
-    PortResult, ProofStore, Queue, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore,
-    TeamStore, WebhookStore,
+    AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore, ChannelSender,
+    ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore, MessageStore,
+    NoticeStore, PortError, PortResult, ProofStore, Queue, RoutingStore, RuleStore, SendOnce,
+    SettingStore, SlaStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
 use crate::services::ingest::{Ingest, KeyThenSend};
+use crate::services::notify::Notifier;
 use crate::services::proof::Proofs;
 use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
-use crate::services::notify::Notifier;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
 use crate::services::webhooks::admin::Webhooks;

@@ -10,7 +10,9 @@ use crate::config::{HttpConfig, SmtpConfig, TelegramConfig, TwilioConfig, Webhoo
 use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
-use crate::ports::{AgentMessenger, ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore};
+use crate::ports::{
+    AgentMessenger, ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore,
+};
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
 use crate::services::erasure::Retention;
@@ -171,7 +173,8 @@ impl Local {
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger.clone();
-        let notifier = messenger.map(|messenger| (backend.notifier(messenger), settings.notify_every));
+        let notifier =
+            messenger.map(|messenger| (backend.notifier(messenger), settings.notify_every));
         let sender = backend.sender(channels);
         // The pages' base is the public URL, else the address `run` serves on.
         let page_notices = PageNotices {

@@ -215,6 +215,14 @@ impl App {
             .expect("the API answers")
     }
 
+    pub async fn put_json(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.request(key, Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
     pub async fn patch_json(&self, key: &str, path: &str, body: &Value) -> Response {
         self.request(key, Method::PATCH, path)
             .json(body)

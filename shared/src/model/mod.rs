@@ -40,8 +40,8 @@ pub use ids::{
     MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
-    AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress, Reachability,
-    ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
+    AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
+    Reachability, ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
 };
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,

@@ -158,8 +158,8 @@ impl LinkCode {
     pub fn parse(text: &str) -> Option<Self> {
         let (agent, secret) = text.trim().split_once('-')?;
         let agent_id = agent.parse().ok()?;
-        let well_formed = secret.len() == SECRET_LEN
-            && secret.bytes().all(|b| SECRET_ALPHABET.contains(&b));
+        let well_formed =
+            secret.len() == SECRET_LEN && secret.bytes().all(|b| SECRET_ALPHABET.contains(&b));
         well_formed.then(|| Self {
             agent_id,
             secret: secret.to_owned(),
@@ -307,7 +307,10 @@ mod tests {
         let agent = AgentId::new();
         let code = LinkCode::new(agent);
         let text = code.as_text();
-        assert!(text.len() <= 64, "Telegram's start parameter holds 64: {text}");
+        assert!(
+            text.len() <= 64,
+            "Telegram's start parameter holds 64: {text}"
+        );
         assert!(
             text.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -387,7 +390,10 @@ mod tests {
         let text = digest(&many).expect("a text");
         assert!(text.starts_with("Switchboard · 302 updates\n• Service level breached"));
         assert_eq!(text.lines().count(), 1 + LISTED + 1);
-        assert!(text.ends_with("and 294 more in 294 conversations"), "{text}");
+        assert!(
+            text.ends_with("and 294 more in 294 conversations"),
+            "{text}"
+        );
         assert!(text.chars().count() < 4096, "one Telegram message");
     }
 
@@ -399,7 +405,10 @@ mod tests {
             (bo, handles("Bo", "bo.r@support.example")),
         ];
         assert_eq!(mentioned("@Ana, can you look?", &agents), vec![&ana]);
-        assert_eq!(mentioned("ask @analima and @bo.r.", &agents), vec![&ana, &bo]);
+        assert_eq!(
+            mentioned("ask @analima and @bo.r.", &agents),
+            vec![&ana, &bo]
+        );
         assert!(mentioned("mail ana@support.example", &agents).is_empty());
         assert!(mentioned("@anastasia", &agents).is_empty());
     }

@@ -1,8 +1,8 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
     Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Event, EventId, Identity, InboundMessage, Message, MessageId, Note, NoteId, Priority,
-    Reachability, SourceId, Team, TeamId, TimelineItem,
+    DeliveryStatus, Event, EventId, Identity, InboundMessage, Message, MessageId, Note, NoteId,
+    Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;

@@ -10,12 +10,12 @@
 
 use super::directory::every_agent;
 use super::error::ServiceResult;
+use crate::model::TelegramLink;
 use crate::model::{
     Agent, AgentId, AgentNotifications, Change, ChangeType, Conversation, ConversationId,
-    EventKind, LinkCode, Notice, NoticeKind, NoticePrefs, mention_handles,
-    mentioned, notice_digest,
+    EventKind, LinkCode, Notice, NoticeKind, NoticePrefs, mention_handles, mentioned,
+    notice_digest,
 };
-use crate::model::TelegramLink;
 use crate::ports::{
     AgentMessenger, AgentStore, ConversationStore, EventFeed, NoticeStore, PortResult,
 };
@@ -91,7 +91,11 @@ impl Notifications {
     }
 
     /// A fresh code that links the chat it is sent from; it replaces any code before it.
-    pub async fn start_link(&self, agent: AgentId, now: DateTime<Utc>) -> ServiceResult<LinkStarted> {
+    pub async fn start_link(
+        &self,
+        agent: AgentId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<LinkStarted> {
         let mut n = self.of(agent).await?;
         let code = LinkCode::new(agent);
         let expires_at = n.expect(&code, now);
@@ -203,7 +207,10 @@ impl Notifier {
     async fn tell(&self, notices: &[Notice], seen: &mut Seen) -> ServiceResult<usize> {
         let mut by_agent: BTreeMap<AgentId, Vec<Notice>> = BTreeMap::new();
         for notice in notices {
-            by_agent.entry(notice.agent_id).or_default().push(notice.clone());
+            by_agent
+                .entry(notice.agent_id)
+                .or_default()
+                .push(notice.clone());
         }
         let mut sent = 0;
         for (agent, notices) in by_agent {
@@ -211,10 +218,7 @@ impl Notifier {
                 continue;
             };
             // Kinds the agent turned off fall away; what is left goes to their chat.
-            let Some(chat_id) = notices
-                .iter()
-                .find_map(|n| settings.chat_for(n.kind))
-            else {
+            let Some(chat_id) = notices.iter().find_map(|n| settings.chat_for(n.kind)) else {
                 continue;
             };
             let wanted: Vec<Notice> = notices

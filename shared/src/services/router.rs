@@ -3,18 +3,18 @@
 
 use super::answerer;
 use super::delivery::Applied;
+use super::notify::Notifications;
 use super::route::{RoutePolicy, RuleCache};
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
-use super::notify::Notifications;
 use crate::model::{
-    AgentLinkRequest, Author, LinkCode, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound, InboundMessage,
-    Message, MessageId, ProvenAddress, ReportKind,
+    AgentLinkRequest, Author, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound,
+    InboundMessage, LinkCode, Message, MessageId, ProvenAddress, ReportKind,
 };
 use crate::ports::{
-    AgentMessenger, AgentStore, NoticeStore, Blob, BlobStore, ConversationStore, Delivery, FetchError, FileFetcher,
-    MAX_DELIVERIES, MessageStore, PortError, Queue, RouteOutcome, RoutingStore, RuleStore,
-    SlaStore,
+    AgentMessenger, AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError,
+    FileFetcher, MAX_DELIVERIES, MessageStore, NoticeStore, PortError, Queue, RouteOutcome,
+    RoutingStore, RuleStore, SlaStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;

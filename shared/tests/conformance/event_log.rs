@@ -9,8 +9,8 @@ use shared::aws::{DynamoStore, FEED_SETTLE, StreamBatch, create_table};
 use shared::backend::Store;
 use shared::embedded::Embedded;
 use shared::model::{
-    AgentId, Author, Change, ChangeType, Channel, ConversationStatus, DeliveryStatus, Event,
-    EventKind, Message, Note, NoteId, Reachability,
+    AgentId, Author, Change, ChangeType, Channel, ConversationId, ConversationStatus,
+    DeliveryStatus, Event, EventKind, Message, Note, NoteId, Reachability,
 };
 use shared::ports::PortError;
 use std::collections::HashMap;
@@ -239,6 +239,15 @@ async fn the_log_tells_each_change_once_in_order_per_conversation(log: &dyn Logg
         created_at: now(),
     };
     store.add_note(&note).await.unwrap();
+    // A note reads back by its id, and only in its own conversation.
+    assert_eq!(
+        store.note(r.conversation, note.id).await.unwrap(),
+        Some(note.clone())
+    );
+    assert_eq!(
+        store.note(ConversationId::new(), note.id).await.unwrap(),
+        None
+    );
     let c = store.conversation(r.conversation).await.unwrap().unwrap();
     let assign = Event::new(
         c.id,

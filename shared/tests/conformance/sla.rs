@@ -1,4 +1,4 @@
-//! The SLA, rule and canned-reply stores' contract, on SQLite and on DynamoDB:
+//! The SLA, rule, canned-reply and notification stores' contract, on SQLite and on DynamoDB:
 //! calendars, policies, routing rules, canned replies and macros read back as saved, a conversation's clocks save only on the version read, and clocks are found
 //! by due time and by wake time through an index, in order, leaving out those with
 //! nothing owed.
@@ -20,6 +20,7 @@ on_both_backends!(
         clocks_are_found_by_due_time_and_by_wake_time_in_order,
         rules_read_back_replace_and_delete,
         canned_replies_and_macros_read_back_replace_and_delete,
+        notification_settings_read_back_as_saved,
     ]
 );
 
@@ -275,4 +276,30 @@ async fn canned_replies_and_macros_read_back_replace_and_delete(store: &dyn Stor
     assert!(store.delete_canned_reply(reply.id).await.unwrap());
     assert_eq!(store.canned_replies().await.unwrap(), vec![]);
     assert_eq!(store.macros().await.unwrap(), vec![]);
+}
+
+async fn notification_settings_read_back_as_saved(store: &dyn Store) {
+    use shared::model::{AgentId, AgentNotifications, LinkCode};
+    let agent = AgentId::new();
+    assert_eq!(store.agent_notifications(agent).await.unwrap(), None);
+    let mut settings = AgentNotifications::new(agent);
+    let code = LinkCode::new(agent);
+    let at = Utc::now().trunc_subsecs(3);
+    settings.expect(&code, at);
+    store.save_agent_notifications(&settings).await.unwrap();
+    assert_eq!(
+        store.agent_notifications(agent).await.unwrap(),
+        Some(settings.clone())
+    );
+    assert!(settings.link(&code, -100_200_300, at));
+    settings.prefs.messages = false;
+    store.save_agent_notifications(&settings).await.unwrap();
+    let read = store.agent_notifications(agent).await.unwrap().unwrap();
+    assert_eq!(read, settings);
+    assert_eq!(read.telegram.map(|t| t.chat_id), Some(-100_200_300));
+    assert_eq!(
+        store.agent_notifications(AgentId::new()).await.unwrap(),
+        None,
+        "another agent's are their own"
+    );
 }

@@ -27,6 +27,7 @@ mod lambda_rights;
 mod lambda_telegram;
 mod lambda_telephony;
 mod lambda_webhooks;
+mod notifications;
 mod pages;
 mod pbx;
 mod rights;

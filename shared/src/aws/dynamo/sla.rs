@@ -9,10 +9,12 @@
 
 use super::{DynamoStore, Item, errors, items, keys, n, s};
 use crate::model::{
-    AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId, ConversationSla, Macro,
-    MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
+    AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId,
+    ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
 };
-use crate::ports::{CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{
+    CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

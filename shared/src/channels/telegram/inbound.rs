@@ -3,8 +3,8 @@
 
 use super::wire::{ChatKind, FileRef, Message, Update};
 use crate::model::{
-    AgentLinkRequest, Attachment, LinkCode, Channel, ChannelSignal, DefaultRegion, Identity, Inbound, InboundMessage,
-    PhoneNumber, PresentedIdentity, Reachability, SourceId,
+    AgentLinkRequest, Attachment, Channel, ChannelSignal, DefaultRegion, Identity, Inbound,
+    InboundMessage, LinkCode, PhoneNumber, PresentedIdentity, Reachability, SourceId,
 };
 use chrono::{DateTime, Utc};
 

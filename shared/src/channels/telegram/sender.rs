@@ -7,8 +7,8 @@ use super::outbound::{
 use super::wire::ReplyParameters;
 use crate::model::{Channel, IdentityKind};
 use crate::ports::{
-    AgentMessenger, ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery, OutboundFile, SendError,
-    Sent,
+    AgentMessenger, ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery,
+    OutboundFile, SendError, Sent,
 };
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -231,7 +231,9 @@ impl Target {
 impl AgentMessenger for TelegramSender {
     async fn tell(&self, chat_id: i64, text: &str) -> Result<(), SendError> {
         let part = Part::Text(escape_html(text));
-        self.send_part(chat_id, &part, false, None).await.map(|_| ())
+        self.send_part(chat_id, &part, false, None)
+            .await
+            .map(|_| ())
     }
 }
 
