@@ -287,6 +287,19 @@ impl Local {
             })
         });
 
+        let rules_store = Arc::new(self.store.clone());
+        let rules_task = tokio::spawn(
+            FeedConsumer {
+                feed: rules_store.clone(),
+                subscriber: Arc::new(crate::services::rule_runs::RuleRunner {
+                    conversations: rules_store.clone(),
+                    rules: rules_store.clone(),
+                    calendars: rules_store,
+                }),
+            }
+            .run(shutdown.clone()),
+        );
+
         let sweep_store = self.store.clone();
         let (rights, retention) = (self.rights, self.retention);
         let mut sweep_stop = shutdown.clone();
@@ -339,6 +352,7 @@ impl Local {
         let _ = sweeper_task.await;
         let _ = fanout_task.await;
         let _ = sla_task.await;
+        let _ = rules_task.await;
         let _ = webhook_task.await;
         if let Some(task) = notify_task {
             let _ = task.await;

@@ -10,6 +10,7 @@ use crate::ports::{ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
 use crate::services::notify::Notifier;
 use crate::services::rights::Rights;
+use crate::services::rule_runs::RuleRunner;
 use crate::services::sla::{SlaKeeper, announce_breaches};
 use crate::services::subscriber::FeedConsumer;
 use crate::services::sweep::wake_snoozed;
@@ -17,8 +18,8 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
-/// Batches of the event log one sweep hands the SLA keeper at most (100 entries each);
-/// what is left waits for the next minute.
+/// Batches of the event log one sweep hands the SLA keeper (and the rules on agents'
+/// changes) at most, 100 entries each; what is left waits for the next minute.
 const KEEPER_BATCHES: usize = 200;
 /// Batches one sweep reads for agents' notifications at most.
 const NOTIFY_BATCHES: usize = 50;
@@ -58,11 +59,22 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
             slas: sweeper.slas.clone(),
         }),
     };
-    // What the log told since the last sweep, a bounded number of batches a minute.
-    let mut position = None;
-    for _ in 0..KEEPER_BATCHES {
-        if !keeper.step(&mut position).await? {
-            break;
+    let runner = FeedConsumer {
+        feed: sweeper.feed.clone(),
+        subscriber: Arc::new(RuleRunner {
+            conversations: sweeper.conversations.clone(),
+            rules: sweeper.rules.clone(),
+            calendars: sweeper.slas.clone(),
+        }),
+    };
+    // What the log told since the last sweep, a bounded number of batches a minute: the
+    // clocks, then the rules on agents' changes and reopens.
+    for consumer in [&keeper, &runner] {
+        let mut position = None;
+        for _ in 0..KEEPER_BATCHES {
+            if !consumer.step(&mut position).await? {
+                break;
+            }
         }
     }
     let breaches = announce_breaches(

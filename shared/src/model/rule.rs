@@ -1,11 +1,11 @@
 //! Routing rules: when something happens to a conversation (a customer's message, a
-//! service-level breach), the rules run in order; each whose conditions hold applies its
+//! service-level breach, an agent's change, a reopen), the rules run in order; each whose conditions hold applies its
 //! actions, and one that says `stop_processing` ends the run. Every rule applied leaves a
 //! `rule_applied` event before the changes it made, so an agent sees why a conversation
 //! went where it did. Pure: the router, the sweeper and the dry run all call [`run`].
 //!
 //! A rule's own actions never trigger it again: a run is started only by what a
-//! customer or the clock did, never by what a rule changed.
+//! customer, an agent or the clock did, never by what a rule changed.
 
 use super::calendar::BusinessHours;
 use super::conversation::{ConversationStatus, Priority, normalize_tag};
@@ -17,13 +17,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What starts a run of the rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// A customer's message was routed (into a new conversation or an existing one).
     MessageReceived,
     /// A service-level target ran out with the customer still owed it.
     SlaBreached,
+    /// An agent changed the conversation: its status, priority, team, tags, assignee
+    /// or snooze. What a rule changes never triggers this.
+    ConversationUpdated,
+    /// The conversation opened again: the customer wrote after it was resolved, its
+    /// snooze ended, or an agent reopened it.
+    Reopened,
 }
 
 /// One test of a conversation and what just happened to it.
@@ -103,7 +109,18 @@ pub enum Action {
     Assign {
         agent_id: AgentId,
     },
+    /// The conversation is resolved.
+    Resolve,
+    /// The conversation is snoozed for this many hours (it reopens then, or when the
+    /// customer writes).
+    Snooze {
+        #[schema(minimum = 1, maximum = 8760)]
+        hours: u32,
+    },
 }
+
+/// The longest snooze a rule sets: a year.
+pub const MAX_SNOOZE_HOURS: u32 = 8760;
 
 /// A rule as an admin writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -198,6 +215,11 @@ impl Rule {
             }
         }
         for action in &self.actions {
+            if let Action::Snooze { hours } = action
+                && !(1..=MAX_SNOOZE_HOURS).contains(hours)
+            {
+                return Some(format!("a rule snoozes for 1 to {MAX_SNOOZE_HOURS} hours"));
+            }
             if let Action::AddTags { tags } = action
                 && (tags.is_empty()
                     || tags.len() > 20
@@ -301,6 +323,11 @@ impl RuleSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Whether an enabled rule runs on `trigger`.
+    pub fn awaits(&self, trigger: Trigger) -> bool {
+        self.0.iter().any(|r| r.enabled && r.trigger == trigger)
+    }
 }
 
 /// The message's words, made comparable once for every rule.
@@ -345,7 +372,7 @@ pub fn run(
             at,
         )];
         for action in &rule.actions {
-            if let Some(kind) = act(action, conversation) {
+            for kind in act(action, conversation, at) {
                 events.push(Event::new(conversation.id, kind, None, at));
             }
         }
@@ -412,28 +439,61 @@ fn holds(
     }
 }
 
-/// Applies one action; the event that tells the change, when it changed anything.
-fn act(action: &Action, c: &mut Conversation) -> Option<EventKind> {
+/// Applies one action; the events that tell the change, when it changed anything.
+fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKind> {
+    let one = |kind: Option<EventKind>| kind.into_iter().collect();
     match action {
+        Action::Resolve => {
+            let from = c.status;
+            one((from != ConversationStatus::Resolved).then(|| {
+                c.status = ConversationStatus::Resolved;
+                c.snoozed_until = None;
+                c.resolved_at = Some(now);
+                c.waiting_since = None;
+                EventKind::StatusChanged {
+                    from,
+                    to: ConversationStatus::Resolved,
+                }
+            }))
+        }
+        Action::Snooze { hours } => {
+            let from = c.status;
+            if matches!(
+                from,
+                ConversationStatus::Resolved | ConversationStatus::Snoozed
+            ) {
+                return Vec::new();
+            }
+            let until = now + chrono::Duration::hours(i64::from(*hours));
+            c.status = ConversationStatus::Snoozed;
+            c.snoozed_until = Some(until);
+            vec![
+                EventKind::Snoozed { until },
+                EventKind::StatusChanged {
+                    from,
+                    to: ConversationStatus::Snoozed,
+                },
+            ]
+        }
         Action::SetTeam { team_id } => {
             let from = c.team_id;
-            (from != Some(*team_id)).then(|| {
+            one((from != Some(*team_id)).then(|| {
                 c.team_id = Some(*team_id);
                 EventKind::TeamChanged {
                     from,
                     to: Some(*team_id),
                 }
-            })
+            }))
         }
         Action::SetPriority { priority } => {
             let from = c.priority;
-            (from != *priority).then(|| {
+            one((from != *priority).then(|| {
                 c.priority = *priority;
                 EventKind::PriorityChanged {
                     from,
                     to: *priority,
                 }
-            })
+            }))
         }
         Action::AddTags { tags } => {
             let added: Vec<String> = tags
@@ -441,7 +501,7 @@ fn act(action: &Action, c: &mut Conversation) -> Option<EventKind> {
                 .filter_map(|t| normalize_tag(t))
                 .filter(|t| !c.tags.contains(t))
                 .collect();
-            (!added.is_empty()).then(|| {
+            one((!added.is_empty()).then(|| {
                 c.tags.extend(added.iter().cloned());
                 c.tags.sort();
                 c.tags.dedup();
@@ -449,17 +509,17 @@ fn act(action: &Action, c: &mut Conversation) -> Option<EventKind> {
                     added,
                     removed: vec![],
                 }
-            })
+            }))
         }
         Action::Assign { agent_id } => {
             let from = c.assignee_id;
-            (from != Some(*agent_id)).then(|| {
+            one((from != Some(*agent_id)).then(|| {
                 c.assignee_id = Some(*agent_id);
                 EventKind::Assigned {
                     from,
                     to: Some(*agent_id),
                 }
-            })
+            }))
         }
     }
 }
@@ -893,5 +953,63 @@ mod tests {
             ..ok
         };
         assert!(backwards.problem().unwrap().contains("in order"));
+    }
+
+    #[test]
+    fn resolve_and_snooze_change_the_status_once_and_tell_it() {
+        let now = happening("x").now;
+        let mut c = conversation();
+        let snooze = rule("Later", vec![], vec![Action::Snooze { hours: 48 }]);
+        let applied = run(
+            &RuleSet::new(vec![snooze.clone()]),
+            &[],
+            &happening("x"),
+            &mut c,
+        );
+        assert_eq!(c.status, ConversationStatus::Snoozed);
+        assert_eq!(c.snoozed_until, Some(now + chrono::Duration::hours(48)));
+        let kinds: Vec<&EventKind> = applied[0].events.iter().map(|e| &e.kind).collect();
+        assert!(matches!(kinds[1], EventKind::Snoozed { .. }), "{kinds:?}");
+        assert!(matches!(
+            kinds[2],
+            EventKind::StatusChanged {
+                from: ConversationStatus::Open,
+                to: ConversationStatus::Snoozed
+            }
+        ));
+        // Snoozed already: nothing more.
+        let again = run(&RuleSet::new(vec![snooze]), &[], &happening("x"), &mut c);
+        assert_eq!(again[0].events.len(), 1);
+
+        let resolve = rule("Done", vec![], vec![Action::Resolve]);
+        let applied = run(&RuleSet::new(vec![resolve]), &[], &happening("x"), &mut c);
+        assert_eq!(c.status, ConversationStatus::Resolved);
+        assert_eq!(c.snoozed_until, None);
+        assert_eq!(c.resolved_at, Some(now));
+        assert_eq!(c.waiting_since, None);
+        assert!(matches!(
+            applied[0].events[1].kind,
+            EventKind::StatusChanged {
+                from: ConversationStatus::Snoozed,
+                to: ConversationStatus::Resolved
+            }
+        ));
+        // A resolved conversation is not snoozed.
+        let snooze = rule("Later", vec![], vec![Action::Snooze { hours: 1 }]);
+        run(&RuleSet::new(vec![snooze]), &[], &happening("x"), &mut c);
+        assert_eq!(c.status, ConversationStatus::Resolved);
+        let too_long = rule("Never", vec![], vec![Action::Snooze { hours: 0 }]);
+        assert!(too_long.problem().unwrap().contains("hours"));
+    }
+
+    #[test]
+    fn a_rule_set_knows_which_triggers_it_awaits() {
+        let mut updated = rule("On update", vec![], vec![Action::Resolve]);
+        updated.trigger = Trigger::ConversationUpdated;
+        let set = RuleSet::new(vec![updated.clone()]);
+        assert!(set.awaits(Trigger::ConversationUpdated));
+        assert!(!set.awaits(Trigger::Reopened));
+        updated.enabled = false;
+        assert!(!RuleSet::new(vec![updated]).awaits(Trigger::ConversationUpdated));
     }
 }

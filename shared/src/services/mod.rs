@@ -19,6 +19,7 @@ pub mod recipient;
 pub mod rights;
 pub mod route;
 pub mod router;
+pub mod rule_runs;
 pub mod rules;
 pub mod send;
 pub mod service_levels;

@@ -106,10 +106,16 @@ impl RuleBook {
         run_rules(&self.rules, &self.calendars, &happening, conversation)
     }
 
-    /// What a service-level breach makes the rules do to `conversation`.
-    pub fn on_breach(&self, conversation: &mut Conversation, now: DateTime<Utc>) -> Vec<Applied> {
+    /// What `trigger` (anything but a message: a breach, an agent's change, a reopen)
+    /// makes the rules do to `conversation`.
+    pub fn on(
+        &self,
+        trigger: Trigger,
+        conversation: &mut Conversation,
+        now: DateTime<Utc>,
+    ) -> Vec<Applied> {
         let happening = Happening {
-            trigger: Trigger::SlaBreached,
+            trigger,
             text: "",
             subject: None,
             channel: None,
@@ -118,6 +124,11 @@ impl RuleBook {
             now,
         };
         run_rules(&self.rules, &self.calendars, &happening, conversation)
+    }
+
+    /// Whether any rule waits for `trigger`.
+    pub fn awaits(&self, trigger: Trigger) -> bool {
+        self.rules.awaits(trigger)
     }
 
     /// The rules as they stand, with the calendars they ask.

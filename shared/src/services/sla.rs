@@ -237,7 +237,7 @@ async fn tell(
     for _ in 0..5 {
         let mut next = conversation.clone();
         let mut all = events.to_vec();
-        for applied in book.on_breach(&mut next, now) {
+        for applied in book.on(crate::model::Trigger::SlaBreached, &mut next, now) {
             all.extend(applied.events);
         }
         match conversations

@@ -1,6 +1,7 @@
 //! Routing rules on the local binary: an admin writes them, the dry run says what they
 //! would do, the router does exactly that to a real message (with the reasons on the
-//! timeline), and a service-level breach runs the escalation rules once.
+//! timeline), a service-level breach runs the escalation rules once, and rules on an
+//! agent's change or a reopen run once for it, never on their own changes.
 
 use e2e::{ADMIN, AGENT, App, DEADLINE, eventually, status_and_json, unique};
 use serde_json::{Value, json};
@@ -310,4 +311,104 @@ async fn only_admins_write_rules_and_a_rule_that_does_not_read_is_refused() {
     let (status, _, _) =
         status_and_json(app.delete(&admin, &format!("/v1/rules/{early_id}")).await).await;
     assert_eq!(status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn rules_on_an_agents_change_run_once_and_never_on_what_rules_changed() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let agent = app.create_agent("Ali", "ali@shop.example", AGENT);
+    // Two rules that would undo each other for ever if a rule's change triggered rules.
+    for (name, from, to) in [("Up", "high", "urgent"), ("Down", "urgent", "high")] {
+        created(
+            &app,
+            &admin,
+            "/v1/rules",
+            json!({
+                "name": name,
+                "trigger": "conversation_updated",
+                "conditions": [{ "if": "priority", "any_of": [from] }],
+                "actions": [
+                    { "do": "set_priority", "priority": to },
+                    { "do": "add_tags", "tags": ["reviewed"] }
+                ]
+            }),
+        )
+        .await;
+    }
+    let c = routed(&app, &admin, "The card reader is broken").await;
+    let id = c["id"].as_str().expect("a string").to_owned();
+    let patched = app
+        .patch_json(
+            &agent,
+            &format!("/v1/conversations/{id}"),
+            &json!({ "priority": "high" }),
+        )
+        .await;
+    assert!(patched.status().is_success());
+    let reviewed = eventually("the rules ran", DEADLINE, async || {
+        let c = app.get_ok(&admin, &format!("/v1/conversations/{id}")).await;
+        (c["tags"] == json!(["reviewed"])).then_some(c)
+    })
+    .await;
+    // Up then Down, in one run: back to high.
+    assert_eq!(reviewed["priority"], "high");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let kinds = types(&app.timeline(&admin, &id).await);
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    assert_eq!(count("rule_applied"), 2, "each rule once: {kinds:?}");
+    assert_eq!(
+        count("priority_changed"),
+        3,
+        "the agent's and each rule's: {kinds:?}"
+    );
+    assert_eq!(count("tags_changed"), 1, "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_conversation_that_wakes_from_its_snooze_runs_the_reopen_rules() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "Back on top",
+            "trigger": "reopened",
+            "actions": [
+                { "do": "set_priority", "priority": "high" },
+                { "do": "add_tags", "tags": ["follow-up"] }
+            ]
+        }),
+    )
+    .await;
+    let c = routed(&app, &admin, "Call me back tomorrow").await;
+    let id = c["id"].as_str().expect("a string").to_owned();
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let snoozed = app
+        .patch_json(
+            &admin,
+            &format!("/v1/conversations/{id}"),
+            &json!({ "status": "snoozed", "snoozed_until": until }),
+        )
+        .await;
+    assert!(snoozed.status().is_success());
+    // The sweeper wakes it (every 5 s); the reopen rule runs on that.
+    let woken = eventually("woken and raised", Duration::from_secs(30), async || {
+        let c = app.get_ok(&admin, &format!("/v1/conversations/{id}")).await;
+        (c["status"] == "open" && c["priority"] == "high").then_some(c)
+    })
+    .await;
+    assert_eq!(woken["tags"], json!(["follow-up"]));
+    let kinds = types(&app.timeline(&admin, &id).await);
+    let applied = kinds
+        .iter()
+        .rposition(|k| k == "rule_applied")
+        .expect("applied");
+    let woke = kinds
+        .iter()
+        .rposition(|k| k == "status_changed")
+        .expect("woken");
+    assert!(woke < applied, "the reason follows the wake: {kinds:?}");
 }

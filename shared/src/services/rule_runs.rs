@@ -1,0 +1,153 @@
+//! The rules that run on what happens to a conversation after a message: an agent's
+//! change (`conversation_updated`) and a reopen (`reopened`). A subscriber of the event
+//! log reads each change and runs the rules waiting for it.
+//!
+//! Loops cannot happen: `conversation_updated` is an agent's change only (the log names
+//! the agent), and what a rule changes names none; no rule reopens. A change handed over
+//! twice runs the rules twice, and what they set is set already: a rule that changes
+//! nothing leaves nothing on the timeline.
+
+use super::error::ServiceResult;
+use super::route::RuleBook;
+use super::subscriber::Subscriber;
+use crate::model::{
+    Change, ChangeType, Conversation, ConversationId, ConversationStatus, Event, EventKind, Trigger,
+};
+use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Runs the rules on agents' changes and on reopens.
+pub struct RuleRunner {
+    pub conversations: Arc<dyn ConversationStore>,
+    pub rules: Arc<dyn RuleStore>,
+    pub calendars: Arc<dyn SlaStore>,
+}
+
+#[async_trait]
+impl Subscriber for RuleRunner {
+    fn name(&self) -> &'static str {
+        "rules"
+    }
+
+    async fn handle(&self, changes: &[Change]) -> ServiceResult<()> {
+        let mut book: Option<RuleBook> = None;
+        // One agent's save of several fields is one update.
+        let mut ran: HashSet<(ConversationId, Trigger, DateTime<Utc>)> = HashSet::new();
+        for change in changes {
+            let Some(id) = change.conversation_id else {
+                continue;
+            };
+            if !might_trigger(change) {
+                continue;
+            }
+            let book = match &book {
+                Some(book) => book,
+                None => {
+                    book.insert(RuleBook::read(self.rules.as_ref(), self.calendars.as_ref()).await?)
+                }
+            };
+            if !book.awaits(Trigger::ConversationUpdated) && !book.awaits(Trigger::Reopened) {
+                continue;
+            }
+            for trigger in self.triggers(id, change).await? {
+                if book.awaits(trigger) && ran.insert((id, trigger, change.at)) {
+                    run(self.conversations.as_ref(), id, book, trigger).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `change` is of a kind that can start a run.
+fn might_trigger(change: &Change) -> bool {
+    match change.kind {
+        ChangeType::ConversationReopened | ChangeType::ConversationStatusChanged => true,
+        ChangeType::ConversationAssigned
+        | ChangeType::ConversationPriorityChanged
+        | ChangeType::ConversationTeamChanged
+        | ChangeType::ConversationTagsChanged
+        | ChangeType::ConversationSnoozed => change.actor_id.is_some(),
+        _ => false,
+    }
+}
+
+impl RuleRunner {
+    /// The triggers `change` fires: an agent's change is an update; a conversation that
+    /// opens again after being resolved or snoozed is a reopen (whoever did it).
+    async fn triggers(&self, id: ConversationId, change: &Change) -> PortResult<Vec<Trigger>> {
+        let mut triggers = Vec::new();
+        if change.actor_id.is_some() {
+            triggers.push(Trigger::ConversationUpdated);
+        }
+        let reopened = match change.kind {
+            ChangeType::ConversationReopened => true,
+            ChangeType::ConversationStatusChanged => match change.event_id {
+                Some(event_id) => self
+                    .conversations
+                    .event(id, event_id)
+                    .await?
+                    .is_some_and(|e| {
+                        matches!(
+                            e.kind,
+                            EventKind::StatusChanged {
+                                from: ConversationStatus::Resolved | ConversationStatus::Snoozed,
+                                to: ConversationStatus::Open,
+                            }
+                        )
+                    }),
+                None => false,
+            },
+            _ => false,
+        };
+        if reopened {
+            triggers.push(Trigger::Reopened);
+        }
+        Ok(triggers)
+    }
+}
+
+/// Runs the rules for `trigger` on the conversation as it stands and saves what they
+/// changed, however often it changes meanwhile; nothing when they change nothing.
+async fn run(
+    conversations: &dyn ConversationStore,
+    id: ConversationId,
+    book: &RuleBook,
+    trigger: Trigger,
+) -> PortResult<()> {
+    let Some(mut conversation) = conversations.conversation(id).await? else {
+        return Ok(());
+    };
+    for _ in 0..5 {
+        let mut next: Conversation = conversation.clone();
+        let now = Utc::now();
+        let events: Vec<Event> = book
+            .on(trigger, &mut next, now)
+            .into_iter()
+            // The `rule_applied` event alone: the rule changed nothing.
+            .filter(|applied| applied.events.len() > 1)
+            .flat_map(|applied| applied.events)
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        next.updated_at = now;
+        match conversations
+            .save_conversation(&next, conversation.version, &events)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(PortError::Conflict(_)) => match conversations.conversation(id).await? {
+                Some(now) => conversation = now,
+                None => return Ok(()),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Err(PortError::Unavailable(format!(
+        "conversation {id} kept changing while its rules ran"
+    )))
+}
