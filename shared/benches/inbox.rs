@@ -392,6 +392,8 @@ async fn create_agents(store: &Embedded, capped: usize) -> Vec<AgentId> {
             max_open_conversations: (i < capped).then_some(CAP),
             team_ids: vec![],
             phone_extension: None,
+            skills: vec![],
+            languages: vec![],
             created_at: Utc::now(),
         };
         store

@@ -14,7 +14,7 @@ impl AgentStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "INSERT INTO agents ({}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO agents ({}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     rows::AGENT_COLUMNS
                 ))
                 .and_then(|mut s| {
@@ -28,6 +28,8 @@ impl AgentStore for Embedded {
                         to_json(&agent.team_ids),
                         millis(agent.created_at),
                         agent.phone_extension,
+                        to_json(&agent.skills),
+                        to_json(&agent.languages),
                         key_hash,
                     ])
                 })
@@ -120,7 +122,7 @@ impl AgentStore for Embedded {
             .write(move |conn| {
                 let changed = conn
                     .prepare_cached(
-                        "UPDATE agents SET name = ?2, role = ?3, availability = ?4, max_open = ?5, team_ids = ?6, phone_extension = ?7 WHERE id = ?1",
+                        "UPDATE agents SET name = ?2, role = ?3, availability = ?4, max_open = ?5, team_ids = ?6, phone_extension = ?7, skills = ?8, languages = ?9 WHERE id = ?1",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -131,6 +133,8 @@ impl AgentStore for Embedded {
                             agent.max_open_conversations,
                             to_json(&agent.team_ids),
                             agent.phone_extension,
+                            to_json(&agent.skills),
+                            to_json(&agent.languages),
                         ])
                     })
                     .map_err(sql)?;

@@ -4,14 +4,14 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Event, Identity, InboundMessage,
-    MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
+    AgentId, AgentLoad, AssignNeed, Channel, ContactId, ContactIdentity, Event, Identity,
+    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
 use crate::services::route::{
     ContactChange, ConversationChange, IdentityOwner, MAX_OWNERS_READ, RouteContext, RouteError,
-    RoutePlan, RoutePolicy, choose_assignee, owners_read,
+    RoutePlan, RoutePolicy, choose_assignee, language_among, owners_read,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -155,15 +155,16 @@ fn route(
         RouteError::UnknownThread => PortError::Unavailable(e.to_string()),
         RouteError::NoSender => PortError::Invalid(e.to_string()),
     })?;
-    if let Some(team) = plan.assign_within {
-        let candidates = agent_loads(conn, team)?;
-        let cursor_key = team.map_or_else(String::new, |t| t.to_string());
+    if let Some(need) = plan.assign_within.take() {
+        let candidates = agent_loads(conn, &need)?;
+        let language = language_among(&candidates, &plan.message.text);
+        let cursor_key = need.team.map_or_else(String::new, |t| t.to_string());
         let last: Option<String> = conn
             .prepare_cached("SELECT last_agent_id FROM assignment_cursors WHERE team_key = ?1")
             .and_then(|mut s| s.query_row([&cursor_key], |r| r.get(0)).optional())
             .map_err(sql)?;
         let last = last.and_then(|l| l.parse::<AgentId>().ok());
-        let chosen = choose_assignee(&candidates, last);
+        let chosen = choose_assignee(&candidates, last, language.as_deref());
         if let Some(agent) = chosen {
             conn.prepare_cached(
                 "INSERT INTO assignment_cursors (team_key, last_agent_id) VALUES (?1, ?2)
@@ -232,7 +233,7 @@ fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteCont
 }
 
 /// Every agent who may take conversations of `team`, counted as [`AgentLoad::count_to`] says.
-pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
+pub(super) fn agent_loads(conn: &Connection, need: &AssignNeed) -> PortResult<Vec<AgentLoad>> {
     let agents = conn
         .prepare_cached(&format!("SELECT {} FROM agents", rows::AGENT_COLUMNS))
         .and_then(|mut s| {
@@ -241,7 +242,7 @@ pub(super) fn agent_loads(conn: &Connection, team: Option<TeamId>) -> PortResult
         })
         .map_err(sql)?;
     let mut loads = Vec::new();
-    for mut load in agents.iter().filter_map(|a| AgentLoad::of(a, team)) {
+    for mut load in agents.iter().filter_map(|a| AgentLoad::of(a, need)) {
         if let Some(cap) = load.count_to() {
             load.open_conversations = conn
                 .prepare_cached(

@@ -305,8 +305,7 @@ pub fn seq_of(ulid: ulid::Ulid) -> String {
     ulid.to_string()
 }
 
-pub const AGENT_COLUMNS: &str =
-    "id, name, email, role, availability, max_open, team_ids, created_at, phone_extension";
+pub const AGENT_COLUMNS: &str = "id, name, email, role, availability, max_open, team_ids, created_at, phone_extension, skills, languages";
 
 pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -324,6 +323,8 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
         team_ids: json("team ids", &row.get::<_, String>(6)?)?,
         created_at: time(row.get(7)?)?,
         phone_extension: row.get(8)?,
+        skills: json("skills", &row.get::<_, String>(9)?)?,
+        languages: json("languages", &row.get::<_, String>(10)?)?,
     })
 }
 

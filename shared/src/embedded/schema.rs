@@ -291,6 +291,9 @@ pub const STORE: &[&str] = &[
     CREATE TABLE macros (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
     // 14: each agent's notification settings and linked chat, as JSON.
     "CREATE TABLE agent_notifications (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
+    // 15: what each agent handles and the languages they answer in.
+    "ALTER TABLE agents ADD COLUMN skills TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE agents ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -1,5 +1,5 @@
 use super::conversation::str_enum;
-use super::{AgentId, EmailAddress, TeamId};
+use super::{AgentId, Conversation, EmailAddress, TeamId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,14 @@ pub struct Agent {
     /// `answeringNumber` is this is assigned to them.
     #[serde(default)]
     pub phone_extension: Option<String>,
+    /// What they handle (`refunds`, `hardware`): a conversation tagged `skill:<name>` is
+    /// given only to an agent who has that skill.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// The languages they answer in (ISO 639-1: `fa`, `en`): a message in one of them is
+    /// given to an agent who speaks it, when one can take it.
+    #[serde(default)]
+    pub languages: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -46,6 +54,31 @@ pub struct Team {
     pub created_at: DateTime<Utc>,
 }
 
+/// The tag that says a conversation needs an agent with a skill: `skill:refunds`.
+pub const SKILL_TAG: &str = "skill:";
+
+/// Whom a conversation may be given to: the agents of its team (anyone, with none) who
+/// have every skill its `skill:` tags name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssignNeed {
+    pub team: Option<TeamId>,
+    pub skills: Vec<String>,
+}
+
+impl AssignNeed {
+    pub fn of(conversation: &Conversation) -> Self {
+        Self {
+            team: conversation.team_id,
+            skills: conversation
+                .tags
+                .iter()
+                .filter_map(|t| t.strip_prefix(SKILL_TAG))
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
 /// An agent as assignment sees it: who they are and how loaded they are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentLoad {
@@ -53,13 +86,18 @@ pub struct AgentLoad {
     pub availability: Availability,
     pub max_open_conversations: Option<u32>,
     pub open_conversations: u32,
+    /// The languages they answer in.
+    pub languages: Vec<String>,
 }
 
 impl AgentLoad {
     /// The agent as assignment starts from, before their conversations are counted:
-    /// none when they may not take conversations of `team` (everyone may, with none).
-    pub fn of(agent: &Agent, team: Option<TeamId>) -> Option<Self> {
-        if team.is_some_and(|t| !agent.team_ids.contains(&t)) {
+    /// none when they may not take the conversation `need` describes.
+    pub fn of(agent: &Agent, need: &AssignNeed) -> Option<Self> {
+        if need.team.is_some_and(|t| !agent.team_ids.contains(&t)) {
+            return None;
+        }
+        if !need.skills.iter().all(|s| agent.skills.contains(s)) {
             return None;
         }
         Some(Self {
@@ -67,6 +105,7 @@ impl AgentLoad {
             availability: agent.availability,
             max_open_conversations: agent.max_open_conversations,
             open_conversations: 0,
+            languages: agent.languages.clone(),
         })
     }
 
@@ -102,21 +141,54 @@ mod tests {
             max_open_conversations: cap,
             team_ids: teams,
             phone_extension: None,
+            skills: vec![],
+            languages: vec![],
             created_at: Utc::now(),
         }
+    }
+
+    fn need(team: Option<TeamId>) -> AssignNeed {
+        AssignNeed {
+            team,
+            skills: vec![],
+        }
+    }
+
+    #[test]
+    fn a_conversation_needing_a_skill_goes_only_to_agents_who_have_it() {
+        let mut refunds = agent(Availability::Available, None, vec![]);
+        refunds.skills = vec!["refunds".into(), "vip".into()];
+        let plain = agent(Availability::Available, None, vec![]);
+        let need = AssignNeed {
+            team: None,
+            skills: vec!["refunds".into()],
+        };
+        assert!(AgentLoad::of(&refunds, &need).is_some());
+        assert!(AgentLoad::of(&plain, &need).is_none());
+        let both = AssignNeed {
+            team: None,
+            skills: vec!["refunds".into(), "hardware".into()],
+        };
+        assert!(AgentLoad::of(&refunds, &both).is_none(), "every skill");
     }
 
     #[test]
     fn a_load_is_of_the_team_and_counted_only_when_the_count_can_decide() {
         let team = TeamId::new();
         let member = agent(Availability::Available, Some(3), vec![team]);
-        assert!(AgentLoad::of(&member, None).is_some());
-        assert!(AgentLoad::of(&member, Some(team)).is_some());
-        assert!(AgentLoad::of(&member, Some(TeamId::new())).is_none());
-        assert_eq!(AgentLoad::of(&member, None).unwrap().count_to(), Some(3));
+        assert!(AgentLoad::of(&member, &need(None)).is_some());
+        assert!(AgentLoad::of(&member, &need(Some(team))).is_some());
+        assert!(AgentLoad::of(&member, &need(Some(TeamId::new()))).is_none());
+        assert_eq!(
+            AgentLoad::of(&member, &need(None)).unwrap().count_to(),
+            Some(3)
+        );
         let away = agent(Availability::Away, Some(3), vec![]);
-        assert_eq!(AgentLoad::of(&away, None).unwrap().count_to(), None);
+        assert_eq!(AgentLoad::of(&away, &need(None)).unwrap().count_to(), None);
         let uncapped = agent(Availability::Available, None, vec![]);
-        assert_eq!(AgentLoad::of(&uncapped, None).unwrap().count_to(), None);
+        assert_eq!(
+            AgentLoad::of(&uncapped, &need(None)).unwrap().count_to(),
+            None
+        );
     }
 }

@@ -12,6 +12,7 @@ mod erasure;
 mod identity;
 mod ids;
 mod inbound;
+mod language;
 mod message;
 mod notice;
 mod rule;
@@ -20,7 +21,7 @@ mod sla;
 mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
-pub use agent::{Agent, AgentLoad, Availability, Role, Team};
+pub use agent::{Agent, AgentLoad, AssignNeed, Availability, Role, SKILL_TAG, Team};
 pub use calendar::BusinessHours;
 pub use canned::{CannedReply, Fill, Macro, MacroStep};
 pub use change::{Change, ChangeType};
@@ -43,6 +44,7 @@ pub use inbound::{
     AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
     Reachability, ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
 };
+pub use language::{detect_language, is_known_language};
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,
     MAX_STORED_TEXT_BYTES, Message, SourceId, bounded_context, bounded_text,

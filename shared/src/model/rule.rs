@@ -53,6 +53,11 @@ pub enum Condition {
     NewConversation {
         is: bool,
     },
+    /// The message is written in one of these languages (ISO 639-1: `fa`, `en`), told
+    /// apart from the others the rules name and from English.
+    Language {
+        any_of: Vec<String>,
+    },
     /// The sender wrote from an email address at one of these domains.
     SenderDomain {
         any_of: Vec<String>,
@@ -108,6 +113,11 @@ pub enum Action {
     /// The conversation goes to this agent.
     Assign {
         agent_id: AgentId,
+    },
+    /// The conversation needs an agent with this skill: it is tagged `skill:<name>`, and
+    /// given (now or later) only to agents who have it.
+    RequireSkill {
+        skill: String,
     },
     /// The conversation is resolved.
     Resolve,
@@ -205,6 +215,9 @@ impl Rule {
                     "a message count sets `at_least`, `at_most` or both, in order, up to 1,000,000",
                 ),
                 Condition::Channel { any_of } => any_of.is_empty().then_some("list a channel"),
+                Condition::Language { any_of } => (any_of.is_empty()
+                    || any_of.iter().any(|l| !super::is_known_language(l)))
+                .then_some("languages are ISO 639-1 codes Switchboard knows, like `fa` or `en`"),
                 Condition::Priority { any_of } => any_of.is_empty().then_some("list a priority"),
                 Condition::Status { any_of } => any_of.is_empty().then_some("list a status"),
                 Condition::Team { any_of } => any_of.is_empty().then_some("list a team"),
@@ -215,6 +228,11 @@ impl Rule {
             }
         }
         for action in &self.actions {
+            if let Action::RequireSkill { skill } = action
+                && normalize_tag(&format!("{}{skill}", super::SKILL_TAG)).is_none()
+            {
+                return Some("a skill is letters, digits, `-` and `_`, up to 44".into());
+            }
             if let Action::Snooze { hours } = action
                 && !(1..=MAX_SNOOZE_HOURS).contains(hours)
             {
@@ -292,11 +310,12 @@ pub struct Applied {
 
 /// Rules ready to run: in the order they run, their words made comparable once.
 #[derive(Clone, Debug, Default)]
-pub struct RuleSet(std::sync::Arc<[Rule]>);
+pub struct RuleSet(std::sync::Arc<[Rule]>, std::sync::Arc<[String]>);
 
 impl RuleSet {
     pub fn new(mut rules: Vec<Rule>) -> Self {
         order(&mut rules);
+        let mut languages: Vec<String> = Vec::new();
         let prepare = |words: &mut Vec<String>| {
             for w in words.iter_mut() {
                 *w = normalize_text(w).trim().to_owned();
@@ -309,15 +328,22 @@ impl RuleSet {
                     other => vec![other],
                 };
                 for c in inner {
-                    if let Condition::TextContains { any_of }
-                    | Condition::SubjectContains { any_of } = c
-                    {
-                        prepare(any_of);
+                    match c {
+                        Condition::TextContains { any_of }
+                        | Condition::SubjectContains { any_of } => prepare(any_of),
+                        Condition::Language { any_of } => languages.extend(any_of.iter().cloned()),
+                        _ => {}
                     }
                 }
             }
         }
-        Self(rules.into())
+        // A language is told apart from the others the rules name, and from English.
+        if !languages.is_empty() {
+            languages.push("en".into());
+        }
+        languages.sort();
+        languages.dedup();
+        Self(rules.into(), languages.into())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -334,6 +360,8 @@ impl RuleSet {
 struct Compared {
     text: String,
     subject: Option<String>,
+    /// The message's language, among those the rules name (and English).
+    language: Option<String>,
 }
 
 /// Runs `rules` for `happening` on `conversation`, changing it as their actions say;
@@ -348,6 +376,7 @@ pub fn run(
     let compared = Compared {
         text: normalize_text(happening.text),
         subject: happening.subject.map(normalize_text),
+        language: super::detect_language(happening.text, &rules.1),
     };
     for rule in rules
         .0
@@ -411,6 +440,10 @@ fn holds(
             .as_deref()
             .is_some_and(|s| contains(s, any_of)),
         Condition::NewConversation { is } => h.new_conversation == *is,
+        Condition::Language { any_of } => compared
+            .language
+            .as_ref()
+            .is_some_and(|l| any_of.contains(l)),
         Condition::SenderDomain { any_of } => h
             .sender_domains
             .iter()
@@ -495,6 +528,13 @@ fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKi
                 }
             }))
         }
+        Action::RequireSkill { skill } => act(
+            &Action::AddTags {
+                tags: vec![format!("{}{skill}", super::SKILL_TAG)],
+            },
+            c,
+            now,
+        ),
         Action::AddTags { tags } => {
             let added: Vec<String> = tags
                 .iter()
@@ -1011,5 +1051,45 @@ mod tests {
         assert!(!set.awaits(Trigger::Reopened));
         updated.enabled = false;
         assert!(!RuleSet::new(vec![updated]).awaits(Trigger::ConversationUpdated));
+    }
+
+    #[test]
+    fn a_language_condition_tells_the_languages_the_rules_name_and_english_apart() {
+        let persian = rule(
+            "Persian",
+            vec![Condition::Language {
+                any_of: vec!["fa".into()],
+            }],
+            vec![Action::AddTags {
+                tags: vec!["fa".into()],
+            }],
+        );
+        let set = RuleSet::new(vec![persian.clone()]);
+        for (text, applies) in [
+            ("سلام، سفارشم کی می‌رسد؟", true),
+            ("Hello, where is my order?", false),
+            ("12345", false),
+        ] {
+            let mut c = conversation();
+            let applied = run(&set, &[], &happening(text), &mut c);
+            assert_eq!(!applied.is_empty(), applies, "{text}");
+        }
+        let unknown = Rule {
+            conditions: vec![Condition::Language {
+                any_of: vec!["persian".into()],
+            }],
+            ..persian
+        };
+        assert!(unknown.problem().unwrap().contains("ISO 639-1"));
+        let skill = rule(
+            "Skill",
+            vec![],
+            vec![Action::RequireSkill {
+                skill: "refunds".into(),
+            }],
+        );
+        let mut c = conversation();
+        run(&RuleSet::new(vec![skill]), &[], &happening("x"), &mut c);
+        assert_eq!(c.tags, ["skill:refunds"]);
     }
 }

@@ -45,6 +45,8 @@ pub struct AgentPatch {
     pub max_open_conversations: Option<Option<u32>>,
     pub team_ids: Option<Vec<TeamId>>,
     pub phone_extension: Option<Option<String>>,
+    pub skills: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -184,6 +186,8 @@ impl Directory {
             max_open_conversations: None,
             team_ids: Vec::new(),
             phone_extension: None,
+            skills: vec![],
+            languages: vec![],
             created_at: Utc::now(),
         };
         let (key, hash) = new_secret("sb_");
@@ -278,6 +282,12 @@ impl Directory {
         if let Some(extension) = patch.phone_extension {
             agent.phone_extension = extension.as_deref().map(checked_extension).transpose()?;
         }
+        if let Some(skills) = patch.skills {
+            agent.skills = checked_skills(&skills)?;
+        }
+        if let Some(languages) = patch.languages {
+            agent.languages = checked_languages(&languages)?;
+        }
         self.agents.save_agent(&agent).await?;
         Ok(agent)
     }
@@ -336,4 +346,51 @@ pub(crate) async fn every_agent(agents: &dyn AgentStore) -> PortResult<Vec<Agent
             None => return Ok(all),
         }
     }
+}
+
+/// Most skills or languages one agent carries.
+const MAX_AGENT_LIST: usize = 20;
+
+/// Skills as tags are written (`refunds`, `hardware`), each once, sorted.
+fn checked_skills(skills: &[String]) -> ServiceResult<Vec<String>> {
+    let mut out = skills
+        .iter()
+        .map(|s| {
+            crate::model::normalize_tag(s).ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "`{s}` is not a skill: letters, digits, `-`, `_` and `:`, up to 50"
+                ))
+            })
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    out.sort();
+    out.dedup();
+    if out.len() > MAX_AGENT_LIST {
+        return Err(ServiceError::Invalid(format!(
+            "an agent has at most {MAX_AGENT_LIST} skills"
+        )));
+    }
+    Ok(out)
+}
+
+/// Languages as ISO 639-1 codes Switchboard tells apart (`fa`, `en`), each once.
+fn checked_languages(languages: &[String]) -> ServiceResult<Vec<String>> {
+    let mut out = Vec::new();
+    for language in languages {
+        let code = language.trim().to_ascii_lowercase();
+        if !crate::model::is_known_language(&code) {
+            return Err(ServiceError::Invalid(format!(
+                "`{language}` is not a language code Switchboard knows (ISO 639-1, like `fa` or `en`)"
+            )));
+        }
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    if out.len() > MAX_AGENT_LIST {
+        return Err(ServiceError::Invalid(format!(
+            "an agent speaks at most {MAX_AGENT_LIST} languages here"
+        )));
+    }
+    Ok(out)
 }

@@ -5,10 +5,10 @@
 //! consistent step, so both backends route the same way.
 
 use crate::model::{
-    AgentId, AgentLoad, Author, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
-    ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity, InboundMessage,
-    MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity, Priority,
-    TeamId, bounded_context, bounded_text, preview_of,
+    AgentId, AgentLoad, AssignNeed, Author, Contact, ContactId, ContactIdentity, Conversation,
+    ConversationId, ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity,
+    InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity,
+    Priority, TeamId, bounded_context, bounded_text, preview_of,
 };
 use crate::model::{Applied, Calendar, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules};
 use chrono::{DateTime, Duration, Utc};
@@ -267,8 +267,8 @@ pub struct RoutePlan {
     pub events: Vec<Event>,
     /// A customer-page link to bind to the conversation.
     pub link_hash: Option<String>,
-    /// Set when the conversation needs an assignee chosen among this team (none: everyone).
-    pub assign_within: Option<Option<TeamId>>,
+    /// Set when the conversation needs an assignee: whom it may go to.
+    pub assign_within: Option<AssignNeed>,
     /// After the rest is applied, fold the message's contact into this one: the message
     /// linked its sender to the contact holding an identity they proved (every
     /// identity, conversation and message is kept).
@@ -433,7 +433,7 @@ impl RoutePolicy {
         for applied in self.rules.on_message(msg, new_conversation, c, now) {
             events.extend(applied.events);
         }
-        let assign_within = c.assignee_id.is_none().then_some(c.team_id);
+        let assign_within = c.assignee_id.is_none().then(|| AssignNeed::of(c));
 
         let (ContactChange::Create(Contact {
             merge_suggestions: suggestions,
@@ -528,11 +528,38 @@ impl RoutePlan {
 }
 
 /// Round robin: the next agent after the last one given a conversation, skipping
-/// agents who are away or at their cap. `candidates` in any order.
+/// agents who are away or at their cap; among those who speak the message's `language`
+/// first, when one of them can take it. `candidates` in any order.
 pub fn choose_assignee(
     candidates: &[AgentLoad],
     last_assigned: Option<AgentId>,
+    language: Option<&str>,
 ) -> Option<AgentId> {
+    if let Some(language) = language {
+        let speakers: Vec<AgentLoad> = candidates
+            .iter()
+            .filter(|a| a.languages.iter().any(|l| l == language))
+            .cloned()
+            .collect();
+        if let Some(chosen) = in_turn(&speakers, last_assigned) {
+            return Some(chosen);
+        }
+    }
+    in_turn(candidates, last_assigned)
+}
+
+/// The message's language among those `candidates` speak (none when it cannot tell).
+pub fn language_among(candidates: &[AgentLoad], text: &str) -> Option<String> {
+    let mut spoken: Vec<String> = candidates
+        .iter()
+        .flat_map(|a| a.languages.iter().cloned())
+        .collect();
+    spoken.sort();
+    spoken.dedup();
+    crate::model::detect_language(text, &spoken)
+}
+
+fn in_turn(candidates: &[AgentLoad], last_assigned: Option<AgentId>) -> Option<AgentId> {
     let mut ordered: Vec<&AgentLoad> = candidates.iter().collect();
     ordered.sort_by_key(|a| a.agent_id);
     let start = last_assigned.map_or(0, |last| ordered.partition_point(|a| a.agent_id <= last));

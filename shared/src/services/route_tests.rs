@@ -94,7 +94,7 @@ fn a_first_message_makes_a_contact_and_a_conversation() {
     };
     assert_eq!(c.message_count, 1);
     assert_eq!(plan.message.text, msg.text);
-    assert_eq!(plan.assign_within, Some(None));
+    assert_eq!(plan.assign_within, Some(AssignNeed::default()));
     assert!(matches!(plan.events[0].kind, EventKind::Created));
 }
 
@@ -290,6 +290,7 @@ fn round_robin_skips_agents_who_are_away_or_full() {
         availability,
         max_open_conversations: cap,
         open_conversations: open,
+        languages: vec![],
     };
     let agents = vec![
         load(0, Availability::Available, 0, None),
@@ -297,11 +298,52 @@ fn round_robin_skips_agents_who_are_away_or_full() {
         load(2, Availability::Available, 5, Some(5)),
         load(3, Availability::Available, 1, Some(5)),
     ];
-    assert_eq!(choose_assignee(&agents, None), Some(ids[0]));
-    assert_eq!(choose_assignee(&agents, Some(ids[0])), Some(ids[3]));
-    assert_eq!(choose_assignee(&agents, Some(ids[3])), Some(ids[0]));
-    assert_eq!(choose_assignee(&agents[1..3], None), None);
-    assert_eq!(choose_assignee(&[], None), None);
+    assert_eq!(choose_assignee(&agents, None, None), Some(ids[0]));
+    assert_eq!(choose_assignee(&agents, Some(ids[0]), None), Some(ids[3]));
+    assert_eq!(choose_assignee(&agents, Some(ids[3]), None), Some(ids[0]));
+    assert_eq!(choose_assignee(&agents[1..3], None, None), None);
+    assert_eq!(choose_assignee(&[], None, None), None);
+}
+
+#[test]
+fn a_message_goes_to_an_agent_who_speaks_its_language_while_one_can_take_it() {
+    let mut ids: Vec<AgentId> = (0..3).map(|_| AgentId::new()).collect();
+    ids.sort();
+    let load = |i: usize, languages: &[&str], open| AgentLoad {
+        agent_id: ids[i],
+        availability: Availability::Available,
+        max_open_conversations: Some(2),
+        open_conversations: open,
+        languages: languages.iter().map(|l| (*l).to_owned()).collect(),
+    };
+    let agents = vec![
+        load(0, &["en"], 0),
+        load(1, &["fa", "en"], 0),
+        load(2, &["fa"], 0),
+    ];
+    let persian = language_among(&agents, "سلام، سفارشم کی می‌رسد؟");
+    assert_eq!(persian.as_deref(), Some("fa"));
+    // The Persian speakers in turn, never the one who speaks only English.
+    assert_eq!(choose_assignee(&agents, None, Some("fa")), Some(ids[1]));
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[1]), Some("fa")),
+        Some(ids[2])
+    );
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[2]), Some("fa")),
+        Some(ids[1])
+    );
+    // Both full: anyone who can take it.
+    let full = vec![
+        load(0, &["en"], 0),
+        load(1, &["fa"], 2),
+        load(2, &["fa"], 2),
+    ];
+    assert_eq!(choose_assignee(&full, None, Some("fa")), Some(ids[0]));
+    assert_eq!(
+        language_among(&agents, "Hello, where is my order?").as_deref(),
+        Some("en")
+    );
 }
 
 #[test]

@@ -44,6 +44,8 @@ fn admin() -> Agent {
         max_open_conversations: None,
         team_ids: vec![],
         phone_extension: None,
+        skills: vec![],
+        languages: vec![],
         created_at: now(),
     }
 }

@@ -129,6 +129,8 @@ fn agent(name: &str, availability: Availability) -> Agent {
         max_open_conversations: None,
         team_ids: vec![],
         phone_extension: None,
+        skills: vec![],
+        languages: vec![],
         created_at: now(),
     }
 }

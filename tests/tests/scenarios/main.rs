@@ -5,6 +5,7 @@ mod abuse_limits;
 mod agent_workflow;
 mod api_conformance;
 mod api_errors;
+mod assignment;
 mod auth;
 mod bad_input;
 mod canned;

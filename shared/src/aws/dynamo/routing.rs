@@ -4,15 +4,15 @@
 use super::items::{self, StoredContact};
 use super::{DynamoStore, Item, keys, n, s};
 use crate::model::{
-    AgentId, AgentLoad, Channel, ContactId, ContactIdentity, Conversation, Event, Identity,
-    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, TeamId, ThreadHint,
+    AgentId, AgentLoad, AssignNeed, Channel, ContactId, ContactIdentity, Conversation, Event,
+    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, ThreadHint,
     TimelineItem,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
 use crate::services::route::{
     ContactChange, ConversationChange, IdentityOwner, RouteContext, RouteError, RoutePlan,
-    RoutePolicy, choose_assignee, owners_read,
+    RoutePolicy, choose_assignee, language_among, owners_read,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
@@ -142,14 +142,16 @@ impl DynamoStore {
             RouteError::NoSender => PortError::Invalid(e.to_string()),
         })?;
         let mut rr_write = None;
-        if let Some(team) = plan.assign_within {
-            let candidates = self.agent_loads(team).await?;
+        if let Some(need) = plan.assign_within.take() {
+            let team = need.team;
+            let candidates = self.agent_loads(&need).await?;
+            let language = language_among(&candidates, &plan.message.text);
             let last = self
                 .get(&keys::round_robin(team), keys::META)
                 .await?
                 .and_then(|item| items::string(&item, "target"))
                 .and_then(|id| id.parse::<AgentId>().ok());
-            let chosen = choose_assignee(&candidates, last);
+            let chosen = choose_assignee(&candidates, last, language.as_deref());
             if let Some(agent) = chosen {
                 rr_write = Some(items::pointer(keys::round_robin(team), agent.to_string()));
             }
@@ -315,11 +317,11 @@ impl DynamoStore {
 
     /// Every agent who may take conversations of `team`, counted as
     /// [`AgentLoad::count_to`] says.
-    pub(super) async fn agent_loads(&self, team: Option<TeamId>) -> PortResult<Vec<AgentLoad>> {
+    pub(super) async fn agent_loads(&self, need: &AssignNeed) -> PortResult<Vec<AgentLoad>> {
         let mut loads = Vec::new();
         for item in self.index_partition("gsi1", keys::AGENTS).await? {
             let agent: crate::model::Agent = items::from_item(item)?;
-            let Some(mut load) = AgentLoad::of(&agent, team) else {
+            let Some(mut load) = AgentLoad::of(&agent, need) else {
                 continue;
             };
             if let Some(cap) = load.count_to() {

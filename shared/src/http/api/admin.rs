@@ -109,6 +109,13 @@ pub struct PatchAgent {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9+*#._-]{1,32}$")]
     phone_extension: Option<Option<String>>,
+    /// What the agent handles: a conversation tagged `skill:<name>` goes only to agents
+    /// with that skill.
+    #[schema(max_items = 20)]
+    skills: Option<Vec<String>>,
+    /// The languages the agent answers in (ISO 639-1, like `fa`, `en`).
+    #[schema(max_items = 20)]
+    languages: Option<Vec<String>>,
 }
 
 /// A count that may be null, written as a JSON integer in either form (`3` or `3.0`:
@@ -130,7 +137,8 @@ fn nullable_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Optio
         .ok_or_else(|| D::Error::custom(format!("{number} is not a count from 0 to {}", u32::MAX)))
 }
 
-/// Change an agent's name, role, availability, cap, teams or phone extension.
+/// Change an agent's name, role, availability, cap, teams, phone extension, skills or
+/// languages.
 #[utoipa::path(patch, path = "/v1/agents/{id}", tags = ["agents", "admin"],
     params(("id" = String, Path, description = "agent id (`ag_…`)")), request_body = PatchAgent,
     responses((status = 200, body = Agent), (status = 404, body = Problem), (status = 422, body = Problem),
@@ -149,6 +157,8 @@ pub async fn patch_agent(
         max_open_conversations: body.max_open_conversations,
         team_ids: body.team_ids,
         phone_extension: body.phone_extension,
+        skills: body.skills,
+        languages: body.languages,
     };
     Ok(Json(state.directory.update_agent(id, patch).await?))
 }

@@ -1,0 +1,168 @@
+//! Who gets a new conversation, on the local binary: an agent who speaks the customer's
+//! language while one can take it, and only an agent with the skill a rule asks for.
+
+use e2e::{ADMIN, AGENT, App, DEADLINE, eventually, status_and_json, unique};
+use serde_json::{Value, json};
+
+const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
+
+/// An agent with these skills and languages, and their id.
+async fn agent(app: &App, admin: &str, name: &str, skills: &[&str], languages: &[&str]) -> String {
+    let key = app.create_agent(name, &format!("{}@shop.example", unique(name)), AGENT);
+    let id = app.get_ok(&key, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (status, agent, text) = status_and_json(
+        app.patch_json(
+            admin,
+            &format!("/v1/agents/{id}"),
+            &json!({ "skills": skills, "languages": languages }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+    assert_eq!(agent["languages"], json!(languages));
+    id
+}
+
+/// Submits `message` and waits for its conversation, assigned or not.
+async fn routed(app: &App, key: &str, message: &str) -> Value {
+    app.submit(&[
+        ("name", "Sara"),
+        ("email", &format!("{}@example.ir", unique("assign"))),
+        ("message", message),
+    ])
+    .await;
+    eventually("the message routed", DEADLINE, async || {
+        app.all_conversations(key)
+            .await
+            .into_iter()
+            .find(|c| c["preview"] == message)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_customer_gets_an_agent_who_speaks_their_language_and_has_the_skill_asked_for() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    // The admin takes no conversations.
+    let me = app.get_ok(&admin, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (status, _, _) = status_and_json(
+        app.patch_json(
+            &admin,
+            &format!("/v1/agents/{me}"),
+            &json!({ "availability": "away" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success());
+    let ana = agent(&app, &admin, "Ana", &[], &["en"]).await;
+    let reza = agent(&app, &admin, "Reza", &[], &["fa", "en"]).await;
+    let sam = agent(&app, &admin, "Sam", &["refunds"], &["en"]).await;
+    let (status, rule, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({
+                "name": "Refunds need the skill",
+                "trigger": "message_received",
+                "conditions": [{ "if": "text_contains", "any_of": ["refund", "بازپرداخت"] }],
+                "actions": [{ "do": "require_skill", "skill": "refunds" }]
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{text}");
+    assert_eq!(rule["actions"][0]["skill"], "refunds");
+
+    // Persian: Reza, the one who speaks it, each time.
+    for text in ["سلام، سفارشم کی می‌رسد؟", "درگاه پرداخت کار نمی‌کند"]
+    {
+        let c = routed(&app, &admin, text).await;
+        assert_eq!(c["assignee_id"], reza.as_str(), "{text}: {c}");
+    }
+    // English: any of the three in turn; the first two go to two different agents.
+    let first = routed(&app, &admin, "Where is my order?").await;
+    let second = routed(&app, &admin, "My parcel never came").await;
+    let english = [first["assignee_id"].clone(), second["assignee_id"].clone()];
+    assert_ne!(english[0], english[1], "in turn: {english:?}");
+    for who in &english {
+        assert!(
+            [&ana, &reza, &sam].iter().any(|a| who == a.as_str()),
+            "{who}"
+        );
+    }
+    // A refund, in either language: only Sam has the skill.
+    for text in ["I want a refund for order 12", "لطفا بازپرداخت کنید"] {
+        let c = routed(&app, &admin, text).await;
+        assert_eq!(c["assignee_id"], sam.as_str(), "{text}: {c}");
+        assert!(
+            c["tags"]
+                .as_array()
+                .expect("tags")
+                .contains(&json!("skill:refunds")),
+            "{c}"
+        );
+    }
+    // Nobody with the skill can take it: it waits unassigned.
+    let (status, _, _) = status_and_json(
+        app.patch_json(
+            &admin,
+            &format!("/v1/agents/{sam}"),
+            &json!({ "availability": "away" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success());
+    let waiting = routed(&app, &admin, "refund please").await;
+    assert_eq!(waiting["assignee_id"], Value::Null, "{waiting}");
+}
+
+#[tokio::test]
+async fn skills_and_languages_that_do_not_read_are_refused() {
+    let app = App::spawn_with(&[]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let me = app.get_ok(&admin, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    for (body, says) in [
+        (json!({ "languages": ["farsi"] }), "language"),
+        (json!({ "skills": ["no spaces"] }), "skill"),
+    ] {
+        let (status, problem, text) = status_and_json(
+            app.patch_json(&admin, &format!("/v1/agents/{me}"), &body)
+                .await,
+        )
+        .await;
+        assert_eq!(status.as_u16(), 422, "{text}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(says),
+            "{problem}"
+        );
+    }
+    let (status, problem, _) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({ "name": "x", "trigger": "message_received",
+                     "conditions": [{ "if": "language", "any_of": ["klingon"] }],
+                     "actions": [{ "do": "add_tags", "tags": ["x"] }] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "{problem}");
+}
