@@ -394,6 +394,8 @@ async fn create_agents(store: &Embedded, capped: usize) -> Vec<AgentId> {
             phone_extension: None,
             skills: vec![],
             languages: vec![],
+            last_seen_at: None,
+            idle_away: false,
             created_at: Utc::now(),
         };
         store

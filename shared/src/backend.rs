@@ -332,6 +332,7 @@ impl Backend {
                 calendars: self.slas.clone(),
                 teams: self.teams.clone(),
                 agents: self.agents.clone(),
+                conversations: self.conversations.clone(),
             },
             canned: crate::services::canned::Canned {
                 store: self.canned.clone(),

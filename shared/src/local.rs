@@ -54,6 +54,8 @@ pub struct LocalSettings {
     pub server: ServerLimits,
     /// How long resolved conversations are kept; none: for ever.
     pub retention: Option<Retention>,
+    /// How long an available agent may be idle before they are set away.
+    pub away_after_idle: Option<chrono::Duration>,
     pub webhooks: WebhookSettings,
     /// How often agents' notifications go out (one message per agent at most).
     pub notify_every: Duration,
@@ -95,6 +97,7 @@ pub struct Local {
     server: ServerLimits,
     rights: Rights,
     retention: Option<Retention>,
+    away_after_idle: Option<chrono::Duration>,
     /// What records the deliveries of each change, and what tries them.
     webhooks: (WebhookFanout, WebhookDeliverer),
     /// Tells agents on Telegram what needs them, when the bot is set up; and how often.
@@ -192,6 +195,7 @@ impl Local {
             server: settings.server,
             rights: backend.rights(),
             retention: settings.retention,
+            away_after_idle: settings.away_after_idle,
             webhooks,
             notifier,
         })
@@ -301,7 +305,7 @@ impl Local {
         );
 
         let sweep_store = self.store.clone();
-        let (rights, retention) = (self.rights, self.retention);
+        let (rights, retention, idle) = (self.rights, self.retention, self.away_after_idle);
         let mut sweep_stop = shutdown.clone();
         let sweeper_task = tokio::spawn(async move {
             while !*sweep_stop.borrow() {
@@ -326,6 +330,16 @@ impl Local {
                 }
                 if let Err(e) = sweep_store.forget_deliveries_before(log_kept_from).await {
                     tracing::error!(error = %e, "forgetting old webhook deliveries failed");
+                }
+                if let Some(idle) = idle
+                    && let Err(e) = crate::services::sweep::away_when_idle(
+                        &sweep_store,
+                        idle,
+                        chrono::Utc::now(),
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "setting idle agents away failed");
                 }
                 if let Some(retention) = retention
                     && let Err(e) = rights.sweep(retention, chrono::Utc::now()).await

@@ -8,6 +8,7 @@ use shared::aws::AwsClients;
 use shared::lambda::schedule::Sweeper;
 use shared::lambda::{self, Error, schedule};
 use shared::services::rights::Rights;
+use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -28,8 +29,12 @@ async fn main() -> Result<(), Error> {
             }
             None => None,
         };
+        let away_after_idle = config
+            .away_after_idle
+            .map(|idle| (store.clone() as Arc<dyn shared::ports::AgentStore>, idle));
         Ok(Sweeper {
             notifier,
+            away_after_idle,
             conversations: store.clone(),
             slas: store.clone(),
             rules: store.clone(),

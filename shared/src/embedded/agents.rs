@@ -5,6 +5,7 @@ use super::rows::{self, millis, to_json};
 use crate::model::{Agent, AgentId, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 #[async_trait]
@@ -14,7 +15,7 @@ impl AgentStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "INSERT INTO agents ({}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    "INSERT INTO agents ({}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     rows::AGENT_COLUMNS
                 ))
                 .and_then(|mut s| {
@@ -30,6 +31,8 @@ impl AgentStore for Embedded {
                         agent.phone_extension,
                         to_json(&agent.skills),
                         to_json(&agent.languages),
+                        agent.last_seen_at.map(millis),
+                        agent.idle_away,
                         key_hash,
                     ])
                 })
@@ -69,6 +72,23 @@ impl AgentStore for Embedded {
                 if changed == 0 {
                     return Err(PortError::NotFound);
                 }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mark_seen(&self, id: AgentId, at: DateTime<Utc>, back: bool) -> PortResult<()> {
+        self.db
+            .write(move |conn| {
+                let statement = if back {
+                    "UPDATE agents SET last_seen_at = ?2, availability = 'available', idle_away = 0
+                     WHERE id = ?1 AND idle_away = 1"
+                } else {
+                    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1"
+                };
+                conn.prepare_cached(statement)
+                    .and_then(|mut s| s.execute(params![id.to_string(), millis(at)]))
+                    .map_err(sql)?;
                 Ok(())
             })
             .await
@@ -122,7 +142,7 @@ impl AgentStore for Embedded {
             .write(move |conn| {
                 let changed = conn
                     .prepare_cached(
-                        "UPDATE agents SET name = ?2, role = ?3, availability = ?4, max_open = ?5, team_ids = ?6, phone_extension = ?7, skills = ?8, languages = ?9 WHERE id = ?1",
+                        "UPDATE agents SET name = ?2, role = ?3, availability = ?4, max_open = ?5, team_ids = ?6, phone_extension = ?7, skills = ?8, languages = ?9, idle_away = ?10 WHERE id = ?1",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -135,6 +155,7 @@ impl AgentStore for Embedded {
                             agent.phone_extension,
                             to_json(&agent.skills),
                             to_json(&agent.languages),
+                            agent.idle_away,
                         ])
                     })
                     .map_err(sql)?;

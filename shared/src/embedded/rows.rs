@@ -305,7 +305,7 @@ pub fn seq_of(ulid: ulid::Ulid) -> String {
     ulid.to_string()
 }
 
-pub const AGENT_COLUMNS: &str = "id, name, email, role, availability, max_open, team_ids, created_at, phone_extension, skills, languages";
+pub const AGENT_COLUMNS: &str = "id, name, email, role, availability, max_open, team_ids, created_at, phone_extension, skills, languages, last_seen_at, idle_away";
 
 pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -325,6 +325,8 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
         phone_extension: row.get(8)?,
         skills: json("skills", &row.get::<_, String>(9)?)?,
         languages: json("languages", &row.get::<_, String>(10)?)?,
+        last_seen_at: row.get::<_, Option<i64>>(11)?.map(time).transpose()?,
+        idle_away: row.get(12)?,
     })
 }
 

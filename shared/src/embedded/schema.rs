@@ -294,6 +294,9 @@ pub const STORE: &[&str] = &[
     // 15: what each agent handles and the languages they answer in.
     "ALTER TABLE agents ADD COLUMN skills TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE agents ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';",
+    // 16: when each agent last used the API, and whether they were set away for idling.
+    "ALTER TABLE agents ADD COLUMN last_seen_at INTEGER;
+    ALTER TABLE agents ADD COLUMN idle_away INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

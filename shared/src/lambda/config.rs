@@ -38,6 +38,9 @@ pub struct FunctionConfig {
     /// How long resolved conversations are kept (`SWITCHBOARD_RETENTION_DAYS`); none:
     /// for ever. The sweeper erases what is past it.
     pub retention: Option<Retention>,
+    /// How long an available agent may be idle before the sweeper sets them away
+    /// (`SWITCHBOARD_AWAY_AFTER_IDLE_MINUTES`); none: never.
+    pub away_after_idle: Option<chrono::Duration>,
     /// Outbound webhooks (`SWITCHBOARD_WEBHOOK_*`).
     pub webhooks: crate::config::WebhookSettings,
 }
@@ -161,6 +164,7 @@ impl FunctionConfig {
                 own_domains,
             },
             retention: shared.retention,
+            away_after_idle: shared.away_after_idle,
             webhooks: shared.webhooks,
         })
     }

@@ -6,14 +6,14 @@
 //! only.
 
 use super::Error;
-use crate::ports::{ConversationStore, EventFeed, RuleStore, SlaStore};
+use crate::ports::{AgentStore, ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
 use crate::services::notify::Notifier;
 use crate::services::rights::Rights;
 use crate::services::rule_runs::RuleRunner;
 use crate::services::sla::{SlaKeeper, announce_breaches};
 use crate::services::subscriber::FeedConsumer;
-use crate::services::sweep::wake_snoozed;
+use crate::services::sweep::{away_when_idle, wake_snoozed};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
@@ -35,6 +35,8 @@ pub struct Sweeper {
     pub retention: Option<(Rights, Retention)>,
     /// Tells agents on Telegram, when the bot is set up.
     pub notifier: Option<Notifier>,
+    /// Sets available agents away after this long idle, when set.
+    pub away_after_idle: Option<(Arc<dyn AgentStore>, chrono::Duration)>,
 }
 
 /// Serves scheduled events until Lambda stops the process. A failed sweep fails the
@@ -89,6 +91,10 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         Some(notifier) => Some(notifier.pass(NOTIFY_BATCHES).await?.sent),
         None => None,
     };
+    let idle_away = match &sweeper.away_after_idle {
+        Some((agents, idle)) => Some(away_when_idle(agents.as_ref(), *idle, now).await?),
+        None => None,
+    };
     let erased = match &sweeper.retention {
         Some((rights, retention)) => Some(rights.sweep(*retention, now).await?),
         None => None,
@@ -97,6 +103,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         woken,
         breaches,
         notified,
+        idle_away,
         erased_conversations = erased.map(|e| e.conversations),
         erased_contacts = erased.map(|e| e.contacts),
         scheduled_for = event.time.map(|t| t.to_rfc3339()),

@@ -15,11 +15,16 @@ str_enum!(Role { Admin => "admin", Agent => "agent" });
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
+    /// Takes new conversations.
     Available,
+    /// Takes none for now (set by the agent, or after a while idle).
     Away,
+    /// Signed off: takes none, and rules on `assignee_offline` may hand their
+    /// conversations back to the team.
+    Offline,
 }
 
-str_enum!(Availability { Available => "available", Away => "away" });
+str_enum!(Availability { Available => "available", Away => "away", Offline => "offline" });
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agent {
@@ -44,7 +49,33 @@ pub struct Agent {
     /// given to an agent who speaks it, when one can take it.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// When they last used the API (to the minute).
+    #[serde(default)]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Set away for being idle: their next request makes them available again.
+    #[serde(default)]
+    pub idle_away: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// How stale `last_seen_at` may grow before a request writes it again.
+pub const SEEN_EVERY_SECS: i64 = 60;
+
+impl Agent {
+    /// Whether a request from them now should be written down: they were set away for
+    /// being idle, or were last seen over a minute ago.
+    pub fn seen_is_news(&self, now: DateTime<Utc>) -> bool {
+        self.idle_away
+            || self
+                .last_seen_at
+                .is_none_or(|at| now - at >= chrono::Duration::seconds(SEEN_EVERY_SECS))
+    }
+
+    /// Whether they are available yet have done nothing for `idle`.
+    pub fn idle_for(&self, idle: chrono::Duration, now: DateTime<Utc>) -> bool {
+        self.availability == Availability::Available
+            && self.last_seen_at.unwrap_or(self.created_at) <= now - idle
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -115,7 +146,7 @@ impl AgentLoad {
     pub fn count_to(&self) -> Option<u32> {
         match self.availability {
             Availability::Available => self.max_open_conversations,
-            Availability::Away => None,
+            Availability::Away | Availability::Offline => None,
         }
     }
 
@@ -143,6 +174,8 @@ mod tests {
             phone_extension: None,
             skills: vec![],
             languages: vec![],
+            last_seen_at: None,
+            idle_away: false,
             created_at: Utc::now(),
         }
     }
@@ -190,5 +223,28 @@ mod tests {
             AgentLoad::of(&uncapped, &need(None)).unwrap().count_to(),
             None
         );
+    }
+
+    #[test]
+    fn an_agent_idle_long_enough_is_due_away_and_a_request_is_news_once_a_minute() {
+        let now = Utc::now();
+        let mut ana = agent(Availability::Available, None, vec![]);
+        ana.created_at = now - chrono::Duration::hours(2);
+        let idle = chrono::Duration::minutes(30);
+        assert!(ana.idle_for(idle, now), "never seen, made two hours ago");
+        ana.last_seen_at = Some(now - chrono::Duration::minutes(10));
+        assert!(!ana.idle_for(idle, now));
+        ana.last_seen_at = Some(now - chrono::Duration::minutes(31));
+        assert!(ana.idle_for(idle, now));
+        ana.availability = Availability::Away;
+        assert!(!ana.idle_for(idle, now), "away already");
+
+        ana.last_seen_at = Some(now - chrono::Duration::seconds(30));
+        assert!(!ana.seen_is_news(now));
+        ana.idle_away = true;
+        assert!(ana.seen_is_news(now), "back from idling");
+        ana.idle_away = false;
+        ana.last_seen_at = Some(now - chrono::Duration::seconds(SEEN_EVERY_SECS));
+        assert!(ana.seen_is_news(now));
     }
 }

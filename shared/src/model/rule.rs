@@ -30,6 +30,9 @@ pub enum Trigger {
     /// The conversation opened again: the customer wrote after it was resolved, its
     /// snooze ended, or an agent reopened it.
     Reopened,
+    /// The agent it is assigned to went offline (each of their unresolved
+    /// conversations, once).
+    AssigneeOffline,
 }
 
 /// One test of a conversation and what just happened to it.
@@ -114,6 +117,8 @@ pub enum Action {
     Assign {
         agent_id: AgentId,
     },
+    /// The conversation goes back to its team's queue, nobody's.
+    Unassign,
     /// The conversation needs an agent with this skill: it is tagged `skill:<name>`, and
     /// given (now or later) only to agents who have it.
     RequireSkill {
@@ -549,6 +554,13 @@ fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKi
                     added,
                     removed: vec![],
                 }
+            }))
+        }
+        Action::Unassign => {
+            let from = c.assignee_id;
+            one(from.is_some().then(|| {
+                c.assignee_id = None;
+                EventKind::Assigned { from, to: None }
             }))
         }
         Action::Assign { agent_id } => {

@@ -258,6 +258,9 @@ pub trait AgentStore: Send + Sync {
     /// Makes `key_hash` the agent's only key: the one before stops working at once.
     /// `NotFound` when there is no such agent.
     async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()>;
+    /// Notes that the agent used the API at `at`; `back`: they were set away for idling
+    /// and are available again (unless they changed it themselves meanwhile).
+    async fn mark_seen(&self, id: AgentId, at: DateTime<Utc>, back: bool) -> PortResult<()>;
 }
 
 #[async_trait]

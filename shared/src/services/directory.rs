@@ -80,7 +80,27 @@ impl Directory {
         if key.is_empty() || key.len() > 200 {
             return Ok(None);
         }
-        Ok(self.agents.agent_by_key_hash(&hash_secret(key)).await?)
+        let Some(mut agent) = self.agents.agent_by_key_hash(&hash_secret(key)).await? else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        if agent.seen_is_news(now) {
+            // Being seen is bookkeeping: a failure to note it fails no request.
+            match self.agents.mark_seen(agent.id, now, agent.idle_away).await {
+                Ok(()) => {
+                    agent.last_seen_at = Some(now);
+                    if agent.idle_away {
+                        agent.idle_away = false;
+                        agent.availability = Availability::Available;
+                        tracing::info!(agent_id = %agent.id, "an agent idle away is back");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(agent_id = %agent.id, error = %e, "noting an agent seen failed")
+                }
+            }
+        }
+        Ok(Some(agent))
     }
 
     pub async fn search_contacts(
@@ -188,6 +208,8 @@ impl Directory {
             phone_extension: None,
             skills: vec![],
             languages: vec![],
+            last_seen_at: None,
+            idle_away: false,
             created_at: Utc::now(),
         };
         let (key, hash) = new_secret("sb_");
@@ -264,6 +286,7 @@ impl Directory {
         }
         if let Some(availability) = patch.availability {
             agent.availability = availability;
+            agent.idle_away = false;
         }
         if let Some(cap) = patch.max_open_conversations {
             agent.max_open_conversations = cap;

@@ -1,6 +1,6 @@
 //! The rules that run on what happens to a conversation after a message: an agent's
-//! change (`conversation_updated`) and a reopen (`reopened`). A subscriber of the event
-//! log reads each change and runs the rules waiting for it.
+//! change (`conversation_updated`) and a reopen (`reopened`), read by a subscriber of the
+//! event log; and its agent going offline (`assignee_offline`), run when they do.
 //!
 //! Loops cannot happen: `conversation_updated` is an agent's change only (the log names
 //! the agent), and what a rule changes names none; no rule reopens. A change handed over
@@ -11,9 +11,13 @@ use super::error::ServiceResult;
 use super::route::RuleBook;
 use super::subscriber::Subscriber;
 use crate::model::{
-    Change, ChangeType, Conversation, ConversationId, ConversationStatus, Event, EventKind, Trigger,
+    AgentId, Change, ChangeType, Conversation, ConversationId, ConversationStatus, Event,
+    EventKind, Trigger,
 };
-use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{
+    AssigneeFilter, ConversationFilter, ConversationStore, PageRequest, PortError, PortResult,
+    RuleStore, SlaStore, StatusFilter,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -108,6 +112,51 @@ impl RuleRunner {
         }
         Ok(triggers)
     }
+}
+
+/// Most conversations of one agent the `assignee_offline` rules run on.
+const MAX_OFFLINE_RUNS: usize = 1000;
+
+/// Runs the `assignee_offline` rules on each unresolved conversation assigned to
+/// `agent`, who just went offline; returns how many conversations they ran on.
+pub async fn on_assignee_offline(
+    conversations: &dyn ConversationStore,
+    rules: &dyn RuleStore,
+    calendars: &dyn SlaStore,
+    agent: AgentId,
+) -> PortResult<usize> {
+    let book = RuleBook::read(rules, calendars).await?;
+    if !book.awaits(Trigger::AssigneeOffline) {
+        return Ok(0);
+    }
+    // Read first, then change: a rule that unassigns moves conversations out of the
+    // list being paged.
+    let mut theirs = Vec::new();
+    for status in [
+        ConversationStatus::Open,
+        ConversationStatus::Pending,
+        ConversationStatus::Snoozed,
+    ] {
+        let filter = ConversationFilter {
+            status: StatusFilter::Only(status),
+            assignee: AssigneeFilter::Agent(agent),
+            ..Default::default()
+        };
+        let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
+        while theirs.len() < MAX_OFFLINE_RUNS {
+            let listed = conversations.list_conversations(&filter, &page).await?;
+            theirs.extend(listed.items.into_iter().map(|c| c.id));
+            match listed.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => break,
+            }
+        }
+    }
+    theirs.truncate(MAX_OFFLINE_RUNS);
+    for id in &theirs {
+        run(conversations, *id, &book, Trigger::AssigneeOffline).await?;
+    }
+    Ok(theirs.len())
 }
 
 /// Runs the rules for `trigger` on the conversation as it stands and saves what they

@@ -7,7 +7,7 @@ use crate::model::{
     Action, AgentId, Channel, Condition, ContactId, Conversation, ConversationId,
     ConversationStatus, EventKind, Priority, Rule, RuleId, TeamId,
 };
-use crate::ports::{AgentStore, RuleStore, SlaStore, TeamStore};
+use crate::ports::{AgentStore, ConversationStore, RuleStore, SlaStore, TeamStore};
 use chrono::Utc;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ pub struct Rules {
     pub calendars: Arc<dyn SlaStore>,
     pub teams: Arc<dyn TeamStore>,
     pub agents: Arc<dyn AgentStore>,
+    pub conversations: Arc<dyn ConversationStore>,
 }
 
 /// A message to try the rules on, and the conversation it would land in.
@@ -45,6 +46,24 @@ pub struct Trial {
 }
 
 impl Rules {
+    /// `agent` went offline: the `assignee_offline` rules run on their conversations.
+    pub async fn assignee_went_offline(
+        &self,
+        agent: crate::model::AgentId,
+    ) -> ServiceResult<usize> {
+        let ran = super::rule_runs::on_assignee_offline(
+            self.conversations.as_ref(),
+            self.rules.as_ref(),
+            self.calendars.as_ref(),
+            agent,
+        )
+        .await?;
+        if ran > 0 {
+            tracing::info!(agent_id = %agent, conversations = ran, "rules ran on an offline agent's conversations");
+        }
+        Ok(ran)
+    }
+
     /// Every rule, in the order they run.
     pub async fn list(&self) -> ServiceResult<Vec<Rule>> {
         let mut rules = self.rules.rules().await?;

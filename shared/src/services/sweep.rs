@@ -1,8 +1,30 @@
-//! Time-driven changes: snoozed conversations come back when their time comes.
+//! Time-driven changes: snoozed conversations come back when their time comes, and
+//! agents idle too long are set away.
 
-use crate::model::{ConversationStatus, Event, EventKind};
-use crate::ports::{ConversationStore, PortError, PortResult};
-use chrono::{DateTime, Utc};
+use crate::model::{Availability, ConversationStatus, Event, EventKind};
+use crate::ports::{AgentStore, ConversationStore, PortError, PortResult};
+use chrono::{DateTime, Duration, Utc};
+
+/// Sets away every available agent who has not used the API for `idle` (their next
+/// request makes them available again); returns how many.
+pub async fn away_when_idle(
+    agents: &dyn AgentStore,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> PortResult<usize> {
+    let mut set = 0;
+    for mut agent in super::directory::every_agent(agents).await? {
+        if !agent.idle_for(idle, now) {
+            continue;
+        }
+        agent.availability = Availability::Away;
+        agent.idle_away = true;
+        agents.save_agent(&agent).await?;
+        tracing::info!(agent_id = %agent.id, "an idle agent set away");
+        set += 1;
+    }
+    Ok(set)
+}
 
 /// Reopens every snoozed conversation whose `snoozed_until` has passed; returns how many.
 pub async fn wake_snoozed(

@@ -50,6 +50,7 @@ impl LocalSettings {
             smtp: smtp(vars, &settings.email)?,
             server,
             retention: settings.retention,
+            away_after_idle: settings.away_after_idle,
             webhooks: settings.webhooks,
             notify_every: std::time::Duration::from_secs(notify_every),
         })

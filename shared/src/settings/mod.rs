@@ -33,6 +33,8 @@ pub struct Settings {
     pub route: RoutePolicy,
     /// How long resolved conversations are kept; none: for ever.
     pub retention: Option<Retention>,
+    /// How long an available agent may be idle before they are set away; none: for ever.
+    pub away_after_idle: Option<chrono::Duration>,
     pub webhooks: WebhookSettings,
     /// The log filter.
     pub log: String,
@@ -139,6 +141,7 @@ impl Settings {
             },
             retention: Retention::parse(vars.text(&s::RETENTION_DAYS).as_deref())
                 .map_err(ConfigError::of(&s::RETENTION_DAYS))?,
+            away_after_idle: read_idle(vars)?,
             webhooks,
             log: vars.text(&s::LOG).unwrap_or_default(),
             telegram: TelegramOptions::read(vars)?,
@@ -164,6 +167,17 @@ impl Settings {
         }
         self.http.public_url.get_or_insert(url);
         self
+    }
+}
+
+fn read_idle(vars: &Vars) -> Result<Option<chrono::Duration>, ConfigError> {
+    match vars.parsed::<u32>(&s::AWAY_AFTER_IDLE_MINUTES)? {
+        None => Ok(None),
+        Some(0) => Err(ConfigError::new(
+            &s::AWAY_AFTER_IDLE_MINUTES,
+            "must be 1 or more (leave it unset to never set agents away)",
+        )),
+        Some(minutes) => Ok(Some(chrono::Duration::minutes(i64::from(minutes)))),
     }
 }
 

@@ -80,6 +80,8 @@ schema! {
     REOPEN_WINDOW_HOURS: Both Value Some("168");
     /// Erase resolved conversations this many days after their resolution (and a contact left with none) [default: keep them].
     RETENTION_DAYS: Both Value None;
+    /// Set an available agent away after this many minutes without a request to the API (their next request sets them available again) [default: never].
+    AWAY_AFTER_IDLE_MINUTES: Both Value None;
     /// Web-form submissions and customer-page answers allowed per client address per minute, one budget for both (0: no limit).
     WEBFORM_RATE_PER_MINUTE: Both Value Some("30");
     /// Answers allowed on one customer page per minute, from all addresses together (0: no limit).

@@ -46,6 +46,8 @@ fn admin() -> Agent {
         phone_extension: None,
         skills: vec![],
         languages: vec![],
+        last_seen_at: None,
+        idle_away: false,
         created_at: now(),
     }
 }

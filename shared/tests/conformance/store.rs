@@ -33,6 +33,7 @@ on_both_backends!(
         a_customer_waits_from_their_first_unanswered_message_until_an_agent_replies,
         timeline_pages_keep_creation_order,
         agents_and_teams_are_unique_and_found_by_key,
+        an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling,
         new_conversations_go_round_the_available_agents,
         a_customer_link_leads_back_to_its_conversation,
         a_snoozed_conversation_is_due_only_when_its_time_comes,
@@ -131,6 +132,8 @@ fn agent(name: &str, availability: Availability) -> Agent {
         phone_extension: None,
         skills: vec![],
         languages: vec![],
+        last_seen_at: None,
+        idle_away: false,
         created_at: now(),
     }
 }
@@ -956,6 +959,48 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         vec![billing.clone(), support]
     );
     assert_eq!(store.team(billing.id).await.unwrap(), Some(billing));
+}
+
+async fn an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling(store: &dyn Store) {
+    let mut ana = Agent {
+        skills: vec!["refunds".into()],
+        languages: vec!["fa".into(), "en".into()],
+        ..agent("seen-ana", Availability::Available)
+    };
+    store.create_agent(&ana, "hash-seen-ana").await.unwrap();
+    assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
+
+    let first = now();
+    store.mark_seen(ana.id, first, false).await.unwrap();
+    ana.last_seen_at = Some(first);
+    assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
+
+    // Set away for idling; seen again, available again.
+    ana.availability = Availability::Away;
+    ana.idle_away = true;
+    store.save_agent(&ana).await.unwrap();
+    assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
+    let later = first + chrono::Duration::minutes(5);
+    store.mark_seen(ana.id, later, true).await.unwrap();
+    let back = store.agent(ana.id).await.unwrap().unwrap();
+    assert_eq!(back.availability, Availability::Available);
+    assert!(!back.idle_away);
+    assert_eq!(back.last_seen_at, Some(later));
+    assert_eq!(back.skills, ["refunds"]);
+
+    // Away by their own choice: being seen changes nothing of it.
+    let mut own = back.clone();
+    own.availability = Availability::Offline;
+    store.save_agent(&own).await.unwrap();
+    store
+        .mark_seen(ana.id, later + chrono::Duration::minutes(1), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent(ana.id).await.unwrap().unwrap().availability,
+        Availability::Offline
+    );
+    store.mark_seen(AgentId::new(), later, false).await.unwrap();
 }
 
 async fn new_conversations_go_round_the_available_agents(store: &dyn Store) {

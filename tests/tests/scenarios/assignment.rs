@@ -166,3 +166,86 @@ async fn skills_and_languages_that_do_not_read_are_refused() {
     .await;
     assert_eq!(status.as_u16(), 422, "{problem}");
 }
+
+#[tokio::test]
+async fn an_agent_going_offline_hands_their_conversations_back_by_rule() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let me = app.get_ok(&admin, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    app.patch_json(
+        &admin,
+        &format!("/v1/agents/{me}"),
+        &json!({ "availability": "away" }),
+    )
+    .await;
+    let ana_key = app.create_agent("Ana", "ana@shop.example", AGENT);
+    let ana = app.get_ok(&ana_key, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({
+                "name": "Back to the queue",
+                "trigger": "assignee_offline",
+                "actions": [{ "do": "unassign" }, { "do": "add_tags", "tags": ["returned"] }]
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{text}");
+    let c = routed(&app, &admin, "Is my order on its way?").await;
+    assert_eq!(c["assignee_id"], ana.as_str());
+    let id = c["id"].as_str().expect("an id");
+
+    let (status, me, text) = status_and_json(
+        app.patch_json(&ana_key, "/v1/me", &json!({ "availability": "offline" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(me["availability"], "offline");
+    let back = app.get_ok(&admin, &format!("/v1/conversations/{id}")).await;
+    assert_eq!(back["assignee_id"], Value::Null, "{back}");
+    assert_eq!(back["tags"], json!(["returned"]));
+    // Offline, Ana gets no new conversation.
+    let next = routed(&app, &admin, "Another question").await;
+    assert_eq!(next["assignee_id"], Value::Null, "{next}");
+}
+
+#[tokio::test]
+async fn an_idle_agent_is_set_away_and_is_back_with_their_next_request() {
+    let app = App::spawn_with(&[("SWITCHBOARD_AWAY_AFTER_IDLE_MINUTES", "1")]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let bo_key = app.create_agent("Bo", "bo@shop.example", AGENT);
+    let bo = app.get_ok(&bo_key, "/v1/me").await;
+    assert_eq!(bo["availability"], "available");
+    let bo_id = bo["id"].as_str().expect("an id").to_owned();
+    // A minute without a request from Bo (the admin's keep the admin seen).
+    let away = eventually(
+        "Bo set away",
+        std::time::Duration::from_secs(90),
+        async || {
+            app.list_all(&admin, "/v1/agents")
+                .await
+                .into_iter()
+                .find(|a| a["id"] == bo_id.as_str() && a["availability"] == "away")
+        },
+    )
+    .await;
+    assert_eq!(away["idle_away"], true, "{away}");
+    assert!(away["last_seen_at"].is_string(), "{away}");
+    let back = app.get_ok(&bo_key, "/v1/me").await;
+    assert_eq!(back["availability"], "available", "{back}");
+    assert_eq!(back["idle_away"], false);
+    // An agent who chose away stays away.
+    app.patch_json(&bo_key, "/v1/me", &json!({ "availability": "away" }))
+        .await;
+    assert_eq!(app.get_ok(&bo_key, "/v1/me").await["availability"], "away");
+}

@@ -6,6 +6,7 @@ use super::{DynamoStore, errors, items, keys, s};
 use crate::model::{Agent, AgentId, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 const NEW: Option<&str> = Some("attribute_not_exists(pk)");
 
@@ -53,6 +54,43 @@ impl AgentStore for DynamoStore {
             return Ok(None);
         }
         Ok(agent)
+    }
+
+    async fn mark_seen(&self, id: AgentId, at: DateTime<Utc>, back: bool) -> PortResult<()> {
+        let (expression, condition) = if back {
+            (
+                "SET last_seen_at = :at, availability = :available, idle_away = :no",
+                "attribute_exists(pk) AND idle_away = :yes",
+            )
+        } else {
+            ("SET last_seen_at = :at", "attribute_exists(pk)")
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::agent(id)))
+            .key("sk", s(keys::META))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":at", items::to_value(&at)?);
+        if back {
+            update = update
+                .expression_attribute_values(
+                    ":available",
+                    items::to_value(&crate::model::Availability::Available)?,
+                )
+                .expression_attribute_values(":no", items::to_value(&false)?)
+                .expression_attribute_values(":yes", items::to_value(&true)?);
+        }
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+                // Gone, or they changed their availability themselves: nothing to note.
+                PortError::Conflict(_) => Ok(()),
+                other => Err(other),
+            },
+        }
     }
 
     async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()> {

@@ -25,7 +25,8 @@ pub struct PatchMe {
     availability: Availability,
 }
 
-/// Set your own availability: `away` agents get no new conversations.
+/// Set your own availability: `away` and `offline` agents get no new conversations, and
+/// going `offline` runs the `assignee_offline` rules on yours.
 #[utoipa::path(patch, path = "/v1/me", tag = "agents", request_body = PatchMe,
     responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -38,7 +39,17 @@ pub async fn patch_me(
         availability: Some(body.availability),
         ..Default::default()
     };
-    Ok(Json(state.directory.update_agent(agent.id, patch).await?))
+    let updated = state.directory.update_agent(agent.id, patch).await?;
+    went_offline(&state, &agent, &updated).await?;
+    Ok(Json(updated))
+}
+
+/// An agent who just went offline: the rules for it run on their conversations.
+async fn went_offline(state: &ApiState, before: &Agent, after: &Agent) -> Result<(), ApiError> {
+    if before.availability != Availability::Offline && after.availability == Availability::Offline {
+        state.rules.assignee_went_offline(after.id).await?;
+    }
+    Ok(())
 }
 
 /// Every agent.
@@ -160,7 +171,10 @@ pub async fn patch_agent(
         skills: body.skills,
         languages: body.languages,
     };
-    Ok(Json(state.directory.update_agent(id, patch).await?))
+    let before = state.directory.find_agent(&id.to_string()).await?;
+    let updated = state.directory.update_agent(id, patch).await?;
+    went_offline(&state, &before, &updated).await?;
+    Ok(Json(updated))
 }
 
 /// Every team.
