@@ -337,9 +337,9 @@ impl Stack {
         self.sweep_with(&[]).await;
     }
 
-    /// Invokes a sweeper with extra variables (a retention period).
+    /// Invokes a sweeper with extra variables (a retention period), besides the stack's.
     pub async fn sweep_with(&self, extra: &[(&str, &str)]) {
-        let mut env = self.cloud.function_env();
+        let mut env = self.env.clone();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut sweeper = Function::start("sweeper", &env).await;
         sweeper.invoke_ok(scheduled_event()).await;

@@ -5,6 +5,7 @@
 use e2e::events::HttpRequest;
 use e2e::function::Function;
 use e2e::stack::{Source, Stack, depth};
+use e2e::table_stream::TableStream;
 use e2e::{BOT_TOKEN, FakeTelegram, WEBHOOK_SECRET, message_update, new_user_id, text_update};
 use serde_json::{Value, json};
 use shared::model::Role;
@@ -201,4 +202,98 @@ async fn a_fifteen_character_webhook_secret_stops_the_webhook_at_init() {
     assert!(text.contains(&secret), "names the parameter: {text}");
     assert!(text.contains("at least 16"), "says the rule: {text}");
     assert!(!text.contains("abcdefghij-_123"), "never the value: {text}");
+}
+
+#[tokio::test]
+async fn an_agent_links_their_chat_through_the_router_and_the_sweeper_tells_them_of_an_assignment()
+{
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let mut stack = stack_with_bot(&fake).await;
+    let mut stream = TableStream::new(&stack.cloud.endpoint, &stack.cloud.settings.table);
+    let admin = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    let lead = stack
+        .cloud
+        .create_agent("Leila", "leila@support.example", Role::Agent)
+        .await;
+    let lead_id = stack.get_ok(&lead, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let started = stack
+        .api("POST", "/v1/me/notifications/telegram", &lead, None)
+        .await;
+    assert_eq!(started.status, 201, "{}", started.text());
+    let command = started.json()["command"]
+        .as_str()
+        .expect("a command")
+        .to_owned();
+    let lead_chat = new_user_id();
+    let linked = stack
+        .http(update_request(
+            Some(WEBHOOK_SECRET),
+            &text_update(1, lead_chat, 1, &command),
+        ))
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text());
+    stack.drain(Source::Inbound).await;
+    let told = |fake: &FakeTelegram| -> Vec<String> {
+        fake.calls("sendMessage")
+            .into_iter()
+            .filter(|c| c.body["chat_id"].as_i64() == Some(lead_chat))
+            .filter_map(|c| c.body["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(
+        told(&fake).iter().any(|t| t.starts_with("Linked")),
+        "{:?}",
+        told(&fake)
+    );
+    let settings = stack.get_ok(&lead, "/v1/me/notifications").await;
+    assert!(settings["telegram_linked_at"].is_string(), "{settings}");
+    assert!(
+        stack.all_conversations(&admin).await.is_empty(),
+        "the code is no conversation"
+    );
+
+    // The first sweep finds where the log stands; notifying starts from there.
+    stack.sweep().await;
+    let customer = new_user_id();
+    stack
+        .http(update_request(
+            Some(WEBHOOK_SECRET),
+            &text_update(2, customer, 2, "کارت من مسدود شد"),
+        ))
+        .await;
+    stack.drain(Source::Inbound).await;
+    let id = stack.all_conversations(&admin).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let assigned = stack
+        .api(
+            "PATCH",
+            &format!("/v1/conversations/{id}"),
+            &admin,
+            Some(&json!({ "assignee_id": lead_id })),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text());
+    stack.deliver_stream(&mut stream).await;
+    // Past the feed's settling second.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    stack.sweep().await;
+    let texts = told(&fake);
+    let notice = texts
+        .iter()
+        .find(|t| t.contains(&id))
+        .unwrap_or_else(|| panic!("no notice of {id}: {texts:?}"));
+    assert!(notice.contains("Assigned to you"), "{notice}");
+    assert!(!notice.contains("کارت"), "no customer words: {notice}");
+    // A second sweep tells nothing again.
+    let before = told(&fake).len();
+    stack.sweep().await;
+    assert_eq!(told(&fake).len(), before);
 }
