@@ -35,8 +35,6 @@ use std::time::Duration;
 /// How often the in-process sweeper runs: snoozes that end, SLA breaches, the log's age.
 /// Each of its reads goes through an index, so running often costs little.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-/// Reads of the event log (100 entries each) one notification pass makes at most.
-const NOTIFY_BATCHES: usize = 50;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -280,7 +278,7 @@ impl Local {
             tokio::spawn(async move {
                 // The first pass marks where notifying starts: what happens from now.
                 while !*stop.borrow() {
-                    if let Err(e) = notifier.pass(NOTIFY_BATCHES).await {
+                    if let Err(e) = notifier.pass(crate::services::notify::PASS_BATCHES).await {
                         tracing::error!(error = %e, "notifying agents failed");
                     }
                     tokio::select! {

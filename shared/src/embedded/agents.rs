@@ -94,6 +94,20 @@ impl AgentStore for Embedded {
             .await
     }
 
+    async fn set_idle_away(&self, id: AgentId, seen: Option<DateTime<Utc>>) -> PortResult<bool> {
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE agents SET availability = 'away', idle_away = 1
+                     WHERE id = ?1 AND availability = 'available' AND last_seen_at IS ?2",
+                )
+                .and_then(|mut s| s.execute(params![id.to_string(), seen.map(millis)]))
+                .map(|n| n > 0)
+                .map_err(sql)
+            })
+            .await
+    }
+
     async fn agent(&self, id: AgentId) -> PortResult<Option<Agent>> {
         self.db
             .read(move |conn| {

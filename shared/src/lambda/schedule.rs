@@ -8,7 +8,7 @@
 use super::Error;
 use crate::ports::{AgentStore, ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
-use crate::services::notify::Notifier;
+use crate::services::notify::{Notifier, PASS_BATCHES};
 use crate::services::rights::Rights;
 use crate::services::rule_runs::RuleRunner;
 use crate::services::sla::{SlaKeeper, announce_breaches};
@@ -21,8 +21,6 @@ use std::sync::Arc;
 /// Batches of the event log one sweep hands the SLA keeper (and the rules on agents'
 /// changes) at most, 100 entries each; what is left waits for the next minute.
 const KEEPER_BATCHES: usize = 200;
-/// Batches one sweep reads for agents' notifications at most.
-const NOTIFY_BATCHES: usize = 50;
 
 /// What the sweeper works on.
 #[derive(Clone)]
@@ -51,9 +49,26 @@ pub async fn run(sweeper: Sweeper) -> Result<(), Error> {
     .await
 }
 
+/// Each job of a sweep runs on its own: one that fails is logged and the others still
+/// run, and the invocation fails at the end (the alarm counts it; the next minute tries
+/// again).
 async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error> {
     let now = chrono::Utc::now();
-    let woken = wake_snoozed(sweeper.conversations.as_ref(), now).await?;
+    let mut failed: Vec<&'static str> = Vec::new();
+    let mut done = |job: &'static str, result: Result<usize, String>| match result {
+        Ok(n) => Some(n),
+        Err(error) => {
+            tracing::error!(job, %error, "a sweep job failed");
+            failed.push(job);
+            None
+        }
+    };
+    let woken = done(
+        "wake snoozed",
+        wake_snoozed(sweeper.conversations.as_ref(), now)
+            .await
+            .map_err(|e| e.to_string()),
+    );
     let keeper = FeedConsumer {
         feed: sweeper.feed.clone(),
         subscriber: Arc::new(SlaKeeper {
@@ -71,32 +86,49 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     };
     // What the log told since the last sweep, a bounded number of batches a minute: the
     // clocks, then the rules on agents' changes and reopens.
-    for consumer in [&keeper, &runner] {
-        let mut position = None;
-        for _ in 0..KEEPER_BATCHES {
-            if !consumer.step(&mut position).await? {
-                break;
-            }
-        }
+    for (job, consumer) in [("SLA keeper", &keeper), ("rules", &runner)] {
+        done(job, follow(consumer).await.map_err(|e| e.to_string()));
     }
-    let breaches = announce_breaches(
-        sweeper.slas.as_ref(),
-        sweeper.conversations.as_ref(),
-        sweeper.rules.as_ref(),
-        chrono::Utc::now(),
-    )
-    .await?;
+    let breaches = done(
+        "SLA breaches",
+        announce_breaches(
+            sweeper.slas.as_ref(),
+            sweeper.conversations.as_ref(),
+            sweeper.rules.as_ref(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+    );
     // One message per agent a minute at most: what the minute brought, as one digest.
     let notified = match &sweeper.notifier {
-        Some(notifier) => Some(notifier.pass(NOTIFY_BATCHES).await?.sent),
+        Some(notifier) => done(
+            "notifications",
+            notifier
+                .pass(PASS_BATCHES)
+                .await
+                .map(|pass| pass.sent)
+                .map_err(|e| e.to_string()),
+        ),
         None => None,
     };
     let idle_away = match &sweeper.away_after_idle {
-        Some((agents, idle)) => Some(away_when_idle(agents.as_ref(), *idle, now).await?),
+        Some((agents, idle)) => done(
+            "idle agents",
+            away_when_idle(agents.as_ref(), *idle, now)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
         None => None,
     };
     let erased = match &sweeper.retention {
-        Some((rights, retention)) => Some(rights.sweep(*retention, now).await?),
+        Some((rights, retention)) => match rights.sweep(*retention, now).await {
+            Ok(erased) => Some(erased),
+            Err(e) => {
+                done("retention", Err(e.to_string()));
+                None
+            }
+        },
         None => None,
     };
     tracing::info!(
@@ -109,5 +141,19 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         scheduled_for = event.time.map(|t| t.to_rfc3339()),
         "sweep done"
     );
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("sweep jobs failed: {}", failed.join(", ")).into())
+    }
+}
+
+/// Hands a subscriber what the log told since it last read, a bounded number of batches.
+async fn follow(consumer: &FeedConsumer) -> crate::services::error::ServiceResult<usize> {
+    let mut position = None;
+    let mut batches = 0;
+    while batches < KEEPER_BATCHES && consumer.step(&mut position).await? {
+        batches += 1;
+    }
+    Ok(batches)
 }

@@ -58,6 +58,9 @@ const CODES: &[(&str, Lang)] = &[
     ("zh", Lang::Cmn),
 ];
 
+/// How much of a message detection reads.
+const MAX_DETECTED_CHARS: usize = 1000;
+
 /// Whether `code` is a language Switchboard tells apart (a code an admin may write).
 pub fn is_known_language(code: &str) -> bool {
     CODES.iter().any(|(c, _)| *c == code)
@@ -77,7 +80,12 @@ pub fn detect_language(text: &str, among: &[String]) -> Option<String> {
     if langs.len() < 2 {
         return None;
     }
-    let lang = Detector::with_allowlist(langs).detect_lang(text)?;
+    // The start of a long message tells its language as well as the whole of it.
+    let start = text
+        .char_indices()
+        .nth(MAX_DETECTED_CHARS)
+        .map_or(text, |(at, _)| &text[..at]);
+    let lang = Detector::with_allowlist(langs).detect_lang(start)?;
     CODES
         .iter()
         .find(|(_, l)| *l == lang)

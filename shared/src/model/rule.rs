@@ -57,7 +57,8 @@ pub enum Condition {
         is: bool,
     },
     /// The message is written in one of these languages (ISO 639-1: `fa`, `en`), told
-    /// apart from the others the rules name and from English.
+    /// apart from the others the rules name and from English, Persian, Arabic, Russian,
+    /// Turkish, French, German and Spanish.
     Language {
         any_of: Vec<String>,
     },
@@ -133,6 +134,9 @@ pub enum Action {
         hours: u32,
     },
 }
+
+/// The languages a `language` condition tells the languages it names apart from.
+const CONTRAST_LANGUAGES: [&str; 8] = ["en", "fa", "ar", "ru", "tr", "fr", "de", "es"];
 
 /// The longest snooze a rule sets: a year.
 pub const MAX_SNOOZE_HOURS: u32 = 8760;
@@ -342,9 +346,10 @@ impl RuleSet {
                 }
             }
         }
-        // A language is told apart from the others the rules name, and from English.
+        // A language is told apart from the others the rules name, and from a few
+        // widely written ones (a rule naming English alone still has others to tell).
         if !languages.is_empty() {
-            languages.push("en".into());
+            languages.extend(CONTRAST_LANGUAGES.iter().map(|l| (*l).to_owned()));
         }
         languages.sort();
         languages.dedup();
@@ -1086,6 +1091,22 @@ mod tests {
             let applied = run(&set, &[], &happening(text), &mut c);
             assert_eq!(!applied.is_empty(), applies, "{text}");
         }
+        let english = rule(
+            "English",
+            vec![Condition::Language {
+                any_of: vec!["en".into()],
+            }],
+            vec![Action::AddTags {
+                tags: vec!["en".into()],
+            }],
+        );
+        let mut c = conversation();
+        let set = RuleSet::new(vec![english]);
+        assert_eq!(
+            run(&set, &[], &happening("Where is my order?"), &mut c).len(),
+            1
+        );
+        assert!(run(&set, &[], &happening("سفارشم کجاست؟"), &mut c).is_empty());
         let unknown = Rule {
             conditions: vec![Condition::Language {
                 any_of: vec!["persian".into()],

@@ -261,6 +261,9 @@ pub trait AgentStore: Send + Sync {
     /// Notes that the agent used the API at `at`; `back`: they were set away for idling
     /// and are available again (unless they changed it themselves meanwhile).
     async fn mark_seen(&self, id: AgentId, at: DateTime<Utc>, back: bool) -> PortResult<()>;
+    /// Sets the agent away for idling, if they are still available and were last seen
+    /// when `seen` says (none: never); false when they changed meanwhile.
+    async fn set_idle_away(&self, id: AgentId, seen: Option<DateTime<Utc>>) -> PortResult<bool>;
 }
 
 #[async_trait]

@@ -379,11 +379,15 @@ fn checked_skills(skills: &[String]) -> ServiceResult<Vec<String>> {
     let mut out = skills
         .iter()
         .map(|s| {
-            crate::model::normalize_tag(s).ok_or_else(|| {
-                ServiceError::Invalid(format!(
-                    "`{s}` is not a skill: letters, digits, `-`, `_` and `:`, up to 50"
-                ))
-            })
+            // A skill is asked for as a `skill:<name>` tag: it must make one.
+            crate::model::normalize_tag(&format!("{}{s}", crate::model::SKILL_TAG))
+                .and_then(|tag| tag.strip_prefix(crate::model::SKILL_TAG).map(str::to_owned))
+                .filter(|skill| !skill.is_empty())
+                .ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "`{s}` is not a skill: letters, digits, `-`, `_` and `:`, up to 44"
+                    ))
+                })
         })
         .collect::<ServiceResult<Vec<_>>>()?;
     out.sort();

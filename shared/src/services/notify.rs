@@ -4,7 +4,7 @@
 //! outage that brings a thousand messages brings each agent one message a pass, not a
 //! thousand.
 //!
-//! Delivery is at most once: a pass saves its place in the log after sending, and a
+//! Delivery is at most once: a pass saves its place in the log before sending, and a
 //! message Telegram refuses is logged, not retried. A notification that goes missing
 //! leaves the conversation waiting in the inbox, where it was anyway.
 
@@ -28,6 +28,8 @@ use std::sync::Arc;
 const NAME: &str = "notify";
 /// Log entries one read hands the notifier.
 const BATCH: usize = 100;
+/// Reads of the log one pass makes at most (5,000 entries); the rest waits a pass.
+pub const PASS_BATCHES: usize = 50;
 
 /// An agent's notification settings as they see them.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -198,8 +200,10 @@ impl Notifier {
         if pass.changes == 0 {
             return Ok(pass);
         }
-        pass.sent = self.tell(&notices, &mut seen).await?;
+        // Its place first: a pass that fails while sending (or runs beside another)
+        // sends nothing twice.
         self.feed.save_consumer_position(NAME, &position).await?;
+        pass.sent = self.tell(&notices, &mut seen).await?;
         Ok(pass)
     }
 

@@ -58,7 +58,7 @@ impl Subscriber for RuleRunner {
             }
             for trigger in self.triggers(id, change).await? {
                 if book.awaits(trigger) && ran.insert((id, trigger, change.at)) {
-                    run(self.conversations.as_ref(), id, book, trigger).await?;
+                    run_or_skip(self.conversations.as_ref(), id, book, trigger).await?;
                 }
             }
         }
@@ -154,9 +154,26 @@ pub async fn on_assignee_offline(
     }
     theirs.truncate(MAX_OFFLINE_RUNS);
     for id in &theirs {
-        run(conversations, *id, &book, Trigger::AssigneeOffline).await?;
+        run_or_skip(conversations, *id, &book, Trigger::AssigneeOffline).await?;
     }
     Ok(theirs.len())
+}
+
+/// [`run`], but a conversation that kept changing under the rules is left as the agents
+/// made it (logged), so one busy conversation holds back no other.
+async fn run_or_skip(
+    conversations: &dyn ConversationStore,
+    id: ConversationId,
+    book: &RuleBook,
+    trigger: Trigger,
+) -> PortResult<()> {
+    match run(conversations, id, book, trigger).await {
+        Err(PortError::Conflict(reason)) => {
+            tracing::warn!(conversation_id = %id, %reason, "rules skipped on a busy conversation");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Runs the rules for `trigger` on the conversation as it stands and saves what they
@@ -196,7 +213,7 @@ async fn run(
             Err(e) => return Err(e),
         }
     }
-    Err(PortError::Unavailable(format!(
+    Err(PortError::Conflict(format!(
         "conversation {id} kept changing while its rules ran"
     )))
 }

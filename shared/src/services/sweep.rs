@@ -1,7 +1,7 @@
 //! Time-driven changes: snoozed conversations come back when their time comes, and
 //! agents idle too long are set away.
 
-use crate::model::{Availability, ConversationStatus, Event, EventKind};
+use crate::model::{ConversationStatus, Event, EventKind};
 use crate::ports::{AgentStore, ConversationStore, PortError, PortResult};
 use chrono::{DateTime, Duration, Utc};
 
@@ -13,15 +13,12 @@ pub async fn away_when_idle(
     now: DateTime<Utc>,
 ) -> PortResult<usize> {
     let mut set = 0;
-    for mut agent in super::directory::every_agent(agents).await? {
-        if !agent.idle_for(idle, now) {
-            continue;
+    for agent in super::directory::every_agent(agents).await? {
+        // Only if they are as read: one who chose otherwise, or was seen, meanwhile stays.
+        if agent.idle_for(idle, now) && agents.set_idle_away(agent.id, agent.last_seen_at).await? {
+            tracing::info!(agent_id = %agent.id, "an idle agent set away");
+            set += 1;
         }
-        agent.availability = Availability::Away;
-        agent.idle_away = true;
-        agents.save_agent(&agent).await?;
-        tracing::info!(agent_id = %agent.id, "an idle agent set away");
-        set += 1;
     }
     Ok(set)
 }

@@ -969,16 +969,40 @@ async fn an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling(store:
     };
     store.create_agent(&ana, "hash-seen-ana").await.unwrap();
     assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
+    // Never seen: set away only as never seen.
+    let never = Agent {
+        id: AgentId::new(),
+        ..agent("never-seen", Availability::Available)
+    };
+    store.create_agent(&never, "hash-never-seen").await.unwrap();
+    assert!(!store.set_idle_away(never.id, Some(now())).await.unwrap());
+    assert!(store.set_idle_away(never.id, None).await.unwrap());
+    let idle = store.agent(never.id).await.unwrap().unwrap();
+    assert_eq!(
+        (idle.availability, idle.idle_away),
+        (Availability::Away, true)
+    );
+    assert!(
+        !store.set_idle_away(never.id, None).await.unwrap(),
+        "away already"
+    );
 
     let first = now();
     store.mark_seen(ana.id, first, false).await.unwrap();
     ana.last_seen_at = Some(first);
     assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
 
-    // Set away for idling; seen again, available again.
+    // Set away for idling, as last seen; seen again, available again.
+    assert!(
+        !store
+            .set_idle_away(ana.id, Some(first - chrono::Duration::minutes(1)))
+            .await
+            .unwrap(),
+        "seen since"
+    );
+    assert!(store.set_idle_away(ana.id, Some(first)).await.unwrap());
     ana.availability = Availability::Away;
     ana.idle_away = true;
-    store.save_agent(&ana).await.unwrap();
     assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
     let later = first + chrono::Duration::minutes(5);
     store.mark_seen(ana.id, later, true).await.unwrap();

@@ -140,6 +140,13 @@ async fn several_things_at_once_are_one_digest_and_what_an_agent_turned_off_stay
     let ana = id_of(&app, &ana_key).await;
     let chat = new_user_id();
     link(&app, &fake, &ana_key, chat, 1).await;
+    // Nobody takes the new conversations as they come: only the admin assigns them.
+    for key in [&admin, &ana_key] {
+        let away = app
+            .patch_json(key, "/v1/me", &json!({ "availability": "away" }))
+            .await;
+        assert!(away.status().is_success());
+    }
     for n in 0..3 {
         app.submit(&[
             ("name", "Sara"),
@@ -153,6 +160,10 @@ async fn several_things_at_once_are_one_digest_and_what_an_agent_turned_off_stay
         (all.len() == 3).then_some(all)
     })
     .await;
+    assert!(
+        conversations.iter().all(|c| c["assignee_id"].is_null()),
+        "{conversations:?}"
+    );
     let ids: Vec<String> = conversations
         .iter()
         .map(|c| c["id"].as_str().expect("an id").to_owned())

@@ -385,7 +385,7 @@ async fn a_conversation_that_wakes_from_its_snooze_runs_the_reopen_rules() {
     .await;
     let c = routed(&app, &admin, "Call me back tomorrow").await;
     let id = c["id"].as_str().expect("a string").to_owned();
-    let until = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
     let snoozed = app
         .patch_json(
             &admin,

@@ -93,6 +93,43 @@ impl AgentStore for DynamoStore {
         }
     }
 
+    async fn set_idle_away(&self, id: AgentId, seen: Option<DateTime<Utc>>) -> PortResult<bool> {
+        let seen_as_read = match seen {
+            Some(_) => "last_seen_at = :seen",
+            None => "(attribute_not_exists(last_seen_at) OR attribute_type(last_seen_at, :null))",
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::agent(id)))
+            .key("sk", s(keys::META))
+            .update_expression("SET availability = :away, idle_away = :yes")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND availability = :available AND {seen_as_read}"
+            ))
+            .expression_attribute_values(
+                ":available",
+                items::to_value(&crate::model::Availability::Available)?,
+            )
+            .expression_attribute_values(
+                ":away",
+                items::to_value(&crate::model::Availability::Away)?,
+            )
+            .expression_attribute_values(":yes", items::to_value(&true)?);
+        update = match seen {
+            Some(at) => update.expression_attribute_values(":seen", items::to_value(&at)?),
+            None => update.expression_attribute_values(":null", s("NULL")),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+                PortError::Conflict(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
     async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()> {
         if self.agent(id).await?.is_none() {
             return Err(PortError::NotFound);

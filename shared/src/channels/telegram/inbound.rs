@@ -93,10 +93,15 @@ fn from_message(m: &Message, edit_of: Option<SourceId>, settings: &InboundSettin
         }
         ChatKind::Channel | ChatKind::Other => return Normalized::Ignored("a channel message"),
     }
-    // An agent linking their chat for notifications: not a customer's message.
-    if let (true, None, Some(code)) = (private, &edit_of, start_payload(m.text.as_deref()))
+    // An agent linking their chat for notifications: not a customer's message. A code
+    // sent anywhere but a private chat (or edited in) links nothing and is not kept
+    // either, so no one else reads it while it is still good.
+    if let Some(code) = start_payload(m.text.as_deref())
         && LinkCode::parse(code).is_some()
     {
+        if !private || edit_of.is_some() {
+            return Normalized::Ignored("a link code outside a private chat's new message");
+        }
         return Normalized::News(Box::new(Inbound::AgentLink(AgentLinkRequest {
             source_id: message_source(m.chat.id, m.message_id),
             received_at: at(m.date),

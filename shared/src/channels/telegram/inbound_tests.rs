@@ -87,7 +87,8 @@ fn an_agents_link_code_is_news_for_the_router_and_never_a_customer_message() {
         "ag_01jd8x3m6k9q0w5e2r7t4y1v3h-abcdefghijklmnopqrstuvwx"
     );
     assert_eq!(link.received_at.timestamp(), 1_735_732_900);
-    // Only in a private chat, and only a code that reads as one.
+    // Only from a private chat (elsewhere it is dropped, never stored), and only a code
+    // that reads as one.
     let in_group = raw.replace("\"type\": \"private\"", "\"type\": \"group\"");
     let grouped = InboundSettings {
         groups_enabled: true,
@@ -95,7 +96,7 @@ fn an_agents_link_code_is_news_for_the_router_and_never_a_customer_message() {
     };
     assert!(matches!(
         normalize(&parse_update(in_group.as_bytes()).unwrap(), &grouped),
-        Normalized::Message(_)
+        Normalized::Ignored(_)
     ));
     let not_a_code = raw.replace("-abcdefghijklmnopqrstuvwx", "-ref42");
     assert!(matches!(

@@ -40,14 +40,16 @@ pub async fn patch_me(
         ..Default::default()
     };
     let updated = state.directory.update_agent(agent.id, patch).await?;
-    went_offline(&state, &agent, &updated).await?;
+    offline_hands_back(&state, &updated).await?;
     Ok(Json(updated))
 }
 
-/// An agent who just went offline: the rules for it run on their conversations.
-async fn went_offline(state: &ApiState, before: &Agent, after: &Agent) -> Result<(), ApiError> {
-    if before.availability != Availability::Offline && after.availability == Availability::Offline {
-        state.rules.assignee_went_offline(after.id).await?;
+/// An agent set offline: the `assignee_offline` rules run on their conversations, each
+/// time it is said (what they do is done once: a conversation handed back is no longer
+/// theirs), so a request that failed half-way is finished by saying it again.
+async fn offline_hands_back(state: &ApiState, agent: &Agent) -> Result<(), ApiError> {
+    if agent.availability == Availability::Offline {
+        state.rules.assignee_went_offline(agent.id).await?;
     }
     Ok(())
 }
@@ -171,9 +173,8 @@ pub async fn patch_agent(
         skills: body.skills,
         languages: body.languages,
     };
-    let before = state.directory.find_agent(&id.to_string()).await?;
     let updated = state.directory.update_agent(id, patch).await?;
-    went_offline(&state, &before, &updated).await?;
+    offline_hands_back(&state, &updated).await?;
     Ok(Json(updated))
 }
 
