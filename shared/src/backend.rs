@@ -8,10 +8,10 @@ use crate::http::{
 };
 use crate::model::Channel;
 use crate::ports::{
-    AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore, ChannelSender,
-    ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore, MessageStore,
-    NoticeStore, PortError, PortResult, ProofStore, Queue, RoutingStore, RuleStore, SendOnce,
-    SettingStore, SlaStore, TeamStore, WebhookStore,
+    AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
+    ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
+    MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue, RoutingStore, RuleStore,
+    SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -253,15 +253,24 @@ impl Backend {
         }
     }
 
-    /// Tells agents through `messenger` what the event log says needs them.
-    pub fn notifier(&self, messenger: Arc<dyn AgentMessenger>) -> Notifier {
-        Notifier {
+    /// Tells agents what the event log says needs them, on Telegram and by email as far
+    /// as each is set up; none when neither is.
+    pub fn notifier(
+        &self,
+        messenger: Option<Arc<dyn AgentMessenger>>,
+        mailer: Option<Arc<dyn AgentMailer>>,
+    ) -> Option<Notifier> {
+        if messenger.is_none() && mailer.is_none() {
+            return None;
+        }
+        Some(Notifier {
             feed: self.feed.clone(),
             conversations: self.conversations.clone(),
             agents: self.agents.clone(),
             notices: self.notices.clone(),
             messenger,
-        }
+            mailer,
+        })
     }
 
     pub fn sender(&self, channels: Channels) -> Sender {

@@ -11,7 +11,7 @@ use crate::embedded::{BlobFolder, Embedded};
 use crate::http::{AppState, app};
 use crate::model::Channel;
 use crate::ports::{
-    AgentMessenger, ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore,
+    AgentMailer, AgentMessenger, ChannelSender, EventFeed, FileFetcher, SettingStore, WebhookStore,
 };
 use crate::ports::{PortResult, QueueName};
 use crate::server::{ServerLimits, serve};
@@ -151,10 +151,14 @@ impl Local {
             }
         }
         let reply_tokens = backend.reply_tokens().await?;
+        let mut mailer: Option<Arc<dyn AgentMailer>> = None;
         if let Some(smtp) = &settings.smtp {
-            let sender = SmtpSender::new(&smtp.url, smtp.outbound.clone(), reply_tokens.clone())
-                .map_err(crate::ports::PortError::Internal)?;
-            channels.insert(Channel::Email, Arc::new(sender) as Arc<dyn ChannelSender>);
+            let sender = Arc::new(
+                SmtpSender::new(&smtp.url, smtp.outbound.clone(), reply_tokens.clone())
+                    .map_err(crate::ports::PortError::Internal)?,
+            );
+            channels.insert(Channel::Email, sender.clone() as Arc<dyn ChannelSender>);
+            mailer = Some(sender as Arc<dyn AgentMailer>);
         }
         let mut state =
             backend.app_state(settings.http, secret.as_bytes(), &reply_channels(&channels));
@@ -174,8 +178,9 @@ impl Local {
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger.clone();
-        let notifier =
-            messenger.map(|messenger| (backend.notifier(messenger), settings.notify_every));
+        let notifier = backend
+            .notifier(messenger, mailer)
+            .map(|notifier| (notifier, settings.notify_every));
         let sender = backend.sender(channels);
         // The pages' base is the public URL, else the address `run` serves on.
         let page_notices = PageNotices {

@@ -4,9 +4,10 @@
 //! conversations past it are erased with their files.
 #![forbid(unsafe_code)]
 
-use shared::aws::AwsClients;
+use shared::aws::{AwsClients, SesSender};
 use shared::lambda::schedule::Sweeper;
 use shared::lambda::{self, Error, schedule};
+use shared::ports::{AgentMailer, AgentMessenger};
 use shared::services::rights::Rights;
 use std::sync::Arc;
 
@@ -21,14 +22,25 @@ async fn main() -> Result<(), Error> {
             let rights = Rights::new(store.clone(), clients.blobs(&config.aws));
             (rights, retention)
         });
-        // Agents who linked their Telegram chat hear there what needs them.
-        let notifier = match &config.telegram {
+        // Agents who linked their Telegram chat hear there what needs them, and by email
+        // those who chose it, where replies go by email.
+        let messenger = match &config.telegram {
             Some(settings) => {
-                let bot = lambda::telegram::bot(&clients, settings).await?;
-                Some(clients.backend(&config.aws).notifier(bot))
+                Some(lambda::telegram::bot(&clients, settings).await? as Arc<dyn AgentMessenger>)
             }
             None => None,
         };
+        let backend = clients.backend(&config.aws);
+        let mailer = match &config.email {
+            Some(email) => Some(Arc::new(SesSender::new(
+                clients.sesv2().clone(),
+                email.outbound.clone(),
+                backend.reply_tokens().await?,
+                email.configuration_set.clone(),
+            )) as Arc<dyn AgentMailer>),
+            None => None,
+        };
+        let notifier = backend.notifier(messenger, mailer);
         let away_after_idle = config
             .away_after_idle
             .map(|idle| (store.clone() as Arc<dyn shared::ports::AgentStore>, idle));

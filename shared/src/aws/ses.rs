@@ -9,10 +9,10 @@
 //! <https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html>
 
 use super::errors;
-use crate::channels::email::outbound::{OutboundSettings, build};
+use crate::channels::email::outbound::{OutboundSettings, agent_notice, build};
 use crate::channels::email::thread::{ReplyTokens, provider_key};
-use crate::model::Channel;
-use crate::ports::{ChannelSender, OutboundDelivery, PortError, SendError, Sent};
+use crate::model::{Channel, EmailAddress};
+use crate::ports::{AgentMailer, ChannelSender, OutboundDelivery, PortError, SendError, Sent};
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
@@ -57,8 +57,19 @@ impl ChannelSender for SesSender {
 
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
         let email = build(delivery, &self.outbound, &self.tokens)?;
+        let id = self.send_raw(email.message.formatted()).await?;
+        Ok(Sent {
+            provider_id: Some(provider_key(&format!("{id}@email.amazonses.com"))),
+            delivered: false,
+        })
+    }
+}
+
+impl SesSender {
+    /// Sends a whole MIME message; SES's id for it.
+    async fn send_raw(&self, formatted: Vec<u8>) -> Result<String, SendError> {
         let raw = RawMessage::builder()
-            .data(Blob::new(email.message.formatted()))
+            .data(Blob::new(formatted))
             .build()
             .map_err(|e| SendError::Permanent {
                 reason: format!("the email could not be built: {e}"),
@@ -72,20 +83,28 @@ impl ChannelSender for SesSender {
         }
         match request.send().await {
             Ok(output) => {
-                let id = output.message_id().ok_or_else(|| SendError::Retryable {
-                    reason: "SES took the email without giving its id".into(),
-                    retry_after: None,
-                })?;
-                Ok(Sent {
-                    provider_id: Some(provider_key(&format!("{id}@email.amazonses.com"))),
-                    delivered: false,
-                })
+                output
+                    .message_id()
+                    .map(str::to_owned)
+                    .ok_or_else(|| SendError::Retryable {
+                        reason: "SES took the email without giving its id".into(),
+                        retry_after: None,
+                    })
             }
             Err(e) => {
                 let code = e.code().map(str::to_owned);
                 Err(classify(code.as_deref(), errors::sdk("sesv2:SendEmail", e)))
             }
         }
+    }
+}
+
+/// An agent's notification, from the replies' From address.
+#[async_trait]
+impl AgentMailer for SesSender {
+    async fn mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Result<(), SendError> {
+        let message = agent_notice(&self.outbound, to, subject, text)?;
+        self.send_raw(message.formatted()).await.map(|_| ())
     }
 }
 

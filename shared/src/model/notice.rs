@@ -27,6 +27,10 @@ pub struct NoticePrefs {
     pub sla: bool,
     /// A note mentioned them (`@name`).
     pub mentions: bool,
+    /// Told by email too, at their agent address (Telegram needs no choice: a linked
+    /// chat is told).
+    #[serde(default)]
+    pub email: bool,
 }
 
 impl Default for NoticePrefs {
@@ -36,6 +40,7 @@ impl Default for NoticePrefs {
             messages: true,
             sla: true,
             mentions: true,
+            email: false,
         }
     }
 }
@@ -112,15 +117,19 @@ impl AgentNotifications {
         true
     }
 
-    /// Whether the agent hears about `kind`, and where.
-    pub fn chat_for(&self, kind: NoticeKind) -> Option<i64> {
-        let wanted = match kind {
+    /// Whether the agent hears about `kind` at all.
+    pub fn wants(&self, kind: NoticeKind) -> bool {
+        match kind {
             NoticeKind::Assigned => self.prefs.assigned,
             NoticeKind::Message => self.prefs.messages,
             NoticeKind::SlaBreached => self.prefs.sla,
             NoticeKind::Mentioned => self.prefs.mentions,
-        };
-        self.telegram.as_ref().filter(|_| wanted).map(|t| t.chat_id)
+        }
+    }
+
+    /// The Telegram chat they are told in, once linked.
+    pub fn chat(&self) -> Option<i64> {
+        self.telegram.as_ref().map(|t| t.chat_id)
     }
 }
 
@@ -352,12 +361,14 @@ mod tests {
         let agent = AgentId::new();
         let code = LinkCode::new(agent);
         let mut n = pending(agent, &code, at(0));
-        assert_eq!(n.chat_for(NoticeKind::Assigned), None, "not linked yet");
+        assert_eq!(n.chat(), None, "not linked yet");
         n.link(&code, 42, at(1));
-        assert_eq!(n.chat_for(NoticeKind::Assigned), Some(42));
+        assert_eq!(n.chat(), Some(42));
+        assert!(n.wants(NoticeKind::Assigned) && n.wants(NoticeKind::Message));
         n.prefs.messages = false;
-        assert_eq!(n.chat_for(NoticeKind::Message), None);
-        assert_eq!(n.chat_for(NoticeKind::SlaBreached), Some(42));
+        assert!(!n.wants(NoticeKind::Message));
+        assert!(n.wants(NoticeKind::SlaBreached));
+        assert!(!n.prefs.email, "email is chosen, never assumed");
     }
 
     fn notice(kind: NoticeKind, conversation_id: ConversationId) -> Notice {

@@ -21,7 +21,7 @@ pub use erasure::ErasureStore;
 pub use feed::{EventFeed, LOG_RETENTION, MAX_FEED_BATCH};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::{IdempotencyStore, SendOnce};
-pub use notify::{AgentMessenger, NoticeStore};
+pub use notify::{AgentMailer, AgentMessenger, NoticeStore};
 pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use rules::{CannedStore, RuleStore};

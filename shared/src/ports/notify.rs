@@ -1,5 +1,5 @@
 use super::{PortResult, SendError};
-use crate::model::{AgentId, AgentNotifications};
+use crate::model::{AgentId, AgentNotifications, EmailAddress};
 use async_trait::async_trait;
 
 /// Each agent's notification settings and linked chat.
@@ -15,4 +15,11 @@ pub trait NoticeStore: Send + Sync {
 pub trait AgentMessenger: Send + Sync {
     /// Sends `text` (plain text) to `chat_id`.
     async fn tell(&self, chat_id: i64, text: &str) -> Result<(), SendError>;
+}
+
+/// Tells an agent something by email.
+#[async_trait]
+pub trait AgentMailer: Send + Sync {
+    /// Sends a plain-text email to `to`.
+    async fn mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Result<(), SendError>;
 }

@@ -1,8 +1,8 @@
-//! Agents told on Telegram what needs them: linking an agent's chat with a one-time code,
-//! what each chose to hear about, and the notifier, which reads the event log and sends
-//! each agent at most one message a pass (a digest when several things happened), so an
-//! outage that brings a thousand messages brings each agent one message a pass, not a
-//! thousand.
+//! Agents told on Telegram (and by email, if they choose) what needs them: linking an
+//! agent's chat with a one-time code, what each chose to hear about, and the notifier,
+//! which reads the event log and sends each agent at most one message a pass on each way
+//! (a digest when several things happened), so an outage that brings a thousand messages
+//! brings each agent one message a pass, not a thousand.
 //!
 //! Delivery is at most once: a pass saves its place in the log before sending, and a
 //! message Telegram refuses is logged, not retried. A notification that goes missing
@@ -17,7 +17,7 @@ use crate::model::{
     notice_digest,
 };
 use crate::ports::{
-    AgentMessenger, AgentStore, ConversationStore, EventFeed, NoticeStore, PortResult,
+    AgentMailer, AgentMessenger, AgentStore, ConversationStore, EventFeed, NoticeStore, PortResult,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -146,7 +146,7 @@ impl Notifications {
 pub struct Pass {
     /// Log entries read.
     pub changes: usize,
-    /// Messages sent (one per agent at most).
+    /// Messages sent (one per agent and way at most).
     pub sent: usize,
 }
 
@@ -157,7 +157,10 @@ pub struct Notifier {
     pub conversations: Arc<dyn ConversationStore>,
     pub agents: Arc<dyn AgentStore>,
     pub notices: Arc<dyn NoticeStore>,
-    pub messenger: Arc<dyn AgentMessenger>,
+    /// The Telegram bot, when there is one.
+    pub messenger: Option<Arc<dyn AgentMessenger>>,
+    /// Email, when replies can go by email.
+    pub mailer: Option<Arc<dyn AgentMailer>>,
 }
 
 /// What a pass reads once and keeps: conversations, the agents, their settings.
@@ -207,7 +210,7 @@ impl Notifier {
         Ok(pass)
     }
 
-    /// One message per agent: the notices they chose, as one text.
+    /// One message per agent and way they are told: the notices they chose, as one text.
     async fn tell(&self, notices: &[Notice], seen: &mut Seen) -> ServiceResult<usize> {
         let mut by_agent: BTreeMap<AgentId, Vec<Notice>> = BTreeMap::new();
         for notice in notices {
@@ -221,21 +224,35 @@ impl Notifier {
             let Some(settings) = self.settings(agent, seen).await? else {
                 continue;
             };
-            // Kinds the agent turned off fall away; what is left goes to their chat.
-            let Some(chat_id) = notices.iter().find_map(|n| settings.chat_for(n.kind)) else {
-                continue;
-            };
             let wanted: Vec<Notice> = notices
                 .into_iter()
-                .filter(|n| settings.chat_for(n.kind).is_some())
+                .filter(|n| settings.wants(n.kind))
                 .collect();
             let Some(text) = notice_digest(&wanted) else {
                 continue;
             };
-            match self.messenger.tell(chat_id, &text).await {
-                Ok(()) => sent += 1,
-                Err(e) => {
-                    tracing::warn!(agent_id = %agent, error = %e, "a notification was not sent");
+            if let (Some(chat_id), Some(messenger)) = (settings.chat(), &self.messenger) {
+                match messenger.tell(chat_id, &text).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        tracing::warn!(agent_id = %agent, error = %e, "a Telegram notification was not sent");
+                    }
+                }
+            }
+            if let (true, Some(mailer)) = (settings.prefs.email, &self.mailer) {
+                let address = self
+                    .all_agents(seen)
+                    .await?
+                    .iter()
+                    .find(|a| a.id == agent)
+                    .map(|a| a.email.clone());
+                let Some(address) = address else { continue };
+                let subject = text.lines().next().unwrap_or("Switchboard").to_owned();
+                match mailer.mail(&address, &subject, &text).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        tracing::warn!(agent_id = %agent, error = %e, "an email notification was not sent");
+                    }
                 }
             }
         }

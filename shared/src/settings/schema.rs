@@ -122,7 +122,7 @@ schema! {
     TELEGRAM_WELCOME_TEXT: Both Value None;
     /// Take messages from groups and supergroups too (otherwise they are ignored).
     TELEGRAM_GROUPS: Both Switch Some("false");
-    /// Seconds between an agent's Telegram notifications: what happens in between comes as one digest (on AWS, the sweeper's minute).
+    /// Seconds between an agent's notifications (Telegram, email): what happens in between comes as one digest (on AWS, the sweeper's minute).
     NOTIFY_EVERY_SECS: Local Value Some("30");
     /// How many sender instances may run at once; each keeps to its share of the bot's 30 messages a second.
     TELEGRAM_SENDERS: Aws Value Some("1");

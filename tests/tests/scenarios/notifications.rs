@@ -1,10 +1,10 @@
 //! Agents told on Telegram, on the local binary against the fake Bot API: an agent links
 //! their chat with a one-time code; a breach escalated by rule reaches the team lead
 //! there, without the customer's words; several things at once come as one digest; what
-//! an agent turned off stays quiet.
+//! an agent turned off stays quiet; an agent who chose email is told by email.
 
 use e2e::{ADMIN, AGENT, App, DEADLINE, FakeTelegram, eventually, new_user_id, status_and_json};
-use e2e::{text_update, unique};
+use e2e::{SmtpSink, header, text_update, unique};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -244,4 +244,88 @@ async fn several_things_at_once_are_one_digest_and_what_an_agent_turned_off_stay
         status_and_json(app.delete(&ana_key, "/v1/me/notifications/telegram").await).await;
     assert_eq!(status.as_u16(), 200);
     assert_eq!(unlinked["telegram_linked_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_agent_who_chose_email_is_told_by_email_and_only_them() {
+    let sink = SmtpSink::start(&[]);
+    let app = App::spawn_with(&[
+        UNLIMITED,
+        EVERY_SECOND,
+        ("SWITCHBOARD_SMTP_URL", &sink.url()),
+        ("SWITCHBOARD_EMAIL_FROM", "support@switchboard.test"),
+        ("SWITCHBOARD_EMAIL_FROM_NAME", "Acme Support"),
+    ])
+    .await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let ana_key = app.create_agent("Ana", "ana@shop.example", AGENT);
+    let ana = id_of(&app, &ana_key).await;
+    let bo_key = app.create_agent("Bo", "bo@shop.example", AGENT);
+    let bo = id_of(&app, &bo_key).await;
+    let (status, prefs, text) = status_and_json(
+        app.put_json(
+            &ana_key,
+            "/v1/me/notifications",
+            &json!({ "assigned": true, "messages": true, "sla": true, "mentions": true, "email": true }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(prefs["prefs"]["email"], true);
+    let before = app.get_ok(&bo_key, "/v1/me/notifications").await;
+    assert_eq!(before["prefs"]["email"], false, "chosen, never assumed");
+
+    let secret = "my passport number is K1234567";
+    app.submit(&[
+        ("name", "Sara"),
+        ("email", &format!("{}@example.ir", unique("mailnote"))),
+        ("message", secret),
+    ])
+    .await;
+    let c = eventually("the conversation", DEADLINE, async || {
+        app.all_conversations(&admin).await.into_iter().next()
+    })
+    .await;
+    let id = c["id"].as_str().expect("an id").to_owned();
+    for agent in [&ana, &bo] {
+        let response = app
+            .patch_json(
+                &admin,
+                &format!("/v1/conversations/{id}"),
+                &json!({ "assignee_id": agent }),
+            )
+            .await;
+        assert!(response.status().is_success());
+    }
+    let mail = eventually("Ana emailed", BREACH_DEADLINE, async || {
+        sink.messages().into_iter().find(|m| {
+            header(m, "To").is_some_and(|to| to.contains("ana@shop.example"))
+                && String::from_utf8_lossy(m).contains(&id)
+        })
+    })
+    .await;
+    let raw = String::from_utf8_lossy(&mail).to_string();
+    assert_eq!(
+        header(&mail, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert!(
+        header(&mail, "From").is_some_and(|f| f.contains("support@switchboard.test")),
+        "{raw}"
+    );
+    assert!(
+        header(&mail, "Subject").is_some_and(|s| s.starts_with("Switchboard")),
+        "{raw}"
+    );
+    assert!(!raw.contains("K1234567"), "no customer words: {raw}");
+    // Bo chose no email: none reaches him.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        !sink
+            .messages()
+            .iter()
+            .any(|m| header(m, "To").is_some_and(|to| to.contains("bo@shop.example"))),
+        "Bo was emailed"
+    );
 }

@@ -127,6 +127,34 @@ pub fn build(
     })
 }
 
+/// An agent's notification by email: plain text from the From address, marked as sent
+/// by a machine (`Auto-Submitted: auto-generated`) so that no auto-responder answers it.
+pub fn agent_notice(
+    settings: &OutboundSettings,
+    to: &EmailAddress,
+    subject: &str,
+    text: &str,
+) -> Result<lettre::Message, SendError> {
+    let permanent = |reason: String| SendError::Permanent { reason };
+    let mailbox = |name: Option<String>, address: &str| {
+        address
+            .parse()
+            .map(|a| Mailbox::new(name, a))
+            .map_err(|e| permanent(format!("`{address}` is not an address to send to: {e}")))
+    };
+    lettre::Message::builder()
+        .from(mailbox(settings.from_name.clone(), settings.from.as_str())?)
+        .to(mailbox(None, to.as_str())?)
+        .subject(subject)
+        .raw_header(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .date_now()
+        .singlepart(SinglePart::plain(text.to_owned()))
+        .map_err(|e| permanent(format!("the email could not be built: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,11 @@
 //! Replies out by SMTP, to the relay the local server is configured with
 //! (`smtp://host:port` plain, `smtp://…?tls=required` STARTTLS, `smtps://` TLS).
 
-use super::outbound::{OutboundSettings, build};
+use super::outbound::{OutboundSettings, agent_notice, build};
 use super::thread::{ReplyTokens, provider_key};
 use crate::config::Secret;
-use crate::model::Channel;
-use crate::ports::{ChannelSender, OutboundDelivery, SendError, Sent};
+use crate::model::{Channel, EmailAddress};
+use crate::ports::{AgentMailer, ChannelSender, OutboundDelivery, SendError, Sent};
 use async_trait::async_trait;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
@@ -62,6 +62,19 @@ impl ChannelSender for SmtpSender {
             provider_id: Some(provider_key(&email.message_id)),
             delivered: false,
         })
+    }
+}
+
+/// An agent's notification, through the same relay as replies.
+#[async_trait]
+impl AgentMailer for SmtpSender {
+    async fn mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Result<(), SendError> {
+        let message = agent_notice(&self.settings, to, subject, text)?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
     }
 }
 

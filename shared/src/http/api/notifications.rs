@@ -35,6 +35,9 @@ pub struct PrefsBody {
     /// A note mentioned you (`@` and your email's local part, or your name without
     /// spaces).
     mentions: bool,
+    /// Be told by email too, at your agent address (where email replies are set up).
+    #[serde(default)]
+    email: bool,
 }
 
 /// Choose what you hear about.
@@ -51,6 +54,7 @@ pub async fn put(
         messages: body.messages,
         sla: body.sla,
         mentions: body.mentions,
+        email: body.email,
     };
     Ok(Json(state.notifications.set_prefs(agent.id, prefs).await?))
 }
