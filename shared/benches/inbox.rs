@@ -571,6 +571,8 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         reply_tokens: None,
         notices: store.clone(),
         messenger: None,
+        canned: store.clone(),
+        contacts: store.clone(),
     };
     let mut out = Drained::default();
     let started = Instant::now();

@@ -250,6 +250,8 @@ impl Backend {
             reply_tokens: None,
             notices: self.notices.clone(),
             messenger: None,
+            canned: self.canned.clone(),
+            contacts: self.contacts.clone(),
         }
     }
 
@@ -342,10 +344,12 @@ impl Backend {
                 teams: self.teams.clone(),
                 agents: self.agents.clone(),
                 conversations: self.conversations.clone(),
+                canned: self.canned.clone(),
             },
             canned: crate::services::canned::Canned {
                 store: self.canned.clone(),
                 inbox: self.inbox(replies),
+                rules: self.rules.clone(),
             },
             notifications: crate::services::notify::Notifications {
                 store: self.notices.clone(),

@@ -355,6 +355,7 @@ fn apply(
         conversation_id: plan.conversation_id(),
         contact_id,
         new_conversation,
+        auto_replies: plan.auto_replies.clone(),
     })
 }
 

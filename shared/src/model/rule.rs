@@ -11,7 +11,8 @@ use super::calendar::BusinessHours;
 use super::conversation::{ConversationStatus, Priority, normalize_tag};
 use super::identity::ascii_digits;
 use super::{
-    AgentId, Calendar, CalendarId, Channel, Conversation, Event, EventKind, RuleId, TeamId,
+    AgentId, Calendar, CalendarId, CannedReplyId, Channel, Conversation, Event, EventKind, RuleId,
+    TeamId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,11 @@ pub enum Action {
     },
     /// The conversation goes back to its team's queue, nobody's.
     Unassign,
+    /// An automatic answer: this canned reply goes to the customer on the channel they
+    /// wrote on (`message_received` rules only).
+    SendCanned {
+        canned_reply_id: CannedReplyId,
+    },
     /// The conversation needs an agent with this skill: it is tagged `skill:<name>`, and
     /// given (now or later) only to agents who have it.
     RequireSkill {
@@ -236,6 +242,16 @@ impl Rule {
                 return Some(bad.into());
             }
         }
+        let answers = self
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::SendCanned { .. }))
+            .count();
+        if answers > 1 || (answers == 1 && self.trigger != Trigger::MessageReceived) {
+            return Some(
+                "a rule sends at most one canned reply, and only on `message_received`".into(),
+            );
+        }
         for action in &self.actions {
             if let Action::RequireSkill { skill } = action
                 && normalize_tag(&format!("{}{skill}", super::SKILL_TAG)).is_none()
@@ -315,6 +331,8 @@ pub struct Applied {
     pub rule_id: RuleId,
     pub rule_name: String,
     pub events: Vec<Event>,
+    /// The canned reply it answers the customer with, if any.
+    pub answer: Option<CannedReplyId>,
 }
 
 /// Rules ready to run: in the order they run, their words made comparable once.
@@ -415,10 +433,15 @@ pub fn run(
                 events.push(Event::new(conversation.id, kind, None, at));
             }
         }
+        let answer = rule.actions.iter().find_map(|a| match a {
+            Action::SendCanned { canned_reply_id } => Some(*canned_reply_id),
+            _ => None,
+        });
         applied.push(Applied {
             rule_id: rule.id,
             rule_name: rule.name.clone(),
             events,
+            answer,
         });
         if rule.stop_processing {
             break;
@@ -561,6 +584,8 @@ fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKi
                 }
             }))
         }
+        // Sent by the router once the message is stored: nothing changes here.
+        Action::SendCanned { .. } => Vec::new(),
         Action::Unassign => {
             let from = c.assignee_id;
             one(from.is_some().then(|| {

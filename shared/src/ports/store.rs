@@ -1,8 +1,8 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
-    Agent, AgentId, Channel, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Event, EventId, Identity, InboundMessage, Message, MessageId, Note, NoteId,
-    Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
+    Agent, AgentId, CannedReplyId, Channel, Contact, ContactId, Conversation, ConversationId,
+    ConversationStatus, DeliveryStatus, Event, EventId, Identity, InboundMessage, Message,
+    MessageId, Note, NoteId, Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;
@@ -16,6 +16,8 @@ pub enum RouteOutcome {
         conversation_id: ConversationId,
         contact_id: ContactId,
         new_conversation: bool,
+        /// The canned replies the rules answer it with.
+        auto_replies: Vec<CannedReplyId>,
     },
     /// A message with this source id was stored before; nothing changed.
     Duplicate { message_id: MessageId },

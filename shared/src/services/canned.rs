@@ -20,6 +20,8 @@ pub const MAX_FOUND: usize = 50;
 pub struct Canned {
     pub store: Arc<dyn CannedStore>,
     pub inbox: Inbox,
+    /// The rules, some of which may answer with a canned reply.
+    pub rules: Arc<dyn crate::ports::RuleStore>,
 }
 
 /// What a macro did.
@@ -98,11 +100,23 @@ impl Canned {
                     |s| matches!(s, MacroStep::Reply { canned_reply_id } if *canned_reply_id == id),
                 )
             })
-            .map(|m| m.name)
+            .map(|m| format!("macro {}", m.name))
+            .chain(
+                self.rules
+                    .rules()
+                    .await?
+                    .into_iter()
+                    .filter(|r| {
+                        r.actions.iter().any(|a| {
+                            matches!(a, crate::model::Action::SendCanned { canned_reply_id } if *canned_reply_id == id)
+                        })
+                    })
+                    .map(|r| format!("rule {}", r.name)),
+            )
             .collect();
         if !users.is_empty() {
             return Err(ServiceError::Conflict(format!(
-                "the macros {} send this reply; change them first",
+                "{} send this reply; change them first",
                 users.join(", ")
             )));
         }

@@ -10,7 +10,9 @@ use crate::model::{
     InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity,
     Priority, TeamId, bounded_context, bounded_text, preview_of,
 };
-use crate::model::{Applied, Calendar, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules};
+use crate::model::{
+    Applied, Calendar, CannedReplyId, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules,
+};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
@@ -276,6 +278,8 @@ pub struct RoutePlan {
     /// Suggestions the other contacts get in return, so an agent sees the pair from
     /// either side.
     pub mirrored_suggestions: Vec<(ContactId, MergeSuggestion)>,
+    /// The canned replies the rules answer the message with, sent once it is stored.
+    pub auto_replies: Vec<CannedReplyId>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -430,8 +434,10 @@ impl RoutePolicy {
         c.waiting_since.get_or_insert(msg.received_at);
         let new_conversation = matches!(conversation, ConversationChange::Create(_));
         let c = conversation.conversation_mut();
+        let mut auto_replies = Vec::new();
         for applied in self.rules.on_message(msg, new_conversation, c, now) {
             events.extend(applied.events);
+            auto_replies.extend(applied.answer);
         }
         let assign_within = c.assignee_id.is_none().then(|| AssignNeed::of(c));
 
@@ -486,6 +492,7 @@ impl RoutePolicy {
             assign_within,
             merge_into,
             mirrored_suggestions,
+            auto_replies,
         })
     }
 }

@@ -8,13 +8,14 @@ use super::route::{RoutePolicy, RuleCache};
 use super::send::queue_reply;
 use super::worker::{Handled, backoff};
 use crate::model::{
-    AgentLinkRequest, Author, Channel, ChannelSignal, ConversationId, Event, EventKind, Inbound,
-    InboundMessage, LinkCode, Message, MessageId, ProvenAddress, ReportKind,
+    AgentLinkRequest, Author, CannedReplyId, Channel, ChannelSignal, ConversationId, Event,
+    EventKind, Fill, Inbound, InboundMessage, LinkCode, Message, MessageId, ProvenAddress,
+    ReportKind,
 };
 use crate::ports::{
-    AgentMessenger, AgentStore, Blob, BlobStore, ConversationStore, Delivery, FetchError,
-    FileFetcher, MAX_DELIVERIES, MessageStore, NoticeStore, PortError, Queue, RouteOutcome,
-    RoutingStore, RuleStore, SlaStore,
+    AgentMessenger, AgentStore, Blob, BlobStore, CannedStore, ContactStore, ConversationStore,
+    Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore, NoticeStore, PortError, Queue,
+    RouteOutcome, RoutingStore, RuleStore, SlaStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
@@ -56,6 +57,9 @@ pub struct InboundRouter {
     pub notices: Arc<dyn NoticeStore>,
     /// Answers a link code in the chat that sent it (the Telegram bot), when set.
     pub messenger: Option<Arc<dyn AgentMessenger>>,
+    /// The canned replies rules answer with, and the contacts they are filled in for.
+    pub canned: Arc<dyn CannedStore>,
+    pub contacts: Arc<dyn ContactStore>,
 }
 
 impl InboundRouter {
@@ -189,6 +193,7 @@ impl InboundRouter {
                 conversation_id,
                 contact_id,
                 new_conversation,
+                auto_replies,
             }) => {
                 tracing::info!(%message_id, %conversation_id, %contact_id, new_conversation, channel = message.channel.as_str(), "message routed");
                 for tag in wanted_tags(&message) {
@@ -204,6 +209,10 @@ impl InboundRouter {
                 self.assign_answerer(&message, conversation_id).await;
                 if let Some(text) = &message.auto_reply {
                     self.auto_reply(&message, conversation_id, contact_id, text)
+                        .await;
+                }
+                for canned in auto_replies {
+                    self.canned_answer(&message, conversation_id, contact_id, canned)
                         .await;
                 }
                 Handled::Done
@@ -481,6 +490,48 @@ impl InboundRouter {
     }
 
     /// Queues the channel's automatic answer; a failure only costs the welcome.
+    /// A rule's canned reply, filled in for the customer, as an automatic answer.
+    /// Best effort, like every automatic answer: the message is stored either way.
+    async fn canned_answer(
+        &self,
+        message: &InboundMessage,
+        conversation_id: crate::model::ConversationId,
+        contact_id: crate::model::ContactId,
+        id: CannedReplyId,
+    ) {
+        let filled = async {
+            let Some(reply) = self
+                .canned
+                .canned_replies()
+                .await?
+                .into_iter()
+                .find(|r| r.id == id)
+            else {
+                return Ok::<_, PortError>(None);
+            };
+            let contact = self.contacts.contact(contact_id).await?;
+            let conversation = conversation_id.to_string();
+            Ok(Some(reply.render(&Fill {
+                contact_name: contact.as_ref().and_then(|c| c.name.as_deref()),
+                conversation_id: &conversation,
+                agent_name: "",
+                agent_email: "",
+            })))
+        };
+        match filled.await {
+            Ok(Some(text)) => {
+                self.auto_reply(message, conversation_id, contact_id, &text)
+                    .await;
+            }
+            Ok(None) => {
+                tracing::warn!(canned_reply_id = %id, "a rule's canned reply is gone; no answer sent");
+            }
+            Err(e) => {
+                tracing::error!(%conversation_id, error = %e, "a rule's canned reply not filled in");
+            }
+        }
+    }
+
     async fn auto_reply(
         &self,
         message: &InboundMessage,

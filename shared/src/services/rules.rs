@@ -7,7 +7,7 @@ use crate::model::{
     Action, AgentId, Channel, Condition, ContactId, Conversation, ConversationId,
     ConversationStatus, EventKind, Priority, Rule, RuleId, TeamId,
 };
-use crate::ports::{AgentStore, ConversationStore, RuleStore, SlaStore, TeamStore};
+use crate::ports::{AgentStore, CannedStore, ConversationStore, RuleStore, SlaStore, TeamStore};
 use chrono::Utc;
 use std::sync::Arc;
 
@@ -21,6 +21,8 @@ pub struct Rules {
     pub teams: Arc<dyn TeamStore>,
     pub agents: Arc<dyn AgentStore>,
     pub conversations: Arc<dyn ConversationStore>,
+    /// The canned replies rules answer with.
+    pub canned: Arc<dyn CannedStore>,
 }
 
 /// A message to try the rules on, and the conversation it would land in.
@@ -155,6 +157,14 @@ impl Rules {
             match action {
                 Action::SetTeam { team_id } => teams.push(*team_id),
                 Action::Assign { agent_id } => agents.push(*agent_id),
+                Action::SendCanned { canned_reply_id } => {
+                    let known = self.canned.canned_replies().await?;
+                    if !known.iter().any(|r| r.id == *canned_reply_id) {
+                        return Err(ServiceError::Invalid(format!(
+                            "there is no canned reply {canned_reply_id}"
+                        )));
+                    }
+                }
                 _ => {}
             }
         }

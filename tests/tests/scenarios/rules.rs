@@ -412,3 +412,88 @@ async fn a_conversation_that_wakes_from_its_snooze_runs_the_reopen_rules() {
         .expect("woken");
     assert!(woke < applied, "the reason follows the wake: {kinds:?}");
 }
+
+#[tokio::test]
+async fn a_rule_answers_with_a_canned_reply_filled_in_for_the_customer() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let canned = created(
+        &app,
+        &admin,
+        "/v1/canned-replies",
+        json!({ "short_code": "ack", "title": "We got it",
+                "text": "Thanks {{contact.name}}, we got your message ({{conversation.id}})." }),
+    )
+    .await;
+    let canned_id = canned["id"].as_str().expect("an id").to_owned();
+    let rule = created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "Acknowledge",
+            "trigger": "message_received",
+            "conditions": [{ "if": "new_conversation", "is": true }],
+            "actions": [{ "do": "send_canned", "canned_reply_id": canned_id }]
+        }),
+    )
+    .await;
+    app.submit(&[
+        ("name", "Sara"),
+        ("email", &format!("{}@bank.example", unique("ack"))),
+        ("message", "Where is my parcel?"),
+    ])
+    .await;
+    // The answer is the conversation's latest message: find it by being the only one.
+    let c = eventually("the message routed", DEADLINE, async || {
+        app.all_conversations(&admin).await.into_iter().next()
+    })
+    .await;
+    let id = c["id"].as_str().expect("a string").to_owned();
+    let answer = eventually("the answer", DEADLINE, async || {
+        app.messages(&admin, &id)
+            .await
+            .into_iter()
+            .find(|m| m["direction"] == "outbound")
+    })
+    .await;
+    assert_eq!(
+        answer["text"],
+        format!("Thanks Sara, we got your message ({id})."),
+        "{answer}"
+    );
+    assert_eq!(answer["author"]["type"], "system", "{answer}");
+
+    // The reply a rule sends cannot go while the rule does; a breach rule sends none.
+    let (status, problem, _) = status_and_json(
+        app.delete(&admin, &format!("/v1/canned-replies/{canned_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rule Acknowledge"),
+        "{problem}"
+    );
+    let (status, problem, _) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({ "name": "late", "trigger": "sla_breached",
+                     "actions": [{ "do": "send_canned", "canned_reply_id": canned_id }] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "{problem}");
+    let rule_id = rule["id"].as_str().expect("an id");
+    let deleted = app.delete(&admin, &format!("/v1/rules/{rule_id}")).await;
+    assert!(deleted.status().is_success());
+    let deleted = app
+        .delete(&admin, &format!("/v1/canned-replies/{canned_id}"))
+        .await;
+    assert!(deleted.status().is_success());
+}

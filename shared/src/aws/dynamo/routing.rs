@@ -200,6 +200,7 @@ impl DynamoStore {
             conversation_id: plan.conversation_id(),
             contact_id,
             new_conversation: matches!(plan.conversation, ConversationChange::Create(_)),
+            auto_replies: plan.auto_replies.clone(),
         })
     }
 
