@@ -84,6 +84,11 @@ pub enum EventKind {
         target: super::SlaTarget,
         due_at: DateTime<Utc>,
     },
+    /// A service-level target has a quarter of its time or less left.
+    SlaDueSoon {
+        target: super::SlaTarget,
+        due_at: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -52,6 +52,9 @@ pub enum ChangeType {
     /// A service-level target ran out with the customer still owed it.
     #[serde(rename = "conversation.sla_breached")]
     ConversationSlaBreached,
+    /// A service-level target has a quarter of its time or less left.
+    #[serde(rename = "conversation.sla_due_soon")]
+    ConversationSlaDueSoon,
     /// A routing rule applied (`event_id`: its `rule_applied` event).
     #[serde(rename = "conversation.rule_applied")]
     ConversationRuleApplied,
@@ -77,7 +80,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -94,6 +97,7 @@ impl ChangeType {
         Self::ConversationTagsChanged,
         Self::ConversationFolded,
         Self::ConversationSlaBreached,
+        Self::ConversationSlaDueSoon,
         Self::ConversationRuleApplied,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
@@ -124,6 +128,7 @@ impl ChangeType {
             Self::ConversationTagsChanged => "conversation.tags_changed",
             Self::ConversationFolded => "conversation.folded",
             Self::ConversationSlaBreached => "conversation.sla_breached",
+            Self::ConversationSlaDueSoon => "conversation.sla_due_soon",
             Self::ConversationRuleApplied => "conversation.rule_applied",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
@@ -149,6 +154,7 @@ impl ChangeType {
             "tags_changed" => Self::ConversationTagsChanged,
             "conversation_folded" => Self::ConversationFolded,
             "sla_breached" => Self::ConversationSlaBreached,
+            "sla_due_soon" => Self::ConversationSlaDueSoon,
             "rule_applied" => Self::ConversationRuleApplied,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
@@ -315,6 +321,10 @@ mod tests {
             },
             EventKind::SlaBreached {
                 target: crate::model::SlaTarget::FirstResponse,
+                due_at: Utc::now(),
+            },
+            EventKind::SlaDueSoon {
+                target: crate::model::SlaTarget::Resolution,
                 due_at: Utc::now(),
             },
             EventKind::RuleApplied {

@@ -58,7 +58,7 @@ pub use rule::{
     normalize_text, order as order_rules, run as run_rules,
 };
 pub use service_level::{
-    Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, SlaView, TargetPhase,
+    Announced, Breach, Calendar, ConversationSla, PriorityTargets, SlaPolicy, SlaView, TargetPhase,
     TargetSeconds, TargetView, policy_for,
 };
 pub use sla::{

@@ -122,7 +122,7 @@ impl AgentNotifications {
         match kind {
             NoticeKind::Assigned => self.prefs.assigned,
             NoticeKind::Message => self.prefs.messages,
-            NoticeKind::SlaBreached => self.prefs.sla,
+            NoticeKind::SlaBreached | NoticeKind::SlaDueSoon => self.prefs.sla,
             NoticeKind::Mentioned => self.prefs.mentions,
         }
     }
@@ -191,6 +191,7 @@ impl LinkCode {
 pub enum NoticeKind {
     Assigned,
     SlaBreached,
+    SlaDueSoon,
     Mentioned,
     Message,
 }
@@ -211,6 +212,7 @@ impl Notice {
         let what = match self.kind {
             NoticeKind::Assigned => "Assigned to you".to_owned(),
             NoticeKind::SlaBreached => "Service level breached".to_owned(),
+            NoticeKind::SlaDueSoon => "Service level due soon".to_owned(),
             NoticeKind::Mentioned => match &self.by {
                 Some(by) => format!("{by} mentioned you"),
                 None => "You were mentioned".to_owned(),

@@ -25,6 +25,8 @@ pub enum Trigger {
     MessageReceived,
     /// A service-level target ran out with the customer still owed it.
     SlaBreached,
+    /// A service-level target has a quarter of its time or less left.
+    SlaDueSoon,
     /// An agent changed the conversation: its status, priority, team, tags, assignee
     /// or snooze. What a rule changes never triggers this.
     ConversationUpdated,

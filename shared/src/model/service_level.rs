@@ -153,11 +153,25 @@ pub fn policy_for(
         .map(|(_, p)| p)
 }
 
-/// A breach an event has told.
+/// A target falling due (or due) at a time: what a warning or a breach event tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breach {
     pub target: SlaTarget,
     pub due_at: DateTime<Utc>,
+}
+
+/// What one look at a conversation's clocks has to tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Announced {
+    /// Targets with a quarter of their time or less left.
+    pub due_soon: Vec<Breach>,
+    pub breached: Vec<Breach>,
+}
+
+impl Announced {
+    pub fn is_empty(&self) -> bool {
+        self.due_soon.is_empty() && self.breached.is_empty()
+    }
 }
 
 /// How many change ids a record remembers, to take a redelivered change only once.
@@ -184,6 +198,9 @@ pub struct ConversationSla {
     pub wake_at: Option<DateTime<Utc>>,
     /// Breaches already told, so none is told twice.
     pub announced: Vec<Breach>,
+    /// Targets already told due soon (a quarter of their time or less left), likewise.
+    #[serde(default)]
+    pub warned: Vec<Breach>,
     /// The latest changes taken, each as the first 32 bits of its id's SHA-256 (a
     /// fraction of the id's size, and the item's).
     pub seen: Vec<u32>,
@@ -210,6 +227,7 @@ impl ConversationSla {
             due_at: None,
             wake_at: None,
             announced: Vec::new(),
+            warned: Vec::new(),
             seen: Vec::new(),
             version: 0,
         }
@@ -263,19 +281,44 @@ impl ConversationSla {
         self.clocks.status(&self.hours(), now)
     }
 
-    /// The breaches owed at `now` that no event has told yet, remembered as told.
-    pub fn announce(&mut self, now: DateTime<Utc>) -> Vec<Breach> {
+    /// The targets owed at `now` that no event has told of yet, remembered as told:
+    /// those due soon (a quarter of their time or less left) and those breached. A
+    /// target breached before it was told due soon is told breached only.
+    pub fn announce(&mut self, now: DateTime<Utc>) -> Announced {
         let hours = self.hours();
-        let due: Vec<Breach> = self
-            .clocks
-            .owed(&hours)
-            .into_iter()
-            .map(|(target, due_at)| Breach { target, due_at })
-            .filter(|b| b.due_at <= now && !self.announced.contains(b))
-            .collect();
-        self.announced.extend(due.iter().copied());
+        let mut told = Announced::default();
+        for (target, due_at) in self.clocks.owed(&hours) {
+            let point = Breach { target, due_at };
+            if self.announced.contains(&point) {
+                continue;
+            }
+            if due_at <= now {
+                self.announced.push(point);
+                told.breached.push(point);
+                if !self.warned.contains(&point) {
+                    self.warned.push(point);
+                }
+            } else if self.warn_at(target, due_at).is_some_and(|w| w <= now)
+                && !self.warned.contains(&point)
+            {
+                self.warned.push(point);
+                told.due_soon.push(point);
+            }
+        }
         self.schedule(&hours);
-        due
+        told
+    }
+
+    /// When `target`, due at `due_at`, has a quarter of its time left (wall-clock, as
+    /// the list's `due_soon` counts it).
+    fn warn_at(&self, target: SlaTarget, due_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let targets = self.targets.targets();
+        let length = match target {
+            SlaTarget::FirstResponse => targets.first_response,
+            SlaTarget::NextResponse => targets.next_response,
+            SlaTarget::Resolution => targets.resolution,
+        }?;
+        Some(due_at - length / 4)
     }
 
     /// Stops every clock: the conversation is gone, and nothing is owed.
@@ -288,15 +331,19 @@ impl ConversationSla {
     fn schedule(&mut self, hours: &BusinessHours) {
         let owed = self.clocks.owed(hours);
         self.due_at = owed.iter().map(|(_, due)| *due).min();
+        // The next thing to tell: a target's warning while it is untold, then its breach.
         self.wake_at = owed
             .iter()
-            .filter(|(target, due_at)| {
-                !self.announced.contains(&Breach {
-                    target: *target,
-                    due_at: *due_at,
-                })
+            .filter_map(|&(target, due_at)| {
+                let point = Breach { target, due_at };
+                if self.announced.contains(&point) {
+                    return None;
+                }
+                match self.warn_at(target, due_at) {
+                    Some(warn) if !self.warned.contains(&point) => Some(warn.min(due_at)),
+                    _ => Some(due_at),
+                }
             })
-            .map(|(_, due)| *due)
             .min();
     }
 }
@@ -478,31 +525,48 @@ mod tests {
     }
 
     #[test]
-    fn a_breach_is_announced_once_and_the_sweeper_then_wakes_for_the_next() {
+    fn a_warning_then_a_breach_is_announced_once_and_the_sweeper_then_wakes_for_the_next() {
         let p = policy("p", vec![], vec![]);
         let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
         sla.apply(SlaFact::CustomerMessage(at(0)));
+        let first = Breach {
+            target: SlaTarget::FirstResponse,
+            due_at: at(60),
+        };
         assert_eq!(sla.due_at, Some(at(60)));
+        // A quarter of the hour left: 15 minutes before it is due.
+        assert_eq!(sla.wake_at, Some(at(45)));
+        assert!(sla.announce(at(30)).is_empty());
+        let soon = sla.announce(at(46));
+        assert_eq!(soon.due_soon, vec![first]);
+        assert!(soon.breached.is_empty());
+        assert!(sla.announce(at(47)).is_empty(), "told once");
         assert_eq!(sla.wake_at, Some(at(60)));
-        assert_eq!(sla.announce(at(30)), vec![]);
         let told = sla.announce(at(61));
-        assert_eq!(
-            told,
-            vec![Breach {
-                target: SlaTarget::FirstResponse,
-                due_at: at(60)
-            }]
-        );
-        assert_eq!(sla.announce(at(62)), vec![]);
-        // Still owed, so still first on the list; the sweeper waits for the resolution.
+        assert_eq!(told.breached, vec![first]);
+        assert!(told.due_soon.is_empty());
+        assert!(sla.announce(at(62)).is_empty());
+        // Still owed, so still first on the list; the sweeper waits for the resolution's
+        // warning, a quarter of eight hours before it is due.
         assert_eq!(sla.due_at, Some(at(60)));
-        assert_eq!(sla.wake_at, Some(at(480)));
+        assert_eq!(sla.wake_at, Some(at(360)));
         sla.apply(SlaFact::AgentReply(at(90)));
         sla.apply(SlaFact::Status(
             crate::model::ConversationStatus::Resolved,
             at(100),
         ));
         assert_eq!((sla.due_at, sla.wake_at), (None, None));
+    }
+
+    #[test]
+    fn a_target_found_breached_is_told_breached_only() {
+        let p = policy("p", vec![], vec![]);
+        let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
+        sla.apply(SlaFact::CustomerMessage(at(0)));
+        let told = sla.announce(at(70));
+        assert!(told.due_soon.is_empty(), "{told:?}");
+        assert_eq!(told.breached.len(), 1);
+        assert!(sla.announce(at(71)).is_empty());
     }
 
     #[test]

@@ -306,6 +306,7 @@ impl Notifier {
             ChangeType::MessageReceived => NoticeKind::Message,
             ChangeType::ConversationAssigned => NoticeKind::Assigned,
             ChangeType::ConversationSlaBreached => NoticeKind::SlaBreached,
+            ChangeType::ConversationSlaDueSoon => NoticeKind::SlaDueSoon,
             ChangeType::NoteAdded => NoticeKind::Mentioned,
             _ => return Ok(()),
         };
@@ -340,7 +341,7 @@ impl Notifier {
                         .map(|a| notice(a, None)),
                 );
             }
-            NoticeKind::SlaBreached => match conversation.assignee_id {
+            NoticeKind::SlaBreached | NoticeKind::SlaDueSoon => match conversation.assignee_id {
                 Some(agent) => out.push(notice(agent, None)),
                 // Nobody's yet: the team it waits in hears of it.
                 None => {

@@ -11,7 +11,7 @@ use super::route::RuleBook;
 use super::subscriber::Subscriber;
 use crate::model::{
     Calendar, Change, ChangeType, ConversationId, ConversationSla, ConversationStatus, Event,
-    EventKind, Priority, SlaFact, SlaPolicy, policy_for,
+    EventKind, Priority, SlaFact, SlaPolicy, Trigger, policy_for,
 };
 use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
@@ -149,10 +149,10 @@ impl SlaKeeper {
 /// Records read per round of a sweep.
 const SWEEP_BATCH: u32 = 100;
 
-/// Tells every breach that has come by `now` and no event has told yet, as an
-/// `sla_breached` event on its conversation, and runs the rules a breach triggers;
-/// returns how many breaches. The record is marked first, so two sweepers never both
-/// tell one breach.
+/// Tells every warning and breach that has come by `now` and no event has told yet, as
+/// `sla_due_soon` and `sla_breached` events on its conversation, and runs the rules they
+/// trigger; returns how many it told. The record is marked first, so two sweepers never
+/// both tell one.
 pub async fn announce_breaches(
     slas: &dyn SlaStore,
     conversations: &dyn ConversationStore,
@@ -160,7 +160,7 @@ pub async fn announce_breaches(
     now: DateTime<Utc>,
 ) -> PortResult<usize> {
     let mut book: Option<RuleBook> = None;
-    let mut told = 0;
+    let mut announced = 0;
     let mut seen = HashSet::new();
     loop {
         let due = slas.slas_to_wake(now, SWEEP_BATCH).await?;
@@ -172,7 +172,7 @@ pub async fn announce_breaches(
             }
             fresh += 1;
             let id = sla.conversation_id;
-            let breaches = sla.announce(now);
+            let told = sla.announce(now);
             let Some(conversation) = conversations.conversation(id).await? else {
                 // Folded or erased meanwhile: nothing is owed any more.
                 sla.forget();
@@ -182,35 +182,43 @@ pub async fn announce_breaches(
             if !save_unless_changed(slas, &sla).await? {
                 continue;
             }
-            let events: Vec<Event> = breaches
-                .iter()
-                .map(|b| {
-                    Event::new(
-                        id,
-                        EventKind::SlaBreached {
-                            target: b.target,
-                            due_at: b.due_at,
-                        },
-                        None,
-                        now,
-                    )
-                })
-                .collect();
-            if events.is_empty() {
+            if told.is_empty() {
                 continue;
             }
+            let warnings = told.due_soon.iter().map(|b| EventKind::SlaDueSoon {
+                target: b.target,
+                due_at: b.due_at,
+            });
+            let breaches = told.breached.iter().map(|b| EventKind::SlaBreached {
+                target: b.target,
+                due_at: b.due_at,
+            });
+            let events: Vec<Event> = warnings
+                .chain(breaches)
+                .map(|kind| Event::new(id, kind, None, now))
+                .collect();
             let book = match &book {
                 Some(book) => book,
                 None => book.insert(RuleBook::read(rules, slas).await?),
             };
-            tell(conversations, conversation, &events, book, now).await?;
-            for b in &breaches {
+            let mut triggers = Vec::new();
+            if !told.due_soon.is_empty() {
+                triggers.push(Trigger::SlaDueSoon);
+            }
+            if !told.breached.is_empty() {
+                triggers.push(Trigger::SlaBreached);
+            }
+            tell(conversations, conversation, &events, book, &triggers, now).await?;
+            for b in &told.due_soon {
+                tracing::info!(conversation_id = %id, target = b.target.as_str(), due_at = %b.due_at, "SLA due soon");
+            }
+            for b in &told.breached {
                 tracing::info!(conversation_id = %id, target = b.target.as_str(), due_at = %b.due_at, "SLA breached");
             }
-            told += events.len();
+            announced += events.len();
         }
         if batch < SWEEP_BATCH as usize || fresh == 0 {
-            return Ok(told);
+            return Ok(announced);
         }
     }
 }
@@ -225,20 +233,24 @@ async fn save_unless_changed(slas: &dyn SlaStore, sla: &ConversationSla) -> Port
     }
 }
 
-/// Writes the breach `events` on the conversation's timeline with what the rules a
-/// breach triggers do to it, on the conversation as it stands however often it changes.
+/// Writes the warning and breach `events` on the conversation's timeline with what the
+/// rules they trigger do to it, on the conversation as it stands however often it
+/// changes.
 async fn tell(
     conversations: &dyn ConversationStore,
     mut conversation: crate::model::Conversation,
     events: &[Event],
     book: &RuleBook,
+    triggers: &[Trigger],
     now: DateTime<Utc>,
 ) -> PortResult<()> {
     for _ in 0..5 {
         let mut next = conversation.clone();
         let mut all = events.to_vec();
-        for applied in book.on(crate::model::Trigger::SlaBreached, &mut next, now) {
-            all.extend(applied.events);
+        for trigger in triggers {
+            for applied in book.on(*trigger, &mut next, now) {
+                all.extend(applied.events);
+            }
         }
         match conversations
             .save_conversation(&next, conversation.version, &all)

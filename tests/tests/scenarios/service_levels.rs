@@ -352,3 +352,61 @@ async fn only_admins_set_service_levels_and_what_does_not_read_is_refused() {
     .await;
     assert_eq!(status.as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_target_running_out_is_told_due_soon_before_it_is_breached_and_rules_run_on_both() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let key = app.create_agent("Root", "root@shop.example", ADMIN);
+    created(
+        &app,
+        &key,
+        "/v1/sla-policies",
+        json!({ "name": "Forty seconds", "channels": ["web"],
+                "targets": { "normal": { "first_response_secs": 40 } } }),
+    )
+    .await;
+    for (trigger, tag) in [("sla_due_soon", "hurry"), ("sla_breached", "late")] {
+        created(
+            &app,
+            &key,
+            "/v1/rules",
+            json!({ "name": tag, "trigger": trigger,
+                    "actions": [{ "do": "add_tags", "tags": [tag] }] }),
+        )
+        .await;
+    }
+    let c = measured(&app, &key, "Is anyone there?").await;
+    let id = c["id"].as_str().expect("a string").to_owned();
+    // Ten seconds left (a quarter of forty): two sweeps fall in that window.
+    let warned = eventually("told due soon", Duration::from_secs(45), async || {
+        let now = conversation(&app, &key, &id).await;
+        now["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("hurry")))
+            .then_some(now)
+    })
+    .await;
+    assert_eq!(warned["sla"]["urgency"], "due_soon", "{warned}");
+    let late = eventually("told breached", Duration::from_secs(45), async || {
+        let now = conversation(&app, &key, &id).await;
+        now["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("late")))
+            .then_some(now)
+    })
+    .await;
+    assert_eq!(late["sla"]["urgency"], "breached");
+    let kinds: Vec<String> = app
+        .timeline(&key, &id)
+        .await
+        .iter()
+        .filter(|i| i["item"] == "event")
+        .filter_map(|i| i["type"].as_str().map(str::to_owned))
+        .collect();
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    assert_eq!(count("sla_due_soon"), 1, "{kinds:?}");
+    assert_eq!(count("sla_breached"), 1, "{kinds:?}");
+    let soon = kinds.iter().position(|k| k == "sla_due_soon");
+    let breached = kinds.iter().position(|k| k == "sla_breached");
+    assert!(soon < breached, "{kinds:?}");
+}
