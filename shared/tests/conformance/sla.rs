@@ -174,13 +174,15 @@ async fn clocks_are_found_by_due_time_and_by_wake_time_in_order(store: &dyn Stor
     assert_eq!(
         ids(&to_wake),
         vec![saved[1].conversation_id, saved[0].conversation_id],
-        "due at 70 and 100, not 130"
+        "due soon at 55 and 85 (a quarter of the hour before 70 and 100), not 115"
     );
-    // Told of its breach, the first leaves the wake index but stays owed.
+    // Told of its breach (found breached: no warning), the first wakes next for its
+    // resolution's warning, a quarter of eight hours before it is due, but stays owed.
     let mut told = to_wake[0].clone();
-    assert_eq!(told.announce(at(100)).len(), 1);
+    let announced = told.announce(at(100));
+    assert_eq!((announced.due_soon.len(), announced.breached.len()), (0, 1));
     let told = store.save_conversation_sla(&told).await.unwrap();
-    assert_eq!(told.wake_at, Some(at(10) + Duration::hours(8)));
+    assert_eq!(told.wake_at, Some(at(10) + Duration::hours(6)));
     let to_wake = mine(store.slas_to_wake(at(100), 100).await.unwrap());
     assert_eq!(ids(&to_wake), vec![saved[0].conversation_id]);
     let by_due = mine(store.slas_by_due(None, 100).await.unwrap());
