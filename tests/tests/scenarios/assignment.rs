@@ -9,10 +9,7 @@ const UNLIMITED: (&str, &str) = ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0");
 /// An agent with these skills and languages, and their id.
 async fn agent(app: &App, admin: &str, name: &str, skills: &[&str], languages: &[&str]) -> String {
     let key = app.create_agent(name, &format!("{}@shop.example", unique(name)), AGENT);
-    let id = app.get_ok(&key, "/v1/me").await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = id_of(app, &key).await;
     let (status, agent, text) = status_and_json(
         app.patch_json(
             admin,
@@ -25,6 +22,28 @@ async fn agent(app: &App, admin: &str, name: &str, skills: &[&str], languages: &
     assert!(status.is_success(), "{text}");
     assert_eq!(agent["languages"], json!(languages));
     id
+}
+
+/// Sets `agent` away, as `admin`.
+async fn set_away(app: &App, admin: &str, agent: &str) {
+    let (status, _, text) = status_and_json(
+        app.patch_json(
+            admin,
+            &format!("/v1/agents/{agent}"),
+            &json!({ "availability": "away" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+}
+
+/// The id of the agent whose key is `key`.
+async fn id_of(app: &App, key: &str) -> String {
+    app.get_ok(key, "/v1/me").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
 }
 
 /// Submits `message` and waits for its conversation, assigned or not.
@@ -49,20 +68,7 @@ async fn a_customer_gets_an_agent_who_speaks_their_language_and_has_the_skill_as
     let app = App::spawn_with(&[UNLIMITED]).await;
     let admin = app.create_agent("Root", "root@shop.example", ADMIN);
     // The admin takes no conversations.
-    let me = app.get_ok(&admin, "/v1/me").await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
-    let (status, _, _) = status_and_json(
-        app.patch_json(
-            &admin,
-            &format!("/v1/agents/{me}"),
-            &json!({ "availability": "away" }),
-        )
-        .await,
-    )
-    .await;
-    assert!(status.is_success());
+    set_away(&app, &admin, &id_of(&app, &admin).await).await;
     let ana = agent(&app, &admin, "Ana", &[], &["en"]).await;
     let reza = agent(&app, &admin, "Reza", &[], &["fa", "en"]).await;
     let sam = agent(&app, &admin, "Sam", &["refunds"], &["en"]).await;
@@ -113,16 +119,7 @@ async fn a_customer_gets_an_agent_who_speaks_their_language_and_has_the_skill_as
         );
     }
     // Nobody with the skill can take it: it waits unassigned.
-    let (status, _, _) = status_and_json(
-        app.patch_json(
-            &admin,
-            &format!("/v1/agents/{sam}"),
-            &json!({ "availability": "away" }),
-        )
-        .await,
-    )
-    .await;
-    assert!(status.is_success());
+    set_away(&app, &admin, &sam).await;
     let waiting = routed(&app, &admin, "refund please").await;
     assert_eq!(waiting["assignee_id"], Value::Null, "{waiting}");
 }
@@ -131,10 +128,7 @@ async fn a_customer_gets_an_agent_who_speaks_their_language_and_has_the_skill_as
 async fn skills_and_languages_that_do_not_read_are_refused() {
     let app = App::spawn_with(&[]).await;
     let admin = app.create_agent("Root", "root@shop.example", ADMIN);
-    let me = app.get_ok(&admin, "/v1/me").await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let me = id_of(&app, &admin).await;
     for (body, says) in [
         (json!({ "languages": ["farsi"] }), "language"),
         (json!({ "skills": ["no spaces"] }), "skill"),
@@ -171,21 +165,9 @@ async fn skills_and_languages_that_do_not_read_are_refused() {
 async fn an_agent_going_offline_hands_their_conversations_back_by_rule() {
     let app = App::spawn_with(&[UNLIMITED]).await;
     let admin = app.create_agent("Root", "root@shop.example", ADMIN);
-    let me = app.get_ok(&admin, "/v1/me").await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
-    app.patch_json(
-        &admin,
-        &format!("/v1/agents/{me}"),
-        &json!({ "availability": "away" }),
-    )
-    .await;
+    set_away(&app, &admin, &id_of(&app, &admin).await).await;
     let ana_key = app.create_agent("Ana", "ana@shop.example", AGENT);
-    let ana = app.get_ok(&ana_key, "/v1/me").await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let ana = id_of(&app, &ana_key).await;
     let (status, _, text) = status_and_json(
         app.post_json(
             &admin,

@@ -10,6 +10,19 @@ use chrono::{DateTime, Utc};
 
 const NEW: Option<&str> = Some("attribute_not_exists(pk)");
 
+/// Sends a conditional update: false when its condition did not hold.
+async fn held(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> PortResult<bool> {
+    match update.send().await {
+        Ok(_) => Ok(true),
+        Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+            PortError::Conflict(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
 #[async_trait]
 impl AgentStore for DynamoStore {
     async fn create_agent(&self, agent: &Agent, key_hash: &str) -> PortResult<()> {
@@ -83,14 +96,8 @@ impl AgentStore for DynamoStore {
                 .expression_attribute_values(":no", items::to_value(&false)?)
                 .expression_attribute_values(":yes", items::to_value(&true)?);
         }
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-                // Gone, or they changed their availability themselves: nothing to note.
-                PortError::Conflict(_) => Ok(()),
-                other => Err(other),
-            },
-        }
+        // False: gone, or they changed their availability themselves; nothing to note.
+        held(update).await.map(|_| ())
     }
 
     async fn set_idle_away(&self, id: AgentId, seen: Option<DateTime<Utc>>) -> PortResult<bool> {
@@ -121,13 +128,7 @@ impl AgentStore for DynamoStore {
             Some(at) => update.expression_attribute_values(":seen", items::to_value(&at)?),
             None => update.expression_attribute_values(":null", s("NULL")),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-                PortError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
-        }
+        held(update).await
     }
 
     async fn replace_agent_key(&self, id: AgentId, key_hash: &str) -> PortResult<()> {
