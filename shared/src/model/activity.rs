@@ -89,6 +89,19 @@ pub enum EventKind {
         target: super::SlaTarget,
         due_at: DateTime<Utc>,
     },
+    /// A rule left a note for the agents.
+    RuleNote {
+        text: String,
+    },
+    /// A rule called these agents to the conversation: they are notified.
+    AgentsCalled {
+        agent_ids: Vec<AgentId>,
+        rule_name: String,
+    },
+    /// The conversation is measured against this SLA policy from now on.
+    SlaPolicyApplied {
+        sla_policy_id: super::SlaPolicyId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -58,6 +58,15 @@ pub enum ChangeType {
     /// A routing rule applied (`event_id`: its `rule_applied` event).
     #[serde(rename = "conversation.rule_applied")]
     ConversationRuleApplied,
+    /// A rule left a note for the agents (`event_id`: its `rule_note` event).
+    #[serde(rename = "conversation.rule_note")]
+    ConversationRuleNote,
+    /// A rule called agents to the conversation (`event_id`: its `agents_called` event).
+    #[serde(rename = "conversation.agents_called")]
+    ConversationAgentsCalled,
+    /// A rule chose the SLA policy the conversation is measured against.
+    #[serde(rename = "conversation.sla_policy_applied")]
+    ConversationSlaPolicyApplied,
     /// Another contact was merged into this conversation's contact.
     #[serde(rename = "contact.merged")]
     ContactMerged,
@@ -80,7 +89,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 29] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -99,6 +108,9 @@ impl ChangeType {
         Self::ConversationSlaBreached,
         Self::ConversationSlaDueSoon,
         Self::ConversationRuleApplied,
+        Self::ConversationRuleNote,
+        Self::ConversationAgentsCalled,
+        Self::ConversationSlaPolicyApplied,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
         Self::ContactChannelBlocked,
@@ -130,6 +142,9 @@ impl ChangeType {
             Self::ConversationSlaBreached => "conversation.sla_breached",
             Self::ConversationSlaDueSoon => "conversation.sla_due_soon",
             Self::ConversationRuleApplied => "conversation.rule_applied",
+            Self::ConversationRuleNote => "conversation.rule_note",
+            Self::ConversationAgentsCalled => "conversation.agents_called",
+            Self::ConversationSlaPolicyApplied => "conversation.sla_policy_applied",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
             Self::ContactChannelBlocked => "contact.channel_blocked",
@@ -156,6 +171,9 @@ impl ChangeType {
             "sla_breached" => Self::ConversationSlaBreached,
             "sla_due_soon" => Self::ConversationSlaDueSoon,
             "rule_applied" => Self::ConversationRuleApplied,
+            "rule_note" => Self::ConversationRuleNote,
+            "agents_called" => Self::ConversationAgentsCalled,
+            "sla_policy_applied" => Self::ConversationSlaPolicyApplied,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
             "channel_blocked" => Self::ContactChannelBlocked,
@@ -330,6 +348,16 @@ mod tests {
             EventKind::RuleApplied {
                 rule_id: crate::model::RuleId::new(),
                 rule_name: "Payments".into(),
+            },
+            EventKind::RuleNote {
+                text: "Card payments are down".into(),
+            },
+            EventKind::AgentsCalled {
+                agent_ids: vec![AgentId::new()],
+                rule_name: "Payments".into(),
+            },
+            EventKind::SlaPolicyApplied {
+                sla_policy_id: crate::model::SlaPolicyId::new(),
             },
         ];
         for kind in kinds {

@@ -124,6 +124,8 @@ impl AgentNotifications {
             NoticeKind::Message => self.prefs.messages,
             NoticeKind::SlaBreached | NoticeKind::SlaDueSoon => self.prefs.sla,
             NoticeKind::Mentioned => self.prefs.mentions,
+            // An admin's rule named them: told whatever they chose for the rest.
+            NoticeKind::Called => true,
         }
     }
 
@@ -189,6 +191,8 @@ impl LinkCode {
 /// What an agent is told about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NoticeKind {
+    /// A rule named them (`by`: the rule's name).
+    Called,
     Assigned,
     SlaBreached,
     SlaDueSoon,
@@ -203,13 +207,17 @@ pub struct Notice {
     pub kind: NoticeKind,
     pub conversation_id: ConversationId,
     pub priority: Priority,
-    /// For a mention: who wrote the note (an agent's name).
+    /// For a mention: who wrote the note (an agent's name); for a call: the rule's name.
     pub by: Option<String>,
 }
 
 impl Notice {
     fn line(&self) -> String {
         let what = match self.kind {
+            NoticeKind::Called => match &self.by {
+                Some(rule) => format!("Rule «{rule}» calls you"),
+                None => "A rule calls you".to_owned(),
+            },
             NoticeKind::Assigned => "Assigned to you".to_owned(),
             NoticeKind::SlaBreached => "Service level breached".to_owned(),
             NoticeKind::SlaDueSoon => "Service level due soon".to_owned(),

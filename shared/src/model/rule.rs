@@ -12,7 +12,7 @@ use super::conversation::{ConversationStatus, Priority, normalize_tag};
 use super::identity::ascii_digits;
 use super::{
     AgentId, Calendar, CalendarId, CannedReplyId, Channel, Conversation, Event, EventKind, RuleId,
-    TeamId,
+    SlaPolicyId, TeamId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -141,6 +141,21 @@ pub enum Action {
         #[schema(minimum = 1, maximum = 8760)]
         hours: u32,
     },
+    /// A note for the agents on the conversation's timeline (never sent to the customer).
+    AddNote {
+        #[schema(max_length = 2000)]
+        text: String,
+    },
+    /// These agents are told of the conversation on Telegram and by email, as they
+    /// linked and chose, whatever they chose for other notices.
+    NotifyAgents {
+        agent_ids: Vec<AgentId>,
+    },
+    /// The conversation is measured against this SLA policy from now on, in place of the
+    /// one that covers it by team and channel.
+    ApplySlaPolicy {
+        sla_policy_id: SlaPolicyId,
+    },
 }
 
 /// The languages a `language` condition tells the languages it names apart from.
@@ -148,6 +163,10 @@ const CONTRAST_LANGUAGES: [&str; 8] = ["en", "fa", "ar", "ru", "tr", "fr", "de",
 
 /// The longest snooze a rule sets: a year.
 pub const MAX_SNOOZE_HOURS: u32 = 8760;
+/// The longest note a rule leaves, in characters.
+pub const MAX_RULE_NOTE: usize = 2000;
+/// Most agents one rule notifies.
+pub const MAX_NOTIFIED: usize = 20;
 
 /// A rule as an admin writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -264,6 +283,16 @@ impl Rule {
                 && !(1..=MAX_SNOOZE_HOURS).contains(hours)
             {
                 return Some(format!("a rule snoozes for 1 to {MAX_SNOOZE_HOURS} hours"));
+            }
+            if let Action::AddNote { text } = action
+                && (text.trim().is_empty() || text.chars().count() > MAX_RULE_NOTE)
+            {
+                return Some(format!("a rule's note is 1 to {MAX_RULE_NOTE} characters"));
+            }
+            if let Action::NotifyAgents { agent_ids } = action
+                && (agent_ids.is_empty() || agent_ids.len() > MAX_NOTIFIED)
+            {
+                return Some(format!("a rule notifies 1 to {MAX_NOTIFIED} agents"));
             }
             if let Action::AddTags { tags } = action
                 && (tags.is_empty()
@@ -431,7 +460,7 @@ pub fn run(
             at,
         )];
         for action in &rule.actions {
-            for kind in act(action, conversation, at) {
+            for kind in act(action, &rule.name, conversation, at) {
                 events.push(Event::new(conversation.id, kind, None, at));
             }
         }
@@ -508,9 +537,29 @@ fn holds(
 }
 
 /// Applies one action; the events that tell the change, when it changed anything.
-fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKind> {
+fn act(
+    action: &Action,
+    rule_name: &str,
+    c: &mut Conversation,
+    now: DateTime<Utc>,
+) -> Vec<EventKind> {
     let one = |kind: Option<EventKind>| kind.into_iter().collect();
     match action {
+        Action::AddNote { text } => vec![EventKind::RuleNote {
+            text: text.trim().to_owned(),
+        }],
+        Action::NotifyAgents { agent_ids } => {
+            let mut agent_ids = agent_ids.clone();
+            agent_ids.sort();
+            agent_ids.dedup();
+            vec![EventKind::AgentsCalled {
+                agent_ids,
+                rule_name: rule_name.to_owned(),
+            }]
+        }
+        Action::ApplySlaPolicy { sla_policy_id } => vec![EventKind::SlaPolicyApplied {
+            sla_policy_id: *sla_policy_id,
+        }],
         Action::Resolve => {
             let from = c.status;
             one((from != ConversationStatus::Resolved).then(|| {
@@ -567,6 +616,7 @@ fn act(action: &Action, c: &mut Conversation, now: DateTime<Utc>) -> Vec<EventKi
             &Action::AddTags {
                 tags: vec![format!("{}{skill}", super::SKILL_TAG)],
             },
+            rule_name,
             c,
             now,
         ),
@@ -1084,6 +1134,66 @@ mod tests {
         assert_eq!(c.status, ConversationStatus::Resolved);
         let too_long = rule("Never", vec![], vec![Action::Snooze { hours: 0 }]);
         assert!(too_long.problem().unwrap().contains("hours"));
+    }
+
+    #[test]
+    fn notes_calls_and_policies_are_told_as_events_and_change_nothing_else() {
+        let mut c = conversation();
+        let before = c.clone();
+        let (a, b) = (AgentId::new(), AgentId::new());
+        let policy = SlaPolicyId::new();
+        let r = rule(
+            "Gateway down",
+            vec![],
+            vec![
+                Action::AddNote {
+                    text: "  Card payments are failing: see the status page.  ".into(),
+                },
+                Action::NotifyAgents {
+                    agent_ids: vec![b, a, b],
+                },
+                Action::ApplySlaPolicy {
+                    sla_policy_id: policy,
+                },
+            ],
+        );
+        assert_eq!(r.problem(), None);
+        let applied = run(&RuleSet::new(vec![r]), &[], &happening("x"), &mut c);
+        assert_eq!(c, before, "the conversation itself is untouched");
+        let kinds: Vec<EventKind> = applied[0].events.iter().map(|e| e.kind.clone()).collect();
+        let mut called = vec![a, b];
+        called.sort();
+        assert_eq!(
+            kinds[1..],
+            [
+                EventKind::RuleNote {
+                    text: "Card payments are failing: see the status page.".into()
+                },
+                EventKind::AgentsCalled {
+                    agent_ids: called,
+                    rule_name: "Gateway down".into()
+                },
+                EventKind::SlaPolicyApplied {
+                    sla_policy_id: policy
+                },
+            ]
+        );
+        let blank = rule("n", vec![], vec![Action::AddNote { text: " ".into() }]);
+        assert!(blank.problem().unwrap().contains("note"));
+        let long = rule(
+            "n",
+            vec![],
+            vec![Action::AddNote {
+                text: "x".repeat(MAX_RULE_NOTE + 1),
+            }],
+        );
+        assert!(long.problem().unwrap().contains("note"));
+        let nobody = rule(
+            "n",
+            vec![],
+            vec![Action::NotifyAgents { agent_ids: vec![] }],
+        );
+        assert!(nobody.problem().unwrap().contains("agents"));
     }
 
     #[test]

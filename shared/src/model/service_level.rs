@@ -277,6 +277,25 @@ impl ConversationSla {
         self.schedule(&hours);
     }
 
+    /// Measures against `policy` (counting in `calendar`) from `at` on: what the clocks
+    /// spent stays spent, counted in the old hours up to `at` and the new ones after.
+    pub fn switch_policy(
+        &mut self,
+        policy: &SlaPolicy,
+        calendar: Option<Calendar>,
+        at: DateTime<Utc>,
+    ) {
+        let old_hours = self.hours();
+        self.policy_id = policy.id;
+        self.policy_name = policy.name.clone();
+        self.targets = policy.targets.of(self.priority);
+        self.clocks
+            .retarget(&self.targets.targets(), &old_hours, at);
+        self.calendar = calendar;
+        let hours = self.hours();
+        self.schedule(&hours);
+    }
+
     pub fn status(&self, now: DateTime<Utc>) -> SlaStatus {
         self.clocks.status(&self.hours(), now)
     }
@@ -591,5 +610,39 @@ mod tests {
         assert_eq!(sla.due_at, Some(at(15)));
         // High sets no resolution target: only the first response is owed.
         assert_eq!(sla.clocks.owed(&sla.hours()).len(), 1);
+    }
+
+    #[test]
+    fn a_policy_chosen_midway_keeps_what_was_spent_and_counts_in_its_own_calendar() {
+        let p = policy("around the clock", vec![], vec![]);
+        let mut sla = ConversationSla::new(ConversationId::new(), &p, None, Priority::Normal);
+        sla.apply(SlaFact::CustomerMessage(at(0)));
+        // A 30-minute first response from 10:00 UTC (09:00 to 10:00 already spent,
+        // then closed after 10:10): the target is already used up.
+        let mut strict = policy("strict", vec![], vec![]);
+        strict.targets.normal.first_response_secs = Some(30 * 60);
+        let calendar = Calendar {
+            id: CalendarId::new(),
+            name: "mornings".into(),
+            hours: "mon-sun 00:00-10:10 UTC".into(),
+            holidays: vec![],
+        };
+        sla.switch_policy(&strict, Some(calendar), at(60));
+        assert_eq!(
+            (sla.policy_id, sla.policy_name.as_str()),
+            (strict.id, "strict")
+        );
+        assert_eq!(sla.targets.first_response_secs, Some(1800));
+        assert_eq!(sla.due_at, Some(at(60)), "overdue from the switch");
+        // A fresh conversation under it: 20 minutes of morning left at 09:50, then the
+        // rest the next morning.
+        let mut fresh = ConversationSla::new(
+            ConversationId::new(),
+            &strict,
+            sla.calendar.clone(),
+            Priority::Normal,
+        );
+        fresh.apply(SlaFact::CustomerMessage(at(50)));
+        assert_eq!(fresh.due_at, Some(at(24 * 60 - 9 * 60 + 10)));
     }
 }

@@ -308,6 +308,7 @@ impl Notifier {
             ChangeType::ConversationSlaBreached => NoticeKind::SlaBreached,
             ChangeType::ConversationSlaDueSoon => NoticeKind::SlaDueSoon,
             ChangeType::NoteAdded => NoticeKind::Mentioned,
+            ChangeType::ConversationAgentsCalled => NoticeKind::Called,
             _ => return Ok(()),
         };
         let Some(conversation) = self.conversation(id, seen).await? else {
@@ -321,6 +322,26 @@ impl Notifier {
             by,
         };
         match kind {
+            NoticeKind::Called => {
+                let Some(event_id) = change.event_id else {
+                    return Ok(());
+                };
+                if let Some(EventKind::AgentsCalled {
+                    agent_ids,
+                    rule_name,
+                }) = self
+                    .conversations
+                    .event(id, event_id)
+                    .await?
+                    .map(|e| e.kind)
+                {
+                    out.extend(
+                        agent_ids
+                            .into_iter()
+                            .map(|a| notice(a, Some(rule_name.clone()))),
+                    );
+                }
+            }
             NoticeKind::Message => {
                 out.extend(conversation.assignee_id.map(|a| notice(a, None)));
             }

@@ -157,6 +157,15 @@ impl Rules {
             match action {
                 Action::SetTeam { team_id } => teams.push(*team_id),
                 Action::Assign { agent_id } => agents.push(*agent_id),
+                Action::NotifyAgents { agent_ids } => agents.extend(agent_ids.iter().copied()),
+                Action::ApplySlaPolicy { sla_policy_id } => {
+                    let known = self.calendars.sla_policies().await?;
+                    if !known.iter().any(|p| p.id == *sla_policy_id) {
+                        return Err(ServiceError::Invalid(format!(
+                            "there is no SLA policy {sla_policy_id}"
+                        )));
+                    }
+                }
                 Action::SendCanned { canned_reply_id } => {
                     let known = self.canned.canned_replies().await?;
                     if !known.iter().any(|r| r.id == *canned_reply_id) {

@@ -11,7 +11,7 @@ use super::route::RuleBook;
 use super::subscriber::Subscriber;
 use crate::model::{
     Calendar, Change, ChangeType, ConversationId, ConversationSla, ConversationStatus, Event,
-    EventKind, Priority, SlaFact, SlaPolicy, Trigger, policy_for,
+    EventKind, Priority, SlaFact, SlaPolicy, SlaPolicyId, Trigger, policy_for,
 };
 use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
@@ -23,6 +23,8 @@ use std::sync::Arc;
 enum Step {
     Fact(SlaFact),
     Priority(Priority, DateTime<Utc>),
+    /// A rule chose the policy.
+    Policy(SlaPolicyId, DateTime<Utc>),
 }
 
 /// Keeps every conversation's clocks as the event log tells what happened.
@@ -72,22 +74,37 @@ impl SlaKeeper {
         let mut sla = match self.slas.conversation_sla(id).await? {
             Some(sla) => sla,
             None => {
-                // Measuring starts with a customer's message.
-                if !matches!(step, Step::Fact(SlaFact::CustomerMessage(_))) {
-                    return Ok(());
-                }
+                // Measuring starts with a customer's message, or a rule's choice.
+                let chosen = match step {
+                    Step::Fact(SlaFact::CustomerMessage(_)) => None,
+                    Step::Policy(policy, _) => Some(policy),
+                    _ => return Ok(()),
+                };
                 let Some(conversation) = self.conversations.conversation(id).await? else {
                     return Ok(());
                 };
                 let (policies, calendars) = setup.get(self.slas.as_ref()).await?;
-                let Some(policy) = policy_for(policies, conversation.team_id, conversation.channel)
-                else {
+                let policy = match chosen {
+                    Some(chosen) => policies.iter().find(|p| p.id == chosen),
+                    None => policy_for(policies, conversation.team_id, conversation.channel),
+                };
+                let Some(policy) = policy else {
                     return Ok(());
                 };
-                let calendar = policy
-                    .calendar_id
-                    .and_then(|c| calendars.iter().find(|cal| cal.id == c).cloned());
-                ConversationSla::new(id, policy, calendar, conversation.priority)
+                let mut sla = ConversationSla::new(
+                    id,
+                    policy,
+                    calendar_of(policy, calendars),
+                    conversation.priority,
+                );
+                if chosen.is_some()
+                    && let Some(since) = conversation.waiting_since
+                {
+                    // Chosen after the message came: measured from the oldest one
+                    // still unanswered.
+                    sla.apply(SlaFact::CustomerMessage(since));
+                }
+                sla
             }
         };
         if !sla.take_change(&change.id) {
@@ -101,6 +118,14 @@ impl SlaKeeper {
                     Some(policy) => sla.retarget(&policy.targets, priority, at),
                     // The policy is gone: its targets as applied stand.
                     None => sla.priority = priority,
+                }
+            }
+            Step::Policy(chosen, at) => {
+                let (policies, calendars) = setup.get(self.slas.as_ref()).await?;
+                if sla.policy_id != chosen
+                    && let Some(policy) = policies.iter().find(|p| p.id == chosen)
+                {
+                    sla.switch_policy(policy, calendar_of(policy, calendars), at);
                 }
             }
         }
@@ -117,6 +142,7 @@ impl SlaKeeper {
                 | ChangeType::ConversationReopened
                 | ChangeType::ConversationSnoozed
                 | ChangeType::ConversationPriorityChanged
+                | ChangeType::ConversationSlaPolicyApplied
         );
         if !from_event {
             return Ok(match change.kind {
@@ -141,9 +167,17 @@ impl SlaKeeper {
                 Some(Step::Fact(SlaFact::Status(ConversationStatus::Snoozed, at)))
             }
             EventKind::PriorityChanged { to, .. } => Some(Step::Priority(to, at)),
+            EventKind::SlaPolicyApplied { sla_policy_id } => Some(Step::Policy(sla_policy_id, at)),
             _ => None,
         })
     }
+}
+
+/// The calendar `policy` counts in, as it stands; none: around the clock.
+fn calendar_of(policy: &SlaPolicy, calendars: &[Calendar]) -> Option<Calendar> {
+    policy
+        .calendar_id
+        .and_then(|c| calendars.iter().find(|cal| cal.id == c).cloned())
 }
 
 /// Records read per round of a sweep.

@@ -329,3 +329,94 @@ async fn an_agent_who_chose_email_is_told_by_email_and_only_them() {
         "Bo was emailed"
     );
 }
+
+#[tokio::test]
+async fn a_rule_leaves_a_note_calls_an_agent_who_hears_nothing_else_and_sets_the_policy() {
+    let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
+    let app = App::spawn_with_telegram(&fake, &[UNLIMITED, EVERY_SECOND]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let nima_key = app.create_agent("Nima", "nima@shop.example", AGENT);
+    let nima = id_of(&app, &nima_key).await;
+    let chat = new_user_id();
+    link(&app, &fake, &nima_key, chat, 1).await;
+    // Nima turned every notice off: a rule that names him is told all the same.
+    let quiet = json!({ "assigned": false, "messages": false, "sla": false, "mentions": false });
+    let (status, _, text) = status_and_json(
+        app.put_json(&nima_key, "/v1/me/notifications", &quiet)
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+
+    created(
+        &app,
+        &admin,
+        "/v1/sla-policies",
+        json!({ "name": "Everyone", "targets": { "normal": { "first_response_secs": 86400 } } }),
+    )
+    .await;
+    let gateway = created(
+        &app,
+        &admin,
+        "/v1/sla-policies",
+        json!({ "name": "Gateway outage", "targets": { "normal": { "first_response_secs": 600 } } }),
+    )
+    .await;
+    let note = "Bank gateway outage: answer with the status page.";
+    let rule = |policy: &Value| {
+        json!({
+            "name": "Gateway down",
+            "trigger": "message_received",
+            "conditions": [{ "if": "text_contains", "any_of": ["درگاه"] }],
+            "actions": [
+                { "do": "add_note", "text": note },
+                { "do": "notify_agents", "agent_ids": [nima] },
+                { "do": "apply_sla_policy", "sla_policy_id": policy["id"] },
+            ]
+        })
+    };
+    // What it names must exist.
+    let missing = json!({ "id": "sla_01KBQ8Z6Y7N000000000000000" });
+    let (status, _, text) =
+        status_and_json(app.post_json(&admin, "/v1/rules", &rule(&missing)).await).await;
+    assert_eq!(status.as_u16(), 422, "{text}");
+    assert!(text.contains("no SLA policy"), "{text}");
+    created(&app, &admin, "/v1/rules", rule(&gateway)).await;
+
+    let message = "درگاه پرداخت کار نمی‌کند";
+    let email = format!("{}@example.ir", unique("called"));
+    app.submit(&[("name", "Sara"), ("email", &email), ("message", message)])
+        .await;
+    let c = eventually("the gateway policy applied", DEADLINE, async || {
+        for c in app.all_conversations(&admin).await {
+            if c["preview"] == message && c["sla"]["policy_name"] == "Gateway outage" {
+                return Some(c);
+            }
+        }
+        None
+    })
+    .await;
+    assert_eq!(c["sla"]["first_response"]["target_secs"], 600, "{c}");
+    let id = c["id"].as_str().expect("an id");
+
+    let timeline = app.timeline(&admin, id).await;
+    let noted = timeline
+        .iter()
+        .find(|i| i["type"] == "rule_note")
+        .expect("the rule's note is on the timeline");
+    assert_eq!(noted["text"], note);
+    let called = timeline
+        .iter()
+        .find(|i| i["type"] == "agents_called")
+        .expect("the call is on the timeline");
+    assert_eq!(called["agent_ids"], json!([nima]));
+
+    let said = told_eventually(&fake, chat, "Nima called", id).await;
+    assert!(said.contains("Rule «Gateway down» calls you"), "{said}");
+    for private in [message, email.as_str(), "Sara"] {
+        assert!(
+            !said.contains(private),
+            "{private} in a notification: {said}"
+        );
+    }
+}
