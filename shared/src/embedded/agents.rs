@@ -2,7 +2,7 @@ use super::Embedded;
 use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
-use crate::model::{Agent, AgentId, Team, TeamId};
+use crate::model::{Agent, AgentId, Assignment, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -185,20 +185,23 @@ impl TeamStore for Embedded {
         let team = team.clone();
         self.db
             .write(move |conn| {
-                conn.prepare_cached("INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)")
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            team.id.to_string(),
-                            team.name,
-                            millis(team.created_at)
-                        ])
-                    })
-                    .map_err(|e| match sql(e) {
-                        PortError::Conflict(_) => {
-                            PortError::Conflict(format!("a team named {} exists", team.name))
-                        }
-                        other => other,
-                    })?;
+                conn.prepare_cached(
+                    "INSERT INTO teams (id, name, created_at, assignment) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        team.id.to_string(),
+                        team.name,
+                        millis(team.created_at),
+                        team.assignment.as_str()
+                    ])
+                })
+                .map_err(|e| match sql(e) {
+                    PortError::Conflict(_) => {
+                        PortError::Conflict(format!("a team named {} exists", team.name))
+                    }
+                    other => other,
+                })?;
                 Ok(())
             })
             .await
@@ -207,8 +210,22 @@ impl TeamStore for Embedded {
     async fn team(&self, id: TeamId) -> PortResult<Option<Team>> {
         self.db
             .read(move |conn| {
-                conn.prepare_cached("SELECT id, name, created_at FROM teams WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([id.to_string()], rows::team).optional())
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM teams WHERE id = ?1",
+                    rows::TEAM_COLUMNS
+                ))
+                .and_then(|mut s| s.query_row([id.to_string()], rows::team).optional())
+                .map_err(sql)
+            })
+            .await
+    }
+
+    async fn set_team_assignment(&self, id: TeamId, assignment: Assignment) -> PortResult<bool> {
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE teams SET assignment = ?2 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![id.to_string(), assignment.as_str()]))
+                    .map(|changed| changed == 1)
                     .map_err(sql)
             })
             .await
@@ -217,9 +234,12 @@ impl TeamStore for Embedded {
     async fn list_teams(&self) -> PortResult<Vec<Team>> {
         self.db
             .read(|conn| {
-                conn.prepare_cached("SELECT id, name, created_at FROM teams ORDER BY name")
-                    .and_then(|mut s| s.query_map([], rows::team)?.collect())
-                    .map_err(sql)
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM teams ORDER BY name",
+                    rows::TEAM_COLUMNS
+                ))
+                .and_then(|mut s| s.query_map([], rows::team)?.collect())
+                .map_err(sql)
             })
             .await
     }

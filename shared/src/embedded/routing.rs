@@ -4,8 +4,8 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
 use crate::model::{
-    AgentId, AgentLoad, AssignNeed, Channel, ContactId, ContactIdentity, Event, Identity,
-    InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, ThreadHint,
+    AgentId, AgentLoad, AssignNeed, Assignment, Channel, ContactId, ContactIdentity, Event,
+    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, ThreadHint,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -156,7 +156,7 @@ fn route(
         RouteError::NoSender => PortError::Invalid(e.to_string()),
     })?;
     if let Some(need) = plan.assign_within.take() {
-        let candidates = agent_loads(conn, &need)?;
+        let (candidates, mode) = agent_loads(conn, &need)?;
         let language = language_among(&candidates, &plan.message.text);
         let cursor_key = need.team.map_or_else(String::new, |t| t.to_string());
         let last: Option<String> = conn
@@ -164,7 +164,7 @@ fn route(
             .and_then(|mut s| s.query_row([&cursor_key], |r| r.get(0)).optional())
             .map_err(sql)?;
         let last = last.and_then(|l| l.parse::<AgentId>().ok());
-        let chosen = choose_assignee(&candidates, last, language.as_deref());
+        let chosen = choose_assignee(&candidates, last, language.as_deref(), mode);
         if let Some(agent) = chosen {
             conn.prepare_cached(
                 "INSERT INTO assignment_cursors (team_key, last_agent_id) VALUES (?1, ?2)
@@ -233,7 +233,24 @@ fn read_context(conn: &Connection, msg: &InboundMessage) -> PortResult<RouteCont
 }
 
 /// Every agent who may take conversations of `team`, counted as [`AgentLoad::count_to`] says.
-pub(super) fn agent_loads(conn: &Connection, need: &AssignNeed) -> PortResult<Vec<AgentLoad>> {
+/// The agents who may take a conversation `need` describes, counted as far as the way
+/// its team assigns needs.
+pub(super) fn agent_loads(
+    conn: &Connection,
+    need: &AssignNeed,
+) -> PortResult<(Vec<AgentLoad>, Assignment)> {
+    let mode = match need.team {
+        Some(team) => conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM teams WHERE id = ?1",
+                rows::TEAM_COLUMNS
+            ))
+            .and_then(|mut s| s.query_row([team.to_string()], rows::team).optional())
+            .map_err(sql)?
+            .map(|t| t.assignment)
+            .unwrap_or_default(),
+        None => Assignment::default(),
+    };
     let agents = conn
         .prepare_cached(&format!("SELECT {} FROM agents", rows::AGENT_COLUMNS))
         .and_then(|mut s| {
@@ -243,7 +260,7 @@ pub(super) fn agent_loads(conn: &Connection, need: &AssignNeed) -> PortResult<Ve
         .map_err(sql)?;
     let mut loads = Vec::new();
     for mut load in agents.iter().filter_map(|a| AgentLoad::of(a, need)) {
-        if let Some(cap) = load.count_to() {
+        if let Some(cap) = load.count_to(mode) {
             load.open_conversations = conn
                 .prepare_cached(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM conversations
@@ -256,7 +273,7 @@ pub(super) fn agent_loads(conn: &Connection, need: &AssignNeed) -> PortResult<Ve
         }
         loads.push(load);
     }
-    Ok(loads)
+    Ok((loads, mode))
 }
 
 fn apply(

@@ -330,11 +330,22 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
     })
 }
 
+/// What [`team`] reads, in its order.
+pub const TEAM_COLUMNS: &str = "id, name, created_at, assignment";
+
 pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
+    let assignment: String = row.get(3)?;
     Ok(Team {
         id: parse("team id", &row.get::<_, String>(0)?)?,
         name: row.get(1)?,
         created_at: time(row.get(2)?)?,
+        assignment: crate::model::Assignment::parse(&assignment).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("`{assignment}` is not a way to assign").into(),
+            )
+        })?,
     })
 }
 

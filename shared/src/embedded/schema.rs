@@ -297,6 +297,8 @@ pub const STORE: &[&str] = &[
     // 16: when each agent last used the API, and whether they were set away for idling.
     "ALTER TABLE agents ADD COLUMN last_seen_at INTEGER;
     ALTER TABLE agents ADD COLUMN idle_away INTEGER NOT NULL DEFAULT 0;",
+    // 17: how each team hands out its conversations.
+    "ALTER TABLE teams ADD COLUMN assignment TEXT NOT NULL DEFAULT 'round_robin';",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -82,8 +82,41 @@ impl Agent {
 pub struct Team {
     pub id: TeamId,
     pub name: String,
+    /// How a new conversation nobody has is given to one of its agents.
+    #[serde(default)]
+    pub assignment: Assignment,
     pub created_at: DateTime<Utc>,
 }
+
+/// How a team's conversations are handed out among its agents who can take one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// In turn: the next agent after the last one given a conversation.
+    #[default]
+    RoundRobin,
+    /// To whoever has the fewest unresolved conversations (in turn among equals).
+    LeastLoaded,
+}
+
+impl Assignment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoundRobin => "round_robin",
+            Self::LeastLoaded => "least_loaded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::RoundRobin, Self::LeastLoaded]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// The most unresolved conversations counted of one agent to weigh loads: beyond it,
+/// agents count as equally loaded, so the cost of a choice stays bounded.
+pub const MAX_LOAD_COUNTED: u32 = 500;
 
 /// The tag that says a conversation needs an agent with a skill: `skill:refunds`.
 pub const SKILL_TAG: &str = "skill:";
@@ -140,13 +173,18 @@ impl AgentLoad {
         })
     }
 
-    /// How far a store counts the agent's unresolved conversations: up to their cap, and
-    /// only when the count can decide anything (they are available and have a cap). The
-    /// cost stays bounded however many conversations an agent has handled.
-    pub fn count_to(&self) -> Option<u32> {
-        match self.availability {
-            Availability::Available => self.max_open_conversations,
-            Availability::Away | Availability::Offline => None,
+    /// How far a store counts the agent's unresolved conversations: only when the count
+    /// can decide anything (they are available, and have a cap or are weighed by load),
+    /// up to their cap or [`MAX_LOAD_COUNTED`]. The cost stays bounded however many
+    /// conversations an agent has handled.
+    pub fn count_to(&self, mode: Assignment) -> Option<u32> {
+        match (self.availability, mode) {
+            (Availability::Available, Assignment::RoundRobin) => self.max_open_conversations,
+            (Availability::Available, Assignment::LeastLoaded) => Some(
+                self.max_open_conversations
+                    .map_or(MAX_LOAD_COUNTED, |cap| cap.min(MAX_LOAD_COUNTED)),
+            ),
+            (Availability::Away | Availability::Offline, _) => None,
         }
     }
 
@@ -212,17 +250,26 @@ mod tests {
         assert!(AgentLoad::of(&member, &need(None)).is_some());
         assert!(AgentLoad::of(&member, &need(Some(team))).is_some());
         assert!(AgentLoad::of(&member, &need(Some(TeamId::new()))).is_none());
-        assert_eq!(
-            AgentLoad::of(&member, &need(None)).unwrap().count_to(),
-            Some(3)
-        );
+        let count = |a: &Agent, mode| AgentLoad::of(a, &need(None)).unwrap().count_to(mode);
+        assert_eq!(count(&member, Assignment::RoundRobin), Some(3));
+        assert_eq!(count(&member, Assignment::LeastLoaded), Some(3));
         let away = agent(Availability::Away, Some(3), vec![]);
-        assert_eq!(AgentLoad::of(&away, &need(None)).unwrap().count_to(), None);
+        assert_eq!(count(&away, Assignment::RoundRobin), None);
+        assert_eq!(count(&away, Assignment::LeastLoaded), None);
         let uncapped = agent(Availability::Available, None, vec![]);
+        assert_eq!(count(&uncapped, Assignment::RoundRobin), None);
         assert_eq!(
-            AgentLoad::of(&uncapped, &need(None)).unwrap().count_to(),
-            None
+            count(&uncapped, Assignment::LeastLoaded),
+            Some(MAX_LOAD_COUNTED),
+            "weighed by load: counted, up to a bound"
         );
+        let big = agent(Availability::Available, Some(10_000), vec![]);
+        assert_eq!(count(&big, Assignment::LeastLoaded), Some(MAX_LOAD_COUNTED));
+        assert_eq!(
+            Assignment::parse("least_loaded"),
+            Some(Assignment::LeastLoaded)
+        );
+        assert_eq!(Assignment::parse("random"), None);
     }
 
     #[test]

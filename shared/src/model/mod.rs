@@ -21,7 +21,9 @@ mod sla;
 mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
-pub use agent::{Agent, AgentLoad, AssignNeed, Availability, Role, SKILL_TAG, Team};
+pub use agent::{
+    Agent, AgentLoad, AssignNeed, Assignment, Availability, MAX_LOAD_COUNTED, Role, SKILL_TAG, Team,
+};
 pub use calendar::BusinessHours;
 pub use canned::{CannedReply, Fill, Macro, MacroStep};
 pub use change::{Change, ChangeType};

@@ -1,8 +1,8 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
-    Agent, AgentId, CannedReplyId, Channel, Contact, ContactId, Conversation, ConversationId,
-    ConversationStatus, DeliveryStatus, Event, EventId, Identity, InboundMessage, Message,
-    MessageId, Note, NoteId, Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
+    Agent, AgentId, Assignment, CannedReplyId, Channel, Contact, ContactId, Conversation,
+    ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Identity, InboundMessage,
+    Message, MessageId, Note, NoteId, Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;
@@ -273,5 +273,7 @@ pub trait TeamStore: Send + Sync {
     /// `Conflict` when the name is taken.
     async fn create_team(&self, team: &Team) -> PortResult<()>;
     async fn team(&self, id: TeamId) -> PortResult<Option<Team>>;
+    /// False when there is no such team.
+    async fn set_team_assignment(&self, id: TeamId, assignment: Assignment) -> PortResult<bool>;
     async fn list_teams(&self) -> PortResult<Vec<Team>>;
 }

@@ -2,8 +2,8 @@
 
 use super::error::{ServiceError, ServiceResult};
 use crate::model::{
-    Agent, AgentId, Availability, Contact, ContactId, Conversation, ConversationId, EmailAddress,
-    Role, Team, TeamId,
+    Agent, AgentId, Assignment, Availability, Contact, ContactId, Conversation, ConversationId,
+    EmailAddress, Role, Team, TeamId,
 };
 use crate::ports::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
@@ -315,14 +315,30 @@ impl Directory {
         Ok(agent)
     }
 
-    pub async fn create_team(&self, name: &str) -> ServiceResult<Team> {
+    pub async fn create_team(&self, name: &str, assignment: Assignment) -> ServiceResult<Team> {
         let team = Team {
             id: TeamId::new(),
             name: checked_name(name)?,
+            assignment,
             created_at: Utc::now(),
         };
         self.teams.create_team(&team).await?;
         Ok(team)
+    }
+
+    /// Changes how a team hands out its conversations.
+    pub async fn set_team_assignment(
+        &self,
+        id: TeamId,
+        assignment: Assignment,
+    ) -> ServiceResult<Team> {
+        if !self.teams.set_team_assignment(id, assignment).await? {
+            return Err(ServiceError::NotFound("team"));
+        }
+        self.teams
+            .team(id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))
     }
 
     pub async fn list_teams(&self) -> ServiceResult<Vec<Team>> {

@@ -5,10 +5,10 @@
 //! consistent step, so both backends route the same way.
 
 use crate::model::{
-    AgentId, AgentLoad, AssignNeed, Author, Contact, ContactId, ContactIdentity, Conversation,
-    ConversationId, ConversationStatus, DeliveryStatus, Direction, Event, EventKind, Identity,
-    InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId, PresentedIdentity,
-    Priority, TeamId, bounded_context, bounded_text, preview_of,
+    AgentId, AgentLoad, AssignNeed, Assignment, Author, Contact, ContactId, ContactIdentity,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction, Event, EventKind,
+    Identity, InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId,
+    PresentedIdentity, Priority, TeamId, bounded_context, bounded_text, preview_of,
 };
 use crate::model::{
     Applied, Calendar, CannedReplyId, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules,
@@ -534,25 +534,42 @@ impl RoutePlan {
     }
 }
 
-/// Round robin: the next agent after the last one given a conversation, skipping
-/// agents who are away or at their cap; among those who speak the message's `language`
-/// first, when one of them can take it. `candidates` in any order.
+/// Whom a new conversation goes to, among agents who can take one (not away, not at
+/// their cap): those who speak the message's `language` first, when one of them can take
+/// it; then, by `mode`, the next after the last one given a conversation, or whoever has
+/// the fewest unresolved (the next in turn among equals). `candidates` in any order.
 pub fn choose_assignee(
     candidates: &[AgentLoad],
     last_assigned: Option<AgentId>,
     language: Option<&str>,
+    mode: Assignment,
 ) -> Option<AgentId> {
+    let choose = |pool: &[&AgentLoad]| match mode {
+        Assignment::RoundRobin => in_turn(pool, last_assigned),
+        Assignment::LeastLoaded => {
+            let fewest = pool
+                .iter()
+                .filter(|a| a.can_take_more())
+                .map(|a| a.open_conversations)
+                .min()?;
+            let least: Vec<&AgentLoad> = pool
+                .iter()
+                .copied()
+                .filter(|a| a.open_conversations == fewest)
+                .collect();
+            in_turn(&least, last_assigned)
+        }
+    };
     if let Some(language) = language {
-        let speakers: Vec<AgentLoad> = candidates
+        let speakers: Vec<&AgentLoad> = candidates
             .iter()
             .filter(|a| a.languages.iter().any(|l| l == language))
-            .cloned()
             .collect();
-        if let Some(chosen) = in_turn(&speakers, last_assigned) {
+        if let Some(chosen) = choose(&speakers) {
             return Some(chosen);
         }
     }
-    in_turn(candidates, last_assigned)
+    choose(&candidates.iter().collect::<Vec<_>>())
 }
 
 /// The message's language among those `candidates` speak (none when it cannot tell).
@@ -566,8 +583,8 @@ pub fn language_among(candidates: &[AgentLoad], text: &str) -> Option<String> {
     crate::model::detect_language(text, &spoken)
 }
 
-fn in_turn(candidates: &[AgentLoad], last_assigned: Option<AgentId>) -> Option<AgentId> {
-    let mut ordered: Vec<&AgentLoad> = candidates.iter().collect();
+fn in_turn(candidates: &[&AgentLoad], last_assigned: Option<AgentId>) -> Option<AgentId> {
+    let mut ordered: Vec<&AgentLoad> = candidates.to_vec();
     ordered.sort_by_key(|a| a.agent_id);
     let start = last_assigned.map_or(0, |last| ordered.partition_point(|a| a.agent_id <= last));
     ordered

@@ -298,11 +298,66 @@ fn round_robin_skips_agents_who_are_away_or_full() {
         load(2, Availability::Available, 5, Some(5)),
         load(3, Availability::Available, 1, Some(5)),
     ];
-    assert_eq!(choose_assignee(&agents, None, None), Some(ids[0]));
-    assert_eq!(choose_assignee(&agents, Some(ids[0]), None), Some(ids[3]));
-    assert_eq!(choose_assignee(&agents, Some(ids[3]), None), Some(ids[0]));
-    assert_eq!(choose_assignee(&agents[1..3], None, None), None);
-    assert_eq!(choose_assignee(&[], None, None), None);
+    assert_eq!(choose_assignee(&agents, None, None, RR), Some(ids[0]));
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[0]), None, RR),
+        Some(ids[3])
+    );
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[3]), None, RR),
+        Some(ids[0])
+    );
+    assert_eq!(choose_assignee(&agents[1..3], None, None, RR), None);
+    assert_eq!(choose_assignee(&[], None, None, RR), None);
+}
+
+const RR: Assignment = Assignment::RoundRobin;
+
+#[test]
+fn least_loaded_gives_to_whoever_has_fewest_and_in_turn_among_equals() {
+    let mut ids: Vec<AgentId> = (0..4).map(|_| AgentId::new()).collect();
+    ids.sort();
+    let load = |i: usize, availability, open, languages: &[&str]| AgentLoad {
+        agent_id: ids[i],
+        availability,
+        max_open_conversations: Some(5),
+        open_conversations: open,
+        languages: languages.iter().map(|l| (*l).to_owned()).collect(),
+    };
+    let least = Assignment::LeastLoaded;
+    let agents = vec![
+        load(0, Availability::Available, 3, &["en"]),
+        load(1, Availability::Away, 0, &["en"]),
+        load(2, Availability::Available, 1, &["fa"]),
+        load(3, Availability::Available, 1, &["en"]),
+    ];
+    // Away has none, yet is not given one; two have one each: in turn between them.
+    assert_eq!(choose_assignee(&agents, None, None, least), Some(ids[2]));
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[2]), None, least),
+        Some(ids[3])
+    );
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[3]), None, least),
+        Some(ids[2])
+    );
+    // Speakers of the message's language first, the least loaded of them.
+    assert_eq!(
+        choose_assignee(&agents, None, Some("en"), least),
+        Some(ids[3])
+    );
+    // Round robin would have gone on to the next in turn, however loaded.
+    assert_eq!(
+        choose_assignee(&agents, Some(ids[3]), None, RR),
+        Some(ids[0])
+    );
+    // Full: the fewest of those who can take one more.
+    let full = vec![
+        load(0, Availability::Available, 5, &[]),
+        load(2, Availability::Available, 4, &[]),
+    ];
+    assert_eq!(choose_assignee(&full, None, None, least), Some(ids[2]));
+    assert_eq!(choose_assignee(&full[..1], None, None, least), None);
 }
 
 #[test]
@@ -324,13 +379,13 @@ fn a_message_goes_to_an_agent_who_speaks_its_language_while_one_can_take_it() {
     let persian = language_among(&agents, "سلام، سفارشم کی می‌رسد؟");
     assert_eq!(persian.as_deref(), Some("fa"));
     // The Persian speakers in turn, never the one who speaks only English.
-    assert_eq!(choose_assignee(&agents, None, Some("fa")), Some(ids[1]));
+    assert_eq!(choose_assignee(&agents, None, Some("fa"), RR), Some(ids[1]));
     assert_eq!(
-        choose_assignee(&agents, Some(ids[1]), Some("fa")),
+        choose_assignee(&agents, Some(ids[1]), Some("fa"), RR),
         Some(ids[2])
     );
     assert_eq!(
-        choose_assignee(&agents, Some(ids[2]), Some("fa")),
+        choose_assignee(&agents, Some(ids[2]), Some("fa"), RR),
         Some(ids[1])
     );
     // Both full: anyone who can take it.
@@ -339,7 +394,7 @@ fn a_message_goes_to_an_agent_who_speaks_its_language_while_one_can_take_it() {
         load(1, &["fa"], 2),
         load(2, &["fa"], 2),
     ];
-    assert_eq!(choose_assignee(&full, None, Some("fa")), Some(ids[0]));
+    assert_eq!(choose_assignee(&full, None, Some("fa"), RR), Some(ids[0]));
     assert_eq!(
         language_among(&agents, "Hello, where is my order?").as_deref(),
         Some("en")

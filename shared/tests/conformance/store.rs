@@ -3,11 +3,11 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shared::backend::Store;
 use shared::model::{
-    Agent, AgentId, Author, Availability, Channel, ContactId, ContextEntry, Conversation,
-    ConversationId, ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, EventKind,
-    Identity, InboundMessage, MAX_STORED_CONTEXT_BYTES, MAX_STORED_TEXT_BYTES, Message, MessageId,
-    Note, NoteId, PhoneNumber, PresentedIdentity, Role, SourceId, Team, TeamId, ThreadHint,
-    TimelineItem,
+    Agent, AgentId, Assignment, Author, Availability, Channel, ContactId, ContextEntry,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction, EmailAddress,
+    Event, EventKind, Identity, InboundMessage, MAX_STORED_CONTEXT_BYTES, MAX_STORED_TEXT_BYTES,
+    Message, MessageId, Note, NoteId, PhoneNumber, PresentedIdentity, Role, SourceId, Team, TeamId,
+    ThreadHint, TimelineItem,
 };
 use shared::ports::{
     AssigneeFilter, ConversationFilter, PageRequest, PortError, RouteOutcome, StatusFilter,
@@ -35,6 +35,7 @@ on_both_backends!(
         agents_and_teams_are_unique_and_found_by_key,
         an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling,
         new_conversations_go_round_the_available_agents,
+        a_least_loaded_team_gives_to_whoever_has_fewest,
         a_customer_link_leads_back_to_its_conversation,
         a_snoozed_conversation_is_due_only_when_its_time_comes,
         contacts_are_found_by_exact_identity_and_by_name,
@@ -935,12 +936,14 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
     let billing = Team {
         id: TeamId::new(),
         name: "Billing".into(),
+        assignment: Assignment::RoundRobin,
         created_at: now(),
     };
     store.create_team(&billing).await.unwrap();
     let again = Team {
         id: TeamId::new(),
         name: "Billing".into(),
+        assignment: Assignment::LeastLoaded,
         created_at: now(),
     };
     let refused = store.create_team(&again).await;
@@ -951,6 +954,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
     let support = Team {
         id: TeamId::new(),
         name: "Support".into(),
+        assignment: Assignment::LeastLoaded,
         created_at: now(),
     };
     store.create_team(&support).await.unwrap();
@@ -958,7 +962,24 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         store.list_teams().await.unwrap(),
         vec![billing.clone(), support]
     );
-    assert_eq!(store.team(billing.id).await.unwrap(), Some(billing));
+    assert_eq!(store.team(billing.id).await.unwrap(), Some(billing.clone()));
+    assert!(
+        store
+            .set_team_assignment(billing.id, Assignment::LeastLoaded)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.team(billing.id).await.unwrap().map(|t| t.assignment),
+        Some(Assignment::LeastLoaded)
+    );
+    assert!(
+        !store
+            .set_team_assignment(TeamId::new(), Assignment::LeastLoaded)
+            .await
+            .unwrap(),
+        "no such team"
+    );
 }
 
 async fn an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling(store: &dyn Store) {
@@ -1052,6 +1073,62 @@ async fn new_conversations_go_round_the_available_agents(store: &dyn Store) {
     assert_ne!(assignees[0], assignees[1]);
     assert_eq!(assignees[0], assignees[2]);
     assert_eq!(assignees[1], assignees[3]);
+}
+
+async fn a_least_loaded_team_gives_to_whoever_has_fewest(store: &dyn Store) {
+    let team = Team {
+        id: TeamId::new(),
+        name: format!("least-{}", TeamId::new()),
+        assignment: Assignment::LeastLoaded,
+        created_at: now(),
+    };
+    store.create_team(&team).await.unwrap();
+    let member = |name: &str| Agent {
+        team_ids: vec![team.id],
+        ..agent(name, Availability::Available)
+    };
+    let (busy, free) = (member("ll-busy"), member("ll-free"));
+    store.create_agent(&busy, "k-ll-busy").await.unwrap();
+    store.create_agent(&free, "k-ll-free").await.unwrap();
+    let policy = RoutePolicy {
+        default_team: Some(team.id),
+        ..RoutePolicy::default()
+    };
+    let routed = |i: usize| {
+        let policy = policy.clone();
+        async move {
+            let message = inbound(
+                &format!("ll{i}"),
+                vec![(email(&format!("ll{i}@example.com")), false)],
+                "hi",
+            );
+            match store.route(&message, &policy).await.unwrap() {
+                RouteOutcome::Stored {
+                    conversation_id, ..
+                } => store.conversation(conversation_id).await.unwrap().unwrap(),
+                other => panic!("not stored: {other:?}"),
+            }
+        }
+    };
+    // `busy` holds two already (given by hand).
+    for i in 0..2 {
+        let c = routed(i).await;
+        if c.assignee_id != Some(busy.id) {
+            let given = Conversation {
+                assignee_id: Some(busy.id),
+                ..c.clone()
+            };
+            store
+                .save_conversation(&given, c.version, &[])
+                .await
+                .unwrap();
+        }
+    }
+    let next: Vec<Option<AgentId>> =
+        [routed(2).await.assignee_id, routed(3).await.assignee_id].into();
+    assert_eq!(next, vec![Some(free.id), Some(free.id)], "the fewest first");
+    let even = [routed(4).await.assignee_id, routed(5).await.assignee_id];
+    assert_ne!(even[0], even[1], "even: in turn");
 }
 
 async fn a_customer_link_leads_back_to_its_conversation(store: &dyn Store) {

@@ -231,3 +231,97 @@ async fn an_idle_agent_is_set_away_and_is_back_with_their_next_request() {
         .await;
     assert_eq!(app.get_ok(&bo_key, "/v1/me").await["availability"], "away");
 }
+
+#[tokio::test]
+async fn a_least_loaded_team_gives_each_new_conversation_to_whoever_has_fewest() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    set_away(&app, &admin, &id_of(&app, &admin).await).await;
+    let (status, team, text) = status_and_json(
+        app.post_json(&admin, "/v1/teams", &json!({ "name": "Desk" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{text}");
+    assert_eq!(team["assignment"], "round_robin", "the default: {team}");
+    let team_id = team["id"].as_str().expect("an id").to_owned();
+    let path = format!("/v1/teams/{team_id}");
+    let (status, _, text) = status_and_json(
+        app.patch_json(&admin, &path, &json!({ "assignment": "random" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "{text}");
+    let (status, _, text) = status_and_json(
+        app.patch_json(
+            &admin,
+            "/v1/teams/tm_01KBQ8Z6Y7N000000000000000",
+            &json!({ "assignment": "least_loaded" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 404, "{text}");
+    let (status, changed, text) = status_and_json(
+        app.patch_json(&admin, &path, &json!({ "assignment": "least_loaded" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(changed["assignment"], "least_loaded");
+
+    let ana = agent(&app, &admin, "Ana", &[], &[]).await;
+    let reza = agent(&app, &admin, "Reza", &[], &[]).await;
+    for member in [&ana, &reza] {
+        let (status, _, text) = status_and_json(
+            app.patch_json(
+                &admin,
+                &format!("/v1/agents/{member}"),
+                &json!({ "team_ids": [team_id] }),
+            )
+            .await,
+        )
+        .await;
+        assert!(status.is_success(), "{text}");
+    }
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({
+                "name": "Everything to the desk",
+                "trigger": "message_received",
+                "actions": [{ "do": "set_team", "team_id": team_id }]
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{text}");
+
+    // Reza is away: Ana takes the first two.
+    set_away(&app, &admin, &reza).await;
+    for n in 1..=2 {
+        let c = routed(&app, &admin, &format!("Order {n} is late")).await;
+        assert_eq!(c["assignee_id"], ana.as_str(), "{c}");
+    }
+    let (status, _, text) = status_and_json(
+        app.patch_json(
+            &admin,
+            &format!("/v1/agents/{reza}"),
+            &json!({ "availability": "available" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+    // Back, Reza has fewest: he takes two in a row (in turn would have alternated),
+    // then they are even and take turns.
+    let mut given = Vec::new();
+    for n in 3..=6 {
+        let c = routed(&app, &admin, &format!("Order {n} is late")).await;
+        given.push(c["assignee_id"].as_str().expect("assigned").to_owned());
+    }
+    assert_eq!(given[..2], [reza.clone(), reza.clone()], "{given:?}");
+    assert_ne!(given[2], given[3], "even: in turn ({given:?})");
+}

@@ -3,7 +3,7 @@
 use super::list::{decode_cursor, encode_cursor};
 use super::routing::{put, put_with};
 use super::{DynamoStore, errors, items, keys, s};
-use crate::model::{Agent, AgentId, Team, TeamId};
+use crate::model::{Agent, AgentId, Assignment, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -239,6 +239,19 @@ impl TeamStore for DynamoStore {
             .await?
             .map(items::from_item)
             .transpose()
+    }
+
+    async fn set_team_assignment(&self, id: TeamId, assignment: Assignment) -> PortResult<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::team(id)))
+            .key("sk", s(keys::META))
+            .update_expression("SET assignment = :a")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":a", items::to_value(&assignment)?);
+        held(update).await
     }
 
     async fn list_teams(&self) -> PortResult<Vec<Team>> {

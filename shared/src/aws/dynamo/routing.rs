@@ -4,9 +4,9 @@
 use super::items::{self, StoredContact};
 use super::{DynamoStore, Item, keys, n, s};
 use crate::model::{
-    AgentId, AgentLoad, AssignNeed, Channel, ContactId, ContactIdentity, Conversation, Event,
-    Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId, ThreadHint,
-    TimelineItem,
+    AgentId, AgentLoad, AssignNeed, Assignment, Channel, ContactId, ContactIdentity, Conversation,
+    Event, Identity, InboundMessage, MergeSuggestion, MessageId, Reachability, SourceId,
+    ThreadHint, TimelineItem,
 };
 use crate::ports::{PortError, PortResult, RouteOutcome, RoutingStore};
 use crate::services::erasure::source_digest;
@@ -144,14 +144,14 @@ impl DynamoStore {
         let mut rr_write = None;
         if let Some(need) = plan.assign_within.take() {
             let team = need.team;
-            let candidates = self.agent_loads(&need).await?;
+            let (candidates, mode) = self.agent_loads(&need).await?;
             let language = language_among(&candidates, &plan.message.text);
             let last = self
                 .get(&keys::round_robin(team), keys::META)
                 .await?
                 .and_then(|item| items::string(&item, "target"))
                 .and_then(|id| id.parse::<AgentId>().ok());
-            let chosen = choose_assignee(&candidates, last, language.as_deref());
+            let chosen = choose_assignee(&candidates, last, language.as_deref(), mode);
             if let Some(agent) = chosen {
                 rr_write = Some(items::pointer(keys::round_robin(team), agent.to_string()));
             }
@@ -318,19 +318,31 @@ impl DynamoStore {
 
     /// Every agent who may take conversations of `team`, counted as
     /// [`AgentLoad::count_to`] says.
-    pub(super) async fn agent_loads(&self, need: &AssignNeed) -> PortResult<Vec<AgentLoad>> {
+    /// The agents who may take a conversation `need` describes, counted as far as the
+    /// way its team assigns needs.
+    pub(super) async fn agent_loads(
+        &self,
+        need: &AssignNeed,
+    ) -> PortResult<(Vec<AgentLoad>, Assignment)> {
+        let mode = match need.team {
+            Some(team) => crate::ports::TeamStore::team(self, team)
+                .await?
+                .map(|t| t.assignment)
+                .unwrap_or_default(),
+            None => Assignment::default(),
+        };
         let mut loads = Vec::new();
         for item in self.index_partition("gsi1", keys::AGENTS).await? {
             let agent: crate::model::Agent = items::from_item(item)?;
             let Some(mut load) = AgentLoad::of(&agent, need) else {
                 continue;
             };
-            if let Some(cap) = load.count_to() {
+            if let Some(cap) = load.count_to(mode) {
                 load.open_conversations = self.count_unresolved(agent.id, cap).await?;
             }
             loads.push(load);
         }
-        Ok(loads)
+        Ok((loads, mode))
     }
 
     async fn count_unresolved(&self, agent: AgentId, cap: u32) -> PortResult<u32> {

@@ -4,7 +4,7 @@ use super::conversations::{PageParams, nullable, page_request};
 use crate::http::ApiState;
 use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
-use crate::model::{Agent, AgentId, Availability, Erasure, Role, Team, TeamId};
+use crate::model::{Agent, AgentId, Assignment, Availability, Erasure, Role, Team, TeamId};
 use crate::ports::{DeadLetter, Page, QueueName};
 use crate::services::directory::AgentPatch;
 use axum::Json;
@@ -193,6 +193,16 @@ pub async fn list_teams(
 pub struct NewTeam {
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
+    /// How its conversations are handed out: `round_robin` (the default) or
+    /// `least_loaded`.
+    #[serde(default)]
+    assignment: Assignment,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeam {
+    assignment: Assignment,
 }
 
 /// Create a team.
@@ -206,7 +216,32 @@ pub async fn create_team(
 ) -> Result<(StatusCode, Json<Team>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.directory.create_team(&body.name).await?),
+        Json(
+            state
+                .directory
+                .create_team(&body.name, body.assignment)
+                .await?,
+        ),
+    ))
+}
+
+/// Change how a team hands out its conversations.
+#[utoipa::path(patch, path = "/v1/teams/{id}", tags = ["teams", "admin"],
+    params(("id" = String, Path, description = "team id (`tm_…`)")), request_body = PatchTeam,
+    responses((status = 200, body = Team), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_team(
+    State(state): State<ApiState>,
+    _: Admin,
+    ApiPath(id): ApiPath<TeamId>,
+    ApiJson(body): ApiJson<PatchTeam>,
+) -> Result<Json<Team>, ApiError> {
+    Ok(Json(
+        state
+            .directory
+            .set_team_assignment(id, body.assignment)
+            .await?,
     ))
 }
 

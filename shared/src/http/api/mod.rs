@@ -80,6 +80,7 @@ macro_rules! operations {
             [admin::list_agents, admin::create_agent],
             [admin::patch_agent],
             [admin::list_teams, admin::create_team],
+            [admin::patch_team],
             [admin::dead_letters],
             [admin::replay],
             [admin::erasures],
