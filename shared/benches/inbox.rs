@@ -717,6 +717,7 @@ async fn router_with_rules(dir: &Path) {
                     },
                 ],
                 stop_processing: false,
+                idle_minutes: None,
             };
             store.save_rule(&rule).await.expect("save a rule");
         }

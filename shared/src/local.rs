@@ -327,6 +327,16 @@ impl Local {
                 {
                     tracing::error!(error = %e, "telling SLA breaches failed");
                 }
+                if let Err(e) = crate::services::rule_runs::run_timers(
+                    &sweep_store,
+                    &sweep_store,
+                    &sweep_store,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "running the idle rules failed");
+                }
                 let log_kept_from = chrono::Utc::now() - crate::ports::LOG_RETENTION;
                 if let Err(e) = sweep_store.forget_before(log_kept_from).await {
                     tracing::error!(error = %e, "forgetting old event-log entries failed");

@@ -310,6 +310,40 @@ impl ConversationStore for Embedded {
             .await
     }
 
+    async fn changed_between(
+        &self,
+        status: crate::model::ConversationStatus,
+        after: (DateTime<Utc>, Option<ConversationId>),
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>> {
+        let (after_at, after_id) = (millis(after.0), after.1.map(|id| id.to_string()));
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM conversations
+                     WHERE status = ?1 AND (updated_at, id) > (?2, ?3) AND updated_at <= ?4
+                     ORDER BY updated_at, id LIMIT ?5",
+                    rows::CONVERSATION_COLUMNS
+                ))
+                .and_then(|mut s| {
+                    s.query_map(
+                        params![
+                            status.as_str(),
+                            after_at,
+                            after_id.unwrap_or_default(),
+                            millis(until),
+                            limit
+                        ],
+                        rows::conversation,
+                    )?
+                    .collect()
+                })
+                .map_err(sql)
+            })
+            .await
+    }
+
     async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>> {
         let link_hash = link_hash.to_owned();
         self.db

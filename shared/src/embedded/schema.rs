@@ -299,6 +299,8 @@ pub const STORE: &[&str] = &[
     ALTER TABLE agents ADD COLUMN idle_away INTEGER NOT NULL DEFAULT 0;",
     // 17: how each team hands out its conversations.
     "ALTER TABLE teams ADD COLUMN assignment TEXT NOT NULL DEFAULT 'round_robin';",
+    // 18: where each idle rule's timer stopped reading, as JSON.
+    "CREATE TABLE rule_timers (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

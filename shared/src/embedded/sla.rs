@@ -7,7 +7,7 @@ use super::db::sql;
 use super::rows::millis;
 use crate::model::{
     AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId,
-    ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
+    ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId, TimerPlace,
 };
 use crate::ports::{
     CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore,
@@ -235,6 +235,15 @@ impl RuleStore for Embedded {
 
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
         self.delete_body("rules", id.to_string()).await
+    }
+
+    async fn timer_place(&self, name: &str) -> PortResult<Option<TimerPlace>> {
+        self.body("rule_timers", name.to_owned()).await
+    }
+
+    async fn save_timer_place(&self, name: &str, place: &TimerPlace) -> PortResult<()> {
+        self.put_body("rule_timers", name.to_owned(), encode(place)?)
+            .await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::services::erasure::Retention;
 use crate::services::notify::{Notifier, PASS_BATCHES};
 use crate::services::rights::Rights;
 use crate::services::rule_runs::RuleRunner;
+use crate::services::rule_runs::run_timers;
 use crate::services::sla::{SlaKeeper, announce_breaches};
 use crate::services::subscriber::FeedConsumer;
 use crate::services::sweep::{away_when_idle, wake_snoozed};
@@ -100,6 +101,17 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         .await
         .map_err(|e| e.to_string()),
     );
+    let timers = done(
+        "idle rules",
+        run_timers(
+            sweeper.conversations.as_ref(),
+            sweeper.rules.as_ref(),
+            sweeper.slas.as_ref(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+    );
     // One message per agent a minute at most: what the minute brought, as one digest.
     let notified = match &sweeper.notifier {
         Some(notifier) => done(
@@ -134,6 +146,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     tracing::info!(
         woken,
         breaches,
+        timers,
         notified,
         idle_away,
         erased_conversations = erased.map(|e| e.conversations),

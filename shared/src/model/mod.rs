@@ -56,7 +56,7 @@ pub use notice::{
     digest as notice_digest, handles as mention_handles, mentioned,
 };
 pub use rule::{
-    Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, Trigger,
+    Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, TimerPlace, Trigger,
     normalize_text, order as order_rules, run as run_rules,
 };
 pub use service_level::{

@@ -36,6 +36,9 @@ pub enum Trigger {
     /// The agent it is assigned to went offline (each of their unresolved
     /// conversations, once).
     AssigneeOffline,
+    /// An unresolved conversation had no change for the rule's `idle_minutes`: once per
+    /// quiet spell (any change, a rule's included, starts the count again).
+    Idle,
 }
 
 /// One test of a conversation and what just happened to it.
@@ -86,6 +89,10 @@ pub enum Condition {
     /// The calendar is open now (or closed, with `is: false`).
     WithinHours {
         calendar_id: CalendarId,
+        is: bool,
+    },
+    /// The customer wrote last and waits for an answer (or not).
+    Waiting {
         is: bool,
     },
     /// The conversation holds at least (and at most) this many messages.
@@ -182,11 +189,17 @@ pub struct Rule {
     pub actions: Vec<Action>,
     /// When it applies, no later rule runs for this trigger.
     pub stop_processing: bool,
+    /// For `idle`: how long the conversation has had no change (1 minute to a year).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 525600)]
+    pub idle_minutes: Option<u32>,
 }
 
 /// Most conditions (counting those inside `any`) and most actions in one rule.
 pub const MAX_CONDITIONS: usize = 20;
 pub const MAX_ACTIONS: usize = 10;
+/// The longest quiet spell an `idle` rule waits for: a year.
+pub const MAX_IDLE_MINUTES: u32 = 525_600;
 /// The largest message count a condition names.
 pub const MAX_MESSAGE_COUNT: u32 = 1_000_000;
 /// Most words one condition lists.
@@ -201,6 +214,16 @@ impl Rule {
         }
         if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
             return Some(format!("a rule has 1 to {MAX_ACTIONS} actions"));
+        }
+        match (self.trigger, self.idle_minutes) {
+            (Trigger::Idle, Some(m)) if (1..=MAX_IDLE_MINUTES).contains(&m) => {}
+            (Trigger::Idle, _) => {
+                return Some(format!(
+                    "an `idle` rule sets `idle_minutes`, 1 to {MAX_IDLE_MINUTES}"
+                ));
+            }
+            (_, Some(_)) => return Some("only an `idle` rule sets `idle_minutes`".into()),
+            (_, None) => {}
         }
         let mut count = 0;
         for condition in &self.conditions {
@@ -342,6 +365,14 @@ pub fn normalize_text(text: &str) -> String {
         .collect()
 }
 
+/// Where an `idle` rule's timer stopped reading conversations by last change: the
+/// last change read, and the conversation it was (none: everything up to that time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerPlace {
+    pub changed_at: DateTime<Utc>,
+    pub conversation_id: Option<super::ConversationId>,
+}
+
 /// What the rules look at besides the conversation.
 #[derive(Clone, Debug)]
 pub struct Happening<'a> {
@@ -354,6 +385,8 @@ pub struct Happening<'a> {
     /// The domains of the email addresses the message came from.
     pub sender_domains: Vec<String>,
     pub now: DateTime<Utc>,
+    /// Only this rule runs (a timer fires one rule); none: every rule of the trigger.
+    pub only: Option<RuleId>,
 }
 
 /// A rule that applied, with the events it left (the first is `rule_applied`).
@@ -413,6 +446,18 @@ impl RuleSet {
     pub fn awaits(&self, trigger: Trigger) -> bool {
         self.0.iter().any(|r| r.enabled && r.trigger == trigger)
     }
+
+    /// The enabled `idle` rules, each with its quiet spell.
+    pub fn timers(&self) -> Vec<(RuleId, chrono::Duration)> {
+        self.0
+            .iter()
+            .filter(|r| r.enabled && r.trigger == Trigger::Idle)
+            .filter_map(|r| {
+                r.idle_minutes
+                    .map(|m| (r.id, chrono::Duration::minutes(i64::from(m))))
+            })
+            .collect()
+    }
 }
 
 /// The message's words, made comparable once for every rule.
@@ -437,11 +482,9 @@ pub fn run(
         subject: happening.subject.map(normalize_text),
         language: super::detect_language(happening.text, &rules.1),
     };
-    for rule in rules
-        .0
-        .iter()
-        .filter(|r| r.enabled && r.trigger == happening.trigger)
-    {
+    for rule in rules.0.iter().filter(|r| {
+        r.enabled && r.trigger == happening.trigger && happening.only.is_none_or(|id| id == r.id)
+    }) {
         let holds = rule
             .conditions
             .iter()
@@ -528,6 +571,7 @@ fn holds(
                 .is_open(h.now);
             open == *is
         }
+        Condition::Waiting { is } => c.waiting_since.is_some() == *is,
         Condition::MessageCount { at_least, at_most } => {
             at_least.is_none_or(|l| c.message_count >= l)
                 && at_most.is_none_or(|m| c.message_count <= m)
@@ -699,6 +743,7 @@ mod tests {
             sender_domains: vec!["bank.example".into()],
             // A Monday, 09:00 UTC.
             now: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+            only: None,
         }
     }
 
@@ -712,6 +757,7 @@ mod tests {
             conditions,
             actions,
             stop_processing: false,
+            idle_minutes: None,
         }
     }
 
@@ -950,6 +996,7 @@ mod tests {
         let escalate = Rule {
             position: 1,
             stop_processing: true,
+            idle_minutes: None,
             ..rule(
                 "High payments to the lead",
                 vec![
@@ -1194,6 +1241,61 @@ mod tests {
             vec![Action::NotifyAgents { agent_ids: vec![] }],
         );
         assert!(nobody.problem().unwrap().contains("agents"));
+    }
+
+    #[test]
+    fn an_idle_rule_names_its_spell_runs_alone_when_named_and_reads_waiting() {
+        let mut idle = rule(
+            "Nudge",
+            vec![Condition::Waiting { is: true }],
+            vec![Action::SetPriority {
+                priority: Priority::High,
+            }],
+        );
+        idle.trigger = Trigger::Idle;
+        assert!(idle.problem().unwrap().contains("idle_minutes"));
+        idle.idle_minutes = Some(0);
+        assert!(idle.problem().unwrap().contains("idle_minutes"));
+        idle.idle_minutes = Some(MAX_IDLE_MINUTES + 1);
+        assert!(idle.problem().unwrap().contains("idle_minutes"));
+        idle.idle_minutes = Some(120);
+        assert_eq!(idle.problem(), None);
+        let mut other = idle.clone();
+        other.id = RuleId::new();
+        other.trigger = Trigger::MessageReceived;
+        assert!(other.problem().unwrap().contains("only an `idle` rule"));
+
+        let mut second = idle.clone();
+        second.id = RuleId::new();
+        second.actions = vec![Action::AddTags {
+            tags: vec!["late".into()],
+        }];
+        let set = RuleSet::new(vec![idle.clone(), second.clone()]);
+        assert_eq!(
+            set.timers(),
+            vec![
+                (idle.id, chrono::Duration::minutes(120)),
+                (second.id, chrono::Duration::minutes(120))
+            ]
+        );
+        let mut h = happening("");
+        h.trigger = Trigger::Idle;
+        h.only = Some(second.id);
+        let mut c = conversation();
+        let applied = run(&set, &[], &h, &mut c);
+        assert_eq!(applied.len(), 1, "the named rule alone");
+        assert_eq!(applied[0].rule_id, second.id);
+        assert_eq!(c.priority, Priority::Normal);
+        // Waiting: the customer wrote last.
+        h.only = Some(idle.id);
+        c.waiting_since = None;
+        assert!(
+            run(&set, &[], &h, &mut c).is_empty(),
+            "answered: not waiting"
+        );
+        c.waiting_since = Some(c.created_at);
+        assert_eq!(run(&set, &[], &h, &mut c).len(), 1);
+        assert_eq!(c.priority, Priority::High);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use super::PortResult;
-use crate::model::{CannedReply, CannedReplyId, Macro, MacroId, Rule, RuleId};
+use crate::model::{CannedReply, CannedReplyId, Macro, MacroId, Rule, RuleId, TimerPlace};
 use async_trait::async_trait;
 
 /// The routing rules an admin sets, read whole by whatever runs them.
@@ -11,6 +11,9 @@ pub trait RuleStore: Send + Sync {
     async fn save_rule(&self, rule: &Rule) -> PortResult<()>;
     /// False when there was none.
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool>;
+    /// Where the timer `name` (an `idle` rule, its spell and a status) stopped reading.
+    async fn timer_place(&self, name: &str) -> PortResult<Option<TimerPlace>>;
+    async fn save_timer_place(&self, name: &str, place: &TimerPlace) -> PortResult<()>;
 }
 
 /// Canned replies and macros, read whole (a team keeps hundreds at most).

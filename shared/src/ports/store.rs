@@ -196,6 +196,16 @@ pub trait ConversationStore: Send + Sync {
     ) -> PortResult<Vec<Conversation>>;
     /// The conversation a customer-page link (its token's SHA-256, hex) opens.
     async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>>;
+    /// Conversations in `status` last changed after `after` (a last change and the id
+    /// of the conversation it was, where the previous call ended; no id: from that time
+    /// on) and at or before `until`, least recently changed first: at most `limit`.
+    async fn changed_between(
+        &self,
+        status: ConversationStatus,
+        after: (DateTime<Utc>, Option<ConversationId>),
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>>;
 }
 
 #[async_trait]

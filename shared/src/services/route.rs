@@ -104,6 +104,7 @@ impl RuleBook {
             new_conversation,
             sender_domains,
             now,
+            only: None,
         };
         run_rules(&self.rules, &self.calendars, &happening, conversation)
     }
@@ -116,6 +117,17 @@ impl RuleBook {
         conversation: &mut Conversation,
         now: DateTime<Utc>,
     ) -> Vec<Applied> {
+        self.on_only(trigger, None, conversation, now)
+    }
+
+    /// [`Self::on`], running only the rule `only` when one is named (a timer fires one).
+    pub fn on_only(
+        &self,
+        trigger: Trigger,
+        only: Option<crate::model::RuleId>,
+        conversation: &mut Conversation,
+        now: DateTime<Utc>,
+    ) -> Vec<Applied> {
         let happening = Happening {
             trigger,
             text: "",
@@ -124,6 +136,7 @@ impl RuleBook {
             new_conversation: false,
             sender_domains: Vec::new(),
             now,
+            only,
         };
         run_rules(&self.rules, &self.calendars, &happening, conversation)
     }

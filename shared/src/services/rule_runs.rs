@@ -1,6 +1,7 @@
 //! The rules that run on what happens to a conversation after a message: an agent's
 //! change (`conversation_updated`) and a reopen (`reopened`), read by a subscriber of the
-//! event log; and its agent going offline (`assignee_offline`), run when they do.
+//! event log; its agent going offline (`assignee_offline`), run when they do; and a
+//! quiet spell (`idle`), found by the sweeper through the status index.
 //!
 //! Loops cannot happen: `conversation_updated` is an agent's change only (the log names
 //! the agent), and what a rule changes names none; no rule reopens. A change handed over
@@ -12,7 +13,7 @@ use super::route::RuleBook;
 use super::subscriber::Subscriber;
 use crate::model::{
     AgentId, Change, ChangeType, Conversation, ConversationId, ConversationStatus, Event,
-    EventKind, Trigger,
+    EventKind, RuleId, TimerPlace, Trigger,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, PageRequest, PortError, PortResult,
@@ -58,7 +59,7 @@ impl Subscriber for RuleRunner {
             }
             for trigger in self.triggers(id, change).await? {
                 if book.awaits(trigger) && ran.insert((id, trigger, change.at)) {
-                    run_or_skip(self.conversations.as_ref(), id, book, trigger).await?;
+                    run_or_skip(self.conversations.as_ref(), id, book, trigger, None).await?;
                 }
             }
         }
@@ -154,9 +155,80 @@ pub async fn on_assignee_offline(
     }
     theirs.truncate(MAX_OFFLINE_RUNS);
     for id in &theirs {
-        run_or_skip(conversations, *id, &book, Trigger::AssigneeOffline).await?;
+        run_or_skip(conversations, *id, &book, Trigger::AssigneeOffline, None).await?;
     }
     Ok(theirs.len())
+}
+
+/// Conversations read per page by a timer, and pages per timer and status per sweep.
+const TIMER_PAGE: u32 = 100;
+const TIMER_PAGES: usize = 10;
+/// How far back a new `idle` rule looks: conversations already quiet for longer than
+/// its spell when it is made are run on too, back to a week before.
+const TIMER_FIRST_LOOK_BACK: chrono::Duration = chrono::Duration::days(7);
+/// The statuses a quiet spell counts in.
+const UNRESOLVED: [ConversationStatus; 3] = [
+    ConversationStatus::Open,
+    ConversationStatus::Pending,
+    ConversationStatus::Snoozed,
+];
+
+/// Runs each `idle` rule on the unresolved conversations whose quiet spell ran out since
+/// the last sweep (read through the status index, from where the last sweep stopped);
+/// returns how many conversations it looked at. Each timer keeps its place, so a
+/// conversation is run on once per quiet spell.
+pub async fn run_timers(
+    conversations: &dyn ConversationStore,
+    rules: &dyn RuleStore,
+    calendars: &dyn SlaStore,
+    now: DateTime<Utc>,
+) -> PortResult<usize> {
+    let book = RuleBook::read(rules, calendars).await?;
+    let mut looked = 0;
+    for (rule, spell) in book.rules.timers() {
+        let until = now - spell;
+        for status in UNRESOLVED {
+            let name = format!("{rule}:{}:{}", spell.num_minutes(), status.as_str());
+            let mut place = rules.timer_place(&name).await?.unwrap_or(TimerPlace {
+                changed_at: until - TIMER_FIRST_LOOK_BACK,
+                conversation_id: None,
+            });
+            for _ in 0..TIMER_PAGES {
+                let after = (place.changed_at, place.conversation_id);
+                let quiet = conversations
+                    .changed_between(status, after, until, TIMER_PAGE)
+                    .await?;
+                for c in &quiet {
+                    run_or_skip(
+                        conversations,
+                        c.id,
+                        &book,
+                        Trigger::Idle,
+                        Some((rule, until)),
+                    )
+                    .await?;
+                }
+                looked += quiet.len();
+                let full = quiet.len() == TIMER_PAGE as usize;
+                place = match quiet.last() {
+                    Some(last) if full => TimerPlace {
+                        changed_at: last.updated_at,
+                        conversation_id: Some(last.id),
+                    },
+                    // All read up to `until`: on from just after it.
+                    _ => TimerPlace {
+                        changed_at: until + chrono::Duration::milliseconds(1),
+                        conversation_id: None,
+                    },
+                };
+                rules.save_timer_place(&name, &place).await?;
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(looked)
 }
 
 /// [`run`], but a conversation that kept changing under the rules is left as the agents
@@ -166,8 +238,9 @@ async fn run_or_skip(
     id: ConversationId,
     book: &RuleBook,
     trigger: Trigger,
+    timer: Option<(RuleId, DateTime<Utc>)>,
 ) -> PortResult<()> {
-    match run(conversations, id, book, trigger).await {
+    match run(conversations, id, book, trigger, timer).await {
         Err(PortError::Conflict(reason)) => {
             tracing::warn!(conversation_id = %id, %reason, "rules skipped on a busy conversation");
             Ok(())
@@ -177,12 +250,15 @@ async fn run_or_skip(
 }
 
 /// Runs the rules for `trigger` on the conversation as it stands and saves what they
-/// changed, however often it changes meanwhile; nothing when they change nothing.
+/// changed, however often it changes meanwhile; nothing when they change nothing. A
+/// `timer` runs its one rule, and only while the conversation is still unresolved and
+/// not changed after the time it names (now less the rule's quiet spell).
 async fn run(
     conversations: &dyn ConversationStore,
     id: ConversationId,
     book: &RuleBook,
     trigger: Trigger,
+    timer: Option<(RuleId, DateTime<Utc>)>,
 ) -> PortResult<()> {
     let Some(mut conversation) = conversations.conversation(id).await? else {
         return Ok(());
@@ -190,8 +266,13 @@ async fn run(
     for _ in 0..5 {
         let mut next: Conversation = conversation.clone();
         let now = Utc::now();
+        if let Some((_, quiet_since)) = timer
+            && (next.status == ConversationStatus::Resolved || next.updated_at > quiet_since)
+        {
+            return Ok(());
+        }
         let events: Vec<Event> = book
-            .on(trigger, &mut next, now)
+            .on_only(trigger, timer.map(|(rule, _)| rule), &mut next, now)
             .into_iter()
             // The `rule_applied` event alone: the rule changed nothing.
             .filter(|applied| applied.events.len() > 1)

@@ -21,6 +21,8 @@ on_both_backends!(
         rules_read_back_replace_and_delete,
         canned_replies_and_macros_read_back_replace_and_delete,
         notification_settings_read_back_as_saved,
+        conversations_are_found_by_their_last_change_in_order,
+        an_idle_rule_runs_once_per_quiet_spell,
     ]
 );
 
@@ -224,6 +226,7 @@ async fn rules_read_back_replace_and_delete(store: &dyn Store) {
             priority: Priority::High,
         }],
         stop_processing: true,
+        idle_minutes: None,
     };
     let payments = rule("payments");
     let vip = rule("vip");
@@ -304,4 +307,146 @@ async fn notification_settings_read_back_as_saved(store: &dyn Store) {
         None,
         "another agent's are their own"
     );
+}
+
+/// Routes a message from `who` and saves its conversation as last changed at `at`
+/// (tagged `tag`, when one is given).
+async fn quiet_since(
+    store: &dyn Store,
+    who: &str,
+    at: DateTime<Utc>,
+    tag: Option<&str>,
+) -> shared::model::Conversation {
+    use crate::store::{email, inbound, route};
+    let routed = route(
+        store,
+        &inbound(
+            who,
+            vec![(email(&format!("{who}@example.com")), false)],
+            "hi",
+        ),
+    )
+    .await;
+    let c = store
+        .conversation(routed.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let quiet = shared::model::Conversation {
+        updated_at: at,
+        tags: tag.map(|t| vec![t.to_owned()]).unwrap_or_default(),
+        ..c.clone()
+    };
+    store
+        .save_conversation(&quiet, c.version, &[])
+        .await
+        .unwrap()
+}
+
+async fn conversations_are_found_by_their_last_change_in_order(store: &dyn Store) {
+    use shared::model::ConversationStatus::{Open, Pending};
+    // Far in the past, where nothing else is.
+    let base: DateTime<Utc> = "2001-02-03T04:05:06.007Z".parse().unwrap();
+    let tag = format!("found-{}", ConversationId::new().to_string().to_lowercase());
+    let mut made = Vec::new();
+    for (i, minutes) in [0, 10, 10, 20].into_iter().enumerate() {
+        let who = format!("{tag}-{i}");
+        made.push(quiet_since(store, &who, base + Duration::minutes(minutes), Some(&tag)).await);
+    }
+    // The two changed at the same time are told apart by id.
+    made.sort_by_key(|c| (c.updated_at, c.id));
+    let ids = |cs: &[shared::model::Conversation]| cs.iter().map(|c| c.id).collect::<Vec<_>>();
+    let until = base + Duration::minutes(15);
+    let first = store
+        .changed_between(Open, (base - Duration::days(1), None), until, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), ids(&made[..2]));
+    let last = first.last().unwrap();
+    let rest = store
+        .changed_between(Open, (last.updated_at, Some(last.id)), until, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&rest),
+        ids(&made[2..3]),
+        "from where the page ended, up to `until`"
+    );
+    let later = store
+        .changed_between(Open, (until, None), base + Duration::minutes(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&later), ids(&made[3..]));
+    assert!(
+        store
+            .changed_between(Pending, (base - Duration::days(1), None), until, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "of that status only"
+    );
+}
+
+async fn an_idle_rule_runs_once_per_quiet_spell(store: &dyn Store) {
+    use shared::model::{Action, Condition, EventKind, Rule, RuleId, TimelineItem, Trigger};
+    use shared::ports::PageRequest;
+    use shared::services::rule_runs::run_timers;
+    let tag = format!("idle-{}", ConversationId::new().to_string().to_lowercase());
+    let base: DateTime<Utc> = "2002-03-04T05:06:07.008Z".parse().unwrap();
+    let quiet = quiet_since(store, &format!("{tag}-q"), base, Some(&tag)).await;
+    let rule = Rule {
+        id: RuleId::new(),
+        name: "Nudge after an hour".into(),
+        enabled: true,
+        position: 0,
+        trigger: Trigger::Idle,
+        conditions: vec![
+            Condition::Tagged {
+                any_of: vec![tag.clone()],
+            },
+            Condition::Waiting { is: true },
+        ],
+        actions: vec![
+            Action::AddTags {
+                tags: vec!["nudged".into()],
+            },
+            Action::SetPriority {
+                priority: Priority::High,
+            },
+        ],
+        stop_processing: false,
+        idle_minutes: Some(60),
+    };
+    store.save_rule(&rule).await.unwrap();
+    let applied = || async {
+        let timeline = store
+            .timeline(quiet.id, &PageRequest::first(100))
+            .await
+            .unwrap();
+        timeline
+            .items
+            .iter()
+            .filter(|i| matches!(i, TimelineItem::Event(e) if matches!(e.kind, EventKind::RuleApplied { .. })))
+            .count()
+    };
+    let sweep = |now: DateTime<Utc>| run_timers(store, store, store, now);
+
+    sweep(base + Duration::minutes(59)).await.unwrap();
+    assert_eq!(applied().await, 0, "not quiet for an hour yet");
+    sweep(base + Duration::minutes(61)).await.unwrap();
+    let nudged = store.conversation(quiet.id).await.unwrap().unwrap();
+    assert_eq!(nudged.priority, Priority::High);
+    assert!(
+        nudged.tags.contains(&"nudged".to_owned()),
+        "{:?}",
+        nudged.tags
+    );
+    assert_eq!(applied().await, 1);
+    sweep(base + Duration::minutes(62)).await.unwrap();
+    assert_eq!(applied().await, 1, "once for the spell");
+    // The rule's change started a new spell; when it runs out, the rule changes nothing
+    // and leaves nothing: no loop.
+    sweep(Utc::now() + Duration::minutes(61)).await.unwrap();
+    assert_eq!(applied().await, 1);
+    assert!(store.delete_rule(rule.id).await.unwrap());
 }

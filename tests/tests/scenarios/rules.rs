@@ -497,3 +497,76 @@ async fn a_rule_answers_with_a_canned_reply_filled_in_for_the_customer() {
         .await;
     assert!(deleted.status().is_success());
 }
+
+#[tokio::test]
+async fn a_conversation_left_unanswered_is_escalated_once_by_an_idle_rule() {
+    let app = App::spawn_with(&[UNLIMITED]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({
+                "name": "Unanswered for a minute", "trigger": "idle",
+                "conditions": [{ "if": "waiting", "is": true }],
+                "actions": [{ "do": "set_priority", "priority": "urgent" }]
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "an idle rule names its spell: {text}");
+    assert!(text.contains("idle_minutes"), "{text}");
+    let rule = created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "Unanswered for a minute", "trigger": "idle", "idle_minutes": 1,
+            "conditions": [{ "if": "waiting", "is": true }],
+            "actions": [{ "do": "set_priority", "priority": "urgent" },
+                        { "do": "add_note", "text": "Waiting over a minute" }]
+        }),
+    )
+    .await;
+    assert_eq!(rule["idle_minutes"], 1);
+
+    let unanswered = routed(&app, &admin, "Is anyone there?").await;
+    let answered = routed(&app, &admin, "Where is order 12?").await;
+    let answered_id = answered["id"].as_str().expect("an id");
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &admin,
+            &format!("/v1/conversations/{answered_id}/replies"),
+            &json!({ "text": "It left today" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{text}");
+
+    let id = unanswered["id"].as_str().expect("an id");
+    let path = format!("/v1/conversations/{id}");
+    let escalated = eventually("the idle rule", Duration::from_secs(100), async || {
+        let c = app.get_ok(&admin, &path).await;
+        (c["priority"] == "urgent").then_some(c)
+    })
+    .await;
+    assert_eq!(escalated["priority"], "urgent");
+    // A few more sweeps: the rule ran once for the spell, and not on the answered one.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let kinds = types(&app.timeline(&admin, id).await);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "rule_applied").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"rule_note".to_owned()), "{kinds:?}");
+    let other = app
+        .get_ok(&admin, &format!("/v1/conversations/{answered_id}"))
+        .await;
+    assert_eq!(
+        other["priority"], "normal",
+        "answered: not waiting ({other})"
+    );
+}

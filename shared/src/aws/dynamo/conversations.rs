@@ -312,6 +312,53 @@ impl ConversationStore for DynamoStore {
         Ok(due)
     }
 
+    async fn changed_between(
+        &self,
+        status: ConversationStatus,
+        after: (DateTime<Utc>, Option<ConversationId>),
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<Conversation>> {
+        let (after_at, after_id) = after;
+        // The index orders by `<millis>#<id>`: from the position (read again, and left
+        // out) to the end of `until`'s millisecond.
+        let low = keys::by_time(
+            after_at,
+            &after_id.map_or_else(String::new, |id| id.to_string()),
+        );
+        let high = keys::by_time(until, &"~");
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :low AND :high")
+                .expression_attribute_values(":pk", s(keys::status(status)))
+                .expression_attribute_values(":low", s(&low))
+                .expression_attribute_values(":high", s(&high))
+                .limit(i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let c: Conversation = items::from_item(item)?;
+                let at_position = after_id.is_some_and(|id| id == c.id)
+                    && c.updated_at.timestamp_millis() == after_at.timestamp_millis();
+                if !at_position && found.len() < limit as usize {
+                    found.push(c);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() || found.len() >= limit as usize {
+                return Ok(found);
+            }
+        }
+    }
+
     async fn conversation_for_link(&self, link_hash: &str) -> PortResult<Option<ConversationId>> {
         Ok(self
             .get(&keys::link(link_hash), keys::META)

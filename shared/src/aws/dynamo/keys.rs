@@ -31,6 +31,8 @@ pub const CANNED: &str = "CANNED";
 pub const MACROS: &str = "MACROS";
 /// Each agent's notification settings, `sk=<agent id>`.
 pub const NOTICES: &str = "NOTICES";
+/// Where each `idle` rule's timer stopped reading.
+pub const TIMERS: &str = "TIMERS";
 /// Beside a conversation: its service-level clocks.
 pub const SLA: &str = "#SLA";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the

@@ -10,7 +10,7 @@
 use super::{DynamoStore, Item, errors, items, keys, n, s};
 use crate::model::{
     AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId,
-    ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId,
+    ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId, TimerPlace,
 };
 use crate::ports::{
     CannedStore, DuePosition, NoticeStore, PortError, PortResult, RuleStore, SlaStore,
@@ -232,6 +232,17 @@ impl RuleStore for DynamoStore {
 
     async fn delete_rule(&self, id: RuleId) -> PortResult<bool> {
         self.delete_item(keys::RULES, &id.to_string()).await
+    }
+
+    async fn timer_place(&self, name: &str) -> PortResult<Option<TimerPlace>> {
+        self.get(keys::TIMERS, name)
+            .await?
+            .map(|item| from_json(&item))
+            .transpose()
+    }
+
+    async fn save_timer_place(&self, name: &str, place: &TimerPlace) -> PortResult<()> {
+        self.put_document(keys::TIMERS, name, place).await
     }
 }
 

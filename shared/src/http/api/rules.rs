@@ -35,6 +35,10 @@ pub struct RuleBody {
     /// When it applies, no later rule runs (default `false`).
     #[serde(default)]
     stop_processing: bool,
+    /// For an `idle` rule (and only one): how long the conversation has had no change,
+    /// in minutes (1 to 525,600).
+    #[schema(minimum = 1, maximum = 525600)]
+    idle_minutes: Option<u32>,
 }
 
 impl RuleBody {
@@ -48,6 +52,7 @@ impl RuleBody {
             conditions: self.conditions,
             actions: self.actions,
             stop_processing: self.stop_processing,
+            idle_minutes: self.idle_minutes,
         }
     }
 }
