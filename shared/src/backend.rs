@@ -344,6 +344,7 @@ impl Backend {
                 teams: self.teams.clone(),
                 agents: self.agents.clone(),
                 conversations: self.conversations.clone(),
+                contacts: self.contacts.clone(),
                 canned: self.canned.clone(),
             },
             canned: crate::services::canned::Canned {

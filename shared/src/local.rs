@@ -300,6 +300,7 @@ impl Local {
                 feed: rules_store.clone(),
                 subscriber: Arc::new(crate::services::rule_runs::RuleRunner {
                     conversations: rules_store.clone(),
+                    contacts: rules_store.clone(),
                     rules: rules_store.clone(),
                     calendars: rules_store,
                 }),
@@ -321,6 +322,7 @@ impl Local {
                     &sweep_store,
                     &sweep_store,
                     &sweep_store,
+                    &sweep_store,
                     chrono::Utc::now(),
                 )
                 .await
@@ -328,7 +330,7 @@ impl Local {
                     tracing::error!(error = %e, "telling SLA breaches failed");
                 }
                 if let Err(e) = crate::services::rule_runs::run_timers(
-                    &sweep_store,
+                    (&sweep_store, &sweep_store),
                     &sweep_store,
                     &sweep_store,
                     chrono::Utc::now(),

@@ -48,6 +48,7 @@ async fn main() -> Result<(), Error> {
             notifier,
             away_after_idle,
             conversations: store.clone(),
+            contacts: store.clone(),
             slas: store.clone(),
             rules: store.clone(),
             feed: store,

@@ -2,7 +2,9 @@ use super::Embedded;
 use super::cursor;
 use super::db::sql;
 use super::rows::{self, millis, to_json};
-use crate::model::{AgentId, Contact, ContactId, EventKind, TimelineItem, ascii_digits};
+use crate::model::{
+    AgentId, Contact, ContactId, ContactProfile, EventKind, TimelineItem, ascii_digits,
+};
 use crate::ports::{ContactStore, Page, PageRequest, PortError, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -56,6 +58,29 @@ impl ContactStore for Embedded {
     async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>> {
         self.db
             .read(move |conn| rows::load_contact(conn, &id.to_string()))
+            .await
+    }
+
+    async fn set_contact_profile(
+        &self,
+        id: ContactId,
+        profile: &ContactProfile,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<Contact>> {
+        let (tags, vip) = (to_json(&profile.tags), profile.vip);
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE contacts SET tags = ?2, vip = ?3, updated_at = ?4 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![id.to_string(), tags, vip, millis(at)]))
+                    .map_err(sql)?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                rows::load_contact(conn, &id.to_string())
+            })
             .await
     }
 
@@ -146,13 +171,16 @@ pub(super) fn merge(
 
     exec(
         conn,
-        "UPDATE contacts SET name = ?2, merge_suggestions = ?3, updated_at = ?4, blocked_channels = ?5 WHERE id = ?1",
+        "UPDATE contacts SET name = ?2, merge_suggestions = ?3, updated_at = ?4, blocked_channels = ?5,
+         tags = ?6, vip = ?7 WHERE id = ?1",
         params![
             keep,
             merged.name,
             to_json(&merged.merge_suggestions),
             millis(at),
-            to_json(&merged.blocked_channels)
+            to_json(&merged.blocked_channels),
+            to_json(&merged.tags),
+            merged.vip
         ],
     )?;
     exec(conn, "DELETE FROM contacts WHERE id = ?1", params![gone])?;

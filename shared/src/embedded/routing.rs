@@ -150,7 +150,14 @@ fn route(
         return Ok(RouteOutcome::Erased);
     }
 
-    let ctx = read_context(conn, msg)?;
+    let mut ctx = read_context(conn, msg)?;
+    if policy.rules.reads_contact() {
+        for id in ctx.candidate_contacts() {
+            if let Some(contact) = rows::load_contact(conn, &id.to_string())? {
+                ctx.profiles.push((id, contact.profile()));
+            }
+        }
+    }
     let mut plan = policy.plan(msg, &ctx, now).map_err(|e| match e {
         RouteError::UnknownThread => PortError::Unavailable(e.to_string()),
         RouteError::NoSender => PortError::Invalid(e.to_string()),

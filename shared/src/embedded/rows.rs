@@ -352,7 +352,7 @@ pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
 /// A contact with its identities.
 pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> {
     let head = conn
-        .prepare_cached("SELECT id, name, merge_suggestions, created_at, updated_at, blocked_channels FROM contacts WHERE id = ?1")
+        .prepare_cached("SELECT id, name, merge_suggestions, created_at, updated_at, blocked_channels, tags, vip FROM contacts WHERE id = ?1")
         .and_then(|mut s| {
             s.query_row([id], |row| {
                 Ok(Contact {
@@ -361,6 +361,8 @@ pub fn load_contact(conn: &Connection, id: &str) -> PortResult<Option<Contact>> 
                     identities: Vec::new(),
                     merge_suggestions: json("merge suggestions", &row.get::<_, String>(2)?)?,
                     blocked_channels: json("blocked channels", &row.get::<_, String>(5)?)?,
+                    tags: json("contact tags", &row.get::<_, String>(6)?)?,
+                    vip: row.get(7)?,
                     created_at: time(row.get(3)?)?,
                     updated_at: time(row.get(4)?)?,
                 })

@@ -301,6 +301,9 @@ pub const STORE: &[&str] = &[
     "ALTER TABLE teams ADD COLUMN assignment TEXT NOT NULL DEFAULT 'round_robin';",
     // 18: where each idle rule's timer stopped reading, as JSON.
     "CREATE TABLE rule_timers (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
+    // 19: the agents' labels for each contact, and whether they are a VIP.
+    "ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE contacts ADD COLUMN vip INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -6,7 +6,7 @@
 //! only.
 
 use super::Error;
-use crate::ports::{AgentStore, ConversationStore, EventFeed, RuleStore, SlaStore};
+use crate::ports::{AgentStore, ContactStore, ConversationStore, EventFeed, RuleStore, SlaStore};
 use crate::services::erasure::Retention;
 use crate::services::notify::{Notifier, PASS_BATCHES};
 use crate::services::rights::Rights;
@@ -27,6 +27,7 @@ const KEEPER_BATCHES: usize = 200;
 #[derive(Clone)]
 pub struct Sweeper {
     pub conversations: Arc<dyn ConversationStore>,
+    pub contacts: Arc<dyn ContactStore>,
     pub slas: Arc<dyn SlaStore>,
     pub rules: Arc<dyn RuleStore>,
     pub feed: Arc<dyn EventFeed>,
@@ -81,6 +82,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         feed: sweeper.feed.clone(),
         subscriber: Arc::new(RuleRunner {
             conversations: sweeper.conversations.clone(),
+            contacts: sweeper.contacts.clone(),
             rules: sweeper.rules.clone(),
             calendars: sweeper.slas.clone(),
         }),
@@ -95,6 +97,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         announce_breaches(
             sweeper.slas.as_ref(),
             sweeper.conversations.as_ref(),
+            sweeper.contacts.as_ref(),
             sweeper.rules.as_ref(),
             chrono::Utc::now(),
         )
@@ -104,7 +107,7 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     let timers = done(
         "idle rules",
         run_timers(
-            sweeper.conversations.as_ref(),
+            (sweeper.conversations.as_ref(), sweeper.contacts.as_ref()),
             sweeper.rules.as_ref(),
             sweeper.slas.as_ref(),
             chrono::Utc::now(),

@@ -14,11 +14,35 @@ pub struct Contact {
     /// replies there fail at once.
     #[serde(default)]
     pub blocked_channels: Vec<Channel>,
+    /// The agents' labels for the customer (`wholesale`, `press`): letters, digits, `-`,
+    /// `_` and `:`, like a conversation's tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A customer who gets the best service; rules can tell.
+    #[serde(default)]
+    pub vip: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// What rules read of a contact: their tags and whether they are a VIP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContactProfile {
+    pub tags: Vec<String>,
+    pub vip: bool,
+}
+
+/// Most tags one contact carries.
+pub const MAX_CONTACT_TAGS: usize = 20;
+
 impl Contact {
+    pub fn profile(&self) -> ContactProfile {
+        ContactProfile {
+            tags: self.tags.clone(),
+            vip: self.vip,
+        }
+    }
+
     /// What an agent's merge makes of `self` (the survivor) and `absorbed`: every identity
     /// of both (one that both hold is as strong as its stronger holding), the survivor's
     /// name or else the absorbed one's, the channels either blocked, and both contacts'
@@ -52,6 +76,11 @@ impl Contact {
             .extend(absorbed.blocked_channels.iter().copied());
         merged.blocked_channels.sort();
         merged.blocked_channels.dedup();
+        // One person: every label either carried, a VIP if either was.
+        merged.tags.extend(absorbed.tags.iter().cloned());
+        merged.tags.sort();
+        merged.tags.dedup();
+        merged.vip |= absorbed.vip;
         merged.updated_at = at;
         merged
     }
@@ -187,6 +216,8 @@ mod tests {
             identities,
             merge_suggestions: Vec::new(),
             blocked_channels: Vec::new(),
+            tags: Vec::new(),
+            vip: false,
             created_at: at,
             updated_at: at,
         }
@@ -219,6 +250,9 @@ mod tests {
         absorbed.merge_suggestions = vec![suggest(survivor.id), suggest(third)];
         survivor.blocked_channels = vec![Channel::Sms];
         absorbed.blocked_channels = vec![Channel::Telegram, Channel::Sms];
+        survivor.tags = vec!["wholesale".into()];
+        absorbed.tags = vec!["press".into(), "wholesale".into()];
+        absorbed.vip = true;
         let at = Utc::now();
 
         let merged = survivor.absorbing(&absorbed, at);
@@ -247,6 +281,11 @@ mod tests {
         );
         assert_eq!(merged.merge_suggestions[0].other_contact_id, third);
         assert_eq!(merged.blocked_channels.len(), 2);
+        assert_eq!(
+            merged.tags,
+            vec!["press".to_owned(), "wholesale".to_owned()]
+        );
+        assert!(merged.vip, "a VIP if either was");
         assert_eq!(merged.updated_at, at);
         let named = contact(Some("Ana"), vec![]);
         assert_eq!(named.absorbing(&absorbed, at).name.as_deref(), Some("Ana"));

@@ -28,7 +28,8 @@ pub use calendar::BusinessHours;
 pub use canned::{CannedReply, Fill, Macro, MacroStep};
 pub use change::{Change, ChangeType};
 pub use contact::{
-    Contact, ContactIdentity, MAX_MERGE_SUGGESTIONS, MergeSuggestion, add_merge_suggestions,
+    Contact, ContactIdentity, ContactProfile, MAX_CONTACT_TAGS, MAX_MERGE_SUGGESTIONS,
+    MergeSuggestion, add_merge_suggestions,
 };
 pub use conversation::{
     Conversation, ConversationRow, ConversationStatus, Priority, normalize_tag, preview_of,

@@ -95,6 +95,14 @@ pub enum Condition {
     Waiting {
         is: bool,
     },
+    /// The customer (the conversation's contact) carries one of these tags.
+    ContactTagged {
+        any_of: Vec<String>,
+    },
+    /// The customer is a VIP (or not).
+    Vip {
+        is: bool,
+    },
     /// The conversation holds at least (and at most) this many messages.
     MessageCount {
         #[schema(maximum = 1000000)]
@@ -257,9 +265,10 @@ impl Rule {
                 Condition::TextContains { any_of } | Condition::SubjectContains { any_of } => {
                     (!words_ok(any_of)).then_some("a word list has 1 to 50 words, none blank")
                 }
-                Condition::Tagged { any_of } => (any_of.is_empty()
-                    || any_of.iter().any(|t| normalize_tag(t).is_none()))
-                .then_some("tags are letters, digits, `-`, `_` and `:`, up to 50"),
+                Condition::Tagged { any_of } | Condition::ContactTagged { any_of } => {
+                    (any_of.is_empty() || any_of.iter().any(|t| normalize_tag(t).is_none()))
+                        .then_some("tags are letters, digits, `-`, `_` and `:`, up to 50")
+                }
                 Condition::SenderDomain { any_of } => (any_of.is_empty()
                     || any_of.iter().any(|d| !d.contains('.') || d.contains('@')))
                 .then_some("a domain is like `example.com`"),
@@ -387,6 +396,9 @@ pub struct Happening<'a> {
     pub now: DateTime<Utc>,
     /// Only this rule runs (a timer fires one rule); none: every rule of the trigger.
     pub only: Option<RuleId>,
+    /// The customer's tags and VIP mark, read when a rule asks (see
+    /// [`RuleSet::reads_contact`]); none: no tags, not a VIP.
+    pub contact: Option<super::ContactProfile>,
 }
 
 /// A rule that applied, with the events it left (the first is `rule_applied`).
@@ -447,6 +459,17 @@ impl RuleSet {
         self.0.iter().any(|r| r.enabled && r.trigger == trigger)
     }
 
+    /// Whether an enabled rule asks about the customer (their tags, VIP): only then is
+    /// the contact read.
+    pub fn reads_contact(&self) -> bool {
+        self.0.iter().filter(|r| r.enabled).any(|r| {
+            r.conditions.iter().any(|c| match c {
+                Condition::Any { of } => of.iter().any(asks_contact),
+                other => asks_contact(other),
+            })
+        })
+    }
+
     /// The enabled `idle` rules, each with its quiet spell.
     pub fn timers(&self) -> Vec<(RuleId, chrono::Duration)> {
         self.0
@@ -458,6 +481,10 @@ impl RuleSet {
             })
             .collect()
     }
+}
+
+fn asks_contact(c: &Condition) -> bool {
+    matches!(c, Condition::ContactTagged { .. } | Condition::Vip { .. })
 }
 
 /// The message's words, made comparable once for every rule.
@@ -572,6 +599,13 @@ fn holds(
             open == *is
         }
         Condition::Waiting { is } => c.waiting_since.is_some() == *is,
+        Condition::ContactTagged { any_of } => h.contact.as_ref().is_some_and(|p| {
+            any_of
+                .iter()
+                .filter_map(|t| normalize_tag(t))
+                .any(|t| p.tags.contains(&t))
+        }),
+        Condition::Vip { is } => h.contact.as_ref().is_some_and(|p| p.vip) == *is,
         Condition::MessageCount { at_least, at_most } => {
             at_least.is_none_or(|l| c.message_count >= l)
                 && at_most.is_none_or(|m| c.message_count <= m)
@@ -744,6 +778,7 @@ mod tests {
             // A Monday, 09:00 UTC.
             now: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
             only: None,
+            contact: None,
         }
     }
 
@@ -1296,6 +1331,48 @@ mod tests {
         c.waiting_since = Some(c.created_at);
         assert_eq!(run(&set, &[], &h, &mut c).len(), 1);
         assert_eq!(c.priority, Priority::High);
+    }
+
+    #[test]
+    fn contact_conditions_read_the_customers_tags_and_vip_mark() {
+        let vip = rule(
+            "VIPs first",
+            vec![Condition::Vip { is: true }],
+            vec![Action::SetPriority {
+                priority: Priority::Urgent,
+            }],
+        );
+        let wholesale = rule(
+            "Wholesale",
+            vec![Condition::ContactTagged {
+                any_of: vec!["Wholesale".into()],
+            }],
+            vec![Action::AddTags {
+                tags: vec!["b2b".into()],
+            }],
+        );
+        let plain = rule("plain", vec![], vec![Action::Resolve]);
+        assert!(!RuleSet::new(vec![plain]).reads_contact());
+        let set = RuleSet::new(vec![vip, wholesale]);
+        assert!(set.reads_contact());
+        let mut h = happening("x");
+        let mut c = conversation();
+        assert!(run(&set, &[], &h, &mut c).is_empty(), "no profile: neither");
+        h.contact = Some(crate::model::ContactProfile {
+            tags: vec!["wholesale".into()],
+            vip: true,
+        });
+        assert_eq!(run(&set, &[], &h, &mut c).len(), 2);
+        assert_eq!(c.priority, Priority::Urgent);
+        assert_eq!(c.tags, vec!["b2b".to_owned()]);
+        let mut not_vip = rule(
+            "others",
+            vec![Condition::Vip { is: false }],
+            vec![Action::Resolve],
+        );
+        not_vip.position = 1;
+        h.contact = None;
+        assert_eq!(run(&RuleSet::new(vec![not_vip]), &[], &h, &mut c).len(), 1);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
-    Agent, AgentId, Assignment, CannedReplyId, Channel, Contact, ContactId, Conversation,
-    ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Identity, InboundMessage,
-    Message, MessageId, Note, NoteId, Priority, Reachability, SourceId, Team, TeamId, TimelineItem,
+    Agent, AgentId, Assignment, CannedReplyId, Channel, Contact, ContactId, ContactProfile,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Identity,
+    InboundMessage, Message, MessageId, Note, NoteId, Priority, Reachability, SourceId, Team,
+    TeamId, TimelineItem,
 };
 use crate::services::route::RoutePolicy;
 use async_trait::async_trait;
@@ -241,6 +242,13 @@ pub trait ContactStore: Send + Sync {
     /// Contacts whose name or identity contains `query`, newest first; all when empty.
     async fn search_contacts(&self, query: &str, page: &PageRequest) -> PortResult<Page<Contact>>;
     async fn contact(&self, id: ContactId) -> PortResult<Option<Contact>>;
+    /// Sets the contact's tags and VIP mark; none when there is no such contact.
+    async fn set_contact_profile(
+        &self,
+        id: ContactId,
+        profile: &ContactProfile,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<Contact>>;
     /// Every message, note and event of the contact's conversations, newest first
     /// (by id, which sorts by creation across kinds and conversations).
     async fn contact_timeline(

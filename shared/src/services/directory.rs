@@ -3,7 +3,7 @@
 use super::error::{ServiceError, ServiceResult};
 use crate::model::{
     Agent, AgentId, Assignment, Availability, Contact, ContactId, Conversation, ConversationId,
-    EmailAddress, Role, Team, TeamId,
+    EmailAddress, MAX_CONTACT_TAGS, Role, Team, TeamId, normalize_tag,
 };
 use crate::ports::{
     AgentStore, AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, Page,
@@ -109,6 +109,46 @@ impl Directory {
         page: &PageRequest,
     ) -> ServiceResult<Page<Contact>> {
         Ok(self.contacts.search_contacts(query, page).await?)
+    }
+
+    /// Sets a contact's tags (in place of those it had) and VIP mark, either or both.
+    pub async fn set_contact_profile(
+        &self,
+        id: ContactId,
+        tags: Option<Vec<String>>,
+        vip: Option<bool>,
+    ) -> ServiceResult<Contact> {
+        let contact = self
+            .contacts
+            .contact(id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
+        let mut profile = contact.profile();
+        if let Some(tags) = tags {
+            let mut normalized = Vec::with_capacity(tags.len());
+            for tag in &tags {
+                normalized.push(normalize_tag(tag).ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "`{tag}` is not a tag: letters, digits, `-`, `_` and `:`, up to 50"
+                    ))
+                })?);
+            }
+            normalized.sort();
+            normalized.dedup();
+            if normalized.len() > MAX_CONTACT_TAGS {
+                return Err(ServiceError::Invalid(format!(
+                    "a contact carries at most {MAX_CONTACT_TAGS} tags"
+                )));
+            }
+            profile.tags = normalized;
+        }
+        if let Some(vip) = vip {
+            profile.vip = vip;
+        }
+        self.contacts
+            .set_contact_profile(id, &profile, Utc::now())
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))
     }
 
     pub async fn contact(&self, id: ContactId) -> ServiceResult<ContactDetails> {

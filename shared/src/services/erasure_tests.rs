@@ -19,6 +19,8 @@ fn contact(id: ContactId, identities: &[Identity]) -> Contact {
             .collect(),
         merge_suggestions: Vec::new(),
         blocked_channels: Vec::new(),
+        tags: Vec::new(),
+        vip: false,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

@@ -79,6 +79,8 @@ mod tests {
                 .collect(),
             merge_suggestions: vec![],
             blocked_channels: vec![],
+            tags: Vec::new(),
+            vip: false,
             created_at: now,
             updated_at: now,
         }

@@ -6,9 +6,9 @@
 
 use crate::model::{
     AgentId, AgentLoad, AssignNeed, Assignment, Author, Contact, ContactId, ContactIdentity,
-    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction, Event, EventKind,
-    Identity, InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message, MessageId,
-    PresentedIdentity, Priority, TeamId, bounded_context, bounded_text, preview_of,
+    ContactProfile, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction,
+    Event, EventKind, Identity, InboundMessage, MAX_STORED_TEXT_BYTES, MergeSuggestion, Message,
+    MessageId, PresentedIdentity, Priority, TeamId, bounded_context, bounded_text, preview_of,
 };
 use crate::model::{
     Applied, Calendar, CannedReplyId, Happening, IdentityKind, Rule, RuleSet, Trigger, run_rules,
@@ -84,6 +84,7 @@ impl RuleBook {
         &self,
         msg: &InboundMessage,
         new_conversation: bool,
+        contact: Option<ContactProfile>,
         conversation: &mut Conversation,
         now: DateTime<Utc>,
     ) -> Vec<Applied> {
@@ -105,6 +106,7 @@ impl RuleBook {
             sender_domains,
             now,
             only: None,
+            contact,
         };
         run_rules(&self.rules, &self.calendars, &happening, conversation)
     }
@@ -114,10 +116,11 @@ impl RuleBook {
     pub fn on(
         &self,
         trigger: Trigger,
+        contact: Option<ContactProfile>,
         conversation: &mut Conversation,
         now: DateTime<Utc>,
     ) -> Vec<Applied> {
-        self.on_only(trigger, None, conversation, now)
+        self.on_only(trigger, None, contact, conversation, now)
     }
 
     /// [`Self::on`], running only the rule `only` when one is named (a timer fires one).
@@ -125,6 +128,7 @@ impl RuleBook {
         &self,
         trigger: Trigger,
         only: Option<crate::model::RuleId>,
+        contact: Option<ContactProfile>,
         conversation: &mut Conversation,
         now: DateTime<Utc>,
     ) -> Vec<Applied> {
@@ -137,13 +141,36 @@ impl RuleBook {
             sender_domains: Vec::new(),
             now,
             only,
+            contact,
         };
         run_rules(&self.rules, &self.calendars, &happening, conversation)
+    }
+
+    /// Whether a rule asks about the customer: then the store reads the profiles of
+    /// the contacts a message may belong to.
+    pub fn reads_contact(&self) -> bool {
+        self.rules.reads_contact()
     }
 
     /// Whether any rule waits for `trigger`.
     pub fn awaits(&self, trigger: Trigger) -> bool {
         self.rules.awaits(trigger)
+    }
+
+    /// What the rules need to know of the conversation's contact, read only when a rule
+    /// asks.
+    pub async fn contact_of(
+        &self,
+        contacts: &dyn crate::ports::ContactStore,
+        conversation: &Conversation,
+    ) -> crate::ports::PortResult<Option<ContactProfile>> {
+        if !self.rules.reads_contact() {
+            return Ok(None);
+        }
+        Ok(contacts
+            .contact(conversation.contact_id)
+            .await?
+            .map(|c| c.profile()))
     }
 
     /// The rules as they stand, with the calendars they ask.
@@ -218,9 +245,22 @@ pub struct RouteContext {
     pub reply_to: Option<MessageId>,
     /// The stored message the message's `edit_of` names, if any.
     pub edit_of: Option<MessageId>,
+    /// The tags and VIP mark of the contacts named in `owners` and of the hinted
+    /// conversation's, read only when a rule asks ([`RuleBook::reads_contact`]).
+    pub profiles: Vec<(ContactId, ContactProfile)>,
 }
 
 impl RouteContext {
+    /// Every contact a message may belong to: those named in `owners`, and the hinted
+    /// conversation's.
+    pub fn candidate_contacts(&self) -> Vec<ContactId> {
+        let mut ids = self.owner_contacts();
+        ids.extend(self.hinted.as_ref().map(|c| c.contact_id));
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// Every contact the store must fetch the latest conversation of.
     pub fn owner_contacts(&self) -> Vec<ContactId> {
         let mut ids: Vec<ContactId> = self.owners.iter().flatten().map(|o| o.contact_id).collect();
@@ -448,7 +488,15 @@ impl RoutePolicy {
         let new_conversation = matches!(conversation, ConversationChange::Create(_));
         let c = conversation.conversation_mut();
         let mut auto_replies = Vec::new();
-        for applied in self.rules.on_message(msg, new_conversation, c, now) {
+        let profile = ctx
+            .profiles
+            .iter()
+            .find(|(id, _)| *id == contact_id)
+            .map(|(_, p)| p.clone());
+        for applied in self
+            .rules
+            .on_message(msg, new_conversation, profile, c, now)
+        {
             events.extend(applied.events);
             auto_replies.extend(applied.answer);
         }
@@ -697,6 +745,8 @@ fn resolve_contact(
                     identities,
                     merge_suggestions: suggestions,
                     blocked_channels: Vec::new(),
+                    tags: Vec::new(),
+                    vip: false,
                     created_at: now,
                     updated_at: now,
                 }),

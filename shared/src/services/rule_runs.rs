@@ -16,8 +16,8 @@ use crate::model::{
     EventKind, RuleId, TimerPlace, Trigger,
 };
 use crate::ports::{
-    AssigneeFilter, ConversationFilter, ConversationStore, PageRequest, PortError, PortResult,
-    RuleStore, SlaStore, StatusFilter,
+    AssigneeFilter, ContactStore, ConversationFilter, ConversationStore, PageRequest, PortError,
+    PortResult, RuleStore, SlaStore, StatusFilter,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,6 +27,7 @@ use std::sync::Arc;
 /// Runs the rules on agents' changes and on reopens.
 pub struct RuleRunner {
     pub conversations: Arc<dyn ConversationStore>,
+    pub contacts: Arc<dyn ContactStore>,
     pub rules: Arc<dyn RuleStore>,
     pub calendars: Arc<dyn SlaStore>,
 }
@@ -59,7 +60,8 @@ impl Subscriber for RuleRunner {
             }
             for trigger in self.triggers(id, change).await? {
                 if book.awaits(trigger) && ran.insert((id, trigger, change.at)) {
-                    run_or_skip(self.conversations.as_ref(), id, book, trigger, None).await?;
+                    let stores = (self.conversations.as_ref(), self.contacts.as_ref());
+                    run_or_skip(stores, id, book, trigger, None).await?;
                 }
             }
         }
@@ -121,7 +123,7 @@ const MAX_OFFLINE_RUNS: usize = 1000;
 /// Runs the `assignee_offline` rules on each unresolved conversation assigned to
 /// `agent`, who just went offline; returns how many conversations they ran on.
 pub async fn on_assignee_offline(
-    conversations: &dyn ConversationStore,
+    (conversations, contacts): (&dyn ConversationStore, &dyn ContactStore),
     rules: &dyn RuleStore,
     calendars: &dyn SlaStore,
     agent: AgentId,
@@ -155,7 +157,14 @@ pub async fn on_assignee_offline(
     }
     theirs.truncate(MAX_OFFLINE_RUNS);
     for id in &theirs {
-        run_or_skip(conversations, *id, &book, Trigger::AssigneeOffline, None).await?;
+        run_or_skip(
+            (conversations, contacts),
+            *id,
+            &book,
+            Trigger::AssigneeOffline,
+            None,
+        )
+        .await?;
     }
     Ok(theirs.len())
 }
@@ -178,7 +187,7 @@ const UNRESOLVED: [ConversationStatus; 3] = [
 /// returns how many conversations it looked at. Each timer keeps its place, so a
 /// conversation is run on once per quiet spell.
 pub async fn run_timers(
-    conversations: &dyn ConversationStore,
+    (conversations, contacts): (&dyn ConversationStore, &dyn ContactStore),
     rules: &dyn RuleStore,
     calendars: &dyn SlaStore,
     now: DateTime<Utc>,
@@ -199,14 +208,9 @@ pub async fn run_timers(
                     .changed_between(status, after, until, TIMER_PAGE)
                     .await?;
                 for c in &quiet {
-                    run_or_skip(
-                        conversations,
-                        c.id,
-                        &book,
-                        Trigger::Idle,
-                        Some((rule, until)),
-                    )
-                    .await?;
+                    let timer = Some((rule, until));
+                    run_or_skip((conversations, contacts), c.id, &book, Trigger::Idle, timer)
+                        .await?;
                 }
                 looked += quiet.len();
                 let full = quiet.len() == TIMER_PAGE as usize;
@@ -234,13 +238,13 @@ pub async fn run_timers(
 /// [`run`], but a conversation that kept changing under the rules is left as the agents
 /// made it (logged), so one busy conversation holds back no other.
 async fn run_or_skip(
-    conversations: &dyn ConversationStore,
+    stores: (&dyn ConversationStore, &dyn ContactStore),
     id: ConversationId,
     book: &RuleBook,
     trigger: Trigger,
     timer: Option<(RuleId, DateTime<Utc>)>,
 ) -> PortResult<()> {
-    match run(conversations, id, book, trigger, timer).await {
+    match run(stores, id, book, trigger, timer).await {
         Err(PortError::Conflict(reason)) => {
             tracing::warn!(conversation_id = %id, %reason, "rules skipped on a busy conversation");
             Ok(())
@@ -254,7 +258,7 @@ async fn run_or_skip(
 /// `timer` runs its one rule, and only while the conversation is still unresolved and
 /// not changed after the time it names (now less the rule's quiet spell).
 async fn run(
-    conversations: &dyn ConversationStore,
+    (conversations, contacts): (&dyn ConversationStore, &dyn ContactStore),
     id: ConversationId,
     book: &RuleBook,
     trigger: Trigger,
@@ -263,6 +267,7 @@ async fn run(
     let Some(mut conversation) = conversations.conversation(id).await? else {
         return Ok(());
     };
+    let contact = book.contact_of(contacts, &conversation).await?;
     for _ in 0..5 {
         let mut next: Conversation = conversation.clone();
         let now = Utc::now();
@@ -272,7 +277,13 @@ async fn run(
             return Ok(());
         }
         let events: Vec<Event> = book
-            .on_only(trigger, timer.map(|(rule, _)| rule), &mut next, now)
+            .on_only(
+                trigger,
+                timer.map(|(rule, _)| rule),
+                contact.clone(),
+                &mut next,
+                now,
+            )
             .into_iter()
             // The `rule_applied` event alone: the rule changed nothing.
             .filter(|applied| applied.events.len() > 1)

@@ -4,10 +4,12 @@
 use super::error::{ServiceError, ServiceResult, room_for};
 use super::route::RuleBook;
 use crate::model::{
-    Action, AgentId, Channel, Condition, ContactId, Conversation, ConversationId,
+    Action, AgentId, Channel, Condition, ContactId, ContactProfile, Conversation, ConversationId,
     ConversationStatus, EventKind, Priority, Rule, RuleId, TeamId,
 };
-use crate::ports::{AgentStore, CannedStore, ConversationStore, RuleStore, SlaStore, TeamStore};
+use crate::ports::{
+    AgentStore, CannedStore, ContactStore, ConversationStore, RuleStore, SlaStore, TeamStore,
+};
 use chrono::Utc;
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub struct Rules {
     pub teams: Arc<dyn TeamStore>,
     pub agents: Arc<dyn AgentStore>,
     pub conversations: Arc<dyn ConversationStore>,
+    /// The contacts rules ask about (tags, VIP).
+    pub contacts: Arc<dyn ContactStore>,
     /// The canned replies rules answer with.
     pub canned: Arc<dyn CannedStore>,
 }
@@ -38,6 +42,8 @@ pub struct TrialMessage {
     pub tags: Vec<String>,
     pub team_id: Option<TeamId>,
     pub message_count: u32,
+    /// The customer's tags and VIP mark.
+    pub contact: ContactProfile,
 }
 
 /// What the rules would do.
@@ -54,7 +60,7 @@ impl Rules {
         agent: crate::model::AgentId,
     ) -> ServiceResult<usize> {
         let ran = super::rule_runs::on_assignee_offline(
-            self.conversations.as_ref(),
+            (self.conversations.as_ref(), self.contacts.as_ref()),
             self.rules.as_ref(),
             self.calendars.as_ref(),
             agent,
@@ -137,7 +143,13 @@ impl Rules {
                 ));
         }
         let applied = book
-            .on_message(&inbound, message.new_conversation, &mut conversation, now)
+            .on_message(
+                &inbound,
+                message.new_conversation,
+                Some(message.contact.clone()),
+                &mut conversation,
+                now,
+            )
             .into_iter()
             .map(|a| {
                 let kinds = a.events.into_iter().map(|e| e.kind).collect();

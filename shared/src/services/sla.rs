@@ -13,7 +13,7 @@ use crate::model::{
     Calendar, Change, ChangeType, ConversationId, ConversationSla, ConversationStatus, Event,
     EventKind, Priority, SlaFact, SlaPolicy, SlaPolicyId, Trigger, policy_for,
 };
-use crate::ports::{ConversationStore, PortError, PortResult, RuleStore, SlaStore};
+use crate::ports::{ContactStore, ConversationStore, PortError, PortResult, RuleStore, SlaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -190,6 +190,7 @@ const SWEEP_BATCH: u32 = 100;
 pub async fn announce_breaches(
     slas: &dyn SlaStore,
     conversations: &dyn ConversationStore,
+    contacts: &dyn ContactStore,
     rules: &dyn RuleStore,
     now: DateTime<Utc>,
 ) -> PortResult<usize> {
@@ -242,7 +243,16 @@ pub async fn announce_breaches(
             if !told.breached.is_empty() {
                 triggers.push(Trigger::SlaBreached);
             }
-            tell(conversations, conversation, &events, book, &triggers, now).await?;
+            let contact = book.contact_of(contacts, &conversation).await?;
+            tell(
+                conversations,
+                conversation,
+                &events,
+                (book, contact),
+                &triggers,
+                now,
+            )
+            .await?;
             for b in &told.due_soon {
                 tracing::info!(conversation_id = %id, target = b.target.as_str(), due_at = %b.due_at, "SLA due soon");
             }
@@ -274,7 +284,7 @@ async fn tell(
     conversations: &dyn ConversationStore,
     mut conversation: crate::model::Conversation,
     events: &[Event],
-    book: &RuleBook,
+    (book, contact): (&RuleBook, Option<crate::model::ContactProfile>),
     triggers: &[Trigger],
     now: DateTime<Utc>,
 ) -> PortResult<()> {
@@ -282,7 +292,7 @@ async fn tell(
         let mut next = conversation.clone();
         let mut all = events.to_vec();
         for trigger in triggers {
-            for applied in book.on(*trigger, &mut next, now) {
+            for applied in book.on(*trigger, contact.clone(), &mut next, now) {
                 all.extend(applied.events);
             }
         }

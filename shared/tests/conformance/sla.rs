@@ -429,7 +429,7 @@ async fn an_idle_rule_runs_once_per_quiet_spell(store: &dyn Store) {
             .filter(|i| matches!(i, TimelineItem::Event(e) if matches!(e.kind, EventKind::RuleApplied { .. })))
             .count()
     };
-    let sweep = |now: DateTime<Utc>| run_timers(store, store, store, now);
+    let sweep = |now: DateTime<Utc>| run_timers((store, store), store, store, now);
 
     sweep(base + Duration::minutes(59)).await.unwrap();
     assert_eq!(applied().await, 0, "not quiet for an hour yet");

@@ -36,6 +36,7 @@ on_both_backends!(
         an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling,
         new_conversations_go_round_the_available_agents,
         a_least_loaded_team_gives_to_whoever_has_fewest,
+        a_contacts_tags_and_vip_mark_are_kept_and_read_by_the_router,
         a_customer_link_leads_back_to_its_conversation,
         a_snoozed_conversation_is_due_only_when_its_time_comes,
         contacts_are_found_by_exact_identity_and_by_name,
@@ -1129,6 +1130,88 @@ async fn a_least_loaded_team_gives_to_whoever_has_fewest(store: &dyn Store) {
     assert_eq!(next, vec![Some(free.id), Some(free.id)], "the fewest first");
     let even = [routed(4).await.assignee_id, routed(5).await.assignee_id];
     assert_ne!(even[0], even[1], "even: in turn");
+}
+
+async fn a_contacts_tags_and_vip_mark_are_kept_and_read_by_the_router(store: &dyn Store) {
+    use shared::model::{Action, Condition, ContactProfile, Priority, Rule, RuleId, Trigger};
+    use shared::services::route::RuleBook;
+    let first = route(
+        store,
+        &inbound("vip1", vec![(email("vip@example.com"), false)], "hi"),
+    )
+    .await;
+    let profile = ContactProfile {
+        tags: vec!["wholesale".into()],
+        vip: true,
+    };
+    let at = now();
+    let kept = store
+        .set_contact_profile(first.contact, &profile, at)
+        .await
+        .unwrap()
+        .expect("the contact");
+    assert_eq!(
+        (kept.tags.clone(), kept.vip, kept.updated_at),
+        (profile.tags.clone(), true, at)
+    );
+    assert_eq!(
+        store.contact(first.contact).await.unwrap(),
+        Some(kept.clone())
+    );
+    assert_eq!(
+        kept.identities.len(),
+        1,
+        "the rest of the contact is as it was"
+    );
+    assert_eq!(
+        store
+            .set_contact_profile(ContactId::new(), &profile, at)
+            .await
+            .unwrap(),
+        None
+    );
+    // The router reads the mark for a rule that asks.
+    let rule = Rule {
+        id: RuleId::new(),
+        name: "VIPs first".into(),
+        enabled: true,
+        position: 0,
+        trigger: Trigger::MessageReceived,
+        conditions: vec![
+            Condition::Vip { is: true },
+            Condition::ContactTagged {
+                any_of: vec!["wholesale".into()],
+            },
+        ],
+        actions: vec![Action::SetPriority {
+            priority: Priority::Urgent,
+        }],
+        stop_processing: false,
+        idle_minutes: None,
+    };
+    let policy = RoutePolicy {
+        rules: RuleBook::new(vec![rule], vec![]),
+        ..RoutePolicy::default()
+    };
+    let again = inbound("vip2", vec![(email("vip@example.com"), false)], "again");
+    let RouteOutcome::Stored {
+        conversation_id, ..
+    } = store.route(&again, &policy).await.unwrap()
+    else {
+        panic!("not stored");
+    };
+    assert_eq!(conversation_id, first.conversation);
+    let c = store.conversation(conversation_id).await.unwrap().unwrap();
+    assert_eq!(c.priority, Priority::Urgent);
+    let stranger = inbound("vip3", vec![(email("not-vip@example.com"), false)], "hi");
+    let RouteOutcome::Stored {
+        conversation_id, ..
+    } = store.route(&stranger, &policy).await.unwrap()
+    else {
+        panic!("not stored");
+    };
+    let c = store.conversation(conversation_id).await.unwrap().unwrap();
+    assert_eq!(c.priority, Priority::Normal, "a new contact is no VIP");
 }
 
 async fn a_customer_link_leads_back_to_its_conversation(store: &dyn Store) {

@@ -570,3 +570,91 @@ async fn a_conversation_left_unanswered_is_escalated_once_by_an_idle_rule() {
         "answered: not waiting ({other})"
     );
 }
+
+#[tokio::test]
+async fn an_agent_marks_a_customer_vip_and_their_next_message_is_urgent() {
+    let fake = e2e::FakeTelegram::start(e2e::BOT_TOKEN).await;
+    let app = App::spawn_with_telegram(&fake, &[]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let agent = app.create_agent("Ana", "ana@shop.example", AGENT);
+    let customer = e2e::new_user_id();
+    app.deliver(&e2e::text_update(1, customer, 1, "Hello, my order?"))
+        .await;
+    let first = eventually("the first message", DEADLINE, async || {
+        app.all_conversations(&agent)
+            .await
+            .into_iter()
+            .find(|c| c["preview"] == "Hello, my order?")
+    })
+    .await;
+    let contact = first["contact_id"].as_str().expect("a contact");
+    let path = format!("/v1/contacts/{contact}");
+
+    let (status, _, text) = status_and_json(
+        app.patch_json(&agent, &path, &json!({ "tags": ["no spaces"] }))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "{text}");
+    let (status, _, text) = status_and_json(
+        app.patch_json(
+            &agent,
+            "/v1/contacts/ct_01KBQ8Z6Y7N000000000000000",
+            &json!({ "vip": true }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 404, "{text}");
+    let (status, marked, text) = status_and_json(
+        app.patch_json(
+            &agent,
+            &path,
+            &json!({ "vip": true, "tags": ["Wholesale", "wholesale"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(marked["vip"], true);
+    assert_eq!(marked["tags"], json!(["wholesale"]));
+    let read = app.get_ok(&agent, &path).await;
+    assert_eq!(
+        (read["vip"].clone(), read["tags"].clone()),
+        (json!(true), json!(["wholesale"]))
+    );
+
+    created(
+        &app,
+        &admin,
+        "/v1/rules",
+        json!({
+            "name": "VIPs first", "trigger": "message_received",
+            "conditions": [{ "if": "vip", "is": true }],
+            "actions": [{ "do": "set_priority", "priority": "urgent" }]
+        }),
+    )
+    .await;
+    let said = app
+        .post_json(
+            &admin,
+            "/v1/rules/dry-run",
+            &json!({ "channel": "telegram", "text": "hi", "vip": true }),
+        )
+        .await;
+    let (status, said, text) = status_and_json(said).await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    assert_eq!(said["conversation"]["priority"], "urgent", "{said}");
+
+    // The router reads the rules at most a second old.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.deliver(&e2e::text_update(2, customer, 2, "Any news?"))
+        .await;
+    let id = first["id"].as_str().expect("an id");
+    let c = eventually("the VIP rule", DEADLINE, async || {
+        let c = app.get_ok(&agent, &format!("/v1/conversations/{id}")).await;
+        (c["message_count"] == 2).then_some(c)
+    })
+    .await;
+    assert_eq!(c["priority"], "urgent", "{c}");
+}

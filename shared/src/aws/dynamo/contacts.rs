@@ -5,8 +5,8 @@ use super::list::{Source, decode_cursor, encode_cursor};
 use super::routing::{build_error, put};
 use super::{DynamoStore, errors, keys, n, s};
 use crate::model::{
-    AgentId, Author, Contact, ContactId, Conversation, EventKind, Identity, IdentityKind,
-    TimelineItem, ascii_digits,
+    AgentId, Author, Contact, ContactId, ContactProfile, Conversation, EventKind, Identity,
+    IdentityKind, TimelineItem, ascii_digits,
 };
 use crate::ports::{ContactStore, Page, PageRequest, PortError, PortResult};
 use async_trait::async_trait;
@@ -99,6 +99,34 @@ impl ContactStore for DynamoStore {
             .map(StoredContact::read)
             .transpose()?
             .map(|stored| stored.contact))
+    }
+
+    async fn set_contact_profile(
+        &self,
+        id: ContactId,
+        profile: &ContactProfile,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<Contact>> {
+        for _ in 0..MERGE_ATTEMPTS {
+            let Some(item) = self.get(&keys::contact(id), keys::META).await? else {
+                return Ok(None);
+            };
+            let mut next = StoredContact::read(item)?;
+            let version = next.version;
+            next.contact.tags = profile.tags.clone();
+            next.contact.vip = profile.vip;
+            next.contact.updated_at = at;
+            let (condition, expected) = items::contact_condition(version);
+            let write =
+                super::routing::put_with(self, next.next_item()?, &condition, &[(":v", expected)])?;
+            match self.transact(vec![write]).await {
+                Ok(()) => return Ok(Some(next.contact)),
+                // The router changed the contact meanwhile: read it again.
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PortError::Conflict(format!("contact {id} kept changing")))
     }
 
     async fn contact_timeline(

@@ -137,6 +137,21 @@ impl DynamoStore {
     ) -> PortResult<RouteOutcome> {
         let now = Utc::now();
         let mut read = self.read_context(message).await?;
+        if policy.rules.reads_contact() {
+            for id in read.ctx.candidate_contacts() {
+                let profile = match read.contacts.get(&id) {
+                    Some(stored) => Some(stored.contact.profile()),
+                    // The hinted conversation's contact, when no identity named it.
+                    None => self
+                        .get(&keys::contact(id), keys::META)
+                        .await?
+                        .map(StoredContact::read)
+                        .transpose()?
+                        .map(|stored| stored.contact.profile()),
+                };
+                read.ctx.profiles.extend(profile.map(|p| (id, p)));
+            }
+        }
         let mut plan = policy.plan(message, &read.ctx, now).map_err(|e| match e {
             RouteError::UnknownThread => PortError::Unavailable(e.to_string()),
             RouteError::NoSender => PortError::Invalid(e.to_string()),

@@ -78,6 +78,34 @@ pub async fn get(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PatchContact {
+    /// In place of the tags it has (letters, digits, `-`, `_` and `:`, up to 20).
+    #[schema(max_items = 20)]
+    tags: Option<Vec<String>>,
+    vip: Option<bool>,
+}
+
+/// Set a contact's tags or VIP mark, which rules can ask about.
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "patch_contact",
+    params(("id" = String, Path, description = "contact id (`ct_…`)")), request_body = PatchContact,
+    responses((status = 200, body = Contact), (status = 404, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch(
+    State(state): State<ApiState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(body): ApiJson<PatchContact>,
+) -> Result<Json<Contact>, ApiError> {
+    Ok(Json(
+        state
+            .directory
+            .set_contact_profile(id, body.tags, body.vip)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MergeContacts {
     /// The contact folded into this one; it is gone afterwards.
     other_contact_id: ContactId,

@@ -70,7 +70,7 @@ macro_rules! operations {
             [messages::original],
             [contacts::search],
             [contacts::lookup],
-            [contacts::get, contacts::erase],
+            [contacts::get, contacts::erase, contacts::patch],
             [contacts::timeline],
             [contacts::export],
             [contacts::merge],

@@ -141,6 +141,12 @@ pub struct DryRunBody {
     team_id: Option<TeamId>,
     #[schema(minimum = 1, maximum = 1000000)]
     message_count: Option<u32>,
+    /// The customer's tags (default none) and VIP mark (default `false`).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    contact_tags: Vec<String>,
+    #[serde(default)]
+    vip: bool,
 }
 
 impl DryRunBody {
@@ -152,6 +158,7 @@ impl DryRunBody {
             || too_long(self.subject.as_deref(), 500)
             || too_long(self.from_email.as_deref(), 320)
             || self.tags.len() > 50
+            || self.contact_tags.len() > crate::model::MAX_CONTACT_TAGS
             || self
                 .message_count
                 .is_some_and(|n| !(1..=crate::model::MAX_MESSAGE_COUNT).contains(&n));
@@ -214,6 +221,14 @@ pub async fn dry_run(
             tags: body.tags,
             team_id: body.team_id,
             message_count: body.message_count.unwrap_or(1),
+            contact: crate::model::ContactProfile {
+                tags: body
+                    .contact_tags
+                    .iter()
+                    .filter_map(|t| crate::model::normalize_tag(t))
+                    .collect(),
+                vip: body.vip,
+            },
         })
         .await?;
     let c = trial.conversation;
