@@ -299,7 +299,8 @@ impl Backend {
         let config = api.config.as_ref().clone();
         AppState {
             web: self.web_state(config.clone(), link_secret, replies),
-            channels: ChannelState::new(self.queue.clone(), self.blobs.clone(), config),
+            channels: ChannelState::new(self.queue.clone(), self.blobs.clone(), config)
+                .with_calendars(self.slas.clone()),
             api,
         }
     }

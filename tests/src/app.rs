@@ -122,6 +122,12 @@ impl App {
         }
     }
 
+    /// Sets (or replaces) an environment variable for the next start.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
     /// Starts the server again on the same database, on a new port.
     /// A server still running is killed first.
     pub async fn restart(&mut self) {

@@ -26,13 +26,23 @@ async fn main() -> Result<(), Error> {
             config.http.pbx = Some(telephony::pbx(&clients, settings).await?);
         }
         // The queue and what is known of a call so far (a PBX call's events, a Twilio
-        // call's reported outcome, kept in the bucket) are all this function writes: it
-        // reads no store and hands out no customer links.
-        Ok(ChannelState::new(
+        // call's reported outcome, kept in the bucket) are all this function writes; the
+        // one thing it reads of the store is the voice calendar, when one is named. It
+        // hands out no customer links.
+        let calendar = config
+            .http
+            .twilio
+            .as_ref()
+            .is_some_and(|t| t.voice.calendar.is_some());
+        let state = ChannelState::new(
             clients.queue(&config.aws),
             clients.blobs(&config.aws),
             config.http,
-        ))
+        );
+        Ok(match calendar {
+            true => state.with_calendars(clients.store(&config.aws)),
+            false => state,
+        })
     })
     .await?;
     lambda::http::run(twilio_router().merge(pbx_router()), state).await

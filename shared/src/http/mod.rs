@@ -95,6 +95,9 @@ pub struct ChannelState {
     pub ingest: Ingest,
     pub blobs: Arc<dyn BlobStore>,
     pub config: Arc<HttpConfig>,
+    /// Where a call's business hours are read, when a stored calendar decides them
+    /// (`SWITCHBOARD_TWILIO_VOICE_CALENDAR`): the only store a webhook reads.
+    pub calendars: Option<Arc<dyn crate::ports::SlaStore>>,
 }
 
 impl ChannelState {
@@ -103,7 +106,14 @@ impl ChannelState {
             ingest: Ingest::new(queue),
             blobs,
             config: Arc::new(config),
+            calendars: None,
         }
+    }
+
+    /// Reads calls' business hours from `calendars`.
+    pub fn with_calendars(mut self, calendars: Arc<dyn crate::ports::SlaStore>) -> Self {
+        self.calendars = Some(calendars);
+        self
     }
 }
 

@@ -186,6 +186,7 @@ mod tests {
             ("SWITCHBOARD_TWILIO_PUBLIC_URL", "help.example.com"),
             ("SWITCHBOARD_TWILIO_FROM", "not a number"),
             ("SWITCHBOARD_TWILIO_VOICE_HOURS", "whenever"),
+            ("SWITCHBOARD_TWILIO_VOICE_CALENDAR", "cal_tehran"),
         ] {
             let mut vars: Vec<(&str, &str)> = account
                 .iter()
@@ -195,7 +196,9 @@ mod tests {
             vars.push((name, value));
             let err = read(&vars).unwrap_err();
             let expected = match name {
-                "SWITCHBOARD_TWILIO_VOICE_HOURS" => "SWITCHBOARD_TWILIO_VOICE_*",
+                "SWITCHBOARD_TWILIO_VOICE_HOURS" | "SWITCHBOARD_TWILIO_VOICE_CALENDAR" => {
+                    "SWITCHBOARD_TWILIO_VOICE_*"
+                }
                 other => other,
             };
             assert_eq!(err.name, expected, "{name}={value}: {err}");

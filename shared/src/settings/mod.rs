@@ -280,7 +280,10 @@ fn read_twilio(
         vars.given(&s::TWILIO_VOICE_GREETING).as_deref(),
         vars.text(&s::TWILIO_VOICE_LANGUAGE).as_deref(),
         vars.given(&s::TWILIO_VOICE_DIAL).as_deref(),
-        vars.given(&s::TWILIO_VOICE_HOURS).as_deref(),
+        (
+            vars.given(&s::TWILIO_VOICE_HOURS).as_deref(),
+            vars.given(&s::TWILIO_VOICE_CALENDAR).as_deref(),
+        ),
         region,
     )
     .map_err(|problem| ConfigError {

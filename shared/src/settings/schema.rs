@@ -168,6 +168,8 @@ schema! {
     TWILIO_VOICE_DIAL: Both Value None;
     /// Business hours, e.g. `sat-wed 08:30-17:00 Asia/Tehran` or `sat-wed 08:30-12:30,13:30-17:00 thu 08:30-12:00 +03:30` [default: always].
     TWILIO_VOICE_HOURS: Both Value None;
+    /// A calendar made with `POST /v1/calendars` (`cal_…`) whose hours and holidays decide, at each call, whether it is put through; `SWITCHBOARD_TWILIO_VOICE_HOURS` stand while it cannot be read.
+    TWILIO_VOICE_CALENDAR: Both Value None;
     /// The shared secret the PBX signs its calls with (at least 16 characters); it turns the PBX hook on.
     PBX_SECRET: Local Secret None;
     /// The SSM SecureString holding the PBX hook's shared secret.

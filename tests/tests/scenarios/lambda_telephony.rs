@@ -349,3 +349,69 @@ async fn a_reply_on_a_customer_page_reaches_the_typed_number_by_sms_with_its_lin
     assert_eq!(answer["delivery_status"], "sent", "{answer}");
     assert_eq!(answer["provider_id"], format!("twilio:{}", sent[0].sid));
 }
+
+/// A new call from `CUSTOMER`, as Twilio posts it.
+fn call_params() -> Vec<(String, String)> {
+    let sid = new_sid("CA");
+    let mut params: Vec<(String, String)> = [
+        ("CallSid", sid.as_str()),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", CUSTOMER),
+        ("To", OUR_NUMBER),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    params.sort();
+    params
+}
+
+#[tokio::test]
+async fn the_telephony_function_reads_the_voice_calendar_from_the_table_at_each_call() {
+    use shared::model::{Calendar, CalendarId};
+    let fake = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let cloud = e2e::cloud::Cloud::create().await;
+    let token = cloud.put_secret("twilio-auth-token", AUTH_TOKEN).await;
+    let today = chrono::Utc::now().date_naive();
+    let mut calendar = Calendar {
+        id: CalendarId::new(),
+        name: "Phones".into(),
+        hours: "mon-sun 00:00-24:00 UTC".into(),
+        holidays: vec![today, today + chrono::Days::new(1)],
+    };
+    let slas = cloud.backend().slas;
+    slas.save_calendar(&calendar).await.expect("saved");
+    let id = calendar.id.to_string();
+    let mut stack = Stack::start_on(
+        cloud,
+        &[
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", &token),
+            ("SWITCHBOARD_TWILIO_API_URL", fake.url()),
+            ("SWITCHBOARD_TWILIO_FROM", OUR_NUMBER),
+            ("SWITCHBOARD_TWILIO_VOICE_DIAL", "+14155550111"),
+            ("SWITCHBOARD_TWILIO_VOICE_CALENDAR", &id),
+        ],
+    )
+    .await;
+    let path = "/webhooks/twilio/voice";
+    let on_holiday = stack.http(twilio_request(path, &call_params(), None)).await;
+    assert_twiml(&on_holiday);
+    let text = on_holiday.text();
+    assert!(
+        !text.contains("<Dial") && text.contains("<Record"),
+        "{text}"
+    );
+
+    calendar.holidays.clear();
+    slas.save_calendar(&calendar).await.expect("saved");
+    let open = stack.http(twilio_request(path, &call_params(), None)).await;
+    assert_twiml(&open);
+    assert!(
+        open.text().contains("<Number>+14155550111</Number>"),
+        "{}",
+        open.text()
+    );
+}

@@ -302,3 +302,55 @@ async fn the_end_of_a_call_already_reported_adds_nothing() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_stored_calendar_decides_each_call_and_its_holidays_send_callers_to_voicemail() {
+    let (_fake, mut app, key) = started("mon-sun 00:00-24:00 +00:00").await;
+    let today = chrono::Utc::now().date_naive();
+    let holidays = [today, today + chrono::Days::new(1)].map(|d| d.to_string());
+    let (status, calendar, text) = e2e::status_and_json(
+        app.post_json(
+            &key,
+            "/v1/calendars",
+            &serde_json::json!({
+                "name": "Phones", "hours": "mon-sun 00:00-24:00 UTC", "holidays": holidays
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{text}");
+    let id = calendar["id"].as_str().expect("an id").to_owned();
+    app.set_env("SWITCHBOARD_TWILIO_VOICE_CALENDAR", &id);
+    app.restart().await;
+    let call = async |app: &App| {
+        let sid = new_sid("CA");
+        app.post_twilio("/webhooks/twilio/voice", &call_params(&sid, &[]))
+            .await
+    };
+
+    let on_holiday = call(&app).await;
+    assert!(!on_holiday.contains("<Dial"), "a holiday: {on_holiday}");
+    assert!(on_holiday.contains("<Record"), "{on_holiday}");
+
+    // The admin's change applies from the next call.
+    let path = format!("/v1/calendars/{id}");
+    let (status, _, text) = e2e::status_and_json(
+        app.put_json(
+            &key,
+            &path,
+            &serde_json::json!({ "name": "Phones", "hours": "mon-sun 00:00-24:00 UTC" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{text}");
+    let open = call(&app).await;
+    assert!(open.contains("<Number>+14155550111</Number>"), "{open}");
+
+    // Gone: the configured hours stand, and the caller is still answered.
+    let gone = app.delete(&key, &path).await;
+    assert_eq!(gone.status().as_u16(), 204);
+    let fallback = call(&app).await;
+    assert!(fallback.contains("<Dial"), "{fallback}");
+}

@@ -60,6 +60,9 @@ pub struct VoiceSettings {
     /// Who takes calls within business hours; none: every call goes to voicemail.
     pub dial: Option<PhoneNumber>,
     pub hours: BusinessHours,
+    /// A stored calendar (hours and holidays) read at each call, in place of `hours`;
+    /// `hours` stand while it cannot be read.
+    pub calendar: Option<crate::model::CalendarId>,
 }
 
 impl Default for VoiceSettings {
@@ -70,6 +73,7 @@ impl Default for VoiceSettings {
             language: "en-US".into(),
             dial: None,
             hours: BusinessHours::always(),
+            calendar: None,
         }
     }
 }
@@ -81,7 +85,7 @@ impl VoiceSettings {
         greeting: Option<&str>,
         language: Option<&str>,
         dial: Option<&str>,
-        hours: Option<&str>,
+        (hours, calendar): (Option<&str>, Option<&str>),
         region: DefaultRegion,
     ) -> Result<Self, String> {
         fn given(value: Option<&str>) -> Option<&str> {
@@ -102,15 +106,24 @@ impl VoiceSettings {
         if let Some(hours) = given(hours) {
             settings.hours = BusinessHours::parse(hours)?;
         }
+        if let Some(calendar) = given(calendar) {
+            settings.calendar = Some(calendar.parse().map_err(|e| format!("the calendar: {e}"))?);
+        }
         Ok(settings)
     }
 }
 
-/// The TwiML that answers a new call.
-pub fn answer(settings: &VoiceSettings, public_url: &str, now: DateTime<Utc>) -> String {
+/// The TwiML that answers a new call: put through to `settings.dial` while `hours` are
+/// open, else voicemail.
+pub fn answer(
+    settings: &VoiceSettings,
+    hours: &BusinessHours,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> String {
     let say = say(settings);
     match &settings.dial {
-        Some(number) if settings.hours.is_open(now) => format!(
+        Some(number) if hours.is_open(now) => format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><Response>{say}<Dial action="{}" timeout="20"><Number>{}</Number></Dial></Response>"#,
             escape(&format!("{public_url}{DIAL_PATH}")),
             escape(number.as_str())
@@ -270,6 +283,7 @@ mod tests {
             language: "en-US".into(),
             dial: Some(PhoneNumber::from_e164("+14155550111").unwrap()),
             hours: BusinessHours::parse(hours).unwrap(),
+            calendar: None,
         }
     }
 
@@ -311,7 +325,7 @@ mod tests {
     fn open_hours_dial_and_closed_hours_record() {
         let s = settings("mon-fri 09:00-17:00 +00:00");
         let open = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
-        let twiml = answer(&s, "https://support.example.com", open);
+        let twiml = answer(&s, &s.hours, "https://support.example.com", open);
         assert!(
             twiml.contains(r#"<Say language="en-US">Hello &amp; welcome</Say>"#),
             "{twiml}"
@@ -323,7 +337,7 @@ mod tests {
         );
         assert!(twiml.contains("<Number>+14155550111</Number>"));
         let closed = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
-        let twiml = answer(&s, "https://support.example.com", closed);
+        let twiml = answer(&s, &s.hours, "https://support.example.com", closed);
         assert!(!twiml.contains("<Dial"), "{twiml}");
         assert!(twiml.contains(r#"transcribe="true""#) && twiml.contains("<Record"));
     }

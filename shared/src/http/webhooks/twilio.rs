@@ -9,6 +9,7 @@ use crate::config::TwilioConfig;
 use crate::http::ChannelState;
 use crate::http::links::request_base;
 use crate::http::problem::ApiError;
+use crate::model::BusinessHours;
 use crate::ports::Blob;
 use crate::services::ingest::Queued;
 use axum::extract::FromRef;
@@ -132,9 +133,37 @@ pub async fn status(State(state): State<ChannelState>, form: TwilioForm) -> Resp
 }
 
 /// A call to the number: greet, then dial the team or take a voicemail.
-pub async fn voice(form: TwilioForm) -> Response {
-    let config = &form.config;
-    twiml_response(voice::answer(&config.voice, &form.base, chrono::Utc::now()))
+pub async fn voice(State(state): State<ChannelState>, form: TwilioForm) -> Response {
+    let settings = &form.config.voice;
+    let hours = call_hours(&state, settings).await;
+    twiml_response(voice::answer(
+        settings,
+        &hours,
+        &form.base,
+        chrono::Utc::now(),
+    ))
+}
+
+/// The hours a call is put through in: the stored calendar's as it stands, when one is
+/// named; the configured hours when none is, or it cannot be read (a caller is answered
+/// either way).
+async fn call_hours(state: &ChannelState, settings: &voice::VoiceSettings) -> BusinessHours {
+    let (Some(id), Some(calendars)) = (settings.calendar, &state.calendars) else {
+        return settings.hours.clone();
+    };
+    let read = calendars.calendars().await.map_err(|e| e.to_string());
+    match read.and_then(|all| {
+        all.into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| format!("there is no calendar {id}"))?
+            .business_hours()
+    }) {
+        Ok(hours) => hours,
+        Err(error) => {
+            tracing::error!(calendar_id = %id, %error, "the voice calendar could not be read; its configured hours stand");
+            settings.hours.clone()
+        }
+    }
 }
 
 /// The dial's outcome: an answered call is noted; an unanswered one goes to voicemail.
