@@ -1,10 +1,9 @@
 //! When a message was written, as a customer page shows it: in the configured time zone,
 //! and on a Persian page in the Solar Hijri calendar with Persian digits.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use crate::model::solar_hijri_ymd;
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
-use icu_calendar::Date;
-use icu_calendar::cal::Persian;
 
 /// `at` as the page's language writes it, in `zone`: `2026-12-03 22:16 Asia/Tehran`, or
 /// `۱۴۰۵/۰۹/۱۲ ۲۲:۱۶` on a Persian page.
@@ -13,18 +12,13 @@ pub fn written_at(at: DateTime<Utc>, zone: Tz, language: &str) -> String {
     if language != "fa" {
         return format!("{} {}", local.format("%Y-%m-%d %H:%M"), zone.name());
     }
-    let solar = Date::try_new_iso(local.year(), local.month() as u8, local.day() as u8)
-        .map(|iso| iso.to_calendar(Persian));
-    let text = match solar {
-        Ok(date) => format!(
-            "{:04}/{:02}/{:02} {:02}:{:02}",
-            date.year().extended_year(),
-            date.month().ordinal,
-            date.day_of_month().0,
+    let text = match solar_hijri_ymd(local.date_naive()) {
+        Some((y, m, d)) => format!(
+            "{y:04}/{m:02}/{d:02} {:02}:{:02}",
             local.hour(),
             local.minute()
         ),
-        Err(_) => local.format("%Y/%m/%d %H:%M").to_string(),
+        None => local.format("%Y/%m/%d %H:%M").to_string(),
     };
     persian_digits(&text)
 }

@@ -18,6 +18,7 @@ mod notice;
 mod rule;
 mod service_level;
 mod sla;
+mod solar_hijri;
 mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
@@ -68,6 +69,7 @@ pub use sla::{
     SlaClocks, SlaFact, SlaStatus, SlaTarget, SlaTargets, TargetState, Urgency,
     evaluate as evaluate_sla,
 };
+pub use solar_hijri::{parse_local_date, solar_hijri, solar_hijri_ymd};
 pub use webhook::{
     AttemptOutcome, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, delivery_id,
 };

@@ -410,3 +410,51 @@ async fn a_target_running_out_is_told_due_soon_before_it_is_breached_and_rules_r
     let breached = kinds.iter().position(|k| k == "sla_breached");
     assert!(soon < breached, "{kinds:?}");
 }
+
+#[tokio::test]
+async fn nowruz_is_entered_in_the_solar_hijri_calendar_and_shown_so_in_persian() {
+    let app = App::spawn_with(&[]).await;
+    let admin = app.create_agent("Root", "root@shop.example", ADMIN);
+    let (status, _, text) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/calendars",
+            &json!({ "name": "Tehran", "hours": "sat-wed 09:00-17:00 Asia/Tehran",
+                     "holidays": ["1404-12-30"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422, "1404 has no 30 Esfand: {text}");
+    assert!(text.contains("Solar Hijri"), "{text}");
+    let calendar = created(
+        &app,
+        &admin,
+        "/v1/calendars",
+        json!({ "name": "Tehran", "hours": "sat-wed 09:00-17:00 Asia/Tehran",
+                "holidays": ["1406-01-01", "۱۴۰۶-۰۱-۰۲", "2027-03-23", "1406-01-01"] }),
+    )
+    .await;
+    assert_eq!(
+        calendar["holidays"],
+        json!(["2027-03-21", "2027-03-22", "2027-03-23"]),
+        "kept Gregorian, once each: {calendar}"
+    );
+    assert!(calendar.get("holidays_solar_hijri").is_none(), "{calendar}");
+    let persian: Value = app
+        .http
+        .get(app.url("/v1/calendars"))
+        .bearer_auth(&admin)
+        .header("accept-language", "fa-IR,fa;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .expect("a response")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        persian["items"][0]["holidays_solar_hijri"],
+        json!(["1406-01-01", "1406-01-02", "1406-01-03"]),
+        "{persian}"
+    );
+}

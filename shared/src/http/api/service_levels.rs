@@ -5,13 +5,14 @@ use crate::http::auth::{Admin, Caller};
 use crate::http::problem::{ApiError, ApiJson, ApiPath, Problem};
 use crate::model::{
     Calendar, CalendarId, Channel, PriorityTargets, SlaPolicy, SlaPolicyId, TeamId,
+    parse_local_date, solar_hijri,
 };
 use crate::ports::Page;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,24 +24,74 @@ pub struct CalendarBody {
     /// midnight; the zone an IANA name (`Asia/Tehran`) or a UTC offset (`+03:30`).
     #[schema(example = "sat-wed 09:00-17:00 Asia/Tehran", max_length = 500)]
     hours: String,
-    /// Local dates closed all day.
+    /// Local dates closed all day, `YYYY-MM-DD`: Gregorian (`2027-03-21`) or Solar Hijri
+    /// (`1406-01-01`, Nowruz; a year before 1700 reads as Solar Hijri). Kept Gregorian.
     #[serde(default)]
-    #[schema(value_type = Vec<String>, max_items = 400, example = json!(["2027-03-21"]))]
-    holidays: Vec<NaiveDate>,
+    #[schema(max_items = 400, example = json!(["1406-01-01", "1406-01-02", "2027-03-23"]))]
+    holidays: Vec<String>,
 }
 
 impl CalendarBody {
-    fn into_calendar(self, id: CalendarId) -> Calendar {
-        let mut holidays = self.holidays;
+    fn into_calendar(self, id: CalendarId) -> Result<Calendar, ApiError> {
+        let mut holidays = self
+            .holidays
+            .iter()
+            .map(|h| parse_local_date(h))
+            .collect::<Result<Vec<NaiveDate>, String>>()
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e))?;
         holidays.sort();
         holidays.dedup();
-        Calendar {
+        Ok(Calendar {
             id,
             name: self.name.trim().to_owned(),
             hours: self.hours,
             holidays,
+        })
+    }
+}
+
+/// A calendar as the API shows it: with its holidays in the Solar Hijri calendar too,
+/// for a caller whose language is Persian (`Accept-Language: fa`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CalendarView {
+    #[serde(flatten)]
+    calendar: Calendar,
+    /// The holidays as `1406-01-01`, in the order of `holidays`; only in Persian.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holidays_solar_hijri: Option<Vec<String>>,
+}
+
+impl CalendarView {
+    fn of(calendar: Calendar, headers: &HeaderMap) -> Self {
+        let holidays_solar_hijri = prefers_persian(headers).then(|| {
+            calendar
+                .holidays
+                .iter()
+                .map(|d| solar_hijri(*d).unwrap_or_else(|| d.to_string()))
+                .collect()
+        });
+        Self {
+            calendar,
+            holidays_solar_hijri,
         }
     }
+}
+
+/// Whether the caller's first language is Persian.
+fn prefers_persian(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|first| {
+            first
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|tag| tag == "fa" || tag.starts_with("fa-"))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -80,14 +131,21 @@ impl PolicyBody {
 
 /// Every calendar.
 #[utoipa::path(get, path = "/v1/calendars", operation_id = "list_calendars", tags = ["service levels"],
-    responses((status = 200, body = Page<Calendar>), (status = 401, body = Problem)),
+    responses((status = 200, body = Page<CalendarView>), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_calendars(
     State(state): State<ApiState>,
     _: Caller,
-) -> Result<Json<Page<Calendar>>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Json<Page<CalendarView>>, ApiError> {
     Ok(Json(Page {
-        items: state.service_levels.calendars().await?,
+        items: state
+            .service_levels
+            .calendars()
+            .await?
+            .into_iter()
+            .map(|c| CalendarView::of(c, &headers))
+            .collect(),
         next_cursor: None,
     }))
 }
@@ -96,36 +154,38 @@ pub async fn list_calendars(
 /// that do not read.
 #[utoipa::path(post, path = "/v1/calendars", operation_id = "create_calendar", tags = ["service levels", "admin"],
     request_body = CalendarBody,
-    responses((status = 201, body = Calendar), (status = 409, body = Problem), (status = 422, body = Problem),
+    responses((status = 201, body = CalendarView), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create_calendar(
     State(state): State<ApiState>,
     _: Admin,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CalendarBody>,
-) -> Result<(StatusCode, Json<Calendar>), ApiError> {
-    let calendar = body.into_calendar(CalendarId::new());
+) -> Result<(StatusCode, Json<CalendarView>), ApiError> {
+    let calendar = body.into_calendar(CalendarId::new())?;
     let saved = state.service_levels.save_calendar(calendar, false).await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    Ok((StatusCode::CREATED, Json(CalendarView::of(saved, &headers))))
 }
 
 /// Replace a calendar. Conversations already measured keep the hours they started with.
 #[utoipa::path(put, path = "/v1/calendars/{id}", operation_id = "replace_calendar", tags = ["service levels", "admin"],
     params(("id" = String, Path, description = "calendar id (`cal_…`)")), request_body = CalendarBody,
-    responses((status = 200, body = Calendar), (status = 404, body = Problem), (status = 422, body = Problem),
+    responses((status = 200, body = CalendarView), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn replace_calendar(
     State(state): State<ApiState>,
     _: Admin,
     ApiPath(id): ApiPath<CalendarId>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CalendarBody>,
-) -> Result<Json<Calendar>, ApiError> {
+) -> Result<Json<CalendarView>, ApiError> {
     let saved = state
         .service_levels
-        .save_calendar(body.into_calendar(id), true)
+        .save_calendar(body.into_calendar(id)?, true)
         .await?;
-    Ok(Json(saved))
+    Ok(Json(CalendarView::of(saved, &headers)))
 }
 
 /// Delete a calendar; 409 while a policy counts in it.
