@@ -10,8 +10,8 @@ use crate::model::Channel;
 use crate::ports::{
     AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
     ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
-    MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue, RoutingStore, RuleStore,
-    SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
+    MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue, ReportStore, RoutingStore,
+    RuleStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -51,6 +51,7 @@ pub trait Store:
     + RuleStore
     + CannedStore
     + NoticeStore
+    + ReportStore
     + 'static
 {
 }
@@ -72,6 +73,7 @@ impl<T> Store for T where
         + RuleStore
         + CannedStore
         + NoticeStore
+        + ReportStore
         + 'static
 {
 }
@@ -110,6 +112,8 @@ pub struct Backend {
     pub canned: Arc<dyn CannedStore>,
     /// Each agent's notification settings and linked chat.
     pub notices: Arc<dyn NoticeStore>,
+    /// Reporting tracks and counters.
+    pub reports: Arc<dyn ReportStore>,
 }
 
 impl Backend {
@@ -133,6 +137,7 @@ impl Backend {
             rules: store.clone(),
             canned: store.clone(),
             notices: store.clone(),
+            reports: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -355,6 +360,9 @@ impl Backend {
             },
             notifications: crate::services::notify::Notifications {
                 store: self.notices.clone(),
+            },
+            reports: crate::services::reports::Reports {
+                store: self.reports.clone(),
             },
             config: Arc::new(http),
         }

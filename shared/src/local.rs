@@ -308,6 +308,19 @@ impl Local {
             .run(shutdown.clone()),
         );
 
+        let reports_store = Arc::new(self.store.clone());
+        let reports_task = tokio::spawn(
+            FeedConsumer {
+                feed: reports_store.clone(),
+                subscriber: Arc::new(crate::services::reports::ReportKeeper {
+                    conversations: reports_store.clone(),
+                    reports: reports_store.clone(),
+                    slas: reports_store,
+                }),
+            }
+            .run(shutdown.clone()),
+        );
+
         let sweep_store = self.store.clone();
         let (rights, retention, idle) = (self.rights, self.retention, self.away_after_idle);
         let mut sweep_stop = shutdown.clone();
@@ -382,6 +395,7 @@ impl Local {
         let _ = fanout_task.await;
         let _ = sla_task.await;
         let _ = rules_task.await;
+        let _ = reports_task.await;
         let _ = webhook_task.await;
         if let Some(task) = notify_task {
             let _ = task.await;

@@ -51,6 +51,7 @@ async fn main() -> Result<(), Error> {
             contacts: store.clone(),
             slas: store.clone(),
             rules: store.clone(),
+            reports: store.clone(),
             feed: store,
             retention,
         })

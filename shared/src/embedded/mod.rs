@@ -13,6 +13,7 @@ mod history;
 mod idempotency;
 mod proofs;
 mod queue;
+mod reports;
 mod routing;
 mod rows;
 mod schema;

@@ -84,6 +84,7 @@ pub struct ApiState {
     pub rules: crate::services::rules::Rules,
     pub canned: crate::services::canned::Canned,
     pub notifications: crate::services::notify::Notifications,
+    pub reports: crate::services::reports::Reports,
     pub config: Arc<HttpConfig>,
 }
 

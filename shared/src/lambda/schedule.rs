@@ -1,14 +1,18 @@
 //! The sweeper: an EventBridge schedule (`rate(1 minute)`) wakes it; it does the
 //! time-driven work of [`crate::services::sweep`], moves the SLA clocks on from the event
-//! log and tells their breaches ([`crate::services::sla`]), tells agents on Telegram what
+//! log and tells their breaches ([`crate::services::sla`]), keeps the report counters
+//! ([`crate::services::reports`]), tells agents on Telegram what
 //! needs them ([`crate::services::notify`]), and erases what is past its
 //! retention ([`crate::services::rights`]) when the stack keeps conversations for a time
 //! only.
 
 use super::Error;
-use crate::ports::{AgentStore, ContactStore, ConversationStore, EventFeed, RuleStore, SlaStore};
+use crate::ports::{
+    AgentStore, ContactStore, ConversationStore, EventFeed, ReportStore, RuleStore, SlaStore,
+};
 use crate::services::erasure::Retention;
 use crate::services::notify::{Notifier, PASS_BATCHES};
+use crate::services::reports::ReportKeeper;
 use crate::services::rights::Rights;
 use crate::services::rule_runs::RuleRunner;
 use crate::services::rule_runs::run_timers;
@@ -30,6 +34,7 @@ pub struct Sweeper {
     pub contacts: Arc<dyn ContactStore>,
     pub slas: Arc<dyn SlaStore>,
     pub rules: Arc<dyn RuleStore>,
+    pub reports: Arc<dyn ReportStore>,
     pub feed: Arc<dyn EventFeed>,
     /// Erasure past the retention, when there is one.
     pub retention: Option<(Rights, Retention)>,
@@ -87,9 +92,21 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
             calendars: sweeper.slas.clone(),
         }),
     };
+    let counter = FeedConsumer {
+        feed: sweeper.feed.clone(),
+        subscriber: Arc::new(ReportKeeper {
+            conversations: sweeper.conversations.clone(),
+            reports: sweeper.reports.clone(),
+            slas: sweeper.slas.clone(),
+        }),
+    };
     // What the log told since the last sweep, a bounded number of batches a minute: the
-    // clocks, then the rules on agents' changes and reopens.
-    for (job, consumer) in [("SLA keeper", &keeper), ("rules", &runner)] {
+    // clocks, the rules on agents' changes and reopens, and the report counters.
+    for (job, consumer) in [
+        ("SLA keeper", &keeper),
+        ("rules", &runner),
+        ("reports", &counter),
+    ] {
         done(job, follow(consumer).await.map_err(|e| e.to_string()));
     }
     let breaches = done(

@@ -15,6 +15,7 @@ mod inbound;
 mod language;
 mod message;
 mod notice;
+mod report;
 mod rule;
 mod service_level;
 mod sla;
@@ -56,6 +57,10 @@ pub use message::{
 pub use notice::{
     AgentNotifications, LINK_CODE_MINUTES, LinkCode, Notice, NoticeKind, NoticePrefs, TelegramLink,
     digest as notice_digest, handles as mention_handles, mentioned,
+};
+pub use report::{
+    BUCKET_SECS, Count, CountedResolution, Dimension, FCR_REOPEN_WINDOW, Fact, Metric, Occurrence,
+    ReportTrack, Snapshot, Tally, bin_of, bin_value, bucket_of,
 };
 pub use rule::{
     Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, TimerPlace, Trigger,

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod page_link;
 pub mod proof;
 pub mod recipient;
+pub mod reports;
 pub mod rights;
 pub mod route;
 pub mod router;

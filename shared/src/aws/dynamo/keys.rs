@@ -35,10 +35,22 @@ pub const NOTICES: &str = "NOTICES";
 pub const TIMERS: &str = "TIMERS";
 /// Beside a conversation: its service-level clocks.
 pub const SLA: &str = "#SLA";
+/// Beside a conversation: where it stands for reporting.
+pub const REPORT: &str = "#REPORT";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the
 /// sweeper must next look (gsi2).
 pub const SLA_DUE: &str = "SLADUE";
 pub const SLA_WAKE: &str = "SLAWAKE";
+
+/// The partition of a reporting dimension's counters.
+pub fn report_counters(dimension: &str) -> String {
+    format!("RPT#{dimension}")
+}
+
+/// A counter's sort key: its half hour, then its metric.
+pub fn report_counter(bucket: i64, metric: &str) -> String {
+    format!("{:012}#{metric}", bucket.max(0))
+}
 
 pub fn conversation(id: ConversationId) -> String {
     format!("CV#{id}")

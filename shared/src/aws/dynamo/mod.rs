@@ -39,6 +39,8 @@
 //! | a conversation's SLA clocks                      | `pk=CV#<id>`, `sk=#SLA`                                    |
 //! | … those owing a target, soonest due first        | gsi1 `SLADUE` / `<due ms>#<id>`                            |
 //! | … those with a breach to tell, by when           | gsi2 `SLAWAKE` / `<wake ms>#<id>`                          |
+//! | a conversation's reporting track                 | `pk=CV#<id>`, `sk=#REPORT` (JSON `body`, version `v`)      |
+//! | reporting counters of a dimension, by half hour  | `pk=RPT#<dimension>`, `sk=<bucket secs>#<metric>`          |
 //! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
 //! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |
 //! | the deliveries about a conversation or contact   | gsi2 `WHDS#<conversation, else contact>` / `<id>`          |
@@ -70,6 +72,7 @@ mod items;
 mod keys;
 mod list;
 mod proofs;
+mod reports;
 mod routing;
 mod settings;
 mod sla;

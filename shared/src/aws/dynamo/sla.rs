@@ -18,7 +18,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-fn json_item<T: serde::Serialize>(pk: &str, sk: &str, value: &T) -> PortResult<Item> {
+pub(super) fn json_item<T: serde::Serialize>(pk: &str, sk: &str, value: &T) -> PortResult<Item> {
     let body = serde_json::to_string(value)
         .map_err(|e| PortError::Internal(format!("encoding an item: {e}")))?;
     Ok(Item::from([
@@ -28,7 +28,7 @@ fn json_item<T: serde::Serialize>(pk: &str, sk: &str, value: &T) -> PortResult<I
     ]))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> PortResult<T> {
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> PortResult<T> {
     let body = items::string(item, "body")
         .ok_or_else(|| PortError::Internal("an item without its body".into()))?;
     serde_json::from_str(&body)

@@ -75,7 +75,7 @@ pub fn page_request(
     })
 }
 
-fn parse_or<T>(
+pub(super) fn parse_or<T>(
     value: Option<&str>,
     what: &str,
     parse: impl Fn(&str) -> Option<T>,

@@ -9,6 +9,7 @@ mod messages;
 mod notifications;
 mod problems_doc;
 mod replies;
+mod reports;
 mod rules;
 mod service_levels;
 mod webhooks;
@@ -97,6 +98,7 @@ macro_rules! operations {
             [canned::list_macros, canned::create_macro],
             [canned::replace_macro, canned::delete_macro],
             [canned::run_macro],
+            [reports::summary],
         }
     };
 }

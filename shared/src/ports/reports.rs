@@ -1,0 +1,28 @@
+use super::PortResult;
+use crate::model::{ConversationId, Count, Dimension, Metric, ReportTrack, Tally};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+/// Reporting: each conversation's track, and the counters per half hour and dimension
+/// that reports add up (see `model::report`).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn report_track(&self, id: ConversationId) -> PortResult<Option<ReportTrack>>;
+
+    /// Stores `track` if its stored version is still `track.version` (0: none stored
+    /// yet), else `Conflict`, and adds `counts` to the counters, all or nothing; returns
+    /// the track with its version bumped. At most [`MAX_COUNTS`] counters at once.
+    async fn record(&self, track: &ReportTrack, counts: &[Count]) -> PortResult<ReportTrack>;
+
+    /// The counters of `dimension` added up per metric over the half hours starting in
+    /// `from..until` (UTC seconds).
+    async fn tallies(
+        &self,
+        dimension: &Dimension,
+        from: i64,
+        until: i64,
+    ) -> PortResult<BTreeMap<Metric, Tally>>;
+}
+
+/// Distinct counters one record may touch (a transaction's items, less the track's).
+pub const MAX_COUNTS: usize = 99;
