@@ -90,11 +90,10 @@ impl ReportKeeper {
                     .await?
                     .map(|e| e.kind)
                 {
-                    Some(EventKind::StatusChanged { to, .. })
-                        if to == ConversationStatus::Resolved =>
-                    {
-                        Occurrence::Resolved(at)
-                    }
+                    Some(EventKind::StatusChanged {
+                        to: ConversationStatus::Resolved,
+                        ..
+                    }) => Occurrence::Resolved(at),
                     Some(EventKind::StatusChanged { .. }) if track.resolved => {
                         Occurrence::Reopened(at)
                     }

@@ -31,6 +31,7 @@ mod lambda_webhooks;
 mod notifications;
 mod pages;
 mod pbx;
+mod reports;
 mod rights;
 mod rules;
 mod service_levels;
