@@ -49,6 +49,9 @@ pub struct App {
     base: String,
     /// A client that never follows redirects and never uses a proxy.
     pub http: reqwest::Client,
+    /// The Unix second the fake PBX counts its events back from: one clock for a whole
+    /// test, so two events 15 s apart are 15 s apart however long the test takes.
+    pub pbx_clock: i64,
 }
 
 impl App {
@@ -81,6 +84,7 @@ impl App {
             child: None,
             base: String::new(),
             http,
+            pbx_clock: crate::unix_now(),
         };
         app.start().await;
         app

@@ -43,13 +43,14 @@ impl App {
             .expect("the app answers")
     }
 
-    /// Posts a JSON event sent `ago` seconds ago, and asserts a 200.
+    /// Posts a JSON event sent `ago` seconds before the test's PBX clock (when the app
+    /// started), and asserts a 200.
     pub async fn pbx_event(&self, event: &Value, ago: i64) {
         let response = self
             .post_pbx_signed(
                 "application/json",
                 event.to_string().into_bytes(),
-                unix_now() - ago,
+                self.pbx_clock - ago,
                 PBX_SECRET,
             )
             .await;
