@@ -57,11 +57,16 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the bench data folder");
     println!("bench data: {}", dir.display());
 
-    // `BENCH_ONLY=rules`, `languages` or `sla`: that section alone, on fresh files.
+    // `BENCH_ONLY=rules`, `languages`, `sla` or `reports`: that section alone, on fresh
+    // files.
     match std::env::var("BENCH_ONLY").as_deref() {
         Ok("rules") => return rt.block_on(router_with_rules(&dir)),
         Ok("languages") => return rt.block_on(router_with_languages(&dir)),
         Ok("sla") => return rt.block_on(sla_sweep(&dir)),
+        Ok("reports") => {
+            rt.block_on(router_with_reports(&dir));
+            return rt.block_on(report_summary(&dir));
+        }
         _ => {}
     }
 
@@ -72,6 +77,8 @@ fn main() {
     rt.block_on(router_with_rules(&dir));
     rt.block_on(router_with_languages(&dir));
     rt.block_on(sla_sweep(&dir));
+    rt.block_on(router_with_reports(&dir));
+    rt.block_on(report_summary(&dir));
     rt.block_on(router_with_agents(&dir));
 
     let cases = rt.block_on(ListCases::find(&large));
@@ -888,6 +895,189 @@ async fn sla_sweep(dir: &Path) {
         "   first 25 in due order: {:.2} ms ({} read)",
         t.elapsed().as_secs_f64() * 1000.0,
         page.len()
+    );
+    drop(store);
+    remove_db(&path);
+}
+
+/// The router path with the report keeper off, then on (following the log as the local
+/// server runs it), each on a fresh file: what counting costs the router, and how long
+/// the keeper takes to count what the router stored.
+async fn router_with_reports(dir: &Path) {
+    use shared::ports::EventFeed;
+    use shared::services::reports::ReportKeeper;
+    use shared::services::subscriber::FeedConsumer;
+    println!("\n== router with the report keeper off and on: 10 × (enqueue 1,024, drain)");
+    for on in [false, true] {
+        let path = dir.join(format!("reports-{on}-{}.db", std::process::id()));
+        remove_db(&path);
+        let store = Arc::new(Embedded::open(&path).expect("create the store"));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let keeper = on.then(|| {
+            tokio::spawn(
+                FeedConsumer {
+                    feed: store.clone(),
+                    subscriber: Arc::new(ReportKeeper {
+                        conversations: store.clone(),
+                        reports: store.clone(),
+                        slas: store.clone(),
+                    }),
+                }
+                .run(stopped),
+            )
+        });
+        // The keeper's first read marks where it starts: from here on.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let run = format!("k{on}-{}", std::process::id());
+        let mut drained = Drained::default();
+        for round in 0..10 {
+            let messages = (0..1024).map(|i| inbound(&run, round * 1024 + i, 0));
+            enqueue(&store, messages).await;
+            drained.add(&drain(&store, 1024, Duration::MAX, false).await);
+        }
+        drained.print(&format!(
+            "router, reports {}",
+            if on { "on" } else { "off" }
+        ));
+        if let Some(keeper) = keeper {
+            let t = Instant::now();
+            let latest = store.latest_cursor().await.expect("the log's end");
+            while store
+                .consumer_position("reports")
+                .await
+                .expect("the keeper's place")
+                .is_none_or(|at| at.parse::<i64>().ok() < latest.parse::<i64>().ok())
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            println!(
+                "   the keeper caught up {:.2} s after the router finished",
+                t.elapsed().as_secs_f64()
+            );
+            let _ = stop.send(true);
+            let _ = keeper.await;
+        }
+        drop(store);
+        remove_db(&path);
+    }
+}
+
+/// The report summary over 30 days of 100,000 conversations and 1,000,000 messages: the
+/// counters the keeper would keep (each conversation's occurrences through the model,
+/// its counters recorded at once), then the summary read as the API reads it.
+async fn report_summary(dir: &Path) {
+    use shared::model::{BUCKET_SECS, Dimension, Occurrence, ReportTrack, Snapshot};
+    use shared::ports::ReportStore;
+    use shared::services::reports::{Reports, Span};
+    const CONVERSATIONS: usize = 100_000;
+    const EXCHANGES: usize = 5;
+    const DAYS: i64 = 30;
+    println!(
+        "\n== report summary: {CONVERSATIONS} conversations, {} messages over {DAYS} days",
+        CONVERSATIONS * EXCHANGES * 2
+    );
+    let path = dir.join(format!("reports-{}.db", std::process::id()));
+    remove_db(&path);
+    let store = Arc::new(Embedded::open(&path).expect("create the reports store"));
+    let agents: Vec<AgentId> = (0..AGENTS).map(|_| AgentId::new()).collect();
+    let channels = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Telegram,
+        Channel::Sms,
+        Channel::Voice,
+    ];
+    let end = chrono::Utc::now().date_naive();
+    let start = (end - chrono::Days::new(DAYS as u64 - 1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let step = DAYS * 86_400 / CONVERSATIONS as i64;
+    let started = Instant::now();
+    let records = (0..CONVERSATIONS).map(|i| {
+        let store = store.clone();
+        let agent = agents[i % AGENTS];
+        let snapshot = Snapshot {
+            channel: channels[i % channels.len()],
+            team_id: None,
+            assignee_id: Some(agent),
+            priority: Priority::Normal,
+            tags: vec![format!("topic-{}", i % 20)],
+        };
+        async move {
+            let dims = snapshot.dimensions(None);
+            let mut track = ReportTrack::new(ConversationId::new());
+            let mut at = start + chrono::Duration::seconds(i as i64 * step);
+            let mut occurrences = vec![Occurrence::Created(at)];
+            for n in 0..EXCHANGES {
+                occurrences.push(Occurrence::CustomerMessage(at));
+                at += chrono::Duration::seconds(30 + (percent(i * 7 + n, 3) * 36) as i64);
+                occurrences.push(Occurrence::AgentReply(at, agent));
+                at += chrono::Duration::seconds(60);
+            }
+            occurrences.push(Occurrence::Resolved(at));
+            let counts: Vec<_> = occurrences
+                .into_iter()
+                .flat_map(|o| track.apply(o, None, &dims))
+                .flat_map(|fact| fact.counts(&dims))
+                .collect();
+            // What the keeper records change by change, recorded at once.
+            for chunk in counts.chunks(90) {
+                track = store.record(&track, chunk).await.expect("record counters");
+            }
+        }
+    });
+    futures::stream::iter(records)
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    println!(
+        "   counters of {CONVERSATIONS} conversations recorded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let reports = Reports {
+        store: store.clone(),
+    };
+    let span = Span::new(
+        end - chrono::Days::new(DAYS as u64 - 1),
+        end,
+        chrono_tz::Tz::UTC,
+    )
+    .expect("a span");
+    for (name, dimension) in [
+        ("everyone", Dimension::all()),
+        ("one agent", Dimension::agent(agents[0])),
+    ] {
+        let mut timings = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            let (now, _) = reports
+                .summary(&dimension, &span, false)
+                .await
+                .expect("a summary");
+            black_box(now);
+            timings.push(t.elapsed());
+        }
+        timings.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "   summary of 30 days (with the 30 before), {name}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(timings[timings.len() / 2]),
+            ms(timings[timings.len() * 99 / 100]),
+            ms(timings[timings.len() - 1])
+        );
+    }
+    // On DynamoDB the same summary reads one item per half hour and metric counted, in
+    // two Queries (the period and the one before).
+    let (from, until) = span.buckets();
+    let tallies = store
+        .tallies(&Dimension::all(), from, until)
+        .await
+        .expect("tallies");
+    let half_hours = (until - from) / BUCKET_SECS;
+    let bins: usize = tallies.values().map(|t| t.bins.len()).sum();
+    println!(
+        "   everyone's 30 days: {half_hours} half hours × {} metrics counted; {bins} histogram bins in all",
+        tallies.len()
     );
     drop(store);
     remove_db(&path);

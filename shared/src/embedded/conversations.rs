@@ -95,8 +95,8 @@ impl ConversationStore for Embedded {
                     .and_then(|mut s| s.execute([&from_id, &to]))
                     .map_err(sql)?;
                 }
-                // The folded conversation's tags and clocks go with it.
-                for table in ["conversation_tags", "conversation_sla"] {
+                // The folded conversation's tags, clocks and report track go with it.
+                for table in ["conversation_tags", "conversation_sla", "report_tracks"] {
                     conn.prepare_cached(&format!("DELETE FROM {table} WHERE conversation_id = ?1"))
                         .and_then(|mut s| s.execute([&from_id]))
                         .map_err(sql)?;

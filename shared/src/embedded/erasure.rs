@@ -296,6 +296,7 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             "DELETE FROM customer_links WHERE conversation_id = ?1",
             "DELETE FROM conversation_tags WHERE conversation_id = ?1",
             "DELETE FROM conversation_sla WHERE conversation_id = ?1",
+            "DELETE FROM report_tracks WHERE conversation_id = ?1",
             "DELETE FROM conversations WHERE id = ?1",
             // The event log names what it erases by id: those entries go too.
             "DELETE FROM change_log WHERE conversation_id = ?1",

@@ -67,7 +67,13 @@ impl ReportStore for Embedded {
                             count = count + excluded.count, sum = sum + excluded.sum",
                     )
                     .map_err(sql)?;
+                let mut tag = conn
+                    .prepare_cached("INSERT OR IGNORE INTO report_tags (tag) VALUES (?1)")
+                    .map_err(sql)?;
                 for c in &counts {
+                    if let Some(name) = c.dimension.tag_name() {
+                        tag.execute([name]).map_err(sql)?;
+                    }
                     add.execute(params![
                         c.dimension.as_str(),
                         c.bucket,
@@ -118,6 +124,45 @@ impl ReportStore for Embedded {
                     }
                 }
                 Ok(tallies)
+            })
+            .await
+    }
+
+    async fn per_half_hour(
+        &self,
+        dimension: &Dimension,
+        metric: Metric,
+        from: i64,
+        until: i64,
+    ) -> PortResult<Vec<(i64, i64)>> {
+        let dimension = dimension.as_str().to_owned();
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT bucket, SUM(count) FROM report_counts
+                         WHERE dimension = ?1 AND bucket >= ?2 AND bucket < ?3 AND metric = ?4
+                         GROUP BY bucket ORDER BY bucket",
+                    )
+                    .map_err(sql)?;
+                let rows = statement
+                    .query_map(params![dimension, from, until, metric.as_str()], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .map_err(sql)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+            })
+            .await
+    }
+
+    async fn counted_tags(&self) -> PortResult<Vec<String>> {
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached("SELECT tag FROM report_tags ORDER BY tag")
+                    .map_err(sql)?;
+                let rows = statement.query_map([], |row| row.get(0)).map_err(sql)?;
+                rows.collect::<rusqlite::Result<Vec<String>>>().map_err(sql)
             })
             .await
     }

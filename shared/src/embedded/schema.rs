@@ -304,8 +304,8 @@ pub const STORE: &[&str] = &[
     // 19: the agents' labels for each contact, and whether they are a VIP.
     "ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE contacts ADD COLUMN vip INTEGER NOT NULL DEFAULT 0;",
-    // 20: reporting: each conversation's track as JSON, and the counters per dimension,
-    // half hour, metric and histogram bin.
+    // 20: reporting: each conversation's track as JSON, the counters per dimension, half
+    // hour, metric and histogram bin, and every tag counted.
     "CREATE TABLE report_tracks (
         conversation_id TEXT PRIMARY KEY,
         body TEXT NOT NULL,
@@ -319,7 +319,8 @@ pub const STORE: &[&str] = &[
         count INTEGER NOT NULL,
         sum INTEGER NOT NULL,
         PRIMARY KEY (dimension, bucket, metric, bin)
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    CREATE TABLE report_tags (tag TEXT PRIMARY KEY) WITHOUT ROWID;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

@@ -27,6 +27,10 @@ use std::sync::Arc;
 /// changes) at most, 100 entries each; what is left waits for the next minute.
 const KEEPER_BATCHES: usize = 200;
 
+/// How long one sweep follows the log for each of its readers at most, so that under a
+/// backlog each gets its share of the minute (the function's timeout is 50 s).
+const FOLLOW_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the sweeper works on.
 #[derive(Clone)]
 pub struct Sweeper {
@@ -183,9 +187,13 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
 
 /// Hands a subscriber what the log told since it last read, a bounded number of batches.
 async fn follow(consumer: &FeedConsumer) -> crate::services::error::ServiceResult<usize> {
+    let started = std::time::Instant::now();
     let mut position = None;
     let mut batches = 0;
-    while batches < KEEPER_BATCHES && consumer.step(&mut position).await? {
+    while batches < KEEPER_BATCHES
+        && started.elapsed() < FOLLOW_BUDGET
+        && consumer.step(&mut position).await?
+    {
         batches += 1;
     }
     Ok(batches)

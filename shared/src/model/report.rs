@@ -34,8 +34,9 @@ pub const FCR_REOPEN_WINDOW: Duration = Duration::days(7);
 /// Conversation tags counted as dimensions, at most (the first ones, in order).
 pub const MAX_TAG_DIMENSIONS: usize = 10;
 
-/// Recent log entries a track remembers, so a batch handed over twice counts once.
-const TAKEN_KEPT: usize = 64;
+/// Recent log entries a track remembers, so a batch handed over twice counts once: more
+/// than one batch of the log holds.
+const TAKEN_KEPT: usize = 128;
 
 /// What is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -53,10 +54,12 @@ pub enum Metric {
     ResolutionTimeBusiness,
     FirstContactResolutions,
     Reopened,
+    /// A tag put on a conversation (counted for that tag only).
+    Tagged,
 }
 
 impl Metric {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Conversations,
         Self::IncomingMessages,
         Self::OutgoingMessages,
@@ -69,6 +72,7 @@ impl Metric {
         Self::ResolutionTimeBusiness,
         Self::FirstContactResolutions,
         Self::Reopened,
+        Self::Tagged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +89,7 @@ impl Metric {
             Self::ResolutionTimeBusiness => "resolution_time_business",
             Self::FirstContactResolutions => "first_contact_resolutions",
             Self::Reopened => "reopened",
+            Self::Tagged => "tagged",
         }
     }
 
@@ -119,6 +124,10 @@ impl Dimension {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+    /// The tag, for a tag's dimension.
+    pub fn tag_name(&self) -> Option<&str> {
+        self.0.strip_prefix("tag:")
     }
     /// As stored; no check that it names anything.
     pub fn from_stored(text: String) -> Self {
@@ -267,6 +276,14 @@ impl Fact {
         }
     }
 
+    /// `tag` put on the conversation at `at`: counted for the tag alone.
+    pub fn tagged(at: DateTime<Utc>, tag: &str) -> Self {
+        Self {
+            dimensions: Some(vec![Dimension::tag(tag)]),
+            ..Self::count(Metric::Tagged, at)
+        }
+    }
+
     fn timed(metric: Metric, at: DateTime<Utc>, secs: u64) -> Self {
         Self {
             secs: Some(secs),
@@ -320,6 +337,10 @@ pub struct ReportTrack {
     pub waiting_since: Option<DateTime<Utc>>,
     pub agent_replies: u32,
     pub resolved: bool,
+    /// Its start came before counting began: until a reopen starts a cycle afresh, only
+    /// volumes are counted (no times, no first-contact resolution).
+    #[serde(default)]
+    pub partial: bool,
     pub fcr: Option<CountedResolution>,
     /// Ids of the log entries already counted, newest last.
     pub taken: Vec<String>,
@@ -336,8 +357,18 @@ impl ReportTrack {
             waiting_since: None,
             agent_replies: 0,
             resolved: false,
+            partial: false,
             fcr: None,
             taken: Vec::new(),
+        }
+    }
+
+    /// The track of a conversation begun before counting did, met first at a later
+    /// change.
+    pub fn joined_late(conversation_id: ConversationId) -> Self {
+        Self {
+            partial: true,
+            ..Self::new(conversation_id)
         }
     }
 
@@ -383,7 +414,9 @@ impl ReportTrack {
                     // Its reopen comes next in the log; the message starts that cycle.
                     self.reopen(at, &mut facts);
                 }
-                if self.answered {
+                if self.partial {
+                    // Whether it is a first message or a later one is not known.
+                } else if self.answered {
                     self.waiting_since.get_or_insert(at);
                 } else {
                     self.first_waiting_since.get_or_insert(at);
@@ -426,7 +459,7 @@ impl ReportTrack {
                 }
                 self.resolved = true;
                 facts.push(Fact::count(Metric::Resolutions, at));
-                if let Some(since) = self.cycle_since {
+                if let Some(since) = self.cycle_since.filter(|_| !self.partial) {
                     facts.extend(timed(
                         Metric::ResolutionTime,
                         Metric::ResolutionTimeBusiness,
@@ -434,7 +467,7 @@ impl ReportTrack {
                         at,
                     ));
                 }
-                if self.agent_replies == 1 {
+                if self.agent_replies == 1 && !self.partial {
                     facts.push(Fact::count(Metric::FirstContactResolutions, at));
                     self.fcr = Some(CountedResolution {
                         at,
@@ -457,6 +490,7 @@ impl ReportTrack {
 
     fn reopen(&mut self, at: DateTime<Utc>, facts: &mut Vec<Fact>) {
         self.resolved = false;
+        self.partial = false;
         facts.push(Fact::count(Metric::Reopened, at));
         if let Some(fcr) = self.fcr.take()
             && at - fcr.at <= FCR_REOPEN_WINDOW
@@ -689,6 +723,48 @@ mod tests {
             !later
                 .iter()
                 .any(|f| f.metric == Metric::FirstContactResolutions)
+        );
+    }
+
+    #[test]
+    fn a_conversation_begun_before_counting_counts_volumes_until_a_reopen() {
+        let agent = AgentId::new();
+        let mut t = ReportTrack::joined_late(ConversationId::new());
+        let facts = run(
+            &mut t,
+            &[
+                Occurrence::CustomerMessage(at("2026-12-01T10:00:00Z")),
+                Occurrence::AgentReply(at("2026-12-01T10:10:00Z"), agent),
+                Occurrence::Resolved(at("2026-12-01T11:00:00Z")),
+            ],
+            None,
+        );
+        let metrics: Vec<Metric> = facts.iter().map(|f| f.metric).collect();
+        assert_eq!(
+            metrics,
+            [
+                Metric::IncomingMessages,
+                Metric::OutgoingMessages,
+                Metric::Resolutions
+            ],
+            "no times and no first-contact resolution from half a history"
+        );
+        let again = run(
+            &mut t,
+            &[
+                Occurrence::CustomerMessage(at("2026-12-02T10:00:00Z")),
+                Occurrence::AgentReply(at("2026-12-02T10:05:00Z"), agent),
+                Occurrence::Resolved(at("2026-12-02T11:00:00Z")),
+            ],
+            None,
+        );
+        assert_eq!(timed(&again, Metric::FirstResponse), [300]);
+        assert_eq!(
+            again
+                .iter()
+                .filter(|f| f.metric == Metric::FirstContactResolutions)
+                .count(),
+            1
         );
     }
 

@@ -22,7 +22,21 @@ pub trait ReportStore: Send + Sync {
         from: i64,
         until: i64,
     ) -> PortResult<BTreeMap<Metric, Tally>>;
+
+    /// How many of `metric` each half hour in `from..until` holds for `dimension`, in
+    /// order; half hours with none are left out.
+    async fn per_half_hour(
+        &self,
+        dimension: &Dimension,
+        metric: Metric,
+        from: i64,
+        until: i64,
+    ) -> PortResult<Vec<(i64, i64)>>;
+
+    /// Every tag that has had a counter, by name.
+    async fn counted_tags(&self) -> PortResult<Vec<String>>;
 }
 
-/// Distinct counters one record may touch (a transaction's items, less the track's).
-pub const MAX_COUNTS: usize = 99;
+/// Distinct counters one record may touch (a transaction's items, less the track's and
+/// the tags').
+pub const MAX_COUNTS: usize = 98;

@@ -1,6 +1,7 @@
 //! The report store's contract, on SQLite and on DynamoDB: a conversation's track saves
 //! only on the version read, with its counters added in the same write or not at all,
-//! and a dimension's counters add up per metric over a range of half hours.
+//! and a dimension's counters add up per metric over a range of half hours, or are read
+//! half hour by half hour; the tags counted are known.
 
 use shared::backend::Store;
 use shared::model::{BUCKET_SECS, ConversationId, Count, Dimension, Metric, ReportTrack, bin_of};
@@ -109,4 +110,22 @@ async fn counters_add_up_with_the_track_saved_on_its_version(store: &dyn Store) 
         .unwrap();
     assert_eq!(theirs[&Metric::Conversations].count, 1);
     assert_eq!(theirs.len(), 1);
+
+    // Half hour by half hour, the ones with none left out.
+    let per = store
+        .per_half_hour(
+            &mine,
+            Metric::FirstResponse,
+            base - BUCKET_SECS,
+            base + 3 * BUCKET_SECS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(per, vec![(base, 1), (base + BUCKET_SECS, 1)]);
+    // Both tags are known to the reports.
+    let tags = store.counted_tags().await.unwrap();
+    for dimension in [&mine, &other] {
+        let name = dimension.tag_name().unwrap().to_owned();
+        assert!(tags.contains(&name), "{name} in {tags:?}");
+    }
 }

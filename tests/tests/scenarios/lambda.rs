@@ -477,3 +477,56 @@ async fn each_function_handles_a_batch_of_ten_within_128_mb() {
         assert!(peak < LIMIT_KIB, "{} peaked at {peak} KiB", function.name);
     }
 }
+
+/// On AWS the sweeper keeps the report counters from the event log: a conversation
+/// answered once and resolved counts once, however often the sweeper runs.
+#[tokio::test]
+async fn the_sweeper_counts_each_conversation_once_for_the_reports() {
+    let mut stack = Stack::start().await;
+    let mut stream = TableStream::new(&stack.cloud.endpoint, &stack.cloud.settings.table);
+    let key = stack
+        .cloud
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await;
+    // The first sweep finds where the log stands: counting starts from then on.
+    stack.sweep().await;
+    submit(&mut stack, "asks@example.com", "Where is my parcel?").await;
+    stack.drain(Source::Inbound).await;
+    stack.deliver_stream(&mut stream).await;
+    let id = stack.all_conversations(&key).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let reply = stack
+        .api(
+            "POST",
+            &format!("/v1/conversations/{id}/replies"),
+            &key,
+            Some(&json!({ "text": "On its way" })),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    let resolved = stack
+        .api(
+            "PATCH",
+            &format!("/v1/conversations/{id}"),
+            &key,
+            Some(&json!({ "status": "resolved" })),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text());
+    stack.deliver_stream(&mut stream).await;
+    // Past the feed's settling second.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    for _ in 0..2 {
+        stack.sweep().await;
+        let summary = stack.get_ok(&key, "/v1/reports/summary").await;
+        assert_eq!(summary["conversations_count"], 1, "{summary}");
+        assert_eq!(summary["incoming_messages_count"], 1, "{summary}");
+        assert_eq!(summary["outgoing_messages_count"], 1, "{summary}");
+        assert_eq!(summary["resolutions_count"], 1, "{summary}");
+        assert_eq!(summary["first_contact_resolutions_count"], 1, "{summary}");
+        assert_eq!(summary["first_response"]["count"], 1, "{summary}");
+    }
+}

@@ -1,7 +1,8 @@
 //! Measuring support on the local binary: a scripted run of conversations on the web
 //! form, Telegram and SMS, answered, resolved and reopened by two agents. The summary
 //! equals what the test works out from the script and the timestamps the API shows, for
-//! everyone, for one channel and for each agent, who may read only their own.
+//! everyone, for one channel and for each agent, who may read only their own; so do the
+//! time series, the reports side by side, the CSV and the hourly load.
 
 use e2e::{
     ADMIN, AGENT, App, DEADLINE, FakeTelegram, FakeTwilio, eventually, message_update, new_sid,
@@ -280,15 +281,16 @@ async fn the_summary_counts_what_the_team_did_for_everyone_each_channel_and_each
     assert_eq!(expected.reply_time.len(), 3);
     assert_eq!(expected.resolution.len(), 15);
 
-    let summary = |query: String, key: String| {
+    let report = |path: String, key: String| {
         let app = &app;
         async move {
             let (status, body, raw) =
-                status_and_json(app.get(&key, &format!("/v1/reports/summary{query}")).await).await;
-            assert_eq!(status.as_u16(), 200, "{raw}");
+                status_and_json(app.get(&key, &format!("/v1/reports/{path}")).await).await;
+            assert_eq!(status.as_u16(), 200, "{path}: {raw}");
             body
         }
     };
+    let summary = |query: String, key: String| report(format!("summary{query}"), key);
     // The counters follow the log within a second or so.
     let all = eventually("the counters caught up", DEADLINE, async || {
         let s = summary(String::new(), key.clone()).await;
@@ -391,13 +393,112 @@ async fn the_summary_counts_what_the_team_did_for_everyone_each_channel_and_each
     .await;
     assert_eq!(solar["since"], today.to_string());
     assert_eq!(solar["conversations_count"], 15, "{solar}");
+    // Day by day: today holds them all.
+    let series = report(
+        "timeseries?metric=conversations_count&group_by=day".into(),
+        key.clone(),
+    )
+    .await;
+    let points = series["points"].as_array().expect("points");
+    assert_eq!(points.len(), 7, "{series}");
+    assert_eq!(points[6]["value"], 15.0, "{series}");
+    let total: f64 = points.iter().filter_map(|p| p["value"].as_f64()).sum();
+    assert_eq!(total, 15.0, "{series}");
+
+    // Side by side: each channel had five; each agent their own replies.
+    let by_channel = report("by/channel".into(), key.clone()).await;
+    let rows = by_channel["items"].as_array().expect("items");
+    assert_eq!(rows.len(), 3, "{by_channel}");
+    assert!(
+        rows.iter().all(|r| r["conversations_count"] == 5),
+        "{by_channel}"
+    );
+    let by_agent = report("by/agent".into(), key.clone()).await;
+    for (name, replies) in [("Ada", 9), ("Bea", 6)] {
+        let row = by_agent["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {by_agent}"));
+        assert_eq!(row["outgoing_messages_count"], replies, "{row}");
+    }
+    let (status, _, _) = status_and_json(app.get(&team.ada.0, "/v1/reports/by/agent").await).await;
+    assert_eq!(status.as_u16(), 403, "side by side is for admins");
+
+    // The same as CSV, to open in a spreadsheet.
+    let csv = app.get(key, "/v1/reports/summary?format=csv").await;
+    assert_eq!(csv.status().as_u16(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/csv")),
+        "{:?}",
+        csv.headers()
+    );
+    let text = csv.text().await.expect("a body");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("since,until,dimension,conversations_count,"),
+        "{text}"
+    );
+    assert!(lines[1].contains(",all,15,21,15,15,3,6,0.4,12,"), "{text}");
+
+    // When customers write: Telegram's seven messages, in the hours of today they came.
+    let volume = report("volume?weeks=1".into(), key.clone()).await;
+    let telegram = volume["hourly"]
+        .as_array()
+        .expect("hourly")
+        .iter()
+        .find(|c| c["channel"] == "telegram")
+        .expect("telegram");
+    assert_eq!(telegram["total"], 7, "{volume}");
+    let hourly: f64 = telegram["by_weekday"]
+        .as_array()
+        .expect("weekdays")
+        .iter()
+        .flat_map(|d| {
+            d.as_array()
+                .expect("hours")
+                .iter()
+                .filter_map(Value::as_f64)
+        })
+        .sum();
+    assert_eq!(hourly, 7.0, "{volume}");
+
+    // A tag put on conversations this week, and none the week before, is rising.
+    for (id, _, _) in conversations.iter().take(2) {
+        let (status, _, raw) = status_and_json(
+            app.patch_json(
+                key,
+                &format!("/v1/conversations/{id}"),
+                &json!({ "tags": ["payment"] }),
+            )
+            .await,
+        )
+        .await;
+        assert!(status.is_success(), "{raw}");
+    }
+    let rising = eventually("the tag counted", DEADLINE, async || {
+        let volume = report("volume?weeks=1".into(), key.clone()).await;
+        let first = volume["rising_tags"].get(0)?.clone();
+        (first["tag"] == "payment" && first["this_week"] == 2).then_some(first)
+    })
+    .await;
+    assert_eq!(rising["last_week"], 0, "{rising}");
+    assert_eq!(rising["growth"], Value::Null, "{rising}");
+
     for bad in [
-        "?since=yesterday",
-        "?tz=Mars/Olympus",
-        "?since=2026-12-05&until=2026-12-01",
+        "timeseries?metric=happiness",
+        "summary?format=xml",
+        "summary?since=yesterday",
+        "summary?tz=Mars/Olympus",
+        "summary?since=2026-12-05&until=2026-12-01",
+        "volume?weeks=0",
     ] {
         let (status, _, raw) =
-            status_and_json(app.get(key, &format!("/v1/reports/summary{bad}")).await).await;
+            status_and_json(app.get(key, &format!("/v1/reports/{bad}")).await).await;
         assert!(
             [400, 422].contains(&status.as_u16()),
             "{bad}: {status} {raw}"

@@ -37,6 +37,8 @@ pub const TIMERS: &str = "TIMERS";
 pub const SLA: &str = "#SLA";
 /// Beside a conversation: where it stands for reporting.
 pub const REPORT: &str = "#REPORT";
+/// Every tag the reports have counted, as one string set.
+pub const REPORT_TAGS: &str = "RPTTAGS";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the
 /// sweeper must next look (gsi2).
 pub const SLA_DUE: &str = "SLADUE";

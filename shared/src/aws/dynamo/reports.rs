@@ -3,7 +3,8 @@
 //! (`pk=RPT#<dimension>`), one item per half hour and metric (`sk=<bucket>#<metric>`)
 //! with the count `c`, the seconds `s` and each histogram bin's count `h<bin>`, all
 //! added to with `ADD` in the track's transaction. A report reads one dimension's range
-//! of half hours with one Query (paged), never a Scan.
+//! of half hours with one Query (paged), never a Scan. Every tag counted is kept in one
+//! string set (`pk=RPTTAGS`, `sk=#META`, `tags`), added to in the same transaction.
 
 use super::sla::{from_json, json_item};
 use super::{DynamoStore, errors, keys, n, s};
@@ -74,6 +75,24 @@ impl ReportStore for DynamoStore {
             )));
         }
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        let tags: std::collections::BTreeSet<String> = counts
+            .iter()
+            .filter_map(|c| c.dimension.tag_name().map(str::to_owned))
+            .collect();
+        if !tags.is_empty() {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(keys::REPORT_TAGS))
+                .key("sk", s(keys::META))
+                .update_expression("ADD tags :tags")
+                .expression_attribute_values(
+                    ":tags",
+                    AttributeValue::Ss(tags.into_iter().collect()),
+                )
+                .build()
+                .map_err(|e| PortError::Internal(format!("building an update: {e}")))?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
         for ((dimension, bucket, metric), (count, sum, bins)) in items {
             let mut adds = vec!["c :c".to_owned(), "s :s".to_owned()];
             let mut values =
@@ -103,8 +122,60 @@ impl ReportStore for DynamoStore {
         until: i64,
     ) -> PortResult<BTreeMap<Metric, Tally>> {
         let mut tallies: BTreeMap<Metric, Tally> = BTreeMap::new();
+        for (_, metric, item) in self.counters(dimension, from, until).await? {
+            let tally = tallies.entry(metric).or_default();
+            tally.count += signed(&item, "c");
+            tally.sum += signed(&item, "s");
+            for (name, value) in &item {
+                if let Some(bin) = name.strip_prefix('h').and_then(|b| b.parse::<u16>().ok())
+                    && let Ok(count) = value.as_n().map(|c| c.parse::<i64>().unwrap_or(0))
+                {
+                    *tally.bins.entry(bin).or_default() += count;
+                }
+            }
+        }
+        Ok(tallies)
+    }
+
+    async fn per_half_hour(
+        &self,
+        dimension: &Dimension,
+        metric: Metric,
+        from: i64,
+        until: i64,
+    ) -> PortResult<Vec<(i64, i64)>> {
+        Ok(self
+            .counters(dimension, from, until)
+            .await?
+            .into_iter()
+            .filter(|(_, m, _)| *m == metric)
+            .map(|(bucket, _, item)| (bucket, signed(&item, "c")))
+            .collect())
+    }
+
+    async fn counted_tags(&self) -> PortResult<Vec<String>> {
+        let mut tags: Vec<String> = self
+            .get(keys::REPORT_TAGS, keys::META)
+            .await?
+            .and_then(|item| item.get("tags").and_then(|t| t.as_ss().ok()).cloned())
+            .unwrap_or_default();
+        tags.sort();
+        Ok(tags)
+    }
+}
+
+impl DynamoStore {
+    /// The counter items of `dimension` for the half hours in `from..until`, in order:
+    /// each with its half hour and metric.
+    async fn counters(
+        &self,
+        dimension: &Dimension,
+        from: i64,
+        until: i64,
+    ) -> PortResult<Vec<(i64, Metric, HashMap<String, AttributeValue>)>> {
+        let mut found = Vec::new();
         if until <= from {
-            return Ok(tallies);
+            return Ok(found);
         }
         let mut start = None;
         loop {
@@ -122,28 +193,21 @@ impl ReportStore for DynamoStore {
                 .await
                 .map_err(|e| errors::sdk("dynamodb:Query", e))?;
             for item in out.items.unwrap_or_default() {
-                let Some(metric) = item
+                let key = item
                     .get("sk")
                     .and_then(|v| v.as_s().ok())
                     .and_then(|sk| sk.split_once('#'))
-                    .and_then(|(_, metric)| Metric::parse(metric))
-                else {
-                    continue;
-                };
-                let tally = tallies.entry(metric).or_default();
-                tally.count += signed(&item, "c");
-                tally.sum += signed(&item, "s");
-                for (name, value) in &item {
-                    if let Some(bin) = name.strip_prefix('h').and_then(|b| b.parse::<u16>().ok())
-                        && let Ok(count) = value.as_n().map(|c| c.parse::<i64>().unwrap_or(0))
-                    {
-                        *tally.bins.entry(bin).or_default() += count;
-                    }
+                    .and_then(|(bucket, metric)| {
+                        Some((bucket.parse().ok()?, Metric::parse(metric)?))
+                    });
+                // A metric a later version dropped is no longer reported.
+                if let Some((bucket, metric)) = key {
+                    found.push((bucket, metric, item));
                 }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(tallies);
+                return Ok(found);
             }
         }
     }

@@ -99,6 +99,9 @@ macro_rules! operations {
             [canned::replace_macro, canned::delete_macro],
             [canned::run_macro],
             [reports::summary],
+            [reports::timeseries],
+            [reports::by],
+            [reports::volume],
         }
     };
 }
