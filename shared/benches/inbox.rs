@@ -1066,18 +1066,21 @@ async fn report_summary(dir: &Path) {
             ms(timings[timings.len() - 1])
         );
     }
-    // On DynamoDB the same summary reads one item per half hour and metric counted, in
-    // two Queries (the period and the one before).
+    // On DynamoDB the same summary reads one item per UTC day and metric counted for its
+    // whole days, and one per half hour and metric at its ends.
     let (from, until) = span.buckets();
-    let tallies = store
-        .tallies(&Dimension::all(), from, until)
+    let tallies = reports
+        .tally(&Dimension::all(), from, until)
         .await
         .expect("tallies");
-    let half_hours = (until - from) / BUCKET_SECS;
     let bins: usize = tallies.values().map(|t| t.bins.len()).sum();
     println!(
-        "   everyone's 30 days: {half_hours} half hours × {} metrics counted; {bins} histogram bins in all",
-        tallies.len()
+        "   everyone's 30 days (UTC, whole days): {} day counters × {} metrics counted = {} items a period; \
+         {bins} histogram bins in all; {} half hours",
+        (until - from) / shared::model::DAY_SECS,
+        tallies.len(),
+        (until - from) / shared::model::DAY_SECS * tallies.len() as i64,
+        (until - from) / BUCKET_SECS
     );
     drop(store);
     remove_db(&path);

@@ -1,9 +1,10 @@
 //! Reporting: each conversation's track as a JSON row, and the counters as rows per
-//! dimension, half hour, metric and histogram bin, added to in the track's transaction.
+//! dimension, half hour (`report_counts`) or UTC day (`report_days`), metric and
+//! histogram bin, added to in the track's transaction.
 
 use super::Embedded;
 use super::db::sql;
-use crate::model::{ConversationId, Count, Dimension, Metric, ReportTrack, Tally};
+use crate::model::{ConversationId, Count, Dimension, Grain, Metric, ReportTrack, Tally};
 use crate::ports::{PortError, PortResult, ReportStore};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -59,14 +60,17 @@ impl ReportStore for Embedded {
                         "the conversation's report track changed since it was read".into(),
                     ));
                 }
-                let mut add = conn
-                    .prepare_cached(
-                        "INSERT INTO report_counts (dimension, bucket, metric, bin, count, sum)
+                let statement = |table: &str| {
+                    conn.prepare_cached(&format!(
+                        "INSERT INTO {table} (dimension, bucket, metric, bin, count, sum)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT (dimension, bucket, metric, bin) DO UPDATE SET
-                            count = count + excluded.count, sum = sum + excluded.sum",
-                    )
-                    .map_err(sql)?;
+                            count = count + excluded.count, sum = sum + excluded.sum"
+                    ))
+                    .map_err(sql)
+                };
+                let (mut half_hours, mut days) =
+                    (statement("report_counts")?, statement("report_days")?);
                 let mut tag = conn
                     .prepare_cached("INSERT OR IGNORE INTO report_tags (tag) VALUES (?1)")
                     .map_err(sql)?;
@@ -74,6 +78,10 @@ impl ReportStore for Embedded {
                     if let Some(name) = c.dimension.tag_name() {
                         tag.execute([name]).map_err(sql)?;
                     }
+                    let add = match c.grain {
+                        Grain::HalfHour => &mut half_hours,
+                        Grain::Day => &mut days,
+                    };
                     add.execute(params![
                         c.dimension.as_str(),
                         c.bucket,
@@ -92,18 +100,20 @@ impl ReportStore for Embedded {
     async fn tallies(
         &self,
         dimension: &Dimension,
+        grain: Grain,
         from: i64,
         until: i64,
     ) -> PortResult<BTreeMap<Metric, Tally>> {
         let dimension = dimension.as_str().to_owned();
+        let table = table_of(grain);
         self.db
             .read(move |conn| {
                 let mut statement = conn
-                    .prepare_cached(
-                        "SELECT metric, bin, SUM(count), SUM(sum) FROM report_counts
+                    .prepare_cached(&format!(
+                        "SELECT metric, bin, SUM(count), SUM(sum) FROM {table}
                          WHERE dimension = ?1 AND bucket >= ?2 AND bucket < ?3
-                         GROUP BY metric, bin",
-                    )
+                         GROUP BY metric, bin"
+                    ))
                     .map_err(sql)?;
                 let rows = statement
                     .query_map(params![dimension, from, until], |row| {
@@ -165,5 +175,13 @@ impl ReportStore for Embedded {
                 rows.collect::<rusqlite::Result<Vec<String>>>().map_err(sql)
             })
             .await
+    }
+}
+
+/// The table of a grain's counters.
+fn table_of(grain: Grain) -> &'static str {
+    match grain {
+        Grain::HalfHour => "report_counts",
+        Grain::Day => "report_days",
     }
 }

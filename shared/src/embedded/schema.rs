@@ -305,13 +305,22 @@ pub const STORE: &[&str] = &[
     "ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE contacts ADD COLUMN vip INTEGER NOT NULL DEFAULT 0;",
     // 20: reporting: each conversation's track as JSON, the counters per dimension, half
-    // hour, metric and histogram bin, and every tag counted.
+    // hour (and per UTC day), metric and histogram bin, and every tag counted.
     "CREATE TABLE report_tracks (
         conversation_id TEXT PRIMARY KEY,
         body TEXT NOT NULL,
         version INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE report_counts (
+        dimension TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        metric TEXT NOT NULL,
+        bin INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum INTEGER NOT NULL,
+        PRIMARY KEY (dimension, bucket, metric, bin)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_days (
         dimension TEXT NOT NULL,
         bucket INTEGER NOT NULL,
         metric TEXT NOT NULL,

@@ -59,8 +59,8 @@ pub use notice::{
     digest as notice_digest, handles as mention_handles, mentioned,
 };
 pub use report::{
-    BUCKET_SECS, Count, CountedResolution, Dimension, FCR_REOPEN_WINDOW, Fact, Metric, Occurrence,
-    ReportTrack, Snapshot, Tally, bin_of, bin_value, bucket_of,
+    BUCKET_SECS, Count, CountedResolution, DAY_SECS, Dimension, FCR_REOPEN_WINDOW, Fact, Grain,
+    Metric, Occurrence, ReportTrack, Snapshot, Tally, bin_of, bin_value, bucket_of,
 };
 pub use rule::{
     Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, TimerPlace, Trigger,

@@ -28,11 +28,38 @@ use std::collections::BTreeMap;
 /// number of half hours (Tehran, Kolkata) counts whole local days.
 pub const BUCKET_SECS: i64 = 1800;
 
+/// Counters are kept twice: per half hour, and per UTC day, so that a report over many
+/// days adds up one counter a day for its whole days and half hours only at its ends.
+pub const DAY_SECS: i64 = 86_400;
+
+/// How long a counter's span is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    HalfHour,
+    /// A UTC day.
+    Day,
+}
+
+impl Grain {
+    pub fn secs(self) -> i64 {
+        match self {
+            Self::HalfHour => BUCKET_SECS,
+            Self::Day => DAY_SECS,
+        }
+    }
+
+    /// The start of the span of this grain `at` falls in.
+    pub fn bucket_of(self, at: DateTime<Utc>) -> i64 {
+        at.timestamp().div_euclid(self.secs()) * self.secs()
+    }
+}
+
 /// A resolve reopened within this long was not a first-contact resolution.
 pub const FCR_REOPEN_WINDOW: Duration = Duration::days(7);
 
-/// Conversation tags counted as dimensions, at most (the first ones, in order).
-pub const MAX_TAG_DIMENSIONS: usize = 10;
+/// Conversation tags counted as dimensions, at most (the first ones, in order): so that
+/// what one change counts fits one DynamoDB transaction (a test holds it to that).
+pub const MAX_TAG_DIMENSIONS: usize = 6;
 
 /// Recent log entries a track remembers, so a batch handed over twice counts once: more
 /// than one batch of the log holds.
@@ -156,11 +183,12 @@ pub fn bin_value(bin: u16) -> u64 {
 const GROWTH: f64 = 1.05;
 
 /// One addition to a counter: `count` more (fewer, when negative) of `metric` for
-/// `dimension` in the half hour starting at `bucket` (UTC seconds), in histogram bin
-/// `bin` (0 for a plain count), adding `sum` seconds.
+/// `dimension` in the half hour (or day, by `grain`) starting at `bucket` (UTC seconds),
+/// in histogram bin `bin` (0 for a plain count), adding `sum` seconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Count {
     pub dimension: Dimension,
+    pub grain: Grain,
     pub bucket: i64,
     pub metric: Metric,
     pub bin: u16,
@@ -170,7 +198,7 @@ pub struct Count {
 
 /// The start of the half hour `at` falls in.
 pub fn bucket_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(BUCKET_SECS) * BUCKET_SECS
+    Grain::HalfHour.bucket_of(at)
 }
 
 /// A counter added up over a period: how many, their total, and how they spread.
@@ -186,6 +214,15 @@ impl Tally {
         self.count += count;
         self.sum += sum;
         *self.bins.entry(bin).or_default() += count;
+    }
+
+    /// Adds another tally of the same metric in.
+    pub fn merge(&mut self, other: &Tally) {
+        self.count += other.count;
+        self.sum += other.sum;
+        for (bin, n) in &other.bins {
+            *self.bins.entry(*bin).or_default() += n;
+        }
     }
 
     /// The mean in seconds; none when nothing was counted.
@@ -291,22 +328,26 @@ impl Fact {
         }
     }
 
-    /// The additions to counters this fact makes, about `dimensions`.
+    /// The additions to counters this fact makes, about `dimensions`: to its half hour's
+    /// and to its day's.
     pub fn counts(&self, dimensions: &[Dimension]) -> Vec<Count> {
         let (bin, sum) = match self.secs {
             Some(secs) => (bin_of(secs), i64::try_from(secs).unwrap_or(i64::MAX)),
             None => (0, 0),
         };
         let dimensions = self.dimensions.as_deref().unwrap_or(dimensions);
-        dimensions
-            .iter()
-            .map(|dimension| Count {
-                dimension: dimension.clone(),
-                bucket: bucket_of(self.at),
-                metric: self.metric,
-                bin,
-                count: self.count,
-                sum: sum * self.count,
+        [Grain::HalfHour, Grain::Day]
+            .into_iter()
+            .flat_map(|grain| {
+                dimensions.iter().map(move |dimension| Count {
+                    dimension: dimension.clone(),
+                    grain,
+                    bucket: grain.bucket_of(self.at),
+                    metric: self.metric,
+                    bin,
+                    count: self.count,
+                    sum: sum.saturating_mul(self.count),
+                })
             })
             .collect()
     }
@@ -512,7 +553,7 @@ impl ReportTrack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Priority;
+    use crate::model::{Priority, TeamId};
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
@@ -790,6 +831,41 @@ mod tests {
             [2 * 86400 + 18 * 3600]
         );
         assert_eq!(timed(&facts, Metric::FirstResponseBusiness), [7200]);
+    }
+
+    #[test]
+    fn what_one_change_counts_fits_one_record() {
+        use std::collections::HashSet;
+        let snapshot = Snapshot {
+            channel: Channel::Web,
+            team_id: Some(TeamId::new()),
+            assignee_id: Some(AgentId::new()),
+            priority: Priority::High,
+            tags: (0..20).map(|n| format!("t{n}")).collect(),
+        };
+        let dims = snapshot.dimensions(None);
+        let agent = AgentId::new();
+        let mut t = track();
+        let mut widest = 0;
+        for o in [
+            Occurrence::Created(at("2026-12-01T10:00:00Z")),
+            Occurrence::CustomerMessage(at("2026-12-01T10:00:00Z")),
+            Occurrence::AgentReply(at("2026-12-01T10:10:00Z"), agent),
+            Occurrence::Resolved(at("2026-12-01T11:00:00Z")),
+            Occurrence::CustomerMessage(at("2026-12-02T09:00:00Z")),
+            Occurrence::AgentReply(at("2026-12-02T09:10:00Z"), agent),
+            Occurrence::Resolved(at("2026-12-02T10:00:00Z")),
+        ] {
+            let counters: HashSet<_> = t
+                .apply(o, None, &dims)
+                .iter()
+                .flat_map(|f| f.counts(&dims))
+                .map(|c| (c.dimension, c.grain, c.bucket, c.metric))
+                .collect();
+            widest = widest.max(counters.len());
+        }
+        assert!(widest <= crate::ports::MAX_COUNTS, "{widest} counters");
+        assert!(widest >= 80, "the widest change was exercised: {widest}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use super::PortResult;
-use crate::model::{ConversationId, Count, Dimension, Metric, ReportTrack, Tally};
+use crate::model::{ConversationId, Count, Dimension, Grain, Metric, ReportTrack, Tally};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -14,11 +14,12 @@ pub trait ReportStore: Send + Sync {
     /// the track with its version bumped. At most [`MAX_COUNTS`] counters at once.
     async fn record(&self, track: &ReportTrack, counts: &[Count]) -> PortResult<ReportTrack>;
 
-    /// The counters of `dimension` added up per metric over the half hours starting in
-    /// `from..until` (UTC seconds).
+    /// The counters of `dimension` of one grain added up per metric over the half hours
+    /// (or days) starting in `from..until` (UTC seconds).
     async fn tallies(
         &self,
         dimension: &Dimension,
+        grain: Grain,
         from: i64,
         until: i64,
     ) -> PortResult<BTreeMap<Metric, Tally>>;

@@ -4,7 +4,9 @@
 //! half hour by half hour; the tags counted are known.
 
 use shared::backend::Store;
-use shared::model::{BUCKET_SECS, ConversationId, Count, Dimension, Metric, ReportTrack, bin_of};
+use shared::model::{
+    BUCKET_SECS, ConversationId, Count, DAY_SECS, Dimension, Grain, Metric, ReportTrack, bin_of,
+};
 use shared::ports::PortError;
 
 on_both_backends!(
@@ -16,6 +18,7 @@ on_both_backends!(
 fn count(dimension: &Dimension, bucket: i64, metric: Metric, secs: Option<i64>, n: i64) -> Count {
     Count {
         dimension: dimension.clone(),
+        grain: Grain::HalfHour,
         bucket,
         metric,
         bin: secs.map_or(0, |s| bin_of(s as u64)),
@@ -29,6 +32,7 @@ async fn counters_add_up_with_the_track_saved_on_its_version(store: &dyn Store) 
     let mine = Dimension::tag(&format!("t{}", ConversationId::new()).to_lowercase());
     let other = Dimension::tag(&format!("u{}", ConversationId::new()).to_lowercase());
     let base = 1_795_000_000 / BUCKET_SECS * BUCKET_SECS;
+    let day = base / DAY_SECS * DAY_SECS;
     let id = ConversationId::new();
     assert_eq!(store.report_track(id).await.unwrap(), None);
 
@@ -50,6 +54,12 @@ async fn counters_add_up_with_the_track_saved_on_its_version(store: &dyn Store) 
                 count(&mine, base, Metric::Conversations, None, 1),
                 count(&mine, base - BUCKET_SECS, Metric::Conversations, None, 1),
                 count(&other, base, Metric::Conversations, None, 1),
+                // The same kept per day, apart.
+                Count {
+                    grain: Grain::Day,
+                    bucket: day,
+                    ..count(&mine, day, Metric::Conversations, None, 4)
+                },
             ],
         )
         .await
@@ -80,7 +90,7 @@ async fn counters_add_up_with_the_track_saved_on_its_version(store: &dyn Store) 
     assert_eq!(again.version, 2);
 
     let tallies = store
-        .tallies(&mine, base, base + 2 * BUCKET_SECS)
+        .tallies(&mine, Grain::HalfHour, base, base + 2 * BUCKET_SECS)
         .await
         .unwrap();
     let first = &tallies[&Metric::FirstResponse];
@@ -98,18 +108,36 @@ async fn counters_add_up_with_the_track_saved_on_its_version(store: &dyn Store) 
 
     // The second half hour alone.
     let later = store
-        .tallies(&mine, base + BUCKET_SECS, base + 2 * BUCKET_SECS)
+        .tallies(
+            &mine,
+            Grain::HalfHour,
+            base + BUCKET_SECS,
+            base + 2 * BUCKET_SECS,
+        )
         .await
         .unwrap();
     assert_eq!(later[&Metric::FirstResponse].count, 1);
     assert!(!later.contains_key(&Metric::Conversations));
     // Another dimension's counters are its own.
     let theirs = store
-        .tallies(&other, base - BUCKET_SECS, base + 2 * BUCKET_SECS)
+        .tallies(
+            &other,
+            Grain::HalfHour,
+            base - BUCKET_SECS,
+            base + 2 * BUCKET_SECS,
+        )
         .await
         .unwrap();
     assert_eq!(theirs[&Metric::Conversations].count, 1);
     assert_eq!(theirs.len(), 1);
+
+    // Days are counters of their own.
+    let days = store
+        .tallies(&mine, Grain::Day, day, day + DAY_SECS)
+        .await
+        .unwrap();
+    assert_eq!(days[&Metric::Conversations].count, 4);
+    assert_eq!(days.len(), 1, "{days:?}");
 
     // Half hour by half hour, the ones with none left out.
     let per = store

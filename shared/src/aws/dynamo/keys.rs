@@ -44,9 +44,13 @@ pub const REPORT_TAGS: &str = "RPTTAGS";
 pub const SLA_DUE: &str = "SLADUE";
 pub const SLA_WAKE: &str = "SLAWAKE";
 
-/// The partition of a reporting dimension's counters.
-pub fn report_counters(dimension: &str) -> String {
-    format!("RPT#{dimension}")
+/// The partition of a reporting dimension's counters of one grain: per half hour
+/// (`RPT#`) or per UTC day (`RPTD#`).
+pub fn report_counters(dimension: &str, grain: crate::model::Grain) -> String {
+    match grain {
+        crate::model::Grain::HalfHour => format!("RPT#{dimension}"),
+        crate::model::Grain::Day => format!("RPTD#{dimension}"),
+    }
 }
 
 /// A counter's sort key: its half hour, then its metric.

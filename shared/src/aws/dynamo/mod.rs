@@ -41,6 +41,7 @@
 //! | … those with a breach to tell, by when           | gsi2 `SLAWAKE` / `<wake ms>#<id>`                          |
 //! | a conversation's reporting track                 | `pk=CV#<id>`, `sk=#REPORT` (JSON `body`, version `v`)      |
 //! | reporting counters of a dimension, by half hour  | `pk=RPT#<dimension>`, `sk=<bucket secs>#<metric>`          |
+//! | … and by UTC day                                 | `pk=RPTD#<dimension>`, `sk=<day secs>#<metric>`            |
 //! | every tag the reports counted                    | `pk=RPTTAGS`, `sk=#META` (string set `tags`)               |
 //! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
 //! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |

@@ -1,6 +1,7 @@
 //! Reporting: a conversation's track beside it (`pk=CV#<id>`, `sk=#REPORT`, JSON in
 //! `body`, version `v`); the counters of each dimension in a partition of their own
-//! (`pk=RPT#<dimension>`), one item per half hour and metric (`sk=<bucket>#<metric>`)
+//! (`pk=RPT#<dimension>`, and `RPTD#` for the same per UTC day), one item per half hour
+//! (or day) and metric (`sk=<bucket>#<metric>`)
 //! with the count `c`, the seconds `s` and each histogram bin's count `h<bin>`, all
 //! added to with `ADD` in the track's transaction. A report reads one dimension's range
 //! of half hours with one Query (paged), never a Scan. Every tag counted is kept in one
@@ -8,7 +9,7 @@
 
 use super::sla::{from_json, json_item};
 use super::{DynamoStore, errors, keys, n, s};
-use crate::model::{ConversationId, Count, Dimension, Metric, ReportTrack, Tally};
+use crate::model::{ConversationId, Count, Dimension, Grain, Metric, ReportTrack, Tally};
 use crate::ports::{MAX_COUNTS, PortError, PortResult, ReportStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -16,12 +17,12 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The counters one record adds to, one item each: (dimension, bucket, metric) →
 /// (count, seconds, bins).
-type Additions = BTreeMap<(String, i64, Metric), (i64, i64, BTreeMap<u16, i64>)>;
+type Additions = BTreeMap<(String, Grain, i64, Metric), (i64, i64, BTreeMap<u16, i64>)>;
 
 fn additions(counts: &[Count]) -> Additions {
     let mut items = Additions::new();
     for c in counts {
-        let key = (c.dimension.as_str().to_owned(), c.bucket, c.metric);
+        let key = (c.dimension.as_str().to_owned(), c.grain, c.bucket, c.metric);
         let item = items.entry(key).or_default();
         item.0 += c.count;
         item.1 += c.sum;
@@ -93,7 +94,7 @@ impl ReportStore for DynamoStore {
                 .map_err(|e| PortError::Internal(format!("building an update: {e}")))?;
             writes.push(TransactWriteItem::builder().update(update).build());
         }
-        for ((dimension, bucket, metric), (count, sum, bins)) in items {
+        for ((dimension, grain, bucket, metric), (count, sum, bins)) in items {
             let mut adds = vec!["c :c".to_owned(), "s :s".to_owned()];
             let mut values =
                 HashMap::from([(":c".to_owned(), n(count)), (":s".to_owned(), n(sum))]);
@@ -103,7 +104,7 @@ impl ReportStore for DynamoStore {
             }
             let update = Update::builder()
                 .table_name(&self.table)
-                .key("pk", s(keys::report_counters(&dimension)))
+                .key("pk", s(keys::report_counters(&dimension, grain)))
                 .key("sk", s(keys::report_counter(bucket, metric.as_str())))
                 .update_expression(format!("ADD {}", adds.join(", ")))
                 .set_expression_attribute_values(Some(values))
@@ -118,11 +119,12 @@ impl ReportStore for DynamoStore {
     async fn tallies(
         &self,
         dimension: &Dimension,
+        grain: Grain,
         from: i64,
         until: i64,
     ) -> PortResult<BTreeMap<Metric, Tally>> {
         let mut tallies: BTreeMap<Metric, Tally> = BTreeMap::new();
-        for (_, metric, item) in self.counters(dimension, from, until).await? {
+        for (_, metric, item) in self.counters(dimension, grain, from, until).await? {
             let tally = tallies.entry(metric).or_default();
             tally.count += signed(&item, "c");
             tally.sum += signed(&item, "s");
@@ -145,7 +147,7 @@ impl ReportStore for DynamoStore {
         until: i64,
     ) -> PortResult<Vec<(i64, i64)>> {
         Ok(self
-            .counters(dimension, from, until)
+            .counters(dimension, Grain::HalfHour, from, until)
             .await?
             .into_iter()
             .filter(|(_, m, _)| *m == metric)
@@ -170,6 +172,7 @@ impl DynamoStore {
     async fn counters(
         &self,
         dimension: &Dimension,
+        grain: Grain,
         from: i64,
         until: i64,
     ) -> PortResult<Vec<(i64, Metric, HashMap<String, AttributeValue>)>> {
@@ -184,7 +187,10 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :until")
-                .expression_attribute_values(":pk", s(keys::report_counters(dimension.as_str())))
+                .expression_attribute_values(
+                    ":pk",
+                    s(keys::report_counters(dimension.as_str(), grain)),
+                )
                 .expression_attribute_values(":from", s(keys::report_counter(from, "")))
                 // Before the first key of the half hour `until` starts.
                 .expression_attribute_values(":until", s(keys::report_counter(until - 1, "~")))

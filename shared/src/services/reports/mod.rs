@@ -9,12 +9,13 @@ pub use keeper::ReportKeeper;
 pub use summary::{Summary, Timing};
 
 use super::error::{ServiceError, ServiceResult};
-use crate::model::{BUCKET_SECS, Channel, Dimension, Metric};
-use crate::ports::ReportStore;
+use crate::model::{BUCKET_SECS, Channel, DAY_SECS, Dimension, Grain, Metric, Tally};
+use crate::ports::{PortResult, ReportStore};
 use chrono::{Datelike, Days, Months, NaiveDate, TimeZone, Timelike};
 use chrono_tz::Tz;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Days a report may span at most: a year and a day.
@@ -168,6 +169,41 @@ pub struct Reports {
 }
 
 impl Reports {
+    /// The counters of `dimension` added up over the half hours in `from..until`: the
+    /// whole UTC days between from the day counters, the ends from the half hours'.
+    pub async fn tally(
+        &self,
+        dimension: &Dimension,
+        from: i64,
+        until: i64,
+    ) -> PortResult<BTreeMap<Metric, Tally>> {
+        let first_day = from.div_euclid(DAY_SECS) * DAY_SECS
+            + if from.rem_euclid(DAY_SECS) == 0 {
+                0
+            } else {
+                DAY_SECS
+            };
+        let last_day = until.div_euclid(DAY_SECS) * DAY_SECS;
+        if first_day >= last_day {
+            return self
+                .store
+                .tallies(dimension, Grain::HalfHour, from, until)
+                .await;
+        }
+        let (mut all, days, after) = tokio::try_join!(
+            self.store
+                .tallies(dimension, Grain::HalfHour, from, first_day),
+            self.store
+                .tallies(dimension, Grain::Day, first_day, last_day),
+            self.store
+                .tallies(dimension, Grain::HalfHour, last_day, until),
+        )?;
+        for (metric, tally) in days.iter().chain(after.iter()) {
+            all.entry(*metric).or_default().merge(tally);
+        }
+        Ok(all)
+    }
+
     /// The numbers of `dimension` over `span`, and over as many days just before it.
     pub async fn summary(
         &self,
@@ -178,8 +214,8 @@ impl Reports {
         let (from, until) = span.buckets();
         let before = from - (until - from);
         let (now, earlier) = tokio::try_join!(
-            self.store.tallies(dimension, from, until),
-            self.store.tallies(dimension, before, from),
+            self.tally(dimension, from, until),
+            self.tally(dimension, before, from),
         )?;
         Ok((Summary::of(&now, business), Summary::of(&earlier, business)))
     }
@@ -197,7 +233,7 @@ impl Reports {
             .iter()
             .map(|p| {
                 let (from, until) = p.buckets();
-                self.store.tallies(dimension, from, until)
+                self.tally(dimension, from, until)
             })
             .collect();
         let tallies: Vec<_> = futures::stream::iter(reads)
@@ -222,7 +258,7 @@ impl Reports {
         let (from, until) = span.buckets();
         let reads: Vec<_> = dimensions
             .iter()
-            .map(|(d, _)| self.store.tallies(d, from, until))
+            .map(|(d, _)| self.tally(d, from, until))
             .collect();
         let tallies: Vec<_> = futures::stream::iter(reads)
             .buffered(PARALLEL_READS)
@@ -321,14 +357,13 @@ impl Reports {
             .iter()
             .map(|d| {
                 futures::future::try_join(
-                    self.store.tallies(d, this.0, this.1),
-                    self.store.tallies(d, last.0, last.1),
+                    self.tally(d, this.0, this.1),
+                    self.tally(d, last.0, last.1),
                 )
             })
             .collect();
-        let conversations = |t: &std::collections::BTreeMap<Metric, crate::model::Tally>| {
-            t.get(&Metric::Tagged).map_or(0, |t| t.count)
-        };
+        let conversations =
+            |t: &BTreeMap<Metric, Tally>| t.get(&Metric::Tagged).map_or(0, |t| t.count);
         let counted: Vec<(i64, i64)> = futures::stream::iter(reads)
             .buffered(PARALLEL_READS)
             .map_ok(|(now, before)| (conversations(&now), conversations(&before)))
