@@ -137,8 +137,8 @@ pub struct ByRow {
 /// admin's, everyone's or one dimension's. `format=csv` gives the two periods as rows.
 #[utoipa::path(get, path = "/v1/reports/summary", operation_id = "report_summary", tags = ["reports"],
     params(DaysQuery, WhoQuery),
-    responses((status = 200, body = SummaryReport, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The report, as JSON or (`format=csv`) as CSV",
+            content((SummaryReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn summary(
@@ -189,8 +189,8 @@ pub async fn summary(
 /// (an agent's own numbers, or an admin's choice).
 #[utoipa::path(get, path = "/v1/reports/timeseries", operation_id = "report_timeseries", tags = ["reports"],
     params(SeriesQuery, DaysQuery, WhoQuery),
-    responses((status = 200, body = SeriesReport, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The report, as JSON or (`format=csv`) as CSV",
+            content((SeriesReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn timeseries(
@@ -257,8 +257,8 @@ pub async fn timeseries(
 /// anything counted in the period (admins); the first 1,000 agents and 200 tags by name.
 #[utoipa::path(get, path = "/v1/reports/by/{kind}", operation_id = "report_by", tags = ["reports", "admin"],
     params(("kind" = String, Path, description = "`channel`, `agent`, `team`, `priority` or `tag`"), DaysQuery),
-    responses((status = 200, body = ByReport, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The report, as JSON or (`format=csv`) as CSV",
+            content((ByReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
