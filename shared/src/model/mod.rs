@@ -60,7 +60,7 @@ pub use notice::{
 };
 pub use report::{
     BUCKET_SECS, Count, CountedResolution, DAY_SECS, Dimension, FCR_REOPEN_WINDOW, Fact, Grain,
-    Metric, Occurrence, ReportTrack, Snapshot, Tally, bin_of, bin_value, bucket_of,
+    Metric, Occurrence, ReportTrack, Snapshot, Tally, bin_of, bin_value,
 };
 pub use rule::{
     Action, Applied, Condition, Happening, MAX_MESSAGE_COUNT, Rule, RuleSet, TimerPlace, Trigger,

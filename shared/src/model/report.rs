@@ -156,10 +156,6 @@ impl Dimension {
     pub fn tag_name(&self) -> Option<&str> {
         self.0.strip_prefix("tag:")
     }
-    /// As stored; no check that it names anything.
-    pub fn from_stored(text: String) -> Self {
-        Self(text)
-    }
 }
 
 /// The histogram bin of a value in seconds: exact below a minute, then 5 % wide.
@@ -194,11 +190,6 @@ pub struct Count {
     pub bin: u16,
     pub count: i64,
     pub sum: i64,
-}
-
-/// The start of the half hour `at` falls in.
-pub fn bucket_of(at: DateTime<Utc>) -> i64 {
-    Grain::HalfHour.bucket_of(at)
 }
 
 /// A counter added up over a period: how many, their total, and how they spread.
