@@ -580,6 +580,13 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         messenger: None,
         canned: store.clone(),
         contacts: store.clone(),
+        surveys: shared::services::surveys::Surveys {
+            store: store.clone(),
+            conversations: store.clone(),
+            key: shared::services::surveys::SurveyKey::new(store.clone()),
+        },
+        buttons: None,
+        language: "en".into(),
     };
     let mut out = Drained::default();
     let started = Instant::now();

@@ -11,7 +11,7 @@ use crate::ports::{
     AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
     ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
     MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue, ReportStore, RoutingStore,
-    RuleStore, SendOnce, SettingStore, SlaStore, TeamStore, WebhookStore,
+    RuleStore, SendOnce, SettingStore, SlaStore, SurveyStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -23,6 +23,7 @@ use crate::services::rights::Rights;
 use crate::services::route::RoutePolicy;
 use crate::services::router::{Fetchers, InboundRouter};
 use crate::services::send::{CustomerPageSender, Sender};
+use crate::services::surveys::{SurveyKeeper, SurveyKey, Surveys};
 use crate::services::webhooks::admin::Webhooks;
 use crate::services::webhooks::deliver::WebhookDeliverer;
 use crate::services::webhooks::fanout::WebhookFanout;
@@ -52,6 +53,7 @@ pub trait Store:
     + CannedStore
     + NoticeStore
     + ReportStore
+    + SurveyStore
     + 'static
 {
 }
@@ -74,6 +76,7 @@ impl<T> Store for T where
         + CannedStore
         + NoticeStore
         + ReportStore
+        + SurveyStore
         + 'static
 {
 }
@@ -114,6 +117,8 @@ pub struct Backend {
     pub notices: Arc<dyn NoticeStore>,
     /// Reporting tracks and counters.
     pub reports: Arc<dyn ReportStore>,
+    /// Satisfaction surveys.
+    pub surveys: Arc<dyn SurveyStore>,
 }
 
 impl Backend {
@@ -138,6 +143,7 @@ impl Backend {
             canned: store.clone(),
             notices: store.clone(),
             reports: store.clone(),
+            surveys: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -219,6 +225,25 @@ impl Backend {
         Ok(ReplyTokens::new(key.as_bytes()))
     }
 
+    /// Satisfaction surveys: their settings, answers and key.
+    pub fn surveys(&self) -> Surveys {
+        Surveys {
+            store: self.surveys.clone(),
+            conversations: self.conversations.clone(),
+            key: SurveyKey::new(self.settings.clone()),
+        }
+    }
+
+    /// The subscriber that asks for a rating when a conversation is resolved.
+    pub fn survey_keeper(&self) -> SurveyKeeper {
+        SurveyKeeper {
+            conversations: self.conversations.clone(),
+            contacts: self.contacts.clone(),
+            surveys: self.surveys.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
     /// Customers' data rights: export, history, erasure, retention. Erasing deletes
     /// files, so a process that erases needs its blob store.
     pub fn rights(&self) -> Rights {
@@ -257,6 +282,9 @@ impl Backend {
             messenger: None,
             canned: self.canned.clone(),
             contacts: self.contacts.clone(),
+            surveys: self.surveys(),
+            buttons: None,
+            language: "en".to_owned(),
         }
     }
 
@@ -289,6 +317,7 @@ impl Backend {
             blobs: self.blobs.clone(),
             channels: Arc::new(channels),
             page_notices: None,
+            surveys: self.surveys(),
         }
     }
 
@@ -323,6 +352,7 @@ impl Backend {
                 proofs: self.proofs.clone(),
                 send_once: self.send_once.clone(),
                 queue: self.queue.clone(),
+                surveys: self.surveys(),
             },
             http,
             link_secret,
@@ -364,6 +394,7 @@ impl Backend {
             reports: crate::services::reports::Reports {
                 store: self.reports.clone(),
             },
+            surveys: self.surveys(),
             config: Arc::new(http),
         }
     }
@@ -376,15 +407,21 @@ pub struct WebPorts {
     pub proofs: Arc<dyn ProofStore>,
     pub send_once: Arc<dyn SendOnce>,
     pub queue: Arc<dyn Queue>,
+    pub surveys: Surveys,
 }
 
 impl WebPorts {
     /// On one store, with keyed submissions held in it before they are queued.
     pub fn on<S>(store: Arc<S>, queue: Arc<dyn Queue>) -> Self
     where
-        S: ConversationStore + ProofStore + IdempotencyStore + 'static,
+        S: ConversationStore + ProofStore + IdempotencyStore + SurveyStore + SettingStore + 'static,
     {
         Self {
+            surveys: Surveys {
+                store: store.clone(),
+                conversations: store.clone(),
+                key: SurveyKey::new(store.clone()),
+            },
             conversations: store.clone(),
             proofs: store.clone(),
             send_once: Arc::new(KeyThenSend {
@@ -416,6 +453,7 @@ pub fn web_state(
             channels: Arc::new(replies.text.clone()),
         },
         limits: Arc::new(RateLimits::new(&http.limits)),
+        surveys: ports.surveys,
         config: Arc::new(http),
     }
 }

@@ -100,6 +100,8 @@ pub struct Local {
     webhooks: (WebhookFanout, WebhookDeliverer),
     /// Tells agents on Telegram what needs them, when the bot is set up; and how often.
     notifier: Option<(Notifier, Duration)>,
+    /// Asks customers for a rating when their conversation is resolved.
+    survey_keeper: crate::services::surveys::SurveyKeeper,
 }
 
 impl Local {
@@ -126,6 +128,7 @@ impl Local {
         let mut channels = base_channels();
         let mut fetchers = Fetchers::new();
         let mut messenger: Option<Arc<dyn AgentMessenger>> = None;
+        let mut buttons: Option<Arc<dyn crate::ports::ButtonAnswerer>> = None;
         // Email attachments are read back from the raw message the webhook kept.
         fetchers.insert(Channel::Email, Arc::new(EmailFiles::new(blobs)));
         if let Some(telegram) = &settings.telegram {
@@ -134,6 +137,7 @@ impl Local {
             let bot = Arc::new(TelegramSender::new(api));
             channels.insert(Channel::Telegram, bot.clone() as Arc<dyn ChannelSender>);
             fetchers.insert(Channel::Telegram, bot.clone() as Arc<dyn FileFetcher>);
+            buttons = Some(bot.clone() as Arc<dyn crate::ports::ButtonAnswerer>);
             messenger = Some(bot as Arc<dyn AgentMessenger>);
         }
         if let Some(twilio) = &settings.twilio {
@@ -178,6 +182,8 @@ impl Local {
         let mut router = backend.router(settings.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger.clone();
+        router.buttons = buttons;
+        router.language = state.api.config.page.language.clone();
         let notifier = backend
             .notifier(messenger, mailer)
             .map(|notifier| (notifier, settings.notify_every));
@@ -201,6 +207,7 @@ impl Local {
             away_after_idle: settings.away_after_idle,
             webhooks,
             notifier,
+            survey_keeper: backend.survey_keeper(),
         })
     }
 
@@ -321,6 +328,14 @@ impl Local {
             .run(shutdown.clone()),
         );
 
+        let surveys_task = tokio::spawn(
+            FeedConsumer {
+                feed: Arc::new(self.store.clone()),
+                subscriber: Arc::new(self.survey_keeper),
+            }
+            .run(shutdown.clone()),
+        );
+
         let sweep_store = self.store.clone();
         let (rights, retention, idle) = (self.rights, self.retention, self.away_after_idle);
         let mut sweep_stop = shutdown.clone();
@@ -396,6 +411,7 @@ impl Local {
         let _ = sla_task.await;
         let _ = rules_task.await;
         let _ = reports_task.await;
+        let _ = surveys_task.await;
         let _ = webhook_task.await;
         if let Some(task) = notify_task {
             let _ = task.await;

@@ -243,6 +243,7 @@ async fn method(
                 json!({ "ok": false, "error_code": 400, "description": "Bad Request: invalid file_id" }),
             ),
         },
+        "answerCallbackQuery" => answer(200, json!({ "ok": true, "result": true })),
         "setWebhook" => {
             fake.webhook_url = body["url"].as_str().unwrap_or_default().to_string();
             answer(

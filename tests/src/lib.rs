@@ -35,8 +35,8 @@ pub use pbx::{PBX_SECRET, pbx_env, unix_now};
 pub use poll::{DEADLINE, eventually};
 pub use smtp_sink::{SmtpSink, header, repo_root};
 pub use telegram::{
-    BOT_TOKEN, WEBHOOK_SECRET, membership_update, message_update, new_user_id, telegram_env,
-    text_update, user,
+    BOT_TOKEN, WEBHOOK_SECRET, button_update, membership_update, message_update, new_user_id,
+    telegram_env, text_update, user,
 };
 pub use twilio::{
     ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, new_sid, sms_params, twilio_env,

@@ -86,3 +86,30 @@ pub fn new_user_id() -> i64 {
     let salt = i64::from(std::process::id() % 100_000) * 1_000;
     9_007_199_254_740_993 + salt + NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+/// A `callback_query` update: `user_id` pressed the button carrying `data` under the
+/// bot's message `message_id`, as Telegram sends it.
+pub fn button_update(
+    update_id: i64,
+    user_id: i64,
+    press_id: &str,
+    message_id: i64,
+    data: &str,
+) -> Value {
+    json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": press_id,
+            "from": user(user_id, "سارا"),
+            "message": {
+                "message_id": message_id,
+                "from": { "id": 7_000_000_001_i64, "is_bot": true, "first_name": "Support", "username": "support_bot" },
+                "chat": { "id": user_id, "first_name": "سارا", "type": "private" },
+                "date": 1_735_732_800,
+                "text": "How did we do? Rate the help you got:",
+            },
+            "chat_instance": "-8219361851203474343",
+            "data": data,
+        }
+    })
+}

@@ -6,7 +6,7 @@ use shared::aws::AwsClients;
 use shared::channels::email::EmailFiles;
 use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
-use shared::ports::{AgentMessenger, FileFetcher, QueueName};
+use shared::ports::{AgentMessenger, ButtonAnswerer, FileFetcher, QueueName};
 use shared::services::router::Fetchers;
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ async fn main() -> Result<(), Error> {
         };
         let mut fetchers = Fetchers::default();
         let mut messenger = None;
+        let mut buttons = None;
         // An email's attachments are read back from the raw email `email-inbound` kept.
         fetchers.insert(
             Channel::Email,
@@ -38,6 +39,8 @@ async fn main() -> Result<(), Error> {
         if let Some(settings) = &config.telegram {
             let bot = lambda::telegram::bot(&clients, settings).await?;
             fetchers.insert(Channel::Telegram, bot.clone() as Arc<dyn FileFetcher>);
+            // A customer's rating button is answered, so their app stops waiting.
+            buttons = Some(bot.clone() as Arc<dyn ButtonAnswerer>);
             // An agent's link code is answered in their chat.
             messenger = Some(bot as Arc<dyn AgentMessenger>);
         }
@@ -51,6 +54,8 @@ async fn main() -> Result<(), Error> {
         let mut router = backend.router(config.route, fetchers);
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger;
+        router.buttons = buttons;
+        router.language = config.http.page.language.clone();
         Ok((consumer, Arc::new(router)))
     })
     .await?;

@@ -45,6 +45,7 @@ async fn main() -> Result<(), Error> {
             .away_after_idle
             .map(|idle| (store.clone() as Arc<dyn shared::ports::AgentStore>, idle));
         Ok(Sweeper {
+            surveys: backend.survey_keeper(),
             notifier,
             away_after_idle,
             conversations: store.clone(),

@@ -95,8 +95,14 @@ impl ConversationStore for Embedded {
                     .and_then(|mut s| s.execute([&from_id, &to]))
                     .map_err(sql)?;
                 }
-                // The folded conversation's tags, clocks and report track go with it.
-                for table in ["conversation_tags", "conversation_sla", "report_tracks"] {
+                // The folded conversation's tags, clocks, report track and survey go with it.
+                for table in [
+                    "conversation_tags",
+                    "conversation_sla",
+                    "report_tracks",
+                    "surveys",
+                    "survey_waits",
+                ] {
                     conn.prepare_cached(&format!("DELETE FROM {table} WHERE conversation_id = ?1"))
                         .and_then(|mut s| s.execute([&from_id]))
                         .map_err(sql)?;

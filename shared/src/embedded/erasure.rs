@@ -297,6 +297,8 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             "DELETE FROM conversation_tags WHERE conversation_id = ?1",
             "DELETE FROM conversation_sla WHERE conversation_id = ?1",
             "DELETE FROM report_tracks WHERE conversation_id = ?1",
+            "DELETE FROM surveys WHERE conversation_id = ?1",
+            "DELETE FROM survey_waits WHERE conversation_id = ?1",
             "DELETE FROM conversations WHERE id = ?1",
             // The event log names what it erases by id: those entries go too.
             "DELETE FROM change_log WHERE conversation_id = ?1",
@@ -334,6 +336,11 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
             [&key],
         )?;
         exec(conn, "DELETE FROM contacts WHERE id = ?1", [&key])?;
+        exec(
+            conn,
+            "DELETE FROM survey_marks WHERE contact_id = ?1",
+            [&key],
+        )?;
         exec(conn, "DELETE FROM change_log WHERE contact_id = ?1", [&key])?;
         exec(
             conn,

@@ -18,6 +18,7 @@ mod routing;
 mod rows;
 mod schema;
 mod sla;
+mod surveys;
 mod webhooks;
 
 pub use blobs::BlobFolder;

@@ -330,6 +330,23 @@ pub const STORE: &[&str] = &[
         PRIMARY KEY (dimension, bucket, metric, bin)
     ) WITHOUT ROWID;
     CREATE TABLE report_tags (tag TEXT PRIMARY KEY) WITHOUT ROWID;",
+    // 21: satisfaction surveys: the settings, each conversation's latest survey as JSON,
+    // when each contact was last asked, and the numbers whose bare rating answers one.
+    "CREATE TABLE survey_settings (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+    CREATE TABLE surveys (
+        conversation_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE survey_marks (
+        contact_id TEXT PRIMARY KEY,
+        surveyed_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE survey_waits (
+        identity_key TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX survey_waits_by_conversation ON survey_waits(conversation_id);",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

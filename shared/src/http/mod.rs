@@ -10,6 +10,7 @@ pub mod pages;
 pub mod problem;
 pub mod secret_header;
 pub mod stamp;
+pub mod survey_pages;
 pub mod webhooks;
 
 use crate::config::HttpConfig;
@@ -65,6 +66,8 @@ pub struct WebState {
     /// Customers proving the addresses they typed.
     pub proofs: crate::services::proof::Proofs,
     pub limits: Arc<limits::RateLimits>,
+    /// Satisfaction surveys answered on their pages and the customer page.
+    pub surveys: crate::services::surveys::Surveys,
     pub config: Arc<HttpConfig>,
 }
 
@@ -85,6 +88,7 @@ pub struct ApiState {
     pub canned: crate::services::canned::Canned,
     pub notifications: crate::services::notify::Notifications,
     pub reports: crate::services::reports::Reports,
+    pub surveys: crate::services::surveys::Surveys,
     pub config: Arc<HttpConfig>,
 }
 
@@ -140,6 +144,10 @@ pub fn webform_router() -> Router<WebState> {
         .route(
             "/confirm/{secret}",
             get(confirm::link_page).post(confirm::use_link),
+        )
+        .route(
+            "/s/{token}",
+            get(survey_pages::show).post(survey_pages::answer),
         )
 }
 

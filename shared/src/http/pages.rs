@@ -184,7 +184,11 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .in{background:#fff;border:1px solid #dde2e8}.out{background:#e8f1ff;border:1px solid #c4dafc}\
 .who{font-size:.8rem;color:#5b6572;margin-bottom:.25rem}.file{font-size:.9rem;color:#5b6572}\
 .notice{background:#e9f7ef;border:1px solid #9fd8b5;padding:.75rem;border-radius:.4rem}\
-.confirm{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}";
+.confirm{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}\
+.survey{margin:1rem 0;padding:.75rem 1rem;border:1px solid #c4dafc;border-radius:.6rem;background:#fff}\
+.scale{display:flex;flex-wrap:wrap;gap:.4rem;border:0;padding:0;margin:.5rem 0}\
+.scale label{display:inline-flex;gap:.3rem;align-items:center;margin:0;padding:.4rem .7rem;border:1px solid #c5ccd6;border-radius:.4rem;font-weight:400;cursor:pointer}\
+.scale input{width:auto}";
 
 /// The policy of every response that is not a page: no other site may frame it. The
 /// router sets it on any response that has no policy of its own.
@@ -317,6 +321,7 @@ pub async fn customer(
         Ok(None) => html! {},
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let survey = super::survey_pages::offer(&state, conversation).await;
     let body = html! {
         h1 { (w.conversation) }
         p.hint { (w.keep_link) }
@@ -338,6 +343,7 @@ pub async fn customer(
             p { a.newest href=(token) { (w.newest) } }
         }
         (offers)
+        (survey)
         form method="post" action=(token) accept-charset="utf-8" {
             label for="message" { (w.answer) }
             textarea #message name="message" required maxlength="10000" {}

@@ -18,6 +18,7 @@ use crate::services::rule_runs::RuleRunner;
 use crate::services::rule_runs::run_timers;
 use crate::services::sla::{SlaKeeper, announce_breaches};
 use crate::services::subscriber::FeedConsumer;
+use crate::services::surveys::SurveyKeeper;
 use crate::services::sweep::{away_when_idle, wake_snoozed};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -46,6 +47,9 @@ pub struct Sweeper {
     pub notifier: Option<Notifier>,
     /// Sets available agents away after this long idle, when set.
     pub away_after_idle: Option<(Arc<dyn AgentStore>, chrono::Duration)>,
+    /// Asks for a rating when a conversation is resolved (the survey goes to the
+    /// sender's queue).
+    pub surveys: SurveyKeeper,
 }
 
 /// Serves scheduled events until Lambda stops the process. A failed sweep fails the
@@ -104,12 +108,18 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
             slas: sweeper.slas.clone(),
         }),
     };
+    let asker = FeedConsumer {
+        feed: sweeper.feed.clone(),
+        subscriber: Arc::new(sweeper.surveys.clone()),
+    };
     // What the log told since the last sweep, a bounded number of batches a minute: the
-    // clocks, the rules on agents' changes and reopens, and the report counters.
+    // clocks, the rules on agents' changes and reopens, the report counters, and the
+    // surveys of resolved conversations.
     for (job, consumer) in [
         ("SLA keeper", &keeper),
         ("rules", &runner),
         ("reports", &counter),
+        ("surveys", &asker),
     ] {
         done(job, follow(consumer).await.map_err(|e| e.to_string()));
     }

@@ -102,6 +102,20 @@ pub enum EventKind {
     SlaPolicyApplied {
         sla_policy_id: super::SlaPolicyId,
     },
+    /// The customer was asked to rate how the conversation went (the survey's number).
+    SurveySent {
+        number: u32,
+        channel: Channel,
+    },
+    /// The customer rated the conversation.
+    CsatRated {
+        number: u32,
+        /// 1 (poor) to 5 (great).
+        rating: u8,
+        /// 0–10, when asked and given.
+        nps: Option<u8>,
+        comment: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

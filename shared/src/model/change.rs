@@ -67,6 +67,12 @@ pub enum ChangeType {
     /// A rule chose the SLA policy the conversation is measured against.
     #[serde(rename = "conversation.sla_policy_applied")]
     ConversationSlaPolicyApplied,
+    /// The customer was asked to rate the conversation (`event_id`: its `survey_sent` event).
+    #[serde(rename = "conversation.survey_sent")]
+    ConversationSurveySent,
+    /// The customer rated the conversation (`event_id`: its `csat_rated` event).
+    #[serde(rename = "conversation.csat_rated")]
+    ConversationCsatRated,
     /// Another contact was merged into this conversation's contact.
     #[serde(rename = "contact.merged")]
     ContactMerged,
@@ -89,7 +95,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 31] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -111,6 +117,8 @@ impl ChangeType {
         Self::ConversationRuleNote,
         Self::ConversationAgentsCalled,
         Self::ConversationSlaPolicyApplied,
+        Self::ConversationSurveySent,
+        Self::ConversationCsatRated,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
         Self::ContactChannelBlocked,
@@ -145,6 +153,8 @@ impl ChangeType {
             Self::ConversationRuleNote => "conversation.rule_note",
             Self::ConversationAgentsCalled => "conversation.agents_called",
             Self::ConversationSlaPolicyApplied => "conversation.sla_policy_applied",
+            Self::ConversationSurveySent => "conversation.survey_sent",
+            Self::ConversationCsatRated => "conversation.csat_rated",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
             Self::ContactChannelBlocked => "contact.channel_blocked",
@@ -174,6 +184,8 @@ impl ChangeType {
             "rule_note" => Self::ConversationRuleNote,
             "agents_called" => Self::ConversationAgentsCalled,
             "sla_policy_applied" => Self::ConversationSlaPolicyApplied,
+            "survey_sent" => Self::ConversationSurveySent,
+            "csat_rated" => Self::ConversationCsatRated,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
             "channel_blocked" => Self::ContactChannelBlocked,
@@ -358,6 +370,16 @@ mod tests {
             },
             EventKind::SlaPolicyApplied {
                 sla_policy_id: crate::model::SlaPolicyId::new(),
+            },
+            EventKind::SurveySent {
+                number: 1,
+                channel: crate::model::Channel::Sms,
+            },
+            EventKind::CsatRated {
+                number: 1,
+                rating: 4,
+                nps: None,
+                comment: None,
             },
         ];
         for kind in kinds {

@@ -67,6 +67,25 @@ pub enum Inbound {
     Proof(ProvenAddress),
     /// An agent sent the bot the code that links their chat, to be notified there.
     AgentLink(AgentLinkRequest),
+    /// A customer pressed a rating button under a survey.
+    SurveyAnswer(SurveyReply),
+}
+
+/// A survey's answer a customer gave with a button (Telegram) or on a survey page, for
+/// the router to record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyReply {
+    pub source_id: SourceId,
+    pub received_at: DateTime<Utc>,
+    /// The survey, as its signed token names it.
+    pub survey_token: String,
+    pub rating: u8,
+    #[serde(default)]
+    pub nps: Option<u8>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// The button press to answer, so the customer's app stops waiting.
+    pub callback_query_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,6 +141,7 @@ impl Serialize for Inbound {
             Inbound::Report(r) => serde_json::to_value(r),
             Inbound::Proof(p) => serde_json::to_value(p),
             Inbound::AgentLink(l) => serde_json::to_value(l),
+            Inbound::SurveyAnswer(a) => serde_json::to_value(a),
         };
         let mut news = news.map_err(S::Error::custom)?;
         // With the fields a message must have, so that a router of the release before,
@@ -154,6 +174,8 @@ impl<'de> Deserialize<'de> for Inbound {
             serde_json::from_value(value).map(Inbound::Proof)
         } else if carries("link_code") {
             serde_json::from_value(value).map(Inbound::AgentLink)
+        } else if carries("survey_token") {
+            serde_json::from_value(value).map(Inbound::SurveyAnswer)
         } else {
             serde_json::from_value(value).map(|m| Inbound::Message(Box::new(m)))
         };
@@ -194,6 +216,7 @@ impl Inbound {
             Inbound::Report(r) => &r.source_id,
             Inbound::Proof(p) => &p.source_id,
             Inbound::AgentLink(l) => &l.source_id,
+            Inbound::SurveyAnswer(a) => &a.source_id,
         }
     }
 
@@ -209,6 +232,7 @@ impl Inbound {
             Inbound::Report(r) => r.source_id.as_str().to_owned(),
             Inbound::Proof(p) => p.source_id.as_str().to_owned(),
             Inbound::AgentLink(l) => l.source_id.as_str().to_owned(),
+            Inbound::SurveyAnswer(a) => a.source_id.as_str().to_owned(),
         }
     }
 }
@@ -411,12 +435,22 @@ mod tests {
             chat_id: 5,
             link_code: "ag_01jd8x3m6k9q0w5e2r7t4y1v3h-abcdefghijklmnopqrstuvwx".into(),
         });
+        let rated = Inbound::SurveyAnswer(SurveyReply {
+            source_id: SourceId::new("telegram", "callback:77"),
+            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            survey_token: "01jd8x3m6k9q0w5e2r7t4y1v3h-1.0123456789abcdef".into(),
+            rating: 4,
+            nps: None,
+            comment: None,
+            callback_query_id: Some("77".into()),
+        });
         for item in [
             Inbound::from(message()),
             signal.clone(),
             report.clone(),
             proof.clone(),
             link,
+            rated,
         ] {
             let bytes = serde_json::to_vec(&item).unwrap();
             assert_eq!(serde_json::from_slice::<Inbound>(&bytes).unwrap(), item);

@@ -20,6 +20,7 @@ mod rule;
 mod service_level;
 mod sla;
 mod solar_hijri;
+mod survey;
 mod webhook;
 
 pub use activity::{Event, EventKind, Note, TimelineItem};
@@ -47,7 +48,7 @@ pub use ids::{
 };
 pub use inbound::{
     AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
-    Reachability, ReportKind, ReportedDelivery, ThreadHint, ThreadRef,
+    Reachability, ReportKind, ReportedDelivery, SurveyReply, ThreadHint, ThreadRef,
 };
 pub use language::{detect_language, is_known_language};
 pub use message::{
@@ -75,6 +76,10 @@ pub use sla::{
     evaluate as evaluate_sla,
 };
 pub use solar_hijri::{parse_local_date, solar_hijri, solar_hijri_ymd};
+pub use survey::{
+    ANSWER_WINDOW, Answered, MAX_COMMENT_CHARS, MAX_QUIET_DAYS, NPS_SCORES, RATINGS, Survey,
+    SurveyAnswer, SurveySettings, SurveyTokens, SurveyWords, rating_in_text, survey_words,
+};
 pub use webhook::{
     AttemptOutcome, MAX_TYPES, Subscription, WebhookDelivery, WebhookDeliveryStatus, delivery_id,
 };

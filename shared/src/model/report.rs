@@ -83,10 +83,16 @@ pub enum Metric {
     Reopened,
     /// A tag put on a conversation (counted for that tag only).
     Tagged,
+    /// A satisfaction survey sent.
+    SurveysSent,
+    /// A rating given: its value (1–5) is what is summed and spread.
+    CsatRatings,
+    /// A "would you recommend us" score given (0–10), summed and spread the same way.
+    NpsScores,
 }
 
 impl Metric {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::Conversations,
         Self::IncomingMessages,
         Self::OutgoingMessages,
@@ -100,6 +106,9 @@ impl Metric {
         Self::FirstContactResolutions,
         Self::Reopened,
         Self::Tagged,
+        Self::SurveysSent,
+        Self::CsatRatings,
+        Self::NpsScores,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +126,9 @@ impl Metric {
             Self::FirstContactResolutions => "first_contact_resolutions",
             Self::Reopened => "reopened",
             Self::Tagged => "tagged",
+            Self::SurveysSent => "surveys_sent",
+            Self::CsatRatings => "csat_ratings",
+            Self::NpsScores => "nps_scores",
         }
     }
 
@@ -280,6 +292,10 @@ pub enum Occurrence {
     Resolved(DateTime<Utc>),
     /// Open again after a resolve (a customer's message or an agent's hand).
     Reopened(DateTime<Utc>),
+    /// A satisfaction survey went to the customer.
+    SurveySent(DateTime<Utc>),
+    /// The customer rated the conversation (1–5), with a 0–10 score when asked.
+    Rated(DateTime<Utc>, u8, Option<u8>),
 }
 
 /// A fact to count: a metric at an instant, with a value in seconds when timed, about
@@ -514,6 +530,13 @@ impl ReportTrack {
             Occurrence::Reopened(at) => {
                 if self.resolved {
                     self.reopen(at, &mut facts);
+                }
+            }
+            Occurrence::SurveySent(at) => facts.push(Fact::count(Metric::SurveysSent, at)),
+            Occurrence::Rated(at, rating, nps) => {
+                facts.push(Fact::timed(Metric::CsatRatings, at, u64::from(rating)));
+                if let Some(score) = nps {
+                    facts.push(Fact::timed(Metric::NpsScores, at, u64::from(score)));
                 }
             }
         }

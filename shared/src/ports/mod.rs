@@ -15,6 +15,7 @@ mod sender;
 mod settings;
 mod sla;
 mod store;
+mod surveys;
 mod webhooks;
 
 pub use blob::{Blob, BlobStore, BlobVersion, check_blob_key};
@@ -22,12 +23,12 @@ pub use erasure::ErasureStore;
 pub use feed::{EventFeed, LOG_RETENTION, MAX_FEED_BATCH};
 pub use files::{FetchError, FetchedFile, FileFetcher};
 pub use idempotency::{IdempotencyStore, SendOnce};
-pub use notify::{AgentMailer, AgentMessenger, NoticeStore};
+pub use notify::{AgentMailer, AgentMessenger, ButtonAnswerer, NoticeStore};
 pub use proofs::{PendingProof, ProofStore};
 pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use reports::{MAX_COUNTS, ReportStore};
 pub use rules::{CannedStore, RuleStore};
-pub use sender::{ChannelSender, OutboundDelivery, OutboundFile, SendError, Sent};
+pub use sender::{ChannelSender, Choice, OutboundDelivery, OutboundFile, SendError, Sent};
 pub use settings::SettingStore;
 pub use sla::{DuePosition, SlaStore};
 pub use store::{
@@ -35,6 +36,7 @@ pub use store::{
     LATEST_SCAN_ITEMS, MessageStore, MessageWindow, RouteOutcome, RoutingStore, StatusFilter,
     TeamStore,
 };
+pub use surveys::SurveyStore;
 pub use webhooks::{MAX_REPLAY, WebhookStore};
 
 /// How a backend call failed, in words the services can act on.

@@ -23,3 +23,10 @@ pub trait AgentMailer: Send + Sync {
     /// Sends a plain-text email to `to`.
     async fn mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Result<(), SendError>;
 }
+
+/// Answers a button a customer pressed (a Telegram callback query), so their app stops
+/// waiting and shows them `text`.
+#[async_trait]
+pub trait ButtonAnswerer: Send + Sync {
+    async fn answer_button(&self, press_id: &str, text: &str) -> Result<(), SendError>;
+}

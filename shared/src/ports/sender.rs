@@ -13,6 +13,17 @@ pub struct OutboundDelivery {
     pub answering: Option<Message>,
     /// The reply's attachments with their bytes, in the message's order.
     pub files: Vec<OutboundFile>,
+    /// Answers the customer can pick with one tap (a survey's ratings): buttons on
+    /// Telegram, links in an email; elsewhere the text says how to answer.
+    pub choices: Vec<Choice>,
+}
+
+/// One answer offered with a tap: what it says, and what it sends back (a Telegram
+/// button's data) or opens (an email's link).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub label: String,
+    pub data: String,
 }
 
 /// A file an agent attached to a reply, read back from the blob store.

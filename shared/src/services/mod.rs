@@ -26,6 +26,7 @@ pub mod send;
 pub mod service_levels;
 pub mod sla;
 pub mod subscriber;
+pub mod surveys;
 pub mod sweep;
 pub mod threading;
 pub mod webhooks;

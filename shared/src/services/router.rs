@@ -10,12 +10,13 @@ use super::worker::{Handled, backoff};
 use crate::model::{
     AgentLinkRequest, Author, CannedReplyId, Channel, ChannelSignal, ConversationId, Event,
     EventKind, Fill, Inbound, InboundMessage, LinkCode, Message, MessageId, ProvenAddress,
-    ReportKind,
+    ReportKind, SurveyReply,
 };
+use crate::model::{Answered, SurveyAnswer, rating_in_text, survey_words};
 use crate::ports::{
-    AgentMessenger, AgentStore, Blob, BlobStore, CannedStore, ContactStore, ConversationStore,
-    Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore, NoticeStore, PortError, Queue,
-    RouteOutcome, RoutingStore, RuleStore, SlaStore,
+    AgentMessenger, AgentStore, Blob, BlobStore, ButtonAnswerer, CannedStore, ContactStore,
+    ConversationStore, Delivery, FetchError, FileFetcher, MAX_DELIVERIES, MessageStore,
+    NoticeStore, PortError, Queue, RouteOutcome, RoutingStore, RuleStore, SlaStore,
 };
 use chrono::Utc;
 use std::collections::HashMap;
@@ -60,6 +61,12 @@ pub struct InboundRouter {
     /// The canned replies rules answer with, and the contacts they are filled in for.
     pub canned: Arc<dyn CannedStore>,
     pub contacts: Arc<dyn ContactStore>,
+    /// Records the ratings customers give.
+    pub surveys: super::surveys::Surveys,
+    /// Answers a rating button's press (the Telegram bot), when set.
+    pub buttons: Option<Arc<dyn ButtonAnswerer>>,
+    /// The language a press is answered in (the customer pages').
+    pub language: String,
 }
 
 impl InboundRouter {
@@ -83,7 +90,71 @@ impl InboundRouter {
             }
             Inbound::Proof(proven) => self.record_proof(&proven, &delivery).await,
             Inbound::AgentLink(request) => self.link_agent(&request, &delivery).await,
+            Inbound::SurveyAnswer(reply) => self.record_rating(&reply, &delivery).await,
         }
+    }
+
+    /// Records a rating given with a button, and answers the press with what became of it.
+    async fn record_rating(&self, reply: &SurveyReply, delivery: &Delivery) -> Handled {
+        let answered = async {
+            let Some((id, number)) = self.surveys.verify(&reply.survey_token).await? else {
+                return Ok(Answered::Closed);
+            };
+            let comment = reply.comment.as_deref();
+            match SurveyAnswer::new(reply.rating, reply.nps, comment, reply.received_at) {
+                Ok(answer) => self.surveys.answer(id, number, answer).await,
+                Err(_) => Ok(Answered::Closed),
+            }
+        }
+        .await;
+        let answered: Answered = match answered {
+            Ok(answered) => answered,
+            Err(e) => {
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let words = survey_words(&self.language);
+        let text = match answered {
+            Answered::Recorded => words.thanks,
+            Answered::Already => words.already,
+            Answered::Closed => words.closed,
+        };
+        if let (Some(buttons), Some(press)) = (&self.buttons, &reply.callback_query_id)
+            && let Err(e) = buttons.answer_button(press, text).await
+        {
+            tracing::warn!(error = %e, "a rating button's press was not answered");
+        }
+        Handled::Done
+    }
+
+    /// A bare "1"–"5" by SMS from a number a survey was sent to, while its conversation
+    /// stays resolved: the answer to that survey, stored as nothing else. Anything else
+    /// is a message.
+    async fn sms_rating(&self, message: &InboundMessage) -> crate::ports::PortResult<bool> {
+        if message.channel != Channel::Sms {
+            return Ok(false);
+        }
+        let Some(rating) = rating_in_text(&message.text) else {
+            return Ok(false);
+        };
+        let Some(from) = message.identities.first().filter(|i| i.proven) else {
+            return Ok(false);
+        };
+        let Some(survey) = self.surveys.waiting_for(&from.identity.key()).await? else {
+            return Ok(false);
+        };
+        let Ok(answer) = SurveyAnswer::new(rating, None, None, message.received_at) else {
+            return Ok(false);
+        };
+        let answered = self
+            .surveys
+            .answer(survey.conversation_id, survey.number, answer)
+            .await?;
+        tracing::info!(conversation_id = %survey.conversation_id, ?answered, "a rating by SMS");
+        Ok(true)
     }
 
     /// The routing policy with the rules as they stand.
@@ -172,6 +243,16 @@ impl InboundRouter {
                 after: backoff(delivery.receive_count),
                 reason,
             };
+        }
+        match self.sms_rating(&message).await {
+            Ok(true) => return Handled::Done,
+            Ok(false) => {}
+            Err(e) => {
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                };
+            }
         }
         if let Err(e) = super::threading::apply(
             &mut message,

@@ -21,8 +21,23 @@ use std::sync::Arc;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OutboundJob {
-    Reply { message_id: MessageId },
-    Notice { notice: Notice },
+    Reply {
+        message_id: MessageId,
+    },
+    Notice {
+        notice: Notice,
+    },
+    /// A satisfaction survey, asked on the channel it was opened for.
+    Survey {
+        survey: SurveyRef,
+    },
+}
+
+/// A survey by its conversation and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyRef {
+    pub conversation_id: crate::model::ConversationId,
+    pub number: u32,
 }
 
 /// Puts a notice on the outbound queue.
@@ -79,6 +94,9 @@ pub struct Sender {
     /// When set, a reply on a customer page also goes by email or SMS to what the
     /// customer typed on the submission that started it.
     pub page_notices: Option<PageNotices>,
+    /// The surveys it asks; an email's links start with the pages' base URL (the page
+    /// notices'), and none goes by email without it.
+    pub surveys: crate::services::surveys::Surveys,
 }
 
 use super::recipient::address_kind;
@@ -110,6 +128,15 @@ impl Sender {
             OutboundJob::Reply { message_id } => message_id,
             OutboundJob::Notice { notice } => {
                 return self.deliver_notice(&notice, delivery.receive_count).await;
+            }
+            OutboundJob::Survey { survey } => {
+                return match self.deliver_survey(survey, delivery.receive_count).await {
+                    Ok(handled) => handled,
+                    Err(e) => Handled::Retry {
+                        after: backoff(delivery.receive_count),
+                        reason: e.to_string(),
+                    },
+                };
             }
         };
         match self.deliver(message_id, delivery.receive_count).await {
@@ -193,6 +220,7 @@ impl Sender {
             recipient,
             answering,
             files,
+            choices: Vec::new(),
         };
         // A reply on a customer page goes out as an email or SMS when it can, and its
         // status follows that send; else the page alone shows it.
@@ -243,6 +271,75 @@ impl Sender {
         }
     }
 
+    /// Asks a survey on its channel, while it still waits for an answer; its outcome is
+    /// only logged (the `survey_sent` event is on the timeline already).
+    async fn deliver_survey(&self, asked: SurveyRef, attempt: u32) -> PortResult<Handled> {
+        let id = asked.conversation_id;
+        let Some(survey) = self.surveys.store.survey(id).await? else {
+            return Ok(Handled::Done);
+        };
+        if survey.number != asked.number || !survey.open_at(Utc::now()) {
+            return Ok(Handled::Done);
+        }
+        let Some(conversation) = self.conversations.conversation(id).await? else {
+            return Ok(Handled::Done);
+        };
+        let Some(sender) = self.channels.get(&survey.channel).cloned() else {
+            tracing::warn!(conversation_id = %id, channel = survey.channel.as_str(), "survey on a channel that is not configured; dropped");
+            return Ok(Handled::Done);
+        };
+        let (base_url, language) = match &self.page_notices {
+            Some(pages) => (pages.base_url.clone(), pages.language.clone()),
+            None => (String::new(), "en".to_owned()),
+        };
+        if survey.channel == Channel::Email && base_url.is_empty() {
+            tracing::warn!(conversation_id = %id, "survey by email with no public URL for its links; dropped");
+            return Ok(Handled::Done);
+        }
+        let links = crate::services::surveys::SurveyLinks {
+            tokens: self.surveys.key.tokens().await?,
+            base_url,
+            language,
+        };
+        let (text, choices) = crate::services::surveys::survey_message(&links, &survey);
+        let outbound = OutboundDelivery {
+            message: Message::outbound(
+                id,
+                conversation.contact_id,
+                survey.channel,
+                crate::model::Author::System,
+                &text,
+            ),
+            conversation,
+            recipient: survey.to.clone(),
+            answering: None,
+            files: Vec::new(),
+            choices,
+        };
+        match sender.send(&outbound).await {
+            Ok(_) => {
+                tracing::info!(conversation_id = %id, number = survey.number, channel = survey.channel.as_str(), "survey delivered");
+                Ok(Handled::Done)
+            }
+            Err(SendError::Retryable {
+                reason,
+                retry_after,
+            }) if attempt < MAX_DELIVERIES => Ok(Handled::Retry {
+                after: retry_after.unwrap_or_else(|| backoff(attempt)),
+                reason,
+            }),
+            Err(SendError::Unreachable { reason }) => {
+                self.mark_blocked(&outbound).await?;
+                tracing::warn!(conversation_id = %id, %reason, "survey not delivered: the customer blocked us");
+                Ok(Handled::Done)
+            }
+            Err(e) => {
+                tracing::warn!(conversation_id = %id, error = %e, "survey not delivered");
+                Ok(Handled::Done)
+            }
+        }
+    }
+
     /// Sends a notice once; its outcome is only logged (nothing keeps it). The address
     /// and the text never reach the log: the text carries a secret.
     async fn deliver_notice(&self, notice: &Notice, attempt: u32) -> Handled {
@@ -276,6 +373,7 @@ impl Sender {
             recipient: Some(notice.to.clone()),
             answering: None,
             files: Vec::new(),
+            choices: Vec::new(),
         };
         match sender.send(&outbound).await {
             Ok(_) => {
@@ -356,6 +454,7 @@ impl Sender {
                 recipient: Some(to.clone()),
                 answering: Some(submission),
                 files,
+                choices: Vec::new(),
             };
             return Ok(Some((sender.clone(), notice)));
         }

@@ -68,6 +68,7 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
             &EmailAddress::parse("sara@example.com").unwrap(),
         )),
         files: vec![],
+        choices: Vec::new(),
     }
 }
 

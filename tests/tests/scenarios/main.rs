@@ -36,6 +36,7 @@ mod rights;
 mod rules;
 mod service_levels;
 mod sms;
+mod surveys;
 mod telegram;
 mod telegram_files;
 mod telegram_groups;

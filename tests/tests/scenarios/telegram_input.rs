@@ -253,7 +253,12 @@ async fn the_cli_sets_the_webhook_with_the_secret_and_shows_its_state() {
     assert_eq!(calls[0].body["secret_token"], WEBHOOK_SECRET);
     assert_eq!(
         calls[0].body["allowed_updates"],
-        json!(["message", "edited_message", "my_chat_member"])
+        json!([
+            "message",
+            "edited_message",
+            "my_chat_member",
+            "callback_query"
+        ])
     );
 
     let info = app

@@ -113,7 +113,11 @@ impl DynamoStore {
         for release in &c.identities {
             let key = release.identity.key();
             let pk = keys::identity(&key);
-            let mut writes = vec![self.delete(&pk, &keys::contact(c.id))?];
+            let mut writes = vec![
+                self.delete(&pk, &keys::contact(c.id))?,
+                // A survey waiting on the number is theirs too.
+                self.delete(&keys::survey_wait(&key), keys::META)?,
+            ];
             if release.proven_marker {
                 let marker = Delete::builder()
                     .table_name(&self.table)
@@ -141,6 +145,7 @@ impl DynamoStore {
             .map_err(build_error)?;
         self.transact(vec![
             TransactWriteItem::builder().delete(contact).build(),
+            self.delete(&keys::contact(c.id), keys::SURVEYED)?,
             record,
         ])
         .await

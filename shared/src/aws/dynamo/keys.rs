@@ -37,6 +37,12 @@ pub const TIMERS: &str = "TIMERS";
 pub const SLA: &str = "#SLA";
 /// Beside a conversation: where it stands for reporting.
 pub const REPORT: &str = "#REPORT";
+/// Beside a conversation: its latest satisfaction survey.
+pub const SURVEY: &str = "#SURVEY";
+/// Beside a contact: when they were last surveyed.
+pub const SURVEYED: &str = "#SURVEYED";
+/// The survey settings.
+pub const SURVEY_SETTINGS: &str = "SURVEYS";
 /// Every tag the reports have counted, as one string set.
 pub const REPORT_TAGS: &str = "RPTTAGS";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the
@@ -56,6 +62,11 @@ pub fn report_counters(dimension: &str, grain: crate::model::Grain) -> String {
 /// A counter's sort key: its half hour, then its metric.
 pub fn report_counter(bucket: i64, metric: &str) -> String {
     format!("{:012}#{metric}", bucket.max(0))
+}
+
+/// The survey a phone number's bare rating answers.
+pub fn survey_wait(identity_key: &str) -> String {
+    format!("SURVEYWAIT#{identity_key}")
 }
 
 pub fn conversation(id: ConversationId) -> String {

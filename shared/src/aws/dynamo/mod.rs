@@ -43,6 +43,10 @@
 //! | reporting counters of a dimension, by half hour  | `pk=RPT#<dimension>`, `sk=<bucket secs>#<metric>`          |
 //! | … and by UTC day                                 | `pk=RPTD#<dimension>`, `sk=<day secs>#<metric>`            |
 //! | every tag the reports counted                    | `pk=RPTTAGS`, `sk=#META` (string set `tags`)               |
+//! | the survey settings                              | `pk=SURVEYS`, `sk=#META` (JSON `body`)                     |
+//! | a conversation's latest survey                   | `pk=CV#<id>`, `sk=#SURVEY` (JSON `body`, version `v`)      |
+//! | when a contact was last surveyed                 | `pk=CT#<id>`, `sk=#SURVEYED` (`at` ms)                     |
+//! | the survey a number's bare rating answers        | `pk=SURVEYWAIT#<identity key>`, `sk=#META` (TTL `expires_at`) |
 //! | a webhook delivery by id                         | `pk=WHD#<delivery id>`, `sk=#META` (TTL `expires_at`)      |
 //! | a subscription's deliveries, newest first        | gsi1 `WHDL#<webhook>` / `<created ms>#<id>`                |
 //! | the deliveries about a conversation or contact   | gsi2 `WHDS#<conversation, else contact>` / `<id>`          |
@@ -79,6 +83,7 @@ mod routing;
 mod settings;
 mod sla;
 mod stream;
+mod surveys;
 mod table;
 mod webhooks;
 

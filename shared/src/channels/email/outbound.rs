@@ -98,9 +98,23 @@ pub fn build(
             .in_reply_to(format!("<{parent}>"))
             .references(format!("<{parent}>"));
     }
+    // An automatic message (a survey) says so, so that no auto-responder answers it.
+    if delivery.message.author == crate::model::Author::System {
+        builder = builder.raw_header(auto_generated());
+    }
     let text = delivery.message.text.clone();
+    let choices = &delivery.choices;
     let html = maud::html! {
-        div dir="auto" style="white-space: pre-wrap" { (text) }
+        @if choices.is_empty() {
+            div dir="auto" style="white-space: pre-wrap" { (text) }
+        } @else {
+            // The choices as links: the first line of the text, then one button each.
+            div dir="auto" { p { (text.lines().next().unwrap_or_default()) }
+                p { @for c in choices {
+                    a href=(c.data) style="display:inline-block;margin:4px;padding:8px 14px;border:1px solid #c5ccd6;border-radius:6px;text-decoration:none" { (c.label) }
+                } }
+            }
+        }
     }
     .into_string();
     let body = MultiPart::alternative_plain_html(text, html);
@@ -127,6 +141,14 @@ pub fn build(
     })
 }
 
+/// `Auto-Submitted: auto-generated`: sent by a machine, not to be answered by one.
+fn auto_generated() -> lettre::message::header::HeaderValue {
+    lettre::message::header::HeaderValue::new(
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+        "auto-generated".into(),
+    )
+}
+
 /// An agent's notification by email: plain text from the From address, marked as sent
 /// by a machine (`Auto-Submitted: auto-generated`) so that no auto-responder answers it.
 pub fn agent_notice(
@@ -146,10 +168,7 @@ pub fn agent_notice(
         .from(mailbox(settings.from_name.clone(), settings.from.as_str())?)
         .to(mailbox(None, to.as_str())?)
         .subject(subject)
-        .raw_header(lettre::message::header::HeaderValue::new(
-            lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ))
+        .raw_header(auto_generated())
         .date_now()
         .singlepart(SinglePart::plain(text.to_owned()))
         .map_err(|e| permanent(format!("the email could not be built: {e}")))
@@ -223,6 +242,7 @@ mod tests {
                 &EmailAddress::parse("sara@example.com").unwrap(),
             )),
             files,
+            choices: Vec::new(),
         }
     }
 

@@ -4,7 +4,8 @@
 use super::outbound::FileKind;
 use super::outbound::{classify, redact};
 use super::wire::{
-    ApiResponse, File, GetFile, ReplyParameters, SendMessage, SentMessage, SetWebhook, WebhookInfo,
+    AnswerCallbackQuery, ApiResponse, File, GetFile, InlineKeyboardMarkup, ReplyParameters,
+    SendMessage, SentMessage, SetWebhook, WebhookInfo,
 };
 use crate::config::Secret;
 use crate::ports::{OutboundFile, SendError};
@@ -13,7 +14,12 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// The updates the webhook asks for.
-pub const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "my_chat_member"];
+pub const ALLOWED_UPDATES: [&str; 4] = [
+    "message",
+    "edited_message",
+    "my_chat_member",
+    "callback_query",
+];
 
 #[derive(Clone, Debug)]
 pub struct BotApi {
@@ -116,13 +122,35 @@ impl BotApi {
         html: &str,
         reply_parameters: Option<ReplyParameters>,
     ) -> ApiResult<SentMessage> {
+        self.send_message_with(chat_id, html, reply_parameters, None)
+            .await
+    }
+
+    /// `sendMessage` with buttons under the text.
+    pub async fn send_message_with(
+        &self,
+        chat_id: i64,
+        html: &str,
+        reply_parameters: Option<ReplyParameters>,
+        reply_markup: Option<InlineKeyboardMarkup>,
+    ) -> ApiResult<SentMessage> {
         let body = SendMessage {
             chat_id,
             text: html,
             parse_mode: "HTML",
             reply_parameters,
+            reply_markup,
         };
         self.call("sendMessage", &body).await
+    }
+
+    /// Answers a button press: the customer's app stops waiting and shows `text`.
+    pub async fn answer_callback_query(&self, id: &str, text: &str) -> ApiResult<bool> {
+        let body = AnswerCallbackQuery {
+            callback_query_id: id,
+            text,
+        };
+        self.call("answerCallbackQuery", &body).await
     }
 
     /// Uploads a file with `sendPhoto` or `sendDocument`, as `multipart/form-data`.

@@ -1,11 +1,13 @@
 //! A Telegram update → one channel-neutral [`InboundMessage`], or the reason it is
 //! ignored. Never panics on any input.
 
-use super::wire::{ChatKind, FileRef, Message, Update};
+use super::wire::{CallbackQuery, ChatKind, FileRef, Message, Update};
 use crate::model::{
     AgentLinkRequest, Attachment, Channel, ChannelSignal, DefaultRegion, Identity, Inbound,
-    InboundMessage, LinkCode, PhoneNumber, PresentedIdentity, Reachability, SourceId,
+    InboundMessage, LinkCode, PhoneNumber, PresentedIdentity, RATINGS, Reachability, SourceId,
+    SurveyReply,
 };
+use crate::services::surveys::BUTTON_PREFIX as SURVEY_BUTTON_PREFIX;
 use chrono::{DateTime, Utc};
 
 /// What the webhook was configured with.
@@ -69,7 +71,34 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
         };
         return Normalized::News(Box::new(Inbound::Signal(signal)));
     }
+    if let Some(press) = &update.callback_query {
+        return button_press(press);
+    }
     Normalized::Ignored("an update kind Switchboard does not handle")
+}
+
+/// A rating button under a survey: `csat:<token>:<rating>`. The token is checked by the
+/// router; any other button data is nothing of ours.
+fn button_press(press: &CallbackQuery) -> Normalized {
+    let rating = press
+        .data
+        .as_deref()
+        .and_then(|d| d.strip_prefix(SURVEY_BUTTON_PREFIX))
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(token, rating)| Some((token, rating.parse::<u8>().ok()?)))
+        .filter(|(token, rating)| RATINGS.contains(rating) && token.len() <= 64);
+    let Some((token, rating)) = rating else {
+        return Normalized::Ignored("a button press that is not a survey's rating");
+    };
+    Normalized::News(Box::new(Inbound::SurveyAnswer(SurveyReply {
+        source_id: SourceId::new("telegram", &format!("callback:{}", press.id)),
+        received_at: Utc::now(),
+        survey_token: token.to_owned(),
+        rating,
+        nps: None,
+        comment: None,
+        callback_query_id: Some(press.id.clone()),
+    })))
 }
 
 /// The source id of a message: Telegram numbers messages per chat.

@@ -45,6 +45,8 @@ const KNOWN_KEYS: &[&str] = &[
     "channel_post",
     "edited_channel_post",
     "my_chat_member",
+    "callback_query",
+    "data",
     "message_id",
     "from",
     "chat",
@@ -258,7 +260,7 @@ proptest! {
     fn no_json_value_makes_the_parser_panic(value in json(), groups in any::<bool>()) {
         run(value.to_string().as_bytes(), groups);
         // The same value as the body of each update kind, where the parser looks hardest.
-        for kind in ["message", "edited_message", "my_chat_member"] {
+        for kind in ["message", "edited_message", "my_chat_member", "callback_query"] {
             let update = serde_json::json!({ "update_id": 1, kind: value.clone() });
             run(update.to_string().as_bytes(), groups);
         }

@@ -4,11 +4,11 @@ use super::client::BotApi;
 use super::outbound::{
     FileKind, MAX_TEXT_UNITS, caption_of, escape_html, group_message, split_text,
 };
-use super::wire::ReplyParameters;
+use super::wire::{InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters};
 use crate::model::{Channel, IdentityKind};
 use crate::ports::{
-    AgentMessenger, ChannelSender, FetchError, FetchedFile, FileFetcher, OutboundDelivery,
-    OutboundFile, SendError, Sent,
+    AgentMessenger, ButtonAnswerer, ChannelSender, FetchError, FetchedFile, FileFetcher,
+    OutboundDelivery, OutboundFile, SendError, Sent,
 };
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -226,6 +226,57 @@ impl Target {
     }
 }
 
+impl TelegramSender {
+    /// A short text with a row of buttons under it (a survey's ratings).
+    async fn send_with_buttons(
+        &self,
+        target: &Target,
+        delivery: &OutboundDelivery,
+    ) -> Result<Sent, SendError> {
+        let keyboard = InlineKeyboardMarkup {
+            inline_keyboard: vec![
+                delivery
+                    .choices
+                    .iter()
+                    .map(|c| InlineKeyboardButton {
+                        text: c.label.clone(),
+                        callback_data: c.data.clone(),
+                    })
+                    .collect(),
+            ],
+        };
+        self.pace(target.chat_id).await;
+        let sent = self
+            .api
+            .send_message_with(
+                target.chat_id,
+                &escape_html(&delivery.message.text),
+                target.reply,
+                Some(keyboard),
+            )
+            .await?;
+        Ok(Sent {
+            provider_id: Some(
+                super::message_source(target.chat_id, sent.message_id)
+                    .as_str()
+                    .to_owned(),
+            ),
+            delivered: false,
+        })
+    }
+}
+
+/// A customer's press of a button: answered at once, so their app stops waiting.
+#[async_trait]
+impl ButtonAnswerer for TelegramSender {
+    async fn answer_button(&self, press_id: &str, text: &str) -> Result<(), SendError> {
+        self.api
+            .answer_callback_query(press_id, text)
+            .await
+            .map(|_| ())
+    }
+}
+
 /// An agent's notification: one short text to the chat they linked, paced like replies.
 #[async_trait]
 impl AgentMessenger for TelegramSender {
@@ -249,6 +300,9 @@ impl ChannelSender for TelegramSender {
 
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
         let target = Target::of(delivery)?;
+        if !delivery.choices.is_empty() {
+            return self.send_with_buttons(&target, delivery).await;
+        }
         match self.send_parts(&target, &parts_of(delivery)).await {
             // A 403 in a group means the bot was removed from it, not that this
             // customer blocked the bot.

@@ -15,6 +15,18 @@ pub struct Update {
     pub channel_post: Option<Message>,
     pub edited_channel_post: Option<Message>,
     pub my_chat_member: Option<ChatMemberUpdated>,
+    pub callback_query: Option<CallbackQuery>,
+}
+
+/// A press of an inline keyboard's button.
+/// <https://core.telegram.org/bots/api#callbackquery>
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    /// What the button carries: up to 64 bytes, as the bot set it (a modified client
+    /// can send anything here, so it is checked like any input).
+    pub data: Option<String>,
 }
 
 /// <https://core.telegram.org/bots/api#message>
@@ -157,6 +169,29 @@ pub struct SendMessage<'a> {
     pub parse_mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_parameters: Option<ReplyParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<InlineKeyboardMarkup>,
+}
+
+/// Buttons under a message, row by row.
+/// <https://core.telegram.org/bots/api#inlinekeyboardmarkup>
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InlineKeyboardMarkup {
+    pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+}
+
+/// <https://core.telegram.org/bots/api#inlinekeyboardbutton>
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InlineKeyboardButton {
+    pub text: String,
+    pub callback_data: String,
+}
+
+/// <https://core.telegram.org/bots/api#answercallbackquery>
+#[derive(Clone, Debug, Serialize)]
+pub struct AnswerCallbackQuery<'a> {
+    pub callback_query_id: &'a str,
+    pub text: &'a str,
 }
 
 /// Which message a sent one answers; sent anyway if that message is gone.

@@ -12,6 +12,7 @@ mod replies;
 mod reports;
 mod rules;
 mod service_levels;
+mod surveys;
 mod webhooks;
 
 use super::ApiState;
@@ -102,6 +103,7 @@ macro_rules! operations {
             [reports::timeseries],
             [reports::by],
             [reports::volume],
+            [surveys::settings, surveys::set_settings],
         }
     };
 }

@@ -84,6 +84,23 @@ impl ReportKeeper {
                 None => return Ok(()),
             },
             ChangeType::ConversationReopened => What::Occurred(Occurrence::Reopened(at)),
+            ChangeType::ConversationSurveySent => What::Occurred(Occurrence::SurveySent(at)),
+            ChangeType::ConversationCsatRated => {
+                let Some(event_id) = change.event_id else {
+                    return Ok(());
+                };
+                match self
+                    .conversations
+                    .event(id, event_id)
+                    .await?
+                    .map(|e| e.kind)
+                {
+                    Some(EventKind::CsatRated { rating, nps, .. }) => {
+                        What::Occurred(Occurrence::Rated(at, rating, nps))
+                    }
+                    _ => return Ok(()),
+                }
+            }
             ChangeType::ConversationStatusChanged | ChangeType::ConversationTagsChanged => {
                 let Some(event_id) = change.event_id else {
                     return Ok(());

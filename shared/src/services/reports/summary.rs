@@ -23,6 +23,69 @@ pub struct Summary {
     pub first_response: Timing,
     pub reply_time: Timing,
     pub resolution_time: Timing,
+    pub csat: Satisfaction,
+}
+
+/// What customers said of the help they got.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Satisfaction {
+    /// Surveys sent.
+    pub surveys_sent: i64,
+    /// Ratings given (1 poor to 5 great).
+    pub responses: i64,
+    /// Ratings per survey sent (0 to 1).
+    pub response_rate: Option<f64>,
+    /// The mean rating.
+    pub average: Option<f64>,
+    /// The share of ratings that are 4 or 5 (0 to 1): the usual "CSAT score".
+    pub satisfied_rate: Option<f64>,
+    /// How many of each rating, 1 to 5.
+    pub ratings: [i64; 5],
+    /// "Would you recommend us" scores given (0–10).
+    pub nps_responses: i64,
+    /// Promoters (9–10) less detractors (0–6), as a share of the scores, times 100
+    /// (−100 to 100).
+    pub nps: Option<f64>,
+}
+
+fn rounded(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+impl Satisfaction {
+    fn of(tallies: &BTreeMap<Metric, Tally>) -> Self {
+        let sent = tallies.get(&Metric::SurveysSent).map_or(0, |t| t.count);
+        let ratings = tallies
+            .get(&Metric::CsatRatings)
+            .cloned()
+            .unwrap_or_default();
+        let scores = tallies.get(&Metric::NpsScores).cloned().unwrap_or_default();
+        // Values under a minute are counted in bins of their own: a bin is the value.
+        let of_value = |t: &Tally, value: u64| {
+            t.bins
+                .iter()
+                .filter(|(bin, _)| crate::model::bin_value(**bin) == value)
+                .map(|(_, n)| n)
+                .sum::<i64>()
+        };
+        let counts = [1, 2, 3, 4, 5].map(|r| of_value(&ratings, r));
+        let share =
+            |part: i64, whole: i64| (whole > 0).then(|| rounded(part as f64 / whole as f64));
+        let promoters: i64 = (9..=10).map(|v| of_value(&scores, v)).sum();
+        let detractors: i64 = (0..=6).map(|v| of_value(&scores, v)).sum();
+        Self {
+            surveys_sent: sent,
+            responses: ratings.count,
+            response_rate: share(ratings.count, sent),
+            average: ratings.average().map(rounded),
+            satisfied_rate: share(counts[3] + counts[4], ratings.count),
+            ratings: counts,
+            nps_responses: scores.count,
+            nps: (scores.count > 0).then(|| {
+                ((promoters - detractors) as f64 * 1000.0 / scores.count as f64).round() / 10.0
+            }),
+        }
+    }
 }
 
 /// A time measured over a period: how many, their mean, median and p90.
@@ -69,6 +132,7 @@ impl Summary {
             first_response: pick(Metric::FirstResponse, Metric::FirstResponseBusiness),
             reply_time: pick(Metric::ReplyTime, Metric::ReplyTimeBusiness),
             resolution_time: pick(Metric::ResolutionTime, Metric::ResolutionTimeBusiness),
+            csat: Satisfaction::of(tallies),
         }
     }
 }
@@ -124,6 +188,16 @@ impl Summary {
             all.push((median, timing.median_secs.map(|v| v as f64)));
             all.push((p90, timing.p90_secs.map(|v| v as f64)));
         }
+        let csat = &self.csat;
+        all.extend([
+            ("surveys_sent_count", n(csat.surveys_sent)),
+            ("csat_responses_count", n(csat.responses)),
+            ("csat_response_rate", csat.response_rate),
+            ("csat_average", csat.average),
+            ("csat_satisfied_rate", csat.satisfied_rate),
+            ("nps_responses_count", n(csat.nps_responses)),
+            ("nps_score", csat.nps),
+        ]);
         all
     }
 
@@ -143,5 +217,7 @@ impl Summary {
             && self.outgoing_messages_count == 0
             && self.resolutions_count == 0
             && self.reopened_count == 0
+            && self.csat.surveys_sent == 0
+            && self.csat.responses == 0
     }
 }
