@@ -40,4 +40,5 @@ mod signing;
 mod sla;
 mod store;
 mod submissions;
+mod surveys;
 mod webhooks;

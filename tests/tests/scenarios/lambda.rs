@@ -490,7 +490,7 @@ async fn the_sweeper_counts_each_conversation_once_for_the_reports() {
         .await;
     // The first sweep finds where the log stands: counting starts from then on.
     stack.sweep().await;
-    submit(&mut stack, "asks@example.com", "Where is my parcel?").await;
+    let page = submit(&mut stack, "asks@example.com", "Where is my parcel?").await;
     stack.drain(Source::Inbound).await;
     stack.deliver_stream(&mut stream).await;
     let id = stack.all_conversations(&key).await[0]["id"]
@@ -529,4 +529,33 @@ async fn the_sweeper_counts_each_conversation_once_for_the_reports() {
         assert_eq!(summary["first_contact_resolutions_count"], 1, "{summary}");
         assert_eq!(summary["first_response"]["count"], 1, "{summary}");
     }
+
+    // The sweep asked the customer for a rating: on the timeline, and on their page.
+    let timeline = stack
+        .get_ok(&key, &format!("/v1/conversations/{id}/timeline"))
+        .await;
+    let asked = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["type"] == "survey_sent")
+        .count();
+    assert_eq!(asked, 1, "{timeline}");
+    let page_path = page[page.find("/c/").expect("a page path")..].to_owned();
+    let html = stack.http(HttpRequest::new("GET", &page_path)).await.text();
+    let start = html.find("action=\"/s/").expect("the survey form") + "action=\"".len();
+    let action = html[start..start + html[start..].find('"').expect("its end")].to_owned();
+    let thanks = stack
+        .http(HttpRequest::new("POST", &action).form(&[("rating", "5"), ("comment", "Fast")]))
+        .await;
+    assert_eq!(thanks.status, 200, "{}", thanks.text());
+    // The router records it; the next sweep counts the survey and its rating.
+    stack.drain(Source::Inbound).await;
+    stack.deliver_stream(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stack.sweep().await;
+    let summary = stack.get_ok(&key, "/v1/reports/summary").await;
+    assert_eq!(summary["csat"]["surveys_sent"], 1, "{summary}");
+    assert_eq!(summary["csat"]["responses"], 1, "{summary}");
+    assert_eq!(summary["csat"]["average"], 5.0, "{summary}");
 }

@@ -114,7 +114,8 @@ async fn a_subscription_gets_every_event_of_a_conversation_once_signed_and_in_or
     )
     .await;
     assert!(status.is_success(), "{text_}");
-    let got = received_until(&receiver, "conversation.status_changed").await;
+    // The resolve asks the customer for a rating: its event comes last.
+    let got = received_until(&receiver, "conversation.survey_sent").await;
 
     // Exactly what the event log holds, each once, in the log's order.
     let mut logged = Vec::new();
@@ -171,6 +172,7 @@ async fn a_subscription_gets_every_event_of_a_conversation_once_signed_and_in_or
         "reply.queued",
         "reply.delivered",
         "conversation.status_changed",
+        "conversation.survey_sent",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }

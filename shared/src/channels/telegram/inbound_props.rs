@@ -8,10 +8,11 @@ use proptest::sample::Index;
 use serde_json::Value;
 
 /// Every fixture, the malformed and wrongly shaped ones included.
-const FIXTURES: [&str; 25] = [
+const FIXTURES: [&str; 26] = [
     include_str!("fixtures/album_1.json"),
     include_str!("fixtures/album_2.json"),
     include_str!("fixtures/audio.json"),
+    include_str!("fixtures/rating_button.json"),
     include_str!("fixtures/blocked.json"),
     include_str!("fixtures/channel_post.json"),
     include_str!("fixtures/contact_other.json"),
@@ -120,6 +121,21 @@ fn run(body: &[u8], groups_enabled: bool) -> Option<Normalized> {
     parse_update(body)
         .ok()
         .map(|update| normalize(&update, &settings(groups_enabled)))
+        .map(|normalized| match normalized {
+            // A button press carries no time of its own: it is taken when it arrives.
+            Normalized::News(news) => match *news {
+                crate::model::Inbound::SurveyAnswer(reply) => {
+                    Normalized::News(Box::new(crate::model::Inbound::SurveyAnswer(
+                        crate::model::SurveyReply {
+                            received_at: chrono::DateTime::UNIX_EPOCH,
+                            ..reply
+                        },
+                    )))
+                }
+                other => Normalized::News(Box::new(other)),
+            },
+            other => other,
+        })
 }
 
 /// The fixtures that are real updates, as JSON values.

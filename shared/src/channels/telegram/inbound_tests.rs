@@ -279,3 +279,40 @@ fn malformed_and_wrongly_shaped_bodies_are_errors_not_panics() {
     assert!(parse_update(b"").is_err());
     assert!(parse_update(b"[]").is_err());
 }
+
+#[test]
+fn a_rating_button_press_is_news_for_the_router_and_other_buttons_are_ignored() {
+    let raw = include_str!("fixtures/rating_button.json");
+    let Normalized::News(news) = normalized(raw) else {
+        panic!("a rating is news")
+    };
+    let Inbound::SurveyAnswer(reply) = *news else {
+        panic!("not a survey answer: {news:?}")
+    };
+    assert_eq!(reply.rating, 4);
+    assert_eq!(
+        reply.survey_token,
+        "01jd8x3m6k9q0w5e2r7t4y1v3h-1.0123456789abcdef"
+    );
+    assert_eq!(
+        reply.callback_query_id.as_deref(),
+        Some("3871233914571880103")
+    );
+    assert_eq!(
+        reply.source_id.as_str(),
+        "telegram:callback:3871233914571880103"
+    );
+    for data in [
+        "csat:01jd8x3m6k9q0w5e2r7t4y1v3h-1.0123456789abcdef:9",
+        "csat:01jd8x3m6k9q0w5e2r7t4y1v3h-1.0123456789abcdef",
+        "menu:4",
+        "",
+    ] {
+        let other = raw.replace(
+            "\"data\": \"csat:01jd8x3m6k9q0w5e2r7t4y1v3h-1.0123456789abcdef:4\"",
+            &format!("\"data\": \"{data}\""),
+        );
+        assert_ne!(other, raw);
+        ignored(&other);
+    }
+}
