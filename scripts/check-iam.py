@@ -107,6 +107,11 @@ LEADING_KEYS = {
         ("dynamodb:PutItem", "IDEM#*"),
         ("dynamodb:PutItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
+        # A survey's page checks its token with the survey key (made by whichever
+        # function first needs it), and reads whether it asks the 0-10 score too.
+        ("dynamodb:GetItem", "SURVEYKEY"),
+        ("dynamodb:PutItem", "SURVEYKEY"),
+        ("dynamodb:GetItem", "SURVEYS"),
     },
     # The event log: it writes its feed pages, reads the webhook subscriptions and
     # records the deliveries each change makes (it reads the stream on its own grant).
@@ -134,6 +139,8 @@ PARTITION_SOURCES = {
     "FEED#": [("shared/src/aws/dynamo/keys.rs", 'format!("FEED#')],
     "WHD#": [("shared/src/aws/dynamo/keys.rs", 'format!("WHD#')],
     "WEBHOOKS": [("shared/src/aws/dynamo/keys.rs", 'WEBHOOKS: &str = "WEBHOOKS"')],
+    "SURVEYKEY": [("shared/src/aws/dynamo/keys.rs", 'SURVEY_KEY: &str = "SURVEYKEY"')],
+    "SURVEYS": [("shared/src/aws/dynamo/keys.rs", 'SURVEY_SETTINGS: &str = "SURVEYS"')],
 }
 
 # The only managed policy a function's own role may carry: writing its logs.

@@ -230,7 +230,7 @@ impl Backend {
         Surveys {
             store: self.surveys.clone(),
             conversations: self.conversations.clone(),
-            key: SurveyKey::new(self.settings.clone()),
+            key: SurveyKey::new(self.surveys.clone()),
         }
     }
 
@@ -414,7 +414,7 @@ impl WebPorts {
     /// On one store, with keyed submissions held in it before they are queued.
     pub fn on<S>(store: Arc<S>, queue: Arc<dyn Queue>) -> Self
     where
-        S: ConversationStore + ProofStore + IdempotencyStore + SurveyStore + SettingStore + 'static,
+        S: ConversationStore + ProofStore + IdempotencyStore + SurveyStore + 'static,
     {
         Self {
             surveys: Surveys {

@@ -10,6 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+/// The setting that keeps the survey key.
+const SURVEY_KEY: &str = "survey_token_secret";
+
 fn encode<T: serde::Serialize>(value: &T) -> PortResult<String> {
     serde_json::to_string(value).map_err(|e| PortError::Internal(format!("encoding: {e}")))
 }
@@ -184,6 +187,10 @@ impl SurveyStore for Embedded {
                 .map_err(|_| PortError::Internal(format!("an unreadable conversation id: {id}")))
         })
         .transpose()
+    }
+
+    async fn survey_key_or_init(&self, initial: String) -> PortResult<String> {
+        crate::ports::SettingStore::setting_or_init(self, SURVEY_KEY, initial).await
     }
 
     async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>> {

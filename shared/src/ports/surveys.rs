@@ -38,6 +38,10 @@ pub trait SurveyStore: Send + Sync {
     /// key) within its answer window.
     async fn survey_waiting(&self, identity_key: &str) -> PortResult<Option<ConversationId>>;
 
+    /// The key survey tokens are signed with: the first caller stores `initial`, and
+    /// everybody reads the value stored first.
+    async fn survey_key_or_init(&self, initial: String) -> PortResult<String>;
+
     /// When the contact was last sent a survey.
     async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>>;
 }

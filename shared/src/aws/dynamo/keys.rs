@@ -43,6 +43,8 @@ pub const SURVEY: &str = "#SURVEY";
 pub const SURVEYED: &str = "#SURVEYED";
 /// The survey settings.
 pub const SURVEY_SETTINGS: &str = "SURVEYS";
+/// The key survey tokens are signed with.
+pub const SURVEY_KEY: &str = "SURVEYKEY";
 /// Every tag the reports have counted, as one string set.
 pub const REPORT_TAGS: &str = "RPTTAGS";
 /// The index partitions of conversations' clocks by due time (gsi1) and by when the

@@ -44,6 +44,7 @@
 //! | … and by UTC day                                 | `pk=RPTD#<dimension>`, `sk=<day secs>#<metric>`            |
 //! | every tag the reports counted                    | `pk=RPTTAGS`, `sk=#META` (string set `tags`)               |
 //! | the survey settings                              | `pk=SURVEYS`, `sk=#META` (JSON `body`)                     |
+//! | the survey key, made once                        | `pk=SURVEYKEY`, `sk=#META`                                 |
 //! | a conversation's latest survey                   | `pk=CV#<id>`, `sk=#SURVEY` (JSON `body`, version `v`)      |
 //! | when a contact was last surveyed                 | `pk=CT#<id>`, `sk=#SURVEYED` (`at` ms)                     |
 //! | the survey a number's bare rating answers        | `pk=SURVEYWAIT#<identity key>`, `sk=#META` (TTL `expires_at`) |

@@ -2,7 +2,8 @@
 //! (`pk=CV#<id>`, `sk=#SURVEY`, JSON in `body`, version `v`), when each contact was last
 //! asked (`pk=CT#<id>`, `sk=#SURVEYED`, `at` in ms), and the survey a number's bare
 //! rating answers (`pk=SURVEYWAIT#<identity key>`, gone by TTL once it can no longer
-//! be answered). Sending and answering each write their event in the same transaction.
+//! be answered), and the key survey tokens are signed with (`pk=SURVEYKEY`, apart from
+//! the other settings so that the public survey page may read it and no other). Sending and answering each write their event in the same transaction.
 
 use super::routing::{build_error, put, put_with};
 use super::sla::{from_json, json_item};
@@ -160,6 +161,32 @@ impl SurveyStore for DynamoStore {
                 })
             })
             .transpose()
+    }
+
+    async fn survey_key_or_init(&self, initial: String) -> PortResult<String> {
+        let read = |item: Item| {
+            items::string(&item, "value")
+                .ok_or_else(|| PortError::Internal("the survey key has no value".into()))
+        };
+        if let Some(item) = self.get(keys::SURVEY_KEY, keys::META).await? {
+            return read(item);
+        }
+        let item = Item::from([
+            ("pk".to_owned(), s(keys::SURVEY_KEY)),
+            ("sk".to_owned(), s(keys::META)),
+            ("value".to_owned(), s(initial)),
+        ]);
+        // Whoever stored it first wins; everybody then reads that value.
+        match self.put(item, Some("attribute_not_exists(pk)")).await {
+            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match self.get(keys::SURVEY_KEY, keys::META).await? {
+            Some(item) => read(item),
+            None => Err(PortError::Internal(
+                "the survey key was stored but cannot be read back".into(),
+            )),
+        }
     }
 
     async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>> {

@@ -124,14 +124,12 @@ fn run(body: &[u8], groups_enabled: bool) -> Option<Normalized> {
         .map(|normalized| match normalized {
             // A button press carries no time of its own: it is taken when it arrives.
             Normalized::News(news) => match *news {
-                crate::model::Inbound::SurveyAnswer(reply) => {
-                    Normalized::News(Box::new(crate::model::Inbound::SurveyAnswer(
-                        crate::model::SurveyReply {
-                            received_at: chrono::DateTime::UNIX_EPOCH,
-                            ..reply
-                        },
-                    )))
-                }
+                crate::model::Inbound::SurveyAnswer(reply) => Normalized::News(Box::new(
+                    crate::model::Inbound::SurveyAnswer(crate::model::SurveyReply {
+                        received_at: chrono::DateTime::UNIX_EPOCH,
+                        ..reply
+                    }),
+                )),
                 other => Normalized::News(Box::new(other)),
             },
             other => other,

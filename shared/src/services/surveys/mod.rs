@@ -14,24 +14,21 @@ use crate::model::{
     Answered, ConversationId, ConversationStatus, Event, EventKind, Survey, SurveyAnswer,
     SurveySettings,
 };
-use crate::ports::{ConversationStore, PortError, PortResult, SettingStore, SurveyStore};
+use crate::ports::{ConversationStore, PortError, PortResult, SurveyStore};
 use std::sync::Arc;
-
-/// The setting that keeps the key survey tokens are signed with.
-pub const SURVEY_KEY_SETTING: &str = "survey_token_secret";
 
 /// The installation's survey key, read from the store the first time it is needed:
 /// the sender that signs a token and the router or page that checks it share it.
 #[derive(Clone)]
 pub struct SurveyKey {
-    settings: Arc<dyn SettingStore>,
+    store: Arc<dyn SurveyStore>,
     tokens: Arc<tokio::sync::OnceCell<SurveyTokens>>,
 }
 
 impl SurveyKey {
-    pub fn new(settings: Arc<dyn SettingStore>) -> Self {
+    pub fn new(store: Arc<dyn SurveyStore>) -> Self {
         Self {
-            settings,
+            store,
             tokens: Arc::default(),
         }
     }
@@ -40,10 +37,7 @@ impl SurveyKey {
         self.tokens
             .get_or_try_init(|| async {
                 let initial = crate::services::directory::new_secret("").0;
-                let key = self
-                    .settings
-                    .setting_or_init(SURVEY_KEY_SETTING, initial)
-                    .await?;
+                let key = self.store.survey_key_or_init(initial).await?;
                 Ok(SurveyTokens::new(key.as_bytes()))
             })
             .await
