@@ -107,10 +107,9 @@ LEADING_KEYS = {
         ("dynamodb:PutItem", "IDEM#*"),
         ("dynamodb:PutItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
-        # A survey's page checks its token with the survey key (made by whichever
-        # function first needs it), and reads whether it asks the 0-10 score too.
+        # A survey's page checks its token with the survey key (made by the sender
+        # that signs the first), and reads whether it asks the 0-10 score too.
         ("dynamodb:GetItem", "SURVEYKEY"),
-        ("dynamodb:PutItem", "SURVEYKEY"),
         ("dynamodb:GetItem", "SURVEYS"),
     },
     # The event log: it writes its feed pages, reads the webhook subscriptions and

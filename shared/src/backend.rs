@@ -241,6 +241,7 @@ impl Backend {
             contacts: self.contacts.clone(),
             surveys: self.surveys.clone(),
             queue: self.queue.clone(),
+            key: SurveyKey::new(self.surveys.clone()),
         }
     }
 
@@ -318,6 +319,7 @@ impl Backend {
             channels: Arc::new(channels),
             page_notices: None,
             surveys: self.surveys(),
+            survey_pages: Default::default(),
         }
     }
 
@@ -352,7 +354,10 @@ impl Backend {
                 proofs: self.proofs.clone(),
                 send_once: self.send_once.clone(),
                 queue: self.queue.clone(),
-                surveys: self.surveys(),
+                surveys: Surveys {
+                    key: SurveyKey::reading(self.surveys.clone()),
+                    ..self.surveys()
+                },
             },
             http,
             link_secret,
@@ -420,7 +425,7 @@ impl WebPorts {
             surveys: Surveys {
                 store: store.clone(),
                 conversations: store.clone(),
-                key: SurveyKey::new(store.clone()),
+                key: SurveyKey::reading(store.clone()),
             },
             conversations: store.clone(),
             proofs: store.clone(),

@@ -194,7 +194,13 @@ impl Local {
             base_url: state.api.config.public_url.clone().unwrap_or_default(),
             language: state.api.config.page.language.clone(),
         };
-        let sender = sender.with_page_notices(Some(page_notices));
+        let survey_pages = crate::services::surveys::SurveyPages {
+            base_url: page_notices.base_url.clone(),
+            language: page_notices.language.clone(),
+        };
+        let sender = sender
+            .with_page_notices(Some(page_notices))
+            .with_survey_pages(survey_pages);
         Ok(Self {
             store,
             state,
@@ -243,6 +249,9 @@ impl Local {
             && notices.base_url.is_empty()
         {
             notices.base_url = format!("http://{}", listener.local_addr()?);
+        }
+        if sender.survey_pages.base_url.is_empty() {
+            sender.survey_pages.base_url = format!("http://{}", listener.local_addr()?);
         }
         let sender = Arc::new(sender);
         let sender_task = tokio::spawn(sender_worker.run(shutdown.clone(), move |d| {

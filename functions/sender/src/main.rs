@@ -8,6 +8,7 @@ use shared::lambda::{self, Error, sqs::Consumer};
 use shared::model::Channel;
 use shared::ports::{ChannelSender, QueueName};
 use shared::services::page_link::{PageLinks, PageNotices};
+use shared::services::surveys::SurveyPages;
 use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
@@ -60,9 +61,17 @@ async fn main() -> Result<(), Error> {
             }),
             _ => None,
         };
+        // Surveys are asked in the pages' language; an email's links lead to them.
+        let survey_pages = SurveyPages {
+            base_url: config.http.public_url.clone().unwrap_or_default(),
+            language: config.http.page.language.clone(),
+        };
         Ok((
             consumer,
-            backend.sender(channels).with_page_notices(page_notices),
+            backend
+                .sender(channels)
+                .with_page_notices(page_notices)
+                .with_survey_pages(survey_pages),
         ))
     })
     .await?;

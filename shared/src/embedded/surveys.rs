@@ -4,7 +4,7 @@
 use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis};
-use crate::model::{ContactId, ConversationId, Event, Survey, SurveySettings};
+use crate::model::{ConversationId, Event, Survey, SurveySettings};
 use crate::ports::{PortError, PortResult, SurveyStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -189,22 +189,20 @@ impl SurveyStore for Embedded {
         .transpose()
     }
 
-    async fn survey_key_or_init(&self, initial: String) -> PortResult<String> {
-        crate::ports::SettingStore::setting_or_init(self, SURVEY_KEY, initial).await
-    }
-
-    async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self
-            .db
-            .read(move |conn| {
-                conn.prepare_cached("SELECT surveyed_at FROM survey_marks WHERE contact_id = ?1")
-                    .and_then(|mut s| {
-                        s.query_row([contact.to_string()], |row| row.get(0))
-                            .optional()
+    async fn survey_key(&self, initial: Option<String>) -> PortResult<Option<String>> {
+        match initial {
+            Some(initial) => crate::ports::SettingStore::setting_or_init(self, SURVEY_KEY, initial)
+                .await
+                .map(Some),
+            None => {
+                self.db
+                    .read(|conn| {
+                        conn.prepare_cached("SELECT value FROM settings WHERE name = ?1")
+                            .and_then(|mut s| s.query_row([SURVEY_KEY], |r| r.get(0)).optional())
+                            .map_err(sql)
                     })
-                    .map_err(sql)
-            })
-            .await?;
-        at.map(|ms| rows::time(ms).map_err(sql)).transpose()
+                    .await
+            }
+        }
     }
 }

@@ -69,7 +69,7 @@ pub async fn offer(state: &WebState, conversation: ConversationId) -> Markup {
     let Some(survey) = survey else {
         return html! {};
     };
-    let Ok(tokens) = state.surveys.key.tokens().await else {
+    let Ok(Some(tokens)) = state.surveys.key.tokens().await else {
         return html! {};
     };
     let nps = state.surveys.settings().await.is_ok_and(|s| s.nps);
@@ -168,9 +168,12 @@ pub async fn answer(
             .into_response();
     };
     let now = chrono::Utc::now();
-    if let Err(reason) = SurveyAnswer::new(rating, nps, fields.comment.as_deref(), now) {
-        return crate::http::problem::ApiError::invalid(reason).into_response();
-    }
+    let answer = match SurveyAnswer::new(rating, nps, fields.comment.as_deref(), now) {
+        Ok(answer) => answer,
+        Err(reason) => return crate::http::problem::ApiError::invalid(reason).into_response(),
+    };
+    // The score only where it was asked.
+    let asks_nps = state.surveys.settings().await.is_ok_and(|s| s.nps);
     // Said at once when it can be seen here; the router records the answer (the first
     // one stands) with the `csat_rated` event.
     match state.surveys.store.survey(id).await {
@@ -185,10 +188,11 @@ pub async fn answer(
         source_id: SourceId::new("survey", &format!("{id}:{number}:{}", next_ulid())),
         received_at: now,
         survey_token: token,
-        rating,
-        nps,
-        comment: fields.comment,
+        rating: answer.rating,
+        nps: answer.nps.filter(|_| asks_nps),
+        comment: answer.comment,
         callback_query_id: None,
+        by: None,
     });
     match state.ingest.submit(&reply).await {
         Ok(()) => said(&state, StatusCode::OK, w.thanks),

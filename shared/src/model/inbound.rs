@@ -1,4 +1,6 @@
-use super::{Attachment, Channel, ConversationId, DeliveryStatus, PresentedIdentity, SourceId};
+use super::{
+    Attachment, Channel, ConversationId, DeliveryStatus, Identity, PresentedIdentity, SourceId,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +88,9 @@ pub struct SurveyReply {
     pub comment: Option<String>,
     /// The button press to answer, so the customer's app stops waiting.
     pub callback_query_id: Option<String>,
+    /// Who pressed it, where the channel says.
+    #[serde(default)]
+    pub by: Option<Identity>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -443,6 +448,7 @@ mod tests {
             nps: None,
             comment: None,
             callback_query_id: Some("77".into()),
+            by: Some(Identity::telegram(5)),
         });
         for item in [
             Inbound::from(message()),

@@ -1,5 +1,5 @@
 use super::PortResult;
-use crate::model::{ContactId, ConversationId, Event, Survey, SurveySettings};
+use crate::model::{ConversationId, Event, Survey, SurveySettings};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -38,10 +38,8 @@ pub trait SurveyStore: Send + Sync {
     /// key) within its answer window.
     async fn survey_waiting(&self, identity_key: &str) -> PortResult<Option<ConversationId>>;
 
-    /// The key survey tokens are signed with: the first caller stores `initial`, and
-    /// everybody reads the value stored first.
-    async fn survey_key_or_init(&self, initial: String) -> PortResult<String>;
-
-    /// When the contact was last sent a survey.
-    async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>>;
+    /// The key survey tokens are signed with, as stored first. With `initial`, the first
+    /// caller stores it; without, none until someone has (a process that only checks
+    /// tokens: no token was signed before the key was made).
+    async fn survey_key(&self, initial: Option<String>) -> PortResult<Option<String>>;
 }

@@ -102,7 +102,10 @@ impl InboundRouter {
             };
             let comment = reply.comment.as_deref();
             match SurveyAnswer::new(reply.rating, reply.nps, comment, reply.received_at) {
-                Ok(answer) => self.surveys.answer(id, number, answer).await,
+                Ok(answer) => {
+                    let by = reply.by.as_ref();
+                    self.surveys.answer(id, number, answer, by).await
+                }
                 Err(_) => Ok(Answered::Closed),
             }
         }
@@ -151,7 +154,12 @@ impl InboundRouter {
         };
         let answered = self
             .surveys
-            .answer(survey.conversation_id, survey.number, answer)
+            .answer(
+                survey.conversation_id,
+                survey.number,
+                answer,
+                Some(&from.identity),
+            )
             .await?;
         tracing::info!(conversation_id = %survey.conversation_id, ?answered, "a rating by SMS");
         Ok(true)

@@ -94,14 +94,22 @@ pub struct Sender {
     /// When set, a reply on a customer page also goes by email or SMS to what the
     /// customer typed on the submission that started it.
     pub page_notices: Option<PageNotices>,
-    /// The surveys it asks; an email's links start with the pages' base URL (the page
-    /// notices'), and none goes by email without it.
+    /// The surveys it asks, and where their pages are (none goes by email without it).
     pub surveys: crate::services::surveys::Surveys,
+    pub survey_pages: crate::services::surveys::SurveyPages,
 }
 
 use super::recipient::address_kind;
 
 impl Sender {
+    /// Surveys are asked in the pages' language, and an email's links lead to `pages`.
+    pub fn with_survey_pages(self, pages: crate::services::surveys::SurveyPages) -> Self {
+        Self {
+            survey_pages: pages,
+            ..self
+        }
+    }
+
     /// Replies on customer pages also go by email or SMS, when `notices` is set and the
     /// installation sends on either: never otherwise.
     pub fn with_page_notices(self, notices: Option<PageNotices>) -> Self {
@@ -288,18 +296,18 @@ impl Sender {
             tracing::warn!(conversation_id = %id, channel = survey.channel.as_str(), "survey on a channel that is not configured; dropped");
             return Ok(Handled::Done);
         };
-        let (base_url, language) = match &self.page_notices {
-            Some(pages) => (pages.base_url.clone(), pages.language.clone()),
-            None => (String::new(), "en".to_owned()),
-        };
-        if survey.channel == Channel::Email && base_url.is_empty() {
+        let pages = &self.survey_pages;
+        if survey.channel == Channel::Email && pages.base_url.is_empty() {
             tracing::warn!(conversation_id = %id, "survey by email with no public URL for its links; dropped");
             return Ok(Handled::Done);
         }
+        let tokens = self.surveys.key.tokens().await?.ok_or_else(|| {
+            crate::ports::PortError::Internal("the sender could not make the survey key".into())
+        })?;
         let links = crate::services::surveys::SurveyLinks {
-            tokens: self.surveys.key.tokens().await?,
-            base_url,
-            language,
+            tokens,
+            base_url: pages.base_url.clone(),
+            language: pages.language.clone(),
         };
         let (text, choices) = crate::services::surveys::survey_message(&links, &survey);
         let outbound = OutboundDelivery {

@@ -105,7 +105,6 @@ async fn a_survey_opens_once_and_not_to_a_contact_asked_lately(store: &dyn Store
     )
     .await;
     assert_eq!(store.survey(first.conversation).await.unwrap(), None);
-    assert_eq!(store.last_surveyed(first.contact).await.unwrap(), None);
 
     let key = phone(&number).key();
     let asked = Survey {
@@ -129,10 +128,6 @@ async fn a_survey_opens_once_and_not_to_a_contact_asked_lately(store: &dyn Store
         }
     );
     assert!(has_event(store, &event).await);
-    assert_eq!(
-        store.last_surveyed(first.contact).await.unwrap(),
-        Some(asked.sent_at)
-    );
     assert_eq!(
         store.survey_waiting(&key).await.unwrap(),
         Some(first.conversation)
@@ -200,10 +195,6 @@ async fn a_survey_opens_once_and_not_to_a_contact_asked_lately(store: &dyn Store
             .unwrap()
     );
     assert!(has_event(store, &opened).await);
-    assert_eq!(
-        store.last_surveyed(first.contact).await.unwrap(),
-        Some(later.sent_at)
-    );
 }
 
 async fn an_answer_saves_on_the_version_read_with_its_event(store: &dyn Store) {

@@ -32,6 +32,7 @@ mod notifications;
 mod pages;
 mod pbx;
 mod reports;
+mod reports_day;
 mod rights;
 mod rules;
 mod service_levels;

@@ -77,8 +77,11 @@ impl DynamoStore {
                 None,
             )?,
             root_delete(self, &from_pk, from.version)?,
-            // Its clocks go with it: the conversation it joins keeps its own.
+            // Its clocks, report track and survey go with it: the conversation it joins
+            // keeps its own.
             self.delete(&from_pk, keys::SLA)?,
+            self.delete(&from_pk, keys::REPORT)?,
+            self.delete(&from_pk, keys::SURVEY)?,
         ];
         let contact = self
             .get(&keys::contact(from.contact_id), keys::META)

@@ -8,9 +8,7 @@
 use super::routing::{build_error, put, put_with};
 use super::sla::{from_json, json_item};
 use super::{DynamoStore, Item, items, keys, n, s};
-use crate::model::{
-    ANSWER_WINDOW, ContactId, ConversationId, Event, Survey, SurveySettings, TimelineItem,
-};
+use crate::model::{ANSWER_WINDOW, ConversationId, Event, Survey, SurveySettings, TimelineItem};
 use crate::ports::{PortError, PortResult, SurveyStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -118,7 +116,24 @@ impl SurveyStore for DynamoStore {
         }
         match self.transact(writes).await {
             Ok(()) => Ok(true),
-            Err(PortError::Conflict(_)) => Ok(false),
+            // A cancelled transaction: a condition failed (another process opened it,
+            // or the contact was asked lately), or DynamoDB refused it for a moment.
+            Err(PortError::Conflict(reason)) => {
+                let stored = self.survey(saved.conversation_id).await?.map(|s| s.version);
+                let asked = self
+                    .get(&keys::contact(saved.contact_id), keys::SURVEYED)
+                    .await?
+                    .and_then(|item| items::number(&item, "at"))
+                    .and_then(|ms| i64::try_from(ms).ok())
+                    .is_some_and(|ms| ms > quiet_since.timestamp_millis());
+                if stored != previous || asked {
+                    Ok(false)
+                } else {
+                    Err(PortError::Unavailable(format!(
+                        "the survey was not opened, and may be: {reason}"
+                    )))
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -163,14 +178,18 @@ impl SurveyStore for DynamoStore {
             .transpose()
     }
 
-    async fn survey_key_or_init(&self, initial: String) -> PortResult<String> {
+    async fn survey_key(&self, initial: Option<String>) -> PortResult<Option<String>> {
         let read = |item: Item| {
             items::string(&item, "value")
+                .map(Some)
                 .ok_or_else(|| PortError::Internal("the survey key has no value".into()))
         };
         if let Some(item) = self.get(keys::SURVEY_KEY, keys::META).await? {
             return read(item);
         }
+        let Some(initial) = initial else {
+            return Ok(None);
+        };
         let item = Item::from([
             ("pk".to_owned(), s(keys::SURVEY_KEY)),
             ("sk".to_owned(), s(keys::META)),
@@ -187,13 +206,5 @@ impl SurveyStore for DynamoStore {
                 "the survey key was stored but cannot be read back".into(),
             )),
         }
-    }
-
-    async fn last_surveyed(&self, contact: ContactId) -> PortResult<Option<DateTime<Utc>>> {
-        let item = self.get(&keys::contact(contact), keys::SURVEYED).await?;
-        Ok(item
-            .and_then(|item| items::number(&item, "at"))
-            .and_then(|ms| i64::try_from(ms).ok())
-            .and_then(DateTime::from_timestamp_millis))
     }
 }

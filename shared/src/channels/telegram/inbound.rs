@@ -98,6 +98,7 @@ fn button_press(press: &CallbackQuery) -> Normalized {
         nps: None,
         comment: None,
         callback_query_id: Some(press.id.clone()),
+        by: Some(Identity::telegram(press.from.id)),
     })))
 }
 

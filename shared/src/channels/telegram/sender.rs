@@ -300,10 +300,12 @@ impl ChannelSender for TelegramSender {
 
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
         let target = Target::of(delivery)?;
-        if !delivery.choices.is_empty() {
-            return self.send_with_buttons(&target, delivery).await;
-        }
-        match self.send_parts(&target, &parts_of(delivery)).await {
+        let sent = if delivery.choices.is_empty() {
+            self.send_parts(&target, &parts_of(delivery)).await
+        } else {
+            self.send_with_buttons(&target, delivery).await
+        };
+        match sent {
             // A 403 in a group means the bot was removed from it, not that this
             // customer blocked the bot.
             Err(SendError::Unreachable { reason }) if target.group => Err(SendError::Permanent {

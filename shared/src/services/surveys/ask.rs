@@ -3,6 +3,15 @@
 use crate::model::{Channel, RATINGS, Survey, SurveyTokens, survey_words};
 use crate::ports::Choice;
 
+/// Where the survey pages are served (an email's links start with it) and the
+/// language the survey is asked in: the customer pages'.
+#[derive(Clone, Debug, Default)]
+pub struct SurveyPages {
+    /// `https://support.example.com`; empty: unknown, and no survey goes by email.
+    pub base_url: String,
+    pub language: String,
+}
+
 /// What the sender needs to write a survey: the key that signs its answers, where the
 /// survey pages are served, and their language.
 #[derive(Clone, Debug)]

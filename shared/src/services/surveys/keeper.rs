@@ -23,6 +23,9 @@ pub struct SurveyKeeper {
     pub contacts: Arc<dyn ContactStore>,
     pub surveys: Arc<dyn SurveyStore>,
     pub queue: Arc<dyn Queue>,
+    /// Made here before the first survey opens, so the pages that only check tokens
+    /// find it.
+    pub key: super::SurveyKey,
 }
 
 #[async_trait]
@@ -100,6 +103,8 @@ impl SurveyKeeper {
             return Ok(false);
         }
         let previous = self.surveys.survey(id).await?;
+        // Opened before (a batch handed over again): at most one survey per resolution,
+        // so one whose job was lost on its way to the queue is not asked again either.
         if previous
             .as_ref()
             .is_some_and(|p| p.resolved_at == resolved_at)
@@ -140,6 +145,7 @@ impl SurveyKeeper {
             answer: None,
             version: 0,
         };
+        self.key.tokens().await?;
         let event = Event::new(id, EventKind::SurveySent { number, channel }, None, now);
         let quiet_since = now - TimeDelta::days(i64::from(settings.quiet_days));
         let opened = self
@@ -155,22 +161,30 @@ impl SurveyKeeper {
             tracing::info!(conversation_id = %id, "no survey: sent already, or the contact was asked lately");
             return Ok(false);
         }
-        if channel != Channel::Web {
-            let body = serde_json::to_vec(&OutboundJob::Survey {
-                survey: SurveyRef {
-                    conversation_id: id,
-                    number,
-                },
-            })
-            .map_err(|e| PortError::Internal(e.to_string()))?;
-            let job = Enqueue {
-                body,
-                group: id.to_string(),
-                dedup: format!("survey:{id}:{number}"),
-            };
-            self.queue.send(QueueName::Outbound, vec![job]).await?;
-        }
+        self.queue_job(&survey).await?;
         tracing::info!(conversation_id = %id, number, channel = channel.as_str(), "survey sent");
         Ok(true)
+    }
+
+    /// Puts the survey on the sender's queue, once per survey; the customer page needs
+    /// none.
+    async fn queue_job(&self, survey: &Survey) -> PortResult<()> {
+        if survey.channel == Channel::Web {
+            return Ok(());
+        }
+        let (id, number) = (survey.conversation_id, survey.number);
+        let body = serde_json::to_vec(&OutboundJob::Survey {
+            survey: SurveyRef {
+                conversation_id: id,
+                number,
+            },
+        })
+        .map_err(|e| PortError::Internal(e.to_string()))?;
+        let job = Enqueue {
+            body,
+            group: id.to_string(),
+            dedup: format!("survey:{id}:{number}"),
+        };
+        self.queue.send(QueueName::Outbound, vec![job]).await
     }
 }

@@ -6,7 +6,7 @@
 mod ask;
 mod keeper;
 
-pub use ask::{BUTTON_PREFIX, SurveyLinks, survey_message};
+pub use ask::{BUTTON_PREFIX, SurveyLinks, SurveyPages, survey_message};
 pub use keeper::SurveyKeeper;
 
 use crate::model::SurveyTokens;
@@ -14,7 +14,9 @@ use crate::model::{
     Answered, ConversationId, ConversationStatus, Event, EventKind, Survey, SurveyAnswer,
     SurveySettings,
 };
-use crate::ports::{ConversationStore, PortError, PortResult, SurveyStore};
+use crate::ports::{
+    ConversationFilter, ConversationStore, PageRequest, PortError, PortResult, SurveyStore,
+};
 use std::sync::Arc;
 
 /// The installation's survey key, read from the store the first time it is needed:
@@ -23,25 +25,45 @@ use std::sync::Arc;
 pub struct SurveyKey {
     store: Arc<dyn SurveyStore>,
     tokens: Arc<tokio::sync::OnceCell<SurveyTokens>>,
+    /// Makes the key when there is none yet (the processes that sign); else only reads it.
+    makes: bool,
 }
 
 impl SurveyKey {
+    /// The key of a process that signs tokens: made if there is none yet.
     pub fn new(store: Arc<dyn SurveyStore>) -> Self {
         Self {
             store,
             tokens: Arc::default(),
+            makes: true,
         }
     }
 
-    pub async fn tokens(&self) -> PortResult<SurveyTokens> {
-        self.tokens
-            .get_or_try_init(|| async {
-                let initial = crate::services::directory::new_secret("").0;
-                let key = self.store.survey_key_or_init(initial).await?;
-                Ok(SurveyTokens::new(key.as_bytes()))
-            })
-            .await
-            .cloned()
+    /// The key of a process that only checks tokens (the public survey pages).
+    pub fn reading(store: Arc<dyn SurveyStore>) -> Self {
+        Self {
+            makes: false,
+            ..Self::new(store)
+        }
+    }
+
+    /// The tokens, signed and checked with the key; none while no key was made.
+    pub async fn tokens(&self) -> PortResult<Option<SurveyTokens>> {
+        if let Some(tokens) = self.tokens.get() {
+            return Ok(Some(tokens.clone()));
+        }
+        let initial = self
+            .makes
+            .then(|| crate::services::directory::new_secret("").0);
+        let Some(key) = self.store.survey_key(initial).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.tokens
+                .get_or_init(|| async { SurveyTokens::new(key.as_bytes()) })
+                .await
+                .clone(),
+        ))
     }
 }
 
@@ -66,22 +88,25 @@ impl Surveys {
 
     /// The survey a token names, if we signed it.
     pub async fn verify(&self, token: &str) -> PortResult<Option<(ConversationId, u32)>> {
-        Ok(self.key.tokens().await?.verify(token))
+        Ok(self.key.tokens().await?.and_then(|t| t.verify(token)))
     }
 
     /// Records the answer to survey `number` of the conversation, with its `csat_rated`
-    /// event: the first answer stands.
+    /// event: the first answer stands. `by`: who gave it, where the channel says (a
+    /// Telegram user); only the customer it was sent to answers it.
     pub async fn answer(
         &self,
         id: ConversationId,
         number: u32,
         answer: SurveyAnswer,
+        by: Option<&crate::model::Identity>,
     ) -> PortResult<Answered> {
         for _ in 0..TRIES {
             let Some(survey) = self.store.survey(id).await? else {
                 return Ok(Answered::Closed);
             };
-            if survey.number != number {
+            let someone_else = by.zip(survey.to.as_ref()).is_some_and(|(by, to)| by != to);
+            if survey.number != number || someone_else {
                 return Ok(Answered::Closed);
             }
             if survey.answer.is_some() {
@@ -137,7 +162,23 @@ impl Surveys {
         let still_resolved = self.conversations.conversation(id).await?.is_some_and(|c| {
             c.status == ConversationStatus::Resolved && c.resolved_at == Some(survey.resolved_at)
         });
-        Ok(still_resolved.then_some(survey))
+        if !still_resolved {
+            return Ok(None);
+        }
+        // Nothing newer of theirs is going on (a conversation begun after the reopen
+        // window, where "2" may answer an agent's question).
+        let newest = self
+            .conversations
+            .list_conversations(
+                &ConversationFilter {
+                    contact: Some(survey.contact_id),
+                    ..ConversationFilter::default()
+                },
+                &PageRequest::first(1),
+            )
+            .await?;
+        let latest = newest.items.first().map(|c| c.id);
+        Ok((latest == Some(id)).then_some(survey))
     }
 
     /// The survey a customer page offers: the conversation's latest, when it still
