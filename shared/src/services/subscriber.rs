@@ -54,6 +54,15 @@ impl FeedConsumer {
 
     /// Hands over one batch; true when there was one.
     pub async fn step(&self, position: &mut Option<String>) -> ServiceResult<bool> {
+        self.step_of(position, BATCH).await
+    }
+
+    /// Hands over one batch of at most `batch` entries; true when there was one.
+    pub async fn step_of(
+        &self,
+        position: &mut Option<String>,
+        batch: usize,
+    ) -> ServiceResult<bool> {
         let name = self.subscriber.name();
         let from = match position.take() {
             Some(at) => at,
@@ -66,7 +75,7 @@ impl FeedConsumer {
                 }
             },
         };
-        let changes = match self.feed.changes_after(Some(&from), BATCH).await {
+        let changes = match self.feed.changes_after(Some(&from), batch).await {
             Ok(changes) => changes,
             Err(e) => {
                 *position = Some(from);

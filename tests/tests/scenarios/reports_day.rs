@@ -414,6 +414,72 @@ async fn agent(app: &App, name: &str) -> (String, String) {
     (key, id)
 }
 
+/// A report row (the summary, or one agent's) holds what the script says.
+fn check(row: &Value, want: &Tally, who: &str) {
+    let count = |name: &str| row[name].as_i64().unwrap_or(-1);
+    assert_eq!(
+        count("outgoing_messages_count"),
+        want.outgoing,
+        "{who}: {row}"
+    );
+    assert_eq!(count("resolutions_count"), want.resolutions, "{who}: {row}");
+    assert_eq!(count("reopened_count"), want.reopened, "{who}: {row}");
+    assert_eq!(
+        count("first_contact_resolutions_count"),
+        want.fcr,
+        "{who}: {row}"
+    );
+    assert_eq!(
+        row["first_response"]["count"], want.first_responses,
+        "{who}: {row}"
+    );
+    assert_eq!(row["reply_time"]["count"], want.reply_times, "{who}: {row}");
+    assert_eq!(row["csat"]["surveys_sent"], want.surveys, "{who}: {row}");
+    assert_eq!(row["csat"]["responses"], want.ratings.len(), "{who}: {row}");
+    let mut each = [0i64; 5];
+    for r in &want.ratings {
+        each[usize::from(*r - 1)] += 1;
+    }
+    assert_eq!(row["csat"]["ratings"], json!(each), "{who}: {row}");
+    if !want.ratings.is_empty() {
+        let mean =
+            want.ratings.iter().map(|r| f64::from(*r)).sum::<f64>() / want.ratings.len() as f64;
+        let got = row["csat"]["average"].as_f64().expect("an average");
+        assert!(
+            (got - (mean * 1000.0).round() / 1000.0).abs() < 1e-9,
+            "{who}: {got} against {mean}"
+        );
+    }
+}
+
+/// Each agent's row of `by/agent`, as JSON and as CSV, holds what they did.
+fn check_agents(table: &Value, csv: &str, agents: &[String], by_agent: &[Tally]) {
+    let rows = table["items"].as_array().expect("items");
+    let csv = csv_rows(csv);
+    for (n, id) in agents.iter().enumerate() {
+        let dimension = format!("agent:{id}");
+        let row = rows
+            .iter()
+            .find(|r| r["dimension"] == dimension)
+            .unwrap_or_else(|| panic!("agent {n} in {table}"));
+        check(row, &by_agent[n], &format!("agent {n}"));
+        let cells = csv
+            .iter()
+            .find(|r| r.get("dimension") == Some(&dimension))
+            .unwrap_or_else(|| panic!("agent {n} in the CSV"));
+        let want = &by_agent[n];
+        for (column, value) in [
+            ("outgoing_messages_count", want.outgoing),
+            ("resolutions_count", want.resolutions),
+            ("first_contact_resolutions_count", want.fcr),
+            ("csat_responses_count", want.ratings.len() as i64),
+            ("surveys_sent_count", want.surveys),
+        ] {
+            assert_eq!(cells[column], value.to_string(), "agent {n}: {column}");
+        }
+    }
+}
+
 /// A CSV as rows of named cells.
 fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
     let mut lines = text.lines();
@@ -549,42 +615,6 @@ async fn a_scripted_day_of_two_hundred_conversations_adds_up_to_what_the_script_
             .then_some(s)
     })
     .await;
-    let check = |row: &Value, want: &Tally, who: &str| {
-        let count = |name: &str| row[name].as_i64().unwrap_or(-1);
-        assert_eq!(
-            count("outgoing_messages_count"),
-            want.outgoing,
-            "{who}: {row}"
-        );
-        assert_eq!(count("resolutions_count"), want.resolutions, "{who}: {row}");
-        assert_eq!(count("reopened_count"), want.reopened, "{who}: {row}");
-        assert_eq!(
-            count("first_contact_resolutions_count"),
-            want.fcr,
-            "{who}: {row}"
-        );
-        assert_eq!(
-            row["first_response"]["count"], want.first_responses,
-            "{who}: {row}"
-        );
-        assert_eq!(row["reply_time"]["count"], want.reply_times, "{who}: {row}");
-        assert_eq!(row["csat"]["surveys_sent"], want.surveys, "{who}: {row}");
-        assert_eq!(row["csat"]["responses"], want.ratings.len(), "{who}: {row}");
-        let mut each = [0i64; 5];
-        for r in &want.ratings {
-            each[usize::from(*r - 1)] += 1;
-        }
-        assert_eq!(row["csat"]["ratings"], json!(each), "{who}: {row}");
-        if !want.ratings.is_empty() {
-            let mean =
-                want.ratings.iter().map(|r| f64::from(*r)).sum::<f64>() / want.ratings.len() as f64;
-            let got = row["csat"]["average"].as_f64().expect("an average");
-            assert!(
-                (got - (mean * 1000.0).round() / 1000.0).abs() < 1e-9,
-                "{who}: {got} against {mean}"
-            );
-        }
-    };
     assert_eq!(
         summary["conversations_count"], all.conversations,
         "{summary}"
@@ -595,39 +625,384 @@ async fn a_scripted_day_of_two_hundred_conversations_adds_up_to_what_the_script_
     );
     check(&summary, &all, "everyone");
 
-    // Side by side, each agent's row holds what they did.
+    // Side by side, each agent's row holds what they did; the same as CSV.
     let table = app.get_ok(&day.admin, "/v1/reports/by/agent").await;
-    let rows = table["items"].as_array().expect("items");
-    for (n, (_, id)) in day.agents.iter().enumerate() {
-        let row = rows
-            .iter()
-            .find(|r| r["dimension"] == format!("agent:{id}"))
-            .unwrap_or_else(|| panic!("agent {n} in {table}"));
-        check(row, &by_agent[n], &format!("agent {n}"));
-    }
-
-    // The same table as CSV: the same numbers in its columns.
     let csv = app
         .get(&day.admin, "/v1/reports/by/agent?format=csv")
         .await
         .text()
         .await
         .expect("a CSV");
-    let csv = csv_rows(&csv);
-    for (n, (_, id)) in day.agents.iter().enumerate() {
-        let row = csv
-            .iter()
-            .find(|r| r.get("dimension").map(String::as_str) == Some(&format!("agent:{id}")))
-            .unwrap_or_else(|| panic!("agent {n} in the CSV"));
-        let want = &by_agent[n];
-        for (column, value) in [
-            ("outgoing_messages_count", want.outgoing),
-            ("resolutions_count", want.resolutions),
-            ("first_contact_resolutions_count", want.fcr),
-            ("csat_responses_count", want.ratings.len() as i64),
-            ("surveys_sent_count", want.surveys),
-        ] {
-            assert_eq!(row[column], value.to_string(), "agent {n}: {column}");
+    let ids: Vec<String> = day.agents.iter().map(|(_, id)| id.clone()).collect();
+    check_agents(&table, &csv, &ids, &by_agent);
+}
+
+/// The same day on the Lambda functions and the AWS emulator, for the channels the
+/// test stack serves (email through SES has its own tests): the first 15 of the
+/// script without its emails. Each phase runs what AWS would run after it: the router
+/// on the inbound queue, the event log on the table's stream, the sweeper's minute,
+/// the sender on the outbound queue.
+#[tokio::test]
+async fn the_same_day_adds_up_the_same_on_the_lambda_functions() {
+    use e2e::events::HttpRequest;
+    use e2e::stack::{Source, Stack};
+    use e2e::table_stream::TableStream;
+    use shared::channels::{pbx, twilio::signature};
+
+    const API_URL: &str = "https://e2eapi0001.execute-api.us-east-1.amazonaws.com";
+    let telegram = FakeTelegram::start(e2e::BOT_TOKEN).await;
+    let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let cloud = e2e::cloud::Cloud::create().await;
+    let bot = cloud.put_secret("day-bot-token", e2e::BOT_TOKEN).await;
+    let hook = cloud
+        .put_secret("day-webhook-secret", e2e::WEBHOOK_SECRET)
+        .await;
+    let auth = cloud.put_secret("day-twilio-token", e2e::AUTH_TOKEN).await;
+    let pbx_secret = cloud.put_secret("day-pbx-secret", PBX_SECRET).await;
+    let mut stack = Stack::start_on(
+        cloud,
+        &[
+            ("SWITCHBOARD_TELEGRAM_BOT_TOKEN_PARAMETER", &bot),
+            ("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET_PARAMETER", &hook),
+            ("SWITCHBOARD_TELEGRAM_API_URL", telegram.url()),
+            ("SWITCHBOARD_TWILIO_ACCOUNT_SID", e2e::ACCOUNT_SID),
+            ("SWITCHBOARD_TWILIO_AUTH_TOKEN_PARAMETER", &auth),
+            ("SWITCHBOARD_TWILIO_API_URL", twilio.url()),
+            ("SWITCHBOARD_TWILIO_FROM", e2e::OUR_NUMBER),
+            ("SWITCHBOARD_PBX_SECRET_PARAMETER", &pbx_secret),
+            ("SWITCHBOARD_DEFAULT_REGION", "US"),
+        ],
+    )
+    .await;
+    let mut stream = TableStream::new(&stack.cloud.endpoint, &stack.cloud.settings.table);
+    let admin = stack
+        .cloud
+        .create_agent("Root", "root@shop.example", shared::model::Role::Admin)
+        .await;
+    let mut agents = Vec::new();
+    for name in ["Ada", "Bea", "Cy"] {
+        let key = stack
+            .cloud
+            .create_agent(
+                name,
+                &format!("{}@shop.example", unique(name)),
+                shared::model::Role::Agent,
+            )
+            .await;
+        let id = stack.get_ok(&key, "/v1/me").await["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        agents.push((key, id));
+    }
+    // The first sweep finds where the log stands: counting starts from then on.
+    stack.sweep().await;
+
+    let plan: Vec<Planned> = script()
+        .into_iter()
+        .take(15)
+        .filter(|p| p.channel != Channel::Email)
+        .collect();
+    let mut all = Tally::default();
+    let mut by_agent: Vec<Tally> = (0..3).map(|_| Tally::default()).collect();
+    for p in &plan {
+        all.add(p);
+        by_agent[p.agent].add(p);
+    }
+    /// A form Twilio posts to `path`, signed over the URL it called.
+    fn twilio_form(path: &str, params: &[(String, String)]) -> HttpRequest {
+        let signed = signature::sign(e2e::AUTH_TOKEN, &format!("{API_URL}{path}"), params);
+        HttpRequest::new("POST", path)
+            .header(signature::HEADER, signed)
+            .form(params)
+    }
+    let mut update_id = 70_000;
+    // What each customer writes, in order; run all of one round, then route them.
+    struct Live {
+        customer: Customer,
+        id: String,
+    }
+    async fn write(stack: &mut Stack, c: &mut Customer, round: u32, update_id: &mut i64) {
+        let text = format!("{} question {round}", c.word);
+        let response = match c.channel {
+            Channel::Web => match &c.page {
+                None => {
+                    let r = stack
+                        .post_webform(&[
+                            ("name", "Sara"),
+                            ("email", &c.address),
+                            ("message", &text),
+                        ])
+                        .await;
+                    c.page = r.json()["conversation_url"].as_str().map(str::to_owned);
+                    r
+                }
+                Some(page) => {
+                    let path = page[page.find("/c/").expect("a page path")..].to_owned();
+                    stack
+                        .http(
+                            HttpRequest::new("POST", &path)
+                                .header("accept", "application/json")
+                                .form(&[("message", text.as_str())]),
+                        )
+                        .await
+                }
+            },
+            Channel::Telegram => {
+                *update_id += 1;
+                let user: i64 = c.address.parse().expect("a Telegram id");
+                let update = message_update(
+                    *update_id,
+                    user,
+                    *update_id,
+                    json!({ "text": text, "date": chrono::Utc::now().timestamp() }),
+                );
+                stack
+                    .http(
+                        HttpRequest::new("POST", "/webhooks/telegram")
+                            .header("x-telegram-bot-api-secret-token", e2e::WEBHOOK_SECRET)
+                            .json(&update),
+                    )
+                    .await
+            }
+            Channel::Sms => {
+                let params = sms_params(&new_sid("SM"), &c.address, &text);
+                stack
+                    .http(twilio_form("/webhooks/twilio/sms", &params))
+                    .await
+            }
+            Channel::Voice => {
+                let call = new_sid("call-");
+                let mut last = None;
+                for (event, extra) in [
+                    ("newCall", json!({})),
+                    ("hangup", json!({ "cause": "noAnswer" })),
+                ] {
+                    let mut body = json!({
+                        "event": event, "from": c.address, "to": "+14155550000",
+                        "direction": "in", "callId": call,
+                    });
+                    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+                        b.extend(e.clone());
+                    }
+                    let now = unix_now();
+                    let raw = body.to_string();
+                    let request = HttpRequest::new("POST", "/webhooks/pbx")
+                        .header(pbx::signature::TIMESTAMP_HEADER, now.to_string())
+                        .header(
+                            pbx::signature::SIGNATURE_HEADER,
+                            pbx::signature::sign(PBX_SECRET, now, raw.as_bytes()),
+                        )
+                        .json(&body);
+                    last = Some(stack.http(request).await);
+                }
+                last.expect("a call")
+            }
+            Channel::Email => unreachable!("no email on this stack"),
+        };
+        assert!(
+            (200..300).contains(&response.status) || response.status == 303,
+            "{}: {}",
+            response.status,
+            response.text()
+        );
+    }
+
+    // Round one: every customer writes; the router stores them all.
+    let mut live = Vec::new();
+    for (n, p) in plan.iter().enumerate() {
+        let word = unique(&format!("m{n}")).replace('-', "x");
+        let address = match p.channel {
+            Channel::Web | Channel::Email => format!("{word}@mail.example"),
+            Channel::Telegram => new_user_id().to_string(),
+            Channel::Sms | Channel::Voice => format!("+1415557{n:04}"),
+        };
+        let mut customer = Customer {
+            channel: p.channel,
+            address,
+            page: None,
+            word,
+        };
+        write(&mut stack, &mut customer, 1, &mut update_id).await;
+        live.push(Live {
+            customer,
+            id: String::new(),
+        });
+    }
+    stack.drain(Source::Inbound).await;
+    let conversations = stack.all_conversations(&admin).await;
+    assert_eq!(
+        conversations.len(),
+        plan.len(),
+        "every customer's conversation"
+    );
+    for l in &mut live {
+        let word = format!("{} question 1", l.customer.word);
+        let found = conversations.iter().find(|c| {
+            c["preview"] == word.as_str()
+                || (l.customer.channel == Channel::Voice
+                    && c["preview"]
+                        .as_str()
+                        .is_some_and(|p| p.contains(&l.customer.address)))
+        });
+        l.id = found
+            .and_then(|c| c["id"].as_str())
+            .unwrap_or_else(|| panic!("the conversation of {}", l.customer.word))
+            .to_owned();
+    }
+    let reply = async |stack: &mut Stack, agent: usize, id: &str| {
+        let r = stack
+            .api(
+                "POST",
+                &format!("/v1/conversations/{id}/replies"),
+                &agents[agent].0,
+                Some(&json!({ "text": "Here is your answer" })),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text());
+    };
+    let patch = async |stack: &mut Stack, key: &str, id: &str, body: Value| {
+        let r = stack
+            .api(
+                "PATCH",
+                &format!("/v1/conversations/{id}"),
+                key,
+                Some(&body),
+            )
+            .await;
+        assert!((200..300).contains(&r.status), "{}", r.text());
+    };
+    // The agents answer; the back-and-forth customers write again.
+    for (p, l) in plan.iter().zip(&live) {
+        let agent_id = agents[p.agent].1.clone();
+        patch(
+            &mut stack,
+            &admin,
+            &l.id,
+            json!({ "assignee_id": agent_id }),
+        )
+        .await;
+        if matches!(
+            p.case,
+            Case::OneAndDone | Case::BackAndForth | Case::Reopened
+        ) {
+            reply(&mut stack, p.agent, &l.id).await;
         }
     }
+    for (p, l) in plan.iter().zip(&mut live) {
+        if p.case == Case::BackAndForth {
+            write(&mut stack, &mut l.customer, 2, &mut update_id).await;
+        }
+    }
+    stack.drain(Source::Inbound).await;
+    for (p, l) in plan.iter().zip(&live) {
+        if p.case == Case::BackAndForth {
+            reply(&mut stack, p.agent, &l.id).await;
+        }
+        if p.case != Case::Unanswered {
+            let key = agents[p.agent].0.clone();
+            patch(&mut stack, &key, &l.id, json!({ "status": "resolved" })).await;
+        }
+    }
+    // A minute passes: the log is kept, the sweeper asks the resolved for a rating,
+    // the sender delivers the replies and the surveys.
+    let minute = async |stack: &mut Stack, stream: &mut TableStream| {
+        stack.deliver_stream(stream).await;
+        // Past the feed's settling second.
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        stack.sweep().await;
+        stack.drain(Source::Outbound).await;
+    };
+    minute(&mut stack, &mut stream).await;
+
+    // The reopened write again and are answered; the rest rate on their channel.
+    for (p, l) in plan.iter().zip(&mut live) {
+        if p.case == Case::Reopened {
+            write(&mut stack, &mut l.customer, 2, &mut update_id).await;
+        }
+        let Some(rating) = p.rating else { continue };
+        let c = &l.customer;
+        match c.channel {
+            Channel::Telegram => {
+                let user: i64 = c.address.parse().expect("a Telegram id");
+                let survey = telegram
+                    .calls("sendMessage")
+                    .into_iter()
+                    .find(|call| {
+                        call.body["chat_id"] == user && call.body["reply_markup"].is_object()
+                    })
+                    .expect("the survey sent");
+                let data = survey.body["reply_markup"]["inline_keyboard"][0]
+                    [usize::from(rating - 1)]["callback_data"]
+                    .as_str()
+                    .expect("a button")
+                    .to_owned();
+                update_id += 1;
+                let press = e2e::button_update(update_id, user, &format!("p{}", c.word), 1, &data);
+                let r = stack
+                    .http(
+                        HttpRequest::new("POST", "/webhooks/telegram")
+                            .header("x-telegram-bot-api-secret-token", e2e::WEBHOOK_SECRET)
+                            .json(&press),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text());
+            }
+            Channel::Sms => {
+                let params = sms_params(&new_sid("SM"), &c.address, &rating.to_string());
+                let r = stack
+                    .http(twilio_form("/webhooks/twilio/sms", &params))
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text());
+            }
+            Channel::Web => {
+                let page = c.page.as_deref().expect("a page");
+                let path = page[page.find("/c/").expect("a page path")..].to_owned();
+                let html = stack.http(HttpRequest::new("GET", &path)).await.text();
+                let start = html.find("action=\"/s/").expect("the survey form") + "action=\"".len();
+                let action =
+                    html[start..start + html[start..].find('"').expect("its end")].to_owned();
+                let r = stack
+                    .http(HttpRequest::new("POST", &action).form(&[("rating", rating.to_string())]))
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text());
+            }
+            Channel::Email | Channel::Voice => unreachable!("not rated here"),
+        }
+    }
+    stack.drain(Source::Inbound).await;
+    for (p, l) in plan.iter().zip(&live) {
+        if p.case == Case::Reopened {
+            reply(&mut stack, p.agent, &l.id).await;
+            let key = agents[p.agent].0.clone();
+            patch(&mut stack, &key, &l.id, json!({ "status": "resolved" })).await;
+        }
+    }
+    // Counted by the next minutes (each reader of the log has its share of a sweep).
+    let mut summary = Value::Null;
+    for _ in 0..5 {
+        minute(&mut stack, &mut stream).await;
+        summary = stack.get_ok(&admin, "/v1/reports/summary").await;
+        if summary["resolutions_count"] == all.resolutions
+            && summary["csat"]["responses"] == all.ratings.len()
+        {
+            break;
+        }
+    }
+    assert_eq!(
+        summary["conversations_count"], all.conversations,
+        "{summary}"
+    );
+    assert_eq!(
+        summary["incoming_messages_count"], all.incoming,
+        "{summary}"
+    );
+    check(&summary, &all, "everyone");
+    let table = stack.get_ok(&admin, "/v1/reports/by/agent").await;
+    let csv = stack
+        .api("GET", "/v1/reports/by/agent?format=csv", &admin, None)
+        .await
+        .text();
+    let ids: Vec<String> = agents.iter().map(|(_, id)| id.clone()).collect();
+    check_agents(&table, &csv, &ids, &by_agent);
 }
