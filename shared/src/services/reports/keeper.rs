@@ -50,6 +50,18 @@ enum What {
 const TRIES: usize = 5;
 
 impl ReportKeeper {
+    /// What the change's timeline event says; none when it names none (or it is gone).
+    async fn told(&self, id: ConversationId, change: &Change) -> PortResult<Option<EventKind>> {
+        let Some(event_id) = change.event_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .conversations
+            .event(id, event_id)
+            .await?
+            .map(|e| e.kind))
+    }
+
     async fn take(&self, change: &Change, setup: &mut Setup) -> PortResult<()> {
         let Some(id) = change.conversation_id else {
             return Ok(());
@@ -85,32 +97,14 @@ impl ReportKeeper {
             },
             ChangeType::ConversationReopened => What::Occurred(Occurrence::Reopened(at)),
             ChangeType::ConversationSurveySent => What::Occurred(Occurrence::SurveySent(at)),
-            ChangeType::ConversationCsatRated => {
-                let Some(event_id) = change.event_id else {
-                    return Ok(());
-                };
-                match self
-                    .conversations
-                    .event(id, event_id)
-                    .await?
-                    .map(|e| e.kind)
-                {
-                    Some(EventKind::CsatRated { rating, nps, .. }) => {
-                        What::Occurred(Occurrence::Rated(at, rating, nps))
-                    }
-                    _ => return Ok(()),
+            ChangeType::ConversationCsatRated => match self.told(id, change).await? {
+                Some(EventKind::CsatRated { rating, nps, .. }) => {
+                    What::Occurred(Occurrence::Rated(at, rating, nps))
                 }
-            }
+                _ => return Ok(()),
+            },
             ChangeType::ConversationStatusChanged | ChangeType::ConversationTagsChanged => {
-                let Some(event_id) = change.event_id else {
-                    return Ok(());
-                };
-                match self
-                    .conversations
-                    .event(id, event_id)
-                    .await?
-                    .map(|e| e.kind)
-                {
+                match self.told(id, change).await? {
                     Some(EventKind::StatusChanged {
                         to: ConversationStatus::Resolved,
                         ..
