@@ -179,32 +179,6 @@ impl SurveyStore for DynamoStore {
     }
 
     async fn survey_key(&self, initial: Option<String>) -> PortResult<Option<String>> {
-        let read = |item: Item| {
-            items::string(&item, "value")
-                .map(Some)
-                .ok_or_else(|| PortError::Internal("the survey key has no value".into()))
-        };
-        if let Some(item) = self.get(keys::SURVEY_KEY, keys::META).await? {
-            return read(item);
-        }
-        let Some(initial) = initial else {
-            return Ok(None);
-        };
-        let item = Item::from([
-            ("pk".to_owned(), s(keys::SURVEY_KEY)),
-            ("sk".to_owned(), s(keys::META)),
-            ("value".to_owned(), s(initial)),
-        ]);
-        // Whoever stored it first wins; everybody then reads that value.
-        match self.put(item, Some("attribute_not_exists(pk)")).await {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-        match self.get(keys::SURVEY_KEY, keys::META).await? {
-            Some(item) => read(item),
-            None => Err(PortError::Internal(
-                "the survey key was stored but cannot be read back".into(),
-            )),
-        }
+        self.value_or_init(keys::SURVEY_KEY, initial).await
     }
 }
