@@ -10,12 +10,14 @@ use crate::model::Channel;
 use crate::ports::{
     AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
     ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
-    MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue, ReportStore, RoutingStore,
-    RuleStore, SendOnce, SettingStore, SlaStore, SurveyStore, TeamStore, WebhookStore,
+    IncidentStore, MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue,
+    ReportStore, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore, SurveyStore, TeamStore,
+    WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
 use crate::services::inbox::{Inbox, MAX_REPLY_FILE_BYTES};
+use crate::services::incidents::{IncidentKeeper, IncidentWorker, Incidents};
 use crate::services::ingest::{Ingest, KeyThenSend};
 use crate::services::notify::Notifier;
 use crate::services::proof::Proofs;
@@ -54,6 +56,7 @@ pub trait Store:
     + NoticeStore
     + ReportStore
     + SurveyStore
+    + IncidentStore
     + 'static
 {
 }
@@ -77,6 +80,7 @@ impl<T> Store for T where
         + NoticeStore
         + ReportStore
         + SurveyStore
+        + IncidentStore
         + 'static
 {
 }
@@ -119,6 +123,8 @@ pub struct Backend {
     pub reports: Arc<dyn ReportStore>,
     /// Satisfaction surveys.
     pub surveys: Arc<dyn SurveyStore>,
+    /// Incidents, their links and updates.
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 impl Backend {
@@ -144,6 +150,7 @@ impl Backend {
             notices: store.clone(),
             reports: store.clone(),
             surveys: store.clone(),
+            incidents: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -320,6 +327,36 @@ impl Backend {
             page_notices: None,
             surveys: self.surveys(),
             survey_pages: Default::default(),
+            incidents: self.incident_worker(),
+        }
+    }
+
+    /// Incidents for agents: declaring, linking, updates.
+    pub fn incidents(&self) -> Incidents {
+        Incidents {
+            store: self.incidents.clone(),
+            conversations: self.conversations.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// Runs the incident jobs on the outbound queue.
+    pub fn incident_worker(&self) -> IncidentWorker {
+        IncidentWorker {
+            store: self.incidents.clone(),
+            conversations: self.conversations.clone(),
+            messages: self.messages.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// The subscriber that links matching messages to active incidents.
+    pub fn incident_keeper(&self) -> IncidentKeeper {
+        IncidentKeeper {
+            store: self.incidents.clone(),
+            conversations: self.conversations.clone(),
+            messages: self.messages.clone(),
+            queue: self.queue.clone(),
         }
     }
 
@@ -400,6 +437,7 @@ impl Backend {
                 store: self.reports.clone(),
             },
             surveys: self.surveys(),
+            incidents: self.incidents(),
             config: Arc::new(http),
         }
     }

@@ -4,7 +4,7 @@ use super::db::sql;
 use super::rows::{self, millis};
 use crate::model::{
     Conversation, ConversationId, DeliveryStatus, Event, EventId, Message, MessageId, Note, NoteId,
-    SourceId, TimelineItem, preview_of,
+    SourceId, TimelineItem,
 };
 use crate::ports::{
     AssigneeFilter, ConversationFilter, ConversationStore, LATEST_SCAN_ITEMS, MAX_PAGE_SIZE,
@@ -372,27 +372,7 @@ impl MessageStore for Embedded {
     async fn add_outbound(&self, message: &Message) -> PortResult<()> {
         let message = message.clone();
         self.db
-            .write(move |conn| {
-                let changed = conn
-                    .prepare_cached(
-                        "UPDATE conversations SET message_count = message_count + 1, preview = ?2, updated_at = ?3,
-                            version = version + 1, waiting_since = CASE WHEN ?4 THEN NULL ELSE waiting_since END
-                         WHERE id = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            message.conversation_id.to_string(),
-                            preview_of(&message.text),
-                            millis(message.created_at),
-                            message.answers_the_customer()
-                        ])
-                    })
-                    .map_err(sql)?;
-                if changed == 0 {
-                    return Err(PortError::NotFound);
-                }
-                rows::insert_message(conn, &message)
-            })
+            .write(move |conn| rows::add_outbound(conn, &message))
             .await
     }
 

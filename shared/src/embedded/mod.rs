@@ -11,6 +11,7 @@ mod erasure;
 mod feed;
 mod history;
 mod idempotency;
+mod incidents;
 mod proofs;
 mod queue;
 mod reports;

@@ -4,7 +4,7 @@ use super::db::sql;
 use crate::model::{
     Agent, Author, Availability, Channel, Contact, ContactIdentity, Conversation,
     ConversationStatus, DeliveryStatus, Direction, EmailAddress, Event, Identity, Message, Note,
-    Priority, Role, SourceId, Team,
+    Priority, Role, SourceId, Team, preview_of,
 };
 use crate::ports::{PortError, PortResult};
 use chrono::{DateTime, Utc};
@@ -47,7 +47,7 @@ fn enum_of<T>(what: &str, value: &str, f: fn(&str) -> Option<T>) -> rusqlite::Re
 }
 
 pub const CONVERSATION_COLUMNS: &str = "id, contact_id, status, snoozed_until, priority, tags, team_id, assignee_id, \
-     subject, channel, channels, message_count, preview, created_at, updated_at, last_inbound_at, resolved_at, version, waiting_since";
+     subject, channel, channels, message_count, preview, created_at, updated_at, last_inbound_at, resolved_at, version, waiting_since, incident_id";
 
 pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -80,6 +80,10 @@ pub fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         resolved_at: opt_time(row.get(16)?)?,
         version: row.get::<_, i64>(17)? as u64,
         waiting_since: opt_time(row.get(18)?)?,
+        incident_id: row
+            .get::<_, Option<String>>(19)?
+            .map(|v| parse("incident id", &v))
+            .transpose()?,
     })
 }
 
@@ -91,7 +95,7 @@ pub fn get_conversation(conn: &Connection, id: &str) -> PortResult<Option<Conver
     .map_err(sql)
 }
 
-/// A conversation's columns, bound as `?1`–`?19` in `CONVERSATION_COLUMNS` order.
+/// A conversation's columns, bound as `?1`–`?20` in `CONVERSATION_COLUMNS` order.
 fn conversation_values(c: &Conversation) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
     let text = |s: &str| Value::Text(s.to_owned());
@@ -117,12 +121,13 @@ fn conversation_values(c: &Conversation) -> Vec<rusqlite::types::Value> {
         opt_ms(c.resolved_at),
         Value::Integer(c.version as i64),
         opt_ms(c.waiting_since),
+        opt_text(c.incident_id.map(|i| i.to_string())),
     ]
 }
 
 pub fn insert_conversation(conn: &Connection, c: &Conversation) -> PortResult<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
     ))
     .and_then(|mut s| s.execute(rusqlite::params_from_iter(conversation_values(c))))
     .map_err(sql)?;
@@ -142,8 +147,8 @@ pub fn update_conversation(
             "UPDATE conversations SET contact_id = ?2, status = ?3, snoozed_until = ?4, priority = ?5, tags = ?6,
                 team_id = ?7, assignee_id = ?8, subject = ?9, channel = ?10, channels = ?11, message_count = ?12,
                 preview = ?13, updated_at = ?15, last_inbound_at = ?16, resolved_at = ?17, version = ?18,
-                waiting_since = ?19
-             WHERE id = ?1 AND version = ?20",
+                waiting_since = ?19, incident_id = ?20
+             WHERE id = ?1 AND version = ?21",
         )
         .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
         .map_err(sql)?;
@@ -217,6 +222,29 @@ pub fn message_from(row: &Row<'_>, base: usize) -> rusqlite::Result<Message> {
         sent_from: json("sent from", &row.get::<_, String>(base + 18)?)?,
         provider_id: row.get(base + 19)?,
     })
+}
+
+/// Stores a reply, status `queued`, and bumps its conversation (`NotFound` without one).
+pub fn add_outbound(conn: &Connection, message: &Message) -> PortResult<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE conversations SET message_count = message_count + 1, preview = ?2, updated_at = ?3,
+                version = version + 1, waiting_since = CASE WHEN ?4 THEN NULL ELSE waiting_since END
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                message.conversation_id.to_string(),
+                preview_of(&message.text),
+                millis(message.created_at),
+                message.answers_the_customer()
+            ])
+        })
+        .map_err(sql)?;
+    if changed == 0 {
+        return Err(PortError::NotFound);
+    }
+    insert_message(conn, message)
 }
 
 pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {

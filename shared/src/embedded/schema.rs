@@ -347,6 +347,47 @@ pub const STORE: &[&str] = &[
         conversation_id TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX survey_waits_by_conversation ON survey_waits(conversation_id);",
+    // 22: incidents as JSON, the conversations linked to each (and the incident on the
+    // conversation), the updates posted to each, and the reply each update wrote into
+    // each conversation with its outcome. A conversation that goes (erased, folded)
+    // leaves its incident.
+    "ALTER TABLE conversations ADD COLUMN incident_id TEXT;
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX incidents_by_state ON incidents(state, id);
+    CREATE TABLE incident_links (
+        incident_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        linked_at INTEGER NOT NULL,
+        linked_by TEXT,
+        acknowledged INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, conversation_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX incident_links_by_conversation ON incident_links(conversation_id);
+    CREATE TABLE incident_updates (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        fanned_out INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX incident_updates_by_incident ON incident_updates(incident_id, id);
+    CREATE TABLE incident_replies (
+        update_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (update_id, conversation_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX incident_replies_by_conversation ON incident_replies(conversation_id);
+    CREATE TRIGGER conversation_leaves_incident AFTER DELETE ON conversations BEGIN
+        DELETE FROM incident_links WHERE conversation_id = old.id;
+        DELETE FROM incident_replies WHERE conversation_id = old.id;
+    END;",
 ];
 
 /// The durable queue, in a file of its own so that enqueuing never waits behind the

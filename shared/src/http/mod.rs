@@ -89,6 +89,7 @@ pub struct ApiState {
     pub notifications: crate::services::notify::Notifications,
     pub reports: crate::services::reports::Reports,
     pub surveys: crate::services::surveys::Surveys,
+    pub incidents: crate::services::incidents::Incidents,
     pub config: Arc<HttpConfig>,
 }
 

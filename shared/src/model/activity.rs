@@ -116,6 +116,17 @@ pub enum EventKind {
         nps: Option<u8>,
         comment: Option<String>,
     },
+    /// The conversation is about an incident: its clocks hold while the incident lasts,
+    /// and the incident's updates answer it.
+    IncidentLinked {
+        incident_id: super::IncidentId,
+        title: String,
+    },
+    /// The conversation is no longer part of the incident (an agent unlinked it, or the
+    /// incident was resolved and it stays open): its clocks run again.
+    IncidentUnlinked {
+        incident_id: super::IncidentId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -73,6 +73,12 @@ pub enum ChangeType {
     /// The customer rated the conversation (`event_id`: its `csat_rated` event).
     #[serde(rename = "conversation.csat_rated")]
     ConversationCsatRated,
+    /// The conversation was linked to an incident (`event_id`: its `incident_linked` event).
+    #[serde(rename = "conversation.incident_linked")]
+    ConversationIncidentLinked,
+    /// The conversation left its incident (`event_id`: its `incident_unlinked` event).
+    #[serde(rename = "conversation.incident_unlinked")]
+    ConversationIncidentUnlinked,
     /// Another contact was merged into this conversation's contact.
     #[serde(rename = "contact.merged")]
     ContactMerged,
@@ -95,7 +101,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 33] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -119,6 +125,8 @@ impl ChangeType {
         Self::ConversationSlaPolicyApplied,
         Self::ConversationSurveySent,
         Self::ConversationCsatRated,
+        Self::ConversationIncidentLinked,
+        Self::ConversationIncidentUnlinked,
         Self::ContactMerged,
         Self::ContactMergeSuggested,
         Self::ContactChannelBlocked,
@@ -155,6 +163,8 @@ impl ChangeType {
             Self::ConversationSlaPolicyApplied => "conversation.sla_policy_applied",
             Self::ConversationSurveySent => "conversation.survey_sent",
             Self::ConversationCsatRated => "conversation.csat_rated",
+            Self::ConversationIncidentLinked => "conversation.incident_linked",
+            Self::ConversationIncidentUnlinked => "conversation.incident_unlinked",
             Self::ContactMerged => "contact.merged",
             Self::ContactMergeSuggested => "contact.merge_suggested",
             Self::ContactChannelBlocked => "contact.channel_blocked",
@@ -186,6 +196,8 @@ impl ChangeType {
             "sla_policy_applied" => Self::ConversationSlaPolicyApplied,
             "survey_sent" => Self::ConversationSurveySent,
             "csat_rated" => Self::ConversationCsatRated,
+            "incident_linked" => Self::ConversationIncidentLinked,
+            "incident_unlinked" => Self::ConversationIncidentUnlinked,
             "contacts_merged" => Self::ContactMerged,
             "merge_suggested" => Self::ContactMergeSuggested,
             "channel_blocked" => Self::ContactChannelBlocked,
@@ -380,6 +392,13 @@ mod tests {
                 rating: 4,
                 nps: None,
                 comment: None,
+            },
+            EventKind::IncidentLinked {
+                incident_id: crate::model::IncidentId::new(),
+                title: "Card gateway down".into(),
+            },
+            EventKind::IncidentUnlinked {
+                incident_id: crate::model::IncidentId::new(),
             },
         ];
         for kind in kinds {

@@ -78,6 +78,9 @@ pub struct Conversation {
     #[serde(default)]
     pub waiting_since: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The incident it is about, while linked to one.
+    #[serde(default)]
+    pub incident_id: Option<super::IncidentId>,
     /// Bumped on every change; stores use it for optimistic concurrency.
     pub version: u64,
 }
@@ -94,6 +97,27 @@ impl Conversation {
     /// holder wrote and the answers they got.
     pub fn is_customer_page(&self) -> bool {
         self.channels.contains(&super::Channel::Web)
+    }
+
+    /// This conversation resolved at `now`, with the event that tells it; none when it
+    /// is resolved already.
+    pub fn resolving(&self, now: DateTime<Utc>) -> Option<(Conversation, super::EventKind)> {
+        if self.status == ConversationStatus::Resolved {
+            return None;
+        }
+        let next = Conversation {
+            status: ConversationStatus::Resolved,
+            snoozed_until: None,
+            resolved_at: Some(now),
+            waiting_since: None,
+            updated_at: now,
+            ..self.clone()
+        };
+        let kind = super::EventKind::StatusChanged {
+            from: self.status,
+            to: ConversationStatus::Resolved,
+        };
+        Some((next, kind))
     }
 }
 
@@ -219,6 +243,7 @@ mod tests {
             updated_at: at,
             last_inbound_at: Some(at),
             waiting_since: Some(at),
+            incident_id: None,
             resolved_at: None,
             version: 4,
         }

@@ -138,6 +138,12 @@ typed_id!(
 typed_id!(
     /// A named list of steps an agent runs on a conversation.
     MacroId, "mc", "macro");
+typed_id!(
+    /// One outage many customers write about, handled as one.
+    IncidentId, "inc", "incident");
+typed_id!(
+    /// One update posted to an incident's customers.
+    IncidentUpdateId, "iu", "incident update");
 
 #[cfg(test)]
 mod tests {

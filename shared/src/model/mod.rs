@@ -12,6 +12,7 @@ mod erasure;
 mod identity;
 mod ids;
 mod inbound;
+mod incident;
 mod language;
 mod message;
 mod notice;
@@ -43,12 +44,17 @@ pub use identity::{
     PresentedIdentity, ascii_digits,
 };
 pub use ids::{
-    AgentId, CalendarId, CannedReplyId, ContactId, ConversationId, ErasureId, EventId, InvalidId,
-    MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId, WebhookId, next_ulid,
+    AgentId, CalendarId, CannedReplyId, ContactId, ConversationId, ErasureId, EventId, IncidentId,
+    IncidentUpdateId, InvalidId, MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId,
+    WebhookId, next_ulid,
 };
 pub use inbound::{
     AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
     Reachability, ReportKind, ReportedDelivery, SurveyReply, ThreadHint, ThreadRef,
+};
+pub use incident::{
+    Incident, IncidentLink, IncidentMatch, IncidentState, IncidentUpdate, MAX_INCIDENT_TERMS,
+    ResolveScope, UpdateProgress, status_text_for,
 };
 pub use language::{detect_language, is_known_language};
 pub use message::{

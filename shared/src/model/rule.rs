@@ -762,6 +762,7 @@ mod tests {
             updated_at: at,
             last_inbound_at: Some(at),
             waiting_since: Some(at),
+            incident_id: None,
             resolved_at: None,
             version: 1,
         }

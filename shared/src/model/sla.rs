@@ -53,12 +53,18 @@ pub enum SlaFact {
     AgentReply(DateTime<Utc>),
     /// The conversation's status became this.
     Status(ConversationStatus, DateTime<Utc>),
+    /// The conversation was linked to an incident (true: its clocks hold while the
+    /// incident lasts) or left it (false: they run again, unless its status holds them).
+    Incident(bool, DateTime<Utc>),
 }
 
 impl SlaFact {
     fn at(&self) -> DateTime<Utc> {
         match *self {
-            Self::CustomerMessage(at) | Self::AgentReply(at) | Self::Status(_, at) => at,
+            Self::CustomerMessage(at)
+            | Self::AgentReply(at)
+            | Self::Status(_, at)
+            | Self::Incident(_, at) => at,
         }
     }
 }
@@ -280,6 +286,9 @@ pub struct SlaClocks {
     opened: bool,
     replied: bool,
     paused: bool,
+    /// Held by an incident the conversation is linked to.
+    #[serde(default)]
+    held: bool,
 }
 
 impl SlaClocks {
@@ -302,7 +311,7 @@ impl SlaClocks {
                         self.next = Track::Counting(Clock::start(t, at));
                     }
                 }
-                if self.paused {
+                if self.paused || self.held {
                     // A customer's message is not a status change; the status says
                     // whether the clocks run, and the router reopens what it must.
                     for track in self.tracks() {
@@ -326,9 +335,14 @@ impl SlaClocks {
                         // A reopen resumes the resolution clock where it stopped (one
                         // already run out stays so).
                         self.resolution = Track::Counting(clock);
+                        if self.held {
+                            self.resolution.each_counting(|c| c.running_since = None);
+                        }
                     }
-                    for track in self.tracks() {
-                        track.each_counting(|c| c.resume(at));
+                    if !self.held {
+                        for track in self.tracks() {
+                            track.each_counting(|c| c.resume(at));
+                        }
                     }
                 }
                 ConversationStatus::Pending | ConversationStatus::Snoozed => {
@@ -350,6 +364,17 @@ impl SlaClocks {
                     }
                 }
             },
+            SlaFact::Incident(held, _) => {
+                self.held = held;
+                let paused = self.paused;
+                for track in self.tracks() {
+                    if held {
+                        track.each_counting(|c| c.pause(hours, at));
+                    } else if !paused {
+                        track.each_counting(|c| c.resume(at));
+                    }
+                }
+            }
         }
     }
 
@@ -503,6 +528,64 @@ mod tests {
         assert_eq!(waiting.urgency(&t, at(20)), Urgency::Ok);
         assert_eq!(waiting.urgency(&t, at(50)), Urgency::DueSoon);
         assert_eq!(waiting.urgency(&t, at(61)), Urgency::Breached);
+    }
+
+    /// An outage: while the conversation is linked to an incident its clocks hold, so
+    /// the breach list shows the real backlog; leaving the incident lets them run on.
+    #[test]
+    fn an_incident_holds_the_clocks_until_the_conversation_leaves_it() {
+        use SlaFact::Incident;
+        let t = targets(60, 30, 480);
+        let facts = [
+            CustomerMessage(at(0)),
+            Incident(true, at(10)),
+            CustomerMessage(at(20)),
+            Incident(false, at(70)),
+        ];
+        let held = evaluate(&t, &always(), &facts[..3], at(65));
+        assert_eq!(
+            held.first_response,
+            TargetState::Paused {
+                left: Duration::minutes(50)
+            }
+        );
+        let after = evaluate(&t, &always(), &facts, at(100));
+        assert_eq!(
+            after.first_response,
+            TargetState::Running { due_at: at(120) }
+        );
+        // Reopened while held (the customer wrote again): still held.
+        let reopened = evaluate(
+            &t,
+            &always(),
+            &[
+                CustomerMessage(at(0)),
+                Incident(true, at(10)),
+                Status(Resolved, at(20)),
+                Status(Open, at(30)),
+            ],
+            at(200),
+        );
+        assert!(
+            matches!(reopened.resolution, TargetState::Paused { .. }),
+            "{reopened:?}"
+        );
+        // Pending and then released: the status still holds them.
+        let pending = evaluate(
+            &t,
+            &always(),
+            &[
+                CustomerMessage(at(0)),
+                Incident(true, at(10)),
+                Status(Pending, at(20)),
+                Incident(false, at(30)),
+            ],
+            at(200),
+        );
+        assert!(
+            matches!(pending.first_response, TargetState::Paused { .. }),
+            "{pending:?}"
+        );
     }
 
     /// chatwoot#10178: the next-response timer kept running after the conversation was

@@ -46,6 +46,7 @@ fn conversation(contact: ContactId, status: ConversationStatus, age: Duration) -
         updated_at: at,
         last_inbound_at: Some(at),
         waiting_since: None,
+        incident_id: None,
         resolved_at: (status == ConversationStatus::Resolved).then_some(at),
         version: 4,
     }

@@ -732,6 +732,7 @@ mod tests {
             updated_at: now,
             last_inbound_at: Some(now),
             waiting_since: Some(now),
+            incident_id: None,
             resolved_at: None,
             version: 1,
         }

@@ -10,6 +10,7 @@ pub mod erasure;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+pub mod incidents;
 pub mod ingest;
 pub mod lookup;
 pub mod notify;

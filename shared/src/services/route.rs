@@ -690,6 +690,7 @@ fn new_conversation(
         updated_at: now,
         last_inbound_at: None,
         waiting_since: None,
+        incident_id: None,
         resolved_at: None,
         version: 0,
     }

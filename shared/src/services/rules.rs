@@ -121,6 +121,7 @@ impl Rules {
             updated_at: now,
             last_inbound_at: Some(now),
             waiting_since: Some(now),
+            incident_id: None,
             resolved_at: None,
             version: 0,
         };

@@ -1,5 +1,6 @@
 //! Delivering queued replies through each channel's sender, and recording the outcome.
 
+use super::incidents::{IncidentJob, IncidentWorker, UpdateRef};
 use super::page_link::{PageNotices, link_hash, notice_text, submission_id, token_of};
 use super::proof::Notice;
 use super::worker::{Handled, backoff};
@@ -23,6 +24,9 @@ use std::sync::Arc;
 pub enum OutboundJob {
     Reply {
         message_id: MessageId,
+        /// The incident update it carries: its outcome is counted there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<UpdateRef>,
     },
     Notice {
         notice: Notice,
@@ -30,6 +34,10 @@ pub enum OutboundJob {
     /// A satisfaction survey, asked on the channel it was opened for.
     Survey {
         survey: SurveyRef,
+    },
+    /// A page of an incident's work: linking, or writing an update everywhere.
+    Incident {
+        job: IncidentJob,
     },
 }
 
@@ -64,6 +72,7 @@ pub async fn queue_reply(
     messages.add_outbound(message).await?;
     let body = serde_json::to_vec(&OutboundJob::Reply {
         message_id: message.id,
+        update: None,
     })
     .map_err(|e| PortError::Internal(e.to_string()))?;
     let job = Enqueue {
@@ -97,6 +106,8 @@ pub struct Sender {
     /// The surveys it asks, and where their pages are (none goes by email without it).
     pub surveys: crate::services::surveys::Surveys,
     pub survey_pages: crate::services::surveys::SurveyPages,
+    /// Runs incident jobs, and counts the outcome of each update's replies.
+    pub incidents: IncidentWorker,
 }
 
 use super::recipient::address_kind;
@@ -132,8 +143,8 @@ impl Sender {
                 };
             }
         };
-        let message_id = match job {
-            OutboundJob::Reply { message_id } => message_id,
+        let (message_id, update) = match job {
+            OutboundJob::Reply { message_id, update } => (message_id, update),
             OutboundJob::Notice { notice } => {
                 return self.deliver_notice(&notice, delivery.receive_count).await;
             }
@@ -146,8 +157,27 @@ impl Sender {
                     },
                 };
             }
+            OutboundJob::Incident { job } => {
+                return match self.incidents.run(&job).await {
+                    Ok(()) => Handled::Done,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "incident work will be retried");
+                        Handled::Retry {
+                            after: backoff(delivery.receive_count),
+                            reason: e.to_string(),
+                        }
+                    }
+                };
+            }
         };
-        match self.deliver(message_id, delivery.receive_count).await {
+        let delivered = match self.deliver(message_id, delivery.receive_count).await {
+            Ok(Handled::Done) => match update {
+                Some(update) => self.settle(update, message_id).await,
+                None => Ok(Handled::Done),
+            },
+            other => other,
+        };
+        match delivered {
             Ok(handled) => handled,
             Err(e) => {
                 tracing::warn!(%message_id, error = %e, "delivery will be retried");
@@ -157,6 +187,14 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Counts a delivered (or refused) incident update's reply on the update.
+    async fn settle(&self, update: UpdateRef, id: MessageId) -> PortResult<Handled> {
+        if let Some(message) = self.messages.message(id).await? {
+            self.incidents.settle(update, &message).await?;
+        }
+        Ok(Handled::Done)
     }
 
     async fn deliver(&self, id: MessageId, attempt: u32) -> PortResult<Handled> {

@@ -143,6 +143,8 @@ impl SlaKeeper {
                 | ChangeType::ConversationSnoozed
                 | ChangeType::ConversationPriorityChanged
                 | ChangeType::ConversationSlaPolicyApplied
+                | ChangeType::ConversationIncidentLinked
+                | ChangeType::ConversationIncidentUnlinked
         );
         if !from_event {
             return Ok(match change.kind {
@@ -168,6 +170,8 @@ impl SlaKeeper {
             }
             EventKind::PriorityChanged { to, .. } => Some(Step::Priority(to, at)),
             EventKind::SlaPolicyApplied { sla_policy_id } => Some(Step::Policy(sla_policy_id, at)),
+            EventKind::IncidentLinked { .. } => Some(Step::Fact(SlaFact::Incident(true, at))),
+            EventKind::IncidentUnlinked { .. } => Some(Step::Fact(SlaFact::Incident(false, at))),
             _ => None,
         })
     }

@@ -35,6 +35,7 @@ fn delivery(from_customer: &str) -> OutboundDelivery {
         updated_at: now,
         last_inbound_at: None,
         waiting_since: None,
+        incident_id: None,
         resolved_at: None,
         version: 1,
     };

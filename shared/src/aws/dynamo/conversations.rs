@@ -429,47 +429,7 @@ fn timeline_position(item: &TimelineItem) -> ulid::Ulid {
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn add_outbound(&self, message: &Message) -> PortResult<()> {
-        let Some(current) = self.read_conversation(message.conversation_id).await? else {
-            return Err(PortError::NotFound);
-        };
-        // The indexes order by the new activity time.
-        let bumped = Conversation {
-            updated_at: message.created_at,
-            ..current.clone()
-        };
-        let order = conversation_order(&bumped);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(keys::conversation(message.conversation_id)))
-            .key("sk", s(keys::META))
-            .update_expression(if message.answers_the_customer() {
-                "SET message_count = message_count + :one, preview = :preview, \
-                 updated_at = :at, version = version + :one, \
-                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order REMOVE waiting_since"
-            } else {
-                "SET message_count = message_count + :one, preview = :preview, \
-                 updated_at = :at, version = version + :one, \
-                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order"
-            })
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":preview", s(preview_of(&message.text)))
-            .expression_attribute_values(":at", items::to_value(&message.created_at)?)
-            .expression_attribute_values(":order", s(order))
-            .build()
-            .map_err(build_error)?;
-        let writes = vec![
-            TransactWriteItem::builder().update(update).build(),
-            put(
-                self,
-                items::timeline(
-                    message.conversation_id,
-                    &TimelineItem::Message(message.clone()),
-                )?,
-                Some("attribute_not_exists(pk)"),
-            )?,
-            put(self, items::message_pointer(message), None)?,
-        ];
+        let writes = self.outbound_writes(message).await?;
         self.transact(writes).await
     }
 
@@ -590,5 +550,56 @@ impl DynamoStore {
         let sk = items::string(&pointer, "timeline_sk")
             .ok_or_else(|| PortError::Internal(format!("message {id} has no timeline key")))?;
         Ok(Some((keys::conversation(conversation), sk)))
+    }
+}
+
+impl DynamoStore {
+    /// The writes that store a reply and bump its conversation (`NotFound` without one).
+    pub(super) async fn outbound_writes(
+        &self,
+        message: &Message,
+    ) -> PortResult<Vec<TransactWriteItem>> {
+        let Some(current) = self.read_conversation(message.conversation_id).await? else {
+            return Err(PortError::NotFound);
+        };
+        // The indexes order by the new activity time.
+        let bumped = Conversation {
+            updated_at: message.created_at,
+            ..current.clone()
+        };
+        let order = conversation_order(&bumped);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(keys::conversation(message.conversation_id)))
+            .key("sk", s(keys::META))
+            .update_expression(if message.answers_the_customer() {
+                "SET message_count = message_count + :one, preview = :preview, \
+                 updated_at = :at, version = version + :one, \
+                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order REMOVE waiting_since"
+            } else {
+                "SET message_count = message_count + :one, preview = :preview, \
+                 updated_at = :at, version = version + :one, \
+                 gsi1sk = :order, gsi2sk = :order, gsi3sk = :order"
+            })
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":preview", s(preview_of(&message.text)))
+            .expression_attribute_values(":at", items::to_value(&message.created_at)?)
+            .expression_attribute_values(":order", s(order))
+            .build()
+            .map_err(build_error)?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put(
+                self,
+                items::timeline(
+                    message.conversation_id,
+                    &TimelineItem::Message(message.clone()),
+                )?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+            put(self, items::message_pointer(message), None)?,
+        ];
+        Ok(writes)
     }
 }

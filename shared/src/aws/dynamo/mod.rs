@@ -75,6 +75,7 @@ mod feed;
 mod fold;
 mod history;
 mod idempotency;
+mod incidents;
 mod items;
 mod keys;
 mod list;

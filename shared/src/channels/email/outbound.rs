@@ -205,6 +205,7 @@ mod tests {
             updated_at: now,
             last_inbound_at: None,
             waiting_since: None,
+            incident_id: None,
             resolved_at: None,
             version: 1,
         };
