@@ -102,6 +102,7 @@ pub struct Local {
     notifier: Option<(Notifier, Duration)>,
     /// Asks customers for a rating when their conversation is resolved.
     survey_keeper: crate::services::surveys::SurveyKeeper,
+    incident_keeper: crate::services::incidents::IncidentKeeper,
 }
 
 impl Local {
@@ -214,6 +215,7 @@ impl Local {
             webhooks,
             notifier,
             survey_keeper: backend.survey_keeper(),
+            incident_keeper: backend.incident_keeper(),
         })
     }
 
@@ -345,6 +347,14 @@ impl Local {
             .run(shutdown.clone()),
         );
 
+        let incidents_task = tokio::spawn(
+            FeedConsumer {
+                feed: Arc::new(self.store.clone()),
+                subscriber: Arc::new(self.incident_keeper),
+            }
+            .run(shutdown.clone()),
+        );
+
         let sweep_store = self.store.clone();
         let (rights, retention, idle) = (self.rights, self.retention, self.away_after_idle);
         let mut sweep_stop = shutdown.clone();
@@ -421,6 +431,7 @@ impl Local {
         let _ = rules_task.await;
         let _ = reports_task.await;
         let _ = surveys_task.await;
+        let _ = incidents_task.await;
         let _ = webhook_task.await;
         if let Some(task) = notify_task {
             let _ = task.await;

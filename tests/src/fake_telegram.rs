@@ -41,6 +41,8 @@ struct Fake {
     downloads: Vec<String>,
     webhook_url: String,
     next_message_id: i64,
+    /// Calls are recorded (the message has reached Telegram) but not answered.
+    holding: bool,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -107,6 +109,17 @@ impl FakeTelegram {
                 .or_default()
                 .push_back((code, body))
         });
+    }
+
+    /// From now on, each call is recorded as received and then left unanswered until
+    /// [`release`](Self::release): a sender caught mid-send.
+    pub fn hold(&self) {
+        self.with(|f| f.holding = true);
+    }
+
+    /// Answers the calls held, and every call from now on.
+    pub fn release(&self) {
+        self.with(|f| f.holding = false);
     }
 
     /// A file `getFile` will know by `file_id`, served at `file_path`.
@@ -196,16 +209,26 @@ async fn method(
     request: Request,
 ) -> Response {
     let (body, files) = read_body(request).await;
-    let mut fake = state.lock().unwrap_or_else(|p| p.into_inner());
-    if bot != format!("bot{}", fake.token) {
-        return unauthorized();
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    let holding = {
+        let mut fake = lock();
+        if bot != format!("bot{}", fake.token) {
+            return unauthorized();
+        }
+        fake.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            files,
+            at: Instant::now(),
+        });
+        fake.holding
+    };
+    if holding {
+        while lock().holding {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
-    fake.calls.push(Call {
-        method: method.clone(),
-        body: body.clone(),
-        files,
-        at: Instant::now(),
-    });
+    let mut fake = lock();
     if let Some((status, scripted)) = fake.scripted.get_mut(&method).and_then(VecDeque::pop_front) {
         return answer(status, scripted);
     }

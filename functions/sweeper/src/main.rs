@@ -46,6 +46,7 @@ async fn main() -> Result<(), Error> {
             .map(|idle| (store.clone() as Arc<dyn shared::ports::AgentStore>, idle));
         Ok(Sweeper {
             surveys: backend.survey_keeper(),
+            incidents: backend.incident_keeper(),
             notifier,
             away_after_idle,
             conversations: store.clone(),

@@ -389,6 +389,21 @@ impl MessageStore for Embedded {
             .await
     }
 
+    async fn claim_send(&self, id: MessageId) -> PortResult<bool> {
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE messages SET delivery_status = 'sending'
+                         WHERE id = ?1 AND delivery_status = 'queued'",
+                    )
+                    .and_then(|mut s| s.execute([id.to_string()]))
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
     async fn set_delivery_status(
         &self,
         id: MessageId,

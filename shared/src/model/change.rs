@@ -210,7 +210,7 @@ impl ChangeType {
     /// What a reply's new delivery status makes; none for `queued`.
     pub fn of_delivery(status: DeliveryStatus) -> Option<Self> {
         match status {
-            DeliveryStatus::Queued => None,
+            DeliveryStatus::Queued | DeliveryStatus::Sending => None,
             DeliveryStatus::Sent => Some(Self::ReplySent),
             DeliveryStatus::Delivered => Some(Self::ReplyDelivered),
             DeliveryStatus::Failed => Some(Self::ReplyFailed),

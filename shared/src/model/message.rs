@@ -44,6 +44,9 @@ pub enum DeliveryStatus {
     Received,
     /// A reply waiting for the sender.
     Queued,
+    /// Being handed to the provider now. A reply found still sending after its sender
+    /// stopped is failed, never sent again: it may have reached the customer already.
+    Sending,
     /// Handed to the provider.
     Sent,
     /// The provider confirmed delivery (or the customer page shows it).
@@ -53,7 +56,7 @@ pub enum DeliveryStatus {
 }
 
 str_enum!(DeliveryStatus {
-    Received => "received", Queued => "queued", Sent => "sent", Delivered => "delivered", Failed => "failed"
+    Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Delivered => "delivered", Failed => "failed"
 });
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

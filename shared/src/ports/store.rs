@@ -214,6 +214,9 @@ pub trait MessageStore: Send + Sync {
     /// Stores an agent's reply (status `queued`) and bumps its conversation.
     async fn add_outbound(&self, message: &Message) -> PortResult<()>;
     async fn message(&self, id: MessageId) -> PortResult<Option<Message>>;
+    /// Marks a queued reply `sending`, just before it is handed to the provider: false
+    /// when it is no longer queued (another attempt has it, or had it).
+    async fn claim_send(&self, id: MessageId) -> PortResult<bool>;
     async fn set_delivery_status(
         &self,
         id: MessageId,

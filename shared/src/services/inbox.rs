@@ -320,7 +320,13 @@ impl Inbox {
                 .latest_messages(from, crate::ports::LATEST_SCAN_ITEMS)
                 .await?
                 .iter()
-                .any(|m| m.delivery_status == crate::model::DeliveryStatus::Queued);
+                .any(|m| {
+                    matches!(
+                        m.delivery_status,
+                        crate::model::DeliveryStatus::Queued
+                            | crate::model::DeliveryStatus::Sending
+                    )
+                });
             if sending {
                 return Err(ServiceError::Conflict(
                     "a reply in this conversation is still being sent; fold it once it is out"

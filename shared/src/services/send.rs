@@ -90,6 +90,9 @@ pub async fn queue_reply(
     Ok(())
 }
 
+/// Why a reply found still `sending` when its job comes again is failed.
+const INTERRUPTED: &str = "sending was interrupted (the sender stopped); it may have reached the customer, so it is not sent again: send it again if it did not";
+
 #[derive(Clone)]
 pub struct Sender {
     pub messages: Arc<dyn MessageStore>,
@@ -202,8 +205,15 @@ impl Sender {
             tracing::warn!(message_id = %id, "queued reply no longer exists");
             return Ok(Handled::Done);
         };
-        if message.delivery_status != DeliveryStatus::Queued {
-            return Ok(Handled::Done);
+        match message.delivery_status {
+            DeliveryStatus::Queued => {}
+            // An attempt before this one stopped while the provider had it: it may have
+            // reached the customer, and it must never reach them twice.
+            DeliveryStatus::Sending => {
+                tracing::warn!(message_id = %id, "a send was interrupted; the reply is failed, not sent again");
+                return self.fail(id, INTERRUPTED).await;
+            }
+            _ => return Ok(Handled::Done),
         }
         let Some(conversation) = self
             .conversations
@@ -282,6 +292,9 @@ impl Sender {
             ),
             false => reason.to_owned(),
         };
+        if !self.messages.claim_send(id).await? {
+            return Ok(Handled::Done);
+        }
         match sender.send(&outbound).await {
             Ok(sent) => {
                 let status = if sent.delivered {
@@ -308,6 +321,10 @@ impl Sender {
                 reason,
                 retry_after,
             }) => {
+                // Not taken: it waits again, and the next attempt claims it afresh.
+                self.messages
+                    .set_delivery_status(id, DeliveryStatus::Queued, None, None)
+                    .await?;
                 tracing::warn!(message_id = %id, %reason, attempt, "delivery will be retried");
                 Ok(Handled::Retry {
                     after: retry_after.unwrap_or_else(|| backoff(attempt)),

@@ -20,6 +20,7 @@ mod email;
 mod email_replies;
 mod exactly_once;
 mod identity;
+mod incidents;
 mod lambda;
 mod lambda_admin;
 mod lambda_email;

@@ -448,6 +448,29 @@ impl MessageStore for DynamoStore {
         }
     }
 
+    async fn claim_send(&self, id: MessageId) -> PortResult<bool> {
+        let Some((pk, sk)) = self.message_location(id).await? else {
+            return Ok(false);
+        };
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET delivery_status = :sending")
+            .condition_expression("delivery_status = :queued")
+            .expression_attribute_values(":sending", items::to_value(&DeliveryStatus::Sending)?)
+            .expression_attribute_values(":queued", items::to_value(&DeliveryStatus::Queued)?);
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+                PortError::Conflict(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
     async fn set_delivery_status(
         &self,
         id: MessageId,

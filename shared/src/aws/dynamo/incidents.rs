@@ -209,7 +209,7 @@ impl IncidentStore for DynamoStore {
             .map(incident_of)
             .collect::<PortResult<Vec<_>>>()?;
         all.retain(|i| state.is_none_or(|s| i.state == s));
-        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.sort_by_key(|i| std::cmp::Reverse(i.id));
         let before: Option<IncidentId> = page
             .cursor
             .as_deref()

@@ -5,6 +5,7 @@ mod canned;
 mod contacts;
 mod conversations;
 mod events;
+mod incidents;
 mod messages;
 mod notifications;
 mod problems_doc;
@@ -104,6 +105,12 @@ macro_rules! operations {
             [reports::by],
             [reports::volume],
             [surveys::settings, surveys::set_settings],
+            [incidents::list_incidents, incidents::declare_incident],
+            [incidents::get_incident, incidents::edit_incident],
+            [incidents::accept_incident],
+            [incidents::incident_conversations, incidents::link_to_incident],
+            [incidents::unlink_from_incident],
+            [incidents::post_incident_update],
         }
     };
 }

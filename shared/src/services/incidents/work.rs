@@ -377,7 +377,9 @@ impl IncidentWorker {
         let sent = match message.delivery_status {
             DeliveryStatus::Sent | DeliveryStatus::Delivered => true,
             DeliveryStatus::Failed => false,
-            DeliveryStatus::Queued | DeliveryStatus::Received => return Ok(()),
+            DeliveryStatus::Queued | DeliveryStatus::Sending | DeliveryStatus::Received => {
+                return Ok(());
+            }
         };
         self.store
             .settle_update_reply(
