@@ -32,6 +32,7 @@ mod backends;
 mod blobs;
 mod event_log;
 mod identity;
+mod incidents;
 mod queue;
 mod reports;
 mod rights;

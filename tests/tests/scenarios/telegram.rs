@@ -34,10 +34,9 @@ async fn reply(app: &App, key: &str, conversation: &str, text: &str) -> String {
 /// Waits until the reply is no longer queued and returns it.
 async fn settled(app: &App, key: &str, conversation: &str, id: &str) -> Value {
     eventually("the reply settled", DEADLINE, async || {
-        app.messages(key, conversation)
-            .await
-            .into_iter()
-            .find(|m| m["id"] == id && m["delivery_status"] != "queued")
+        app.messages(key, conversation).await.into_iter().find(|m| {
+            m["id"] == id && !matches!(m["delivery_status"].as_str(), Some("queued" | "sending"))
+        })
     })
     .await
 }

@@ -56,10 +56,9 @@ async fn telegram_conversation(app: &App, key: &str, user_id: i64) -> String {
 
 async fn settled(app: &App, key: &str, conversation: &str, id: &Value) -> Value {
     eventually("the reply settled", DEADLINE, async || {
-        app.messages(key, conversation)
-            .await
-            .into_iter()
-            .find(|m| m["id"] == *id && m["delivery_status"] != "queued")
+        app.messages(key, conversation).await.into_iter().find(|m| {
+            m["id"] == *id && !matches!(m["delivery_status"].as_str(), Some("queued" | "sending"))
+        })
     })
     .await
 }

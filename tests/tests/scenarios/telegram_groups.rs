@@ -22,10 +22,9 @@ async fn reply(app: &App, key: &str, conversation: &str, text: &str) -> Value {
 
 async fn sent(app: &App, key: &str, conversation: &str, id: &Value) {
     let message = eventually("the reply settled", DEADLINE, async || {
-        app.messages(key, conversation)
-            .await
-            .into_iter()
-            .find(|m| m["id"] == *id && m["delivery_status"] != "queued")
+        app.messages(key, conversation).await.into_iter().find(|m| {
+            m["id"] == *id && !matches!(m["delivery_status"].as_str(), Some("queued" | "sending"))
+        })
     })
     .await;
     assert_eq!(message["delivery_status"], "sent", "{message}");
