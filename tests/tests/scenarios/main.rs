@@ -25,6 +25,7 @@ mod lambda;
 mod lambda_admin;
 mod lambda_email;
 mod lambda_events;
+mod lambda_incidents;
 mod lambda_rights;
 mod lambda_telegram;
 mod lambda_telephony;
