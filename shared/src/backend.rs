@@ -186,6 +186,7 @@ impl Backend {
                 conversations: self.conversations.clone(),
                 contacts: self.contacts.clone(),
                 messages: self.messages.clone(),
+                incidents: self.incidents.clone(),
             },
             client,
             schedule,

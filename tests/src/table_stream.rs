@@ -97,6 +97,7 @@ fn passes_filters(record: &Value) -> bool {
     sk.starts_with("TL#")
         || (insert && pk.starts_with("CT#") && sk == "#META")
         || (insert && pk == "ERASURES")
+        || (insert && pk == "INCIDENTS")
 }
 
 /// A call of the JSON 1.0 protocol DynamoDB and its streams speak, to the emulator at

@@ -52,6 +52,7 @@ fn change(row: &Row<'_>) -> rusqlite::Result<Option<Change>> {
         note_id: optional(row, 7, "note id")?,
         event_id: optional(row, 8, "event id")?,
         actor_id: optional(row, 9, "agent id")?,
+        incident_id: optional(row, 10, "incident id")?,
     }))
 }
 
@@ -70,7 +71,7 @@ impl EventFeed for Embedded {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT seq, type, event_tag, at, conversation_id, contact_id, message_id,
-                            note_id, event_id, actor_id
+                            note_id, event_id, actor_id, incident_id
                          FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                     )
                     .map_err(sql)?;

@@ -6,7 +6,7 @@ use super::Embedded;
 use super::db::sql;
 use super::rows::{self, millis, time};
 use crate::model::{
-    Channel, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
+    BurstWatch, Channel, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
     IncidentState, IncidentUpdate, IncidentUpdateId, Message, MessageId, UpdateProgress,
 };
 use crate::ports::{IncidentStore, Page, PageRequest, PortError, PortResult};
@@ -485,6 +485,33 @@ impl IncidentStore for Embedded {
                     })
                     .map_err(sql)?;
                 Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn burst_watch(&self) -> PortResult<BurstWatch> {
+        let body: Option<String> = self
+            .db
+            .read(|conn| {
+                conn.prepare_cached("SELECT body FROM incident_watch WHERE id = 1")
+                    .and_then(|mut s| s.query_row([], |row| row.get(0)).optional())
+                    .map_err(sql)
+            })
+            .await?;
+        body.map_or_else(|| Ok(BurstWatch::default()), |b| decode(&b))
+    }
+
+    async fn save_burst_watch(&self, watch: &BurstWatch) -> PortResult<()> {
+        let body = encode(watch)?;
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO incident_watch (id, body) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                )
+                .and_then(|mut s| s.execute([body]))
+                .map_err(sql)?;
+                Ok(())
             })
             .await
     }

@@ -350,7 +350,7 @@ pub const STORE: &[&str] = &[
     // 22: incidents as JSON, the conversations linked to each (and the incident on the
     // conversation), the updates posted to each, and the reply each update wrote into
     // each conversation with its outcome. A conversation that goes (erased, folded)
-    // leaves its incident.
+    // leaves its incident. The burst watch as JSON; a proposed incident is in the log.
     "ALTER TABLE conversations ADD COLUMN incident_id TEXT;
     CREATE TABLE incidents (
         id TEXT PRIMARY KEY,
@@ -387,6 +387,12 @@ pub const STORE: &[&str] = &[
     CREATE TRIGGER conversation_leaves_incident AFTER DELETE ON conversations BEGIN
         DELETE FROM incident_links WHERE conversation_id = old.id;
         DELETE FROM incident_replies WHERE conversation_id = old.id;
+    END;
+    CREATE TABLE incident_watch (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+    ALTER TABLE change_log ADD COLUMN incident_id TEXT;
+    CREATE TRIGGER log_incident_proposed AFTER INSERT ON incidents WHEN NEW.state = 'proposed' BEGIN
+        INSERT INTO change_log (type, at, incident_id)
+        VALUES ('incident.proposed', CAST(unixepoch('subsec') * 1000 AS INTEGER), NEW.id);
     END;",
 ];
 

@@ -95,13 +95,16 @@ pub enum ChangeType {
     /// A contact and everything of theirs were erased.
     #[serde(rename = "contact.erased")]
     ContactErased,
+    /// A burst of new conversations made the detector propose an incident (`incident_id`).
+    #[serde(rename = "incident.proposed")]
+    IncidentProposed,
     /// An admin's test of a webhook subscription: never in the log, only delivered.
     #[serde(rename = "webhook.ping")]
     WebhookPing,
 }
 
 impl ChangeType {
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::MessageReceived,
         Self::ReplyQueued,
         Self::ReplySent,
@@ -134,6 +137,7 @@ impl ChangeType {
         Self::ContactIdentityProven,
         Self::ContactCreated,
         Self::ContactErased,
+        Self::IncidentProposed,
         Self::WebhookPing,
     ];
 
@@ -172,6 +176,7 @@ impl ChangeType {
             Self::ContactIdentityProven => "contact.identity_proven",
             Self::ContactCreated => "contact.created",
             Self::ContactErased => "contact.erased",
+            Self::IncidentProposed => "incident.proposed",
             Self::WebhookPing => "webhook.ping",
         }
     }
@@ -260,6 +265,9 @@ pub struct Change {
     pub event_id: Option<EventId>,
     /// The agent who made the change; none when the customer or the system did.
     pub actor_id: Option<AgentId>,
+    /// The incident proposed (`incident.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<crate::model::IncidentId>,
 }
 
 impl Change {
@@ -277,6 +285,7 @@ impl Change {
             note_id: None,
             event_id: None,
             actor_id: None,
+            incident_id: None,
         }
     }
 

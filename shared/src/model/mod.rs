@@ -3,6 +3,7 @@
 
 mod activity;
 mod agent;
+pub mod burst;
 mod calendar;
 mod canned;
 mod change;
@@ -28,6 +29,7 @@ pub use activity::{Event, EventKind, Note, TimelineItem};
 pub use agent::{
     Agent, AgentLoad, AssignNeed, Assignment, Availability, MAX_LOAD_COUNTED, Role, SKILL_TAG, Team,
 };
+pub use burst::{Burst, BurstWatch, terms_of};
 pub use calendar::BusinessHours;
 pub use canned::{CannedReply, Fill, Macro, MacroStep};
 pub use change::{Change, ChangeType};

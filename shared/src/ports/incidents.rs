@@ -1,7 +1,7 @@
 use super::{Page, PageRequest, PortResult};
 use crate::model::{
-    Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink, IncidentState,
-    IncidentUpdate, IncidentUpdateId, Message, MessageId,
+    BurstWatch, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
+    IncidentState, IncidentUpdate, IncidentUpdateId, Message, MessageId,
 };
 use async_trait::async_trait;
 
@@ -92,6 +92,10 @@ pub trait IncidentStore: Send + Sync {
         conversation: ConversationId,
         sent: bool,
     ) -> PortResult<bool>;
+    /// The burst watch as last saved; empty at first.
+    async fn burst_watch(&self) -> PortResult<BurstWatch>;
+    async fn save_burst_watch(&self, watch: &BurstWatch) -> PortResult<()>;
+
     /// Marks the update as written into every linked conversation.
     async fn finish_fan_out(
         &self,

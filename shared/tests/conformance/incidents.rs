@@ -7,9 +7,9 @@
 use crate::store::{email, inbound, messages_in, now, route};
 use shared::backend::Store;
 use shared::model::{
-    AgentId, Author, Channel, Conversation, DeliveryStatus, Event, EventKind, Incident, IncidentId,
-    IncidentLink, IncidentMatch, IncidentState, IncidentUpdate, IncidentUpdateId, Message,
-    TimelineItem, UpdateProgress,
+    AgentId, Author, BurstWatch, Channel, Conversation, DeliveryStatus, Event, EventKind, Incident,
+    IncidentId, IncidentLink, IncidentMatch, IncidentState, IncidentUpdate, IncidentUpdateId,
+    Message, TimelineItem, UpdateProgress,
 };
 use shared::ports::{PageRequest, PortError};
 use std::collections::BTreeMap;
@@ -22,6 +22,7 @@ on_both_backends!(
         a_link_saves_the_conversation_with_its_event_and_counts_it,
         an_updates_reply_is_written_once_and_counted_once,
         a_reply_is_claimed_for_sending_once,
+        the_burst_watch_reads_back_as_saved,
     ]
 );
 
@@ -401,4 +402,18 @@ async fn a_reply_is_claimed_for_sending_once(store: &dyn Store) {
             .await
             .unwrap()
     );
+}
+
+async fn the_burst_watch_reads_back_as_saved(store: &dyn Store) {
+    assert_eq!(store.burst_watch().await.unwrap(), BurstWatch::default());
+    let mut watch = BurstWatch::default();
+    for n in 0..30 {
+        watch.record(now(), Channel::Sms, &format!("پرداخت ناموفق بود {n}"));
+    }
+    store.save_burst_watch(&watch).await.unwrap();
+    assert_eq!(store.burst_watch().await.unwrap(), watch);
+    let bursts = watch.bursts(now(), |_| false);
+    assert_eq!(bursts.len(), 1, "{bursts:?}");
+    store.save_burst_watch(&watch).await.unwrap();
+    assert_eq!(store.burst_watch().await.unwrap(), watch, "and replaced");
 }

@@ -476,6 +476,7 @@ async fn webhook_deliveries_about(held: &Held, who: &Customer) -> Vec<(WebhookId
                 note_id: None,
                 event_id: None,
                 actor_id: None,
+                incident_id: None,
             };
             WebhookDelivery {
                 id: delivery_id(webhook.id, &change.id),

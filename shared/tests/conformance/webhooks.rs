@@ -53,6 +53,7 @@ fn delivery(webhook: WebhookId, seq: u32, minutes_ago: i64) -> WebhookDelivery {
         note_id: None,
         event_id: None,
         actor_id: None,
+        incident_id: None,
     };
     WebhookDelivery {
         id: delivery_id(webhook, &change.id),

@@ -25,6 +25,20 @@ const STATUS_FA: &str = "پرداخت با کارت به‌خاطر قطعی د�
 /// How long the whole flow may wait for the fan-out of one update.
 const FAN_OUT_DEADLINE: Duration = Duration::from_secs(120);
 
+/// What customers ask on an ordinary day.
+const EVERYDAY: &[&str] = &[
+    "Where is my parcel?",
+    "Do you ship to Tabriz?",
+    "Can I change the size of my order?",
+    "سلام، سفارشم کی می‌رسه؟",
+    "How do I return a broken mug",
+    "I want to cancel my order please",
+    "آیا ارسال به شیراز دارید؟",
+    "My invoice shows the wrong address",
+    "Is the blue jacket back in stock?",
+    "کد تخفیف من کار نمی‌کنه",
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Channel {
     Web,
@@ -75,9 +89,7 @@ impl Customer {
             (true, true, _) => format!("سلام، پرداخت ناموفق بود ولی پول کم شد {w}"),
             (true, false, 1) => format!("My card payment failed at checkout {w}"),
             (true, false, _) => format!("The bank gateway shows an error when I pay {w}"),
-            (false, _, 0) => format!("Where is my parcel? {w}"),
-            (false, _, 1) => format!("Do you ship to Tabriz? {w}"),
-            (false, _, _) => format!("Can I change the size of my order? {w}"),
+            (false, _, _) => format!("{} {w}", EVERYDAY[(n / 6) % EVERYDAY.len()]),
         }
     }
 }
@@ -293,6 +305,11 @@ async fn an_outage_on_four_channels_is_one_incident_answered_once_each_across_a_
         update_id: 70_000,
     };
 
+    let feed_start = crisis.app.get_ok(&crisis.admin, "/v1/events").await["next_cursor"]
+        .as_str()
+        .expect("where the feed stands")
+        .to_owned();
+
     // The flood: the outage and everyday questions mixed, on four channels.
     let mut customers: Vec<Customer> = Vec::new();
     for n in 0..BEFORE + UNRELATED {
@@ -308,25 +325,119 @@ async fn an_outage_on_four_channels_is_one_incident_answered_once_each_across_a_
     })
     .await;
 
-    // Declared: what is open and matches is linked, and told the status once.
-    let (status, incident, raw) = status_and_json(
+    // The burst is noticed: an incident is proposed, in the log for webhooks and
+    // clients, naming words of each wording of the outage and of nothing else.
+    let related_wordings: Vec<String> = (0..6)
+        .map(|n| {
+            Customer {
+                related: true,
+                persian: n % 3 == 0,
+                ..customers[0].clone()
+            }
+            .first_text(n)
+        })
+        .collect();
+    let proposed = eventually(
+        "an incident proposed for every wording",
+        DEADLINE,
+        async || {
+            let list = crisis
+                .app
+                .get_ok(&crisis.admin, "/v1/incidents?state=proposed")
+                .await;
+            let items = list["items"].as_array()?;
+            assert!(items.len() <= 1, "one proposal: {list}");
+            let proposal = items.first()?.clone();
+            let terms = proposal["match"]["terms"].as_array()?.clone();
+            related_wordings
+                .iter()
+                .all(|w| {
+                    let w = shared::model::normalize_text(w);
+                    terms
+                        .iter()
+                        .any(|t| t.as_str().is_some_and(|t| w.contains(t)))
+                })
+                .then_some(proposal)
+        },
+    )
+    .await;
+    let id = proposed["id"].as_str().expect("an id").to_owned();
+    let terms: Vec<String> = proposed["match"]["terms"]
+        .as_array()
+        .expect("terms")
+        .iter()
+        .map(|t| t.as_str().expect("a term").to_owned())
+        .collect();
+    eprintln!("proposed: {} {terms:?}", proposed["title"]);
+    let matches = |text: &str| {
+        let text = shared::model::normalize_text(text);
+        terms.iter().any(|t| text.contains(t.as_str()))
+    };
+    for (n, c) in customers.iter().enumerate() {
+        assert_eq!(matches(&c.first_text(n)), c.related, "{}", c.first_text(n));
+    }
+    let mut after = feed_start.clone();
+    let mut logged = false;
+    while !logged {
+        let page = crisis
+            .app
+            .get_ok(
+                &crisis.admin,
+                &format!("/v1/events?after={after}&limit=100"),
+            )
+            .await;
+        let events = page["events"].as_array().expect("events");
+        assert!(!events.is_empty(), "incident.proposed in the feed");
+        logged = events
+            .iter()
+            .any(|e| e["type"] == "incident.proposed" && e["incident_id"] == id.as_str());
+        after = page["next_cursor"].as_str().expect("a cursor").to_owned();
+    }
+    // Accepting it wants what customers are told first.
+    let refused = crisis
+        .app
+        .post_json(
+            &crisis.admin,
+            &format!("/v1/incidents/{id}/accept"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let mut matching = proposed["match"].clone();
+    matching["terms"]
+        .as_array_mut()
+        .expect("terms")
+        .push(json!("payment failed"));
+    let (status, _, raw) = status_and_json(
         crisis
             .app
-            .post_json(
+            .put_json(
                 &crisis.admin,
-                "/v1/incidents",
+                &format!("/v1/incidents/{id}"),
                 &json!({
                     "title": "Card gateway down",
                     "status_text": { "en": STATUS_EN, "fa": STATUS_FA },
-                    "match": { "terms": ["payment failed", "پرداخت ناموفق", "gateway"] },
+                    "match": matching,
                 }),
             )
             .await,
     )
     .await;
-    assert_eq!(status.as_u16(), 201, "{raw}");
+    assert_eq!(status.as_u16(), 200, "{raw}");
+    // Accepted: what is open and matches is linked, and told the status once.
+    let (status, incident, raw) = status_and_json(
+        crisis
+            .app
+            .post_json(
+                &crisis.admin,
+                &format!("/v1/incidents/{id}/accept"),
+                &json!({}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{raw}");
     assert_eq!(incident["state"], "active");
-    let id = incident["id"].as_str().expect("an id").to_owned();
     eventually("the open ones linked", DEADLINE * 4, async || {
         (Crisis::linked_total(&crisis.incident(&id).await) == BEFORE as u64).then_some(())
     })

@@ -214,4 +214,45 @@ async fn an_incident_links_tells_once_and_answers_each_page_once_on_the_lambda_f
     let open: Vec<&Value> = everyone.iter().filter(|c| c["status"] == "open").collect();
     assert_eq!(open.len(), 2, "the one who asked more, and the parcel");
     assert!(open.iter().all(|c| c["incident_id"].is_null()));
+
+    // A proposal (the sweeper's detector makes them) is in the log from the stream, for
+    // webhooks and clients, naming the incident.
+    let feed = stack.get_ok(&key, "/v1/events").await;
+    let cursor = feed["next_cursor"].as_str().expect("a cursor").to_owned();
+    let proposal = shared::model::Incident {
+        id: shared::model::IncidentId::new(),
+        title: "30 of 40 new conversations in 10 minutes mention “gateway”".into(),
+        status_text: Default::default(),
+        matching: shared::model::IncidentMatch {
+            terms: vec!["gateway".into()],
+            ..Default::default()
+        },
+        state: shared::model::IncidentState::Proposed,
+        declared_by: None,
+        created_at: chrono::Utc::now(),
+        resolved_at: None,
+        linked: Default::default(),
+        version: 0,
+    };
+    stack
+        .cloud
+        .backend()
+        .incidents
+        .create_incident(&proposal)
+        .await
+        .expect("stored");
+    stack.deliver_stream(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let logged = stack
+        .get_ok(&key, &format!("/v1/events?after={cursor}"))
+        .await;
+    assert!(
+        logged["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["type"] == "incident.proposed"
+                && e["incident_id"] == proposal.id.to_string().as_str()),
+        "{logged}"
+    );
 }

@@ -4,13 +4,14 @@
 //! updates (`pk=INC#<id>`, `sk=UPD#<update>`, JSON `body` and the counts `queued`,
 //! `sent`, `failed`); and each update's reply per conversation (`pk=IU#<update>`,
 //! `sk=CV#<conversation>`, the message and its `outcome`), written in the transaction
-//! that stores the reply, so an update reaches each conversation once.
+//! that stores the reply, so an update reaches each conversation once. The burst watch
+//! is one JSON document (`pk=INCWATCH`).
 
 use super::routing::{build_error, put, put_with};
 use super::sla::{from_json, json_item};
 use super::{DynamoStore, Item, errors, items, keys, n, s};
 use crate::model::{
-    Channel, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
+    BurstWatch, Channel, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
     IncidentState, IncidentUpdate, IncidentUpdateId, Message, MessageId, TimelineItem,
     UpdateProgress,
 };
@@ -20,7 +21,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-const INCIDENTS: &str = "INCIDENTS";
+use keys::INCIDENTS;
+/// The burst watch, one JSON document.
+const WATCH: &str = "INCWATCH";
 const LINK: &str = "CV#";
 const UPDATE: &str = "UPD#";
 
@@ -553,6 +556,17 @@ impl IncidentStore for DynamoStore {
             }
             Err(e) => Err(e),
         }
+    }
+
+    async fn burst_watch(&self) -> PortResult<BurstWatch> {
+        match self.get(WATCH, keys::META).await? {
+            Some(item) => from_json(&item),
+            None => Ok(BurstWatch::default()),
+        }
+    }
+
+    async fn save_burst_watch(&self, watch: &BurstWatch) -> PortResult<()> {
+        self.put(json_item(WATCH, keys::META, watch)?, None).await
     }
 
     async fn finish_fan_out(

@@ -18,6 +18,8 @@ pub const LINK: &str = "LINK#";
 pub const CONTACTS: &str = "CONTACTS";
 /// The partition of the tombstones erasures leave.
 pub const ERASURES: &str = "ERASURES";
+/// Every incident, one item each (`sk=<id>`).
+pub const INCIDENTS: &str = "INCIDENTS";
 pub const AGENTS: &str = "AGENTS";
 pub const TEAMS: &str = "TEAMS";
 /// The partition of every webhook subscription.

@@ -1,5 +1,5 @@
 //! The event log on DynamoDB is the table's own change stream: every write of a
-//! timeline item, a contact or an erasure tombstone is in it, in order per item, in the
+//! timeline item, a contact, an erasure tombstone or an incident is in it, in order per item, in the
 //! same commit as the change. This reads its records (as Lambda and the Streams API
 //! give them) into log entries; `feed` keeps those for readers.
 
@@ -127,6 +127,19 @@ pub fn change_of(record: &StreamRecord) -> Option<Change> {
             Some(Change {
                 contact_id: Some(contact.id),
                 ..entry(ChangeType::ContactCreated, contact.created_at)
+            })
+        }
+        "INSERT" if keys.pk == keys::INCIDENTS => {
+            let state = match image.get("state") {
+                Some(serde_dynamo::AttributeValue::S(state)) => state.clone(),
+                _ => return None,
+            };
+            if state != crate::model::IncidentState::Proposed.as_str() {
+                return None;
+            }
+            Some(Change {
+                incident_id: Some(keys.sk.parse().ok()?),
+                ..entry(ChangeType::IncidentProposed, record_time(record))
             })
         }
         "INSERT" if keys.pk == keys::ERASURES => {

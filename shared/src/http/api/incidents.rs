@@ -85,10 +85,11 @@ pub async fn edit_incident(
     Ok(Json(state.incidents.edit(id, body).await?))
 }
 
-/// Accept a proposed incident: it becomes active, as if declared.
+/// Accept a proposed incident: it becomes active, as if declared. A proposal has no
+/// status text yet: write it first (`PUT`), else 422.
 #[utoipa::path(post, path = "/v1/incidents/{id}/accept", tag = "incidents",
     params(("id" = String, Path, description = "incident id (`inc_…`)")),
-    responses((status = 200, body = Incident), (status = 404, body = Problem), (status = 409, body = Problem), (status = 401, body = Problem)),
+    responses((status = 200, body = Incident), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn accept_incident(
     State(state): State<ApiState>,

@@ -1,21 +1,29 @@
 //! The keeper, a subscriber of the event log, links each customer's message that
 //! matches an active incident as it is stored, on every channel, and tells the
-//! customer the status text once.
+//! customer the status text once. It also watches the first messages of new
+//! conversations for a burst (see [`BurstWatch`](crate::model::BurstWatch)), and
+//! proposes an incident when one comes.
 
 use super::{acknowledge, link_conversation};
+use crate::model::burst::WINDOW_MINUTES;
 use crate::model::{
-    Change, ChangeType, ConversationStatus, Direction, Incident, IncidentState, normalize_text,
+    Burst, Change, ChangeType, ConversationId, ConversationStatus, Direction, Incident, IncidentId,
+    IncidentMatch, IncidentState, MAX_INCIDENT_TERMS, normalize_text,
 };
 use crate::ports::{
-    ConversationStore, IncidentStore, MessageStore, PageRequest, PortResult, Queue,
+    ConversationStore, IncidentStore, MessageStore, PageRequest, PortError, PortResult, Queue,
 };
 use crate::services::error::ServiceResult;
 use crate::services::subscriber::Subscriber;
 use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Most active incidents matched at once.
 const MAX_ACTIVE: u32 = 100;
+/// Latest messages read to find a new conversation's first.
+const FIRST_READ: usize = 5;
 
 #[derive(Clone)]
 pub struct IncidentKeeper {
@@ -32,23 +40,26 @@ impl Subscriber for IncidentKeeper {
     }
 
     async fn handle(&self, changes: &[Change]) -> ServiceResult<()> {
-        let received = changes
-            .iter()
-            .filter(|c| c.kind == ChangeType::MessageReceived);
         // Read once per batch, and only when a message came.
         let mut active: Option<Vec<Incident>> = None;
-        for change in received {
-            let Some(message_id) = change.message_id else {
-                continue;
-            };
-            let active = match &active {
-                Some(a) => a,
-                None => active.insert(self.active().await?),
-            };
-            if active.is_empty() {
-                return Ok(());
+        let mut created = Vec::new();
+        for change in changes {
+            match (change.kind, change.conversation_id, change.message_id) {
+                (ChangeType::ConversationCreated, Some(id), _) => created.push(id),
+                (ChangeType::MessageReceived, _, Some(message_id)) => {
+                    let active = match &active {
+                        Some(a) => a,
+                        None => active.insert(self.active().await?),
+                    };
+                    if !active.is_empty() {
+                        self.take(message_id, active).await?;
+                    }
+                }
+                _ => {}
             }
-            self.take(message_id, active).await?;
+        }
+        if !created.is_empty() {
+            self.watch(&created).await?;
         }
         Ok(())
     }
@@ -61,6 +72,83 @@ impl IncidentKeeper {
             .list_incidents(Some(IncidentState::Active), &PageRequest::first(MAX_ACTIVE))
             .await?
             .items)
+    }
+
+    /// Counts the new conversations' first messages in the burst watch, and proposes an
+    /// incident for each burst or surge it finds. A message an active incident matches
+    /// is handled already, and not counted.
+    async fn watch(&self, created: &[ConversationId]) -> PortResult<()> {
+        let incidents = self
+            .store
+            .list_incidents(None, &PageRequest::first(MAX_ACTIVE))
+            .await?
+            .items;
+        let open: Vec<&Incident> = incidents
+            .iter()
+            .filter(|i| i.state != IncidentState::Resolved)
+            .collect();
+        let mut watch = self.store.burst_watch().await?;
+        for id in created {
+            let latest = self.conversations.latest_messages(*id, FIRST_READ).await?;
+            let Some(first) = latest
+                .iter()
+                .rev()
+                .find(|m| m.direction == Direction::Inbound)
+            else {
+                continue;
+            };
+            let text = normalize_text(&first.text);
+            let handled = open.iter().any(|i| {
+                i.is_active()
+                    && i.matching
+                        .matches(&text, first.channel, &[], first.created_at)
+            });
+            if !handled {
+                watch.record(first.created_at, first.channel, &first.text);
+            }
+        }
+        let covered = |term: &str| {
+            open.iter().any(|i| {
+                i.matching
+                    .terms
+                    .iter()
+                    .any(|t| t == term || term.contains(t.as_str()) || t.contains(term))
+            })
+        };
+        let now = Utc::now();
+        for burst in watch.bursts(now, covered) {
+            // A proposal nobody has accepted yet takes the new terms: one outage in
+            // several wordings, noticed a wording at a time, is one proposal.
+            let pending = open
+                .iter()
+                .find(|i| i.state == IncidentState::Proposed && !i.matching.terms.is_empty());
+            match (&burst, pending) {
+                (Burst::Terms { terms, .. }, Some(pending)) => {
+                    let mut grown = (*pending).clone();
+                    for term in terms {
+                        if !grown.matching.terms.contains(term)
+                            && grown.matching.terms.len() < MAX_INCIDENT_TERMS
+                        {
+                            grown.matching.terms.push(term.clone());
+                        }
+                    }
+                    match self.store.save_incident(&grown).await {
+                        Ok(_) => {
+                            tracing::warn!(incident_id = %grown.id, terms = ?terms, "proposed incident grown");
+                        }
+                        // Someone accepted or changed it meanwhile: theirs stands.
+                        Err(PortError::Conflict(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => {
+                    let proposal = proposal(&burst, now);
+                    self.store.create_incident(&proposal).await?;
+                    tracing::warn!(incident_id = %proposal.id, title = %proposal.title, "incident proposed");
+                }
+            }
+        }
+        self.store.save_burst_watch(&watch).await
     }
 
     async fn take(
@@ -130,5 +218,36 @@ impl IncidentKeeper {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// The incident a burst proposes: it names the burst's terms (or, for a surge, its
+/// channel) from the window's start, and waits for an agent to write what customers are
+/// told and accept it.
+fn proposal(burst: &Burst, now: DateTime<Utc>) -> Incident {
+    let since = Some(now - TimeDelta::minutes(WINDOW_MINUTES));
+    let matching = match burst {
+        Burst::Terms { terms, .. } => IncidentMatch {
+            terms: terms.clone(),
+            since,
+            ..IncidentMatch::default()
+        },
+        Burst::Surge { channel, .. } => IncidentMatch {
+            channels: vec![*channel],
+            since,
+            ..IncidentMatch::default()
+        },
+    };
+    Incident {
+        id: IncidentId::new(),
+        title: burst.title().chars().take(200).collect(),
+        status_text: BTreeMap::new(),
+        matching,
+        state: IncidentState::Proposed,
+        declared_by: None,
+        created_at: now,
+        resolved_at: None,
+        linked: BTreeMap::new(),
+        version: 0,
     }
 }

@@ -136,14 +136,15 @@ impl Incidents {
                 current.state.as_str()
             )));
         }
-        let saved = self
-            .store
-            .save_incident(&Incident {
-                state: IncidentState::Active,
-                declared_by: Some(actor.id),
-                ..current
-            })
-            .await?;
+        let accepted = Incident {
+            state: IncidentState::Active,
+            declared_by: Some(actor.id),
+            ..current
+        };
+        if let Some(problem) = accepted.problem() {
+            return Err(ServiceError::Invalid(format!("{problem} (PUT it first)")));
+        }
+        let saved = self.store.save_incident(&accepted).await?;
         self.scan(&saved).await?;
         Ok(saved)
     }

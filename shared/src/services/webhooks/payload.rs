@@ -1,10 +1,10 @@
 //! What a delivery carries: `{type, timestamp, data}` as Standard Webhooks suggests,
 //! `data` holding the log entry and the conversation, contact and message it names, as
-//! the agent API shows them when the delivery is made. What was erased since is absent;
+//! the agent API shows them when the delivery is made (and the incident it names). What was erased since is absent;
 //! a ping names nothing.
 
-use crate::model::{Change, Contact, Conversation, Message};
-use crate::ports::{ContactStore, ConversationStore, MessageStore, PortResult};
+use crate::model::{Change, Contact, Conversation, Incident, Message};
+use crate::ports::{ContactStore, ConversationStore, IncidentStore, MessageStore, PortResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub struct ChangeData<'a> {
     pub conversation: Option<Conversation>,
     pub contact: Option<Contact>,
     pub message: Option<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Incident>,
 }
 
 /// Reads what a payload shows.
@@ -31,6 +33,7 @@ pub struct PayloadReader {
     pub conversations: Arc<dyn ConversationStore>,
     pub contacts: Arc<dyn ContactStore>,
     pub messages: Arc<dyn MessageStore>,
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 impl PayloadReader {
@@ -50,6 +53,10 @@ impl PayloadReader {
             Some(id) => self.messages.message(id).await?,
             None => None,
         };
+        let incident = match change.incident_id {
+            Some(id) => self.incidents.incident(id).await?,
+            None => None,
+        };
         let payload = Payload {
             kind: change.kind.as_str(),
             timestamp: change.at,
@@ -58,6 +65,7 @@ impl PayloadReader {
                 conversation,
                 contact,
                 message,
+                incident,
             },
         };
         Ok(serde_json::to_vec(&payload).unwrap_or_default())
