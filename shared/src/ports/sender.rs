@@ -79,5 +79,9 @@ pub trait ChannelSender: Send + Sync {
     fn sends_files(&self) -> bool {
         false
     }
+    /// Waits until the provider's pace lets this delivery go, and takes that turn for it:
+    /// its `send` then goes at once. A reply is claimed (marked `sending`) only once its
+    /// turn has come, so a sender that stops while waiting leaves it queued, not sending.
+    async fn wait_turn(&self, _delivery: &OutboundDelivery) {}
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError>;
 }

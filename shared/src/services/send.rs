@@ -292,6 +292,7 @@ impl Sender {
             ),
             false => reason.to_owned(),
         };
+        sender.wait_turn(&outbound).await;
         if !self.messages.claim_send(id).await? {
             return Ok(Handled::Done);
         }

@@ -5,15 +5,16 @@ use super::outbound::{
     FileKind, MAX_TEXT_UNITS, caption_of, escape_html, group_message, split_text,
 };
 use super::wire::{InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters};
-use crate::model::{Channel, IdentityKind};
+use crate::model::{Channel, IdentityKind, MessageId};
 use crate::ports::{
     AgentMessenger, ButtonAnswerer, ChannelSender, FetchError, FetchedFile, FileFetcher,
     OutboundDelivery, OutboundFile, SendError, Sent,
 };
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashSet;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The Bot API's pace (its FAQ): about 30 messages a second per bot, and no more than
@@ -33,6 +34,8 @@ pub struct TelegramSender {
     api: BotApi,
     per_bot: Arc<DefaultDirectRateLimiter>,
     per_chat: Arc<DefaultKeyedRateLimiter<i64>>,
+    /// Replies whose turn was taken ahead of their send (`wait_turn`).
+    early: Arc<Mutex<HashSet<MessageId>>>,
 }
 
 impl std::fmt::Debug for TelegramSender {
@@ -63,7 +66,16 @@ impl TelegramSender {
                 Duration::from_secs(u64::from(senders.max(1))) / PER_BOT_PER_SECOND,
             ))),
             per_chat: Arc::new(RateLimiter::keyed(spaced(PER_CHAT_GAP))),
+            early: Arc::default(),
         }
+    }
+
+    /// Whether `id`'s turn was taken ahead of its send; it is used up.
+    fn paced_early(&self, id: MessageId) -> bool {
+        self.early
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
     }
 
     /// Waits for this chat's and the bot's turn.
@@ -83,11 +95,14 @@ impl TelegramSender {
         part: &Part<'_>,
         patient: bool,
         reply: Option<ReplyParameters>,
+        mut paced: bool,
     ) -> Result<i64, SendError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.pace(chat_id).await;
+            if !std::mem::take(&mut paced) {
+                self.pace(chat_id).await;
+            }
             let sent = match part {
                 Part::Text(html) => self.api.send_message(chat_id, html, reply).await,
                 Part::File { file, caption } => {
@@ -115,12 +130,20 @@ impl TelegramSender {
     }
 
     /// Sends the parts in order; the first one answers `target.reply`.
-    async fn send_parts(&self, target: &Target, parts: &[Part<'_>]) -> Result<Sent, SendError> {
+    async fn send_parts(
+        &self,
+        target: &Target,
+        parts: &[Part<'_>],
+        paced: bool,
+    ) -> Result<Sent, SendError> {
         let total = parts.len();
         let mut first_id = None;
         for (n, part) in parts.iter().enumerate() {
             let reply = if n == 0 { target.reply } else { None };
-            match self.send_part(target.chat_id, part, n > 0, reply).await {
+            match self
+                .send_part(target.chat_id, part, n > 0, reply, paced && n == 0)
+                .await
+            {
                 Ok(id) => {
                     first_id.get_or_insert(id);
                 }
@@ -245,7 +268,9 @@ impl TelegramSender {
                     .collect(),
             ],
         };
-        self.pace(target.chat_id).await;
+        if !self.paced_early(delivery.message.id) {
+            self.pace(target.chat_id).await;
+        }
         let sent = self
             .api
             .send_message_with(
@@ -282,7 +307,7 @@ impl ButtonAnswerer for TelegramSender {
 impl AgentMessenger for TelegramSender {
     async fn tell(&self, chat_id: i64, text: &str) -> Result<(), SendError> {
         let part = Part::Text(escape_html(text));
-        self.send_part(chat_id, &part, false, None)
+        self.send_part(chat_id, &part, false, None, false)
             .await
             .map(|_| ())
     }
@@ -298,10 +323,24 @@ impl ChannelSender for TelegramSender {
         true
     }
 
+    async fn wait_turn(&self, delivery: &OutboundDelivery) {
+        let Ok(target) = Target::of(delivery) else {
+            return;
+        };
+        self.pace(target.chat_id).await;
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        // Turns taken for replies that then were not sent (another attempt had them).
+        if early.len() > 10_000 {
+            early.clear();
+        }
+        early.insert(delivery.message.id);
+    }
+
     async fn send(&self, delivery: &OutboundDelivery) -> Result<Sent, SendError> {
         let target = Target::of(delivery)?;
         let sent = if delivery.choices.is_empty() {
-            self.send_parts(&target, &parts_of(delivery)).await
+            let paced = self.paced_early(delivery.message.id);
+            self.send_parts(&target, &parts_of(delivery), paced).await
         } else {
             self.send_with_buttons(&target, delivery).await
         };
