@@ -239,6 +239,19 @@ impl IncidentStore for Embedded {
         let (link, event) = (link.clone(), event.clone());
         self.db
             .write(move |conn| {
+                let state: Option<String> = conn
+                    .prepare_cached("SELECT state FROM incidents WHERE id = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([link.incident_id.to_string()], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(sql)?;
+                if state.as_deref() != Some(IncidentState::Active.as_str()) {
+                    return Err(PortError::Conflict(format!(
+                        "incident {} is not active",
+                        link.incident_id
+                    )));
+                }
                 rows::update_conversation(conn, &next, read)?;
                 rows::insert_event(conn, &event)?;
                 conn.prepare_cached(&format!(
@@ -336,11 +349,8 @@ impl IncidentStore for Embedded {
             .await
     }
 
-    async fn acknowledge(
-        &self,
-        incident: IncidentId,
-        conversation: ConversationId,
-    ) -> PortResult<bool> {
+    async fn acknowledge(&self, incident: IncidentId, ack: &Message) -> PortResult<bool> {
+        let ack = ack.clone();
         self.db
             .write(move |conn| {
                 let changed = conn
@@ -348,9 +358,15 @@ impl IncidentStore for Embedded {
                         "UPDATE incident_links SET acknowledged = 1
                          WHERE incident_id = ?1 AND conversation_id = ?2 AND acknowledged = 0",
                     )
-                    .and_then(|mut s| s.execute([incident.to_string(), conversation.to_string()]))
+                    .and_then(|mut s| {
+                        s.execute([incident.to_string(), ack.conversation_id.to_string()])
+                    })
                     .map_err(sql)?;
-                Ok(changed == 1)
+                if changed == 0 {
+                    return Ok(false);
+                }
+                rows::add_outbound(conn, &ack)?;
+                Ok(true)
             })
             .await
     }

@@ -36,9 +36,13 @@ const COOLDOWN_MINUTES: i64 = 60;
 /// Most terms one proposal names.
 const MAX_PROPOSED_TERMS: usize = 3;
 /// Most terms a past minute keeps (its most frequent), so the watch stays small.
-const MAX_TERMS_KEPT: usize = 100;
+const MAX_TERMS_KEPT: usize = 50;
+/// Most different terms one minute counts (a flood repeats the same few).
+const MAX_MINUTE_TERMS: usize = 400;
 /// Most new conversations the window keeps the terms of.
-const MAX_WINDOW_CONVERSATIONS: usize = 2000;
+const MAX_WINDOW_CONVERSATIONS: usize = 300;
+/// Words of a message read: an outage is told in its first words.
+const MAX_WORDS: usize = 16;
 /// Shortest word counted, in characters.
 const MIN_WORD_CHARS: usize = 3;
 
@@ -342,6 +346,7 @@ pub fn terms_of(text: &str) -> Vec<String> {
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\''))
         .filter(|w| !w.is_empty())
+        .take(MAX_WORDS)
         .map(|w| {
             let counts = w.chars().count() >= MIN_WORD_CHARS
                 && !w.chars().all(|c| c.is_numeric())
@@ -368,7 +373,11 @@ impl BurstWatch {
         counts.total += 1;
         *counts.channels.entry(channel).or_default() += 1;
         for term in &terms {
-            *counts.terms.entry(term.clone()).or_default() += 1;
+            if let Some(n) = counts.terms.get_mut(term) {
+                *n += 1;
+            } else if counts.terms.len() < MAX_MINUTE_TERMS {
+                counts.terms.insert(term.clone(), 1);
+            }
         }
         if self.window.len() < MAX_WINDOW_CONVERSATIONS {
             self.window.push(Seen { minute, terms });
@@ -449,8 +458,11 @@ impl BurstWatch {
         bursting.retain(|term, (count, _)| {
             *count * HEAD_FRACTION >= head && !self.proposed.contains_key(term) && !covered(term)
         });
-        if !bursting.is_empty() {
-            let terms = self.cover(&bursting);
+        let terms = match bursting.is_empty() {
+            true => Vec::new(),
+            false => self.cover(&bursting),
+        };
+        if !terms.is_empty() {
             let count = self
                 .window
                 .iter()
@@ -549,6 +561,27 @@ impl BurstWatch {
             chosen.push(term);
         }
         chosen
+    }
+
+    /// Makes the watch fit in `max_bytes` as JSON (a store keeps one item of it): the
+    /// window's oldest conversations go first, then the rarer terms of each minute.
+    pub fn fit(&mut self, max_bytes: usize) {
+        let size = |w: &Self| serde_json::to_vec(w).map_or(0, |v| v.len());
+        while size(self) > max_bytes && !self.window.is_empty() {
+            let half = self.window.len().div_ceil(2);
+            self.window.drain(..half);
+        }
+        let mut keep = MAX_TERMS_KEPT;
+        while size(self) > max_bytes && keep > 1 {
+            keep /= 2;
+            for counts in self.minutes.values_mut() {
+                let mut terms: Vec<(String, u32)> =
+                    std::mem::take(&mut counts.terms).into_iter().collect();
+                terms.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                terms.truncate(keep);
+                counts.terms = terms.into_iter().collect();
+            }
+        }
     }
 
     fn forget(&mut self, now: i64, window_start: i64, history_start: i64) {
@@ -733,6 +766,19 @@ mod tests {
         assert_eq!(proposals, vec![], "false positives");
         let size = serde_json::to_vec(&watch).unwrap().len();
         assert!(size < 200_000, "the watch stays small: {size} bytes");
+    }
+
+    #[test]
+    fn a_flood_of_long_different_messages_still_fits_one_item() {
+        let mut watch = BurstWatch::default();
+        for n in 0..2_000 {
+            let text: String = (0..300).map(|w| format!("w{n}x{w} ")).collect();
+            watch.record(at(0, n % 60), Channel::Email, &text);
+        }
+        watch.bursts(at(0, 59), |_| false);
+        watch.fit(300_000);
+        let size = serde_json::to_vec(&watch).unwrap().len();
+        assert!(size <= 300_000, "{size} bytes");
     }
 
     #[test]

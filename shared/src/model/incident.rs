@@ -117,10 +117,10 @@ impl IncidentMatch {
         if let Some(term) = self
             .terms
             .iter()
-            .find(|t| t.trim().chars().count() < 2 || t.chars().count() > MAX_TERM_CHARS)
+            .find(|t| t.trim().chars().count() < 3 || t.chars().count() > MAX_TERM_CHARS)
         {
             return Some(format!(
-                "the term `{term}` must be 2 to {MAX_TERM_CHARS} characters"
+                "the term `{term}` must be 3 to {MAX_TERM_CHARS} characters"
             ));
         }
         if let Some(tag) = self.tags.iter().find(|t| normalize_tag(t).is_none()) {

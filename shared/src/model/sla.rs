@@ -353,6 +353,9 @@ impl SlaClocks {
                 }
                 ConversationStatus::Resolved => {
                     self.paused = true;
+                    // Resolving ends the conversation's part in an incident: if the
+                    // customer writes again, their clocks run.
+                    self.held = false;
                     if let Track::Counting(clock) = self.first {
                         self.first = clock.stop(hours, at);
                     }
@@ -554,7 +557,7 @@ mod tests {
             after.first_response,
             TargetState::Running { due_at: at(120) }
         );
-        // Reopened while held (the customer wrote again): still held.
+        // Resolved while held, and reopened: the hold ended with the resolve.
         let reopened = evaluate(
             &t,
             &always(),
@@ -567,7 +570,7 @@ mod tests {
             at(200),
         );
         assert!(
-            matches!(reopened.resolution, TargetState::Paused { .. }),
+            matches!(reopened.resolution, TargetState::Running { .. }),
             "{reopened:?}"
         );
         // Pending and then released: the status still holds them.

@@ -52,13 +52,11 @@ pub trait IncidentStore: Send + Sync {
         after: Option<ConversationId>,
         limit: u32,
     ) -> PortResult<Vec<IncidentLink>>;
-    /// Marks the link's customer as told the status text; false when they were already
-    /// (or the link is gone).
-    async fn acknowledge(
-        &self,
-        incident: IncidentId,
-        conversation: ConversationId,
-    ) -> PortResult<bool>;
+    /// Stores `ack`, the status text to the customer of its conversation, as
+    /// [`add_outbound`](super::MessageStore::add_outbound) would, and marks the link as
+    /// told, in one step: false (and nothing written) when the customer was told already
+    /// (or the conversation is not linked to the incident).
+    async fn acknowledge(&self, incident: IncidentId, ack: &Message) -> PortResult<bool>;
 
     async fn add_update(&self, update: &IncidentUpdate) -> PortResult<()>;
     /// The incident's updates, oldest first, with their progress.

@@ -70,6 +70,16 @@ pub async fn queue_reply(
     message: &crate::model::Message,
 ) -> PortResult<()> {
     messages.add_outbound(message).await?;
+    queue_stored_reply(messages, queue, message).await
+}
+
+/// Puts a reply already stored as queued on the outbound queue; if it cannot be queued
+/// it is marked failed, so it never sits as `queued` forever.
+pub async fn queue_stored_reply(
+    messages: &dyn MessageStore,
+    queue: &dyn Queue,
+    message: &crate::model::Message,
+) -> PortResult<()> {
     let body = serde_json::to_vec(&OutboundJob::Reply {
         message_id: message.id,
         update: None,
@@ -89,6 +99,12 @@ pub async fn queue_reply(
     }
     Ok(())
 }
+
+/// Longer than any provider call may take (their clients give up after 60 s).
+const SEND_TIME: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Times a reply's status is written before its job is handed back to the queue.
+const RECORD_ATTEMPTS: u32 = 4;
 
 /// Why a reply found still `sending` when its job comes again is failed.
 const INTERRUPTED: &str = "sending was interrupted (the sender stopped); it may have reached the customer, so it is not sent again: send it again if it did not";
@@ -207,8 +223,17 @@ impl Sender {
         };
         match message.delivery_status {
             DeliveryStatus::Queued => {}
-            // An attempt before this one stopped while the provider had it: it may have
-            // reached the customer, and it must never reach them twice.
+            // Another attempt has it now (a copy of this job): look again once any send
+            // has had its time.
+            DeliveryStatus::Sending if attempt <= 1 => {
+                return Ok(Handled::Retry {
+                    after: SEND_TIME,
+                    reason: "another attempt is sending it".into(),
+                });
+            }
+            // This job was handed out before and that attempt stopped while the provider
+            // had the reply: it may have reached the customer, and it must never reach
+            // them twice.
             DeliveryStatus::Sending => {
                 tracing::warn!(message_id = %id, "a send was interrupted; the reply is failed, not sent again");
                 return self.fail(id, INTERRUPTED).await;
@@ -303,16 +328,19 @@ impl Sender {
                 } else {
                     DeliveryStatus::Sent
                 };
-                self.messages
-                    .set_delivery_status(id, status, None, sent.provider_id.as_deref())
+                self.record(id, status, None, sent.provider_id.as_deref())
                     .await?;
                 tracing::info!(message_id = %id, conversation_id = %outbound.conversation.id, status = status.as_str(), "reply delivered");
                 Ok(Handled::Done)
             }
             Err(SendError::Permanent { reason }) => self.fail(id, &failed(&reason)).await,
             Err(SendError::Unreachable { reason }) => {
-                self.mark_blocked(&outbound).await?;
-                self.fail(id, &failed(&reason)).await
+                // The reply's fate first: a retry of the job would find it sending.
+                let handled = self.fail(id, &failed(&reason)).await?;
+                if let Err(e) = self.mark_blocked(&outbound).await {
+                    tracing::warn!(message_id = %id, error = %e, "the customer's block could not be recorded; the next send will find it");
+                }
+                Ok(handled)
             }
             Err(SendError::Retryable { reason, .. }) if attempt >= MAX_DELIVERIES => {
                 let reason = format!("gave up after {attempt} attempts: {reason}");
@@ -323,9 +351,7 @@ impl Sender {
                 retry_after,
             }) => {
                 // Not taken: it waits again, and the next attempt claims it afresh.
-                self.messages
-                    .set_delivery_status(id, DeliveryStatus::Queued, None, None)
-                    .await?;
+                self.record(id, DeliveryStatus::Queued, None, None).await?;
                 tracing::warn!(message_id = %id, %reason, attempt, "delivery will be retried");
                 Ok(Handled::Retry {
                     after: retry_after.unwrap_or_else(|| backoff(attempt)),
@@ -582,10 +608,35 @@ impl Sender {
 
     async fn fail(&self, id: MessageId, reason: &str) -> PortResult<Handled> {
         tracing::warn!(message_id = %id, reason, "reply failed");
-        self.messages
-            .set_delivery_status(id, DeliveryStatus::Failed, Some(reason), None)
+        self.record(id, DeliveryStatus::Failed, Some(reason), None)
             .await?;
         Ok(Handled::Done)
+    }
+
+    /// Records a reply's status, trying a few times in place: once the provider has
+    /// answered, a job handed over again would find the reply `sending` and fail it.
+    async fn record(
+        &self,
+        id: MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> PortResult<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .messages
+                .set_delivery_status(id, status, error, provider_id)
+                .await
+            {
+                Err(PortError::Unavailable(reason)) if attempt < RECORD_ATTEMPTS => {
+                    tracing::warn!(message_id = %id, %reason, "recording the reply's status; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Where the reply goes, by [`reply_address`](super::recipient::reply_address).

@@ -26,6 +26,77 @@ on_both_backends!(
     ]
 );
 
+on_both_backends!(
+    embedded: crate::backends::embedded_held,
+    aws: crate::backends::aws_held,
+    tests: [an_erased_conversation_leaves_its_incident]
+);
+
+async fn an_erased_conversation_leaves_its_incident(held: &crate::backends::Held) {
+    let store = held.store.as_ref();
+    let active = incident(IncidentState::Active);
+    store.create_incident(&active).await.unwrap();
+    let unique = IncidentId::new().to_string();
+    let routed = route(
+        store,
+        &inbound(
+            &unique,
+            vec![(email(&format!("{}@e.example", &unique[4..14])), true)],
+            "the gateway failed",
+        ),
+    )
+    .await;
+    let current = store
+        .conversation(routed.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    let (next, event, link) = linked(&current, active.id);
+    store.link_conversation(&link, &next, &event).await.unwrap();
+    assert_eq!(
+        store
+            .incident(active.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .linked_total(),
+        1
+    );
+    let admin = shared::model::Agent {
+        id: AgentId::new(),
+        name: "Ada".into(),
+        email: shared::model::EmailAddress::parse("ada@support.example").unwrap(),
+        role: shared::model::Role::Admin,
+        availability: shared::model::Availability::Available,
+        max_open_conversations: None,
+        team_ids: vec![],
+        phone_extension: None,
+        skills: vec![],
+        languages: vec![],
+        last_seen_at: None,
+        idle_away: false,
+        created_at: now(),
+    };
+    held.rights.erase(routed.contact, &admin).await.unwrap();
+    assert_eq!(
+        store
+            .incident(active.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .linked_total(),
+        0,
+        "the count follows"
+    );
+    assert_eq!(
+        store
+            .linked_conversations(active.id, None, 10)
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
 fn incident(state: IncidentState) -> Incident {
     Incident {
         id: IncidentId::new(),
@@ -182,6 +253,19 @@ async fn a_link_saves_the_conversation_with_its_event_and_counts_it(store: &dyn 
         .await
         .unwrap()
         .unwrap();
+    // Nothing is linked to an incident that is not active.
+    let proposed = incident(IncidentState::Proposed);
+    store.create_incident(&proposed).await.unwrap();
+    let (next, event, link) = linked(&current, proposed.id);
+    assert!(matches!(
+        store.link_conversation(&link, &next, &event).await,
+        Err(PortError::Conflict(_))
+    ));
+    assert_eq!(
+        store.conversation(current.id).await.unwrap().unwrap(),
+        current,
+        "nothing changed"
+    );
     let (next, event, link) = linked(&current, active.id);
     let saved = store.link_conversation(&link, &next, &event).await.unwrap();
     assert_eq!(saved.version, current.version + 1);
@@ -221,8 +305,23 @@ async fn a_link_saves_the_conversation_with_its_event_and_counts_it(store: &dyn 
         1
     );
 
-    assert!(store.acknowledge(active.id, current.id).await.unwrap());
-    assert!(!store.acknowledge(active.id, current.id).await.unwrap());
+    let ack = |text: &str| {
+        Message::outbound(
+            current.id,
+            current.contact_id,
+            Channel::Email,
+            Author::System,
+            text,
+        )
+    };
+    assert!(store.acknowledge(active.id, &ack("We know")).await.unwrap());
+    assert!(
+        !store
+            .acknowledge(active.id, &ack("We know (again)"))
+            .await
+            .unwrap(),
+        "told once"
+    );
     assert!(
         store
             .incident_link(active.id, current.id)
@@ -233,10 +332,21 @@ async fn a_link_saves_the_conversation_with_its_event_and_counts_it(store: &dyn 
     );
     assert!(
         !store
-            .acknowledge(IncidentId::new(), current.id)
+            .acknowledge(IncidentId::new(), &ack("not linked"))
             .await
             .unwrap()
     );
+    let texts: Vec<String> = messages_in(store, current.id)
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["the gateway failed", "We know"],
+        "written once, with the mark"
+    );
+    let read = store.conversation(current.id).await.unwrap().unwrap();
 
     let released = Conversation {
         incident_id: None,

@@ -69,6 +69,11 @@ impl DynamoStore {
             }
         }
         self.delete_checked(c, left).await?;
+        // It leaves its incident, in the transaction that deletes it.
+        let leaving = match self.read_conversation(c.id).await? {
+            Some(conversation) => self.leave_incident(&conversation).await?,
+            None => Vec::new(),
+        };
         let root = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
@@ -77,8 +82,9 @@ impl DynamoStore {
             .expression_attribute_values(":v", n(c.version))
             .build()
             .map_err(build_error)?;
-        self.transact(vec![TransactWriteItem::builder().delete(root).build()])
-            .await
+        let mut writes = vec![TransactWriteItem::builder().delete(root).build()];
+        writes.extend(leaving);
+        self.transact(writes).await
     }
 
     /// `writes` in transactions that each hold only while the conversation is at the

@@ -83,6 +83,8 @@ impl DynamoStore {
             self.delete(&from_pk, keys::REPORT)?,
             self.delete(&from_pk, keys::SURVEY)?,
         ];
+        // It leaves its incident; the conversation it joins keeps its own.
+        roots.extend(self.leave_incident(from).await?);
         let contact = self
             .get(&keys::contact(from.contact_id), keys::META)
             .await?;

@@ -163,6 +163,36 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// The writes that take a conversation that goes (erased, folded) out of its
+    /// incident: its link, and the count it made.
+    pub(super) async fn leave_incident(
+        &self,
+        conversation: &Conversation,
+    ) -> PortResult<Vec<TransactWriteItem>> {
+        let Some(incident) = conversation.incident_id else {
+            return Ok(Vec::new());
+        };
+        let Some(link) = self.incident_link(incident, conversation.id).await? else {
+            return Ok(Vec::new());
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(incident_key(incident)))
+            .key("sk", s(link_sk(conversation.id)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        Ok(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.count_write(
+                INCIDENTS,
+                &incident.to_string(),
+                &count_name(link.channel),
+                -1,
+            )?,
+        ])
+    }
+
     /// A conversation save that failed its condition: `NotFound` when it is gone.
     async fn conversation_conflict(&self, id: ConversationId, reason: String) -> PortError {
         match self.get(&keys::conversation(id), keys::META).await {
@@ -306,12 +336,24 @@ impl IncidentStore for DynamoStore {
             self.conversation_write(&next, read)?,
             self.event_write(event)?,
             put(self, link_item, Some("attribute_not_exists(pk)"))?,
-            self.count_write(
-                INCIDENTS,
-                &link.incident_id.to_string(),
-                &count_name(link.channel),
-                1,
-            )?,
+            // Counted on the incident only while it is active: nothing is linked to one
+            // proposed or resolved.
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(INCIDENTS))
+                        .key("sk", s(link.incident_id.to_string()))
+                        .update_expression("ADD #count :one")
+                        .condition_expression("#state = :active")
+                        .expression_attribute_names("#count", count_name(link.channel))
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":active", s(IncidentState::Active.as_str()))
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
         ];
         match self.transact(writes).await {
             Ok(()) => Ok(next),
@@ -400,27 +442,30 @@ impl IncidentStore for DynamoStore {
         out.items.unwrap_or_default().iter().map(link_of).collect()
     }
 
-    async fn acknowledge(
-        &self,
-        incident: IncidentId,
-        conversation: ConversationId,
-    ) -> PortResult<bool> {
-        let update = self
-            .client
-            .update_item()
+    async fn acknowledge(&self, incident: IncidentId, ack: &Message) -> PortResult<bool> {
+        let told = Update::builder()
             .table_name(&self.table)
             .key("pk", s(incident_key(incident)))
-            .key("sk", s(link_sk(conversation)))
+            .key("sk", s(link_sk(ack.conversation_id)))
             .update_expression("SET ack = :yes")
             .condition_expression("attribute_exists(pk) AND ack = :no")
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":no", AttributeValue::Bool(false));
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-                PortError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_error)?;
+        let mut writes = self.outbound_writes(ack).await?;
+        writes.push(TransactWriteItem::builder().update(told).build());
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(PortError::Conflict(reason)) => {
+                match self.incident_link(incident, ack.conversation_id).await? {
+                    Some(link) if !link.acknowledged => Err(PortError::Unavailable(format!(
+                        "the acknowledgement was not written, and may be: {reason}"
+                    ))),
+                    _ => Ok(false),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -22,6 +22,10 @@ use std::sync::Arc;
 
 /// Most active incidents matched at once.
 const MAX_ACTIVE: u32 = 100;
+/// The burst watch is kept as one item (DynamoDB holds 400 KB in one).
+const MAX_WATCH_BYTES: usize = 300_000;
+/// A proposal takes the terms of a later burst only while this young.
+const PROPOSAL_GROWS_MINUTES: i64 = 60;
 /// Latest messages read to find a new conversation's first.
 const FIRST_READ: usize = 5;
 
@@ -119,9 +123,17 @@ impl IncidentKeeper {
         for burst in watch.bursts(now, covered) {
             // A proposal nobody has accepted yet takes the new terms: one outage in
             // several wordings, noticed a wording at a time, is one proposal.
-            let pending = open
-                .iter()
-                .find(|i| i.state == IncidentState::Proposed && !i.matching.terms.is_empty());
+            let pending = open.iter().find(|i| {
+                i.state == IncidentState::Proposed
+                    && !i.matching.terms.is_empty()
+                    && now - i.created_at < TimeDelta::minutes(PROPOSAL_GROWS_MINUTES)
+            });
+            // A surge on a channel an open incident already names is that incident's.
+            if let Burst::Surge { channel, .. } = &burst
+                && open.iter().any(|i| i.matching.channels == [*channel])
+            {
+                continue;
+            }
             match (&burst, pending) {
                 (Burst::Terms { terms, .. }, Some(pending)) => {
                     let mut grown = (*pending).clone();
@@ -148,6 +160,7 @@ impl IncidentKeeper {
                 }
             }
         }
+        watch.fit(MAX_WATCH_BYTES);
         self.store.save_burst_watch(&watch).await
     }
 
@@ -169,18 +182,18 @@ impl IncidentKeeper {
         else {
             return Ok(());
         };
-        if let Some(linked) = conversation.incident_id {
+        if let Some(linked) = conversation.incident_id
+            && let Some(incident) = active.iter().find(|i| i.id == linked)
+        {
             // Linked before: the customer is told once, whatever they write next.
-            if let Some(incident) = active.iter().find(|i| i.id == linked) {
-                acknowledge(
-                    self.store.as_ref(),
-                    self.messages.as_ref(),
-                    self.queue.as_ref(),
-                    incident,
-                    &message,
-                )
-                .await?;
-            }
+            acknowledge(
+                self.store.as_ref(),
+                self.messages.as_ref(),
+                self.queue.as_ref(),
+                incident,
+                &message,
+            )
+            .await?;
             return Ok(());
         }
         if conversation.status == ConversationStatus::Resolved {

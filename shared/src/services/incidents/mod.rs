@@ -13,10 +13,10 @@ mod keeper;
 mod work;
 
 pub use keeper::IncidentKeeper;
-pub use work::{IncidentJob, IncidentWorker, UpdateRef};
+pub use work::{IncidentJob, IncidentWorker, UpdateRef, resolve_incident};
 
 use super::error::{ServiceError, ServiceResult};
-use super::send::queue_reply;
+use super::send::queue_stored_reply;
 use crate::model::{
     Agent, AgentId, Author, Channel, Conversation, ConversationId, Direction, Event, EventKind,
     Incident, IncidentId, IncidentLink, IncidentMatch, IncidentState, IncidentUpdate,
@@ -285,21 +285,6 @@ impl Incidents {
             )));
         }
         let now = Utc::now();
-        if draft.resolve.is_some() {
-            self.store
-                .save_incident(&Incident {
-                    state: IncidentState::Resolved,
-                    resolved_at: Some(now),
-                    ..incident
-                })
-                .await
-                .map_err(|e| match e {
-                    PortError::Conflict(_) => ServiceError::Conflict(
-                        "the incident changed meanwhile; read it and try again".into(),
-                    ),
-                    other => other.into(),
-                })?;
-        }
         let update = IncidentUpdate {
             id: IncidentUpdateId::new(),
             incident_id: id,
@@ -309,6 +294,8 @@ impl Incidents {
             resolves: draft.resolve,
             progress: UpdateProgress::default(),
         };
+        // The update and its job first: once it is queued it goes out, and a final one
+        // resolves the incident when its fan-out starts, should the save below fail.
         self.store.add_update(&update).await?;
         work::queue_job(
             self.queue.as_ref(),
@@ -319,6 +306,9 @@ impl Incidents {
             },
         )
         .await?;
+        if update.resolves.is_some() {
+            work::resolve_incident(self.store.as_ref(), id, now).await?;
+        }
         tracing::info!(incident_id = %id, update_id = %update.id, resolves = update.resolves.is_some(), "incident update posted");
         Ok(update)
     }
@@ -357,8 +347,17 @@ pub async fn link_conversation(
         let Some(current) = conversations.conversation(id).await? else {
             return Ok(None);
         };
-        if current.incident_id.is_some() {
-            return Ok(None);
+        // Linked here already, or to another incident still open. One that is over
+        // lets it go: the conversation may be about a new one.
+        if let Some(other) = current.incident_id {
+            let open = other == incident.id
+                || store
+                    .incident(other)
+                    .await?
+                    .is_some_and(|i| i.state != IncidentState::Resolved);
+            if open {
+                return Ok(None);
+            }
         }
         let now = Utc::now();
         let next = Conversation {
@@ -384,7 +383,17 @@ pub async fn link_conversation(
         };
         match store.link_conversation(&link, &next, &event).await {
             Ok(saved) => return Ok(Some((saved, current.channel))),
-            Err(PortError::Conflict(_)) => continue,
+            // The conversation changed, or the incident is no longer active (a link is
+            // only ever made to an active one).
+            Err(PortError::Conflict(_)) => {
+                if !store
+                    .incident(incident.id)
+                    .await?
+                    .is_some_and(|i| i.is_active())
+                {
+                    return Ok(None);
+                }
+            }
             Err(e) => return Err(e),
         }
     }
@@ -447,12 +456,6 @@ pub async fn acknowledge(
     let Some(text) = status_text_for(&incident.status_text, &message.text) else {
         return Ok(false);
     };
-    if !store
-        .acknowledge(incident.id, message.conversation_id)
-        .await?
-    {
-        return Ok(false);
-    }
     let ack = Message {
         reply_to: Some(message.id),
         ..Message::outbound(
@@ -463,7 +466,10 @@ pub async fn acknowledge(
             text,
         )
     };
-    queue_reply(messages, queue, &ack).await?;
+    if !store.acknowledge(incident.id, &ack).await? {
+        return Ok(false);
+    }
+    queue_stored_reply(messages, queue, &ack).await?;
     tracing::info!(incident_id = %incident.id, conversation_id = %message.conversation_id, "incident acknowledged to the customer");
     Ok(true)
 }

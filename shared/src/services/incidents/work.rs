@@ -7,8 +7,8 @@
 use super::{acknowledge, link_conversation, unlink_conversation};
 use crate::model::{
     Author, Channel, ConversationId, ConversationStatus, DeliveryStatus, Direction, Event,
-    Incident, IncidentId, IncidentLink, IncidentUpdate, IncidentUpdateId, Message, ResolveScope,
-    normalize_text,
+    Incident, IncidentId, IncidentLink, IncidentState, IncidentUpdate, IncidentUpdateId, Message,
+    ResolveScope, normalize_text,
 };
 use crate::ports::{
     ConversationStore, Enqueue, IncidentStore, MessageStore, PortError, PortResult, Queue,
@@ -25,6 +25,8 @@ const PAGE: u32 = 50;
 const LATEST_READ: usize = 20;
 /// Without a `since`, declaring links what is open and was written to in this window.
 const SCAN_WINDOW: TimeDelta = TimeDelta::hours(24);
+/// However early its `since`, declaring links nothing written longer ago than this.
+const MAX_SCAN_BACK: TimeDelta = TimeDelta::days(7);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -92,11 +94,15 @@ impl IncidentJob {
     }
 }
 
+/// Where linking what is open starts: the incident's `since`, but never more than
+/// [`MAX_SCAN_BACK`] before it was declared (else the last [`SCAN_WINDOW`]).
 fn scan_from(incident: &Incident) -> DateTime<Utc> {
+    let earliest = incident.created_at - MAX_SCAN_BACK;
     incident
         .matching
         .since
         .unwrap_or(incident.created_at - SCAN_WINDOW)
+        .max(earliest)
 }
 
 /// Puts an incident job on the outbound queue; one incident's jobs run in order.
@@ -156,8 +162,17 @@ impl IncidentWorker {
             .await?;
         let from = scan_from(&incident);
         for conversation in &page {
-            if conversation.incident_id.is_some() {
-                continue;
+            // Linked to another incident still open: it stays there.
+            let mine = conversation.incident_id == Some(incident_id);
+            if conversation.incident_id.is_some() && !mine {
+                let other = conversation.incident_id.map(|o| self.store.incident(o));
+                if let Some(other) = other
+                    && other
+                        .await?
+                        .is_some_and(|o| o.state != IncidentState::Resolved)
+                {
+                    continue;
+                }
             }
             let latest = self
                 .conversations
@@ -176,16 +191,18 @@ impl IncidentWorker {
             let Some(message) = matched else {
                 continue;
             };
-            if link_conversation(
-                self.store.as_ref(),
-                self.conversations.as_ref(),
-                &incident,
-                conversation.id,
-                None,
-            )
-            .await?
-            .is_some()
-            {
+            // Linked here before (a page handed over again): told, if not yet.
+            let linked = mine
+                || link_conversation(
+                    self.store.as_ref(),
+                    self.conversations.as_ref(),
+                    &incident,
+                    conversation.id,
+                    None,
+                )
+                .await?
+                .is_some();
+            if linked {
                 acknowledge(
                     self.store.as_ref(),
                     self.messages.as_ref(),
@@ -228,6 +245,24 @@ impl IncidentWorker {
         ) else {
             return Ok(());
         };
+        if after.is_none() {
+            // An update goes out after those before it, so no customer reads an older
+            // one last.
+            let earlier_pending = self.store.updates(incident_id).await?.iter().any(|u| {
+                u.id < update_id
+                        && !u.progress.fanned_out
+                        // One stuck for long (a dead letter) holds nothing back.
+                        && Utc::now() - u.created_at < TimeDelta::minutes(10)
+            });
+            if earlier_pending {
+                return Err(PortError::Unavailable(
+                    "an earlier update of the incident is still going out".into(),
+                ));
+            }
+            if update.resolves.is_some() {
+                resolve_incident(self.store.as_ref(), incident_id, update.created_at).await?;
+            }
+        }
         let links = self
             .store
             .linked_conversations(incident_id, after, PAGE)
@@ -399,4 +434,33 @@ fn next_status(status: ConversationStatus) -> Option<ConversationStatus> {
         ConversationStatus::Pending => Some(ConversationStatus::Snoozed),
         ConversationStatus::Snoozed | ConversationStatus::Resolved => None,
     }
+}
+
+/// Marks the incident resolved (once): nothing more is linked to it or acknowledged.
+pub async fn resolve_incident(
+    store: &dyn IncidentStore,
+    id: IncidentId,
+    at: DateTime<Utc>,
+) -> PortResult<()> {
+    for _ in 0..5 {
+        let Some(incident) = store.incident(id).await? else {
+            return Ok(());
+        };
+        if incident.state == IncidentState::Resolved {
+            return Ok(());
+        }
+        let resolved = Incident {
+            state: IncidentState::Resolved,
+            resolved_at: Some(at),
+            ..incident
+        };
+        match store.save_incident(&resolved).await {
+            Ok(_) => return Ok(()),
+            Err(PortError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(PortError::Conflict(format!(
+        "incident {id} is changing too often to resolve"
+    )))
 }
