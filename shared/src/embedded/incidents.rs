@@ -4,7 +4,7 @@
 
 use super::Embedded;
 use super::db::sql;
-use super::rows::{self, millis, time};
+use super::rows::{self, decode, encode, millis, time};
 use crate::model::{
     BurstWatch, Channel, Conversation, ConversationId, Event, Incident, IncidentId, IncidentLink,
     IncidentState, IncidentUpdate, IncidentUpdateId, Message, MessageId, UpdateProgress,
@@ -14,34 +14,28 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
-fn encode<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(|e| PortError::Internal(format!("encoding: {e}")))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &str) -> PortResult<T> {
-    serde_json::from_str(body).map_err(|e| PortError::Internal(format!("an unreadable row: {e}")))
+/// Rows counted by one column: `sql` selects that column and `count(*)`, grouped, for
+/// the id bound as `?1`.
+fn grouped_counts(conn: &Connection, sql_text: &str, id: String) -> PortResult<Vec<(String, u32)>> {
+    conn.prepare_cached(sql_text)
+        .and_then(|mut s| {
+            s.query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .map_err(sql)
 }
 
 /// The incident in a row, with its version and its live counts.
 fn incident_of(conn: &Connection, body: &str, version: i64) -> PortResult<Incident> {
     let incident: Incident = decode(body)?;
-    let mut linked = BTreeMap::new();
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT channel, count(*) FROM incident_links WHERE incident_id = ?1 GROUP BY channel",
-        )
-        .map_err(sql)?;
-    let counts = stmt
-        .query_map([incident.id.to_string()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?))
-        })
-        .map_err(sql)?;
-    for count in counts {
-        let (channel, n) = count.map_err(sql)?;
-        if let Some(channel) = Channel::parse(&channel) {
-            linked.insert(channel, n);
-        }
-    }
+    let linked = grouped_counts(
+        conn,
+        "SELECT channel, count(*) FROM incident_links WHERE incident_id = ?1 GROUP BY channel",
+        incident.id.to_string(),
+    )?
+    .into_iter()
+    .filter_map(|(channel, n)| Channel::parse(&channel).map(|c| (c, n)))
+    .collect();
     Ok(Incident {
         linked,
         version: version as u64,
@@ -74,18 +68,12 @@ fn update_of(conn: &Connection, body: &str, fanned_out: bool) -> PortResult<Inci
         fanned_out,
         ..UpdateProgress::default()
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT outcome, count(*) FROM incident_replies WHERE update_id = ?1 GROUP BY outcome",
-        )
-        .map_err(sql)?;
-    let counts = stmt
-        .query_map([update.id.to_string()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?))
-        })
-        .map_err(sql)?;
-    for count in counts {
-        let (outcome, n) = count.map_err(sql)?;
+    let counts = grouped_counts(
+        conn,
+        "SELECT outcome, count(*) FROM incident_replies WHERE update_id = ?1 GROUP BY outcome",
+        update.id.to_string(),
+    )?;
+    for (outcome, n) in counts {
         progress.queued += n;
         match outcome.as_str() {
             "sent" => progress.sent += n,

@@ -38,6 +38,16 @@ pub fn json<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> rusqlite
     serde_json::from_str(value).map_err(|_| corrupt(what, value))
 }
 
+/// A value as the JSON body of a row.
+pub fn encode<T: serde::Serialize>(value: &T) -> PortResult<String> {
+    serde_json::to_string(value).map_err(|e| PortError::Internal(format!("encoding a row: {e}")))
+}
+
+/// A row's JSON body read back.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &str) -> PortResult<T> {
+    serde_json::from_str(body).map_err(|e| PortError::Internal(format!("an unreadable row: {e}")))
+}
+
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }

@@ -4,7 +4,7 @@
 
 use super::Embedded;
 use super::db::sql;
-use super::rows::millis;
+use super::rows::{encode, millis};
 use crate::model::{
     AgentId, AgentNotifications, Calendar, CalendarId, CannedReply, CannedReplyId, ConversationId,
     ConversationSla, Macro, MacroId, Rule, RuleId, SlaPolicy, SlaPolicyId, TimerPlace,
@@ -20,10 +20,6 @@ fn decode<T: serde::de::DeserializeOwned>(body: &str) -> rusqlite::Result<T> {
     serde_json::from_str(body).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(|e| PortError::Internal(format!("encoding a row: {e}")))
 }
 
 impl Embedded {

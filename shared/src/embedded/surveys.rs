@@ -3,7 +3,7 @@
 
 use super::Embedded;
 use super::db::sql;
-use super::rows::{self, millis};
+use super::rows::{self, decode, encode, millis};
 use crate::model::{ConversationId, Event, Survey, SurveySettings};
 use crate::ports::{PortError, PortResult, SurveyStore};
 use async_trait::async_trait;
@@ -12,14 +12,6 @@ use rusqlite::{OptionalExtension, params};
 
 /// The setting that keeps the survey key.
 const SURVEY_KEY: &str = "survey_token_secret";
-
-fn encode<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(|e| PortError::Internal(format!("encoding: {e}")))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &str) -> PortResult<T> {
-    serde_json::from_str(body).map_err(|e| PortError::Internal(format!("an unreadable row: {e}")))
-}
 
 fn version(v: u64) -> PortResult<i64> {
     i64::try_from(v).map_err(|_| PortError::Invalid("a version past i64".into()))
