@@ -45,6 +45,8 @@ const MAX_WINDOW_CONVERSATIONS: usize = 300;
 const MAX_WORDS: usize = 16;
 /// Shortest word counted, in characters.
 const MIN_WORD_CHARS: usize = 3;
+/// Longest: anything longer is no word an outage is told in.
+const MAX_WORD_CHARS: usize = 40;
 
 const STOP_WORDS: &[&str] = &[
     // English
@@ -348,7 +350,8 @@ pub fn terms_of(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .take(MAX_WORDS)
         .map(|w| {
-            let counts = w.chars().count() >= MIN_WORD_CHARS
+            let length = w.chars().count();
+            let counts = (MIN_WORD_CHARS..=MAX_WORD_CHARS).contains(&length)
                 && !w.chars().all(|c| c.is_numeric())
                 && !STOP_WORDS.contains(&w);
             counts.then_some(w)
@@ -572,7 +575,7 @@ impl BurstWatch {
             self.window.drain(..half);
         }
         let mut keep = MAX_TERMS_KEPT;
-        while size(self) > max_bytes && keep > 1 {
+        while size(self) > max_bytes && keep > 0 {
             keep /= 2;
             for counts in self.minutes.values_mut() {
                 let mut terms: Vec<(String, u32)> =

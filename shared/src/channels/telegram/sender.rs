@@ -34,6 +34,10 @@ pub struct TelegramSender {
     api: BotApi,
     per_bot: Arc<DefaultDirectRateLimiter>,
     per_chat: Arc<DefaultKeyedRateLimiter<i64>>,
+    /// The bot's pace once more, right before each call: a turn taken ahead (before
+    /// the reply is marked sending) and the call may be apart by a store write, and
+    /// calls must not bunch at Telegram.
+    per_bot_call: Arc<DefaultDirectRateLimiter>,
     /// Replies whose turn was taken ahead of their send (`wait_turn`).
     early: Arc<Mutex<HashSet<MessageId>>>,
 }
@@ -66,6 +70,9 @@ impl TelegramSender {
                 Duration::from_secs(u64::from(senders.max(1))) / PER_BOT_PER_SECOND,
             ))),
             per_chat: Arc::new(RateLimiter::keyed(spaced(PER_CHAT_GAP))),
+            per_bot_call: Arc::new(RateLimiter::direct(spaced(
+                Duration::from_secs(u64::from(senders.max(1))) / PER_BOT_PER_SECOND,
+            ))),
             early: Arc::default(),
         }
     }
@@ -103,6 +110,7 @@ impl TelegramSender {
             if !std::mem::take(&mut paced) {
                 self.pace(chat_id).await;
             }
+            self.per_bot_call.until_ready().await;
             let sent = match part {
                 Part::Text(html) => self.api.send_message(chat_id, html, reply).await,
                 Part::File { file, caption } => {
@@ -271,6 +279,7 @@ impl TelegramSender {
         if !self.paced_early(delivery.message.id) {
             self.pace(target.chat_id).await;
         }
+        self.per_bot_call.until_ready().await;
         let sent = self
             .api
             .send_message_with(

@@ -120,7 +120,11 @@ impl IncidentKeeper {
             })
         };
         let now = Utc::now();
-        for burst in watch.bursts(now, covered) {
+        let bursts = watch.bursts(now, covered);
+        // Saved first: a batch handed over again proposes nothing twice.
+        watch.fit(MAX_WATCH_BYTES);
+        self.store.save_burst_watch(&watch).await?;
+        for burst in bursts {
             // A proposal nobody has accepted yet takes the new terms: one outage in
             // several wordings, noticed a wording at a time, is one proposal.
             let pending = open.iter().find(|i| {
@@ -160,8 +164,7 @@ impl IncidentKeeper {
                 }
             }
         }
-        watch.fit(MAX_WATCH_BYTES);
-        self.store.save_burst_watch(&watch).await
+        Ok(())
     }
 
     async fn take(

@@ -306,8 +306,11 @@ impl Incidents {
             },
         )
         .await?;
-        if update.resolves.is_some() {
-            work::resolve_incident(self.store.as_ref(), id, now).await?;
+        if update.resolves.is_some()
+            && let Err(e) = work::resolve_incident(self.store.as_ref(), id, now).await
+        {
+            // Queued already: its fan-out resolves the incident when it starts.
+            tracing::warn!(incident_id = %id, error = %e, "the incident is resolved by the update's fan-out");
         }
         tracing::info!(incident_id = %id, update_id = %update.id, resolves = update.resolves.is_some(), "incident update posted");
         Ok(update)

@@ -246,18 +246,28 @@ impl IncidentWorker {
             return Ok(());
         };
         if after.is_none() {
-            // An update goes out after those before it, so no customer reads an older
-            // one last.
-            let earlier_pending = self.store.updates(incident_id).await?.iter().any(|u| {
+            let updates = self.store.updates(incident_id).await?;
+            // An update goes out after those before it: while one is still being
+            // written, this one waits, and that one starts it when it is done (a job
+            // that waited on the queue would end as a dead letter behind a long one).
+            let earlier_pending = updates.iter().any(|u| {
                 u.id < update_id
-                        && !u.progress.fanned_out
-                        // One stuck for long (a dead letter) holds nothing back.
-                        && Utc::now() - u.created_at < TimeDelta::minutes(10)
+                    && !u.progress.fanned_out
+                    // One stuck for long (a dead letter) holds nothing back.
+                    && Utc::now() - u.created_at < TimeDelta::minutes(10)
             });
             if earlier_pending {
-                return Err(PortError::Unavailable(
-                    "an earlier update of the incident is still going out".into(),
-                ));
+                tracing::info!(%incident_id, %update_id, "update waits for the one before it");
+                return Ok(());
+            }
+            // One final update: a second one posted at the same moment goes nowhere.
+            if update.resolves.is_some()
+                && updates
+                    .iter()
+                    .any(|u| u.resolves.is_some() && u.id < update_id)
+            {
+                tracing::warn!(%incident_id, %update_id, "a second final update is not sent");
+                return Ok(());
             }
             if update.resolves.is_some() {
                 resolve_incident(self.store.as_ref(), incident_id, update.created_at).await?;
@@ -285,7 +295,27 @@ impl IncidentWorker {
             _ => {
                 self.store.finish_fan_out(incident_id, update_id).await?;
                 tracing::info!(%incident_id, %update_id, "incident update written into every linked conversation");
-                Ok(())
+                // The next update waiting for this one goes now.
+                let next = self
+                    .store
+                    .updates(incident_id)
+                    .await?
+                    .into_iter()
+                    .find(|u| u.id > update_id && !u.progress.fanned_out);
+                match next {
+                    Some(next) => {
+                        queue_job(
+                            self.queue.as_ref(),
+                            &IncidentJob::FanOut {
+                                incident_id,
+                                update_id: next.id,
+                                after: None,
+                            },
+                        )
+                        .await
+                    }
+                    None => Ok(()),
+                }
             }
         }
     }
@@ -302,6 +332,11 @@ impl IncidentWorker {
         let Some(conversation) = self.conversations.conversation(id).await? else {
             return Ok(());
         };
+        // It has moved to another incident since (this one ended, it joined a new one):
+        // that one answers it now.
+        if conversation.incident_id != Some(incident.id) {
+            return Ok(());
+        }
         let latest = self.conversations.latest_messages(id, LATEST_READ).await?;
         match self.store.update_reply(update.id, id).await? {
             Some(written) => {
