@@ -123,7 +123,7 @@ async fn a_web_form_conversation_costs_what_the_readme_says_in_dynamodb_writes()
     let budget = [
         ("a new web-form conversation", 27.2),
         ("a message in that conversation", 17.0),
-        ("an agent's reply, sent", 13.0),
+        ("an agent's reply, sent", 14.0),
         ("resolved", 10.0),
         ("the event log's pages for all of it", 3.0),
     ];
