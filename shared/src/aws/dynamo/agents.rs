@@ -2,26 +2,13 @@
 
 use super::list::{decode_cursor, encode_cursor};
 use super::routing::{put, put_with};
-use super::{DynamoStore, errors, items, keys, s};
+use super::{DynamoStore, errors, held, items, keys, s};
 use crate::model::{Agent, AgentId, Assignment, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 const NEW: Option<&str> = Some("attribute_not_exists(pk)");
-
-/// Sends a conditional update: false when its condition did not hold.
-async fn held(
-    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-) -> PortResult<bool> {
-    match update.send().await {
-        Ok(_) => Ok(true),
-        Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-            PortError::Conflict(_) => Ok(false),
-            other => Err(other),
-        },
-    }
-}
 
 #[async_trait]
 impl AgentStore for DynamoStore {

@@ -3,7 +3,7 @@
 use super::items::{self, conversation_order};
 use super::list::{Source, decode_cursor, encode_cursor};
 use super::routing::{build_error, put, put_with};
-use super::{DynamoStore, errors, keys, n, s};
+use super::{DynamoStore, errors, held, keys, n, s};
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, DeliveryStatus, Event, EventId, Message,
     MessageId, Note, NoteId, SourceId, TimelineItem, preview_of,
@@ -462,13 +462,7 @@ impl MessageStore for DynamoStore {
             .condition_expression("delivery_status = :queued")
             .expression_attribute_values(":sending", items::to_value(&DeliveryStatus::Sending)?)
             .expression_attribute_values(":queued", items::to_value(&DeliveryStatus::Queued)?);
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-                PortError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
-        }
+        held(update).await
     }
 
     async fn set_delivery_status(
@@ -553,13 +547,7 @@ impl MessageStore for DynamoStore {
             .expression_attribute_values(":sent", items::to_value(&DeliveryStatus::Sent)?)
             .expression_attribute_values(":status", items::to_value(&status)?)
             .expression_attribute_values(":error", items::to_value(&error)?);
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
-                PortError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
-        }
+        held(update).await
     }
 }
 

@@ -210,6 +210,19 @@ impl DynamoStore {
     }
 }
 
+/// Sends a conditional update: false when its condition did not hold.
+pub(super) async fn held(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> PortResult<bool> {
+    match update.send().await {
+        Ok(_) => Ok(true),
+        Err(e) => match errors::sdk("dynamodb:UpdateItem", e) {
+            PortError::Conflict(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
