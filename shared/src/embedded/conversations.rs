@@ -88,7 +88,7 @@ impl ConversationStore for Embedded {
             .write(move |conn| {
                 rows::update_conversation(conn, &next, expected_version)?;
                 let to = next.id.to_string();
-                for table in ["messages", "notes", "events", "conversation_search"] {
+                for table in ["messages", "notes", "events"] {
                     conn.prepare_cached(&format!(
                         "UPDATE {table} SET conversation_id = ?2 WHERE conversation_id = ?1"
                     ))

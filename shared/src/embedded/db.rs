@@ -19,6 +19,9 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 1024;
+/// How long a transaction keeps taking the operations that come while it runs; the
+/// longest an operation waits for its commit beyond its own work and the commit's.
+const MAX_TRANSACTION_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 const WRITE_QUEUE_DEPTH: usize = 8192;
 /// How often the checkpointer copies the WAL back into the file, off the writer.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
@@ -40,8 +43,14 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens (or creates) the file, brings its schema up to date and starts the writer.
-    pub fn open(path: &Path, migrations: &[&str]) -> PortResult<Self> {
+    /// Opens (or creates) the file, brings its schema up to date and starts the writer,
+    /// which runs `before_commit` (when given) at the end of each transaction, after
+    /// every operation in it.
+    pub fn open(
+        path: &Path,
+        migrations: &[&str],
+        before_commit: Option<&'static str>,
+    ) -> PortResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| PortError::Internal(format!("{}: {e}", parent.display())))?;
@@ -56,7 +65,7 @@ impl Db {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                run_writer(conn, jobs);
+                run_writer(conn, jobs, before_commit);
                 drop(writer_alive);
             })
             .map_err(|e| PortError::Internal(e.to_string()))?;
@@ -162,17 +171,24 @@ fn open_connection(path: &Path, read_only: bool) -> PortResult<Connection> {
     Ok(conn)
 }
 
-fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Job>, before_commit: Option<&str>) {
     while let Some(first) = jobs.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        // Operations that come while the transaction runs join it, until none waits (or
+        // it is full, or old enough): the busier the writer, the more each commit carries,
+        // and an operation alone is committed at once.
+        let began = std::time::Instant::now();
+        let mut taken = 1;
+        let more = std::iter::from_fn(|| {
+            if taken >= MAX_BATCH || began.elapsed() >= MAX_TRANSACTION_TIME {
+                return None;
             }
+            taken += 1;
+            jobs.try_recv().ok()
+        });
+        let completions = run_batch(&conn, std::iter::once(first).chain(more));
+        if let Some(statements) = before_commit.filter(|_| !conn.is_autocommit()) {
+            finish_batch(&conn, statements);
         }
-        let completions = run_batch(&conn, batch.drain(..));
         let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
@@ -222,6 +238,22 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<Completi
         complete
     })
     .collect()
+}
+
+/// Runs `statements` once, all or nothing, after a batch's operations. Should they fail,
+/// the operations still commit: what the statements would have moved stays where it
+/// is, for the next batch's run.
+fn finish_batch(conn: &Connection, statements: &str) {
+    let ran = run(conn, "SAVEPOINT finish").and_then(|()| match conn.execute_batch(statements) {
+        Ok(()) => run(conn, "RELEASE finish"),
+        Err(e) => {
+            run(conn, "ROLLBACK TO finish").and_then(|()| run(conn, "RELEASE finish"))?;
+            Err(e)
+        }
+    });
+    if let Err(e) = ran {
+        tracing::error!(error = %e, "finishing a write transaction failed; will try again with the next");
+    }
 }
 
 /// A statement without parameters, prepared once per connection.

@@ -283,12 +283,6 @@ fn apply(conn: &Connection, plan: &ErasurePlan) -> PortResult<()> {
 
     for c in &plan.conversations {
         let id = c.id.to_string();
-        exec(
-            conn,
-            "DELETE FROM conversation_search WHERE rowid IN
-             (SELECT search_rowid FROM messages WHERE conversation_id = ?1)",
-            [&id],
-        )?;
         for statement in [
             "DELETE FROM messages WHERE conversation_id = ?1",
             "DELETE FROM notes WHERE conversation_id = ?1",

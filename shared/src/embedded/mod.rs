@@ -38,8 +38,8 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(path: &Path) -> PortResult<Self> {
-        let db = db::Db::open(path, schema::STORE)?;
-        let queue = db::Db::open(&queue_path(path), schema::QUEUE)?;
+        let db = db::Db::open(path, schema::STORE, Some(schema::SEARCH_FLUSH))?;
+        let queue = db::Db::open(&queue_path(path), schema::QUEUE, None)?;
         Ok(Self { db, queue })
     }
 
