@@ -231,6 +231,8 @@ impl Local {
             queue: store.clone(),
             name: QueueName::Inbound,
             batch: 256,
+            in_flight: 512,
+            in_group_order: true,
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_millis(20),
         };
@@ -243,6 +245,8 @@ impl Local {
             queue: store,
             name: QueueName::Outbound,
             batch: 32,
+            in_flight: 32,
+            in_group_order: false,
             visibility: Duration::from_secs(120),
             idle_wait: Duration::from_millis(50),
         };
@@ -256,7 +260,7 @@ impl Local {
             sender.survey_pages.base_url = format!("http://{}", listener.local_addr()?);
         }
         let sender = Arc::new(sender);
-        let sender_task = tokio::spawn(sender_worker.run(shutdown.clone(), move |d| {
+        let sender_task = tokio::spawn(sender_worker.run_in_batches(shutdown.clone(), move |d| {
             let sender = sender.clone();
             async move { sender.handle(d).await }
         }));
@@ -275,11 +279,13 @@ impl Local {
             queue: Arc::new(self.store.clone()),
             name: QueueName::Webhooks,
             batch: 32,
+            in_flight: 32,
+            in_group_order: false,
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_millis(50),
         };
         let deliverer = Arc::new(deliverer);
-        let webhook_task = tokio::spawn(webhook_worker.run_each(shutdown.clone(), move |d| {
+        let webhook_task = tokio::spawn(webhook_worker.run(shutdown.clone(), move |d| {
             let deliverer = deliverer.clone();
             async move { deliverer.handle(d).await }
         }));

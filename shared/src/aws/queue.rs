@@ -678,6 +678,7 @@ fn delivery(message: &Message) -> PortResult<Delivery> {
         receipt: receipt.clone(),
         body: body_of(message)?,
         receive_count: receive_count(message),
+        group: system_attribute(message, "MessageGroupId").map(str::to_owned),
     })
 }
 

@@ -97,24 +97,24 @@ impl Queue for Embedded {
                 // An ordered queue hands out only the first waiting message of a group: a
                 // group's next waits until the one before it is acked.
                 let select = if queue.keeps_group_order() {
-                    "SELECT id, body, receive_count FROM queue_messages AS m
+                    "SELECT id, body, receive_count, grp FROM queue_messages AS m
                      WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2
                        AND NOT EXISTS (SELECT 1 FROM queue_messages AS e
                            WHERE e.queue = m.queue AND e.grp = m.grp AND e.dead = 0 AND e.id < m.id)
                      ORDER BY visible_at, id LIMIT ?3"
                 } else {
-                    "SELECT id, body, receive_count FROM queue_messages
+                    "SELECT id, body, receive_count, grp FROM queue_messages
                      WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3"
                 };
-                let ready: Vec<(i64, Vec<u8>, u32)> = conn
+                let ready: Vec<(i64, Vec<u8>, u32, Option<String>)> = conn
                     .prepare_cached(select)
                     .and_then(|mut s| {
-                        s.query_map(params![queue.as_str(), now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        s.query_map(params![queue.as_str(), now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                             .collect()
                     })
                     .map_err(sql)?;
                 let mut deliveries = Vec::with_capacity(ready.len());
-                for (id, body, count) in ready {
+                for (id, body, count, group) in ready {
                     if count >= queue.max_receives() {
                         conn.prepare_cached("UPDATE queue_messages SET dead = 1, receipt = NULL WHERE id = ?1")
                             .and_then(|mut s| s.execute([id]))
@@ -128,7 +128,7 @@ impl Queue for Embedded {
                     )
                     .and_then(|mut s| s.execute(params![id, now.saturating_add(hidden_for), receipt]))
                     .map_err(sql)?;
-                    deliveries.push(Delivery { id: id.to_string(), receipt, body, receive_count: count + 1 });
+                    deliveries.push(Delivery { id: id.to_string(), receipt, body, receive_count: count + 1, group });
                 }
                 Ok(deliveries)
             })

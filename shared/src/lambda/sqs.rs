@@ -14,7 +14,6 @@ use crate::ports::{Delivery, Queue, QueueName};
 use crate::services::worker::{Handled, backoff};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{LambdaEvent, service_fn};
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +77,7 @@ impl TryFrom<SqsMessage> for Record {
                 receipt: receipt.clone(),
                 body,
                 receive_count,
+                group: group.clone(),
             })
             .map_err(|e| e.to_string());
         Ok(Self {
@@ -123,20 +123,7 @@ impl Consumer {
 
         // Groups in order of their first message; a message without a group (standard
         // queue) is a group of its own.
-        let mut groups: Vec<Vec<(usize, Record)>> = Vec::new();
-        let mut group_of: HashMap<String, usize> = HashMap::new();
-        for (position, record) in records.into_iter().enumerate() {
-            match record.group.clone() {
-                Some(group) => {
-                    let index = *group_of.entry(group).or_insert_with(|| {
-                        groups.push(Vec::new());
-                        groups.len() - 1
-                    });
-                    groups[index].push((position, record));
-                }
-                None => groups.push(vec![(position, record)]),
-            }
-        }
+        let groups = crate::services::worker::in_groups(records, |r| r.group.as_deref());
 
         let outcomes =
             futures::future::join_all(groups.into_iter().map(|group| self.group(group, handle)))

@@ -68,6 +68,8 @@ pub struct Delivery {
     pub body: Vec<u8>,
     /// How many times it has been handed out, this time included.
     pub receive_count: u32,
+    /// The group whose messages are handled in order, when its queue has groups.
+    pub group: Option<String>,
 }
 
 /// A message that failed too often and waits for an admin.

@@ -2,6 +2,8 @@
 //! On AWS the same handlers run in Lambda functions fed by SQS.
 
 use crate::ports::{Delivery, PortResult, Queue, QueueName};
+use futures::FutureExt;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,14 +31,198 @@ pub fn backoff(receive_count: u32) -> Duration {
 pub struct Worker {
     pub queue: Arc<dyn Queue>,
     pub name: QueueName,
+    /// Most deliveries received at once.
     pub batch: usize,
+    /// Most deliveries in hand at once (handled, or waiting behind one of their group).
+    pub in_flight: usize,
+    /// Whether a group's deliveries in hand are handled one at a time, in order (a
+    /// queue that hands out a group's next only once the one before is settled keeps
+    /// the order itself).
+    pub in_group_order: bool,
     pub visibility: Duration,
     pub idle_wait: Duration,
 }
 
+/// One handled delivery: its group, its receipt, what became of it.
+type Finished = (Option<String>, String, Handled);
+
+/// The deliveries in hand: each group's one being handled, and those waiting behind it.
+#[derive(Default)]
+struct InHand {
+    tasks: tokio::task::JoinSet<Finished>,
+    /// Each group being handled, with its next deliveries in order.
+    waiting: HashMap<String, VecDeque<Delivery>>,
+    count: usize,
+}
+
 impl Worker {
-    /// Runs until `shutdown` turns true, finishing the batch in hand first.
+    /// Runs until `shutdown` turns true, finishing the deliveries in hand first.
+    ///
+    /// Each delivery runs on a task of its own from the moment it comes, so one that
+    /// takes long (an endpoint slow to answer) holds back nothing but its group, and the
+    /// next deliveries are received while earlier ones are handled (the queue and the
+    /// store each have a writer of their own). A group's deliveries are handled one at a
+    /// time, in order, as on a FIFO queue; once one fails, those behind it wait with it.
     pub async fn run<H, F>(self, mut shutdown: watch::Receiver<bool>, handle: H)
+    where
+        H: Fn(Delivery) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        let handle = Arc::new(handle);
+        let mut hand = InHand::default();
+        // Whether the queue had fewer than asked for at the last look.
+        let mut drained = false;
+        while !*shutdown.borrow() {
+            while let Some(finished) = hand.tasks.try_join_next() {
+                self.finished(finished, &mut hand, &handle).await;
+            }
+            let free = self.in_flight.saturating_sub(hand.count);
+            // Received in lots of half the room at least, so a busy queue is not read a
+            // delivery at a time.
+            let lot = (self.in_flight / 2).clamp(1, self.batch);
+            let look = hand.count == 0 || (!drained && free >= lot);
+            if !look {
+                tokio::select! {
+                    finished = hand.tasks.join_next() => match finished {
+                        Some(finished) => {
+                            self.finished(finished, &mut hand, &handle).await;
+                            drained = false;
+                        }
+                        None => drained = false,
+                    },
+                    // One slow to finish keeps nobody else waiting: look again soon.
+                    _ = tokio::time::sleep(self.idle_wait), if drained => drained = false,
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let asked = free.min(self.batch);
+            match self.queue.receive(self.name, asked, self.visibility).await {
+                Ok(deliveries) => {
+                    drained = deliveries.len() < asked;
+                    if deliveries.is_empty() && hand.count == 0 {
+                        self.idle(&mut shutdown).await;
+                    }
+                    for delivery in deliveries {
+                        self.take(delivery, &mut hand, &handle);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(queue = self.name.as_str(), error = %e, "queue poll failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        while let Some(finished) = hand.tasks.join_next().await {
+            self.finished(finished, &mut hand, &handle).await;
+        }
+        tracing::info!(queue = self.name.as_str(), "worker stopped");
+    }
+
+    /// Starts `delivery`, or puts it behind the one of its group in hand.
+    fn take<H, F>(&self, delivery: Delivery, hand: &mut InHand, handle: &Arc<H>)
+    where
+        H: Fn(Delivery) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        hand.count += 1;
+        if let Some(group) = delivery.group.as_ref().filter(|_| self.in_group_order) {
+            if let Some(behind) = hand.waiting.get_mut(group) {
+                behind.push_back(delivery);
+                return;
+            }
+            hand.waiting.insert(group.clone(), VecDeque::new());
+        }
+        self.start(delivery, hand, handle);
+    }
+
+    /// Handles `delivery` on a task of its own, and settles it with the queue.
+    fn start<H, F>(&self, delivery: Delivery, hand: &mut InHand, handle: &Arc<H>)
+    where
+        H: Fn(Delivery) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        let (handle, queue, name) = (handle.clone(), self.queue.clone(), self.name);
+        hand.tasks.spawn(async move {
+            let (group, receipt) = (delivery.group.clone(), delivery.receipt.clone());
+            // A handler that panics fails its delivery: it is tried again, like any
+            // other failure, and its group's place is given up.
+            let handled = std::panic::AssertUnwindSafe(handle(delivery))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Handled::Retry {
+                    after: Duration::from_secs(1),
+                    reason: "the handler panicked".into(),
+                });
+            let settled = match &handled {
+                Handled::Done => queue.ack(name, std::slice::from_ref(&receipt)).await,
+                Handled::Retry { after, reason } => {
+                    queue.release(name, &receipt, *after, reason).await
+                }
+            };
+            if let Err(e) = settled {
+                // It comes back when its visibility ends.
+                tracing::error!(queue = name.as_str(), error = %e, "settling a delivery failed");
+            }
+            (group, receipt, handled)
+        });
+    }
+
+    /// Counts a delivery done, and starts the next of its group (or, when it failed,
+    /// sends the rest of its group back with it).
+    async fn finished<H, F>(
+        &self,
+        finished: Result<Finished, tokio::task::JoinError>,
+        hand: &mut InHand,
+        handle: &Arc<H>,
+    ) where
+        H: Fn(Delivery) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        hand.count = hand.count.saturating_sub(1);
+        let (group, handled) = match finished {
+            Ok((group, _, handled)) => (group, handled),
+            Err(e) => {
+                // Tasks are never cancelled, and a handler's panic is caught in its task.
+                tracing::error!(queue = self.name.as_str(), error = %e, "a delivery's task failed");
+                return;
+            }
+        };
+        let Some(group) = group.filter(|_| self.in_group_order) else {
+            return;
+        };
+        let Some(mut behind) = hand.waiting.remove(&group) else {
+            return;
+        };
+        match handled {
+            Handled::Done => {
+                if let Some(next) = behind.pop_front() {
+                    // The group stays in hand: the next is handled, the rest wait.
+                    hand.waiting.insert(group, behind);
+                    self.start(next, hand, handle);
+                }
+            }
+            Handled::Retry { after, .. } => {
+                for delivery in behind {
+                    hand.count = hand.count.saturating_sub(1);
+                    let reason = "an earlier message of its group failed";
+                    if let Err(e) = self
+                        .queue
+                        .release(self.name, &delivery.receipt, after, reason)
+                        .await
+                    {
+                        tracing::warn!(queue = self.name.as_str(), error = %e, "a delivery waits for its visibility to end");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true a batch at a time, each batch's deliveries side
+    /// by side, finishing the batch in hand first. The sender runs so: the Telegram pace
+    /// takes each chat's turn when a reply begins, and counts on a batch's replies
+    /// taking their turns together.
+    pub async fn run_in_batches<H, F>(self, mut shutdown: watch::Receiver<bool>, handle: H)
     where
         H: Fn(Delivery) -> F + Send + Sync,
         F: Future<Output = Handled> + Send,
@@ -52,66 +238,6 @@ impl Worker {
             }
         }
         tracing::info!(queue = self.name.as_str(), "worker stopped");
-    }
-
-    /// Runs until `shutdown` turns true, each delivery on a task of its own from the
-    /// moment it comes, at most `batch` at once: one that takes long (an endpoint slow to
-    /// answer) holds nothing back but its own place. Finishes those in hand first.
-    pub async fn run_each<H, F>(self, mut shutdown: watch::Receiver<bool>, handle: H)
-    where
-        H: Fn(Delivery) -> F + Send + Sync + 'static,
-        F: Future<Output = Handled> + Send + 'static,
-    {
-        let handle = Arc::new(handle);
-        let mut tasks = tokio::task::JoinSet::new();
-        while !*shutdown.borrow() {
-            while tasks.try_join_next().is_some() {}
-            let free = self.batch.saturating_sub(tasks.len());
-            if free == 0 {
-                tokio::select! {
-                    _ = tasks.join_next() => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
-            }
-            let deliveries = match self.queue.receive(self.name, free, self.visibility).await {
-                Ok(deliveries) => deliveries,
-                Err(e) => {
-                    tracing::error!(queue = self.name.as_str(), error = %e, "queue poll failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if deliveries.is_empty() {
-                self.idle(&mut shutdown).await;
-                continue;
-            }
-            for delivery in deliveries {
-                let (handle, queue, name) = (handle.clone(), self.queue.clone(), self.name);
-                tasks.spawn(async move {
-                    let receipt = delivery.receipt.clone();
-                    let settled = match handle(delivery).await {
-                        Handled::Done => queue.ack(name, std::slice::from_ref(&receipt)).await,
-                        Handled::Retry { after, reason } => {
-                            queue.release(name, &receipt, after, &reason).await
-                        }
-                    };
-                    if let Err(e) = settled {
-                        // It comes back when its visibility ends.
-                        tracing::error!(queue = name.as_str(), error = %e, "settling a delivery failed");
-                    }
-                });
-            }
-        }
-        while tasks.join_next().await.is_some() {}
-        tracing::info!(queue = self.name.as_str(), "worker stopped");
-    }
-
-    async fn idle(&self, shutdown: &mut watch::Receiver<bool>) {
-        tokio::select! {
-            _ = tokio::time::sleep(self.idle_wait) => {}
-            _ = shutdown.changed() => {}
-        }
     }
 
     /// Handles one batch concurrently; returns how many deliveries it saw.
@@ -144,6 +270,33 @@ impl Worker {
         }
         Ok(count)
     }
+
+    async fn idle(&self, shutdown: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.idle_wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// `items` in groups, in the order of each group's first item, each group in order with
+/// every item's position in `items`. An item without a group is a group of its own.
+pub fn in_groups<T>(items: Vec<T>, group: impl Fn(&T) -> Option<&str>) -> Vec<Vec<(usize, T)>> {
+    let mut groups: Vec<Vec<(usize, T)>> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    for (position, item) in items.into_iter().enumerate() {
+        match group(&item).map(str::to_owned) {
+            Some(key) => {
+                let index = *index_of.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[index].push((position, item));
+            }
+            None => groups.push(vec![(position, item)]),
+        }
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -156,5 +309,24 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(4));
         assert_eq!(backoff(3), Duration::from_secs(16));
         assert_eq!(backoff(9), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn groups_keep_their_order_and_the_order_of_their_first_items() {
+        let items = vec![("a", 1), ("b", 2), ("", 3), ("a", 4), ("", 5), ("b", 6)];
+        let groups = in_groups(items, |(g, _)| (!g.is_empty()).then_some(*g));
+        let numbers: Vec<Vec<(usize, i32)>> = groups
+            .into_iter()
+            .map(|g| g.into_iter().map(|(p, (_, n))| (p, n)).collect())
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![
+                vec![(0, 1), (3, 4)],
+                vec![(1, 2), (5, 6)],
+                vec![(2, 3)],
+                vec![(4, 5)],
+            ]
+        );
     }
 }
