@@ -230,3 +230,112 @@ async fn messages_in_flight_when_a_process_died_are_handed_out_again_at_once() {
         "the message is still there"
     );
 }
+
+/// Conversations whose messages hold `word`, by the text search.
+async fn found(store: &Embedded, word: &str) -> usize {
+    let filter = ConversationFilter {
+        query: Some(word.into()),
+        ..Default::default()
+    };
+    store
+        .list_conversations(&filter, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[tokio::test]
+async fn a_store_whose_search_rows_had_keys_of_their_own_is_found_and_erased_alike_after_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let policy = RoutePolicy::default();
+    {
+        let store = Embedded::open(&path).unwrap();
+        for (source, address, text) in [
+            ("a", "a@example.com", "the gateway declined my card"),
+            ("b", "b@example.com", "where is parcel 4411"),
+        ] {
+            store
+                .route(
+                    &inbound(source, vec![(email(address), false)], text),
+                    &policy,
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // The layout before migration 23: the search rows keyed apart from their messages
+    // (as erasures left them), each message holding its row's key.
+    std::thread::sleep(Duration::from_millis(200));
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER message_searchable;
+             DROP TRIGGER message_unsearchable;
+             DROP TRIGGER message_moves_in_search;
+             DROP TABLE search_pending;
+             DROP INDEX identities_by_rank;
+             ALTER TABLE messages ADD COLUMN search_rowid INTEGER;
+             DELETE FROM conversation_search;
+             INSERT INTO conversation_search (rowid, conversation_id, body)
+                 SELECT rowid + 1000, conversation_id, text FROM messages;
+             UPDATE messages SET search_rowid = rowid + 1000;
+             PRAGMA user_version = 22;",
+        )
+        .unwrap();
+    }
+    let store = Embedded::open(&path).unwrap();
+    assert_eq!(found(&store, "gateway").await, 1);
+    assert_eq!(found(&store, "parcel").await, 1);
+    // A message stored after the upgrade is found beside them.
+    store
+        .route(
+            &inbound("c", vec![(email("c@example.com"), false)], "gateway again"),
+            &policy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found(&store, "gateway").await, 2);
+    // Erasing a conversation takes its words out of the index.
+    let parcel = store
+        .list_conversations(
+            &ConversationFilter {
+                query: Some("parcel".into()),
+                ..Default::default()
+            },
+            &PageRequest::first(1),
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let path_for_check = path.clone();
+    store
+        .db
+        .write(move |conn| {
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ?1",
+                [parcel.to_string()],
+            )
+            .map_err(super::db::sql)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(found(&store, "parcel").await, 0);
+    let conn = rusqlite::Connection::open(&path_for_check).unwrap();
+    let (indexed, pending): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM conversation_search), (SELECT count(*) FROM search_pending)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (indexed, pending),
+        (2, 0),
+        "each message once in the index, none left waiting"
+    );
+}

@@ -311,6 +311,124 @@ mod tests {
         assert_eq!(backoff(9), Duration::from_secs(300));
     }
 
+    /// A worker over a real queue file: `handle` sees each delivery's body.
+    async fn run_over_queue<H, F>(
+        messages: &[(&str, &str)],
+        in_group_order: bool,
+        handle: H,
+    ) -> Arc<crate::embedded::Embedded>
+    where
+        H: Fn(String, u32) -> F + Send + Sync + 'static,
+        F: Future<Output = Handled> + Send + 'static,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::embedded::Embedded::open(&dir.path().join("w.db")).unwrap());
+        let queue: Arc<dyn Queue> = store.clone();
+        queue
+            .send(
+                QueueName::Inbound,
+                messages
+                    .iter()
+                    .map(|(group, body)| crate::ports::Enqueue {
+                        group: (*group).into(),
+                        dedup: (*body).into(),
+                        body: body.as_bytes().to_vec(),
+                    })
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        let worker = Worker {
+            queue,
+            name: QueueName::Inbound,
+            batch: 4,
+            in_flight: 8,
+            in_group_order,
+            visibility: Duration::from_secs(60),
+            idle_wait: Duration::from_millis(10),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(worker.run(stopped, move |d: Delivery| {
+            handle(String::from_utf8(d.body).unwrap(), d.receive_count)
+        }));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        std::mem::forget(dir);
+        store
+    }
+
+    #[tokio::test]
+    async fn a_group_is_handled_in_order_while_other_groups_go_on_beside_it() {
+        let messages: Vec<(String, String)> = (0..30)
+            .map(|n| (format!("g{}", n % 3), format!("g{}-{n:02}", n % 3)))
+            .collect();
+        let pairs: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|(g, b)| (g.as_str(), b.as_str()))
+            .collect();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let running = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        let (seen_in, running_in) = (seen.clone(), running.clone());
+        run_over_queue(&pairs, true, move |body, _| {
+            let (seen, running) = (seen_in.clone(), running_in.clone());
+            async move {
+                let group = body[..2].to_owned();
+                if !running.lock().unwrap().insert(group.clone()) {
+                    seen.lock().unwrap().push(format!("{group} twice at once"));
+                }
+                // The earlier ones take longer: without the order, later ones overtake.
+                let n: u64 = body[3..].parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(30 - n)).await;
+                running.lock().unwrap().remove(&group);
+                seen.lock().unwrap().push(body);
+                Handled::Done
+            }
+        })
+        .await;
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 30, "each handled once: {seen:?}");
+        for group in ["g0", "g1", "g2"] {
+            let order: Vec<&String> = seen.iter().filter(|b| b.starts_with(group)).collect();
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(order, sorted, "{group} out of order");
+        }
+        // The groups went side by side: the last of one group came after the first of
+        // each other group.
+        let first_of = |g: &str| seen.iter().position(|b| b.starts_with(g)).unwrap();
+        assert!(first_of("g2") < 3, "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn once_one_fails_the_rest_of_its_group_waits_and_comes_back_in_order() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen_in = seen.clone();
+        run_over_queue(
+            &[("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1")],
+            true,
+            move |body, receives| {
+                let seen = seen_in.clone();
+                async move {
+                    seen.lock().unwrap().push(format!("{body}#{receives}"));
+                    if body == "a1" && receives == 1 {
+                        Handled::Retry {
+                            after: Duration::from_millis(300),
+                            reason: "not yet".into(),
+                        }
+                    } else {
+                        Handled::Done
+                    }
+                }
+            },
+        )
+        .await;
+        let seen = seen.lock().unwrap().clone();
+        let a: Vec<&String> = seen.iter().filter(|s| s.starts_with('a')).collect();
+        assert_eq!(a, ["a1#1", "a1#2", "a2#2", "a3#2"], "{seen:?}");
+        assert!(seen.contains(&"b1#1".to_owned()), "{seen:?}");
+    }
+
     #[test]
     fn groups_keep_their_order_and_the_order_of_their_first_items() {
         let items = vec![("a", 1), ("b", 2), ("", 3), ("a", 4), ("", 5), ("b", 6)];
