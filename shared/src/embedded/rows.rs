@@ -258,15 +258,22 @@ pub fn add_outbound(conn: &Connection, message: &Message) -> PortResult<()> {
 }
 
 pub fn insert_message(conn: &Connection, m: &Message) -> PortResult<()> {
-    // A trigger queues its text for the search index (`search_pending`).
+    let conversation_id = m.conversation_id.to_string();
+    // Its text waits for the search index (filled once per transaction) under the key
+    // the message keeps, so an erasure finds its row.
+    conn.prepare_cached("INSERT INTO search_pending (conversation_id, body) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute([&conversation_id, &m.text]))
+        .map_err(sql)?;
+    let search_rowid = conn.last_insert_rowid();
     conn.prepare_cached(&format!(
-        "INSERT INTO messages (seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+        "INSERT INTO messages (search_rowid, seq, {MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))
     .and_then(|mut s| {
         s.execute(params![
+            search_rowid,
             seq_of(m.id.ulid()),
             m.id.to_string(),
-            m.conversation_id.to_string(),
+            conversation_id,
             m.contact_id.to_string(),
             m.direction.as_str(),
             m.channel.as_str(),

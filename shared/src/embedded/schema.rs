@@ -396,33 +396,27 @@ pub const STORE: &[&str] = &[
     END;",
     // 23: routing under a flood. The holders of an identity in the order routing reads
     // them, so it reads a few however many contacts typed the same address. The search
-    // index keyed by each message's own rowid, and filled from `search_pending` once per
-    // write transaction (see `SEARCH_FLUSH`): an FTS5 table written inside a savepoint
-    // flushes its pending terms at every later savepoint, one per write. Triggers keep
-    // both in step with `messages`; the index is rebuilt once to the new keys.
+    // index filled from `search_pending` once per write transaction (see
+    // `SEARCH_FLUSH`): an FTS5 table written inside a savepoint flushes its pending
+    // terms at every later savepoint, one per write. A message keeps its row's key in
+    // `search_rowid` as before (a rowid of `messages` may change in a VACUUM); keys are
+    // given by `search_pending`, never twice, from past the index's last. Triggers keep
+    // both in step with `messages`.
     "CREATE INDEX identities_by_rank ON contact_identities(identity_key, proven DESC, typed, added_at DESC);
-    DROP TABLE conversation_search;
-    CREATE VIRTUAL TABLE conversation_search USING fts5(conversation_id UNINDEXED, body, tokenize = 'unicode61');
-    INSERT INTO conversation_search (conversation_search, rank) VALUES ('secure-delete', 1);
-    INSERT INTO conversation_search (rowid, conversation_id, body)
-        SELECT rowid, conversation_id, text FROM messages;
-    ALTER TABLE messages DROP COLUMN search_rowid;
     CREATE TABLE search_pending (
-        rowid INTEGER PRIMARY KEY,
+        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
         conversation_id TEXT NOT NULL,
         body TEXT NOT NULL
     );
-    CREATE TRIGGER message_searchable AFTER INSERT ON messages BEGIN
-        INSERT INTO search_pending (rowid, conversation_id, body)
-        VALUES (NEW.rowid, NEW.conversation_id, NEW.text);
-    END;
+    INSERT INTO sqlite_sequence (name, seq)
+        VALUES ('search_pending', COALESCE((SELECT rowid FROM conversation_search ORDER BY rowid DESC LIMIT 1), 0));
     CREATE TRIGGER message_unsearchable AFTER DELETE ON messages BEGIN
-        DELETE FROM search_pending WHERE rowid = OLD.rowid;
-        DELETE FROM conversation_search WHERE rowid = OLD.rowid;
+        DELETE FROM search_pending WHERE rowid = OLD.search_rowid;
+        DELETE FROM conversation_search WHERE rowid = OLD.search_rowid;
     END;
     CREATE TRIGGER message_moves_in_search AFTER UPDATE OF conversation_id ON messages BEGIN
-        UPDATE search_pending SET conversation_id = NEW.conversation_id WHERE rowid = OLD.rowid;
-        UPDATE conversation_search SET conversation_id = NEW.conversation_id WHERE rowid = OLD.rowid;
+        UPDATE search_pending SET conversation_id = NEW.conversation_id WHERE rowid = OLD.search_rowid;
+        UPDATE conversation_search SET conversation_id = NEW.conversation_id WHERE rowid = OLD.search_rowid;
     END;",
 ];
 
