@@ -338,3 +338,56 @@ async fn a_store_from_before_the_pending_search_rows_is_found_and_erased_alike_a
         "each message once in the index, none left waiting"
     );
 }
+
+#[tokio::test]
+async fn a_folded_conversations_words_are_found_in_the_one_it_joined() {
+    let (_dir, store) = store();
+    let policy = RoutePolicy::default();
+    let mut ids = Vec::new();
+    for (source, address, text) in [
+        ("a", "a@example.com", "the parcel went missing"),
+        ("b", "b@example.com", "one more question"),
+    ] {
+        let routed = store
+            .route(
+                &inbound(source, vec![(email(address), false)], text),
+                &policy,
+            )
+            .await
+            .unwrap();
+        let crate::ports::RouteOutcome::Stored {
+            conversation_id, ..
+        } = routed
+        else {
+            panic!("not stored: {routed:?}");
+        };
+        ids.push(conversation_id);
+    }
+    let from = store.conversation(ids[0]).await.unwrap().unwrap();
+    let into = store.conversation(ids[1]).await.unwrap().unwrap();
+    let now = Utc::now();
+    let event = crate::model::Event::new(
+        into.id,
+        crate::model::EventKind::ConversationFolded { from: from.id },
+        None,
+        now,
+    );
+    store
+        .fold_conversation(&from, &into.absorbing(&from, now), into.version, &event)
+        .await
+        .unwrap();
+    let filter = ConversationFilter {
+        query: Some("parcel".into()),
+        ..Default::default()
+    };
+    let found = store
+        .list_conversations(&filter, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        found.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![into.id],
+        "the words moved with their message"
+    );
+}
