@@ -55,9 +55,15 @@ struct InHand {
     groups: HashMap<tokio::task::Id, Option<String>>,
     /// Each group being handled, with its next deliveries in order.
     waiting: HashMap<String, VecDeque<Delivery>>,
-    count: usize,
     /// Whether the worker is stopping: what waits is sent back, not begun.
     stopping: bool,
+}
+
+impl InHand {
+    /// Deliveries in hand: those being handled and those waiting behind their group.
+    fn count(&self) -> usize {
+        self.tasks.len() + self.waiting.values().map(VecDeque::len).sum::<usize>()
+    }
 }
 
 impl Worker {
@@ -87,11 +93,11 @@ impl Worker {
             let free = self
                 .in_flight
                 .saturating_sub(hand.tasks.len())
-                .min((4 * self.in_flight).saturating_sub(hand.count));
+                .min((4 * self.in_flight).saturating_sub(hand.count()));
             // Received in lots of half the room at least, so a busy queue is not read a
             // delivery at a time.
             let lot = (self.in_flight / 2).clamp(1, self.batch);
-            let look = hand.count == 0 || (!drained && free >= lot);
+            let look = hand.count() == 0 || (!drained && free >= lot);
             if !look {
                 tokio::select! {
                     finished = hand.tasks.join_next_with_id() => match finished {
@@ -111,7 +117,7 @@ impl Worker {
             match self.queue.receive(self.name, asked, self.visibility).await {
                 Ok(deliveries) => {
                     drained = deliveries.len() < asked;
-                    if deliveries.is_empty() && hand.count == 0 {
+                    if deliveries.is_empty() && hand.count() == 0 {
                         self.idle(&mut shutdown).await;
                     }
                     for delivery in deliveries {
@@ -137,7 +143,6 @@ impl Worker {
         H: Fn(Delivery) -> F + Send + Sync + 'static,
         F: Future<Output = Handled> + Send + 'static,
     {
-        hand.count += 1;
         if let Some(group) = delivery.group.as_ref().filter(|_| self.in_group_order) {
             if let Some(behind) = hand.waiting.get_mut(group) {
                 behind.push_back(delivery);
@@ -189,7 +194,6 @@ impl Worker {
         H: Fn(Delivery) -> F + Send + Sync + 'static,
         F: Future<Output = Handled> + Send + 'static,
     {
-        hand.count = hand.count.saturating_sub(1);
         let (group, handled) = match finished {
             Ok((id, handled)) => (hand.groups.remove(&id).flatten(), handled),
             Err(e) => {
@@ -227,7 +231,6 @@ impl Worker {
             }
             Handled::Retry { after, .. } => {
                 for delivery in behind {
-                    hand.count = hand.count.saturating_sub(1);
                     let reason = "an earlier message of its group failed";
                     if let Err(e) = self
                         .queue
