@@ -11,8 +11,8 @@ use crate::ports::{
     AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
     ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
     IncidentStore, MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue,
-    ReportStore, RoutingStore, RuleStore, SendOnce, SettingStore, SlaStore, SurveyStore, TeamStore,
-    WebhookStore,
+    ReportStore, RoutingStore, RuleStore, SendOnce, SessionStore, SettingStore, SlaStore,
+    SurveyStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
 use crate::services::feed::ChangesFeed;
@@ -57,6 +57,7 @@ pub trait Store:
     + ReportStore
     + SurveyStore
     + IncidentStore
+    + SessionStore
     + 'static
 {
 }
@@ -81,6 +82,7 @@ impl<T> Store for T where
         + ReportStore
         + SurveyStore
         + IncidentStore
+        + SessionStore
         + 'static
 {
 }
@@ -125,6 +127,8 @@ pub struct Backend {
     pub surveys: Arc<dyn SurveyStore>,
     /// Incidents, their links and updates.
     pub incidents: Arc<dyn IncidentStore>,
+    /// Agents' passwords and browser sessions.
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 impl Backend {
@@ -151,6 +155,7 @@ impl Backend {
             reports: store.clone(),
             surveys: store.clone(),
             incidents: store.clone(),
+            sessions: store.clone(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -269,6 +274,7 @@ impl Backend {
             conversations: self.conversations.clone(),
             agents: self.agents.clone(),
             teams: self.teams.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 
@@ -439,6 +445,7 @@ impl Backend {
             },
             surveys: self.surveys(),
             incidents: self.incidents(),
+            sign_in_limit: Arc::default(),
             config: Arc::new(http),
         }
     }

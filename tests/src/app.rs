@@ -193,6 +193,34 @@ impl App {
         key.to_string()
     }
 
+    /// Runs `switchboard agent set-password` on this app's database, the password on
+    /// its standard input.
+    pub fn set_password(&self, agent: &str, password: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(["agent", "set-password", "--db"])
+            .arg(self.db_path())
+            .arg(agent)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("`switchboard agent set-password` runs");
+        child
+            .stdin
+            .take()
+            .expect("a stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("the password is written");
+        let output = child.wait_with_output().expect("it ends");
+        assert!(
+            output.status.success(),
+            "`switchboard agent set-password` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// A `switchboard` command with this app's environment (and no inherited
     /// `SWITCHBOARD_*` variables from the developer's shell).
     pub fn command(&self) -> Command {

@@ -16,7 +16,8 @@ async fn main() -> Result<(), Error> {
             contacts: store.clone(),
             conversations: store.clone(),
             agents: store.clone(),
-            teams: store,
+            teams: store.clone(),
+            sessions: store,
         })
     })
     .await?;

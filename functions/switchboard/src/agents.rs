@@ -22,6 +22,9 @@ pub enum AgentCommand {
     /// Lock an agent out: their key stops working and nothing new is assigned to them.
     /// `reset-key` lets them in again.
     Disable(WhichAgent),
+    /// Set the password an agent signs in to the web inbox with, read from the first
+    /// line of standard input (12 to 256 characters); their sessions end.
+    SetPassword(WhichAgent),
 }
 
 #[derive(Args)]
@@ -77,6 +80,7 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
         AgentCommand::List(db) => list(&db).await,
         AgentCommand::ResetKey(which) => reset_key(which).await,
         AgentCommand::Disable(which) => disable(which).await,
+        AgentCommand::SetPassword(which) => set_password(which).await,
     }
 }
 
@@ -96,7 +100,8 @@ fn directory(path: &Path, create: bool) -> anyhow::Result<Directory> {
         contacts: store.clone(),
         conversations: store.clone(),
         agents: store.clone(),
-        teams: store,
+        teams: store.clone(),
+        sessions: store,
     })
 }
 
@@ -197,6 +202,23 @@ async fn disable(which: WhichAgent) -> anyhow::Result<()> {
         agent.email,
         agent.id,
         agent.availability.as_str()
+    );
+    Ok(())
+}
+
+async fn set_password(which: WhichAgent) -> anyhow::Result<()> {
+    let (directory, agent) = named_agent(&which).await?;
+    eprintln!("password for {} <{}> (one line):", agent.name, agent.email);
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    directory
+        .set_password(agent.id, password)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "password set for {} <{}> ({}): they sign in at /app",
+        agent.name, agent.email, agent.id
     );
     Ok(())
 }

@@ -18,6 +18,7 @@ mod reports;
 mod routing;
 mod rows;
 mod schema;
+mod sessions;
 mod sla;
 mod surveys;
 mod webhooks;

@@ -18,7 +18,7 @@ pub fn time(ms: i64) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("timestamp", &ms.to_string()))
 }
 
-fn opt_time(ms: Option<i64>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub fn opt_time(ms: Option<i64>) -> rusqlite::Result<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
 }
 

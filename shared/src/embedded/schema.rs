@@ -418,6 +418,25 @@ pub const STORE: &[&str] = &[
         UPDATE search_pending SET conversation_id = NEW.conversation_id WHERE rowid = OLD.search_rowid;
         UPDATE conversation_search SET conversation_id = NEW.conversation_id WHERE rowid = OLD.search_rowid;
     END;",
+    // 24: agents signing in from a browser: each agent's password hash and wrong tries,
+    // and the sessions they hold (a cookie's secret is kept only as its hash).
+    "CREATE TABLE agent_credentials (
+        agent_id TEXT PRIMARY KEY,
+        password_hash TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        user_agent TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_agent ON sessions(agent_id);
+    CREATE INDEX sessions_by_expiry ON sessions(expires_at);",
 ];
 
 /// Moves the messages stored in a write transaction into the search index, once, just

@@ -7,12 +7,11 @@
 //! The counts live in this process: on Lambda each instance keeps its own.
 
 use crate::config::PublicLimits;
-use crate::http::WebState;
 use crate::http::client_ip::client_ip;
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
+use crate::http::{ApiState, WebState};
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::hash::Hash;
@@ -23,6 +22,30 @@ use std::time::Duration;
 /// Keys kept before the idle ones are swept out: a flood of new keys cannot grow the
 /// map without bound.
 const SWEEP_ABOVE: usize = 100_000;
+
+/// Sign-ins one client address may try per minute.
+const SIGN_INS_PER_MINUTE: u32 = 30;
+
+/// The sign-in limit per client address: a guesser spread over many accounts is slowed
+/// here, one aimed at a single account by its lockout.
+pub struct SignInLimit {
+    per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl Default for SignInLimit {
+    fn default() -> Self {
+        Self {
+            per_address: keyed(SIGN_INS_PER_MINUTE),
+        }
+    }
+}
+
+impl SignInLimit {
+    /// `Err(wait)` when the address has used its share.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.per_address.as_ref(), &ip)
+    }
+}
 
 pub struct RateLimits {
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
@@ -72,14 +95,6 @@ fn check<K: Hash + Eq + Clone>(
     })
 }
 
-fn too_many(wait: Duration, detail: &str) -> ApiError {
-    ApiError {
-        // Whole seconds, rounded up: a client that waits as told gets in.
-        retry_after_secs: Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)),
-        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
-    }
-}
-
 /// The request's client address is within its share of public posts. A request whose
 /// address is unknown (no peer) is not counted.
 #[derive(Debug)]
@@ -96,10 +111,32 @@ impl FromRequestParts<WebState> for WithinAddressLimit {
         let limits = &state.limits;
         if let Some(ip) = client_ip(&parts.headers, peer, limits.trusted_proxy_hops) {
             limits.check_address(ip).map_err(|wait| {
-                too_many(
+                ApiError::too_many(
                     wait,
                     "too many submissions from your address; try again in a minute",
                 )
+            })?;
+        }
+        Ok(Self)
+    }
+}
+
+/// The request's client address is within its share of sign-ins.
+#[derive(Debug)]
+pub struct WithinSignInLimit;
+
+impl FromRequestParts<ApiState> for WithinSignInLimit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let hops = state.config.limits.trusted_proxy_hops;
+        if let Some(ip) = client_ip(&parts.headers, peer, hops) {
+            state.sign_in_limit.check(ip).map_err(|wait| {
+                ApiError::too_many(wait, "too many sign-ins from your address; wait a minute")
             })?;
         }
         Ok(Self)
@@ -123,7 +160,7 @@ impl FromRequestParts<WebState> for WithinLinkLimit {
                 .limits
                 .check_link(&link_hash(&token))
                 .map_err(|wait| {
-                    too_many(
+                    ApiError::too_many(
                         wait,
                         "too many answers on this conversation; try again in a minute",
                     )
@@ -173,13 +210,13 @@ mod tests {
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
-        let e = too_many(Duration::ZERO, "x");
+        let e = ApiError::too_many(Duration::ZERO, "x");
         assert_eq!(e.retry_after_secs, Some(1));
-        let e = too_many(Duration::from_millis(1), "x");
+        let e = ApiError::too_many(Duration::from_millis(1), "x");
         assert_eq!(e.retry_after_secs, Some(1));
-        let e = too_many(Duration::from_secs(6), "x");
+        let e = ApiError::too_many(Duration::from_secs(6), "x");
         assert_eq!(e.retry_after_secs, Some(6));
-        let e = too_many(Duration::from_millis(6001), "x");
+        let e = ApiError::too_many(Duration::from_millis(6001), "x");
         assert_eq!(e.retry_after_secs, Some(7));
     }
 }

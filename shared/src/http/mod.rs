@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod client_ip;
 pub mod confirm;
+pub mod inbox;
 pub mod limits;
 pub mod links;
 pub mod pages;
@@ -90,6 +91,8 @@ pub struct ApiState {
     pub reports: crate::services::reports::Reports,
     pub surveys: crate::services::surveys::Surveys,
     pub incidents: crate::services::incidents::Incidents,
+    /// Sign-ins per client address.
+    pub sign_in_limit: Arc<limits::SignInLimit>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -128,7 +131,9 @@ const API_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The agent API.
 pub fn api_router() -> Router<ApiState> {
-    api::router().layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+    api::router()
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .merge(inbox::router())
 }
 
 /// The web-form webhook and the customer pages.

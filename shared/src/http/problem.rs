@@ -46,8 +46,17 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "a valid `Authorization: Bearer <api key>` header is required",
+            "sign in (a session cookie), or send `Authorization: Bearer <api key>`",
         )
+    }
+
+    /// 429 with `Retry-After` in whole seconds, rounded up: a client that waits as told
+    /// gets in.
+    pub fn too_many(wait: std::time::Duration, detail: &str) -> Self {
+        Self {
+            retry_after_secs: Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+        }
     }
 
     pub fn not_found(what: &str) -> Self {

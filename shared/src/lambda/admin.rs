@@ -29,6 +29,9 @@ pub enum AdminCommand {
     /// `{"command": "disable", "agent": <id or email>}`: their key stops working and they
     /// are away.
     Disable { agent: String },
+    /// `{"command": "set-password", "agent": <id or email>, "password": …}`: the
+    /// password they sign in to the web inbox with; their sessions end.
+    SetPassword { agent: String, password: String },
 }
 
 fn agent_role() -> Role {
@@ -73,6 +76,11 @@ pub async fn handle(directory: &Directory, command: AdminCommand) -> Result<Admi
                 agent: directory.disable_agent(agent.id).await?,
             }
         }
+        AdminCommand::SetPassword { agent, password } => {
+            let agent = directory.find_agent(&agent).await?;
+            directory.set_password(agent.id, &password).await?;
+            AdminAnswer::Agent { agent }
+        }
     };
     Ok(answer)
 }
@@ -87,7 +95,7 @@ pub async fn run(directory: Directory) -> Result<(), Error> {
             let command: AdminCommand = serde_json::from_value(event.payload).map_err(|e| {
                 format!(
                     "not a command ({e}): send {{\"command\": \"create\" | \"list\" | \
-                     \"reset-key\" | \"disable\", …}}"
+                     \"reset-key\" | \"disable\" | \"set-password\", …}}"
                 )
             })?;
             tracing::info!(command = ?CommandName(&command), "admin command");
@@ -110,6 +118,7 @@ impl std::fmt::Debug for CommandName<'_> {
             AdminCommand::List => "list",
             AdminCommand::ResetKey { .. } => "reset-key",
             AdminCommand::Disable { .. } => "disable",
+            AdminCommand::SetPassword { .. } => "set-password",
         })
     }
 }

@@ -13,6 +13,7 @@ mod queue;
 mod reports;
 mod rules;
 mod sender;
+mod sessions;
 mod settings;
 mod sla;
 mod store;
@@ -31,6 +32,7 @@ pub use queue::{DeadLetter, Delivery, Enqueue, Queue, QueueName};
 pub use reports::{MAX_COUNTS, ReportStore};
 pub use rules::{CannedStore, RuleStore};
 pub use sender::{ChannelSender, Choice, OutboundDelivery, OutboundFile, SendError, Sent};
+pub use sessions::{Credentials, Session, SessionStore};
 pub use settings::SettingStore;
 pub use sla::{DuePosition, SlaStore};
 pub use store::{

@@ -21,6 +21,8 @@ pub struct Directory {
     pub conversations: Arc<dyn ConversationStore>,
     pub agents: Arc<dyn AgentStore>,
     pub teams: Arc<dyn TeamStore>,
+    /// Passwords and browser sessions.
+    pub sessions: Arc<dyn crate::ports::SessionStore>,
 }
 
 /// A new random secret with a readable prefix (`sb_…`), and the SHA-256 (hex) under
@@ -80,9 +82,15 @@ impl Directory {
         if key.is_empty() || key.len() > 200 {
             return Ok(None);
         }
-        let Some(mut agent) = self.agents.agent_by_key_hash(&hash_secret(key)).await? else {
+        let Some(agent) = self.agents.agent_by_key_hash(&hash_secret(key)).await? else {
             return Ok(None);
         };
+        Ok(Some(self.seen(agent).await))
+    }
+
+    /// The agent, noted as seen now (when that is news): an agent set away for being
+    /// idle is available again.
+    pub(crate) async fn seen(&self, mut agent: Agent) -> Agent {
         let now = Utc::now();
         if agent.seen_is_news(now) {
             // Being seen is bookkeeping: a failure to note it fails no request.
@@ -100,7 +108,7 @@ impl Directory {
                 }
             }
         }
-        Ok(Some(agent))
+        agent
     }
 
     pub async fn search_contacts(
@@ -299,10 +307,13 @@ impl Directory {
         Ok(key)
     }
 
-    /// Locks the agent out: their key is replaced by one nobody is given, and they are
-    /// away, so nothing new is assigned to them. A later key reset lets them in again.
+    /// Locks the agent out: their key is replaced by one nobody is given, their password
+    /// is removed and their sessions end, and they are away, so nothing new is assigned
+    /// to them. A later key reset (or password) lets them in again.
     pub async fn disable_agent(&self, id: AgentId) -> ServiceResult<Agent> {
         self.reset_agent_key(id).await?;
+        self.sessions.set_password(id, None).await?;
+        self.sessions.end_sessions_of(id).await?;
         let away = AgentPatch {
             availability: Some(Availability::Away),
             ..Default::default()

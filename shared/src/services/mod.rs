@@ -25,6 +25,7 @@ pub mod rule_runs;
 pub mod rules;
 pub mod send;
 pub mod service_levels;
+pub mod sign_in;
 pub mod sla;
 pub mod subscriber;
 pub mod surveys;

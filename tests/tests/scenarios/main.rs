@@ -50,5 +50,6 @@ mod trust;
 mod unicode;
 mod voice;
 mod web_replies;
+mod web_sign_in;
 mod webhooks;
 mod write_units;

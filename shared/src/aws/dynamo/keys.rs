@@ -21,6 +21,10 @@ pub const ERASURES: &str = "ERASURES";
 /// Every incident, one item each (`sk=<id>`).
 pub const INCIDENTS: &str = "INCIDENTS";
 pub const AGENTS: &str = "AGENTS";
+/// The partition of gsi1 that lists browser sessions, newest first.
+pub const SESSIONS: &str = "SESSIONS";
+/// The agent's password and wrong tries, beside their item.
+pub const PASSWORD: &str = "#PASSWORD";
 pub const TEAMS: &str = "TEAMS";
 /// The partition of every webhook subscription.
 pub const WEBHOOKS: &str = "WEBHOOKS";
@@ -138,6 +142,10 @@ pub fn erased_source(digest: &str) -> String {
 
 pub fn agent(id: AgentId) -> String {
     format!("AG#{id}")
+}
+
+pub fn session(id: &str) -> String {
+    format!("SESSION#{id}")
 }
 
 pub fn api_key(hash: &str) -> String {

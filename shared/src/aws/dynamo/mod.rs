@@ -24,6 +24,8 @@
 //! | … the links bound to a conversation              | `pk=CV#<id>`, `sk=LINK#<token hash>`                       |
 //! | agent by id; all agents by id                    | `pk=AG#<id>`; gsi1 `AGENTS` / `<id>`                       |
 //! | agent by API key; agent email taken?             | `pk=KEY#<key hash>`; `pk=AGEMAIL#<email>`                  |
+//! | an agent's password and wrong tries              | `pk=AG#<id>`, `sk=#PASSWORD`                               |
+//! | a browser session; all sessions, newest first    | `pk=SESSION#<id>` (TTL `expires_at`); gsi1 `SESSIONS` / `<created ms>#<id>` |
 //! | team by id; teams by name; name taken?           | `pk=TM#<id>`; gsi1 `TEAMS` / `<lower name>#<id>`; `pk=TMNAME#<lower name>` |
 //! | round-robin position per team                    | `pk=RR#<team or ->`                                        |
 //! | a setting (the reply-token key), made once       | `pk=SET#<name>`, `sk=#META`                                |
@@ -82,6 +84,7 @@ mod list;
 mod proofs;
 mod reports;
 mod routing;
+mod sessions;
 mod settings;
 mod sla;
 mod stream;

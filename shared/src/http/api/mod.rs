@@ -13,6 +13,7 @@ mod replies;
 mod reports;
 mod rules;
 mod service_levels;
+mod session;
 mod surveys;
 mod webhooks;
 
@@ -20,7 +21,7 @@ use super::ApiState;
 use crate::services::inbox::MAX_REPLY_FILE_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::{PathItemExt, routes};
@@ -29,7 +30,8 @@ use utoipa_axum::{PathItemExt, routes};
 #[openapi(
     info(title = "Switchboard agent API", description = "One inbox for every customer channel."),
     modifiers(&BearerAuth),
-    tags((name = "admin", description = "Operations that need an admin's key"))
+    tags((name = "admin", description = "Operations that need an admin's key"),
+         (name = "session", description = "Signing in to the web inbox from a browser"))
 )]
 struct ApiDoc;
 
@@ -41,6 +43,14 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // A browser signed in at `POST /v1/session` is let in by its cookie wherever a
+        // key is (with `X-CSRF-Token` on every change).
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::http::auth::SESSION_COOKIE,
+            ))),
         );
     }
 }
@@ -78,6 +88,11 @@ macro_rules! operations {
             [contacts::export],
             [contacts::merge],
             [admin::me, admin::patch_me],
+            [session::change_password],
+            [session::sign_in, session::current, session::sign_out],
+            [session::list_sessions],
+            [session::end_session],
+            [session::set_password],
             [notifications::get, notifications::put],
             [notifications::start_link, notifications::unlink],
             [admin::list_agents, admin::create_agent],
@@ -182,7 +197,32 @@ pub fn router() -> axum::Router<ApiState> {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = operations!(documented);
     problems_doc::document_problems(&mut doc);
+    session_opens_what_a_key_opens(&mut doc);
     doc
+}
+
+/// Every operation a key opens, a signed-in browser's session opens too.
+fn session_opens_what_a_key_opens(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let session = SecurityRequirement::new("session", Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if let Some(security) = &mut operation.security
+                && security.contains(&bearer)
+                && !security.contains(&session)
+            {
+                security.push(session.clone());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,237 @@
+//! Agents signing in from a browser: passwords (argon2id), wrong tries and lockout, and
+//! the sessions a sign-in opens. Programs keep using API keys ([`Directory::authenticate`]).
+
+use super::directory::{Directory, hash_secret};
+use super::error::{ServiceError, ServiceResult};
+use crate::model::{Agent, AgentId};
+use crate::ports::{PortError, Session};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use subtle::ConstantTimeEq;
+
+/// How long a session lasts from its sign-in.
+pub const SESSION_LIFETIME: Duration = Duration::days(7);
+/// Wrong passwords in a row that lock an agent out…
+pub const LOCK_AFTER: u32 = 10;
+/// …for this long.
+pub const LOCK_FOR: Duration = Duration::minutes(15);
+/// A password's length, in characters.
+pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=256;
+
+/// Why a sign-in was refused. The wrong email and the wrong password are one answer, so
+/// a sign-in tells nobody who has an account.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("the email or the password is wrong")]
+    Wrong,
+    #[error("too many wrong passwords: try again after {0}")]
+    Locked(DateTime<Utc>),
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+/// A session just opened: the cookie value is shown only now.
+pub struct SignedIn {
+    pub agent: Agent,
+    pub session: Session,
+    /// `<session id>.<secret>`: what the browser's cookie holds.
+    pub cookie: String,
+}
+
+fn random_text<const N: usize>() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; N]>())
+}
+
+/// The argon2id hash (PHC string) of a password, with a fresh salt; argon2's default
+/// parameters (19 MiB, 2 passes), as OWASP advises.
+pub fn hash_password(password: &str) -> ServiceResult<String> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash no password matches, checked when there is no account, so that an unknown
+/// email costs what a known one does.
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_text::<32>()).unwrap_or_default())
+}
+
+/// Checks a password off the async threads (argon2 takes tens of milliseconds).
+async fn verify(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let hash = hash.as_deref().unwrap_or_else(|| stand_in_hash());
+        password_matches(&password, hash)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub fn checked_password(password: &str) -> ServiceResult<&str> {
+    let length = password.chars().count();
+    if !PASSWORD_LENGTH.contains(&length) {
+        return Err(ServiceError::Invalid(format!(
+            "a password has {} to {} characters",
+            PASSWORD_LENGTH.start(),
+            PASSWORD_LENGTH.end()
+        )));
+    }
+    Ok(password)
+}
+
+impl Directory {
+    /// Signs an agent in by email and password, opening a session.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        user_agent: Option<&str>,
+    ) -> Result<SignedIn, SignInError> {
+        let now = Utc::now();
+        let agent = match self.find_agent(email).await {
+            Ok(agent) if email.contains('@') => Some(agent),
+            Ok(_) | Err(ServiceError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let credentials = match &agent {
+            Some(agent) => Some(
+                self.sessions
+                    .credentials(agent.id)
+                    .await
+                    .map_err(ServiceError::from)?,
+            ),
+            None => None,
+        };
+        if let Some(until) = credentials.as_ref().and_then(|c| c.locked_until)
+            && until > now
+        {
+            return Err(SignInError::Locked(until));
+        }
+        let hash = credentials.and_then(|c| c.password_hash);
+        let matches = verify(password.to_owned(), hash).await;
+        let Some(agent) = agent else {
+            return Err(SignInError::Wrong);
+        };
+        if !matches {
+            let counted = self
+                .sessions
+                .count_failure(agent.id, LOCK_AFTER, now + LOCK_FOR)
+                .await
+                .map_err(ServiceError::from)?;
+            tracing::info!(agent_id = %agent.id, failures = counted.failures, "a wrong password");
+            return match counted.locked_until {
+                Some(until) if until > now => {
+                    tracing::warn!(agent_id = %agent.id, "an agent locked out after wrong passwords");
+                    Err(SignInError::Locked(until))
+                }
+                _ => Err(SignInError::Wrong),
+            };
+        }
+        self.sessions
+            .clear_failures(agent.id)
+            .await
+            .map_err(ServiceError::from)?;
+        let id = random_text::<16>();
+        let secret = random_text::<32>();
+        let session = Session {
+            id: id.clone(),
+            agent_id: agent.id,
+            secret_hash: hash_secret(&secret),
+            csrf_token: random_text::<32>(),
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+            user_agent: user_agent.map(|a| a.chars().take(200).collect()),
+        };
+        self.sessions
+            .create_session(&session)
+            .await
+            .map_err(ServiceError::from)?;
+        tracing::info!(agent_id = %agent.id, session = %id, "an agent signed in");
+        Ok(SignedIn {
+            agent,
+            session,
+            cookie: format!("{id}.{secret}"),
+        })
+    }
+
+    /// The agent and session a cookie value opens, while the session lasts.
+    pub async fn session(&self, cookie: &str) -> ServiceResult<Option<(Agent, Session)>> {
+        let Some((id, secret)) = cookie.split_once('.') else {
+            return Ok(None);
+        };
+        if id.is_empty() || id.len() > 64 || secret.len() > 128 {
+            return Ok(None);
+        }
+        let Some(session) = self.sessions.session(id).await? else {
+            return Ok(None);
+        };
+        let presented = hash_secret(secret);
+        if !bool::from(presented.as_bytes().ct_eq(session.secret_hash.as_bytes())) {
+            return Ok(None);
+        }
+        let Some(agent) = self.agents.agent(session.agent_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((self.seen(agent).await, session)))
+    }
+
+    /// Ends the session (signing out, or an admin ending it); false when there was none.
+    pub async fn end_session(&self, id: &str) -> ServiceResult<bool> {
+        let ended = self.sessions.end_session(id).await?;
+        if ended {
+            tracing::info!(session = %id, "a session ended");
+        }
+        Ok(ended)
+    }
+
+    /// Every session open now, newest first.
+    pub async fn sessions(&self) -> ServiceResult<Vec<Session>> {
+        Ok(self.sessions.sessions().await?)
+    }
+
+    /// Sets the agent's password; every session they had ends.
+    pub async fn set_password(&self, id: AgentId, password: &str) -> ServiceResult<()> {
+        if self.agents.agent(id).await?.is_none() {
+            return Err(ServiceError::NotFound("agent"));
+        }
+        let password = checked_password(password)?.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))??;
+        self.sessions.set_password(id, Some(&hash)).await?;
+        let ended = self.sessions.end_sessions_of(id).await?;
+        tracing::info!(agent_id = %id, sessions_ended = ended, "password set");
+        Ok(())
+    }
+
+    /// The agent changes their own password, proving the one they have.
+    pub async fn change_password(
+        &self,
+        agent: AgentId,
+        current: &str,
+        new: &str,
+    ) -> ServiceResult<()> {
+        checked_password(new)?;
+        let hash = self.sessions.credentials(agent).await?.password_hash;
+        if hash.is_none() || !verify(current.to_owned(), hash).await {
+            return Err(ServiceError::Invalid(
+                "the current password is wrong".to_owned(),
+            ));
+        }
+        self.set_password(agent, new).await
+    }
+}

@@ -1,0 +1,353 @@
+//! People sign in to the web inbox with a password: a session cookie (HttpOnly, Secure,
+//! SameSite=Strict) and a CSRF token on every change; sign-out, lockout, sessions ended
+//! by admins, by a new password and by disabling. What someone holding an old cookie, a
+//! guessed password or another site's form gets: nothing.
+
+use e2e::{ADMIN, AGENT, App, problem_of, status_and_json};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// What a browser holds after signing in.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(app: &App, email: &str, password: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/v1/session"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+async fn signed_in(app: &App, email: &str) -> Browser {
+    let response = sign_in(app, email, PASSWORD).await;
+    let set_cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .expect("a sign-in sets a cookie")
+        .to_str()
+        .expect("the cookie is text")
+        .to_owned();
+    let (status, body, text) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("a cookie before its attributes")
+        .to_owned();
+    assert!(cookie.starts_with("sb_session="), "{cookie}");
+    Browser {
+        cookie,
+        csrf: body["csrf_token"]
+            .as_str()
+            .expect("a CSRF token")
+            .to_owned(),
+    }
+}
+
+impl Browser {
+    fn request(&self, app: &App, method: Method, path: &str) -> reqwest::RequestBuilder {
+        app.http
+            .request(method, app.url(path))
+            .header(COOKIE, &self.cookie)
+    }
+
+    /// A change, with the CSRF token.
+    fn change(&self, app: &App, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(app, method, path)
+            .header("X-CSRF-Token", &self.csrf)
+    }
+}
+
+async fn status_of(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("the server answers");
+    let (status, body, _) = status_and_json(response).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_browser_session_reads_and_changes_only_with_its_csrf_token_and_ends_at_sign_out() {
+    let app = App::spawn().await;
+    app.create_agent("Root", "root@support.example", ADMIN);
+    app.set_password("root@support.example", PASSWORD);
+    let browser = signed_in(&app, "root@support.example").await;
+
+    let (status, me) = status_of(browser.request(&app, Method::GET, "/v1/session")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["agent"]["email"], "root@support.example");
+    assert_eq!(me["csrf_token"], browser.csrf.as_str());
+    let (status, list) = status_of(browser.request(&app, Method::GET, "/v1/conversations")).await;
+    assert_eq!(status, StatusCode::OK, "the cookie reads the inbox: {list}");
+
+    // A change another site could make the browser send carries the cookie, never the
+    // token.
+    let away = json!({"availability": "away"});
+    let without = browser.request(&app, Method::PATCH, "/v1/me").json(&away);
+    let (status, problem) = status_of(without).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let wrong = browser
+        .request(&app, Method::PATCH, "/v1/me")
+        .header("X-CSRF-Token", "not-the-token")
+        .json(&away);
+    assert_eq!(status_of(wrong).await.0, StatusCode::FORBIDDEN);
+    let (_, me) = status_of(browser.request(&app, Method::GET, "/v1/me")).await;
+    assert_eq!(me["availability"], "available", "nothing changed: {me}");
+    let with = browser.change(&app, Method::PATCH, "/v1/me").json(&away);
+    let (status, me) = status_of(with).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["availability"], "away");
+
+    // An admin sees the session, never its secret or token.
+    let (status, sessions) = status_of(browser.request(&app, Method::GET, "/v1/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    let listed = sessions["sessions"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{sessions}");
+    let text = sessions.to_string();
+    let secret = browser.cookie.split_once('.').unwrap().1;
+    assert!(
+        !text.contains(secret) && !text.contains(&browser.csrf),
+        "{text}"
+    );
+
+    // A tampered cookie opens nothing.
+    let tampered = Browser {
+        cookie: format!("{}x", browser.cookie),
+        csrf: browser.csrf.clone(),
+    };
+    let (status, _) = status_of(tampered.request(&app, Method::GET, "/v1/me")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Signing out needs the token too, and then the cookie is worth nothing.
+    let (status, _) = status_of(browser.request(&app, Method::DELETE, "/v1/session")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let out = browser
+        .change(&app, Method::DELETE, "/v1/session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let cleared = out.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    for path in ["/v1/me", "/v1/session", "/v1/conversations"] {
+        let response = browser
+            .request(&app, Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = problem_of(response).await.unwrap();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {problem}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_say_nothing_of_who_exists_and_ten_lock_the_account() {
+    let app = App::spawn().await;
+    let admin_key = app.create_agent("Root", "root@support.example", ADMIN);
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    app.set_password("ada@support.example", PASSWORD);
+
+    let (status, unknown) = problem_of(sign_in(&app, "nobody@support.example", PASSWORD).await)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, wrong) =
+        problem_of(sign_in(&app, "ada@support.example", "not her password").await)
+            .await
+            .unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown["detail"], wrong["detail"], "one answer for both");
+    // An agent without a password (Root) cannot be signed in as with any password.
+    let (status, _) = problem_of(sign_in(&app, "root@support.example", "").await)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Nine more wrong: the tenth in a row locks her out, the right password included.
+    let mut last = StatusCode::OK;
+    for attempt in 2..=10 {
+        let response = sign_in(&app, "ada@support.example", &format!("guess {attempt}")).await;
+        last = response.status();
+        if attempt < 10 {
+            assert_eq!(last, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "the tenth locks");
+    let response = sign_in(&app, "ada@support.example", PASSWORD).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&retry_after), "{retry_after}");
+    let (status, problem) = problem_of(response).await.unwrap();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("locked"),
+        "{problem}"
+    );
+
+    // An admin setting a new password lets her in again.
+    let ada = app.get_ok(&admin_key, "/v1/agents").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ada@support.example")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let short = app
+        .put_json(
+            &admin_key,
+            &format!("/v1/agents/{ada}/password"),
+            &json!({"password": "short"}),
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let set = app
+        .put_json(
+            &admin_key,
+            &format!("/v1/agents/{ada}/password"),
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+    signed_in(&app, "ada@support.example").await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_an_admin_ends_them_the_password_changes_or_the_agent_is_disabled() {
+    let app = App::spawn().await;
+    let admin_key = app.create_agent("Root", "root@support.example", ADMIN);
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    app.set_password("ada@support.example", PASSWORD);
+    let phone = signed_in(&app, "ada@support.example").await;
+    let laptop = signed_in(&app, "ada@support.example").await;
+
+    // An agent's own session is not an admin's: she cannot list or end sessions.
+    let (status, _) = status_of(laptop.request(&app, Method::GET, "/v1/sessions")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let sessions = app.get_ok(&admin_key, "/v1/sessions").await;
+    let listed = sessions["sessions"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{sessions}");
+    let phone_id = phone.cookie["sb_session=".len()..]
+        .split('.')
+        .next()
+        .unwrap();
+    let ended = app
+        .delete(&admin_key, &format!("/v1/sessions/{phone_id}"))
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let again = app
+        .delete(&admin_key, &format!("/v1/sessions/{phone_id}"))
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(phone.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(laptop.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::OK,
+        "only the phone's session ended"
+    );
+
+    // She changes her password: her sessions end, and the new one signs her in.
+    let new_password = "a brand new passphrase";
+    let wrong = laptop
+        .change(&app, Method::PUT, "/v1/me/password")
+        .json(&json!({"current_password": "not it", "new_password": new_password}));
+    assert_eq!(status_of(wrong).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let change = laptop
+        .change(&app, Method::PUT, "/v1/me/password")
+        .json(&json!({"current_password": PASSWORD, "new_password": new_password}));
+    assert_eq!(status_of(change).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_of(laptop.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        sign_in(&app, "ada@support.example", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = sign_in(&app, "ada@support.example", new_password).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+    let tablet = Browser {
+        cookie: cookie.split(';').next().unwrap().to_owned(),
+        csrf: String::new(),
+    };
+
+    // Disabled: the session ends and the password no longer signs in.
+    let disabled = app
+        .command()
+        .args(["agent", "disable", "--db"])
+        .arg(app.db_path())
+        .arg("ada@support.example")
+        .output()
+        .unwrap();
+    assert!(disabled.status.success());
+    assert_eq!(
+        status_of(tablet.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        sign_in(&app, "ada@support.example", new_password)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_page_runs_only_its_own_script() {
+    let app = App::spawn().await;
+    let response = app.http.get(app.url("/app")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let html = response.text().await.unwrap();
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{html}");
+    for script in scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(
+            tag.contains("src=\"/app/app.js?v="),
+            "an inline script: {tag}"
+        );
+    }
+    let root = app.http.get(app.url("/")).send().await.unwrap();
+    assert!(root.status().is_redirection(), "{}", root.status());
+    assert_eq!(
+        root.headers()["location"],
+        "/app",
+        "the root leads to the inbox"
+    );
+}
