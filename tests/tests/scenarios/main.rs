@@ -20,6 +20,7 @@ mod email;
 mod email_replies;
 mod exactly_once;
 mod identity;
+mod inbox_browser;
 mod incidents;
 mod lambda;
 mod lambda_admin;

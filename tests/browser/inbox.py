@@ -1,0 +1,297 @@
+"""The web inbox as an agent uses it, in headless Chromium.
+
+    python tests/browser/inbox.py BASE_URL SCREENSHOT_DIR
+
+Reads SB_EMAIL, SB_PASSWORD (an admin's), SB_AGENT_NAME (another agent to assign to) and
+SB_TELEGRAM_SECRET (the Telegram webhook's secret) from the environment. Signs in; a web
+form and a Telegram message (from a customer whose name and words carry script) appear
+in the open inbox without a reload; the agent merges the two contacts, replies by keyboard
+alone, writes a note, assigns and resolves; axe-core finds no serious fault in English or
+Persian; the Persian inbox is right to left; at 390 px nothing scrolls sideways; signing
+out ends the session. Screenshots are kept. Prints `RESULT <json>` for the caller to check
+what reached the customer, and exits non-zero saying what failed.
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# What a customer may write to us: each must show as text and never run.
+NAME_ATTACK = '<img src=x onerror="window.__owned=1">Sara'
+TEXT_ATTACK = "<script>window.__owned=2</script> web-marker my card payment failed"
+TELEGRAM_TEXT = "tg-marker the bank gateway says error 51"
+failures = []
+
+
+def fail(what):
+    failures.append(what)
+    print("FAILED:", what, file=sys.stderr)
+
+
+def fits(page, name, shots):
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    inner = page.evaluate("window.innerWidth")
+    if scroll > inner:
+        fail(f"{name}: {scroll} px wide in a {inner} px window")
+    page.screenshot(path=str(shots / f"inbox-{name}.png"), full_page=False)
+
+
+def accessible(page, name):
+    results = Axe().run(page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+    if serious:
+        fail(f"{name}: axe-core finds {serious}")
+
+
+def telegram_update(update_id, user_id, text):
+    sender = {"id": user_id, "is_bot": False, "first_name": NAME_ATTACK, "language_code": "en"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": sender,
+            "chat": {"id": user_id, "first_name": NAME_ATTACK, "type": "private"},
+            "date": int(time.time()),
+            "text": text,
+        },
+    }
+
+
+def arrives(page, marker, posted_at):
+    """Waits for the conversation showing `marker` in the list; returns the wait in ms."""
+    page.locator("li.conversation", has_text=marker).first.wait_for(timeout=10_000)
+    return (time.monotonic() - posted_at) * 1000
+
+
+def main():
+    base, shots = sys.argv[1], Path(sys.argv[2])
+    shots.mkdir(parents=True, exist_ok=True)
+    email, password = os.environ["SB_EMAIL"], os.environ["SB_PASSWORD"]
+    other_agent = os.environ["SB_AGENT_NAME"]
+    secret = os.environ["SB_TELEGRAM_SECRET"]
+    result = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+
+        # Sign in.
+        started = time.monotonic()
+        page.goto(f"{base}/app")
+        page.fill("#signin-email", email)
+        page.fill("#signin-password", "not the password")
+        page.click("#signin-submit")
+        expect(page.locator("[role=alert]").first).to_contain_text("wrong", timeout=5_000)
+        page.fill("#signin-password", password)
+        page.click("#signin-submit")
+        page.locator("#signout").wait_for(state="visible", timeout=10_000)
+        page.click("#sidenav a[data-view=all]")
+        page.locator("#sidenav a[data-view=all][aria-current=page]").wait_for(timeout=10_000)
+        result["signed_in_ms"] = round((time.monotonic() - started) * 1000)
+        page.screenshot(path=str(shots / "inbox-empty.png"))
+
+        # A web-form message and a Telegram message arrive while the inbox is open.
+        posted = time.monotonic()
+        form = page.request.post(
+            f"{base}/webhooks/webform",
+            form={"name": NAME_ATTACK, "email": "sara@example.com", "message": TEXT_ATTACK},
+            max_redirects=0,
+        )
+        if form.status != 303:
+            fail(f"the web form answered {form.status}")
+        result["customer_page"] = form.headers.get("location")
+        result["web_ms"] = round(arrives(page, "web-marker", posted))
+        user_id = 5_100_000_000 + int(time.time()) % 1_000_000
+        posted = time.monotonic()
+        hook = page.request.post(
+            f"{base}/webhooks/telegram",
+            data=json.dumps(telegram_update(int(time.time()) % 100_000, user_id, TELEGRAM_TEXT)),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        if hook.status != 200:
+            fail(f"the Telegram webhook answered {hook.status}")
+        result["telegram_ms"] = round(arrives(page, "tg-marker", posted))
+
+        # What the customer wrote is text, never markup.
+        listed = page.locator("li.conversation", has_text="web-marker").first.inner_text()
+        if "<img src=x" not in listed and "<script>" not in listed:
+            fail(f"the customer's words are not shown as written: {listed!r}")
+        if page.evaluate("window.__owned") is not None:
+            fail("the customer's script ran")
+
+        # Open the Telegram conversation and merge the web-form contact into it.
+        page.locator("li.conversation", has_text="tg-marker").first.click()
+        expect(page.locator("#timeline")).to_contain_text("tg-marker", timeout=10_000)
+        page.fill("#merge-input", "sara@example.com")
+        page.locator("#merge-results button[data-merge]").first.click(timeout=10_000)
+        page.locator("#merge-dialog").wait_for(state="visible", timeout=5_000)
+        page.check("#merge-keep-this")
+        page.click("#merge-confirm")
+        expect(page.locator("#contact-pane")).to_contain_text("sara@example.com", timeout=10_000)
+        expect(page.locator("#contact-pane")).to_contain_text("web-marker", timeout=10_000)
+        page.screenshot(path=str(shots / "inbox-merged.png"))
+
+        # Reply by keyboard alone: r, the words, Ctrl+Enter.
+        reply = f"Thanks, we are on it ({int(time.time())})"
+        page.locator("body").press("Escape")
+        page.keyboard.press("r")
+        if page.evaluate("document.activeElement.id") != "reply-body":
+            fail("r does not put the cursor in the reply box")
+        page.keyboard.type(reply)
+        page.keyboard.press("Control+Enter")
+        sent = page.locator("article.item[data-kind=message]", has_text=reply)
+        expect(sent.locator(".delivery-status")).to_have_text(
+            re.compile("sent|delivered"), timeout=15_000
+        )
+        result["reply"] = reply
+
+        # A note, by keyboard too.
+        note = f"Private: customer is on the gateway list ({int(time.time())})"
+        page.locator("#reply-body").press("Escape")
+        page.keyboard.press("n")
+        page.keyboard.type(note)
+        page.keyboard.press("Control+Enter")
+        expect(page.locator("article.item[data-kind=note]", has_text=note)).to_be_visible(
+            timeout=10_000
+        )
+        result["note"] = note
+
+        # Assign to the other agent, then resolve with e.
+        options = page.locator("#assign-select option").all_inner_texts()
+        label = next((o for o in options if other_agent in o), None)
+        if label is None:
+            fail(f"{other_agent} is not among {options}")
+        else:
+            page.select_option("#assign-select", label=label)
+            expect(page.locator("#timeline")).to_contain_text(other_agent, timeout=10_000)
+        page.locator("#reply-body").press("Escape")
+        page.keyboard.press("e")
+        expect(page.locator("#status-reopen")).to_be_enabled(timeout=10_000)
+        result["conversation_id"] = page.locator("li.conversation[aria-current=true]").get_attribute(
+            "data-id"
+        )
+        accessible(page, "English inbox")
+        fits(page, "conversation-1280", shots)
+
+        # What the help lists, on ?.
+        page.locator("body").press("Escape")
+        page.keyboard.press("?")
+        page.locator("#help-dialog").wait_for(state="visible", timeout=5_000)
+        page.screenshot(path=str(shots / "inbox-shortcuts.png"))
+        page.keyboard.press("Escape")
+
+        # A phone's width: the list, then a conversation, and nothing scrolls sideways.
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.goto(f"{base}/app#/all")
+        phone.locator("li.conversation").first.wait_for(timeout=10_000)
+        fits(phone, "list-390", shots)
+        # The resolved conversation is out of the open list: its link still opens it.
+        phone.goto(f"{base}/app#/all/{result['conversation_id']}")
+        expect(phone.locator("#timeline")).to_contain_text(reply, timeout=10_000)
+        fits(phone, "conversation-390", shots)
+        accessible(phone, "English inbox at 390 px")
+        phone.close()
+
+        # The Persian inbox: right to left, its own words, and as accessible.
+        context.add_cookies([{"name": "sb_lang", "value": "fa", "url": base}])
+        persian = context.new_page()
+        persian.goto(f"{base}/app#/all/{result['conversation_id']}")
+        expect(persian.locator("#timeline")).to_contain_text(reply, timeout=10_000)
+        direction = persian.evaluate("getComputedStyle(document.body).direction")
+        if direction != "rtl":
+            fail(f"the Persian inbox runs {direction}")
+        if persian.locator("#signout").inner_text().strip() != "خروج":
+            fail("the Persian inbox does not speak Persian")
+        fits(persian, "conversation-fa-1280", shots)
+        accessible(persian, "Persian inbox")
+        persian.close()
+
+        # Sign out: the cookie the browser held opens nothing any more.
+        cookie = next(c for c in context.cookies() if c["name"] == "sb_session")
+        page.click("#signout")
+        page.locator("#signin-email").wait_for(timeout=10_000)
+        again = p.request.new_context(extra_http_headers={"Cookie": f"sb_session={cookie['value']}"})
+        if again.get(f"{base}/v1/me").status != 401:
+            fail("a signed-out session still opens the API")
+        if errors:
+            fail(f"the page reported {errors}")
+        browser.close()
+    print("RESULT " + json.dumps(result))
+    if failures:
+        sys.exit(1)
+
+
+def live_latency(base, count):
+    """The figure: from a web form acknowledged to it in the open inbox, `count` times."""
+    email, password = os.environ["SB_EMAIL"], os.environ["SB_PASSWORD"]
+    waits = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.goto(f"{base}/app")
+        page.fill("#signin-email", email)
+        page.fill("#signin-password", password)
+        page.click("#signin-submit")
+        page.locator("#signout").wait_for(state="visible", timeout=10_000)
+        page.click("#sidenav a[data-view=all]")
+        page.locator("#sidenav a[data-view=all][aria-current=page]").wait_for(timeout=10_000)
+        for i in range(count):
+            marker = f"latency-{i}-{int(time.time() * 1000)}"
+            response = page.request.post(
+                f"{base}/webhooks/webform",
+                form={"name": f"Customer {i}", "email": f"c{i}@example.com", "message": marker},
+                max_redirects=0,
+            )
+            acknowledged = time.monotonic()
+            if response.status != 303:
+                fail(f"the web form answered {response.status}")
+                break
+            page.locator("li.conversation", has_text=marker).first.wait_for(timeout=10_000)
+            waits.append((time.monotonic() - acknowledged) * 1000)
+        browser.close()
+    waits.sort()
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "messages": len(waits),
+                "median_ms": round(statistics.median(waits)),
+                "p99_ms": round(waits[min(len(waits) - 1, int(len(waits) * 0.99))]),
+                "max_ms": round(waits[-1]),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "latency":
+        live_latency(sys.argv[1], int(sys.argv[4]) if len(sys.argv) > 4 else 100)
+    else:
+        main()
