@@ -58,6 +58,12 @@ impl HttpRequest {
             .body(body)
     }
 
+    /// A cookie, as API Gateway passes them (`cookies`, apart from the headers).
+    pub fn cookie(mut self, cookie: impl Into<String>) -> Self {
+        self.cookies.push(cookie.into());
+        self
+    }
+
     pub fn from_ip(mut self, ip: &str) -> Self {
         self.source_ip = ip.into();
         self
@@ -150,6 +156,8 @@ impl HttpRequest {
 pub struct HttpResponse {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
+    /// The cookies set (`Set-Cookie`), which payload 2.0 answers apart from the headers.
+    pub cookies: Vec<String>,
     pub body: Vec<u8>,
 }
 
@@ -175,9 +183,18 @@ impl HttpResponse {
         } else {
             text.as_bytes().to_vec()
         };
+        let cookies = answer["cookies"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         HttpResponse {
             status,
             headers,
+            cookies,
             body,
         }
     }

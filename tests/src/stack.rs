@@ -100,11 +100,14 @@ impl Stack {
         }
     }
 
-    /// Sends a request through "API Gateway": `/v1/…` to `inbox-api`,
+    /// Sends a request through "API Gateway": `/v1/…` and the web inbox to `inbox-api`,
     /// `/webhooks/telegram` to `telegram-webhook`, the Twilio webhooks and the PBX hook
     /// to `telephony`, the rest to `webform`, as the template's routes do.
     pub async fn http(&mut self, request: HttpRequest) -> HttpResponse {
-        let function = if request.target.starts_with("/v1/") {
+        let inbox = request.target == "/"
+            || request.target == "/app"
+            || request.target.starts_with("/app/");
+        let function = if request.target.starts_with("/v1/") || inbox {
             &mut self.inbox_api
         } else if request.target == "/webhooks/telegram" {
             self.telegram_webhook

@@ -559,3 +559,112 @@ async fn the_sweeper_counts_each_conversation_once_for_the_reports() {
     assert_eq!(summary["csat"]["responses"], 1, "{summary}");
     assert_eq!(summary["csat"]["average"], 5.0, "{summary}");
 }
+
+#[tokio::test]
+async fn the_web_inbox_is_served_signed_in_to_listed_and_answered_through_api_gateway() {
+    let mut stack = Stack::start().await;
+    let directory = stack.cloud.backend().directory();
+    let (admin, _) = directory
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await
+        .expect("an admin");
+    let password = "correct horse battery";
+    directory
+        .set_password(admin.id, password)
+        .await
+        .expect("a password");
+
+    // The page and its files, from the API's function.
+    let page = stack
+        .http(HttpRequest::new("GET", "/app").header("accept-language", "fa"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let policy = &page.headers["content-security-policy"];
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text();
+    assert!(html.contains("dir=\"rtl\""), "{html}");
+    let script_path = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page names its script")
+        .to_owned();
+    let script = stack
+        .http(HttpRequest::new("GET", script_path.as_str()).header("accept-encoding", "gzip"))
+        .await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.headers["content-encoding"], "gzip");
+    let mut plain = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(script.body.as_slice()),
+        &mut plain,
+    )
+    .expect("the script arrives gzipped whole");
+    assert!(plain.contains("/v1/session"), "the inbox script");
+
+    // Sign in: the cookie comes back as API Gateway sets cookies.
+    let signed_in = stack
+        .http(
+            HttpRequest::new("POST", "/v1/session")
+                .json(&json!({"email": "ada@support.example", "password": password})),
+        )
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text());
+    let set_cookie = signed_in
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("sb_session="))
+        .unwrap_or_else(|| panic!("no session cookie in {signed_in:?}"));
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Secure"));
+    let cookie = set_cookie.split(';').next().expect("a cookie").to_owned();
+    let csrf = signed_in.json()["csrf_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+
+    // A customer writes; the browser's session lists it and answers it.
+    let question = unique("The payment page fails");
+    submit(&mut stack, "sara@example.com", &question).await;
+    stack.deliver_batch(Source::Inbound).await;
+    let listed = stack
+        .http(HttpRequest::new("GET", "/v1/conversations").cookie(cookie.clone()))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let conversation = listed.json()["items"][0]["id"]
+        .as_str()
+        .expect("the conversation is listed")
+        .to_owned();
+    let path = format!("/v1/conversations/{conversation}/replies");
+    let answer = json!({"text": unique("We are on it")});
+    let forged = stack
+        .http(
+            HttpRequest::new("POST", path.as_str())
+                .cookie(cookie.clone())
+                .json(&answer),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "no CSRF token: {}", forged.text());
+    let reply = stack
+        .http(
+            HttpRequest::new("POST", path.as_str())
+                .cookie(cookie.clone())
+                .header("x-csrf-token", csrf.clone())
+                .json(&answer),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text());
+
+    // Signed out, the cookie opens nothing.
+    let out = stack
+        .http(
+            HttpRequest::new("DELETE", "/v1/session")
+                .cookie(cookie.clone())
+                .header("x-csrf-token", csrf),
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.text());
+    let after = stack
+        .http(HttpRequest::new("GET", "/v1/conversations").cookie(cookie))
+        .await;
+    assert_eq!(after.status, 401);
+}
