@@ -15,7 +15,6 @@ what reached the customer, and exits non-zero saying what failed.
 import json
 import os
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -248,50 +247,5 @@ def main():
         sys.exit(1)
 
 
-def live_latency(base, count):
-    """The figure: from a web form acknowledged to it in the open inbox, `count` times."""
-    email, password = os.environ["SB_EMAIL"], os.environ["SB_PASSWORD"]
-    waits = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
-        page.goto(f"{base}/app")
-        page.fill("#signin-email", email)
-        page.fill("#signin-password", password)
-        page.click("#signin-submit")
-        page.locator("#signout").wait_for(state="visible", timeout=10_000)
-        page.click("#sidenav a[data-view=all]")
-        page.locator("#sidenav a[data-view=all][aria-current=page]").wait_for(timeout=10_000)
-        for i in range(count):
-            marker = f"latency-{i}-{int(time.time() * 1000)}"
-            response = page.request.post(
-                f"{base}/webhooks/webform",
-                form={"name": f"Customer {i}", "email": f"c{i}@example.com", "message": marker},
-                max_redirects=0,
-            )
-            acknowledged = time.monotonic()
-            if response.status != 303:
-                fail(f"the web form answered {response.status}")
-                break
-            page.locator("li.conversation", has_text=marker).first.wait_for(timeout=10_000)
-            waits.append((time.monotonic() - acknowledged) * 1000)
-        browser.close()
-    waits.sort()
-    print(
-        "RESULT "
-        + json.dumps(
-            {
-                "messages": len(waits),
-                "median_ms": round(statistics.median(waits)),
-                "p99_ms": round(waits[min(len(waits) - 1, int(len(waits) * 0.99))]),
-                "max_ms": round(waits[-1]),
-            }
-        )
-    )
-
-
 if __name__ == "__main__":
-    if len(sys.argv) > 3 and sys.argv[3] == "latency":
-        live_latency(sys.argv[1], int(sys.argv[4]) if len(sys.argv) > 4 else 100)
-    else:
-        main()
+    main()
