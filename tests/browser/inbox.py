@@ -233,10 +233,10 @@ def main():
         persian.close()
 
         # Sign out: the cookie the browser held opens nothing any more.
-        cookie = next(c for c in context.cookies() if c["name"] == "sb_session")
+        cookie = next(c for c in context.cookies() if c["name"] == "__Host-sb_session")
         page.click("#signout")
         page.locator("#signin-email").wait_for(timeout=10_000)
-        again = p.request.new_context(extra_http_headers={"Cookie": f"sb_session={cookie['value']}"})
+        again = p.request.new_context(extra_http_headers={"Cookie": f"__Host-sb_session={cookie['value']}"})
         if again.get(f"{base}/v1/me").status != 401:
             fail("a signed-out session still opens the API")
         if errors:

@@ -424,7 +424,8 @@ pub const STORE: &[&str] = &[
         agent_id TEXT PRIMARY KEY,
         password_hash TEXT,
         failures INTEGER NOT NULL DEFAULT 0,
-        locked_until INTEGER
+        locked_until INTEGER,
+        sessions_valid_after INTEGER
     ) WITHOUT ROWID;
     CREATE TABLE sessions (
         id TEXT PRIMARY KEY,

@@ -12,6 +12,17 @@ use rusqlite::{OptionalExtension, Row, params};
 const SESSION_COLUMNS: &str =
     "id, agent_id, secret_hash, csrf_token, created_at, expires_at, user_agent";
 
+const CREDENTIAL_COLUMNS: &str = "password_hash, failures, locked_until, sessions_valid_after";
+
+fn credentials(row: &Row<'_>) -> rusqlite::Result<Credentials> {
+    Ok(Credentials {
+        password_hash: row.get(0)?,
+        failures: row.get(1)?,
+        locked_until: opt_time(row.get(2)?)?,
+        sessions_valid_after: opt_time(row.get(3)?)?,
+    })
+}
+
 fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id: row.get(0)?,
@@ -30,36 +41,34 @@ impl SessionStore for Embedded {
         let found = self
             .db
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT password_hash, failures, locked_until FROM agent_credentials
-                     WHERE agent_id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_row([agent.to_string()], |row| {
-                        Ok(Credentials {
-                            password_hash: row.get(0)?,
-                            failures: row.get(1)?,
-                            locked_until: opt_time(row.get(2)?)?,
-                        })
-                    })
-                    .optional()
-                })
+                conn.prepare_cached(&format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM agent_credentials WHERE agent_id = ?1"
+                ))
+                .and_then(|mut s| s.query_row([agent.to_string()], credentials).optional())
                 .map_err(sql)
             })
             .await?;
         Ok(found.unwrap_or_default())
     }
 
-    async fn set_password(&self, agent: AgentId, hash: Option<&str>) -> PortResult<()> {
+    async fn set_password(
+        &self,
+        agent: AgentId,
+        hash: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> PortResult<()> {
         let hash = hash.map(str::to_owned);
+        let at = millis(at);
         self.db
             .write(move |conn| {
                 conn.prepare_cached(
-                    "INSERT INTO agent_credentials (agent_id, password_hash) VALUES (?1, ?2)
+                    "INSERT INTO agent_credentials (agent_id, password_hash, sessions_valid_after)
+                     VALUES (?1, ?2, ?3)
                      ON CONFLICT (agent_id) DO UPDATE SET password_hash = excluded.password_hash,
-                         failures = 0, locked_until = NULL",
+                         failures = 0, locked_until = NULL,
+                         sessions_valid_after = excluded.sessions_valid_after",
                 )
-                .and_then(|mut s| s.execute(params![agent.to_string(), hash]))
+                .and_then(|mut s| s.execute(params![agent.to_string(), hash, at]))
                 .map_err(sql)?;
                 Ok(())
             })
@@ -87,19 +96,10 @@ impl SessionStore for Embedded {
                 )
                 .and_then(|mut s| s.execute(params![agent.to_string(), lock_after, until]))
                 .map_err(sql)?;
-                conn.prepare_cached(
-                    "SELECT password_hash, failures, locked_until FROM agent_credentials
-                     WHERE agent_id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_row([agent.to_string()], |row| {
-                        Ok(Credentials {
-                            password_hash: row.get(0)?,
-                            failures: row.get(1)?,
-                            locked_until: opt_time(row.get(2)?)?,
-                        })
-                    })
-                })
+                conn.prepare_cached(&format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM agent_credentials WHERE agent_id = ?1"
+                ))
+                .and_then(|mut s| s.query_row([agent.to_string()], credentials))
                 .map_err(sql)
             })
             .await

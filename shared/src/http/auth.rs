@@ -14,8 +14,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use subtle::ConstantTimeEq;
 
-/// The cookie that holds a browser's session (`<id>.<secret>`).
-pub const SESSION_COOKIE: &str = "sb_session";
+/// The cookie that holds a browser's session (`<id>.<secret>`). The `__Host-` prefix
+/// makes browsers take it only from this host, over HTTPS, for every path: a sibling
+/// subdomain cannot plant one of its own.
+pub const SESSION_COOKIE: &str = "__Host-sb_session";
 /// The header a browser sends the session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -42,16 +44,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The session cookie's value, when the request carries one.
+/// The session cookie's value, when the request carries exactly one (two are a cookie
+/// planted beside ours, and open nothing).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
+    let mut found = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
+        .filter(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// Whether the method only reads (and so needs no CSRF token).

@@ -31,7 +31,18 @@ pub enum AdminCommand {
     Disable { agent: String },
     /// `{"command": "set-password", "agent": <id or email>, "password": …}`: the
     /// password they sign in to the web inbox with; their sessions end.
-    SetPassword { agent: String, password: String },
+    SetPassword { agent: String, password: Password },
+}
+
+/// A password in a command: never shown, whatever prints the command.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<password>")
+    }
 }
 
 fn agent_role() -> Role {
@@ -78,7 +89,7 @@ pub async fn handle(directory: &Directory, command: AdminCommand) -> Result<Admi
         }
         AdminCommand::SetPassword { agent, password } => {
             let agent = directory.find_agent(&agent).await?;
-            directory.set_password(agent.id, &password).await?;
+            directory.set_password(agent.id, &password.0).await?;
             AdminAnswer::Agent { agent }
         }
     };

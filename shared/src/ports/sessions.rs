@@ -15,6 +15,10 @@ pub struct Credentials {
     pub failures: u32,
     /// No sign-in is tried before this.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Sessions opened before this are over: the password was set (or removed) then. A
+    /// session is checked against it at every request, so one opened while the password
+    /// changed, or missed when the sessions were ended, opens nothing.
+    pub sessions_valid_after: Option<DateTime<Utc>>,
 }
 
 /// A signed-in browser. Its cookie holds `<id>.<secret>`; only the secret's hash is kept.
@@ -37,10 +41,17 @@ pub struct Session {
 pub trait SessionStore: Send + Sync {
     /// The agent's credentials (the default when they have none yet).
     async fn credentials(&self, agent: AgentId) -> PortResult<Credentials>;
-    /// Sets (or, with none, removes) the password; wrong tries and any lock are cleared.
-    async fn set_password(&self, agent: AgentId, hash: Option<&str>) -> PortResult<()>;
-    /// Counts one more wrong password and returns the count. At `lock_after`, the agent
-    /// is locked until `lock_until` and the count starts again.
+    /// Sets (or, with none, removes) the password as of `at`: wrong tries and any lock
+    /// are cleared, and sessions opened before `at` are over.
+    async fn set_password(
+        &self,
+        agent: AgentId,
+        hash: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> PortResult<()>;
+    /// Counts one more try (before the password is checked, so tries sent at once are
+    /// all counted) and returns the credentials after it. At `lock_after`, the agent is
+    /// locked until `lock_until` and the count starts again.
     async fn count_failure(
         &self,
         agent: AgentId,

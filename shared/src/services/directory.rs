@@ -312,7 +312,7 @@ impl Directory {
     /// to them. A later key reset (or password) lets them in again.
     pub async fn disable_agent(&self, id: AgentId) -> ServiceResult<Agent> {
         self.reset_agent_key(id).await?;
-        self.sessions.set_password(id, None).await?;
+        self.sessions.set_password(id, None, Utc::now()).await?;
         self.sessions.end_sessions_of(id).await?;
         let away = AgentPatch {
             availability: Some(Availability::Away),

@@ -71,9 +71,19 @@ fn stand_in_hash() -> &'static str {
     HASH.get_or_init(|| hash_password(&random_text::<32>()).unwrap_or_default())
 }
 
-/// Checks a password off the async threads (argon2 takes tens of milliseconds).
+/// argon2 runs at once: each takes 19 MiB and a core for tens of milliseconds, so a
+/// flood of sign-ins waits its turn rather than exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs argon2 off the async threads, one of [`HASHING`]'s turns at a time.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _turn = HASHING.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Checks a password (against a stand-in when there is no hash).
 async fn verify(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let hash = hash.as_deref().unwrap_or_else(|| stand_in_hash());
         password_matches(&password, hash)
     })
@@ -94,6 +104,28 @@ pub fn checked_password(password: &str) -> ServiceResult<&str> {
 }
 
 impl Directory {
+    /// Counts a try at the agent's password before it is checked, so that tries sent at
+    /// once are counted too, and gives the hash to check it against; refused while the
+    /// agent is locked out (the try that reaches [`LOCK_AFTER`] locks).
+    async fn try_password(
+        &self,
+        agent: AgentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, SignInError> {
+        let counted = self
+            .sessions
+            .count_failure(agent, LOCK_AFTER, now + LOCK_FOR)
+            .await
+            .map_err(ServiceError::from)?;
+        match counted.locked_until {
+            Some(until) if until > now => {
+                tracing::warn!(agent_id = %agent, "a password tried while locked out");
+                Err(SignInError::Locked(until))
+            }
+            _ => Ok(counted.password_hash),
+        }
+    }
+
     /// Signs an agent in by email and password, opening a session.
     pub async fn sign_in(
         &self,
@@ -107,39 +139,14 @@ impl Directory {
             Ok(_) | Err(ServiceError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let credentials = match &agent {
-            Some(agent) => Some(
-                self.sessions
-                    .credentials(agent.id)
-                    .await
-                    .map_err(ServiceError::from)?,
-            ),
-            None => None,
-        };
-        if let Some(until) = credentials.as_ref().and_then(|c| c.locked_until)
-            && until > now
-        {
-            return Err(SignInError::Locked(until));
-        }
-        let hash = credentials.and_then(|c| c.password_hash);
-        let matches = verify(password.to_owned(), hash).await;
         let Some(agent) = agent else {
+            verify(password.to_owned(), None).await;
             return Err(SignInError::Wrong);
         };
-        if !matches {
-            let counted = self
-                .sessions
-                .count_failure(agent.id, LOCK_AFTER, now + LOCK_FOR)
-                .await
-                .map_err(ServiceError::from)?;
-            tracing::info!(agent_id = %agent.id, failures = counted.failures, "a wrong password");
-            return match counted.locked_until {
-                Some(until) if until > now => {
-                    tracing::warn!(agent_id = %agent.id, "an agent locked out after wrong passwords");
-                    Err(SignInError::Locked(until))
-                }
-                _ => Err(SignInError::Wrong),
-            };
+        let hash = self.try_password(agent.id, now).await?;
+        if !verify(password.to_owned(), hash).await {
+            tracing::info!(agent_id = %agent.id, "a wrong password");
+            return Err(SignInError::Wrong);
         }
         self.sessions
             .clear_failures(agent.id)
@@ -183,9 +190,21 @@ impl Directory {
         if !bool::from(presented.as_bytes().ct_eq(session.secret_hash.as_bytes())) {
             return Ok(None);
         }
-        let Some(agent) = self.agents.agent(session.agent_id).await? else {
+        let (agent, credentials) = tokio::try_join!(
+            self.agents.agent(session.agent_id),
+            self.sessions.credentials(session.agent_id)
+        )?;
+        let Some(agent) = agent else {
             return Ok(None);
         };
+        // Opened before the password last changed (or was removed): over, even if it
+        // was opened while that happened or missed when the sessions were ended.
+        if credentials
+            .sessions_valid_after
+            .is_some_and(|after| session.created_at < after)
+        {
+            return Ok(None);
+        }
         Ok(Some((self.seen(agent).await, session)))
     }
 
@@ -209,10 +228,12 @@ impl Directory {
             return Err(ServiceError::NotFound("agent"));
         }
         let password = checked_password(password)?.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        let hash = hashing(move || hash_password(&password))
             .await
-            .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))??;
-        self.sessions.set_password(id, Some(&hash)).await?;
+            .ok_or_else(|| ServiceError::Backend(PortError::Internal("hashing failed".into())))??;
+        self.sessions
+            .set_password(id, Some(&hash), Utc::now())
+            .await?;
         let ended = self.sessions.end_sessions_of(id).await?;
         tracing::info!(agent_id = %id, sessions_ended = ended, "password set");
         Ok(())
@@ -226,7 +247,17 @@ impl Directory {
         new: &str,
     ) -> ServiceResult<()> {
         checked_password(new)?;
-        let hash = self.sessions.credentials(agent).await?.password_hash;
+        // Counted like a sign-in: a stolen session cannot guess the password either.
+        let hash = match self.try_password(agent, Utc::now()).await {
+            Ok(hash) => hash,
+            Err(SignInError::Locked(until)) => {
+                return Err(ServiceError::Conflict(format!(
+                    "too many wrong passwords: try again after {until}"
+                )));
+            }
+            Err(SignInError::Wrong) => None,
+            Err(SignInError::Failed(e)) => return Err(e),
+        };
         if hash.is_none() || !verify(current.to_owned(), hash).await {
             return Err(ServiceError::Invalid(
                 "the current password is wrong".to_owned(),

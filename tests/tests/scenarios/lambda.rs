@@ -613,7 +613,7 @@ async fn the_web_inbox_is_served_signed_in_to_listed_and_answered_through_api_ga
     let set_cookie = signed_in
         .cookies
         .iter()
-        .find(|c| c.starts_with("sb_session="))
+        .find(|c| c.starts_with("__Host-sb_session="))
         .unwrap_or_else(|| panic!("no session cookie in {signed_in:?}"));
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Secure"));
     let cookie = set_cookie.split(';').next().expect("a cookie").to_owned();

@@ -47,7 +47,7 @@ async fn signed_in(app: &App, email: &str) -> Browser {
         .next()
         .expect("a cookie before its attributes")
         .to_owned();
-    assert!(cookie.starts_with("sb_session="), "{cookie}");
+    assert!(cookie.starts_with("__Host-sb_session="), "{cookie}");
     Browser {
         cookie,
         csrf: body["csrf_token"]
@@ -120,6 +120,16 @@ async fn a_browser_session_reads_and_changes_only_with_its_csrf_token_and_ends_a
         !text.contains(secret) && !text.contains(&browser.csrf),
         "{text}"
     );
+
+    // A second session cookie beside it (one a sibling site planted) opens nothing.
+    let planted = app
+        .http
+        .get(app.url("/v1/me"))
+        .header(COOKIE, format!("{}; {}", browser.cookie, browser.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(planted.status(), StatusCode::UNAUTHORIZED);
 
     // A tampered cookie opens nothing.
     let tampered = Browser {
@@ -243,7 +253,7 @@ async fn sessions_end_when_an_admin_ends_them_the_password_changes_or_the_agent_
     let sessions = app.get_ok(&admin_key, "/v1/sessions").await;
     let listed = sessions["sessions"].as_array().unwrap();
     assert_eq!(listed.len(), 2, "{sessions}");
-    let phone_id = phone.cookie["sb_session=".len()..]
+    let phone_id = phone.cookie["__Host-sb_session=".len()..]
         .split('.')
         .next()
         .unwrap();
@@ -349,5 +359,41 @@ async fn the_inbox_page_runs_only_its_own_script() {
         root.headers()["location"],
         "/app",
         "the root leads to the inbox"
+    );
+}
+
+#[tokio::test]
+async fn guesses_sent_at_once_are_each_counted_before_the_password_is_checked() {
+    let app = App::spawn().await;
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    app.set_password("ada@support.example", PASSWORD);
+    let guesses = (0..25).map(|i| {
+        let app = &app;
+        async move {
+            sign_in(app, "ada@support.example", &format!("guess {i}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 25, "{statuses:?}");
+    assert!(
+        checked <= 9,
+        "only nine guesses are ever checked: {statuses:?}"
+    );
+    assert_eq!(
+        sign_in(&app, "ada@support.example", PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked, the right password included"
     );
 }

@@ -12,14 +12,15 @@ fn credentials(item: Option<Item>) -> PortResult<Credentials> {
     let Some(item) = item else {
         return Ok(Credentials::default());
     };
-    let locked_until = match items::number(&item, "locked_until_ms") {
-        Some(ms) => Some(millis(ms as i64)?),
-        None => None,
+    let time = |name: &str| match items::number(&item, name) {
+        Some(ms) => millis(ms as i64).map(Some),
+        None => Ok(None),
     };
     Ok(Credentials {
         password_hash: items::string(&item, "password_hash"),
         failures: items::number(&item, "failures").unwrap_or(0) as u32,
-        locked_until,
+        locked_until: time("locked_until_ms")?,
+        sessions_valid_after: time("valid_after_ms")?,
     })
 }
 
@@ -115,11 +116,17 @@ impl SessionStore for DynamoStore {
         credentials(self.get(&keys::agent(agent), keys::PASSWORD).await?)
     }
 
-    async fn set_password(&self, agent: AgentId, hash: Option<&str>) -> PortResult<()> {
+    async fn set_password(
+        &self,
+        agent: AgentId,
+        hash: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> PortResult<()> {
         let mut item = Item::from([
             ("pk".to_owned(), s(keys::agent(agent))),
             ("sk".to_owned(), s(keys::PASSWORD)),
             ("failures".to_owned(), n(0)),
+            ("valid_after_ms".to_owned(), n(at.timestamp_millis())),
         ]);
         if let Some(hash) = hash {
             item.insert("password_hash".to_owned(), s(hash));
