@@ -266,7 +266,8 @@ async fn a_store_from_before_the_pending_search_rows_is_found_and_erased_alike_a
         }
     }
     // The layout before migration 23: the search rows keyed apart from their messages
-    // own rowids (as erasures left them), each message holding its row's key.
+    // own rowids (as erasures left them), each message holding its row's key; and none
+    // of the later tables.
     std::thread::sleep(Duration::from_millis(200));
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -281,6 +282,8 @@ async fn a_store_from_before_the_pending_search_rows_is_found_and_erased_alike_a
              INSERT INTO conversation_search (rowid, conversation_id, body)
                  SELECT rowid + 1000, conversation_id, text FROM messages;
              UPDATE messages SET search_rowid = rowid + 1000;
+             DROP TABLE agent_credentials;
+             DROP TABLE sessions;
              PRAGMA user_version = 22;",
         )
         .unwrap();
