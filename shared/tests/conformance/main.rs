@@ -37,6 +37,7 @@ mod queue;
 mod reports;
 mod rights;
 mod ses;
+mod sessions;
 mod signing;
 mod sla;
 mod store;
