@@ -22,15 +22,8 @@ from pathlib import Path
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+import chromium
+
 # What a customer may write to us: each must show as text and never run.
 NAME_ATTACK = '<img src=x onerror="window.__owned=1">Sara'
 TEXT_ATTACK = "<script>window.__owned=2</script> web-marker my card payment failed"
@@ -90,7 +83,7 @@ def main():
     secret = os.environ["SB_TELEGRAM_SECRET"]
     result = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium.launch(p)
         context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
         page = context.new_page()
         errors = []
@@ -180,6 +173,21 @@ def main():
             timeout=10_000
         )
         result["note"] = note
+
+        # A reply with a file.
+        page.locator("#reply-body").press("Escape")
+        page.keyboard.press("r")
+        page.keyboard.type("The refund form, filled in for you")
+        page.set_input_files(
+            "#reply-files",
+            files=[{"name": "refund-form.txt", "mimeType": "text/plain", "buffer": b"Refund: 1,250,000 IRR"}],
+        )
+        page.keyboard.press("Control+Enter")
+        with_file = page.locator("article.item[data-kind=message]", has_text="The refund form")
+        expect(with_file.locator(".attachments")).to_contain_text("refund-form.txt", timeout=15_000)
+        expect(with_file.locator(".delivery-status")).to_have_text(
+            re.compile("sent|delivered"), timeout=15_000
+        )
 
         # Assign to the other agent, then resolve with e.
         options = page.locator("#assign-select option").all_inner_texts()

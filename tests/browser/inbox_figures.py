@@ -17,15 +17,8 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+import chromium
+
 
 
 def percentile(values, share):
@@ -83,7 +76,14 @@ def live(browser, base, email, password, count):
         )
         acknowledged = time.monotonic()
         assert response.status == 303, response.status
-        page.locator("li.conversation", has_text=marker).first.wait_for(timeout=15_000)
+        # Checked at every frame: a locator's wait polls at growing intervals.
+        page.wait_for_function(
+            "m => [...document.querySelectorAll('li.conversation')]"
+            ".some(li => li.textContent.includes(m))",
+            arg=marker,
+            polling="raf",
+            timeout=15_000,
+        )
         waits.append((time.monotonic() - acknowledged) * 1000)
     context.close()
     return {
@@ -98,7 +98,7 @@ def main():
     base, email, password = sys.argv[1], sys.argv[2], sys.argv[3]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 100
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium.launch(p)
         figures = {"cold_load": cold_load(browser, base, email, password)}
         figures["live"] = live(browser, base, email, password, count)
         browser.close()

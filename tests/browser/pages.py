@@ -14,16 +14,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+import chromium
+
 WIDTHS = (1200, 390)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 failures = []
 # Persian pages: the Solar Hijri date and the time, in Persian digits (this is year 14xx);
 # English ones: the date, the time and the zone.
@@ -50,7 +43,7 @@ def main():
     shots.mkdir(parents=True, exist_ok=True)
     text = "درگاه پرداخت کار نمی‌کند" if language == "fa" else "The payment page fails"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium.launch(p)
         conversation_url = None
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 900})

@@ -61,6 +61,18 @@ async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches
     );
     assert!(!sent.iter().any(|body| body.contains(note)), "{sent:?}");
 
+    // The file went as a document, by its name.
+    let documents = fake.calls("sendDocument");
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    assert!(
+        documents[0]
+            .files
+            .iter()
+            .any(|f| f.file_name.as_deref() == Some("refund-form.txt")
+                && f.bytes == b"Refund: 1,250,000 IRR"),
+        "{documents:?}"
+    );
+
     // Nor is it on the web customer's page.
     let page = result["customer_page"].as_str().expect("a customer page");
     let html = app

@@ -206,23 +206,14 @@ fn session_opens_what_a_key_opens(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
     let session = SecurityRequirement::new("session", Vec::<String>::new());
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            if let Some(security) = &mut operation.security
-                && security.contains(&bearer)
-                && !security.contains(&session)
-            {
-                security.push(session.clone());
-            }
+    problems_doc::each_operation(doc, |operation| {
+        if let Some(security) = &mut operation.security
+            && security.contains(&bearer)
+            && !security.contains(&session)
+        {
+            security.push(session.clone());
         }
-    }
+    });
 }
 
 #[cfg(test)]

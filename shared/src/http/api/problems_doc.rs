@@ -12,6 +12,11 @@ const PROBLEM: &str = "application/problem+json";
 /// unknown id in its path (404), a body too large, of another type or not valid (413,
 /// 415, 422), a cursor this server did not issue (422), and a failure on our side (5XX).
 pub fn document_problems(doc: &mut OpenApi) {
+    each_operation(doc, document_operation);
+}
+
+/// Calls `f` on every operation of the document.
+pub fn each_operation(doc: &mut OpenApi, mut f: impl FnMut(&mut Operation)) {
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -21,7 +26,7 @@ pub fn document_problems(doc: &mut OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
-            document_operation(operation);
+            f(operation);
         }
     }
 }

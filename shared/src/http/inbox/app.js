@@ -46,7 +46,7 @@ const WORDS = {
     merge_self: 'That is this same contact.', no_matches: 'No contacts match.',
     new_message_from: 'New message from {name}', new_messages: '{n} new messages', new_badge: 'new',
     sla: 'SLA {rel}', waiting: 'Waiting for us', snoozed_until: 'Snoozed until {time}',
-    reply_sent: 'Reply queued.', note_added: 'Note added.', empty_text: 'Write something first.',
+    reply_sent: 'Reply queued.', note_added: 'Note added.', empty_text: 'Write something first.', attach: 'Attach files',
     ch_blocked: '{channel}: the customer blocked us there.',
     ch_no_address: '{channel}: no address the customer proved or wrote from.',
     ch_default: 'The customer last wrote by {channel}.', unusable: 'unavailable',
@@ -122,7 +122,7 @@ const WORDS = {
     merge_self: 'این همان مخاطب است.', no_matches: 'مخاطبی پیدا نشد.',
     new_message_from: 'پیام تازه از {name}', new_messages: '{n} پیام تازه', new_badge: 'تازه',
     sla: 'مهلت {rel}', waiting: 'منتظر پاسخ ما', snoozed_until: 'به تعویق تا {time}',
-    reply_sent: 'پاسخ در صف ارسال است.', note_added: 'یادداشت افزوده شد.', empty_text: 'اول چیزی بنویسید.',
+    reply_sent: 'پاسخ در صف ارسال است.', note_added: 'یادداشت افزوده شد.', empty_text: 'اول چیزی بنویسید.', attach: 'پیوست فایل',
     ch_blocked: '{channel}: مشتری ما را آنجا مسدود کرده است.',
     ch_no_address: '{channel}: نشانی‌ای که مشتری تأیید کرده یا از آن نوشته باشد نداریم.',
     ch_default: 'مشتری آخرین بار با {channel} نوشته است.', unusable: 'در دسترس نیست',
@@ -326,7 +326,9 @@ async function api(method, path, body, opts = {}) {
   if (method !== 'GET') headers['X-CSRF-Token'] = S.csrf;
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (opts.signal) init.signal = opts.signal;
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -1106,6 +1108,7 @@ function setMode(mode, focus) {
   $('reply-label').textContent = t(note ? 'note_label' : 'reply_label');
   $('reply-send').textContent = t(note ? 'add_note' : 'send');
   show($('channel-field'), !note);
+  show($('files-field'), !note);
   if (note) show($('channel-hint'), false); else channelHint();
   if (focus) $('reply-body').focus();
 }
@@ -1173,9 +1176,11 @@ async function send(ev) {
   if (sending || !S.conv) return;
   const box = $('reply-body');
   const text = box.value;
-  if (!text.trim()) { showError(t('empty_text')); box.focus(); return; }
-  const id = S.conv.id;
   const note = S.mode === 'note';
+  const picker = $('reply-files');
+  const files = note ? [] : Array.from(picker.files || []);
+  if (!text.trim() && !files.length) { showError(t('empty_text')); box.focus(); return; }
+  const id = S.conv.id;
   const btn = $('reply-send');
   sending = true;
   btn.disabled = true;
@@ -1187,10 +1192,18 @@ async function send(ev) {
       if (S.openId === id && n) addItem({ ...n, item: 'note' });
       notice(t('note_added'));
     } else {
-      const body = { text };
       const ch = $('reply-channel').value;
+      let body = { text };
       if (ch) body.channel = ch;
+      if (files.length) {
+        // With files the reply goes as a form: its text, its channel and a part a file.
+        body = new FormData();
+        body.append('text', text);
+        if (ch) body.append('channel', ch);
+        for (const f of files) body.append('file', f, f.name);
+      }
       const m = await api('POST', `/v1/conversations/${enc(id)}/replies`, body);
+      picker.value = '';
       if (S.openId === id && m) addItem({ ...m, item: 'message' });
       notice(t('reply_sent'));
     }
@@ -1390,7 +1403,8 @@ function takeChanges(events) {
   }
   if (S.seen.size > 3000) S.seen = new Set([...S.seen].slice(-1500));
   clearTimeout(S.flushTimer);
-  S.flushTimer = setTimeout(flushChanges, 300);
+  // A change comes as a few entries in a row: one refresh for them all.
+  S.flushTimer = setTimeout(flushChanges, 120);
 }
 
 async function flushChanges() {
