@@ -25,6 +25,19 @@ pub enum AgentCommand {
     /// Set the password an agent signs in to the web inbox with, read from the first
     /// line of standard input (12 to 256 characters); their sessions end.
     SetPassword(WhichAgent),
+    /// Print a one-time sign-in link for the web inbox (good for 24 hours; the agent may
+    /// then set a password there), alone on the last line.
+    SignInLink(SignInLinkArgs),
+}
+
+#[derive(Args)]
+pub struct SignInLinkArgs {
+    #[command(flatten)]
+    which: WhichAgent,
+    /// Where the server is reached, as the agent's browser reaches it [default:
+    /// SWITCHBOARD_PUBLIC_URL, else http://127.0.0.1:8080].
+    #[arg(long)]
+    url: Option<String>,
 }
 
 #[derive(Args)]
@@ -81,6 +94,7 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
         AgentCommand::ResetKey(which) => reset_key(which).await,
         AgentCommand::Disable(which) => disable(which).await,
         AgentCommand::SetPassword(which) => set_password(which).await,
+        AgentCommand::SignInLink(args) => sign_in_link(args).await,
     }
 }
 
@@ -220,5 +234,23 @@ async fn set_password(which: WhichAgent) -> anyhow::Result<()> {
         "password set for {} <{}> ({}): they sign in at /app",
         agent.name, agent.email, agent.id
     );
+    Ok(())
+}
+
+async fn sign_in_link(args: SignInLinkArgs) -> anyhow::Result<()> {
+    let (directory, agent) = named_agent(&args.which).await?;
+    let token = directory
+        .sign_in_link(agent.id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "a sign-in link for {} <{}> ({}), good once within 24 hours:",
+        agent.name, agent.email, agent.id
+    );
+    let url = args
+        .url
+        .or_else(|| std::env::var("SWITCHBOARD_PUBLIC_URL").ok())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    println!("{}/app/link/{token}", url.trim_end_matches('/'));
     Ok(())
 }

@@ -108,7 +108,7 @@ fn takes_gzip(headers: &HeaderMap) -> bool {
 
 /// The page's language: the switch's cookie, else the browser's first choice between
 /// Persian and English.
-fn language(headers: &HeaderMap) -> &'static str {
+pub(crate) fn language(headers: &HeaderMap) -> &'static str {
     let chosen = headers
         .get_all(COOKIE)
         .iter()

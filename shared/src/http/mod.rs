@@ -10,6 +10,7 @@ pub mod links;
 pub mod pages;
 pub mod problem;
 pub mod secret_header;
+pub mod sign_in_link;
 pub mod stamp;
 pub mod survey_pages;
 pub mod webhooks;
@@ -134,6 +135,10 @@ pub fn api_router() -> Router<ApiState> {
     api::router()
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .merge(inbox::router())
+        .route(
+            "/app/link/{token}",
+            get(sign_in_link::show).post(sign_in_link::redeem),
+        )
 }
 
 /// The web-form webhook and the customer pages.

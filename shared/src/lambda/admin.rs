@@ -32,6 +32,9 @@ pub enum AdminCommand {
     /// `{"command": "set-password", "agent": <id or email>, "password": …}`: the
     /// password they sign in to the web inbox with; their sessions end.
     SetPassword { agent: String, password: Password },
+    /// `{"command": "sign-in-link", "agent": <id or email>}`: a one-time sign-in link's
+    /// path (`/app/link/…`, on the API's URL), good for 24 hours.
+    SignInLink { agent: String },
 }
 
 /// A password in a command: never shown, whatever prints the command.
@@ -64,6 +67,11 @@ pub enum AdminAnswer {
     Agent {
         agent: Agent,
     },
+    /// A sign-in link, shown this once.
+    Link {
+        agent: Agent,
+        sign_in_path: String,
+    },
 }
 
 /// Carries out one command on the stack's store.
@@ -87,6 +95,14 @@ pub async fn handle(directory: &Directory, command: AdminCommand) -> Result<Admi
                 agent: directory.disable_agent(agent.id).await?,
             }
         }
+        AdminCommand::SignInLink { agent } => {
+            let agent = directory.find_agent(&agent).await?;
+            let token = directory.sign_in_link(agent.id).await?;
+            AdminAnswer::Link {
+                agent,
+                sign_in_path: format!("/app/link/{token}"),
+            }
+        }
         AdminCommand::SetPassword { agent, password } => {
             let agent = directory.find_agent(&agent).await?;
             directory.set_password(agent.id, &password.0).await?;
@@ -106,7 +122,7 @@ pub async fn run(directory: Directory) -> Result<(), Error> {
             let command: AdminCommand = serde_json::from_value(event.payload).map_err(|e| {
                 format!(
                     "not a command ({e}): send {{\"command\": \"create\" | \"list\" | \
-                     \"reset-key\" | \"disable\" | \"set-password\", …}}"
+                     \"reset-key\" | \"disable\" | \"set-password\" | \"sign-in-link\", …}}"
                 )
             })?;
             tracing::info!(command = ?CommandName(&command), "admin command");
@@ -130,6 +146,7 @@ impl std::fmt::Debug for CommandName<'_> {
             AdminCommand::ResetKey { .. } => "reset-key",
             AdminCommand::Disable { .. } => "disable",
             AdminCommand::SetPassword { .. } => "set-password",
+            AdminCommand::SignInLink { .. } => "sign-in-link",
         })
     }
 }

@@ -18,6 +18,8 @@ pub const SESSION_LIFETIME: Duration = Duration::days(7);
 pub const LOCK_AFTER: u32 = 10;
 /// …for this long.
 pub const LOCK_FOR: Duration = Duration::minutes(15);
+/// How long a one-time sign-in link stays good.
+pub const LINK_LIFETIME: Duration = Duration::hours(24);
 /// A password's length, in characters.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=256;
 
@@ -91,6 +93,28 @@ async fn verify(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// A session (or, with no CSRF token, a sign-in link) and its `<id>.<secret>`.
+fn new_session(
+    agent: AgentId,
+    csrf_token: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    user_agent: Option<&str>,
+) -> (Session, String) {
+    let id = random_text::<16>();
+    let secret = random_text::<32>();
+    let session = Session {
+        id: id.clone(),
+        agent_id: agent,
+        secret_hash: hash_secret(&secret),
+        csrf_token,
+        created_at,
+        expires_at,
+        user_agent: user_agent.map(|a| a.chars().take(200).collect()),
+    };
+    (session, format!("{id}.{secret}"))
+}
+
 pub fn checked_password(password: &str) -> ServiceResult<&str> {
     let length = password.chars().count();
     if !PASSWORD_LENGTH.contains(&length) {
@@ -152,32 +176,103 @@ impl Directory {
             .clear_failures(agent.id)
             .await
             .map_err(ServiceError::from)?;
-        let id = random_text::<16>();
-        let secret = random_text::<32>();
-        let session = Session {
-            id: id.clone(),
-            agent_id: agent.id,
-            secret_hash: hash_secret(&secret),
-            csrf_token: random_text::<32>(),
-            created_at: now,
-            expires_at: now + SESSION_LIFETIME,
-            user_agent: user_agent.map(|a| a.chars().take(200).collect()),
-        };
-        self.sessions
-            .create_session(&session)
-            .await
-            .map_err(ServiceError::from)?;
-        tracing::info!(agent_id = %agent.id, session = %id, "an agent signed in");
+        Ok(self.open_session(agent, now, user_agent).await?)
+    }
+
+    /// A new session for the agent, opened at `now`.
+    async fn open_session(
+        &self,
+        agent: Agent,
+        now: DateTime<Utc>,
+        user_agent: Option<&str>,
+    ) -> ServiceResult<SignedIn> {
+        let (session, cookie) = new_session(
+            agent.id,
+            random_text::<32>(),
+            now,
+            now + SESSION_LIFETIME,
+            user_agent,
+        );
+        self.sessions.create_session(&session).await?;
+        tracing::info!(agent_id = %agent.id, session = %session.id, "an agent signed in");
         Ok(SignedIn {
             agent,
             session,
-            cookie: format!("{id}.{secret}"),
+            cookie,
         })
     }
 
-    /// The agent and session a cookie value opens, while the session lasts.
-    pub async fn session(&self, cookie: &str) -> ServiceResult<Option<(Agent, Session)>> {
-        let Some((id, secret)) = cookie.split_once('.') else {
+    /// A one-time sign-in link's token (`<id>.<secret>`, for `/app/link/<token>`): it
+    /// opens one session within [`LINK_LIFETIME`], for an agent who has no password yet
+    /// or lost it. Kept as a session without a CSRF token, which opens nothing itself.
+    pub async fn sign_in_link(&self, agent: AgentId) -> ServiceResult<String> {
+        if self.agents.agent(agent).await?.is_none() {
+            return Err(ServiceError::NotFound("agent"));
+        }
+        let now = Utc::now();
+        let (link, token) = new_session(
+            agent,
+            String::new(),
+            now,
+            now + LINK_LIFETIME,
+            Some("sign-in link"),
+        );
+        self.sessions.create_session(&link).await?;
+        tracing::info!(agent_id = %agent, link = %link.id, "a sign-in link made");
+        Ok(token)
+    }
+
+    /// The agent a link's token signs in, while it is good (it is not used up here).
+    pub async fn link_agent(&self, token: &str) -> ServiceResult<Option<Agent>> {
+        let Some(link) = self.live_link(token).await? else {
+            return Ok(None);
+        };
+        Ok(self.agents.agent(link.agent_id).await?)
+    }
+
+    /// Opens a session from a link's token, once: the link is used up.
+    pub async fn redeem_link(
+        &self,
+        token: &str,
+        user_agent: Option<&str>,
+    ) -> ServiceResult<Option<SignedIn>> {
+        let Some(link) = self.live_link(token).await? else {
+            return Ok(None);
+        };
+        // Whoever deletes it first has it: a link opens one session, however many use it.
+        if !self.sessions.end_session(&link.id).await? {
+            return Ok(None);
+        }
+        let Some(agent) = self.agents.agent(link.agent_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.open_session(agent, Utc::now(), user_agent).await?,
+        ))
+    }
+
+    /// The link a token names: its secret matches, it has not expired, and it was made
+    /// after the agent's password last changed (a disable voids it).
+    async fn live_link(&self, token: &str) -> ServiceResult<Option<Session>> {
+        let Some(link) = self.presented(token).await? else {
+            return Ok(None);
+        };
+        if !link.csrf_token.is_empty() {
+            return Ok(None);
+        }
+        let credentials = self.sessions.credentials(link.agent_id).await?;
+        if credentials
+            .sessions_valid_after
+            .is_some_and(|after| link.created_at < after)
+        {
+            return Ok(None);
+        }
+        Ok(Some(link))
+    }
+
+    /// The session (or link) whose `<id>.<secret>` this is, when the secret matches.
+    async fn presented(&self, token: &str) -> ServiceResult<Option<Session>> {
+        let Some((id, secret)) = token.split_once('.') else {
             return Ok(None);
         };
         if id.is_empty() || id.len() > 64 || secret.len() > 128 {
@@ -187,7 +282,19 @@ impl Directory {
             return Ok(None);
         };
         let presented = hash_secret(secret);
-        if !bool::from(presented.as_bytes().ct_eq(session.secret_hash.as_bytes())) {
+        Ok(
+            bool::from(presented.as_bytes().ct_eq(session.secret_hash.as_bytes()))
+                .then_some(session),
+        )
+    }
+
+    /// The agent and session a cookie value opens, while the session lasts.
+    pub async fn session(&self, cookie: &str) -> ServiceResult<Option<(Agent, Session)>> {
+        let Some(session) = self.presented(cookie).await? else {
+            return Ok(None);
+        };
+        // A sign-in link is no session: it only opens one.
+        if session.csrf_token.is_empty() {
             return Ok(None);
         }
         let (agent, credentials) = tokio::try_join!(
@@ -239,7 +346,8 @@ impl Directory {
         Ok(())
     }
 
-    /// The agent changes their own password, proving the one they have.
+    /// The agent changes their own password, proving the one they have (an agent who
+    /// has none, signed in by a link, sets one).
     pub async fn change_password(
         &self,
         agent: AgentId,
@@ -258,7 +366,8 @@ impl Directory {
             Err(SignInError::Wrong) => None,
             Err(SignInError::Failed(e)) => return Err(e),
         };
-        if hash.is_none() || !verify(current.to_owned(), hash).await {
+        // An agent who came in by a sign-in link has none yet: their session sets it.
+        if hash.is_some() && !verify(current.to_owned(), hash).await {
             return Err(ServiceError::Invalid(
                 "the current password is wrong".to_owned(),
             ));

@@ -667,4 +667,28 @@ async fn the_web_inbox_is_served_signed_in_to_listed_and_answered_through_api_ga
         .http(HttpRequest::new("GET", "/v1/conversations").cookie(cookie))
         .await;
     assert_eq!(after.status, 401);
+
+    // A one-time sign-in link: its page, then the click that opens a session, once.
+    let token = directory.sign_in_link(admin.id).await.expect("a link");
+    let path = format!("/app/link/{token}");
+    let page = stack.http(HttpRequest::new("GET", path.as_str())).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("ada@support.example"));
+    let click = stack.http(HttpRequest::new("POST", path.as_str())).await;
+    assert_eq!(click.status, 303, "{}", click.text());
+    let cookie = click
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-sb_session="))
+        .expect("the link's session")
+        .split(';')
+        .next()
+        .expect("a cookie")
+        .to_owned();
+    let me = stack
+        .http(HttpRequest::new("GET", "/v1/me").cookie(cookie))
+        .await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    let again = stack.http(HttpRequest::new("POST", path.as_str())).await;
+    assert_eq!(again.status, 404, "used up");
 }

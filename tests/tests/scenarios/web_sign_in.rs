@@ -397,3 +397,112 @@ async fn guesses_sent_at_once_are_each_counted_before_the_password_is_checked() 
         "locked, the right password included"
     );
 }
+
+/// `switchboard agent sign-in-link`: the link alone on the last line.
+fn sign_in_link(app: &App, agent: &str) -> String {
+    let output = app
+        .command()
+        .args(["agent", "sign-in-link", "--db"])
+        .arg(app.db_path())
+        .args(["--url", &app.url("")])
+        .arg(agent)
+        .output()
+        .expect("`switchboard agent sign-in-link` runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .expect("a link")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_sign_in_link_opens_one_session_once_and_the_agent_then_sets_a_password() {
+    let app = App::spawn().await;
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    let link = sign_in_link(&app, "ada@support.example");
+    assert!(link.starts_with(&app.url("/app/link/")), "{link}");
+
+    // Following the link (as a mail scanner would) uses nothing up: it asks for a click.
+    for _ in 0..2 {
+        let page = app.http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(policy.contains("script-src 'self'"), "{policy}");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("ada@support.example") && html.contains("<form method=\"post\""),
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
+    }
+    let click = app.http.post(&link).send().await.unwrap();
+    assert!(click.status().is_redirection(), "{}", click.status());
+    assert_eq!(click.headers()["location"], "/app");
+    let cookie = click.headers()[SET_COOKIE].to_str().unwrap();
+    let browser = Browser {
+        cookie: cookie.split(';').next().unwrap().to_owned(),
+        csrf: String::new(),
+    };
+    let (status, session) = status_of(browser.request(&app, Method::GET, "/v1/session")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["agent"]["email"], "ada@support.example");
+    let browser = Browser {
+        csrf: session["csrf_token"].as_str().unwrap().to_owned(),
+        ..browser
+    };
+
+    // Used up: neither the page nor the click opens anything again, and the link itself
+    // is no session cookie.
+    assert_eq!(
+        app.http.get(&link).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.http.post(&link).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let token = link.rsplit('/').next().unwrap();
+    let as_cookie = Browser {
+        cookie: format!("__Host-sb_session={token}"),
+        csrf: String::new(),
+    };
+    let fresh = sign_in_link(&app, "ada@support.example");
+    let fresh_token = fresh.rsplit('/').next().unwrap();
+    let unused_as_cookie = Browser {
+        cookie: format!("__Host-sb_session={fresh_token}"),
+        csrf: String::new(),
+    };
+    assert_eq!(
+        status_of(as_cookie.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(unused_as_cookie.request(&app, Method::GET, "/v1/me"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED,
+        "an unused link is no session"
+    );
+
+    // She has no password yet: her session sets one, and it signs her in.
+    let set = browser
+        .change(&app, Method::PUT, "/v1/me/password")
+        .json(&json!({"current_password": "", "new_password": PASSWORD}));
+    assert_eq!(status_of(set).await.0, StatusCode::NO_CONTENT);
+    signed_in(&app, "ada@support.example").await;
+    // A link made before the password changed is void.
+    assert_eq!(
+        app.http.get(&fresh).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

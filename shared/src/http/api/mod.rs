@@ -13,7 +13,7 @@ mod replies;
 mod reports;
 mod rules;
 mod service_levels;
-mod session;
+pub(crate) mod session;
 mod surveys;
 mod webhooks;
 

@@ -82,7 +82,7 @@ pub struct ChangePassword {
 /// The cookie that holds the session: only this site's requests carry it (SameSite),
 /// scripts cannot read it (HttpOnly) and it travels only over HTTPS (Secure; browsers
 /// count `localhost` as secure).
-fn session_cookie(value: &str, max_age: chrono::Duration) -> HeaderValue {
+pub(crate) fn session_cookie(value: &str, max_age: chrono::Duration) -> HeaderValue {
     let cookie = cookie::Cookie::build((SESSION_COOKIE, value))
         .path("/")
         .http_only(true)
@@ -212,8 +212,9 @@ pub async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Change your own password, giving the one you have; every session you had ends
-/// (sign in again with the new one).
+/// Change your own password, giving the one you have (an agent signed in by a one-time
+/// link, who has none yet, sets one with any `current_password`); every session you had
+/// ends (sign in again with the new one).
 #[utoipa::path(put, path = "/v1/me/password", tag = "agents", request_body = ChangePassword,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]

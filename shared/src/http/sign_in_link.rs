@@ -1,0 +1,116 @@
+//! One-time sign-in links (`/app/link/<token>`): the page names who it signs in and asks
+//! for a click, so a mail scanner that follows the link uses nothing up; the click opens
+//! a session and goes to the inbox. Plain HTML, no script.
+
+use super::ApiState;
+use super::api::session::session_cookie;
+use super::inbox::{INBOX_POLICY, language};
+use super::problem::ApiError;
+use crate::services::sign_in::SESSION_LIFETIME;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, USER_AGENT,
+};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+
+struct Words {
+    title: &'static str,
+    sign_in_as: &'static str,
+    button: &'static str,
+    gone: &'static str,
+    gone_detail: &'static str,
+}
+
+const ENGLISH: Words = Words {
+    title: "Sign in to Switchboard",
+    sign_in_as: "This link signs you in once, as",
+    button: "Sign in",
+    gone: "This sign-in link is used or expired",
+    gone_detail: "Ask an admin for a new one, or sign in with your password.",
+};
+
+const PERSIAN: Words = Words {
+    title: "ورود به Switchboard",
+    sign_in_as: "این پیوند یک بار شما را وارد می‌کند، با نام",
+    button: "ورود",
+    gone: "این پیوند ورود به کار رفته یا منقضی شده است",
+    gone_detail: "از مدیر پیوند تازه‌ای بخواهید، یا با گذرواژهٔ خود وارد شوید.",
+};
+
+fn page(language: &str, body: Markup) -> Response {
+    let dir = if language == "fa" { "rtl" } else { "ltr" };
+    let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
+    let html = html! {
+        (DOCTYPE)
+        html lang=(language) dir=(dir) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (words.title) }
+                link rel="stylesheet" href="/app/app.css";
+            }
+            body { main class="signin-link" { h1 { (words.title) } (body) } }
+        }
+    };
+    (
+        [
+            (CONTENT_SECURITY_POLICY, INBOX_POLICY),
+            (CACHE_CONTROL, "no-store"),
+            (REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(html.into_string()),
+    )
+        .into_response()
+}
+
+fn gone(language: &str) -> Response {
+    let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
+    let mut response = page(
+        language,
+        html! { p role="alert" { strong { (words.gone) } } p { (words.gone_detail) } },
+    );
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// The link's page: whom it signs in, and the button that does.
+pub async fn show(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let language = language(&headers);
+    let Some(agent) = state.directory.link_agent(&token).await? else {
+        return Ok(gone(language));
+    };
+    let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
+    Ok(page(
+        language,
+        html! {
+            p { (words.sign_in_as) " " strong { bdi { (agent.name) } } " (" bdi { (agent.email.as_str()) } ")." }
+            form method="post" {
+                button type="submit" class="btn primary" { (words.button) }
+            }
+        },
+    ))
+}
+
+/// The click: the link is used up and a session opened; on to the inbox.
+pub async fn redeem(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let Some(signed_in) = state.directory.redeem_link(&token, user_agent).await? else {
+        return Ok(gone(language(&headers)));
+    };
+    let mut response = Redirect::to("/app").into_response();
+    response.headers_mut().append(
+        SET_COOKIE,
+        session_cookie(&signed_in.cookie, SESSION_LIFETIME),
+    );
+    Ok(response)
+}
