@@ -206,6 +206,32 @@ def main():
         accessible(page, "English inbox")
         fits(page, "conversation-1280", shots)
 
+        # Crisis mode: an incident declared and closed from its screen.
+        page.click("#sidenav a[data-view=incidents]")
+        page.fill("#incident-new-title", "Bank gateway down")
+        page.fill("#incident-text-en", "The bank gateway is down; payments resume shortly.")
+        page.fill("#incident-text-fa", "درگاه بانک از کار افتاده است؛ پرداخت‌ها به‌زودی برقرار می‌شوند.")
+        page.fill("#incident-terms", "gateway")
+        page.click("#incident-declare")
+        panel = page.locator("#incident-panel")
+        expect(panel).to_contain_text("Bank gateway down", timeout=10_000)
+        result["incident_id"] = panel.get_attribute("data-id")
+        accessible(page, "Incident")
+        fits(page, "incident-1280", shots)
+        page.fill("#incident-update-text", "Payments work again. Thank you for your patience.")
+        page.check("#incident-resolve")
+        page.click("#incident-post-update")
+        expect(page.locator("#incident-updates li").first).to_contain_text(
+            "Payments work again", timeout=10_000
+        )
+
+        # The team's numbers: both conversations counted today.
+        page.click("#sidenav a[data-view=reports]")
+        count = page.locator("#report-figures li.figure[data-figure=conversations] .value")
+        expect(count).to_have_text(re.compile(r"^[1-9]"), timeout=10_000)
+        accessible(page, "Reports")
+        fits(page, "reports-1280", shots)
+
         # What the help lists, on ?.
         page.locator("body").press("Escape")
         page.keyboard.press("?")

@@ -353,25 +353,18 @@ impl Directory {
         agent: AgentId,
         current: &str,
         new: &str,
-    ) -> ServiceResult<()> {
+    ) -> Result<(), SignInError> {
         checked_password(new)?;
         // Counted like a sign-in: a stolen session cannot guess the password either.
-        let hash = match self.try_password(agent, Utc::now()).await {
-            Ok(hash) => hash,
-            Err(SignInError::Locked(until)) => {
-                return Err(ServiceError::Conflict(format!(
-                    "too many wrong passwords: try again after {until}"
-                )));
-            }
-            Err(SignInError::Wrong) => None,
-            Err(SignInError::Failed(e)) => return Err(e),
-        };
+        let hash = self.try_password(agent, Utc::now()).await?;
         // An agent who came in by a sign-in link has none yet: their session sets it.
         if hash.is_some() && !verify(current.to_owned(), hash).await {
-            return Err(ServiceError::Invalid(
-                "the current password is wrong".to_owned(),
-            ));
+            return Err(SignInError::Wrong);
         }
-        self.set_password(agent, new).await
+        self.sessions
+            .clear_failures(agent)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(self.set_password(agent, new).await?)
     }
 }

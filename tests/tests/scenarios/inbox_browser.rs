@@ -87,6 +87,18 @@ async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches
     assert!(html.contains("web-marker"), "{html}");
     assert!(!html.contains(note), "the note is private: {html}");
 
+    // The incident declared on its screen holds the update posted there, and is over.
+    let incident = result["incident_id"].as_str().expect("an incident");
+    let incident = app
+        .get_ok(&admin_key, &format!("/v1/incidents/{incident}"))
+        .await;
+    assert_eq!(incident["title"], "Bank gateway down", "{incident}");
+    assert_eq!(incident["state"], "resolved", "{incident}");
+    assert!(
+        incident.to_string().contains("Payments work again"),
+        "{incident}"
+    );
+
     // Assigned to Ada and resolved, as the API tells it.
     let id = result["conversation_id"]
         .as_str()

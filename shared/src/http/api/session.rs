@@ -79,6 +79,18 @@ pub struct ChangePassword {
     new_password: String,
 }
 
+/// A lockout (429 with how long it lasts) or a failure.
+fn refused(e: SignInError) -> ApiError {
+    match e {
+        SignInError::Locked(until) => ApiError::too_many(
+            (until - Utc::now()).to_std().unwrap_or_default(),
+            "too many wrong passwords: this account is locked for 15 minutes",
+        ),
+        SignInError::Wrong => ApiError::unauthorized(),
+        SignInError::Failed(e) => e.into(),
+    }
+}
+
 /// The cookie that holds the session: only this site's requests carry it (SameSite),
 /// scripts cannot read it (HttpOnly) and it travels only over HTTPS (Secure; browsers
 /// count `localhost` as secure).
@@ -121,11 +133,7 @@ pub async fn sign_in(
         .await
         .map_err(|e| match e {
             SignInError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()),
-            SignInError::Locked(until) => ApiError::too_many(
-                (until - Utc::now()).to_std().unwrap_or_default(),
-                "too many wrong passwords: this account is locked for 15 minutes",
-            ),
-            SignInError::Failed(e) => e.into(),
+            other => refused(other),
         })?;
     let info = SessionInfo {
         agent: signed_in.agent,
@@ -216,7 +224,8 @@ pub async fn set_password(
 /// link, who has none yet, sets one with any `current_password`); every session you had
 /// ends (sign in again with the new one).
 #[utoipa::path(put, path = "/v1/me/password", tag = "agents", request_body = ChangePassword,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)),
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem, description = "locked out after wrong passwords")),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<ApiState>,
@@ -228,8 +237,9 @@ pub async fn change_password(
         .change_password(agent.id, &body.current_password, &body.new_password)
         .await
         .map_err(|e| match e {
-            ServiceError::NotFound(_) => ApiError::unauthorized(),
-            other => other.into(),
+            SignInError::Wrong => ApiError::invalid("the current password is wrong"),
+            SignInError::Failed(ServiceError::NotFound(_)) => ApiError::unauthorized(),
+            other => refused(other),
         })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,6 +47,7 @@ const WORDS = {
     new_message_from: 'New message from {name}', new_messages: '{n} new messages', new_badge: 'new',
     sla: 'SLA {rel}', waiting: 'Waiting for us', snoozed_until: 'Snoozed until {time}',
     reply_sent: 'Reply queued.', note_added: 'Note added.', empty_text: 'Write something first.', attach: 'Attach files',
+    team_filter: 'Team', any_team: 'Any team', my_team: '{name} (mine)', tag_filter: 'Tag',
     ch_blocked: '{channel}: the customer blocked us there.',
     ch_no_address: '{channel}: no address the customer proved or wrote from.',
     ch_default: 'The customer last wrote by {channel}.', unusable: 'unavailable',
@@ -81,6 +82,26 @@ const WORDS = {
     ev_incident_unlinked: 'Unlinked from its incident', by: 'by {name}',
     t_first_response: 'first response', t_next_response: 'next response', t_resolution: 'resolution',
     sn_1h: '1 hour', sn_4h: '4 hours', sn_tomorrow: 'Tomorrow 9:00', sn_3d: '3 days', sn_1w: '1 week',
+    view_incidents: 'Incidents', view_reports: 'Reports',
+    inc_proposed: 'Proposed', inc_active: 'Active', inc_resolved: 'Resolved', inc_back: '← Incidents',
+    inc_texts: 'What customers are told', inc_terms: 'Match terms',
+    inc_terms_hint: 'Words or phrases, comma-separated, 3 characters or more.',
+    inc_no_terms: 'None: it holds only conversations linked by hand.', lang_en: 'English', lang_fa: 'Persian',
+    inc_text: 'Status text in {lang}', inc_title: 'Title',
+    inc_save: 'Save texts', inc_accept: 'Accept', inc_accepted: 'Incident accepted: it is active now.',
+    inc_updates: 'Updates', inc_final: 'final update',
+    inc_progress: '{queued} written, {sent} sent, {failed} failed', inc_update_label: 'Update for every linked customer',
+    inc_resolve: 'Resolve with this update', inc_post: 'Post update', inc_posted: 'Update posted: it is going out.',
+    inc_conversations: 'Linked conversations', inc_declare: 'Declare an incident', inc_declared: 'Incident declared.',
+    inc_need: 'Give a title and a status text in at least one language.', inc_resolved_at: 'resolved {time}',
+    rep_range: 'Period', rep_7: 'Last 7 days', rep_30: 'Last 30 days', rep_csv: 'Download CSV',
+    rep_mine: 'Your own numbers', rep_all: 'Everyone’s numbers', rep_prev: 'Previous period: {v}', rep_by_agent: 'By agent',
+    fig_conversations: 'Conversations', fig_incoming: 'Incoming messages', fig_outgoing: 'Outgoing messages',
+    fig_resolutions: 'Resolutions', fig_reopened: 'Reopened', fig_fcr: 'First-contact resolution',
+    fig_first_median: 'First response (median)', fig_first_p90: 'First response (90th percentile)',
+    fig_resolution_median: 'Resolution time (median)', fig_csat: 'Satisfied customers (CSAT)', fig_rating: 'Average rating',
+    csat_answers: '{n} of {m} surveys answered', rating_of: '{v} of 5',
+    dur_s: '{n} s', dur_min: '{n} min', dur_h: '{n} h', dur_d: '{n} days',
   },
   fa: {
     skip: 'رفتن به محتوا', loading: 'در حال بارگذاری…', signout: 'خروج', shortcuts: 'میان‌برهای صفحه‌کلید',
@@ -123,6 +144,7 @@ const WORDS = {
     new_message_from: 'پیام تازه از {name}', new_messages: '{n} پیام تازه', new_badge: 'تازه',
     sla: 'مهلت {rel}', waiting: 'منتظر پاسخ ما', snoozed_until: 'به تعویق تا {time}',
     reply_sent: 'پاسخ در صف ارسال است.', note_added: 'یادداشت افزوده شد.', empty_text: 'اول چیزی بنویسید.', attach: 'پیوست فایل',
+    team_filter: 'تیم', any_team: 'همهٔ تیم‌ها', my_team: '{name} (تیم من)', tag_filter: 'برچسب',
     ch_blocked: '{channel}: مشتری ما را آنجا مسدود کرده است.',
     ch_no_address: '{channel}: نشانی‌ای که مشتری تأیید کرده یا از آن نوشته باشد نداریم.',
     ch_default: 'مشتری آخرین بار با {channel} نوشته است.', unusable: 'در دسترس نیست',
@@ -157,6 +179,26 @@ const WORDS = {
     ev_incident_unlinked: 'پیوند با رخداد برداشته شد', by: 'به دست {name}',
     t_first_response: 'نخستین پاسخ', t_next_response: 'پاسخ بعدی', t_resolution: 'حل',
     sn_1h: '۱ ساعت', sn_4h: '۴ ساعت', sn_tomorrow: 'فردا ساعت ۹', sn_3d: '۳ روز', sn_1w: '۱ هفته',
+    view_incidents: 'رخدادها', view_reports: 'گزارش‌ها',
+    inc_proposed: 'پیشنهادی', inc_active: 'فعال', inc_resolved: 'برطرف‌شده', inc_back: '→ رخدادها',
+    inc_texts: 'آنچه به مشتریان گفته می‌شود', inc_terms: 'واژه‌های تطبیق',
+    inc_terms_hint: 'واژه‌ها یا عبارت‌ها را با ویرگول جدا کنید؛ هر کدام دست‌کم ۳ نویسه.',
+    inc_no_terms: 'ندارد: فقط گفت‌وگوهایی که دستی پیوند خورده‌اند.', lang_en: 'انگلیسی', lang_fa: 'فارسی',
+    inc_text: 'متن وضعیت به {lang}', inc_title: 'عنوان',
+    inc_save: 'ذخیرهٔ متن‌ها', inc_accept: 'پذیرفتن', inc_accepted: 'رخداد پذیرفته شد و اکنون فعال است.',
+    inc_updates: 'به‌روزرسانی‌ها', inc_final: 'به‌روزرسانی پایانی',
+    inc_progress: '{queued} نوشته‌شده، {sent} فرستاده‌شده، {failed} ناموفق', inc_update_label: 'به‌روزرسانی برای همهٔ مشتریان پیوندخورده',
+    inc_resolve: 'رخداد با همین به‌روزرسانی برطرف شود', inc_post: 'فرستادن به‌روزرسانی', inc_posted: 'به‌روزرسانی ثبت شد و در حال ارسال است.',
+    inc_conversations: 'گفت‌وگوهای پیوندخورده', inc_declare: 'اعلام رخداد', inc_declared: 'رخداد اعلام شد.',
+    inc_need: 'عنوان و متن وضعیت را دست‌کم به یک زبان بنویسید.', inc_resolved_at: 'برطرف‌شده در {time}',
+    rep_range: 'بازه', rep_7: '۷ روز گذشته', rep_30: '۳۰ روز گذشته', rep_csv: 'دریافت فایل CSV',
+    rep_mine: 'آمار خود شما', rep_all: 'آمار همهٔ کارشناسان', rep_prev: 'دورهٔ پیش: {v}', rep_by_agent: 'به تفکیک کارشناس',
+    fig_conversations: 'گفت‌وگوها', fig_incoming: 'پیام‌های دریافتی', fig_outgoing: 'پیام‌های ارسالی',
+    fig_resolutions: 'حل‌شده‌ها', fig_reopened: 'دوباره بازشده‌ها', fig_fcr: 'حل در نخستین تماس',
+    fig_first_median: 'نخستین پاسخ (میانه)', fig_first_p90: 'نخستین پاسخ (صدک ۹۰)',
+    fig_resolution_median: 'زمان حل (میانه)', fig_csat: 'رضایت مشتریان (CSAT)', fig_rating: 'میانگین امتیاز',
+    csat_answers: '{n} پاسخ از {m} نظرسنجی', rating_of: '{v} از ۵',
+    dur_s: '{n} ثانیه', dur_min: '{n} دقیقه', dur_h: '{n} ساعت', dur_d: '{n} روز',
   },
 };
 
@@ -273,8 +315,9 @@ const S = {
   drafts: new Map(), mode: 'reply', channelTouched: false,
   fresh: new Set(), seen: new Set(),
   liveGen: 0, liveAbort: null,
-  dirty: { list: false, conv: false, contact: false }, announce: [], flushTimer: 0,
+  dirty: { list: false, conv: false, contact: false, incidents: false }, announce: [], flushTimer: 0,
   mergeOther: null,
+  incident: null, incState: '', reportDays: 7,
 };
 
 // ---------------------------------------------------------------- messages to the agent
@@ -470,24 +513,31 @@ function start(session, firstPage) {
   route();
 }
 
+// The team filter: the agent's own teams first, then every other.
+function fillTeamFilter() {
+  const mine = new Set((S.agent && S.agent.team_ids) || []);
+  const teams = [...S.teams.values()].sort((a, b) => (mine.has(b.id) - mine.has(a.id)) || a.name.localeCompare(b.name));
+  fillSelect($('filter-team'), [['', t('any_team')], ...teams.map((x) => [x.id, mine.has(x.id) ? t('my_team', { name: x.name }) : x.name])], S.filters.team || '');
+}
+
 async function loadDirectory() {
   const tasks = [api('GET', '/v1/teams').then((list) => {
     S.teams.clear();
     for (const team of items(list)) S.teams.set(team.id, team);
   })];
-  if (S.agent.role === 'admin') {
-    tasks.push((async () => {
-      let cursor = null;
-      for (let n = 0; n < 10; n++) {
-        const page = await api('GET', '/v1/agents?limit=100' + (cursor ? '&cursor=' + enc(cursor) : ''));
-        for (const a of items(page)) S.agents.set(a.id, a);
-        cursor = page && page.next_cursor;
-        if (!cursor) break;
-      }
-    })());
-  }
+  // Every agent reads the directory: colleagues to assign to, and names in the timeline.
+  tasks.push((async () => {
+    let cursor = null;
+    for (let n = 0; n < 10; n++) {
+      const page = await api('GET', '/v1/agents?limit=100' + (cursor ? '&cursor=' + enc(cursor) : ''));
+      for (const a of items(page)) S.agents.set(a.id, a);
+      cursor = page && page.next_cursor;
+      if (!cursor) break;
+    }
+  })());
   const results = await Promise.allSettled(tasks);
   if (!S.agent) return;
+  fillTeamFilter();
   if (results.some((r) => r.status === 'fulfilled')) {
     fillAssignSelect();
     renderList();
@@ -502,11 +552,16 @@ const agentName = (id) => {
 };
 
 // ---------------------------------------------------------------- routes
+// Pages in the admin pane: the first four for admins only, the others for every agent.
+const ADMIN_PAGES = ['dead-letters', 'agents', 'sessions', 'teams'];
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'admin') {
-    const admin = ['dead-letters', 'agents', 'sessions', 'teams'].includes(parts[1]) ? parts[1] : 'dead-letters';
+    const admin = ADMIN_PAGES.includes(parts[1]) ? parts[1] : 'dead-letters';
     return { view: 'admin', admin, conv: null };
+  }
+  if (parts[0] === 'incidents' || parts[0] === 'reports') {
+    return { view: 'admin', admin: parts[0], item: /^inc_[0-9a-z]{26}$/.test(parts[1] || '') ? parts[1] : null };
   }
   const view = ['mine', 'unassigned', 'all'].includes(parts[0]) ? parts[0] : 'mine';
   const conv = /^cv_[0-9a-z]{10,40}$/.test(parts[1] || '') ? parts[1] : null;
@@ -519,7 +574,7 @@ function go(hash, replace) {
 function route() {
   if (!S.agent) return;
   const r = parseHash();
-  const at = r.view + '/' + (r.admin || '') + '/' + (r.conv || '');
+  const at = r.view + '/' + (r.admin || '') + '/' + (r.conv || r.item || '');
   if (S.at && S.at !== at) clearError();
   S.at = at;
   for (const a of document.querySelectorAll('#sidenav a[data-view]')) {
@@ -527,7 +582,7 @@ function route() {
     if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   if (r.view === 'admin') {
-    if (S.agent.role !== 'admin') { go('#/mine', true); return; }
+    if (ADMIN_PAGES.includes(r.admin) && S.agent.role !== 'admin') { go('#/mine', true); return; }
     document.body.classList.add('admin-mode');
     document.body.classList.remove('has-conv', 'show-contact');
     show($('workspace'), false);
@@ -536,6 +591,7 @@ function route() {
     if (S.openId) closeConversation();
     S.view = null;
     S.admin = r.admin;
+    S.incident = r.item || null;
     renderAdmin(r.admin);
     return;
   }
@@ -562,6 +618,8 @@ function listPath(cursor, limit) {
   p.set('status', f.status || 'open');
   if (f.channel) p.set('channel', f.channel);
   if (f.priority) p.set('priority', f.priority);
+  if (f.team) p.set('team', f.team);
+  if (f.tag) p.set('tag', f.tag);
   if (f.sort) p.set('sort', f.sort);
   if (f.waiting) p.set('waiting', 'true');
   if (f.q) p.set('q', f.q);
@@ -1396,6 +1454,7 @@ function takeChanges(events) {
       if (S.contact && (c.contact_id === S.contact.id || type === 'contact.merged')) S.dirty.contact = true;
       if (type === 'contact.merged' && S.openId) S.dirty.conv = true;
     }
+    if (S.admin === 'incidents' && (/^(incident\.|conversation\.incident_)/.test(type) || (S.incident && type.startsWith('reply.')))) S.dirty.incidents = true;
     if (type === 'message.received' && c.conversation_id) {
       if (c.conversation_id !== S.openId) S.fresh.add(c.conversation_id);
       S.announce.push(c.conversation_id);
@@ -1410,11 +1469,12 @@ function takeChanges(events) {
 async function flushChanges() {
   if (!S.agent) return;
   const d = S.dirty;
-  S.dirty = { list: false, conv: false, contact: false };
+  S.dirty = { list: false, conv: false, contact: false, incidents: false };
   const jobs = [];
   if (d.list && S.view) jobs.push(loadList('keep'));
   if (d.conv && S.openId) jobs.push(refreshConversation());
   if (d.contact && S.conv) jobs.push(refreshContact());
+  if (d.incidents && S.admin === 'incidents') jobs.push(refreshIncidents());
   await Promise.allSettled(jobs);
   const ids = S.announce.filter((id) => id !== S.openId);
   S.announce = [];
@@ -1426,8 +1486,10 @@ async function flushChanges() {
 }
 
 // ---------------------------------------------------------------- admin
-function table(head, rows) {
-  return h('div', { class: 'table-wrap' }, h('table', null,
+function table(head, rows, labelledby) {
+  // A table that may scroll sideways can be reached and scrolled from the keyboard.
+  const wrap = labelledby ? { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': labelledby } : { class: 'table-wrap' };
+  return h('div', wrap, h('table', null,
     h('thead', null, h('tr', null, head.map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', null, rows)));
 }
@@ -1436,15 +1498,12 @@ function adminMessage(text) {
 }
 
 async function renderAdmin(which) {
-  const title = { 'dead-letters': 'view_dead_letters', agents: 'view_agents', sessions: 'view_sessions', teams: 'view_teams' }[which];
-  $('admin-title').textContent = t(title);
+  $('admin-title').textContent = t('view_' + which.replace('-', '_'));
   const body = clear($('admin-body'));
   body.append(adminMessage(t('loading')));
+  const pages = { 'dead-letters': adminDeadLetters, agents: adminAgents, sessions: adminSessions, teams: adminTeams, incidents: pageIncidents, reports: pageReports };
   try {
-    if (which === 'dead-letters') await adminDeadLetters(body);
-    else if (which === 'agents') await adminAgents(body);
-    else if (which === 'sessions') await adminSessions(body);
-    else await adminTeams(body);
+    await pages[which](body);
   } catch (err) {
     if (S.admin === which) { clear(body); showError(err); }
   }
@@ -1574,6 +1633,221 @@ async function adminTeams(body) {
   body.replaceChildren(list.length ? table([t('col_name'), t('col_assignment'), t('col_created'), t('col_id')], rows) : adminMessage(t('nothing')));
 }
 
+// ---------------------------------------------------------------- incidents
+const muted = (text) => h('p', { class: 'muted' }, text);
+function field(id, label, control, hint) {
+  if (hint) control.setAttribute('aria-describedby', id + '-hint');
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint ? h('span', { id: id + '-hint', class: 'hint' }, hint) : null);
+}
+// A button's work: the button rests meanwhile, and a refusal is shown in the alert.
+async function busy(btn, work) {
+  btn.disabled = true;
+  clearError();
+  try { await work(); } catch (err) { showError(err); } finally { btn.disabled = false; }
+}
+// The status texts in English and Persian (the list and the panel are never on the page together).
+const textFields = (texts = {}) => ['en', 'fa'].map((l) => field('incident-text-' + l, t('inc_text', { lang: t('lang_' + l) }),
+  h('textarea', { id: 'incident-text-' + l, rows: 3, maxlength: 1000, lang: l, dir: l === 'fa' ? 'rtl' : 'ltr' }, texts[l] || '')));
+function readTexts(base) {
+  const out = { ...base };
+  for (const l of ['en', 'fa']) {
+    const v = $('incident-text-' + l).value.trim();
+    if (v) out[l] = v; else delete out[l];
+  }
+  return out;
+}
+const incChip = (state) => chip(t('inc_' + state), 'inc-' + state);
+const linkedChips = (linked) => Object.entries(linked || {}).filter(([, n]) => n > 0).map(([c, n]) => chip(`${t('ch_' + c)} ${NUM.format(n)}`, 'channel'));
+const textsList = (texts) => (Object.keys(texts || {}).length ? h('dl', { id: 'incident-texts', class: 'inc-texts' },
+  Object.entries(texts).flatMap(([l, x]) => [h('dt', null, WORDS.en['lang_' + l] ? t('lang_' + l) : l), h('dd', { lang: l, dir: 'auto' }, x)]))
+  : h('p', { id: 'incident-texts', class: 'muted' }, t('nothing')));
+
+async function pageIncidents(body) {
+  if (S.incident) return incidentPanel(body, S.incident);
+  const sel = h('select', { id: 'incident-state' }, option('', t('status_all')),
+    ['proposed', 'active', 'resolved'].map((x) => option(x, t('inc_' + x), x === S.incState)));
+  sel.addEventListener('change', () => { S.incState = sel.value; refreshIncidents().catch(showError); });
+  const form = h('form', { id: 'incident-form', class: 'card wide-card', novalidate: true }, h('h3', null, t('inc_declare')),
+    field('incident-new-title', t('inc_title'), h('input', { id: 'incident-new-title', maxlength: 200, dir: 'auto' })),
+    textFields(),
+    field('incident-terms', t('inc_terms'), h('input', { id: 'incident-terms', dir: 'auto', autocomplete: 'off' }), t('inc_terms_hint')),
+    h('div', null, h('button', { type: 'submit', class: 'btn primary', id: 'incident-declare' }, t('inc_declare'))));
+  form.addEventListener('submit', declareIncident);
+  body.replaceChildren(h('div', { class: 'field inline' }, h('label', { for: 'incident-state' }, t('status')), sel),
+    h('div', { id: 'incident-list-box' }), form);
+  await refreshIncidents();
+}
+
+// Fills again what changes under the agent's eyes, unless they are in it: the list, or the open incident.
+async function refreshIncidents() {
+  if (S.incident) return refreshPanel();
+  const box = $('incident-list-box');
+  const state = S.incState;
+  if (!box || box.contains(document.activeElement)) return;
+  const list = items(await api('GET', '/v1/incidents?limit=100' + (state ? '&state=' + enc(state) : '')));
+  if (S.incident || state !== S.incState || !box.isConnected) return;
+  box.replaceChildren(list.length ? h('ul', { id: 'incident-list', class: 'incident-list', 'aria-labelledby': 'admin-title' },
+    list.map((x) => h('li', { class: 'incident', 'data-id': x.id, 'data-state': x.state }, h('a', { href: '#/incidents/' + x.id, class: 'conv-link' },
+      h('span', { class: 'row1' }, h('span', { class: 'who' }, h('bdi', null, x.title)), timeEl(x.created_at, 'when')),
+      h('span', { class: 'chips' }, incChip(x.state), linkedChips(x.linked))))))
+    : adminMessage(t('nothing')));
+}
+
+async function incidentPanel(body, id) {
+  const inc = await api('GET', '/v1/incidents/' + enc(id));
+  if (S.incident !== id || S.admin !== 'incidents') return;
+  const terms = (inc.match && inc.match.terms) || [];
+  body.replaceChildren(h('p', null, h('a', { href: '#/incidents', id: 'incident-back' }, t('inc_back'))),
+    h('section', { id: 'incident-panel', class: 'incident-panel', 'data-id': id, 'data-state': inc.state, 'aria-labelledby': 'incident-title' },
+      h('h3', { id: 'incident-title', tabindex: '-1' }, h('bdi', null, inc.title)),
+      h('p', { id: 'incident-meta', class: 'chips' }),
+      h('h4', null, t('inc_texts')), textsList(inc.status_text),
+      h('h4', null, t('inc_terms')),
+      terms.length ? h('p', { class: 'chips' }, terms.map((x) => chip(x, 'tag'))) : muted(t('inc_no_terms')),
+      inc.state === 'proposed' ? proposedForm(inc) : null,
+      inc.state === 'active' ? updateForm(id) : null,
+      h('div', { id: 'incident-live' })));
+  await refreshPanel(inc);
+}
+
+async function refreshPanel(known) {
+  const id = S.incident;
+  const [inc, links] = await Promise.all([known || api('GET', '/v1/incidents/' + enc(id)),
+    api('GET', `/v1/incidents/${enc(id)}/conversations?limit=100`)]);
+  const panel = $('incident-panel');
+  if (S.incident !== id || !panel || panel.dataset.id !== id) return;
+  // Accepted or resolved meanwhile: the forms it offers change with it.
+  if (panel.dataset.state !== inc.state) { renderAdmin('incidents'); return; }
+  $('incident-meta').replaceChildren(incChip(inc.state), ...linkedChips(inc.linked), h('span', { class: 'muted small' },
+    `${t('col_created')}: ${fullTime(inc.created_at)}`, inc.resolved_at ? ' · ' + t('inc_resolved_at', { time: fullTime(inc.resolved_at) }) : null));
+  const live = $('incident-live');
+  if (live.contains(document.activeElement)) return;
+  const ups = inc.updates || [];
+  const convs = items(links);
+  live.replaceChildren(h('h4', null, t('inc_updates')),
+    ups.length ? h('ol', { id: 'incident-updates', class: 'inc-updates' }, ups.map((u) => h('li', { 'data-id': u.id },
+      h('div', { class: 'text', dir: 'auto' }, u.text),
+      h('p', { class: 'muted small' }, h('bdi', null, agentName(u.author_id)), ' · ', timeEl(u.created_at), u.resolves ? ' · ' + t('inc_final') : null),
+      u.progress ? h('p', { class: 'small' }, t('inc_progress', u.progress)) : null))) : muted(t('nothing')),
+    h('h4', null, t('inc_conversations')),
+    convs.length ? h('ul', { id: 'incident-conversations', class: 'other-convs' }, convs.map(({ link, conversation: c }) => h('li', { 'data-id': c.id },
+      h('a', { href: '#/all/' + c.id }, h('bdi', null, c.contact_name || t('unnamed'))), ' ',
+      chip(t('ch_' + link.channel), 'channel'), ' ', chip(t('status_' + c.status), 'status status-' + c.status),
+      h('span', { class: 'muted small', dir: 'auto' }, c.preview || '')))) : muted(t('nothing')));
+}
+
+function proposedForm(inc) {
+  const save = async () => {
+    Object.assign(inc, await api('PUT', '/v1/incidents/' + enc(inc.id), { title: inc.title, status_text: readTexts(inc.status_text), match: inc.match || {} }));
+    $('incident-texts').replaceWith(textsList(inc.status_text));
+  };
+  const form = h('form', { id: 'incident-edit', class: 'card wide-card', novalidate: true }, textFields(inc.status_text),
+    h('div', { class: 'button-row' }, h('button', { type: 'submit', class: 'btn', id: 'incident-save' }, t('inc_save')),
+      h('button', { type: 'button', class: 'btn primary', id: 'incident-accept', onclick: (e) => busy(e.currentTarget, async () => {
+        // Texts typed but not saved go first: a proposal without any is refused (422).
+        const texts = readTexts(inc.status_text);
+        if (Object.keys(texts).length && JSON.stringify(texts) !== JSON.stringify(inc.status_text)) await save();
+        await api('POST', `/v1/incidents/${enc(inc.id)}/accept`);
+        notice(t('inc_accepted'));
+        await renderAdmin('incidents');
+        if ($('incident-title')) $('incident-title').focus();
+      }) }, t('inc_accept'))));
+  form.addEventListener('submit', (e) => { e.preventDefault(); busy($('incident-save'), async () => { await save(); notice(t('saved')); }); });
+  return form;
+}
+
+function updateForm(id) {
+  const form = h('form', { id: 'incident-update', class: 'card wide-card', novalidate: true },
+    field('incident-update-text', t('inc_update_label'), h('textarea', { id: 'incident-update-text', rows: 3, maxlength: 2000, dir: 'auto' })),
+    h('div', { class: 'field check' }, h('input', { type: 'checkbox', id: 'incident-resolve' }), h('label', { for: 'incident-resolve' }, t('inc_resolve'))),
+    h('div', null, h('button', { type: 'submit', class: 'btn primary', id: 'incident-post-update' }, t('inc_post'))));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const box = $('incident-update-text');
+    const text = box.value.trim();
+    if (!text) { showError(t('empty_text')); box.focus(); return; }
+    busy($('incident-post-update'), async () => {
+      await api('POST', `/v1/incidents/${enc(id)}/updates`, $('incident-resolve').checked ? { text, resolve: 'all' } : { text });
+      box.value = '';
+      notice(t('inc_posted'));
+      await refreshPanel();
+    });
+  });
+  return form;
+}
+
+function declareIncident(ev) {
+  ev.preventDefault();
+  const title = $('incident-new-title').value.trim();
+  const status_text = readTexts();
+  if (!title || !Object.keys(status_text).length) {
+    showError(t('inc_need'));
+    $(title ? 'incident-text-en' : 'incident-new-title').focus();
+    return;
+  }
+  const terms = $('incident-terms').value.split(/[,،]/).map((x) => x.trim()).filter(Boolean);
+  busy($('incident-declare'), async () => {
+    const inc = await api('POST', '/v1/incidents', { title, status_text, match: { terms } });
+    notice(t('inc_declared'));
+    go('#/incidents/' + inc.id);
+  });
+}
+
+// ---------------------------------------------------------------- reports
+const PCT = new Intl.NumberFormat(L === 'fa' ? 'fa-IR' : 'en-GB', { style: 'percent', maximumFractionDigits: 0 });
+const num = (n, show) => (typeof n === 'number' ? show(n) : '—');
+const count = (n) => num(n, NUM.format);
+const pct = (x) => num(x, PCT.format);
+const tenth = (x) => Math.round(x * 10) / 10;
+const duration = (secs) => num(secs, (s) => (s < 60 ? t('dur_s', { n: Math.round(s) })
+  : s < 3600 ? t('dur_min', { n: Math.round(s / 60) }) : s < 172800 ? t('dur_h', { n: tenth(s / 3600) }) : t('dur_d', { n: tenth(s / 86400) })));
+// The figure cards, each read from a Summary (the period's, or the one before); its word is fig_<key>.
+const FIGURES = {
+  conversations: (s) => count(s.conversations_count),
+  incoming: (s) => count(s.incoming_messages_count),
+  outgoing: (s) => count(s.outgoing_messages_count),
+  resolutions: (s) => count(s.resolutions_count),
+  reopened: (s) => count(s.reopened_count),
+  fcr: (s) => pct(s.fcr_rate),
+  first_median: (s) => duration((s.first_response || {}).median_secs),
+  first_p90: (s) => duration((s.first_response || {}).p90_secs),
+  resolution_median: (s) => duration((s.resolution_time || {}).median_secs),
+  csat: (s) => pct((s.csat || {}).satisfied_rate),
+  rating: (s) => num((s.csat || {}).average, (v) => t('rating_of', { v: tenth(v) })),
+};
+const localDay = (d) => [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((n) => String(n).padStart(2, '0')).join('-');
+
+async function pageReports(body) {
+  const days = S.reportDays;
+  const now = new Date();
+  const q = new URLSearchParams({ since: localDay(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1 - days)), until: localDay(now) });
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (tz) q.set('tz', tz);
+  const [rep, by] = await Promise.all([api('GET', '/v1/reports/summary?' + q),
+    S.agent.role === 'admin' ? api('GET', '/v1/reports/by/agent?' + q).catch((err) => { showError(err); return null; }) : null]);
+  if (S.admin !== 'reports' || days !== S.reportDays) return;
+  const sel = h('select', { id: 'report-range' }, [7, 30].map((n) => option(String(n), t('rep_' + n), n === days)));
+  sel.addEventListener('change', async () => {
+    S.reportDays = Number(sel.value);
+    await renderAdmin('reports');
+    if ($('report-range')) $('report-range').focus();
+  });
+  const csat = rep.csat || {};
+  const cols = ['conversations', 'resolutions', 'first_median', 'resolution_median', 'csat'];
+  const rows = items(by).map((r) => h('tr', { 'data-dimension': r.dimension }, h('td', { dir: 'auto' }, r.name), cols.map((k) => h('td', null, FIGURES[k](r)))));
+  body.replaceChildren(
+    h('div', { class: 'report-bar' }, h('div', { class: 'field inline' }, h('label', { for: 'report-range' }, t('rep_range')), sel),
+      h('a', { id: 'report-csv', href: `/v1/reports/summary?${q}&format=csv`, download: true }, t('rep_csv'))),
+    h('p', { id: 'report-scope', class: 'muted' }, t(rep.dimension === 'all' ? 'rep_all' : 'rep_mine')),
+    h('ul', { id: 'report-figures', class: 'figures', 'aria-labelledby': 'admin-title' }, Object.keys(FIGURES).map((key) => h('li', { class: 'figure', 'data-figure': key },
+      h('span', { class: 'label' }, t('fig_' + key)),
+      h('strong', { class: 'value' }, FIGURES[key](rep)),
+      rep.previous ? h('span', { class: 'prev' }, t('rep_prev', { v: FIGURES[key](rep.previous) })) : null,
+      key === 'csat' && csat.surveys_sent != null ? h('span', { class: 'prev' }, t('csat_answers', { n: csat.responses || 0, m: csat.surveys_sent })) : null))),
+    ...(by ? [h('h3', { id: 'report-by-agent' }, t('rep_by_agent')),
+      rows.length ? table([t('col_agent'), ...cols.map((k) => t('fig_' + k))], rows, 'report-by-agent') : adminMessage(t('nothing'))] : []));
+}
+
 // ---------------------------------------------------------------- keyboard
 const typing = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
 
@@ -1668,6 +1942,8 @@ function bind() {
   filter('filter-channel', 'channel', (el) => el.value);
   filter('filter-priority', 'priority', (el) => el.value);
   filter('filter-sort', 'sort', (el) => el.value);
+  filter('filter-team', 'team', (el) => el.value);
+  filter('filter-tag', 'tag', (el) => el.value.trim().toLowerCase());
   filter('filter-waiting', 'waiting', (el) => el.checked);
   $('list-more').addEventListener('click', () => loadList('more'));
 
