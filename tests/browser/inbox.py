@@ -266,6 +266,16 @@ def main():
         accessible(persian, "Persian inbox")
         persian.close()
 
+        # The password dialog: a new one too short is refused in the dialog itself.
+        page.click("#password-open")
+        page.locator("#password-dialog").wait_for(state="visible", timeout=5_000)
+        page.fill("#password-current", password)
+        page.fill("#password-new", "short")
+        page.click("#password-save")
+        expect(page.locator("#password-error")).to_contain_text("12", timeout=5_000)
+        accessible(page, "Password dialog")
+        page.click("#password-cancel")
+
         # Sign out: the cookie the browser held opens nothing any more.
         cookie = next(c for c in context.cookies() if c["name"] == "__Host-sb_session")
         page.click("#signout")

@@ -250,6 +250,7 @@ async fn sign_in_link(args: SignInLinkArgs) -> anyhow::Result<()> {
     let url = args
         .url
         .or_else(|| std::env::var("SWITCHBOARD_PUBLIC_URL").ok())
+        .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
     println!("{}/app/link/{token}", url.trim_end_matches('/'));
     Ok(())

@@ -48,6 +48,10 @@ const WORDS = {
     sla: 'SLA {rel}', waiting: 'Waiting for us', snoozed_until: 'Snoozed until {time}',
     reply_sent: 'Reply queued.', note_added: 'Note added.', empty_text: 'Write something first.', attach: 'Attach files',
     team_filter: 'Team', any_team: 'Any team', my_team: '{name} (mine)', tag_filter: 'Tag',
+    password_button: 'Password', password_title: 'Your password',
+    password_explain: 'Signed in by a one-time link? Leave the current password empty. Every session of yours ends: sign in again with the new one.',
+    password_current: 'Current password', password_new: 'New password (12 characters or more)', password_save: 'Set password',
+    password_short: 'A password has 12 to 256 characters.',
     ch_blocked: '{channel}: the customer blocked us there.',
     ch_no_address: '{channel}: no address the customer proved or wrote from.',
     ch_default: 'The customer last wrote by {channel}.', unusable: 'unavailable',
@@ -145,6 +149,10 @@ const WORDS = {
     sla: 'مهلت {rel}', waiting: 'منتظر پاسخ ما', snoozed_until: 'به تعویق تا {time}',
     reply_sent: 'پاسخ در صف ارسال است.', note_added: 'یادداشت افزوده شد.', empty_text: 'اول چیزی بنویسید.', attach: 'پیوست فایل',
     team_filter: 'تیم', any_team: 'همهٔ تیم‌ها', my_team: '{name} (تیم من)', tag_filter: 'برچسب',
+    password_button: 'گذرواژه', password_title: 'گذرواژهٔ شما',
+    password_explain: 'اگر با پیوند یک‌بارمصرف وارد شده‌اید، گذرواژهٔ کنونی را خالی بگذارید. همهٔ نشست‌های شما پایان می‌یابد: با گذرواژهٔ تازه دوباره وارد شوید.',
+    password_current: 'گذرواژهٔ کنونی', password_new: 'گذرواژهٔ تازه (دست‌کم ۱۲ نویسه)', password_save: 'تنظیم گذرواژه',
+    password_short: 'گذرواژه باید ۱۲ تا ۲۵۶ نویسه باشد.',
     ch_blocked: '{channel}: مشتری ما را آنجا مسدود کرده است.',
     ch_no_address: '{channel}: نشانی‌ای که مشتری تأیید کرده یا از آن نوشته باشد نداریم.',
     ch_default: 'مشتری آخرین بار با {channel} نوشته است.', unusable: 'در دسترس نیست',
@@ -434,7 +442,7 @@ function showSignin() {
   document.body.classList.remove('signed-in', 'has-conv', 'show-contact', 'admin-mode');
   show($('booting'), false);
   show($('signin'), true);
-  for (const id of ['workspace', 'admin-pane', 'sidenav', 'contact-pane', 'signout', 'agent-name', 'help-open']) show($(id), false);
+  for (const id of ['workspace', 'admin-pane', 'sidenav', 'contact-pane', 'signout', 'agent-name', 'help-open', 'password-open']) show($(id), false);
   document.title = 'Switchboard';
   const email = $('signin-email');
   if (!email.value) email.focus(); else $('signin-password').focus();
@@ -501,6 +509,7 @@ function start(session, firstPage) {
   show($('sidenav'), true);
   show($('signout'), true);
   show($('help-open'), true);
+  show($('password-open'), true);
   const name = $('agent-name');
   name.textContent = S.agent.name || S.agent.email || '';
   show(name, true);
@@ -1867,6 +1876,27 @@ function openSelected() {
   const li = (el && el.closest && el.closest('li.conversation')) || $('conversation-list').firstElementChild;
   if (li) go(`#/${S.view}/${li.dataset.id}`);
 }
+// Your own password: a new one ends every session of yours, this one too.
+async function savePassword(ev) {
+  ev.preventDefault();
+  const fresh = $('password-new').value;
+  const said = $('password-error');
+  said.textContent = '';
+  if (fresh.length < 12 || fresh.length > 256) { said.textContent = t('password_short'); $('password-new').focus(); return; }
+  const btn = $('password-save');
+  btn.disabled = true;
+  try {
+    await api('PUT', '/v1/me/password', { current_password: $('password-current').value, new_password: fresh });
+    $('password-form').reset();
+    $('password-dialog').close();
+    signedOut(false);
+  } catch (err) {
+    said.textContent = (err && err.message) || t('ds_failed');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
 function toggleHelp() {
   const d = $('help-dialog');
   if (d.open) d.close(); else d.showModal();
@@ -1919,6 +1949,9 @@ function bind() {
   });
   $('alert-close').addEventListener('click', clearError);
   $('help-open').addEventListener('click', toggleHelp);
+  $('password-open').addEventListener('click', () => { $('password-error').textContent = ''; $('password-dialog').showModal(); $('password-current').focus(); });
+  $('password-cancel').addEventListener('click', () => { $('password-form').reset(); $('password-dialog').close(); });
+  $('password-form').addEventListener('submit', savePassword);
   $('help-close').addEventListener('click', () => $('help-dialog').close());
   window.addEventListener('hashchange', route);
   document.addEventListener('keydown', onKey);
