@@ -95,6 +95,16 @@ fn check<K: Hash + Eq + Clone>(
     })
 }
 
+/// The address of the request's client: its connection's peer, or the entry of
+/// `X-Forwarded-For` the trusted proxies wrote.
+fn request_client(parts: &Parts, hops: u8) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    client_ip(&parts.headers, peer, hops)
+}
+
 /// The request's client address is within its share of public posts. A request whose
 /// address is unknown (no peer) is not counted.
 #[derive(Debug)]
@@ -104,12 +114,8 @@ impl FromRequestParts<WebState> for WithinAddressLimit {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
         let limits = &state.limits;
-        if let Some(ip) = client_ip(&parts.headers, peer, limits.trusted_proxy_hops) {
+        if let Some(ip) = request_client(parts, limits.trusted_proxy_hops) {
             limits.check_address(ip).map_err(|wait| {
                 ApiError::too_many(
                     wait,
@@ -129,12 +135,7 @@ impl FromRequestParts<ApiState> for WithinSignInLimit {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let hops = state.config.limits.trusted_proxy_hops;
-        if let Some(ip) = client_ip(&parts.headers, peer, hops) {
+        if let Some(ip) = request_client(parts, state.config.limits.trusted_proxy_hops) {
             state.sign_in_limit.check(ip).map_err(|wait| {
                 ApiError::too_many(wait, "too many sign-ins from your address; wait a minute")
             })?;
