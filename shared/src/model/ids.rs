@@ -142,6 +142,9 @@ typed_id!(
     /// One outage many customers write about, handled as one.
     IncidentId, "inc", "incident");
 typed_id!(
+    /// A help-center article.
+    ArticleId, "ar", "article");
+typed_id!(
     /// One update posted to an incident's customers.
     IncidentUpdateId, "iu", "incident update");
 

@@ -14,6 +14,7 @@ mod identity;
 mod ids;
 mod inbound;
 mod incident;
+pub mod knowledge;
 mod language;
 mod message;
 mod notice;
@@ -46,9 +47,9 @@ pub use identity::{
     PresentedIdentity, ascii_digits,
 };
 pub use ids::{
-    AgentId, CalendarId, CannedReplyId, ContactId, ConversationId, ErasureId, EventId, IncidentId,
-    IncidentUpdateId, InvalidId, MacroId, MessageId, NoteId, RuleId, SlaPolicyId, TeamId,
-    WebhookId, next_ulid,
+    AgentId, ArticleId, CalendarId, CannedReplyId, ContactId, ConversationId, ErasureId, EventId,
+    IncidentId, IncidentUpdateId, InvalidId, MacroId, MessageId, NoteId, RuleId, SlaPolicyId,
+    TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
     AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
@@ -58,6 +59,7 @@ pub use incident::{
     Incident, IncidentLink, IncidentMatch, IncidentState, IncidentUpdate, MAX_INCIDENT_TERMS,
     ResolveScope, UpdateProgress, status_text_for,
 };
+pub use knowledge::{Article, ArticleStatus};
 pub use language::{detect_language, is_known_language};
 pub use message::{
     Attachment, Author, Channel, ContextEntry, DeliveryStatus, Direction, MAX_STORED_CONTEXT_BYTES,

@@ -1,0 +1,13 @@
+//! The knowledge base: articles a team writes once (FAQs, guides, troubleshooting), shown
+//! to customers in the help center and on their channels, and to agents beside a
+//! conversation; and the search that finds them from a question as customers write it.
+
+mod article;
+mod index;
+mod markdown;
+mod terms;
+
+pub use article::{Article, ArticleStatus, MAX_ARTICLE_CHARS, normalize_slug};
+pub use index::{Hit, IndexedArticle, KnowledgeIndex};
+pub use markdown::{render_markdown, summary_of};
+pub use terms::{query_terms, search_terms};
