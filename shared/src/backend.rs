@@ -10,8 +10,8 @@ use crate::model::Channel;
 use crate::ports::{
     AgentMailer, AgentMessenger, AgentStore, Blob, BlobStore, BlobVersion, CannedStore,
     ChannelSender, ContactStore, ConversationStore, ErasureStore, EventFeed, IdempotencyStore,
-    IncidentStore, MessageStore, NoticeStore, PortError, PortResult, ProofStore, Queue,
-    ReportStore, RoutingStore, RuleStore, SendOnce, SessionStore, SettingStore, SlaStore,
+    IncidentStore, KnowledgeStore, MessageStore, NoticeStore, PortError, PortResult, ProofStore,
+    Queue, ReportStore, RoutingStore, RuleStore, SendOnce, SessionStore, SettingStore, SlaStore,
     SurveyStore, TeamStore, WebhookStore,
 };
 use crate::services::directory::{Directory, new_secret};
@@ -58,6 +58,7 @@ pub trait Store:
     + SurveyStore
     + IncidentStore
     + SessionStore
+    + KnowledgeStore
     + 'static
 {
 }
@@ -83,6 +84,7 @@ impl<T> Store for T where
         + SurveyStore
         + IncidentStore
         + SessionStore
+        + KnowledgeStore
         + 'static
 {
 }
@@ -129,6 +131,10 @@ pub struct Backend {
     pub incidents: Arc<dyn IncidentStore>,
     /// Agents' passwords and browser sessions.
     pub sessions: Arc<dyn SessionStore>,
+    /// Help-center articles.
+    pub knowledge: Arc<dyn KnowledgeStore>,
+    /// The knowledge search index this process holds, shared by all that search.
+    pub knowledge_index: Arc<crate::services::knowledge::IndexCache>,
 }
 
 impl Backend {
@@ -156,6 +162,8 @@ impl Backend {
             surveys: store.clone(),
             incidents: store.clone(),
             sessions: store.clone(),
+            knowledge: store.clone(),
+            knowledge_index: Arc::default(),
             webhooks: store,
             queue,
             blobs: Arc::new(NoBlobs),
@@ -265,6 +273,15 @@ impl Backend {
             erasure: self.erasure.clone(),
             contacts: self.contacts.clone(),
             blobs: self.blobs.clone(),
+        }
+    }
+
+    /// The knowledge base; its index is kept in the blob store.
+    pub fn knowledge(&self) -> crate::services::knowledge::Knowledge {
+        crate::services::knowledge::Knowledge {
+            store: self.knowledge.clone(),
+            blobs: self.blobs.clone(),
+            cache: self.knowledge_index.clone(),
         }
     }
 

@@ -12,6 +12,7 @@ mod feed;
 mod history;
 mod idempotency;
 mod incidents;
+mod knowledge;
 mod proofs;
 mod queue;
 mod reports;

@@ -438,6 +438,19 @@ pub const STORE: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_by_agent ON sessions(agent_id);
     CREATE INDEX sessions_by_expiry ON sessions(expires_at);",
+    // 25: the knowledge base: each article as JSON with its revision, and every revision
+    // kept (the audit of edits)
+    "CREATE TABLE articles (
+        id TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE article_revisions (
+        article_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    ) WITHOUT ROWID;",
 ];
 
 /// Moves the messages stored in a write transaction into the search index, once, just

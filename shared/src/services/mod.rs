@@ -12,6 +12,7 @@ pub mod feed;
 pub mod inbox;
 pub mod incidents;
 pub mod ingest;
+pub mod knowledge;
 pub mod lookup;
 pub mod notify;
 pub mod page_link;

@@ -33,6 +33,7 @@ mod blobs;
 mod event_log;
 mod identity;
 mod incidents;
+mod knowledge;
 mod queue;
 mod reports;
 mod rights;

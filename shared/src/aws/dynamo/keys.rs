@@ -35,6 +35,10 @@ pub const SLA_POLICIES: &str = "SLAPOLICIES";
 pub const RULES: &str = "RULES";
 pub const CANNED: &str = "CANNED";
 pub const MACROS: &str = "MACROS";
+/// The partition of every help-center article (`sk=<id>`, its revision in `revision`);
+/// each article's revisions are kept under `AR#<id>` (`sk=REV#<revision, 10 digits>`).
+pub const ARTICLES: &str = "ARTICLES";
+pub const ARTICLE: &str = "AR#";
 /// Each agent's notification settings, `sk=<agent id>`.
 pub const NOTICES: &str = "NOTICES";
 /// Where each `idle` rule's timer stopped reading.

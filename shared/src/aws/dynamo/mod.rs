@@ -80,6 +80,7 @@ mod idempotency;
 mod incidents;
 mod items;
 mod keys;
+mod knowledge;
 mod list;
 mod proofs;
 mod reports;

@@ -51,7 +51,7 @@ impl DynamoStore {
         self.put(json_item(pk, id, value)?, None).await
     }
 
-    async fn delete_item(&self, pk: &str, sk: &str) -> PortResult<bool> {
+    pub(super) async fn delete_item(&self, pk: &str, sk: &str) -> PortResult<bool> {
         let out = self
             .client
             .delete_item()

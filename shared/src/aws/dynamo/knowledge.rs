@@ -1,0 +1,73 @@
+//! Help-center articles: one partition of them all (`pk=ARTICLES`, `sk=<id>`, the article
+//! as JSON in `body` and its revision in `revision`), read whole by whatever builds the
+//! search index; each revision kept in the article's own partition (`pk=AR#<id>`,
+//! `sk=REV#<revision>`). A save writes both in one transaction, on the condition that
+//! the kept revision is the one it follows.
+
+use super::routing::put_with;
+use super::sla::{from_json, json_item};
+use super::{DynamoStore, keys, n};
+use crate::model::{Article, ArticleId};
+use crate::ports::{KnowledgeStore, PortResult};
+use async_trait::async_trait;
+
+fn revision_key(revision: u32) -> String {
+    format!("REV#{revision:010}")
+}
+
+#[async_trait]
+impl KnowledgeStore for DynamoStore {
+    async fn articles(&self) -> PortResult<Vec<Article>> {
+        self.partition(keys::ARTICLES)
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+
+    async fn article(&self, id: ArticleId) -> PortResult<Option<Article>> {
+        self.get(keys::ARTICLES, &id.to_string())
+            .await?
+            .map(|item| from_json(&item))
+            .transpose()
+    }
+
+    async fn save_article(&self, article: &Article) -> PortResult<()> {
+        let mut item = json_item(keys::ARTICLES, &article.id.to_string(), article)?;
+        item.insert("revision".into(), n(article.revision));
+        let (condition, previous) = match article.revision {
+            1 => ("attribute_not_exists(pk)", None),
+            r => ("revision = :previous", Some(r - 1)),
+        };
+        let values: Vec<_> = previous.map(|p| (":previous", n(p))).into_iter().collect();
+        let own = format!("{}{}", keys::ARTICLE, article.id);
+        self.transact(vec![
+            put_with(self, item, condition, &values)?,
+            put_with(
+                self,
+                json_item(&own, &revision_key(article.revision), article)?,
+                "attribute_not_exists(pk)",
+                &[],
+            )?,
+        ])
+        .await
+    }
+
+    async fn delete_article(&self, id: ArticleId) -> PortResult<bool> {
+        let own = format!("{}{id}", keys::ARTICLE);
+        for revision in self.partition(&own).await? {
+            if let Some(sk) = super::items::string(&revision, "sk") {
+                self.delete_item(&own, &sk).await?;
+            }
+        }
+        self.delete_item(keys::ARTICLES, &id.to_string()).await
+    }
+
+    async fn article_revisions(&self, id: ArticleId) -> PortResult<Vec<Article>> {
+        self.partition(&format!("{}{id}", keys::ARTICLE))
+            .await?
+            .iter()
+            .map(from_json)
+            .collect()
+    }
+}

@@ -1,0 +1,335 @@
+//! The knowledge base: agents draft articles, admins publish them, and one search index
+//! of the published ones serves every channel.
+//!
+//! The index is a blob (`knowledge/index.json.gz`: each published article's words and
+//! what a hit shows), rebuilt by whoever saves an article and read by every process that
+//! searches, so a Lambda function answers from one S3 object instead of scanning the
+//! table. A process keeps the index it read for [`REFRESH`]; the one that saved keeps
+//! the index it built at once.
+
+use super::error::{ServiceError, ServiceResult};
+use crate::model::knowledge::{Hit, IndexedArticle, KnowledgeIndex, normalize_slug};
+use crate::model::{Agent, Article, ArticleId, ArticleStatus, Role, normalize_tag};
+use crate::ports::{Blob, BlobStore, KnowledgeStore, PortError};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the search index is kept.
+pub const INDEX_KEY: &str = "knowledge/index.json.gz";
+/// How long a process searches an index it read before it reads the kept one again.
+pub const REFRESH: Duration = Duration::from_secs(30);
+/// Most articles one installation keeps.
+pub const MAX_ARTICLES: usize = 20_000;
+/// Most hits one search answers with.
+pub const MAX_HITS: usize = 20;
+
+/// What an author writes; the rest of an [`Article`] is kept by the service.
+#[derive(Clone, Debug, Default)]
+pub struct ArticleDraft {
+    pub slug: String,
+    pub language: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub title: String,
+    pub body: String,
+    pub status: ArticleStatus,
+}
+
+/// The kept index, as it is written.
+#[derive(Serialize, Deserialize)]
+struct KeptIndex {
+    built_at: chrono::DateTime<Utc>,
+    articles: Vec<IndexedArticle>,
+}
+
+/// The index a process searches, shared by everything in it that searches.
+#[derive(Default)]
+pub struct IndexCache(tokio::sync::Mutex<Option<(Instant, Arc<KnowledgeIndex>)>>);
+
+#[derive(Clone)]
+pub struct Knowledge {
+    pub store: Arc<dyn KnowledgeStore>,
+    /// Where the index is kept.
+    pub blobs: Arc<dyn BlobStore>,
+    pub cache: Arc<IndexCache>,
+}
+
+impl Knowledge {
+    /// Every article (drafts too), newest change first; only those in `language` and
+    /// `status`, when given.
+    pub async fn articles(
+        &self,
+        language: Option<&str>,
+        status: Option<ArticleStatus>,
+    ) -> ServiceResult<Vec<Article>> {
+        let mut all: Vec<Article> = self
+            .store
+            .articles()
+            .await?
+            .into_iter()
+            .filter(|a| language.is_none_or(|l| a.language.eq_ignore_ascii_case(l)))
+            .filter(|a| status.is_none_or(|s| a.status == s))
+            .collect();
+        all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    pub async fn article(&self, id: ArticleId) -> ServiceResult<Article> {
+        self.store
+            .article(id)
+            .await?
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// A published article by its slug, for customers.
+    pub async fn published(&self, slug: &str) -> ServiceResult<Option<Article>> {
+        let index = self.index().await?;
+        let Some(found) = index.by_slug(slug) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .article(found.id)
+            .await?
+            .filter(Article::is_published))
+    }
+
+    pub async fn revisions(&self, id: ArticleId) -> ServiceResult<Vec<Article>> {
+        let revisions = self.store.article_revisions(id).await?;
+        match revisions.is_empty() {
+            true => Err(ServiceError::NotFound("article")),
+            false => Ok(revisions),
+        }
+    }
+
+    /// Writes a new article. An agent writes drafts; an admin may publish.
+    pub async fn create(&self, draft: ArticleDraft, by: &Agent) -> ServiceResult<Article> {
+        may_write(by, None, draft.status)?;
+        let now = Utc::now();
+        let article = finish(draft, ArticleId::new(), 1, now, now, by)?;
+        let all = self.store.articles().await?;
+        if all.len() >= MAX_ARTICLES {
+            return Err(ServiceError::Conflict(format!(
+                "an installation keeps at most {MAX_ARTICLES} articles"
+            )));
+        }
+        slug_free(&all, &article)?;
+        self.store.save_article(&article).await?;
+        if article.is_published() {
+            self.rebuild_index().await?;
+        }
+        tracing::info!(article_id = %article.id, agent_id = %by.id, "article written");
+        Ok(article)
+    }
+
+    /// Replaces an article with a new revision; `revision` is the one the author read
+    /// (none: whatever is kept), so two authors never undo each other unseen.
+    pub async fn replace(
+        &self,
+        id: ArticleId,
+        draft: ArticleDraft,
+        revision: Option<u32>,
+        by: &Agent,
+    ) -> ServiceResult<Article> {
+        let kept = self.article(id).await?;
+        may_write(by, Some(&kept), draft.status)?;
+        if revision.is_some_and(|r| r != kept.revision) {
+            return Err(ServiceError::Conflict(format!(
+                "the article was changed since revision {}: it is at {} now",
+                revision.unwrap_or_default(),
+                kept.revision
+            )));
+        }
+        let article = finish(
+            draft,
+            id,
+            kept.revision + 1,
+            kept.created_at,
+            Utc::now(),
+            by,
+        )?;
+        slug_free(&self.store.articles().await?, &article)?;
+        self.store.save_article(&article).await?;
+        if article.is_published() || kept.is_published() {
+            self.rebuild_index().await?;
+        }
+        tracing::info!(article_id = %id, revision = article.revision, agent_id = %by.id, "article revised");
+        Ok(article)
+    }
+
+    /// Deletes an article and its revisions (an admin's).
+    pub async fn delete(&self, id: ArticleId, by: &Agent) -> ServiceResult<()> {
+        if by.role != Role::Admin {
+            return Err(ServiceError::Forbidden);
+        }
+        let kept = self.article(id).await?;
+        self.store.delete_article(id).await?;
+        if kept.is_published() {
+            self.rebuild_index().await?;
+        }
+        tracing::info!(article_id = %id, agent_id = %by.id, "article deleted");
+        Ok(())
+    }
+
+    /// The published articles that best answer `question`, best first.
+    pub async fn search(
+        &self,
+        question: &str,
+        language: Option<&str>,
+        limit: usize,
+    ) -> ServiceResult<Vec<Hit>> {
+        let index = self.index().await?;
+        Ok(index.search(question, language, limit.min(MAX_HITS)))
+    }
+
+    /// The index this process searches: the one it holds while fresh, else the kept one
+    /// (none kept yet: no article was ever published).
+    pub async fn index(&self) -> ServiceResult<Arc<KnowledgeIndex>> {
+        let mut held = self.cache.0.lock().await;
+        if let Some((read_at, index)) = held.as_ref()
+            && read_at.elapsed() < REFRESH
+        {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(match self.blobs.get(INDEX_KEY).await? {
+            Some(blob) => KnowledgeIndex::new(decode(&blob.bytes)?.articles),
+            None => KnowledgeIndex::default(),
+        });
+        *held = Some((Instant::now(), index.clone()));
+        Ok(index)
+    }
+
+    /// Builds the index from the published articles and keeps it. Two saves at once
+    /// each build from what they read; the kept index is written only over the version
+    /// its builder read, so the later builder reads again and nothing published is left
+    /// out.
+    pub async fn rebuild_index(&self) -> ServiceResult<usize> {
+        for _ in 0..5 {
+            let read = self.blobs.get_versioned(INDEX_KEY).await?.map(|(_, v)| v);
+            let articles: Vec<IndexedArticle> = self
+                .store
+                .articles()
+                .await?
+                .iter()
+                .filter(|a| a.is_published())
+                .map(IndexedArticle::of)
+                .collect();
+            let count = articles.len();
+            let kept = KeptIndex {
+                built_at: Utc::now(),
+                articles,
+            };
+            let blob = Blob {
+                content_type: "application/gzip".into(),
+                bytes: encode(&kept)?,
+            };
+            match self.blobs.put_if(INDEX_KEY, blob, read.as_ref()).await {
+                Ok(()) => {
+                    let index = Arc::new(KnowledgeIndex::new(kept.articles));
+                    *self.cache.0.lock().await = Some((Instant::now(), index));
+                    tracing::info!(articles = count, "knowledge index rebuilt");
+                    return Ok(count);
+                }
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Backend(PortError::Unavailable(
+            "the knowledge index kept changing while it was rebuilt; try again".into(),
+        )))
+    }
+}
+
+/// Whether `by` may write an article that is (or becomes) `status`: agents write drafts,
+/// and only admins publish or change what customers already see.
+fn may_write(by: &Agent, kept: Option<&Article>, status: ArticleStatus) -> ServiceResult<()> {
+    let customers_see =
+        status == ArticleStatus::Published || kept.is_some_and(Article::is_published);
+    match customers_see && by.role != Role::Admin {
+        true => Err(ServiceError::Forbidden),
+        false => Ok(()),
+    }
+}
+
+fn finish(
+    draft: ArticleDraft,
+    id: ArticleId,
+    revision: u32,
+    created_at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+    by: &Agent,
+) -> ServiceResult<Article> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in &draft.tags {
+        let tag = normalize_tag(tag).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "`{tag}` is not a tag: letters, digits, `-`, `_`, `:`"
+            ))
+        })?;
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    let article = Article {
+        id,
+        slug: normalize_slug(&draft.slug).unwrap_or(draft.slug),
+        language: draft.language.trim().to_ascii_lowercase(),
+        category: draft
+            .category
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        tags,
+        title: draft.title.trim().to_owned(),
+        body: draft.body,
+        status: draft.status,
+        revision,
+        created_at,
+        updated_at: now,
+        updated_by: Some(by.id),
+    };
+    match article.problem() {
+        Some(problem) => Err(ServiceError::Invalid(problem)),
+        None => Ok(article),
+    }
+}
+
+fn slug_free(all: &[Article], article: &Article) -> ServiceResult<()> {
+    match all
+        .iter()
+        .any(|a| a.id != article.id && a.slug == article.slug)
+    {
+        true => Err(ServiceError::Conflict(format!(
+            "the slug {} is another article's",
+            article.slug
+        ))),
+        false => Ok(()),
+    }
+}
+
+fn encode(kept: &KeptIndex) -> ServiceResult<Vec<u8>> {
+    let json = serde_json::to_vec(kept)
+        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&json)
+        .and_then(|()| gz.finish())
+        .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))
+}
+
+fn decode(bytes: &[u8]) -> ServiceResult<KeptIndex> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(|e| {
+            ServiceError::Backend(PortError::Internal(format!(
+                "the kept knowledge index: {e}"
+            )))
+        })?;
+    serde_json::from_slice(&json).map_err(|e| {
+        ServiceError::Backend(PortError::Internal(format!(
+            "the kept knowledge index: {e}"
+        )))
+    })
+}
