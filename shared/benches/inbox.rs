@@ -587,6 +587,7 @@ async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: b
         },
         buttons: None,
         language: "en".into(),
+        answer_first: None,
     };
     let mut out = Drained::default();
     let started = Instant::now();

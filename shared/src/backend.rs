@@ -297,6 +297,13 @@ impl Backend {
 
     /// The router: stores inbound messages, fetching their files through `fetchers`.
     pub fn router(&self, policy: RoutePolicy, fetchers: Fetchers) -> InboundRouter {
+        let answer_first =
+            (!policy.answer_first.is_empty()).then(|| crate::services::answer_first::AnswerFirst {
+                knowledge: self.knowledge(),
+                channels: policy.answer_first.clone(),
+                base_url: String::new(),
+                language: "en".to_owned(),
+            });
         InboundRouter {
             routing: self.routing.clone(),
             messages: self.messages.clone(),
@@ -317,6 +324,7 @@ impl Backend {
             surveys: self.surveys(),
             buttons: None,
             language: "en".to_owned(),
+            answer_first,
         }
     }
 
@@ -419,6 +427,7 @@ impl Backend {
                     key: SurveyKey::reading(self.surveys.clone()),
                     ..self.surveys()
                 },
+                knowledge: self.knowledge(),
             },
             http,
             link_secret,
@@ -462,6 +471,7 @@ impl Backend {
             },
             surveys: self.surveys(),
             incidents: self.incidents(),
+            knowledge: self.knowledge(),
             sign_in_limit: Arc::default(),
             config: Arc::new(http),
         }
@@ -476,15 +486,28 @@ pub struct WebPorts {
     pub send_once: Arc<dyn SendOnce>,
     pub queue: Arc<dyn Queue>,
     pub surveys: Surveys,
+    /// The help center and the contact page's suggestions.
+    pub knowledge: crate::services::knowledge::Knowledge,
 }
 
 impl WebPorts {
-    /// On one store, with keyed submissions held in it before they are queued.
-    pub fn on<S>(store: Arc<S>, queue: Arc<dyn Queue>) -> Self
+    /// On one store, with keyed submissions held in it before they are queued, and the
+    /// knowledge index read from `blobs`.
+    pub fn on<S>(store: Arc<S>, queue: Arc<dyn Queue>, blobs: Arc<dyn BlobStore>) -> Self
     where
-        S: ConversationStore + ProofStore + IdempotencyStore + SurveyStore + 'static,
+        S: ConversationStore
+            + ProofStore
+            + IdempotencyStore
+            + SurveyStore
+            + KnowledgeStore
+            + 'static,
     {
         Self {
+            knowledge: crate::services::knowledge::Knowledge {
+                store: store.clone(),
+                blobs,
+                cache: Arc::default(),
+            },
             surveys: Surveys {
                 store: store.clone(),
                 conversations: store.clone(),
@@ -522,6 +545,7 @@ pub fn web_state(
         },
         limits: Arc::new(RateLimits::new(&http.limits)),
         surveys: ports.surveys,
+        knowledge: ports.knowledge,
         config: Arc::new(http),
     }
 }

@@ -180,11 +180,13 @@ impl Local {
             backend.webhook_fanout(),
             backend.webhook_deliverer(client, settings.webhooks.schedule.clone()),
         );
-        let mut router = backend.router(settings.route, fetchers);
+        let mut router = backend.router(settings.route, fetchers).speaking(
+            &state.api.config.page.language,
+            state.api.config.public_url.as_deref(),
+        );
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger.clone();
         router.buttons = buttons;
-        router.language = state.api.config.page.language.clone();
         let notifier = backend
             .notifier(messenger, mailer)
             .map(|notifier| (notifier, settings.notify_every));

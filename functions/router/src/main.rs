@@ -51,11 +51,13 @@ async fn main() -> Result<(), Error> {
             fetchers.insert(Channel::Sms, media.clone() as Arc<dyn FileFetcher>);
             fetchers.insert(Channel::Voice, media as Arc<dyn FileFetcher>);
         }
-        let mut router = backend.router(config.route, fetchers);
+        let mut router = backend.router(config.route, fetchers).speaking(
+            &config.http.page.language,
+            config.http.public_url.as_deref(),
+        );
         router.reply_tokens = Some(reply_tokens);
         router.messenger = messenger;
         router.buttons = buttons;
-        router.language = config.http.page.language.clone();
         Ok((consumer, Arc::new(router)))
     })
     .await?;

@@ -16,11 +16,15 @@ async fn main() -> Result<(), Error> {
             .as_deref()
             .ok_or("SWITCHBOARD_LINK_SECRET_PARAMETER is not set")?;
         let secret = clients.secret_parameter(parameter).await?;
-        // The store's conversations, proofs and idempotency keys, and the queue: nothing
-        // else of the store, and no attachments.
+        // The store's conversations, proofs, idempotency keys and articles, the queue, and
+        // of the bucket only the knowledge index: no attachments.
         let store = clients.store(&config.aws);
         lambda::warm_up(store.as_ref()).await;
-        let ports = WebPorts::on(store, clients.queue(&config.aws));
+        let ports = WebPorts::on(
+            store,
+            clients.queue(&config.aws),
+            clients.blobs(&config.aws),
+        );
         // The customer pages offer to confirm a typed address when the sender can carry
         // its secret there.
         let channels = config.sender_channels();

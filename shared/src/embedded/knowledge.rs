@@ -7,6 +7,7 @@ use super::rows::encode;
 use crate::model::{Article, ArticleId};
 use crate::ports::{KnowledgeStore, PortError, PortResult};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 
 fn decode(body: &str) -> rusqlite::Result<Article> {
@@ -102,6 +103,57 @@ impl KnowledgeStore for Embedded {
                     .map_err(sql)?;
                 let rows = statement
                     .query_map([id.to_string()], |row| decode(&row.get::<_, String>(0)?))
+                    .map_err(sql)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+            })
+            .await
+    }
+
+    async fn count_knowledge(&self, day: NaiveDate, keys: &[String]) -> PortResult<()> {
+        let day = day.to_string();
+        let keys = keys.to_vec();
+        self.db
+            .write(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "INSERT INTO knowledge_counts (day, key, n) VALUES (?1, ?2, 1)
+                         ON CONFLICT (day, key) DO UPDATE SET n = n + 1",
+                    )
+                    .map_err(sql)?;
+                for key in &keys {
+                    statement.execute(params![day, key]).map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn knowledge_counts(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> PortResult<Vec<(NaiveDate, String, i64)>> {
+        let (from, until) = (from.to_string(), until.to_string());
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT day, key, n FROM knowledge_counts WHERE day >= ?1 AND day <= ?2
+                         ORDER BY day, key",
+                    )
+                    .map_err(sql)?;
+                let rows = statement
+                    .query_map([from, until], |row| {
+                        let day: String = row.get(0)?;
+                        let day = day.parse::<NaiveDate>().map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                0,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            )
+                        })?;
+                        Ok((day, row.get(1)?, row.get(2)?))
+                    })
                     .map_err(sql)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
             })

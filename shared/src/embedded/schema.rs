@@ -438,8 +438,8 @@ pub const STORE: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_by_agent ON sessions(agent_id);
     CREATE INDEX sessions_by_expiry ON sessions(expires_at);",
-    // 25: the knowledge base: each article as JSON with its revision, and every revision
-    // kept (the audit of edits)
+    // 25: the knowledge base: each article as JSON with its revision, every revision kept
+    // (the audit of edits), and the day's counters (searches, answers)
     "CREATE TABLE articles (
         id TEXT PRIMARY KEY,
         revision INTEGER NOT NULL,
@@ -450,6 +450,12 @@ pub const STORE: &[&str] = &[
         revision INTEGER NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (article_id, revision)
+    ) WITHOUT ROWID;
+    CREATE TABLE knowledge_counts (
+        day TEXT NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (day, key)
     ) WITHOUT ROWID;",
 ];
 

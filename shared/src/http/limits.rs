@@ -23,6 +23,10 @@ use std::time::Duration;
 /// map without bound.
 const SWEEP_ABOVE: usize = 100_000;
 
+/// Help-center searches and answers one client address may make per minute (the
+/// contact page searches as its visitor types).
+const SEARCHES_PER_MINUTE: u32 = 120;
+
 /// Sign-ins one client address may try per minute.
 const SIGN_INS_PER_MINUTE: u32 = 30;
 
@@ -49,6 +53,7 @@ impl SignInLimit {
 
 pub struct RateLimits {
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    searches: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_link: Option<DefaultKeyedRateLimiter<String>>,
     trusted_proxy_hops: u8,
 }
@@ -58,6 +63,10 @@ impl RateLimits {
     pub fn new(limits: &PublicLimits) -> Self {
         Self {
             per_address: keyed(limits.per_address_per_minute),
+            searches: match limits.per_address_per_minute {
+                0 => None,
+                _ => keyed(SEARCHES_PER_MINUTE),
+            },
             per_link: keyed(limits.per_link_per_minute),
             trusted_proxy_hops: limits.trusted_proxy_hops,
         }
@@ -66,6 +75,11 @@ impl RateLimits {
     /// `Err(wait)` when the address has used its share.
     pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
         check(self.per_address.as_ref(), &ip)
+    }
+
+    /// `Err(wait)` when the address has made its share of help-center searches.
+    pub fn check_search(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.searches.as_ref(), &ip)
     }
 
     /// `Err(wait)` when the link (its token's hash) has had its share of answers.
@@ -120,6 +134,28 @@ impl FromRequestParts<WebState> for WithinAddressLimit {
                 ApiError::too_many(
                     wait,
                     "too many submissions from your address; try again in a minute",
+                )
+            })?;
+        }
+        Ok(Self)
+    }
+}
+
+/// The request's client address is within its share of help-center searches (and of
+/// "did this answer your question?").
+#[derive(Debug)]
+pub struct WithinSearchLimit;
+
+impl FromRequestParts<WebState> for WithinSearchLimit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
+        let limits = &state.limits;
+        if let Some(ip) = request_client(parts, limits.trusted_proxy_hops) {
+            limits.check_search(ip).map_err(|wait| {
+                ApiError::too_many(
+                    wait,
+                    "too many searches from your address; try again in a minute",
                 )
             })?;
         }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod client_ip;
 pub mod confirm;
+pub mod help;
 pub mod inbox;
 pub mod limits;
 pub mod links;
@@ -70,6 +71,8 @@ pub struct WebState {
     pub limits: Arc<limits::RateLimits>,
     /// Satisfaction surveys answered on their pages and the customer page.
     pub surveys: crate::services::surveys::Surveys,
+    /// The help center and the contact page's suggestions.
+    pub knowledge: crate::services::knowledge::Knowledge,
     pub config: Arc<HttpConfig>,
 }
 
@@ -92,6 +95,7 @@ pub struct ApiState {
     pub reports: crate::services::reports::Reports,
     pub surveys: crate::services::surveys::Surveys,
     pub incidents: crate::services::incidents::Incidents,
+    pub knowledge: crate::services::knowledge::Knowledge,
     /// Sign-ins per client address.
     pub sign_in_limit: Arc<limits::SignInLimit>,
     pub config: Arc<HttpConfig>,
@@ -146,6 +150,11 @@ pub fn webform_router() -> Router<WebState> {
     Router::new()
         .route("/webhooks/webform", post(webhooks::webform::submit))
         .route("/contact", get(pages::contact))
+        .route("/help", get(help::index))
+        .route("/help/search.json", get(help::search_json))
+        .route("/help/contact.js", get(help::contact_script))
+        .route("/help/{slug}", get(help::article))
+        .route("/help/{slug}/feedback", post(help::feedback))
         .route(
             "/c/{token}",
             get(pages::customer).post(webhooks::webform::answer),

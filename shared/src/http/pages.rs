@@ -35,6 +35,11 @@ struct Words {
     keep_link: &'static str,
     older: &'static str,
     newest: &'static str,
+    /// The contact page's search step, and the heading of what it found.
+    search_first: &'static str,
+    search: &'static str,
+    suggested: &'static str,
+    help: &'static str,
     /// What is wrong with a submission: no message, a message too long, an email or a
     /// phone that does not parse, neither given, anything else.
     problems: [&'static str; 6],
@@ -65,6 +70,10 @@ const ENGLISH: Words = Words {
     keep_link: "Keep this page's address: it is your private link to this conversation.",
     older: "Older messages",
     newest: "Newest messages",
+    search_first: "Your question may already be answered: search our help center first.",
+    search: "Search",
+    suggested: "These articles may answer your question:",
+    help: "Help center",
     problems: [
         "Please write your message.",
         "Your message is longer than 10,000 characters; please shorten it.",
@@ -98,6 +107,10 @@ const PERSIAN: Words = Words {
     keep_link: "نشانی این صفحه را نگه دارید: پیوند خصوصی شما به این گفت‌وگوست.",
     older: "پیام‌های قدیمی‌تر",
     newest: "تازه‌ترین پیام‌ها",
+    search_first: "شاید پاسخ پرسش شما آماده باشد: اول در مرکز راهنما جست‌وجو کنید.",
+    search: "جست‌وجو",
+    suggested: "این مقاله‌ها شاید به پرسش شما پاسخ دهند:",
+    help: "مرکز راهنما",
     problems: [
         "لطفاً پیام خود را بنویسید.",
         "پیام شما بیش از ۱۰٬۰۰۰ نویسه است؛ لطفاً کوتاه‌ترش کنید.",
@@ -188,7 +201,12 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .survey{margin:1rem 0;padding:.75rem 1rem;border:1px solid #c4dafc;border-radius:.6rem;background:#fff}\
 .scale{display:flex;flex-wrap:wrap;gap:.4rem;border:0;padding:0;margin:.5rem 0}\
 .scale label{display:inline-flex;gap:.3rem;align-items:center;margin:0;padding:.4rem .7rem;border:1px solid #c5ccd6;border-radius:.4rem;font-weight:400;cursor:pointer}\
-.scale input{width:auto}";
+.scale input{width:auto}\
+.secondary{background:#fff;color:ACCENT;border:1px solid ACCENT}\
+.search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.search label{flex-basis:100%}.search input{flex:1}.search button{margin-top:0}\
+#search-step{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}#search-step button{margin-top:.5rem}\
+.hits{list-style:none;padding:0}.hits li{margin:.5rem 0;padding:.6rem .8rem;background:#fff;border:1px solid #dde2e8;border-radius:.5rem}\
+.hits .hint{margin:.25rem 0 0}.article{line-height:1.7}.tag{color:#5b6572}.feedback{margin-top:2rem;padding-top:1rem;border-top:1px solid #dde2e8}";
 
 /// The policy of every response that is not a page: no other site may frame it. The
 /// router sets it on any response that has no policy of its own.
@@ -200,7 +218,16 @@ pub const FRAME_ANCESTORS: &str = "frame-ancestors 'none'";
 const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The contact page's policy: the pages' own, and its suggestions script, which reads
+/// the help center's search from this origin.
+const CONTACT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+    script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub(super) fn html_response(status: StatusCode, markup: Markup) -> Response {
+    html_response_with(status, markup, PAGE_POLICY)
+}
+
+fn html_response_with(status: StatusCode, markup: Markup, policy: &'static str) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -209,16 +236,24 @@ pub(super) fn html_response(status: StatusCode, markup: Markup) -> Response {
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(PAGE_POLICY),
+        header::HeaderValue::from_static(policy),
     );
     response
 }
 
-/// The hosted contact page, with an error and the visitor's values when shown again.
+/// What the contact page's search step found: the question and its articles.
+pub struct Suggested<'a> {
+    pub question: &'a str,
+    pub hits: &'a [crate::model::knowledge::Hit],
+}
+
+/// The hosted contact page, with an error and the visitor's values when shown again, and
+/// the help center's articles for the question its search step asked.
 pub fn contact_page(
     config: &PageConfig,
     error: Option<&str>,
     values: &FormValues,
+    suggested: Option<Suggested<'_>>,
     status: StatusCode,
 ) -> Response {
     let w = words(&config.language);
@@ -226,6 +261,21 @@ pub fn contact_page(
         h1 { (w.heading) }
         p { (w.intro[usize::from(config.answers_by_email) + 2 * usize::from(config.answers_by_sms)]) }
         @if let Some(error) = error { p.error role="alert" { (error) } }
+        form #search-step method="get" action="/contact" role="search" accept-charset="utf-8" {
+            label for="q" { (w.search_first) }
+            input #q name="q" type="search" maxlength="500" value=(suggested.as_ref().map_or("", |s| s.question));
+            input type="hidden" name="page" value=(values.page);
+            button.secondary type="submit" { (w.search) }
+        }
+        @if let Some(found) = &suggested {
+            @if !found.hits.is_empty() {
+                section.suggested {
+                    p.hint { (w.suggested) }
+                    (super::help::hit_list(found.hits))
+                }
+            }
+        }
+        p { a href="/help" { (w.help) } }
         form method="post" action="/webhooks/webform" accept-charset="utf-8" {
             label for="name" { (w.name) }
             input #name name="name" autocomplete="name" maxlength="200" value=(values.name);
@@ -236,6 +286,7 @@ pub fn contact_page(
             p.hint { (w.email_or_phone) }
             label for="message" { (w.message) }
             textarea #message name="message" required maxlength="10000" { (values.message) }
+            div #suggestions hidden aria-live="polite" data-heading=(w.suggested) {}
             div.trap aria-hidden="true" {
                 label for="website" { "Website" }
                 input #website name="website" tabindex="-1" autocomplete="off";
@@ -244,24 +295,55 @@ pub fn contact_page(
             input type="hidden" name="idempotency_key" value=(next_ulid().to_string());
             button type="submit" { (w.send) }
         }
+        script src="/help/contact.js" defer {}
     };
-    html_response(status, layout(config, w.heading, false, body))
+    html_response_with(
+        status,
+        layout(config, w.heading, false, body),
+        CONTACT_POLICY,
+    )
 }
 
 #[derive(serde::Deserialize)]
 pub struct ContactQuery {
     page: Option<String>,
+    /// The search step's question: its articles are shown, and the message starts as it.
+    q: Option<String>,
 }
 
 pub async fn contact(
     State(state): State<WebState>,
+    _: super::limits::WithinSearchLimit,
     query: axum::extract::Query<ContactQuery>,
 ) -> Response {
+    let question: Option<String> = query
+        .0
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(500).collect());
     let values = FormValues {
         page: query.0.page.unwrap_or_default(),
+        message: question.clone().unwrap_or_default(),
         ..Default::default()
     };
-    contact_page(&state.config.page, None, &values, StatusCode::OK)
+    let hits = match &question {
+        Some(q) => match state
+            .knowledge
+            .customer_search(q, None, super::help::SUGGESTED)
+            .await
+        {
+            Ok(hits) => hits,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => Vec::new(),
+    };
+    let suggested = question.as_deref().map(|q| Suggested {
+        question: q,
+        hits: &hits,
+    });
+    contact_page(&state.config.page, None, &values, suggested, StatusCode::OK)
 }
 
 #[derive(serde::Deserialize)]

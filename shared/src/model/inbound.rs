@@ -71,6 +71,33 @@ pub enum Inbound {
     AgentLink(AgentLinkRequest),
     /// A customer pressed a rating button under a survey.
     SurveyAnswer(SurveyReply),
+    /// A customer answered the article a bot sent them: it solved their question, or they
+    /// want a person.
+    BotAnswerTaken(BotAnswerTaken),
+}
+
+/// What a customer made of the article a bot answered their question with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BotOutcome {
+    /// It solved their question: the conversation is resolved as self-served.
+    Solved,
+    /// They want a person: the conversation goes to the agents.
+    Person,
+}
+
+/// A press of one of the buttons under a bot's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotAnswerTaken {
+    pub source_id: SourceId,
+    pub received_at: DateTime<Utc>,
+    pub conversation_id: super::ConversationId,
+    pub article_id: super::ArticleId,
+    pub bot_outcome: BotOutcome,
+    /// The button press to answer, so the customer's app stops waiting.
+    pub callback_query_id: Option<String>,
+    /// Who pressed it: only the conversation's own customer is heard.
+    pub by: Identity,
 }
 
 /// A survey's answer a customer gave with a button (Telegram) or on a survey page, for
@@ -147,6 +174,7 @@ impl Serialize for Inbound {
             Inbound::Proof(p) => serde_json::to_value(p),
             Inbound::AgentLink(l) => serde_json::to_value(l),
             Inbound::SurveyAnswer(a) => serde_json::to_value(a),
+            Inbound::BotAnswerTaken(a) => serde_json::to_value(a),
         };
         let mut news = news.map_err(S::Error::custom)?;
         // With the fields a message must have, so that a router of the release before,
@@ -181,6 +209,8 @@ impl<'de> Deserialize<'de> for Inbound {
             serde_json::from_value(value).map(Inbound::AgentLink)
         } else if carries("survey_token") {
             serde_json::from_value(value).map(Inbound::SurveyAnswer)
+        } else if carries("bot_outcome") {
+            serde_json::from_value(value).map(Inbound::BotAnswerTaken)
         } else {
             serde_json::from_value(value).map(|m| Inbound::Message(Box::new(m)))
         };
@@ -222,6 +252,7 @@ impl Inbound {
             Inbound::Proof(p) => &p.source_id,
             Inbound::AgentLink(l) => &l.source_id,
             Inbound::SurveyAnswer(a) => &a.source_id,
+            Inbound::BotAnswerTaken(a) => &a.source_id,
         }
     }
 
@@ -238,6 +269,9 @@ impl Inbound {
             Inbound::Proof(p) => p.source_id.as_str().to_owned(),
             Inbound::AgentLink(l) => l.source_id.as_str().to_owned(),
             Inbound::SurveyAnswer(a) => a.source_id.as_str().to_owned(),
+            // With the customer's messages, so a press and a message typed after it are
+            // taken in the order they came.
+            Inbound::BotAnswerTaken(a) => a.by.key(),
         }
     }
 }

@@ -52,8 +52,9 @@ pub use ids::{
     TeamId, WebhookId, next_ulid,
 };
 pub use inbound::{
-    AgentLinkRequest, ChannelSignal, DeliveryReport, Inbound, InboundMessage, ProvenAddress,
-    Reachability, ReportKind, ReportedDelivery, SurveyReply, ThreadHint, ThreadRef,
+    AgentLinkRequest, BotAnswerTaken, BotOutcome, ChannelSignal, DeliveryReport, Inbound,
+    InboundMessage, ProvenAddress, Reachability, ReportKind, ReportedDelivery, SurveyReply,
+    ThreadHint, ThreadRef,
 };
 pub use incident::{
     Incident, IncidentLink, IncidentMatch, IncidentState, IncidentUpdate, MAX_INCIDENT_TERMS,

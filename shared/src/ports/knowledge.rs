@@ -1,6 +1,7 @@
 use super::PortResult;
 use crate::model::{Article, ArticleId};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 /// Help-center articles and every revision of each. The search index is built from them
 /// by the knowledge service and kept as a blob, the same on every backend.
@@ -17,4 +18,13 @@ pub trait KnowledgeStore: Send + Sync {
     async fn delete_article(&self, id: ArticleId) -> PortResult<bool>;
     /// Every kept revision of the article, first first.
     async fn article_revisions(&self, id: ArticleId) -> PortResult<Vec<Article>>;
+    /// Adds one to each of the day's counters named (a [`crate::model::knowledge::Counted`]'s
+    /// key), made at their first count.
+    async fn count_knowledge(&self, day: NaiveDate, keys: &[String]) -> PortResult<()>;
+    /// Every counter of the days `from..=until` (at most 366 days), as (day, key, count).
+    async fn knowledge_counts(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> PortResult<Vec<(NaiveDate, String, i64)>>;
 }

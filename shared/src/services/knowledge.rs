@@ -8,11 +8,12 @@
 //! the index it built at once.
 
 use super::error::{ServiceError, ServiceResult};
-use crate::model::knowledge::{Hit, IndexedArticle, KnowledgeIndex, normalize_slug};
+use crate::model::knowledge::{Counted, Hit, IndexedArticle, KnowledgeIndex, normalize_slug};
 use crate::model::{Agent, Article, ArticleId, ArticleStatus, Role, normalize_tag};
 use crate::ports::{Blob, BlobStore, KnowledgeStore, PortError};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -185,6 +186,111 @@ impl Knowledge {
         Ok(index.search(question, language, limit.min(MAX_HITS)))
     }
 
+    /// A customer's search (the help center, the contact page): counted, and when it
+    /// finds nothing, its words kept for the team to see.
+    pub async fn customer_search(
+        &self,
+        question: &str,
+        language: Option<&str>,
+        limit: usize,
+    ) -> ServiceResult<Vec<Hit>> {
+        let hits = self.search(question, language, limit).await?;
+        let mut counted = vec![Counted::Search];
+        if hits.is_empty() {
+            counted.extend(Counted::unanswered(question));
+        }
+        self.count(&counted).await;
+        Ok(hits)
+    }
+
+    /// Adds to today's counters. A count that fails is logged, never the customer's
+    /// problem.
+    pub async fn count(&self, counted: &[Counted]) {
+        let keys: Vec<String> = counted.iter().map(Counted::key).collect();
+        if let Err(e) = self
+            .store
+            .count_knowledge(Utc::now().date_naive(), &keys)
+            .await
+        {
+            tracing::warn!(error = %e, "a knowledge counter was not counted");
+        }
+    }
+
+    /// What the knowledge base did over the UTC days `from..=until`.
+    pub async fn report(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> ServiceResult<KnowledgeFigures> {
+        let counts = self.store.knowledge_counts(from, until).await?;
+        let mut figures = KnowledgeFigures::default();
+        let mut per_article: HashMap<ArticleId, ArticleFigures> = HashMap::new();
+        let mut unanswered: HashMap<String, i64> = HashMap::new();
+        for (_, key, n) in counts {
+            let Some(counted) = Counted::parse(&key) else {
+                continue;
+            };
+            match counted {
+                Counted::Search => figures.searches += n,
+                Counted::Unanswered(words) => {
+                    figures.unanswered_searches += n;
+                    *unanswered.entry(words).or_default() += n;
+                }
+                Counted::Helpful(id) => {
+                    figures.helpful += n;
+                    figures_of(&mut per_article, id).helpful += n;
+                }
+                Counted::NotHelpful(id) => {
+                    figures.not_helpful += n;
+                    figures_of(&mut per_article, id).not_helpful += n;
+                }
+                Counted::BotAnswered(id) => {
+                    figures.bot_answered += n;
+                    figures_of(&mut per_article, id).bot_answered += n;
+                }
+                Counted::BotSolved(id) => {
+                    figures.bot_solved += n;
+                    figures_of(&mut per_article, id).bot_solved += n;
+                }
+                Counted::HandedOver(id) => {
+                    figures.handed_over += n;
+                    figures_of(&mut per_article, id).handed_over += n;
+                }
+            }
+        }
+        figures.self_served = figures.helpful + figures.bot_solved;
+        let titles: HashMap<ArticleId, String> = self
+            .store
+            .articles()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.title))
+            .collect();
+        let mut articles: Vec<ArticleFigures> = per_article
+            .into_values()
+            .map(|mut a| {
+                a.deflected = a.helpful + a.bot_solved;
+                a.title = titles.get(&a.article_id).cloned();
+                a
+            })
+            .collect();
+        articles.sort_by(|a, b| {
+            b.deflected
+                .cmp(&a.deflected)
+                .then(a.article_id.cmp(&b.article_id))
+        });
+        articles.truncate(20);
+        figures.top_articles = articles;
+        let mut unanswered: Vec<UnansweredSearch> = unanswered
+            .into_iter()
+            .map(|(words, count)| UnansweredSearch { words, count })
+            .collect();
+        unanswered.sort_by(|a, b| b.count.cmp(&a.count).then(a.words.cmp(&b.words)));
+        unanswered.truncate(20);
+        figures.unanswered = unanswered;
+        Ok(figures)
+    }
+
     /// The index this process searches: the one it holds while fresh, else the kept one
     /// (none kept yet: no article was ever published).
     pub async fn index(&self) -> ServiceResult<Arc<KnowledgeIndex>> {
@@ -241,6 +347,64 @@ impl Knowledge {
             "the knowledge index kept changing while it was rebuilt; try again".into(),
         )))
     }
+}
+
+/// What the knowledge base did over some days.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct KnowledgeFigures {
+    /// Customers' searches (the help center and the contact page's suggestions).
+    pub searches: i64,
+    /// Of those, the ones that found no article.
+    pub unanswered_searches: i64,
+    /// "Did this answer your question?" answered yes, and no.
+    pub helpful: i64,
+    pub not_helpful: i64,
+    /// Questions a bot answered with an article; of those, the ones the customer said it
+    /// solved, and the ones where they asked for a person.
+    pub bot_answered: i64,
+    pub bot_solved: i64,
+    pub handed_over: i64,
+    /// Questions the knowledge base answered without an agent: `helpful + bot_solved`.
+    pub self_served: i64,
+    /// The articles that answered most without an agent, most first (20 at most).
+    pub top_articles: Vec<ArticleFigures>,
+    /// The searches that found nothing, by their words, most asked first (20 at most):
+    /// what to write next.
+    pub unanswered: Vec<UnansweredSearch>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ArticleFigures {
+    pub article_id: ArticleId,
+    /// None when the article has since been deleted.
+    pub title: Option<String>,
+    /// Questions it answered without an agent: `helpful + bot_solved`.
+    pub deflected: i64,
+    pub helpful: i64,
+    pub not_helpful: i64,
+    pub bot_answered: i64,
+    pub bot_solved: i64,
+    pub handed_over: i64,
+}
+
+fn figures_of(all: &mut HashMap<ArticleId, ArticleFigures>, id: ArticleId) -> &mut ArticleFigures {
+    all.entry(id).or_insert_with(|| ArticleFigures {
+        article_id: id,
+        title: None,
+        deflected: 0,
+        helpful: 0,
+        not_helpful: 0,
+        bot_answered: 0,
+        bot_solved: 0,
+        handed_over: 0,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct UnansweredSearch {
+    /// The search's words, as the search compares them.
+    pub words: String,
+    pub count: i64,
 }
 
 /// Whether `by` may write an article that is (or becomes) `status`: agents write drafts,

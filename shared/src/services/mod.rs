@@ -1,5 +1,6 @@
 //! The use cases, written against the ports.
 
+pub mod answer_first;
 pub mod answerer;
 pub mod canned;
 pub mod customer_page;

@@ -25,6 +25,8 @@ pub struct RoutePolicy {
     pub default_team: Option<TeamId>,
     /// The routing rules a message runs, with the calendars they ask.
     pub rules: RuleBook,
+    /// The channels on which a bot answers a new question from the knowledge base first.
+    pub answer_first: Vec<crate::model::Channel>,
 }
 
 impl Default for RoutePolicy {
@@ -33,6 +35,7 @@ impl Default for RoutePolicy {
             reopen_window: Duration::days(7),
             default_team: None,
             rules: RuleBook::default(),
+            answer_first: Vec::new(),
         }
     }
 }

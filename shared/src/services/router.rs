@@ -67,9 +67,22 @@ pub struct InboundRouter {
     pub buttons: Option<Arc<dyn ButtonAnswerer>>,
     /// The language a press is answered in (the customer pages').
     pub language: String,
+    /// The bot that answers new questions from the knowledge base first, where it is on.
+    pub answer_first: Option<super::answer_first::AnswerFirst>,
 }
 
 impl InboundRouter {
+    /// Answers presses and writes the bot's answers in `language`, linking articles at
+    /// the help center under `public_url` (none: links relative to the site).
+    pub fn speaking(mut self, language: &str, public_url: Option<&str>) -> Self {
+        self.language = language.to_owned();
+        if let Some(bot) = self.answer_first.as_mut() {
+            bot.language = language.to_owned();
+            bot.base_url = public_url.unwrap_or_default().to_owned();
+        }
+        self
+    }
+
     pub async fn handle(&self, delivery: Delivery) -> Handled {
         let inbound: Inbound = match serde_json::from_slice(&delivery.body) {
             Ok(m) => m,
@@ -91,7 +104,99 @@ impl InboundRouter {
             Inbound::Proof(proven) => self.record_proof(&proven, &delivery).await,
             Inbound::AgentLink(request) => self.link_agent(&request, &delivery).await,
             Inbound::SurveyAnswer(reply) => self.record_rating(&reply, &delivery).await,
+            Inbound::BotAnswerTaken(taken) => self.take_bot_answer(&taken, &delivery).await,
         }
+    }
+
+    /// A customer's answer to the bot's article: solved, or a person. Only the
+    /// conversation's own customer is heard; a press taken before changes nothing.
+    async fn take_bot_answer(
+        &self,
+        taken: &crate::model::BotAnswerTaken,
+        delivery: &Delivery,
+    ) -> Handled {
+        let Some(bot) = &self.answer_first else {
+            return Handled::Done;
+        };
+        let taken_now = async {
+            let Some(conversation) = self.conversations.conversation(taken.conversation_id).await?
+            else {
+                return Ok(false);
+            };
+            let theirs = self
+                .contacts
+                .contact(conversation.contact_id)
+                .await?
+                .is_some_and(|c| c.identities.iter().any(|i| i.proven && i.identity == taken.by));
+            if !theirs {
+                tracing::warn!(conversation_id = %taken.conversation_id, "a bot answer's button pressed by someone else; ignored");
+                return Ok(false);
+            }
+            bot.take(self.conversations.as_ref(), &conversation, taken.article_id, taken.bot_outcome)
+                .await
+        }
+        .await;
+        let changed = match taken_now {
+            Ok(changed) => changed,
+            Err(e) => {
+                return Handled::Retry {
+                    after: backoff(delivery.receive_count),
+                    reason: e.to_string(),
+                };
+            }
+        };
+        tracing::info!(conversation_id = %taken.conversation_id, outcome = ?taken.bot_outcome, changed, "bot answer taken");
+        let language = bot.language_of(taken.article_id).await;
+        let words = super::answer_first::bot_words(&language);
+        let text = match (changed, taken.bot_outcome) {
+            (false, _) => words.already,
+            (true, crate::model::BotOutcome::Solved) => words.thanks,
+            (true, crate::model::BotOutcome::Person) => words.handing_over,
+        };
+        if let (Some(buttons), Some(press)) = (&self.buttons, &taken.callback_query_id)
+            && let Err(e) = buttons.answer_button(press, text).await
+        {
+            tracing::warn!(error = %e, "a bot answer's button press was not answered");
+        }
+        Handled::Done
+    }
+
+    /// Answers a new conversation's first message from the knowledge base, where the
+    /// bot is on and sure of an article; true when it did. Best effort, like every
+    /// automatic answer: the message is stored either way.
+    async fn answer_first(
+        &self,
+        message: &InboundMessage,
+        id: crate::model::ConversationId,
+    ) -> bool {
+        let Some(bot) = &self.answer_first else {
+            return false;
+        };
+        let hit = match bot.answer_for(message.channel, &message.text).await {
+            Ok(Some(hit)) => hit,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(conversation_id = %id, error = %e, "the knowledge base could not be searched; no bot answer");
+                return false;
+            }
+        };
+        let conversation = match self.conversations.conversation(id).await {
+            Ok(Some(c)) => c,
+            _ => return false,
+        };
+        let answer = bot.message(&conversation, message.channel, &hit);
+        if let Err(e) = queue_reply(self.messages.as_ref(), self.queue.as_ref(), &answer).await {
+            tracing::error!(conversation_id = %id, error = %e, "the bot's answer was not queued");
+            return false;
+        }
+        if let Err(e) = bot
+            .wait_for_customer(self.conversations.as_ref(), id, hit.article.id)
+            .await
+        {
+            tracing::warn!(conversation_id = %id, error = %e, "the bot answered; the conversation stays open");
+        }
+        tracing::info!(conversation_id = %id, article_id = %hit.article.id, "the bot answered first");
+        true
     }
 
     /// Records a rating given with a button, and answers the press with what became of it.
@@ -296,7 +401,9 @@ impl InboundRouter {
                     }
                 }
                 self.assign_answerer(&message, conversation_id).await;
-                if let Some(text) = &message.auto_reply {
+                let answered =
+                    new_conversation && self.answer_first(&message, conversation_id).await;
+                if let Some(text) = message.auto_reply.as_ref().filter(|_| !answered) {
                     self.auto_reply(&message, conversation_id, contact_id, text)
                         .await;
                 }

@@ -295,13 +295,20 @@ impl Sender {
             Err(reason) => return self.fail(id, &reason).await,
         };
         let reply_channel = message.channel;
+        // A bot's answer carries its two buttons where the channel shows buttons.
+        let choices = match message.channel {
+            Channel::Telegram => {
+                super::answer_first::choices_for(&message, &self.survey_pages.language)
+            }
+            _ => Vec::new(),
+        };
         let reply = OutboundDelivery {
             message,
             conversation,
             recipient,
             answering,
             files,
-            choices: Vec::new(),
+            choices,
         };
         // A reply on a customer page goes out as an email or SMS when it can, and its
         // status follows that send; else the page alone shows it.

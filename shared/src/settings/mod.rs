@@ -103,6 +103,27 @@ impl TwilioAccount {
     }
 }
 
+/// The channels a bot answers first on: Telegram and the web form, where it can offer
+/// its buttons.
+fn read_answer_first(vars: &Vars) -> Result<Vec<crate::model::Channel>, ConfigError> {
+    use crate::model::Channel;
+    let mut channels = Vec::new();
+    for name in vars.list(&s::ANSWER_FIRST) {
+        match Channel::parse(&name.to_ascii_lowercase()) {
+            Some(c @ (Channel::Telegram | Channel::Web)) if !channels.contains(&c) => {
+                channels.push(c)
+            }
+            Some(Channel::Telegram | Channel::Web) => {}
+            _ => {
+                return Err(ConfigError::of(&s::ANSWER_FIRST)(format!(
+                    "`{name}` is not a channel a bot answers on: telegram or web"
+                )));
+            }
+        }
+    }
+    Ok(channels)
+}
+
 impl Settings {
     /// Reads and checks every shared setting; the first one given wrong is the error.
     pub fn read(vars: &Vars) -> Result<Self, ConfigError> {
@@ -138,6 +159,7 @@ impl Settings {
                 reopen_window: chrono::Duration::hours(i64::from(reopen_hours)),
                 default_team: None,
                 rules: Default::default(),
+                answer_first: read_answer_first(vars)?,
             },
             retention: Retention::parse(vars.text(&s::RETENTION_DAYS).as_deref())
                 .map_err(ConfigError::of(&s::RETENTION_DAYS))?,

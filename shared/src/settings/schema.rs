@@ -78,6 +78,8 @@ schema! {
     DEFAULT_REGION: Both Value Some("US");
     /// A resolved conversation reopens when the customer writes within this many hours.
     REOPEN_WINDOW_HOURS: Both Value Some("168");
+    /// Channels on which a bot answers a new question from the knowledge base first, when it is sure of an article (telegram, web; comma-separated) [default: none].
+    ANSWER_FIRST: Both Value None;
     /// Erase resolved conversations this many days after their resolution (and a contact left with none) [default: keep them].
     RETENTION_DAYS: Both Value None;
     /// Set an available agent away after this many minutes without a request to the API (their next request sets them available again) [default: never].

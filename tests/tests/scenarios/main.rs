@@ -22,6 +22,7 @@ mod exactly_once;
 mod identity;
 mod inbox_browser;
 mod incidents;
+mod knowledge;
 mod lambda;
 mod lambda_admin;
 mod lambda_email;

@@ -39,6 +39,8 @@ pub const MACROS: &str = "MACROS";
 /// each article's revisions are kept under `AR#<id>` (`sk=REV#<revision, 10 digits>`).
 pub const ARTICLES: &str = "ARTICLES";
 pub const ARTICLE: &str = "AR#";
+/// The knowledge base's counters of one day: `KBCOUNT#<yyyy-mm-dd>`.
+pub const KNOWLEDGE_COUNTS: &str = "KBCOUNT#";
 /// Each agent's notification settings, `sk=<agent id>`.
 pub const NOTICES: &str = "NOTICES";
 /// Where each `idle` rule's timer stopped reading.

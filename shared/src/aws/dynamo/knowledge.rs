@@ -2,14 +2,16 @@
 //! as JSON in `body` and its revision in `revision`), read whole by whatever builds the
 //! search index; each revision kept in the article's own partition (`pk=AR#<id>`,
 //! `sk=REV#<revision>`). A save writes both in one transaction, on the condition that
-//! the kept revision is the one it follows.
+//! the kept revision is the one it follows. The day's counters are one partition per
+//! day (`pk=KBCOUNT#<yyyy-mm-dd>`, `sk=<counter>`, `n` added to).
 
 use super::routing::put_with;
 use super::sla::{from_json, json_item};
-use super::{DynamoStore, keys, n};
+use super::{DynamoStore, errors, items, keys, n, s};
 use crate::model::{Article, ArticleId};
 use crate::ports::{KnowledgeStore, PortResult};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 fn revision_key(revision: u32) -> String {
     format!("REV#{revision:010}")
@@ -56,7 +58,7 @@ impl KnowledgeStore for DynamoStore {
     async fn delete_article(&self, id: ArticleId) -> PortResult<bool> {
         let own = format!("{}{id}", keys::ARTICLE);
         for revision in self.partition(&own).await? {
-            if let Some(sk) = super::items::string(&revision, "sk") {
+            if let Some(sk) = items::string(&revision, "sk") {
                 self.delete_item(&own, &sk).await?;
             }
         }
@@ -69,5 +71,41 @@ impl KnowledgeStore for DynamoStore {
             .iter()
             .map(from_json)
             .collect()
+    }
+
+    async fn count_knowledge(&self, day: NaiveDate, keys: &[String]) -> PortResult<()> {
+        let pk = format!("{}{day}", keys::KNOWLEDGE_COUNTS);
+        for key in keys {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .key("sk", s(key))
+                .update_expression("ADD n :one")
+                .expression_attribute_values(":one", n(1))
+                .send()
+                .await
+                .map_err(|e| errors::sdk("dynamodb:UpdateItem", e))?;
+        }
+        Ok(())
+    }
+
+    async fn knowledge_counts(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> PortResult<Vec<(NaiveDate, String, i64)>> {
+        let mut counts = Vec::new();
+        for day in from.iter_days().take_while(|d| *d <= until).take(366) {
+            let pk = format!("{}{day}", keys::KNOWLEDGE_COUNTS);
+            for item in self.partition(&pk).await? {
+                if let (Some(key), Some(count)) =
+                    (items::string(&item, "sk"), items::number(&item, "n"))
+                {
+                    counts.push((day, key, count as i64));
+                }
+            }
+        }
+        Ok(counts)
     }
 }

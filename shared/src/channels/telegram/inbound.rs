@@ -3,9 +3,9 @@
 
 use super::wire::{CallbackQuery, ChatKind, FileRef, Message, Update};
 use crate::model::{
-    AgentLinkRequest, Attachment, Channel, ChannelSignal, DefaultRegion, Identity, Inbound,
-    InboundMessage, LinkCode, PhoneNumber, PresentedIdentity, RATINGS, Reachability, SourceId,
-    SurveyReply,
+    AgentLinkRequest, Attachment, BotAnswerTaken, Channel, ChannelSignal, DefaultRegion, Identity,
+    Inbound, InboundMessage, LinkCode, PhoneNumber, PresentedIdentity, RATINGS, Reachability,
+    SourceId, SurveyReply,
 };
 use crate::services::surveys::BUTTON_PREFIX as SURVEY_BUTTON_PREFIX;
 use chrono::{DateTime, Utc};
@@ -77,9 +77,25 @@ pub fn normalize(update: &Update, settings: &InboundSettings) -> Normalized {
     Normalized::Ignored("an update kind Switchboard does not handle")
 }
 
-/// A rating button under a survey: `csat:<token>:<rating>`. The token is checked by the
-/// router; any other button data is nothing of ours.
+/// A rating button under a survey (`csat:<token>:<rating>`; the token is checked by the
+/// router), or one under a bot's answer (`kb:…`; the router hears only the
+/// conversation's own customer). Any other button data is nothing of ours.
 fn button_press(press: &CallbackQuery) -> Normalized {
+    if let Some((outcome, conversation_id, article_id)) = press
+        .data
+        .as_deref()
+        .and_then(crate::services::answer_first::parse_button)
+    {
+        return Normalized::News(Box::new(Inbound::BotAnswerTaken(BotAnswerTaken {
+            source_id: SourceId::new("telegram", &format!("callback:{}", press.id)),
+            received_at: Utc::now(),
+            conversation_id,
+            article_id,
+            bot_outcome: outcome,
+            callback_query_id: Some(press.id.clone()),
+            by: Identity::telegram(press.from.id),
+        })));
+    }
     let rating = press
         .data
         .as_deref()

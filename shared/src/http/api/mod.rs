@@ -1,6 +1,7 @@
 //! The agent API under `/v1`, with its OpenAPI document built from the handlers.
 
 mod admin;
+mod articles;
 mod canned;
 mod contacts;
 mod conversations;
@@ -119,6 +120,7 @@ macro_rules! operations {
             [reports::timeseries],
             [reports::by],
             [reports::volume],
+            [reports::knowledge],
             [surveys::settings, surveys::set_settings],
             [incidents::list_incidents, incidents::declare_incident],
             [incidents::get_incident, incidents::edit_incident],
@@ -126,6 +128,11 @@ macro_rules! operations {
             [incidents::incident_conversations, incidents::link_to_incident],
             [incidents::unlink_from_incident],
             [incidents::post_incident_update],
+            [articles::list, articles::create],
+            [articles::search],
+            [articles::reindex],
+            [articles::get, articles::replace, articles::delete],
+            [articles::revisions],
         }
     };
 }

@@ -512,3 +512,51 @@ fn dimension_of(q: &WhoQuery, caller: &Agent) -> Result<Dimension, ApiError> {
     }
     Ok(asked.pop().unwrap_or_else(Dimension::all))
 }
+
+/// What the knowledge base did, and the deflection it made.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KnowledgeReport {
+    since: NaiveDate,
+    until: NaiveDate,
+    #[serde(flatten)]
+    figures: crate::services::knowledge::KnowledgeFigures,
+    /// Conversations begun over the days (every channel; a bot's solved ones too).
+    conversations_count: i64,
+    /// The questions the knowledge base answered without an agent, of all questions:
+    /// `self_served / (helpful + conversations_count)` (a bot's solved questions are
+    /// conversations too; a help-center "yes" is a question that never became one).
+    /// None when there were no questions.
+    deflection_rate: Option<f64>,
+}
+
+/// The knowledge base's deflection: searches, the answers customers took without an
+/// agent (help-center "did this answer your question?" and the bots' solved questions),
+/// the articles that deflect most, and the searches that found nothing: what to write
+/// next. The knowledge base counts by UTC day.
+#[utoipa::path(get, path = "/v1/reports/knowledge", operation_id = "report_knowledge", tags = ["reports", "knowledge base"],
+    params(DaysQuery),
+    responses((status = 200, body = KnowledgeReport), (status = 400, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn knowledge(
+    State(state): State<ApiState>,
+    _: Caller,
+    ApiQuery(days): ApiQuery<DaysQuery>,
+) -> Result<Json<KnowledgeReport>, ApiError> {
+    if csv_asked(&days)? {
+        return Err(ApiError::bad_request("this report is JSON only"));
+    }
+    let span = span_of(&days, &state)?;
+    let figures = state.knowledge.report(span.since, span.until).await?;
+    let (current, _) = state
+        .reports
+        .summary(&Dimension::all(), &span, false)
+        .await?;
+    let questions = figures.helpful + current.conversations_count;
+    Ok(Json(KnowledgeReport {
+        since: span.since,
+        until: span.until,
+        deflection_rate: (questions > 0).then(|| figures.self_served as f64 / questions as f64),
+        conversations_count: current.conversations_count,
+        figures,
+    }))
+}

@@ -90,6 +90,7 @@ pub async fn submit(
                 &state.config.page,
                 Some(pages::problem_text(&state.config.page, problem)),
                 &values,
+                None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }

@@ -3,11 +3,13 @@
 //! conversation; and the search that finds them from a question as customers write it.
 
 mod article;
+mod counts;
 mod index;
 mod markdown;
 mod terms;
 
 pub use article::{Article, ArticleStatus, MAX_ARTICLE_CHARS, normalize_slug};
+pub use counts::Counted;
 pub use index::{Hit, IndexedArticle, KnowledgeIndex};
 pub use markdown::{render_markdown, summary_of};
 pub use terms::{query_terms, search_terms};

@@ -177,12 +177,18 @@ fn push(terms: &mut Vec<String>, word: &str) {
     }
 }
 
-/// The words of a question, each once, in the order first written.
+/// Most words of one question that are searched for: a question is a few sentences,
+/// and each word costs a look through the index's words.
+pub const MAX_QUERY_WORDS: usize = 24;
+
+/// The words of a question, each once, in the order first written; the first
+/// [`MAX_QUERY_WORDS`].
 pub fn query_terms(text: &str) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     search_terms(text)
         .into_iter()
         .filter(|t| seen.insert(t.clone()))
+        .take(MAX_QUERY_WORDS)
         .collect()
 }
 

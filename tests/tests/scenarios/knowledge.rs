@@ -1,0 +1,495 @@
+//! The knowledge base on the local binary: agents draft and admins publish articles
+//! through the API; the help center shows, searches and escapes them; "did this answer
+//! your question?" and searches that find nothing are counted in the deflection report;
+//! the Telegram bot answers a new question first, and "this solved it" resolves the
+//! conversation as self-served while "talk to a person" hands it to the agents.
+
+use e2e::{
+    ADMIN, AGENT, App, DEADLINE, FakeTelegram, button_update, eventually, new_user_id,
+    status_and_json, text_update,
+};
+use serde_json::{Value, json};
+
+fn article(slug: &str, language: &str, title: &str, body: &str, status: &str) -> Value {
+    json!({
+        "slug": slug,
+        "language": language,
+        "category": "payments",
+        "tags": ["refund"],
+        "title": title,
+        "body": body,
+        "status": status,
+    })
+}
+
+async fn publish(app: &App, admin: &str, body: &Value) -> Value {
+    let (status, created, raw) =
+        status_and_json(app.post_json(admin, "/v1/articles", body).await).await;
+    assert_eq!(status.as_u16(), 201, "{raw}");
+    created
+}
+
+async fn page(app: &App, path: &str) -> (u16, String) {
+    let response = reqwest::get(app.url(path)).await.expect("the page answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+const REFUND_FA: &str = "پول سفارش لغوشده ظرف **۳ روز کاری** به کارتی برمی‌گردد که با آن پرداخت کرده‌اید.\n\n1. از بخش سفارش‌ها وضعیت بازپرداخت را ببینید.\n2. اگر پس از ۳ روز نرسید به ما پیام دهید.";
+
+#[tokio::test]
+async fn an_agent_drafts_an_admin_publishes_and_customers_find_it_in_the_help_center() {
+    let app = App::spawn().await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    let agent = app.create_agent("Reza", "reza@shop.example", AGENT);
+
+    // An agent writes a draft; customers do not see it, and the agent cannot publish it.
+    let draft = article(
+        "refund-to-card",
+        "fa",
+        "بازگشت پول به کارت",
+        REFUND_FA,
+        "draft",
+    );
+    let (status, created, raw) =
+        status_and_json(app.post_json(&agent, "/v1/articles", &draft).await).await;
+    assert_eq!(status.as_u16(), 201, "{raw}");
+    let id = created["id"].as_str().expect("an id").to_owned();
+    assert_eq!(created["revision"], 1);
+    assert_eq!(page(&app, "/help/refund-to-card").await.0, 404);
+    let mut published = draft.clone();
+    published["status"] = json!("published");
+    published["revision"] = json!(1);
+    let (status, _, _) = status_and_json(
+        app.put_json(&agent, &format!("/v1/articles/{id}"), &published)
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 403, "an agent drafts; an admin publishes");
+
+    // The admin publishes the revision they read; an author who read an older one is
+    // told, and writes nothing.
+    let (status, saved, raw) = status_and_json(
+        app.put_json(&admin, &format!("/v1/articles/{id}"), &published)
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{raw}");
+    assert_eq!(saved["revision"], 2);
+    let (status, problem, _) = status_and_json(
+        app.put_json(&admin, &format!("/v1/articles/{id}"), &published)
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 409, "{problem}");
+    let revisions = app
+        .get_ok(&admin, &format!("/v1/articles/{id}/revisions"))
+        .await;
+    let revisions = revisions["items"].as_array().expect("revisions");
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(revisions[0]["status"], "draft");
+    assert_eq!(revisions[1]["status"], "published");
+    assert_ne!(revisions[0]["updated_by"], revisions[1]["updated_by"]);
+
+    // The help center lists it, right-to-left, and finds it from a customer's words:
+    // Arabic letters, Persian digits, no spaces where Persian puts a non-joiner.
+    let (status, index) = page(&app, "/help").await;
+    assert_eq!(status, 200);
+    assert!(
+        index.contains(
+            r#"<li lang="fa" dir="rtl"><a href="/help/refund-to-card">بازگشت پول به کارت</a>"#
+        ),
+        "{index}"
+    );
+    let (_, found) = page(&app, "/help?q=%D9%BE%D9%88%D9%84%D9%85+%D8%A8%D9%87+%D9%83%D8%A7%D8%B1%D8%AA%D9%85+%D8%A8%D8%B1%D9%86%DA%AF%D8%B4%D8%AA%D9%87").await;
+    assert!(
+        found.contains(r#"href="/help/refund-to-card""#),
+        "پولم به كارتم برنگشته: {found}"
+    );
+    let (status, shown) = page(&app, "/help/refund-to-card").await;
+    assert_eq!(status, 200);
+    assert!(
+        shown.contains(r#"<article lang="fa" dir="rtl">"#),
+        "{shown}"
+    );
+    assert!(shown.contains("<strong>۳ روز کاری</strong>"), "{shown}");
+    assert!(shown.contains("<ol>"), "{shown}");
+
+    // "Did this answer your question?" — yes, counted for the article.
+    let response = app
+        .post_form_to(
+            &app.url("/help/refund-to-card/feedback"),
+            &[("answered", "yes")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let (_, thanked) = page(&app, "/help/refund-to-card?feedback=yes").await;
+    assert!(thanked.contains(r#"role="status""#), "{thanked}");
+    let response = app
+        .post_form_to(
+            &app.url("/help/refund-to-card/feedback"),
+            &[("answered", "maybe")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+
+    // A search that finds nothing is kept by its words: what to write next.
+    let (_, nothing) = page(&app, "/help?q=warranty+for+headphones").await;
+    assert!(nothing.contains("/contact?q=warranty"), "{nothing}");
+    let report = app.get_ok(&agent, "/v1/reports/knowledge").await;
+    assert_eq!(report["helpful"], 1, "{report}");
+    assert_eq!(report["self_served"], 1, "{report}");
+    assert_eq!(report["searches"], 2, "{report}");
+    assert_eq!(report["unanswered_searches"], 1, "{report}");
+    assert_eq!(
+        report["unanswered"][0]["words"], "warranty headphones",
+        "{report}"
+    );
+    assert_eq!(
+        report["top_articles"][0]["article_id"],
+        id.as_str(),
+        "{report}"
+    );
+    assert_eq!(report["top_articles"][0]["deflected"], 1, "{report}");
+    assert_eq!(report["deflection_rate"], 1.0, "{report}");
+
+    // Agents search it too; deleting is an admin's, and takes it out of the help center.
+    let hits = app
+        .get_ok(
+            &agent,
+            "/v1/articles/search?q=%D8%A8%D8%A7%D8%B2%DA%AF%D8%B4%D8%AA+%D9%BE%D9%88%D9%84",
+        )
+        .await;
+    assert_eq!(hits["items"][0]["id"], id.as_str(), "{hits}");
+    assert!(
+        hits["items"][0]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/help/refund-to-card"),
+        "{hits}"
+    );
+    assert_eq!(
+        app.delete(&agent, &format!("/v1/articles/{id}"))
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        app.delete(&admin, &format!("/v1/articles/{id}"))
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(page(&app, "/help/refund-to-card").await.0, 404);
+}
+
+#[tokio::test]
+async fn help_pages_escape_everything_and_markdown_cannot_inject_script() {
+    let app = App::spawn().await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    let body = "Hello <script>alert('body')</script>\n\n\
+                <img src=x onerror=alert(1)>\n\n\
+                [click me](javascript:alert(2)) and [ok](https://shop.example/help)";
+    publish(
+        &app,
+        &admin,
+        &article(
+            "xss",
+            "en",
+            "<script>alert('title')</script> refund",
+            body,
+            "published",
+        ),
+    )
+    .await;
+    for path in [
+        "/help",
+        "/help/xss",
+        "/help?q=%3Cscript%3Ealert(3)%3C%2Fscript%3E+refund",
+        "/contact?q=%3Cscript%3Ealert(4)%3C%2Fscript%3E+refund",
+    ] {
+        let (status, html) = page(&app, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!html.contains("<script>alert"), "{path}: {html}");
+        assert!(!html.contains("<img"), "{path}: {html}");
+        assert!(!html.contains(r#"href="javascript"#), "{path}: {html}");
+    }
+    let (_, shown) = page(&app, "/help/xss").await;
+    assert!(
+        shown.contains("&lt;script&gt;alert('body')&lt;/script&gt;"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            r#"<a href="https://shop.example/help" rel="noopener noreferrer nofollow">ok</a>"#
+        ),
+        "{shown}"
+    );
+    // The contact page's only script is its own file.
+    let (_, contact) = page(&app, "/contact?q=refund").await;
+    assert!(
+        contact.contains(r#"<script src="/help/contact.js" defer></script>"#),
+        "{contact}"
+    );
+    assert!(
+        contact.contains(r#"href="/help/xss""#),
+        "the search step suggests: {contact}"
+    );
+}
+
+/// The bot's answer as the fake Bot API got it: its text and its buttons' data.
+async fn bot_answer(fake: &FakeTelegram, chat: i64) -> (String, Vec<String>) {
+    let call = eventually("the bot's answer sent", DEADLINE, async || {
+        fake.calls("sendMessage")
+            .into_iter()
+            .find(|c| c.body["chat_id"] == chat && c.body["reply_markup"].is_object())
+    })
+    .await;
+    let buttons = call.body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
+        .collect();
+    (
+        call.body["text"].as_str().unwrap_or_default().to_owned(),
+        buttons,
+    )
+}
+
+async fn press_answer(fake: &FakeTelegram, press: &str) -> String {
+    eventually("the press answered", DEADLINE, async || {
+        fake.calls("answerCallbackQuery")
+            .into_iter()
+            .find(|c| c.body["callback_query_id"] == press)
+            .and_then(|c| c.body["text"].as_str().map(str::to_owned))
+    })
+    .await
+}
+
+async fn only_conversation(app: &App, key: &str) -> Value {
+    eventually("the conversation stored", DEADLINE, async || {
+        app.all_conversations(key).await.into_iter().next()
+    })
+    .await
+}
+
+async fn conversation_when(
+    app: &App,
+    key: &str,
+    id: &str,
+    what: &str,
+    test: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(what, DEADLINE, async || {
+        let c = app.get_ok(key, &format!("/v1/conversations/{id}")).await;
+        test(&c).then_some(c)
+    })
+    .await
+}
+
+fn tagged(c: &Value, tag: &str) -> bool {
+    c["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|x| x == tag))
+}
+
+#[tokio::test]
+async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversation_as_self_served()
+ {
+    let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
+    let app = App::spawn_with_telegram(&fake, &[("SWITCHBOARD_ANSWER_FIRST", "telegram")]).await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-to-card",
+            "fa",
+            "بازگشت پول به کارت",
+            REFUND_FA,
+            "published",
+        ),
+    )
+    .await;
+    publish(
+        &app,
+        &admin,
+        &article(
+            "reset-password",
+            "en",
+            "Forgot your password",
+            "Use the reset link on the sign-in page.",
+            "published",
+        ),
+    )
+    .await;
+
+    let sara = new_user_id();
+    app.deliver(&text_update(
+        1,
+        sara,
+        1,
+        "سلام پول سفارشم هنوز به كارتم برنگشته",
+    ))
+    .await;
+    let (text, buttons) = bot_answer(&fake, sara).await;
+    assert!(text.contains("بازگشت پول به کارت"), "{text}");
+    assert!(text.contains("/help/refund-to-card"), "{text}");
+    assert_eq!(buttons.len(), 2, "{buttons:?}");
+    let conversation = only_conversation(&app, &admin).await;
+    let id = conversation["id"].as_str().expect("an id").to_owned();
+    let waiting = conversation_when(
+        &app,
+        &admin,
+        &id,
+        "the conversation waiting on the bot",
+        |c| c["status"] == "pending" && tagged(c, "bot-answered"),
+    )
+    .await;
+    assert_eq!(waiting["status"], "pending");
+    // The agents see what the customer was told.
+    let told = app.messages(&admin, &id).await;
+    assert!(
+        told.iter().any(|m| m["author"]["type"] == "system"
+            && m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("/help/refund-to-card")),
+        "{told:?}"
+    );
+
+    // Someone else's press on the same buttons is heard as nothing.
+    let mallory = new_user_id();
+    app.deliver(&button_update(2, mallory, "press-other", 50, &buttons[0]))
+        .await;
+    assert_eq!(press_answer(&fake, "press-other").await, "ثبت شده بود.");
+
+    app.deliver(&button_update(3, sara, "press-solved", 50, &buttons[0]))
+        .await;
+    assert_eq!(
+        press_answer(&fake, "press-solved").await,
+        "خوشحالیم که کمک کرد!"
+    );
+    let solved = conversation_when(&app, &admin, &id, "resolved as self-served", |c| {
+        c["status"] == "resolved" && tagged(c, "self-served")
+    })
+    .await;
+    assert!(!tagged(&solved, "handed-over"), "{solved}");
+    // A second press changes nothing.
+    app.deliver(&button_update(4, sara, "press-again", 50, &buttons[1]))
+        .await;
+    assert_eq!(press_answer(&fake, "press-again").await, "ثبت شده بود.");
+    assert_eq!(
+        app.get_ok(&admin, &format!("/v1/conversations/{id}")).await["status"],
+        "resolved"
+    );
+
+    let report = eventually("the bot counted", DEADLINE, async || {
+        let r = app.get_ok(&admin, "/v1/reports/knowledge").await;
+        (r["bot_solved"] == 1).then_some(r)
+    })
+    .await;
+    assert_eq!(report["bot_answered"], 1, "{report}");
+    assert_eq!(report["self_served"], 1, "{report}");
+    assert_eq!(report["handed_over"], 0, "{report}");
+}
+
+#[tokio::test]
+async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_straight_to_agents() {
+    let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
+    let app = App::spawn_with_telegram(&fake, &[("SWITCHBOARD_ANSWER_FIRST", "telegram")]).await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-to-card",
+            "fa",
+            "بازگشت پول به کارت",
+            REFUND_FA,
+            "published",
+        ),
+    )
+    .await;
+
+    let omid = new_user_id();
+    app.deliver(&text_update(1, omid, 1, "پولم به کارت برنگشته"))
+        .await;
+    let (_, buttons) = bot_answer(&fake, omid).await;
+    let id = only_conversation(&app, &admin).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    conversation_when(&app, &admin, &id, "pending", |c| c["status"] == "pending").await;
+    app.deliver(&button_update(2, omid, "press-person", 50, &buttons[1]))
+        .await;
+    assert_eq!(
+        press_answer(&fake, "press-person").await,
+        "به‌زودی یکی از همکاران همین‌جا پاسخ می‌دهد."
+    );
+    conversation_when(&app, &admin, &id, "handed over, open", |c| {
+        c["status"] == "open" && tagged(c, "handed-over")
+    })
+    .await;
+
+    // A question no article answers surely: no bot message, straight to the agents.
+    let leila = new_user_id();
+    app.deliver(&text_update(
+        3,
+        leila,
+        1,
+        "my headphones crackle on the left side",
+    ))
+    .await;
+    let theirs = eventually("Leila's conversation", DEADLINE, async || {
+        app.all_conversations(&admin)
+            .await
+            .into_iter()
+            .find(|c| c["id"] != id.as_str())
+    })
+    .await;
+    assert_eq!(theirs["status"], "open");
+    assert!(!tagged(&theirs, "bot-answered"), "{theirs}");
+
+    // A customer who writes again instead of pressing opens it like any message.
+    let nima = new_user_id();
+    app.deliver(&text_update(
+        4,
+        nima,
+        1,
+        "بازگشت پول به کارت چقدر طول میکشه",
+    ))
+    .await;
+    bot_answer(&fake, nima).await;
+    let nima_conversation = eventually("Nima's conversation pending", DEADLINE, async || {
+        app.all_conversations(&admin)
+            .await
+            .into_iter()
+            .find(|c| c["status"] == "pending")
+    })
+    .await;
+    let nima_id = nima_conversation["id"].as_str().expect("an id").to_owned();
+    app.deliver(&text_update(5, nima, 2, "جواب سوالم نبود"))
+        .await;
+    conversation_when(
+        &app,
+        &admin,
+        &nima_id,
+        "opened by the second message",
+        |c| c["status"] == "open",
+    )
+    .await;
+    let sent_to_nima = fake
+        .calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"] == nima)
+        .count();
+    assert_eq!(
+        sent_to_nima, 1,
+        "the bot answers a conversation's first message only"
+    );
+}
