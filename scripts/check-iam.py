@@ -47,12 +47,16 @@ BUCKET = {
         # A redelivered message of erased data: what was kept for it goes again.
         ("s3:DeleteObject", "attachments/"),
         ("s3:DeleteObject", "email/raw/"),
+        ("s3:GetObject", "knowledge/"),  # the bot that answers first searches the index
     },
     "InboxApiFunction": {
         ("s3:GetObject", "attachments/"),  # downloads of inbound files
         ("s3:GetObject", "replies/"),  # downloads of the agents' own files
         ("s3:GetObject", "email/raw/"),  # GET /v1/messages/{id}/original
         ("s3:PutObject", "replies/"),  # the files agents attach to replies
+        # The knowledge index, rebuilt when a published article changes.
+        ("s3:GetObject", "knowledge/"),
+        ("s3:PutObject", "knowledge/"),
         # DELETE /v1/contacts/{id}: every file of the contact's.
         ("s3:DeleteObject", "attachments/"),
         ("s3:DeleteObject", "replies/"),
@@ -70,6 +74,10 @@ BUCKET = {
     },
     "SenderFunction": {
         ("s3:GetObject", "replies/"),  # the files a reply carries
+    },
+    # The help center and the contact page's suggestions search the knowledge index.
+    "WebformFunction": {
+        ("s3:GetObject", "knowledge/"),
     },
     "TelephonyFunction": {
         ("s3:GetObject", "calls/pbx/"),
@@ -91,6 +99,7 @@ KEY_SOURCES = {
     "replies/": [("shared/src/services/inbox.rs", 'format!("replies/')],
     "calls/pbx/": [("shared/src/channels/pbx/call.rs", '"calls/pbx/')],
     "calls/twilio/": [("shared/src/channels/twilio/voice.rs", '"calls/twilio/')],
+    "knowledge/": [("shared/src/services/knowledge.rs", '"knowledge/index.json.gz"')],
 }
 
 # Functions whose DynamoDB access is held to partitions: (action, partition pattern)
@@ -111,6 +120,10 @@ LEADING_KEYS = {
         # that signs the first), and reads whether it asks the 0-10 score too.
         ("dynamodb:GetItem", "SURVEYKEY"),
         ("dynamodb:GetItem", "SURVEYS"),
+        # The help center: a published article, and the day's counters of searches and
+        # answers.
+        ("dynamodb:GetItem", "ARTICLES"),
+        ("dynamodb:UpdateItem", "KBCOUNT#*"),
     },
     # The event log: it writes its feed pages, reads the webhook subscriptions and
     # records the deliveries each change makes (it reads the stream on its own grant).
@@ -140,6 +153,8 @@ PARTITION_SOURCES = {
     "WEBHOOKS": [("shared/src/aws/dynamo/keys.rs", 'WEBHOOKS: &str = "WEBHOOKS"')],
     "SURVEYKEY": [("shared/src/aws/dynamo/keys.rs", 'SURVEY_KEY: &str = "SURVEYKEY"')],
     "SURVEYS": [("shared/src/aws/dynamo/keys.rs", 'SURVEY_SETTINGS: &str = "SURVEYS"')],
+    "ARTICLES": [("shared/src/aws/dynamo/keys.rs", 'ARTICLES: &str = "ARTICLES"')],
+    "KBCOUNT#": [("shared/src/aws/dynamo/keys.rs", 'KNOWLEDGE_COUNTS: &str = "KBCOUNT#"')],
 }
 
 # The only managed policy a function's own role may carry: writing its logs.

@@ -284,6 +284,9 @@ async fn a_store_from_before_the_pending_search_rows_is_found_and_erased_alike_a
              UPDATE messages SET search_rowid = rowid + 1000;
              DROP TABLE agent_credentials;
              DROP TABLE sessions;
+             DROP TABLE articles;
+             DROP TABLE article_revisions;
+             DROP TABLE knowledge_counts;
              PRAGMA user_version = 22;",
         )
         .unwrap();

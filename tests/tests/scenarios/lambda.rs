@@ -692,3 +692,63 @@ async fn the_web_inbox_is_served_signed_in_to_listed_and_answered_through_api_ga
     let again = stack.http(HttpRequest::new("POST", path.as_str())).await;
     assert_eq!(again.status, 404, "used up");
 }
+
+/// The knowledge base on AWS: an admin publishes through the API's function, which keeps
+/// the search index in the bucket; the help center's function (another process, which
+/// may read only that index, the articles' partition and its counters) searches it,
+/// shows the article and counts the customer's "yes" for the API's report.
+#[tokio::test]
+async fn an_article_published_through_the_api_is_searched_and_shown_by_the_help_center_from_s3() {
+    let mut stack = Stack::start().await;
+    let (_, key) = stack
+        .cloud
+        .backend()
+        .directory()
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await
+        .expect("an admin");
+    let article = json!({
+        "slug": "refund-to-card",
+        "language": "fa",
+        "title": "بازگشت پول به کارت",
+        "body": "پول ظرف **۳ روز کاری** به کارتی برمی‌گردد که با آن پرداخت کرده‌اید.",
+        "status": "published",
+    });
+    let created = stack
+        .api("POST", "/v1/articles", &key, Some(&article))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+
+    let found = stack
+        .http(HttpRequest::new(
+            "GET",
+            "/help?q=%D9%BE%D9%88%D9%84%D9%85+%D8%A8%D9%87+%D9%83%D8%A7%D8%B1%D8%AA%D9%85",
+        ))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    assert!(
+        found.text().contains(r#"href="/help/refund-to-card""#),
+        "{}",
+        found.text()
+    );
+    let shown = stack
+        .http(HttpRequest::new("GET", "/help/refund-to-card"))
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    assert!(
+        shown.text().contains("<strong>۳ روز کاری</strong>"),
+        "{}",
+        shown.text()
+    );
+    let answered = stack
+        .http(
+            HttpRequest::new("POST", "/help/refund-to-card/feedback").form(&[("answered", "yes")]),
+        )
+        .await;
+    assert_eq!(answered.status, 303, "{}", answered.text());
+
+    let report = stack.get_ok(&key, "/v1/reports/knowledge").await;
+    assert_eq!(report["helpful"], 1, "{report}");
+    assert_eq!(report["searches"], 1, "{report}");
+    assert_eq!(report["top_articles"][0]["deflected"], 1, "{report}");
+}
