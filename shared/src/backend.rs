@@ -472,6 +472,11 @@ impl Backend {
             surveys: self.surveys(),
             incidents: self.incidents(),
             knowledge: self.knowledge(),
+            suggestions: crate::services::suggestions::Suggestions {
+                knowledge: self.knowledge(),
+                conversations: self.conversations.clone(),
+                learned: Arc::default(),
+            },
             sign_in_limit: Arc::default(),
             config: Arc::new(http),
         }

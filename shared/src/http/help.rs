@@ -103,9 +103,9 @@ pub fn hit_list(hits: &[Hit]) -> Markup {
     html! {
         ul.hits {
             @for hit in hits {
-                li lang=(hit.article.language) dir=(direction(&hit.article.language)) {
-                    a href={ "/help/" (hit.article.slug) } { (hit.article.title) }
-                    @if !hit.article.summary.is_empty() { p.hint { (hit.article.summary) } }
+                li lang=(hit.doc.language) dir=(direction(&hit.doc.language)) {
+                    a href={ "/help/" (hit.doc.slug) } { (hit.doc.title) }
+                    @if !hit.doc.summary.is_empty() { p.hint { (hit.doc.summary) } }
                 }
             }
         }
@@ -298,10 +298,10 @@ pub async fn search_json(
             let suggestions: Vec<Suggestion> = hits
                 .into_iter()
                 .map(|h| Suggestion {
-                    url: format!("/help/{}", h.article.slug),
-                    title: h.article.title,
-                    summary: h.article.summary,
-                    language: h.article.language,
+                    url: format!("/help/{}", h.doc.slug),
+                    title: h.doc.title,
+                    summary: h.doc.summary,
+                    language: h.doc.language,
                 })
                 .collect();
             let mut response = Json(suggestions).into_response();

@@ -96,6 +96,7 @@ pub struct ApiState {
     pub surveys: crate::services::surveys::Surveys,
     pub incidents: crate::services::incidents::Incidents,
     pub knowledge: crate::services::knowledge::Knowledge,
+    pub suggestions: crate::services::suggestions::Suggestions,
     /// Sign-ins per client address.
     pub sign_in_limit: Arc<limits::SignInLimit>,
     pub config: Arc<HttpConfig>,

@@ -94,16 +94,16 @@ impl AnswerFirst {
 
     /// The bot's message: the article's title, summary and link, marked with its id.
     pub fn message(&self, conversation: &Conversation, channel: Channel, hit: &Hit) -> Message {
-        let language = self.speaking(&hit.article.language);
+        let language = self.speaking(&hit.doc.language);
         let words = bot_words(language);
         let link = format!(
             "{}/help/{}",
             self.base_url.trim_end_matches('/'),
-            hit.article.slug
+            hit.doc.slug
         );
         let text = format!(
             "{}\n\n{}\n{}\n\n{}",
-            words.intro, hit.article.title, hit.article.summary, link
+            words.intro, hit.doc.title, hit.doc.summary, link
         );
         let mut message = Message::outbound(
             conversation.id,
@@ -114,7 +114,7 @@ impl AnswerFirst {
         );
         message.context.push(ContextEntry {
             name: ARTICLE_CONTEXT.into(),
-            value: hit.article.id.to_string(),
+            value: hit.doc.id.to_string(),
         });
         message.context.push(ContextEntry {
             name: LANGUAGE_CONTEXT.into(),

@@ -98,6 +98,22 @@ impl Knowledge {
             .filter(Article::is_published))
     }
 
+    /// A published article as a plain-text reply, with its address in the help center
+    /// under `base` (none: a relative one).
+    pub async fn as_reply(&self, id: ArticleId, base: &str) -> ServiceResult<String> {
+        let article = self.article(id).await?;
+        if !article.is_published() {
+            return Err(ServiceError::NotFound("published article"));
+        }
+        Ok(format!(
+            "{}\n\n{}\n\n{}/help/{}",
+            article.title,
+            crate::model::knowledge::reply_text(&article.body),
+            base.trim_end_matches('/'),
+            article.slug
+        ))
+    }
+
     pub async fn revisions(&self, id: ArticleId) -> ServiceResult<Vec<Article>> {
         let revisions = self.store.article_revisions(id).await?;
         match revisions.is_empty() {

@@ -30,6 +30,7 @@ pub mod service_levels;
 pub mod sign_in;
 pub mod sla;
 pub mod subscriber;
+pub mod suggestions;
 pub mod surveys;
 pub mod sweep;
 pub mod threading;

@@ -190,12 +190,12 @@ impl InboundRouter {
             return false;
         }
         if let Err(e) = bot
-            .wait_for_customer(self.conversations.as_ref(), id, hit.article.id)
+            .wait_for_customer(self.conversations.as_ref(), id, hit.doc.id)
             .await
         {
             tracing::warn!(conversation_id = %id, error = %e, "the bot answered; the conversation stays open");
         }
-        tracing::info!(conversation_id = %id, article_id = %hit.article.id, "the bot answered first");
+        tracing::info!(conversation_id = %id, article_id = %hit.doc.id, "the bot answered first");
         true
     }
 

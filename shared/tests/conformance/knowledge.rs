@@ -187,7 +187,7 @@ async fn a_published_article_is_found_by_another_process_and_a_draft_is_not(held
     let other = knowledge(held);
     let hits = other.search("refund to my card", None, 3).await.unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].article.id, published.id);
+    assert_eq!(hits[0].doc.id, published.id);
     assert!(
         other
             .search("forgot password", None, 3)
@@ -272,7 +272,7 @@ async fn the_fixture_questions_find_their_articles_in_the_kept_index(held: &Held
     let mut found = 0;
     for q in &questions {
         let hits = other.search(&q.q, None, 3).await.unwrap();
-        if hits.iter().any(|h| q.expect.contains(&h.article.slug)) {
+        if hits.iter().any(|h| q.expect.contains(&h.doc.slug)) {
             found += 1;
         }
     }

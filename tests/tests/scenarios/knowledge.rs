@@ -493,3 +493,115 @@ async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_st
         "the bot answers a conversation's first message only"
     );
 }
+
+#[tokio::test]
+async fn an_agent_is_shown_the_articles_and_a_similar_resolved_conversations_reply_before_typing() {
+    let app = App::spawn().await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    let agent = app.create_agent("Reza", "reza@shop.example", AGENT);
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-to-card",
+            "en",
+            "Refund to your card",
+            "Money goes back to the card you paid with **within 3 working days**.\n\n- Open *Orders*\n- Press [Refund status](https://shop.example/orders)",
+            "published",
+        ),
+    )
+    .await;
+
+    // Last week's customer: answered, tagged, resolved.
+    app.submit(&[
+        ("name", "Sara"),
+        ("email", "sara@example.com"),
+        (
+            "message",
+            "The bank gateway took my money but the order failed",
+        ),
+    ])
+    .await;
+    let first = only_conversation(&app, &agent).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let answer = "Sorry! The gateway returns it within 72 hours; if not, send us the receipt.";
+    let (status, _, raw) = status_and_json(
+        app.post_json(
+            &agent,
+            &format!("/v1/conversations/{first}/replies"),
+            &json!({ "text": answer }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 202, "{raw}");
+    let (status, _, raw) = status_and_json(
+        app.patch_json(
+            &agent,
+            &format!("/v1/conversations/{first}"),
+            &json!({ "status": "resolved", "tags": ["gateway"] }),
+        )
+        .await,
+    )
+    .await;
+    assert!(status.is_success(), "{raw}");
+
+    // Today's customer asks the same in other words.
+    app.submit(&[
+        ("name", "Omid"),
+        ("email", "omid@example.com"),
+        (
+            "message",
+            "money was taken by the gateway, order failed, refund to my card?",
+        ),
+    ])
+    .await;
+    let second = eventually("the second conversation", DEADLINE, async || {
+        app.all_conversations(&agent)
+            .await
+            .into_iter()
+            .find(|c| c["id"] != first.as_str())
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let shown = app
+        .get_ok(&agent, &format!("/v1/conversations/{second}/suggestions"))
+        .await;
+    assert_eq!(shown["articles"][0]["slug"], "refund-to-card", "{shown}");
+    assert_eq!(
+        shown["similar"][0]["conversation_id"],
+        first.as_str(),
+        "{shown}"
+    );
+    assert_eq!(shown["similar"][0]["answer"], answer, "{shown}");
+    assert_eq!(shown["tags"][0]["tag"], "gateway", "{shown}");
+
+    // One call writes the article out as a reply to edit; nothing is sent.
+    let article_id = shown["articles"][0]["id"].as_str().expect("an id");
+    let draft = app
+        .get_ok(
+            &agent,
+            &format!("/v1/conversations/{second}/articles/{article_id}/reply"),
+        )
+        .await;
+    let text = draft["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("Refund to your card\n\nMoney goes back"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• Press Refund status (https://shop.example/orders)"),
+        "{text}"
+    );
+    assert!(text.ends_with("/help/refund-to-card"), "{text}");
+    assert!(!text.contains("**"), "{text}");
+    let replies = app
+        .messages(&agent, &second)
+        .await
+        .into_iter()
+        .filter(|m| m["direction"] == "outbound")
+        .count();
+    assert_eq!(replies, 0, "a draft is not a reply");
+}

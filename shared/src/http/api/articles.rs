@@ -260,12 +260,12 @@ pub struct ArticleHit {
 
 pub fn hit_of(hit: Hit, base: &str) -> ArticleHit {
     ArticleHit {
-        url: format!("{}/help/{}", base.trim_end_matches('/'), hit.article.slug),
-        id: hit.article.id,
-        slug: hit.article.slug,
-        language: hit.article.language,
-        title: hit.article.title,
-        summary: hit.article.summary,
+        url: format!("{}/help/{}", base.trim_end_matches('/'), hit.doc.slug),
+        id: hit.doc.id,
+        slug: hit.doc.slug,
+        language: hit.doc.language,
+        title: hit.doc.title,
+        summary: hit.doc.summary,
         score: hit.score,
         confident: hit.confident,
     }

@@ -15,6 +15,7 @@ mod reports;
 mod rules;
 mod service_levels;
 pub(crate) mod session;
+mod suggestions;
 mod surveys;
 mod webhooks;
 
@@ -133,6 +134,8 @@ macro_rules! operations {
             [articles::reindex],
             [articles::get, articles::replace, articles::delete],
             [articles::revisions],
+            [suggestions::suggestions],
+            [suggestions::article_reply],
         }
     };
 }

@@ -69,10 +69,27 @@ impl IndexedArticle {
     }
 }
 
-/// One article a search found.
+/// What an index searches: its words (space-separated, repeated as often as they
+/// count) and its language.
+pub trait Document: Clone {
+    fn terms(&self) -> &str;
+    fn language(&self) -> &str;
+}
+
+impl Document for IndexedArticle {
+    fn terms(&self) -> &str {
+        &self.terms
+    }
+
+    fn language(&self) -> &str {
+        &self.language
+    }
+}
+
+/// One document (an article, by default) a search found.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    pub article: IndexedArticle,
+pub struct Hit<D = IndexedArticle> {
+    pub doc: D,
     pub score: f32,
     /// The share of the question the article meets, 0 to 1: of its words some article
     /// has, weighed by rarity.
@@ -83,9 +100,8 @@ pub struct Hit {
     pub confident: bool,
 }
 
-#[derive(Default)]
-pub struct KnowledgeIndex {
-    articles: Vec<IndexedArticle>,
+pub struct KnowledgeIndex<D = IndexedArticle> {
+    articles: Vec<D>,
     lengths: Vec<f32>,
     average_length: f32,
     /// Each word's articles and how often it is in each.
@@ -96,14 +112,33 @@ pub struct KnowledgeIndex {
     by_length: HashMap<usize, Vec<u32>>,
 }
 
-impl KnowledgeIndex {
-    pub fn new(articles: Vec<IndexedArticle>) -> Self {
+impl<D> Default for KnowledgeIndex<D> {
+    fn default() -> Self {
+        Self {
+            articles: Vec::new(),
+            lengths: Vec::new(),
+            average_length: 1.0,
+            postings: HashMap::new(),
+            words: Vec::new(),
+            by_length: HashMap::new(),
+        }
+    }
+}
+
+impl KnowledgeIndex<IndexedArticle> {
+    pub fn by_slug(&self, slug: &str) -> Option<&IndexedArticle> {
+        self.articles.iter().find(|a| a.slug == slug)
+    }
+}
+
+impl<D: Document> KnowledgeIndex<D> {
+    pub fn new(articles: Vec<D>) -> Self {
         let mut postings: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
         let mut lengths = Vec::with_capacity(articles.len());
         for (n, article) in articles.iter().enumerate() {
             let mut counts: HashMap<&str, u16> = HashMap::new();
             let mut length = 0usize;
-            for term in article.terms.split(' ').filter(|t| !t.is_empty()) {
+            for term in article.terms().split(' ').filter(|t| !t.is_empty()) {
                 *counts.entry(term).or_default() += 1;
                 length += 1;
             }
@@ -146,12 +181,8 @@ impl KnowledgeIndex {
         self.articles.is_empty()
     }
 
-    pub fn articles(&self) -> &[IndexedArticle] {
+    pub fn articles(&self) -> &[D] {
         &self.articles
-    }
-
-    pub fn by_slug(&self, slug: &str) -> Option<&IndexedArticle> {
-        self.articles.iter().find(|a| a.slug == slug)
     }
 
     fn rarity(&self, term: &str) -> f32 {
@@ -206,7 +237,7 @@ impl KnowledgeIndex {
 
     /// The best `limit` published articles for `question`, in `language` when one is
     /// given; best first.
-    pub fn search(&self, question: &str, language: Option<&str>, limit: usize) -> Vec<Hit> {
+    pub fn search(&self, question: &str, language: Option<&str>, limit: usize) -> Vec<Hit<D>> {
         let words = query_terms(question);
         if words.is_empty() || self.articles.is_empty() {
             return Vec::new();
@@ -255,7 +286,11 @@ impl KnowledgeIndex {
         let mut hits: Vec<(u32, f32, f32, usize)> = scores
             .into_iter()
             .filter(|(n, _)| {
-                language.is_none_or(|l| self.articles[*n as usize].language.eq_ignore_ascii_case(l))
+                language.is_none_or(|l| {
+                    self.articles[*n as usize]
+                        .language()
+                        .eq_ignore_ascii_case(l)
+                })
             })
             .map(|(n, (score, met, words))| (n, score, (met / weight_total).min(1.0), words))
             .collect();
@@ -265,7 +300,7 @@ impl KnowledgeIndex {
             .take(limit)
             .enumerate()
             .map(|(place, (n, score, coverage, met))| Hit {
-                article: self.articles[n as usize].clone(),
+                doc: self.articles[n as usize].clone(),
                 score,
                 coverage,
                 confident: place == 0
@@ -366,10 +401,7 @@ mod tests {
     }
 
     fn first(index: &KnowledgeIndex, q: &str) -> Option<String> {
-        index
-            .search(q, None, 3)
-            .first()
-            .map(|h| h.article.slug.clone())
+        index.search(q, None, 3).first().map(|h| h.doc.slug.clone())
     }
 
     #[test]
@@ -406,7 +438,7 @@ mod tests {
     #[test]
     fn a_language_keeps_to_its_articles() {
         let hits = index().search("کارت card", Some("fa"), 3);
-        assert!(hits.iter().all(|h| h.article.language == "fa"), "{hits:?}");
+        assert!(hits.iter().all(|h| h.doc.language == "fa"), "{hits:?}");
     }
 
     #[test]
@@ -487,7 +519,7 @@ mod fixture_questions {
         let mut confident_wrong = 0;
         for q in &questions {
             let hits = index.search(&q.q, None, 3);
-            let slugs: Vec<&str> = hits.iter().map(|h| h.article.slug.as_str()).collect();
+            let slugs: Vec<&str> = hits.iter().map(|h| h.doc.slug.as_str()).collect();
             if slugs.iter().any(|s| q.expect.iter().any(|e| e == s)) {
                 found += 1;
             } else {

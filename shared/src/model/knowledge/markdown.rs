@@ -37,6 +37,58 @@ pub fn plain_text(source: &str) -> String {
     text
 }
 
+/// The Markdown as a plain-text message: paragraphs and headings on lines of their own,
+/// list items with `•` (or their numbers), links as their words then the address.
+pub fn reply_text(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut numbers: Vec<Option<u64>> = Vec::new();
+    let mut link: Option<String> = None;
+    for event in Parser::new_ext(source, Options::ENABLE_TABLES) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t);
+            }
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::List(first)) => numbers.push(first),
+            Event::End(TagEnd::List(_)) => {
+                numbers.pop();
+                if numbers.is_empty() {
+                    out.push('\n');
+                }
+            }
+            Event::Start(Tag::Item) => {
+                let indent = "  ".repeat(numbers.len().saturating_sub(1));
+                match numbers.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{indent}{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str(&format!("{indent}• ")),
+                }
+            }
+            Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                if let Some(url) = link.take() {
+                    out.push_str(&format!(" ({url})"));
+                }
+            }
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,
+            ) => {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                if numbers.is_empty() {
+                    out.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
 /// The article's first paragraph as plain text, at most `max` characters (cut at a
 /// word, with `…`): what a bot or a suggestion shows before the link.
 pub fn summary_of(source: &str, max: usize) -> String {
@@ -95,6 +147,17 @@ mod tests {
         assert!(html.contains("<ol>"), "{html}");
         assert!(html.contains("<strong>ورود</strong>"), "{html}");
         assert!(html.contains("<code>کد</code>"), "{html}");
+    }
+
+    #[test]
+    fn a_reply_is_plain_text_with_its_lists_and_links() {
+        let text = reply_text(
+            "# Refunds\n\nMoney comes back **in 3 days**.\n\n1. Open *Orders*\n2. Press [Refund](https://shop.example/r)\n\n- a\n- b\n",
+        );
+        assert_eq!(
+            text,
+            "Refunds\n\nMoney comes back in 3 days.\n\n1. Open Orders\n2. Press Refund (https://shop.example/r)\n\n• a\n• b"
+        );
     }
 
     #[test]

@@ -10,6 +10,6 @@ mod terms;
 
 pub use article::{Article, ArticleStatus, MAX_ARTICLE_CHARS, normalize_slug};
 pub use counts::Counted;
-pub use index::{Hit, IndexedArticle, KnowledgeIndex};
-pub use markdown::{render_markdown, summary_of};
+pub use index::{Document, Hit, IndexedArticle, KnowledgeIndex};
+pub use markdown::{plain_text, render_markdown, reply_text, summary_of};
 pub use terms::{query_terms, search_terms};

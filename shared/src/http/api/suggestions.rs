@@ -1,0 +1,73 @@
+//! Beside a conversation, before the agent types: the articles that answer it, the
+//! similar conversations the team resolved (with the reply that did), their tags; and an
+//! article written out as a reply to edit and send.
+
+use super::articles::{ArticleHit, hit_of};
+use crate::http::ApiState;
+use crate::http::auth::Caller;
+use crate::http::problem::{ApiError, ApiPath, Problem};
+use crate::model::{ArticleId, ConversationId};
+use crate::services::suggestions::{ResolvedAnswer, SuggestedTag};
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConversationSuggestions {
+    /// Published articles for the customer's latest words, best first (three at most).
+    articles: Vec<ArticleHit>,
+    /// Resolved conversations most like this one, each with the reply that resolved it
+    /// (three at most, among the latest hundred resolved).
+    similar: Vec<ResolvedAnswer>,
+    /// Tags those conversations carried that this one does not, most carried first.
+    tags: Vec<SuggestedTag>,
+}
+
+/// What may answer this conversation: articles, similar resolved conversations with
+/// their replies, and tags.
+#[utoipa::path(get, path = "/v1/conversations/{id}/suggestions", operation_id = "conversation_suggestions",
+    tags = ["knowledge base"],
+    params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationSuggestions), (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn suggestions(
+    State(state): State<ApiState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<ConversationSuggestions>, ApiError> {
+    let found = state.suggestions.for_conversation(id).await?;
+    let base = state.config.public_url.clone().unwrap_or_default();
+    Ok(Json(ConversationSuggestions {
+        articles: found
+            .articles
+            .into_iter()
+            .map(|h| hit_of(h, &base))
+            .collect(),
+        similar: found.similar,
+        tags: found.tags,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ArticleReply {
+    /// The article as plain text with its link, to edit and send as a reply.
+    text: String,
+}
+
+/// A published article written out as a reply draft for this conversation (nothing is
+/// sent).
+#[utoipa::path(get, path = "/v1/conversations/{id}/articles/{article_id}/reply", operation_id = "article_as_reply",
+    tags = ["knowledge base"],
+    params(("id" = String, Path, description = "conversation id"), ("article_id" = String, Path, description = "article id (`ar_…`)")),
+    responses((status = 200, body = ArticleReply), (status = 404, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn article_reply(
+    State(state): State<ApiState>,
+    _: Caller,
+    ApiPath((id, article_id)): ApiPath<(ConversationId, ArticleId)>,
+) -> Result<Json<ArticleReply>, ApiError> {
+    state.inbox.get(id).await?;
+    let base = state.config.public_url.clone().unwrap_or_default();
+    let text = state.knowledge.as_reply(article_id, &base).await?;
+    Ok(Json(ArticleReply { text }))
+}
