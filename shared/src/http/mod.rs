@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bot_answer;
 pub mod client_ip;
 pub mod confirm;
 pub mod help;
@@ -161,6 +162,7 @@ pub fn webform_router() -> Router<WebState> {
             get(pages::customer).post(webhooks::webform::answer),
         )
         .route("/c/{token}/confirm", post(confirm::request))
+        .route("/c/{token}/bot", post(bot_answer::take))
         .route("/c/{token}/code", post(confirm::code))
         .route(
             "/confirm/{secret}",

@@ -398,9 +398,12 @@ pub async fn customer(
         Ok(view) => view,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let offers = match state.conversations.conversation(conversation).await {
-        Ok(Some(c)) => super::confirm::offers(&state, &c, &token, query.confirm.as_deref()).await,
-        Ok(None) => html! {},
+    let (offers, bot_waits) = match state.conversations.conversation(conversation).await {
+        Ok(Some(c)) => (
+            super::confirm::offers(&state, &c, &token, query.confirm.as_deref()).await,
+            super::bot_answer::waiting_on(&c, &view.messages),
+        ),
+        Ok(None) => (html! {}, None),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let survey = super::survey_pages::offer(&state, conversation).await;
@@ -418,6 +421,9 @@ pub async fn customer(
                 @for a in &m.attachments {
                     div.file { "📎 " (a.filename.as_deref().unwrap_or("attachment")) }
                 }
+            }
+            @if let Some(article) = bot_waits.filter(|a| m.context.iter().any(|c| c.value == a.to_string())) {
+                (super::bot_answer::buttons(&token, article, &config.language))
             }
         }
         @if before.is_some() {

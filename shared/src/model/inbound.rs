@@ -96,8 +96,10 @@ pub struct BotAnswerTaken {
     pub bot_outcome: BotOutcome,
     /// The button press to answer, so the customer's app stops waiting.
     pub callback_query_id: Option<String>,
-    /// Who pressed it: only the conversation's own customer is heard.
-    pub by: Identity,
+    /// Who pressed it (a Telegram user): only the conversation's own customer is heard.
+    /// None: the holder of the conversation's customer link, which the page checked.
+    #[serde(default)]
+    pub by: Option<Identity>,
 }
 
 /// A survey's answer a customer gave with a button (Telegram) or on a survey page, for
@@ -271,7 +273,10 @@ impl Inbound {
             Inbound::SurveyAnswer(a) => a.source_id.as_str().to_owned(),
             // With the customer's messages, so a press and a message typed after it are
             // taken in the order they came.
-            Inbound::BotAnswerTaken(a) => a.by.key(),
+            Inbound::BotAnswerTaken(a) => {
+                a.by.as_ref()
+                    .map_or_else(|| a.conversation_id.to_string(), Identity::key)
+            }
         }
     }
 }

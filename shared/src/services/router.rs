@@ -123,11 +123,15 @@ impl InboundRouter {
             else {
                 return Ok(false);
             };
-            let theirs = self
-                .contacts
-                .contact(conversation.contact_id)
-                .await?
-                .is_some_and(|c| c.identities.iter().any(|i| i.proven && i.identity == taken.by));
+            let theirs = match &taken.by {
+                // The page checked the link before it queued the press.
+                None => true,
+                Some(by) => self
+                    .contacts
+                    .contact(conversation.contact_id)
+                    .await?
+                    .is_some_and(|c| c.identities.iter().any(|i| i.proven && i.identity == *by)),
+            };
             if !theirs {
                 tracing::warn!(conversation_id = %taken.conversation_id, "a bot answer's button pressed by someone else; ignored");
                 return Ok(false);

@@ -605,3 +605,76 @@ async fn an_agent_is_shown_the_articles_and_a_similar_resolved_conversations_rep
         .count();
     assert_eq!(replies, 0, "a draft is not a reply");
 }
+
+#[tokio::test]
+async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_the_conversation() {
+    let app = App::spawn_with(&[("SWITCHBOARD_ANSWER_FIRST", "web")]).await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-to-card",
+            "en",
+            "Refund to your card",
+            "Money goes back to the card you paid with within 3 working days.",
+            "published",
+        ),
+    )
+    .await;
+    let url = app
+        .submit(&[
+            ("name", "Sara"),
+            ("email", "sara@example.com"),
+            ("message", "when does my refund come back to my card?"),
+        ])
+        .await;
+    let shown = eventually("the bot's answer on the page", DEADLINE, async || {
+        let html = reqwest::get(&url).await.ok()?.text().await.ok()?;
+        html.contains(r#"value="solved""#).then_some(html)
+    })
+    .await;
+    assert!(shown.contains("/help/refund-to-card"), "{shown}");
+    let article = shown
+        .split(r#"name="article" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the article's id in the form")
+        .to_owned();
+    let id = only_conversation(&app, &admin).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    // A made-up link answers nothing.
+    let forged = app
+        .post_form_to(
+            &app.url("/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/bot"),
+            &[("outcome", "solved"), ("article", &article)],
+        )
+        .await;
+    assert_eq!(forged.status().as_u16(), 404);
+
+    let taken = app
+        .post_form_to(
+            &format!("{url}/bot"),
+            &[("outcome", "solved"), ("article", &article)],
+        )
+        .await;
+    assert_eq!(taken.status().as_u16(), 303);
+    let solved = conversation_when(&app, &admin, &id, "resolved as self-served", |c| {
+        c["status"] == "resolved" && tagged(c, "self-served")
+    })
+    .await;
+    assert!(tagged(&solved, "bot-answered"), "{solved}");
+    let after = reqwest::get(&url)
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        !after.contains(r#"value="solved""#),
+        "the buttons are gone: {after}"
+    );
+}

@@ -93,7 +93,7 @@ fn button_press(press: &CallbackQuery) -> Normalized {
             article_id,
             bot_outcome: outcome,
             callback_query_id: Some(press.id.clone()),
-            by: Identity::telegram(press.from.id),
+            by: Some(Identity::telegram(press.from.id)),
         })));
     }
     let rating = press

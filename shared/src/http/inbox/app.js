@@ -106,6 +106,22 @@ const WORDS = {
     fig_resolution_median: 'Resolution time (median)', fig_csat: 'Satisfied customers (CSAT)', fig_rating: 'Average rating',
     csat_answers: '{n} of {m} surveys answered', rating_of: '{v} of 5',
     dur_s: '{n} s', dur_min: '{n} min', dur_h: '{n} h', dur_d: '{n} days',
+    view_knowledge: 'Knowledge', kb_articles: 'Articles', kb_new: 'New article', kb_back: '← Articles',
+    kb_draft: 'Draft', kb_published: 'Published', kb_language: 'Language', kb_any_language: 'Any language',
+    kb_title: 'Title', kb_slug: 'Address (slug)', kb_slug_hint: 'Lower-case Latin letters, digits and “-”. The page’s address: /help/<slug>',
+    kb_category: 'Category', kb_tags_hint: 'Comma-separated.', kb_body: 'Text (Markdown)',
+    kb_status_hint: 'Agents write drafts; only an admin publishes.', kb_save: 'Save', kb_delete: 'Delete',
+    kb_delete_confirm: 'Delete the article “{title}” for good?', kb_deleted: 'Article deleted.', kb_view: 'View in help center',
+    kb_revisions: 'Revisions', kb_revision: 'Revision {n}', kb_reload: 'Reload',
+    kb_conflict: 'Someone saved this article since you opened it. Reload it to see their version (copy your changes first).',
+    kb_need: 'Give a title, an address of lower-case Latin letters, digits and “-”, and a text.',
+    kb_fig_self_served: 'Answered without an agent', kb_fig_deflection: 'Deflection rate', kb_fig_searches: 'Searches',
+    kb_fig_unanswered: 'Searches with no answer', kb_write_next: 'What to write next: searches with no answer', kb_times: '{n}×',
+    sg_title: 'Suggested answers', sg_articles: 'Articles', sg_similar: 'Similar resolved conversations', sg_tags: 'Suggested tags',
+    sg_use_article: 'Use as reply', sg_use_answer: 'Use this answer', sg_open: 'Open the conversation', sg_add_tag: 'Add the tag {tag}',
+    sg_question: 'Question:', sg_answer: 'Answer:', sg_confident: 'close match', sg_none: 'Nothing to suggest for this conversation.',
+    sg_ai: 'Draft with AI', sg_ai_busy: 'Writing…', sg_ai_off: 'No language model is set up: drafting with AI is off.',
+    sg_put: 'Put in the reply box: read it over, then send.', sg_note_open: 'The box holds a note: add or clear it first.',
   },
   fa: {
     skip: 'رفتن به محتوا', loading: 'در حال بارگذاری…', signout: 'خروج', shortcuts: 'میان‌برهای صفحه‌کلید',
@@ -207,6 +223,22 @@ const WORDS = {
     fig_resolution_median: 'زمان حل (میانه)', fig_csat: 'رضایت مشتریان (CSAT)', fig_rating: 'میانگین امتیاز',
     csat_answers: '{n} پاسخ از {m} نظرسنجی', rating_of: '{v} از ۵',
     dur_s: '{n} ثانیه', dur_min: '{n} دقیقه', dur_h: '{n} ساعت', dur_d: '{n} روز',
+    view_knowledge: 'پایگاه دانش', kb_articles: 'مقاله‌ها', kb_new: 'مقالهٔ تازه', kb_back: '→ مقاله‌ها',
+    kb_draft: 'پیش‌نویس', kb_published: 'منتشرشده', kb_language: 'زبان', kb_any_language: 'همهٔ زبان‌ها',
+    kb_title: 'عنوان', kb_slug: 'نشانی (slug)', kb_slug_hint: 'حروف کوچک لاتین، رقم و «-». نشانی صفحه: \u2066/help/<slug>\u2069',
+    kb_category: 'دسته', kb_tags_hint: 'با ویرگول جدا کنید.', kb_body: 'متن (Markdown)',
+    kb_status_hint: 'کارشناسان پیش‌نویس می‌نویسند؛ فقط مدیر منتشر می‌کند.', kb_save: 'ذخیره', kb_delete: 'حذف',
+    kb_delete_confirm: 'مقالهٔ «{title}» برای همیشه حذف شود؟', kb_deleted: 'مقاله حذف شد.', kb_view: 'دیدن در مرکز راهنما',
+    kb_revisions: 'نسخه‌ها', kb_revision: 'نسخهٔ {n}', kb_reload: 'بارگذاری دوباره',
+    kb_conflict: 'کسی پس از باز کردن شما این مقاله را ذخیره کرده است. برای دیدن نسخهٔ او دوباره بارگذاری کنید (اول تغییرهای خود را رونوشت کنید).',
+    kb_need: 'عنوان، نشانی‌ای از حروف کوچک لاتین و رقم و «-»، و متن را بنویسید.',
+    kb_fig_self_served: 'پاسخ‌گرفته بدون کارشناس', kb_fig_deflection: 'نرخ پاسخ بی‌نیاز از کارشناس', kb_fig_searches: 'جست‌وجوها',
+    kb_fig_unanswered: 'جست‌وجوهای بی‌پاسخ', kb_write_next: 'چه بنویسیم: جست‌وجوهای بی‌پاسخ', kb_times: '{n} بار',
+    sg_title: 'پاسخ‌های پیشنهادی', sg_articles: 'مقاله‌ها', sg_similar: 'گفت‌وگوهای حل‌شدهٔ مشابه', sg_tags: 'برچسب‌های پیشنهادی',
+    sg_use_article: 'به‌کار بردن در پاسخ', sg_use_answer: 'به‌کار بردن این پاسخ', sg_open: 'باز کردن گفت‌وگو', sg_add_tag: 'افزودن برچسب {tag}',
+    sg_question: 'پرسش:', sg_answer: 'پاسخ:', sg_confident: 'تطابق خوب', sg_none: 'پیشنهادی برای این گفت‌وگو نیست.',
+    sg_ai: 'پیش‌نویس با هوش مصنوعی', sg_ai_busy: 'در حال نوشتن…', sg_ai_off: 'مدل زبانی تنظیم نشده است: پیش‌نویس با هوش مصنوعی در دسترس نیست.',
+    sg_put: 'در کادر پاسخ گذاشته شد: بازخوانی کنید و بفرستید.', sg_note_open: 'در کادر یادداشتی هست: اول آن را بیفزایید یا پاک کنید.',
   },
 };
 
@@ -326,6 +358,7 @@ const S = {
   dirty: { list: false, conv: false, contact: false, incidents: false }, announce: [], flushTimer: 0,
   mergeOther: null,
   incident: null, incState: '', reportDays: 7,
+  article: null, kbFilter: { status: '', language: '' }, sug: new Map(), aiOff: false,
 };
 
 // ---------------------------------------------------------------- messages to the agent
@@ -455,7 +488,7 @@ function signedOut(expired) {
   S.liveGen++;
   if (S.liveAbort) S.liveAbort.abort();
   S.rows = []; S.cursor = null; S.view = null; S.openId = null; S.conv = null; S.contact = null;
-  S.itemEls.clear(); S.fresh.clear(); S.drafts.clear();
+  S.itemEls.clear(); S.fresh.clear(); S.drafts.clear(); S.sug.clear();
   clear($('conversation-list')); clear($('timeline')); clear($('contact-info')); clear($('admin-body'));
   $('reply-body').value = '';
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
@@ -572,6 +605,9 @@ function parseHash() {
   if (parts[0] === 'incidents' || parts[0] === 'reports') {
     return { view: 'admin', admin: parts[0], item: /^inc_[0-9a-z]{26}$/.test(parts[1] || '') ? parts[1] : null };
   }
+  if (parts[0] === 'knowledge') {
+    return { view: 'admin', admin: 'knowledge', item: /^ar_[0-9a-z]{10,40}$/.test(parts[1] || '') || parts[1] === 'new' ? parts[1] : null };
+  }
   const view = ['mine', 'unassigned', 'all'].includes(parts[0]) ? parts[0] : 'mine';
   const conv = /^cv_[0-9a-z]{10,40}$/.test(parts[1] || '') ? parts[1] : null;
   return { view, conv };
@@ -600,7 +636,8 @@ function route() {
     if (S.openId) closeConversation();
     S.view = null;
     S.admin = r.admin;
-    S.incident = r.item || null;
+    S.incident = r.admin === 'incidents' ? r.item || null : null;
+    S.article = r.admin === 'knowledge' ? r.item || null : null;
     renderAdmin(r.admin);
     return;
   }
@@ -808,6 +845,7 @@ async function openConversation(id) {
   setMode(draft ? draft.mode : 'reply', false);
   markSelected();
   renderList();
+  loadSuggestions(id);
   const [conv, timeline] = await Promise.allSettled([
     api('GET', '/v1/conversations/' + enc(id)),
     fetchTimeline(id),
@@ -820,6 +858,7 @@ async function openConversation(id) {
   }
   S.conv = conv.value;
   renderConvHead(true);
+  renderSuggestions(id);
   if (timeline.status === 'fulfilled') {
     S.items = timeline.value;
     syncTimeline(true);
@@ -866,6 +905,7 @@ async function refreshConversation() {
     syncTimeline(false);
     if (fresh.length) announce(t('new_message_from', { name: contactName() }));
     fillChannelPicker();
+    loadSuggestions(id);
   }
 }
 
@@ -1510,7 +1550,7 @@ async function renderAdmin(which) {
   $('admin-title').textContent = t('view_' + which.replace('-', '_'));
   const body = clear($('admin-body'));
   body.append(adminMessage(t('loading')));
-  const pages = { 'dead-letters': adminDeadLetters, agents: adminAgents, sessions: adminSessions, teams: adminTeams, incidents: pageIncidents, reports: pageReports };
+  const pages = { 'dead-letters': adminDeadLetters, agents: adminAgents, sessions: adminSessions, teams: adminTeams, incidents: pageIncidents, reports: pageReports, knowledge: pageKnowledge };
   try {
     await pages[which](body);
   } catch (err) {
@@ -1855,6 +1895,246 @@ async function pageReports(body) {
       key === 'csat' && csat.surveys_sent != null ? h('span', { class: 'prev' }, t('csat_answers', { n: csat.responses || 0, m: csat.surveys_sent })) : null))),
     ...(by ? [h('h3', { id: 'report-by-agent' }, t('rep_by_agent')),
       rows.length ? table([t('col_agent'), ...cols.map((k) => t('fig_' + k))], rows, 'report-by-agent') : adminMessage(t('nothing'))] : []));
+}
+
+// ---------------------------------------------------------------- knowledge base
+const KB_LANGS = ['en', 'fa'];
+const SLUG = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const kbChip = (status) => chip(t('kb_' + status), 'kb-' + status);
+const langName = (l) => (WORDS.en['lang_' + l] ? t('lang_' + l) : l);
+const cut = (s, n) => {
+  const x = String(s || '').replace(/\s+/g, ' ').trim();
+  return x.length > n ? x.slice(0, n - 1).trimEnd() + '…' : x;
+};
+
+// The list beside (on a narrow screen: above) the open article, or the week's figures.
+async function pageKnowledge(body) {
+  const id = S.article;
+  const f = S.kbFilter;
+  const pick = (key, anyWord, values, word) => {
+    const sel = h('select', { id: 'kb-filter-' + key }, option('', t(anyWord)), values.map((v) => option(v, word(v), v === f[key])));
+    sel.addEventListener('change', () => { f[key] = sel.value; kbList().catch(showError); });
+    return h('div', { class: 'field' }, h('label', { for: 'kb-filter-' + key }, t(key === 'status' ? 'status' : 'kb_language')), sel);
+  };
+  const main = h('div', { class: 'kb-main' });
+  body.replaceChildren(h('div', { class: 'kb-layout' + (id ? ' editing' : '') },
+    h('div', { class: 'kb-side' },
+      h('div', { class: 'kb-bar' }, pick('status', 'status_all', ['draft', 'published'], (x) => t('kb_' + x)),
+        pick('language', 'kb_any_language', KB_LANGS, langName),
+        h('button', { type: 'button', id: 'kb-new', class: 'btn primary', onclick: () => go('#/knowledge/new') }, t('kb_new'))),
+      h('div', { id: 'kb-list-box' })),
+    main));
+  await Promise.all([kbList(), id ? kbEditor(main, id) : kbFigures(main)]);
+}
+
+async function kbList(cursor) {
+  const f = { ...S.kbFilter };
+  const q = new URLSearchParams({ limit: '50' });
+  if (f.status) q.set('status', f.status);
+  if (f.language) q.set('language', f.language);
+  if (cursor) q.set('cursor', cursor);
+  const page = await api('GET', '/v1/articles?' + q);
+  const box = $('kb-list-box');
+  if (!box || S.admin !== 'knowledge' || JSON.stringify(f) !== JSON.stringify(S.kbFilter)) return;
+  const rows = items(page).map((a) => h('li', { class: 'incident kb-item', 'data-id': a.id, 'data-status': a.status },
+    h('a', { href: '#/knowledge/' + a.id, class: 'conv-link', 'aria-current': a.id === S.article ? 'page' : null },
+      h('span', { class: 'row1' }, h('span', { class: 'who' }, h('bdi', null, a.title)), timeEl(a.updated_at, 'when')),
+      h('span', { class: 'chips' }, kbChip(a.status), chip(langName(a.language), 'channel'), a.category ? chip(a.category, 'tag') : null))));
+  const list = cursor && $('kb-list');
+  if (list) list.append(...rows);
+  else box.replaceChildren(h('ul', { id: 'kb-list', class: 'incident-list', 'aria-label': t('kb_articles') }, rows), ...(rows.length ? [] : [adminMessage(t('nothing'))]));
+  const old = box.querySelector('.more');
+  if (old) old.remove();
+  if (page && page.next_cursor) {
+    box.append(h('div', { class: 'more' }, h('button', { type: 'button', class: 'btn', onclick: (e) => {
+      e.currentTarget.disabled = true;
+      kbList(page.next_cursor).catch(showError);
+    } }, t('load_more'))));
+  }
+}
+
+// The last 7 days (the knowledge base counts by UTC day), and the searches that found nothing.
+async function kbFigures(main) {
+  const day = (back) => new Date(Date.now() - back * 86400000).toISOString().slice(0, 10);
+  const r = await api('GET', `/v1/reports/knowledge?since=${day(6)}&until=${day(0)}`).catch((err) => { showError(err); return null; });
+  if (!r || !main.isConnected) return;
+  const figs = [['self_served', count(r.self_served)], ['deflection', pct(r.deflection_rate)],
+    ['searches', count(r.searches)], ['unanswered', count(r.unanswered_searches)]];
+  const next = (r.unanswered || []).slice(0, 5);
+  main.replaceChildren(h('section', { id: 'kb-figures', class: 'kb-figures', 'aria-labelledby': 'kb-figures-title' },
+    h('h3', { id: 'kb-figures-title' }, t('rep_7')),
+    h('ul', { class: 'figures' }, figs.map(([k, v]) => h('li', { class: 'figure', 'data-figure': k },
+      h('span', { class: 'label' }, t('kb_fig_' + k)), h('strong', { class: 'value' }, v)))),
+    h('h4', { id: 'kb-next-title' }, t('kb_write_next')),
+    next.length ? h('ol', { id: 'kb-next', class: 'kb-next', 'aria-labelledby': 'kb-next-title' }, next.map((u) => h('li', null,
+      h('bdi', null, u.words), ' ', h('span', { class: 'muted small' }, t('kb_times', { n: Number(u.count) || 0 }))))) : muted(t('nothing'))));
+}
+
+async function kbEditor(main, id) {
+  const art = id === 'new' ? null : await api('GET', '/v1/articles/' + enc(id));
+  const revs = art ? await api('GET', `/v1/articles/${enc(id)}/revisions`).catch(() => null) : null;
+  if (S.article !== id || !main.isConnected) return;
+  const a = art || { language: L, tags: [], status: 'draft' };
+  const admin = S.agent.role === 'admin';
+  const langs = KB_LANGS.includes(a.language) ? KB_LANGS : [...KB_LANGS, a.language];
+  const status = h('select', { id: 'kb-status' }, ['draft', 'published'].map((x) => option(x, t('kb_' + x), x === a.status)));
+  if (!admin) status.options[1].disabled = true;
+  const slug = h('input', { id: 'kb-slug', value: a.slug || '', maxlength: 80, dir: 'ltr', autocomplete: 'off', spellcheck: 'false' });
+  const title = h('input', { id: 'kb-title', value: a.title || '', maxlength: 200, dir: 'auto' });
+  const text = h('textarea', { id: 'kb-body', rows: 14, maxlength: 50000, dir: 'auto' }, a.body || '');
+  slug.addEventListener('input', () => { slug.dataset.touched = '1'; });
+  // A new article's address follows its (Latin) title until the author writes one.
+  if (!art) title.addEventListener('input', () => {
+    if (!slug.dataset.touched) slug.value = title.value.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 80).replace(/^-+|-+$/g, '');
+  });
+  const form = h('form', { id: 'kb-form', class: 'card kb-form', novalidate: true, 'aria-labelledby': 'kb-heading' },
+    h('a', { href: '#/knowledge', class: 'kb-back' }, t('kb_back')),
+    h('h3', { id: 'kb-heading', tabindex: '-1' }, h('bdi', null, art ? art.title : t('kb_new'))),
+    art ? h('p', { id: 'kb-meta', class: 'chips' }, kbChip(art.status), chip(t('kb_revision', { n: art.revision }), 'tag'),
+      h('span', { class: 'muted small' }, t('by', { name: agentName(art.updated_by) }), ' · ', timeEl(art.updated_at))) : null,
+    field('kb-title', t('kb_title'), title),
+    field('kb-slug', t('kb_slug'), slug, t('kb_slug_hint')),
+    h('div', { class: 'kb-row' },
+      field('kb-language', t('kb_language'), h('select', { id: 'kb-language' }, langs.map((l) => option(l, langName(l), l === a.language)))),
+      field('kb-category', t('kb_category'), h('input', { id: 'kb-category', value: a.category || '', maxlength: 50, dir: 'auto' })),
+      field('kb-status', t('status'), status, admin ? null : t('kb_status_hint'))),
+    field('kb-tags', t('tags'), h('input', { id: 'kb-tags', value: (a.tags || []).join(', '), dir: 'auto', autocomplete: 'off' }), t('kb_tags_hint')),
+    field('kb-body', t('kb_body'), text),
+    h('div', { class: 'button-row' },
+      h('button', { type: 'submit', class: 'btn primary', id: 'kb-save' }, t('kb_save')),
+      h('button', { type: 'button', class: 'btn', id: 'kb-reload', hidden: true, onclick: () => renderAdmin('knowledge') }, t('kb_reload')),
+      art && admin ? h('button', { type: 'button', class: 'btn danger', id: 'kb-delete', onclick: (e) => kbDelete(e.currentTarget, art) }, t('kb_delete')) : null,
+      art && art.status === 'published' ? h('a', { id: 'kb-view', href: '/help/' + enc(art.slug), target: '_blank', rel: 'noopener' }, t('kb_view')) : null));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const b = { slug: slug.value.trim(), language: $('kb-language').value, category: $('kb-category').value.trim() || null,
+      tags: [...new Set($('kb-tags').value.split(/[,،]/).map((x) => x.trim()).filter(Boolean))],
+      title: title.value.trim(), body: text.value, status: status.value };
+    const bad = !b.title ? title : !SLUG.test(b.slug) ? slug : !b.body.trim() ? text : null;
+    if (bad) { showError(t('kb_need')); bad.focus(); return; }
+    // The revision read: a save by someone else in between is refused (409), not written over.
+    if (art) b.revision = art.revision;
+    busy($('kb-save'), async () => {
+      let saved;
+      try {
+        saved = await api(art ? 'PUT' : 'POST', art ? '/v1/articles/' + enc(art.id) : '/v1/articles', b);
+      } catch (err) {
+        if (art && err instanceof ApiError && err.status === 409) { show($('kb-reload'), true); throw new Error(t('kb_conflict')); }
+        throw err;
+      }
+      notice(t('saved'));
+      if (art) await renderAdmin('knowledge'); else go('#/knowledge/' + saved.id);
+    });
+  });
+  const older = items(revs).slice().reverse();
+  main.replaceChildren(form, ...(art ? [h('section', { class: 'kb-revs', 'aria-labelledby': 'kb-revisions-title' },
+    h('h4', { id: 'kb-revisions-title' }, t('kb_revisions')),
+    h('ol', { id: 'kb-revisions', class: 'inc-updates' }, older.map((r) => h('li', { 'data-revision': r.revision },
+      h('p', { class: 'small' }, h('strong', null, t('kb_revision', { n: r.revision })), ' ', kbChip(r.status), ' · ',
+        h('bdi', null, agentName(r.updated_by)), ' · ', timeEl(r.updated_at)),
+      h('details', null, h('summary', null, h('bdi', null, r.title)), h('div', { class: 'text', dir: 'auto' }, r.body || ''))))))] : []));
+  if (!document.activeElement || document.activeElement === document.body) (art ? $('kb-heading') : title).focus();
+}
+
+function kbDelete(btn, art) {
+  if (!window.confirm(t('kb_delete_confirm', { title: art.title }))) return;
+  busy(btn, async () => {
+    await api('DELETE', '/v1/articles/' + enc(art.id));
+    notice(t('kb_deleted'));
+    go('#/knowledge');
+  });
+}
+
+// ---------------------------------------------------------------- suggested answers
+// A suggestion goes into the reply box, never out: the agent reads it and sends.
+function putReply(id, text) {
+  if (S.openId !== id || !text) return;
+  const box = $('reply-body');
+  if (S.mode === 'note' && box.value.trim()) { showError(t('sg_note_open')); box.focus(); return; }
+  setMode('reply', false);
+  box.value = box.value.trim() ? box.value.replace(/\s+$/, '') + '\n\n' + text : text;
+  box.focus();
+  notice(t('sg_put'));
+}
+
+// Asked for when a conversation opens and when its timeline refreshes: at most once in 30 s.
+async function loadSuggestions(id) {
+  const had = S.sug.get(id);
+  const due = !had || Date.now() - had.at >= 30000;
+  if (due) S.sug.set(id, { at: Date.now(), data: had && had.data });
+  renderSuggestions(id);
+  if (!due) return;
+  let data;
+  try { data = await api('GET', `/v1/conversations/${enc(id)}/suggestions`); } catch (err) { data = { error: errorText(err) }; }
+  S.sug.set(id, { at: Date.now(), data: data || {} });
+  renderSuggestions(id);
+}
+
+function renderSuggestions(id, force) {
+  const panel = $('suggestions');
+  const body = $('suggestions-body');
+  if (S.openId !== id || (!force && panel.dataset.conv === id && body.contains(document.activeElement))) return;
+  panel.dataset.conv = id;
+  const d = (S.sug.get(id) || {}).data;
+  const ok = d && !d.error;
+  const have = new Set((S.conv && S.conv.id === id && S.conv.tags) || []);
+  const arts = ok ? (d.articles || []).slice(0, 3) : [];
+  const sims = ok ? (d.similar || []).slice(0, 3) : [];
+  const tags = ok ? (d.tags || []).filter((x) => x && x.tag && !have.has(x.tag)).slice(0, 8) : [];
+  const n = arts.length + sims.length;
+  $('suggestions-count').textContent = n ? `(${NUM.format(n)})` : '';
+  show(panel, !(ok && !n && !tags.length && S.aiOff));
+  const use = (cls, label, what, work) => h('button', { type: 'button', class: 'btn small ' + cls, 'aria-label': `${label}: ${what}`,
+    onclick: (e) => busy(e.currentTarget, work) }, label);
+  body.replaceChildren(...[
+    S.aiOff ? null : h('div', { class: 'sg-actions' }, h('button', { type: 'button', id: 'ai-draft', class: 'btn small', onclick: (e) => aiDraft(id, e.currentTarget) }, t('sg_ai'))),
+    !d ? muted(t('loading')) : d.error ? muted(d.error) : n || tags.length ? null : muted(t('sg_none')),
+    arts.length ? [h('h3', { id: 'sg-articles' }, t('sg_articles')), h('ul', { class: 'sg-list', 'aria-labelledby': 'sg-articles' }, arts.map((a) => h('li', { 'data-id': a.id },
+      h('p', null, h('strong', null, h('bdi', null, a.title)), a.confident ? [' ', chip(t('sg_confident'), 'status-open')] : null),
+      a.summary ? h('p', { class: 'muted', dir: 'auto' }, cut(a.summary, 240)) : null,
+      h('div', { class: 'sg-actions' }, use('use-article', t('sg_use_article'), a.title, async () => {
+        const r = await api('GET', `/v1/conversations/${enc(id)}/articles/${enc(a.id)}/reply`);
+        putReply(id, r && r.text);
+      }), /^(https?:\/\/|\/)/.test(a.url || '') ? h('a', { href: a.url, target: '_blank', rel: 'noopener' }, t('kb_view')) : null))))] : null,
+    sims.length ? [h('h3', { id: 'sg-similar' }, t('sg_similar')), h('ul', { class: 'sg-list', 'aria-labelledby': 'sg-similar' }, sims.map((x) => h('li', { 'data-id': x.conversation_id },
+      h('p', null, h('span', { class: 'muted' }, t('sg_question')), ' ', h('bdi', null, cut(x.question, 200))),
+      h('p', null, h('span', { class: 'muted' }, t('sg_answer')), ' ', h('bdi', null, cut(x.answer, 300))),
+      h('div', { class: 'sg-actions' }, use('use-answer', t('sg_use_answer'), cut(x.question, 60), async () => putReply(id, x.answer)),
+        h('a', { href: `#/${S.view || 'all'}/${x.conversation_id}` }, t('sg_open')), timeEl(x.resolved_at, 'when')))))] : null,
+    tags.length ? [h('h3', { id: 'sg-tags' }, t('sg_tags')), h('p', { class: 'chips', role: 'group', 'aria-labelledby': 'sg-tags' }, tags.map((x) => h('button', {
+      type: 'button', class: 'btn small suggest-tag', 'data-tag': x.tag, 'aria-label': t('sg_add_tag', { tag: x.tag }), onclick: (e) => suggestTag(id, x.tag, e.currentTarget),
+    }, '+', h('bdi', null, '#' + x.tag))))] : null,
+  ].flat().filter(Boolean));
+}
+
+// The same way as the tags box: the conversation's tags with this one more.
+async function suggestTag(id, tag, btn) {
+  if (!S.conv || S.conv.id !== id) return;
+  if (!(await patchConversation({ tags: parseTags([...(S.conv.tags || []), tag].join(',')) }, btn))) return;
+  notice(t('saved'));
+  renderSuggestions(id, true);
+  if (document.activeElement === document.body) $('suggestions-summary').focus();
+}
+
+async function aiDraft(id, btn) {
+  btn.disabled = true;
+  btn.textContent = t('sg_ai_busy');
+  clearError();
+  try {
+    const r = await api('POST', `/v1/conversations/${enc(id)}/ai-draft`, {});
+    putReply(id, r && r.text);
+  } catch (err) {
+    // No language model: the button is gone for the rest of the session.
+    if (err instanceof ApiError && err.status === 404) {
+      S.aiOff = true;
+      notice(t('sg_ai_off'));
+      renderSuggestions(id, true);
+      if (document.activeElement === document.body) $('suggestions-summary').focus();
+    } else showError(err);
+  } finally {
+    btn.disabled = false;
+    btn.textContent = t('sg_ai');
+  }
 }
 
 // ---------------------------------------------------------------- keyboard
