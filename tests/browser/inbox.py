@@ -232,6 +232,31 @@ def main():
         accessible(page, "Reports")
         fits(page, "reports-1280", shots)
 
+        # The knowledge base: an article written and published from its screen, then
+        # suggested beside the conversation it answers.
+        page.click("#sidenav a[data-view=knowledge]")
+        page.locator("#kb-figures").wait_for(state="visible", timeout=10_000)
+        page.click("#kb-new")
+        page.fill("#kb-title", "Bank gateway error 51")
+        page.fill("#kb-slug", "gateway-error-51")
+        page.fill("#kb-body", "Error **51** means the bank gateway refused the card: the money is not taken.")
+        page.select_option("#kb-status", "published")
+        page.click("#kb-save")
+        expect(page.locator("#kb-list")).to_contain_text("Bank gateway error 51", timeout=10_000)
+        expect(page.locator("#kb-revisions")).to_be_visible(timeout=10_000)
+        accessible(page, "Knowledge")
+        fits(page, "knowledge-1280", shots)
+        # A fresh load: the panel asks again (an open page asks at most every 30 s).
+        page.goto(f"{base}/app#/all/{result['conversation_id']}")
+        page.reload()
+        suggestion = page.locator("#suggestions .use-article")
+        expect(suggestion.first).to_be_visible(timeout=15_000)
+        suggestion.first.click()
+        expect(page.locator("#reply-body")).to_have_value(re.compile("Bank gateway error 51"), timeout=10_000)
+        accessible(page, "Suggested answers")
+        fits(page, "suggestions-1280", shots)
+        page.locator("#reply-body").fill("")
+
         # What the help lists, on ?.
         page.locator("body").press("Escape")
         page.keyboard.press("?")

@@ -220,7 +220,7 @@ pub async fn article(
             h1 { (article.title) }
             div.article { (PreEscaped(render_markdown(&article.body))) }
             @if !article.tags.is_empty() {
-                p.hint { @for t in &article.tags { @if let Some(t) = normalize_tag(t) { span.tag { "#" (t) } " " } } }
+                p.hint { @for t in &article.tags { @if let Some(t) = normalize_tag(t) { bdi.tag { "#" (t) } " " } } }
             }
         }
         @match query.feedback.as_deref() {

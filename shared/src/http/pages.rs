@@ -206,7 +206,7 @@ textarea{min-height:8rem}button{margin-top:1rem;padding:.6rem 1.4rem;border:0;bo
 .search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.search label{flex-basis:100%}.search input{flex:1}.search button{margin-top:0}\
 #search-step{margin:1rem 0;padding:.75rem 1rem;border:1px dashed #c5ccd6;border-radius:.6rem}#search-step button{margin-top:.5rem}\
 .hits{list-style:none;padding:0}.hits li{margin:.5rem 0;padding:.6rem .8rem;background:#fff;border:1px solid #dde2e8;border-radius:.5rem}\
-.hits .hint{margin:.25rem 0 0}.article{line-height:1.7}.tag{color:#5b6572}.feedback{margin-top:2rem;padding-top:1rem;border-top:1px solid #dde2e8}";
+.hits .hint{margin:.25rem 0 0}.article{line-height:1.7}.tag{color:#5b6572;unicode-bidi:isolate}.feedback{margin-top:2rem;padding-top:1rem;border-top:1px solid #dde2e8}";
 
 /// The policy of every response that is not a page: no other site may frame it. The
 /// router sets it on any response that has no policy of its own.

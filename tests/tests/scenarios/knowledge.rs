@@ -678,3 +678,66 @@ async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_th
         "the buttons are gone: {after}"
     );
 }
+
+/// The help center and the contact page's suggestions in headless Chromium
+/// (tests/browser/help.py), with and without JavaScript, at a phone's and a desktop's
+/// width; screenshots in target/screenshots/.
+async fn help_center_in_a_browser(language: &str, article_body: Value, question: &str) {
+    let app = App::spawn_with(&[
+        ("SWITCHBOARD_PAGE_LANGUAGE", language),
+        ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"),
+    ])
+    .await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    let slug = article_body["slug"].as_str().expect("a slug").to_owned();
+    publish(&app, &admin, &article_body).await;
+    let root = e2e::repo_root();
+    let python = root.join(".venv/bin/python");
+    let mut command = std::process::Command::new(&python);
+    command
+        .arg(root.join("tests/browser/help.py"))
+        .arg(app.url(""))
+        .arg(language)
+        .arg(question)
+        .arg(&slug)
+        .arg(root.join("target/screenshots"));
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the browser run ends")
+        .unwrap_or_else(|e| panic!("{} runs (scripts/install-tools): {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_help_center_and_the_contact_pages_suggestions_work_in_a_browser_with_and_without_javascript()
+ {
+    help_center_in_a_browser(
+        "fa",
+        article(
+            "refund-to-card",
+            "fa",
+            "بازگشت پول به کارت",
+            REFUND_FA,
+            "published",
+        ),
+        "پولم هنوز به کارتم برنگشته",
+    )
+    .await;
+    help_center_in_a_browser(
+        "en",
+        article(
+            "refund-to-card",
+            "en",
+            "Refund to your card",
+            "Money goes back to the card you paid with **within 3 working days**.\n\n1. Open *Orders*\n2. See the refund's status",
+            "published",
+        ),
+        "when is my refund back on my card",
+    )
+    .await;
+}

@@ -120,7 +120,6 @@ const WORDS = {
     sg_title: 'Suggested answers', sg_articles: 'Articles', sg_similar: 'Similar resolved conversations', sg_tags: 'Suggested tags',
     sg_use_article: 'Use as reply', sg_use_answer: 'Use this answer', sg_open: 'Open the conversation', sg_add_tag: 'Add the tag {tag}',
     sg_question: 'Question:', sg_answer: 'Answer:', sg_confident: 'close match', sg_none: 'Nothing to suggest for this conversation.',
-    sg_ai: 'Draft with AI', sg_ai_busy: 'Writing…', sg_ai_off: 'No language model is set up: drafting with AI is off.',
     sg_put: 'Put in the reply box: read it over, then send.', sg_note_open: 'The box holds a note: add or clear it first.',
   },
   fa: {
@@ -237,7 +236,6 @@ const WORDS = {
     sg_title: 'پاسخ‌های پیشنهادی', sg_articles: 'مقاله‌ها', sg_similar: 'گفت‌وگوهای حل‌شدهٔ مشابه', sg_tags: 'برچسب‌های پیشنهادی',
     sg_use_article: 'به‌کار بردن در پاسخ', sg_use_answer: 'به‌کار بردن این پاسخ', sg_open: 'باز کردن گفت‌وگو', sg_add_tag: 'افزودن برچسب {tag}',
     sg_question: 'پرسش:', sg_answer: 'پاسخ:', sg_confident: 'تطابق خوب', sg_none: 'پیشنهادی برای این گفت‌وگو نیست.',
-    sg_ai: 'پیش‌نویس با هوش مصنوعی', sg_ai_busy: 'در حال نوشتن…', sg_ai_off: 'مدل زبانی تنظیم نشده است: پیش‌نویس با هوش مصنوعی در دسترس نیست.',
     sg_put: 'در کادر پاسخ گذاشته شد: بازخوانی کنید و بفرستید.', sg_note_open: 'در کادر یادداشتی هست: اول آن را بیفزایید یا پاک کنید.',
   },
 };
@@ -358,7 +356,7 @@ const S = {
   dirty: { list: false, conv: false, contact: false, incidents: false }, announce: [], flushTimer: 0,
   mergeOther: null,
   incident: null, incState: '', reportDays: 7,
-  article: null, kbFilter: { status: '', language: '' }, sug: new Map(), aiOff: false,
+  article: null, kbFilter: { status: '', language: '' }, sug: new Map(),
 };
 
 // ---------------------------------------------------------------- messages to the agent
@@ -2083,11 +2081,10 @@ function renderSuggestions(id, force) {
   const tags = ok ? (d.tags || []).filter((x) => x && x.tag && !have.has(x.tag)).slice(0, 8) : [];
   const n = arts.length + sims.length;
   $('suggestions-count').textContent = n ? `(${NUM.format(n)})` : '';
-  show(panel, !(ok && !n && !tags.length && S.aiOff));
+  show(panel, !(ok && !n && !tags.length));
   const use = (cls, label, what, work) => h('button', { type: 'button', class: 'btn small ' + cls, 'aria-label': `${label}: ${what}`,
     onclick: (e) => busy(e.currentTarget, work) }, label);
   body.replaceChildren(...[
-    S.aiOff ? null : h('div', { class: 'sg-actions' }, h('button', { type: 'button', id: 'ai-draft', class: 'btn small', onclick: (e) => aiDraft(id, e.currentTarget) }, t('sg_ai'))),
     !d ? muted(t('loading')) : d.error ? muted(d.error) : n || tags.length ? null : muted(t('sg_none')),
     arts.length ? [h('h3', { id: 'sg-articles' }, t('sg_articles')), h('ul', { class: 'sg-list', 'aria-labelledby': 'sg-articles' }, arts.map((a) => h('li', { 'data-id': a.id },
       h('p', null, h('strong', null, h('bdi', null, a.title)), a.confident ? [' ', chip(t('sg_confident'), 'status-open')] : null),
@@ -2114,27 +2111,6 @@ async function suggestTag(id, tag, btn) {
   notice(t('saved'));
   renderSuggestions(id, true);
   if (document.activeElement === document.body) $('suggestions-summary').focus();
-}
-
-async function aiDraft(id, btn) {
-  btn.disabled = true;
-  btn.textContent = t('sg_ai_busy');
-  clearError();
-  try {
-    const r = await api('POST', `/v1/conversations/${enc(id)}/ai-draft`, {});
-    putReply(id, r && r.text);
-  } catch (err) {
-    // No language model: the button is gone for the rest of the session.
-    if (err instanceof ApiError && err.status === 404) {
-      S.aiOff = true;
-      notice(t('sg_ai_off'));
-      renderSuggestions(id, true);
-      if (document.activeElement === document.body) $('suggestions-summary').focus();
-    } else showError(err);
-  } finally {
-    btn.disabled = false;
-    btn.textContent = t('sg_ai');
-  }
 }
 
 // ---------------------------------------------------------------- keyboard
