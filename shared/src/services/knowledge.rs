@@ -41,9 +41,9 @@ pub struct ArticleDraft {
 
 /// The kept index, as it is written.
 #[derive(Serialize, Deserialize)]
-struct KeptIndex {
+struct KeptIndex<A> {
     built_at: chrono::DateTime<Utc>,
-    articles: Vec<IndexedArticle>,
+    articles: A,
 }
 
 /// The index a process searches, shared by everything in it that searches.
@@ -317,7 +317,7 @@ impl Knowledge {
             return Ok(index.clone());
         }
         let index = Arc::new(match self.blobs.get(INDEX_KEY).await? {
-            Some(blob) => KnowledgeIndex::new(decode(&blob.bytes)?.articles),
+            Some(blob) => KnowledgeIndex::new(decode_index(&blob.bytes)?),
             None => KnowledgeIndex::default(),
         });
         *held = Some((Instant::now(), index.clone()));
@@ -340,17 +340,13 @@ impl Knowledge {
                 .map(IndexedArticle::of)
                 .collect();
             let count = articles.len();
-            let kept = KeptIndex {
-                built_at: Utc::now(),
-                articles,
-            };
             let blob = Blob {
                 content_type: "application/gzip".into(),
-                bytes: encode(&kept)?,
+                bytes: encode_index(&articles)?,
             };
             match self.blobs.put_if(INDEX_KEY, blob, read.as_ref()).await {
                 Ok(()) => {
-                    let index = Arc::new(KnowledgeIndex::new(kept.articles));
+                    let index = Arc::new(KnowledgeIndex::new(articles));
                     *self.cache.0.lock().await = Some((Instant::now(), index));
                     tracing::info!(articles = count, "knowledge index rebuilt");
                     return Ok(count);
@@ -489,8 +485,13 @@ fn slug_free(all: &[Article], article: &Article) -> ServiceResult<()> {
     }
 }
 
-fn encode(kept: &KeptIndex) -> ServiceResult<Vec<u8>> {
-    let json = serde_json::to_vec(kept)
+/// The published articles as the kept index's bytes: gzipped JSON.
+pub fn encode_index(articles: &[IndexedArticle]) -> ServiceResult<Vec<u8>> {
+    let kept = KeptIndex {
+        built_at: Utc::now(),
+        articles,
+    };
+    let json = serde_json::to_vec(&kept)
         .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&json)
@@ -498,18 +499,18 @@ fn encode(kept: &KeptIndex) -> ServiceResult<Vec<u8>> {
         .map_err(|e| ServiceError::Backend(PortError::Internal(e.to_string())))
 }
 
-fn decode(bytes: &[u8]) -> ServiceResult<KeptIndex> {
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut json)
-        .map_err(|e| {
-            ServiceError::Backend(PortError::Internal(format!(
-                "the kept knowledge index: {e}"
-            )))
-        })?;
-    serde_json::from_slice(&json).map_err(|e| {
+/// The articles of a kept index.
+pub fn decode_index(bytes: &[u8]) -> ServiceResult<Vec<IndexedArticle>> {
+    let unreadable = |e: String| {
         ServiceError::Backend(PortError::Internal(format!(
             "the kept knowledge index: {e}"
         )))
-    })
+    };
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let kept: KeptIndex<Vec<IndexedArticle>> =
+        serde_json::from_slice(&json).map_err(|e| unreadable(e.to_string()))?;
+    Ok(kept.articles)
 }

@@ -14,6 +14,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+/// A `language` filter: at most 16 characters; empty is none.
+fn language_of(language: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match language.filter(|l| !l.is_empty()) {
+        Some(l) if l.chars().count() > 16 => Err(ApiError::bad_request(
+            "`language` is a tag like `fa` or `en-GB`, at most 16 characters",
+        )),
+        other => Ok(other),
+    }
+}
+
 fn parse_status(s: &str) -> Option<ArticleStatus> {
     match s {
         "draft" => Some(ArticleStatus::Draft),
@@ -79,13 +89,13 @@ pub async fn list(
 ) -> Result<Json<Page<ArticleRow>>, ApiError> {
     let status = parse_or(q.status.as_deref(), "article status", parse_status)?;
     let page = page_request(q.limit, q.cursor, 50)?;
+    let language = language_of(q.language.as_deref())?;
     let skip: usize = match page.cursor.as_deref() {
         None => 0,
         Some(c) => c
             .parse()
             .map_err(|_| ApiError::bad_request("`cursor` is not one this list gave"))?,
     };
-    let language = q.language.as_deref().filter(|l| !l.is_empty());
     let all = state.knowledge.articles(language, status).await?;
     let end = skip.saturating_add(page.limit as usize);
     let next_cursor = (all.len() > end).then(|| end.to_string());
@@ -289,7 +299,7 @@ pub async fn search(
     if q.q.trim().is_empty() || q.q.chars().count() > 500 {
         return Err(ApiError::bad_request("`q` is 1 to 500 characters"));
     }
-    let language = q.language.as_deref().filter(|l| !l.is_empty());
+    let language = language_of(q.language.as_deref())?;
     let hits = state
         .knowledge
         .search(&q.q, language, limit as usize)
