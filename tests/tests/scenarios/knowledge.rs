@@ -297,9 +297,9 @@ fn tagged(c: &Value, tag: &str) -> bool {
         .is_some_and(|t| t.iter().any(|x| x == tag))
 }
 
-#[tokio::test]
-async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversation_as_self_served()
- {
+/// A server whose bot answers first on Telegram (a fake Bot API), with the Persian refund
+/// article published; and an admin's key.
+async fn answering_on_telegram() -> (FakeTelegram, App, String) {
     let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
     let app = App::spawn_with_telegram(&fake, &[("SWITCHBOARD_ANSWER_FIRST", "telegram")]).await;
     let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
@@ -315,6 +315,13 @@ async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversa
         ),
     )
     .await;
+    (fake, app, admin)
+}
+
+#[tokio::test]
+async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversation_as_self_served()
+ {
+    let (fake, app, admin) = answering_on_telegram().await;
     publish(
         &app,
         &admin,
@@ -400,21 +407,7 @@ async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversa
 
 #[tokio::test]
 async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_straight_to_agents() {
-    let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
-    let app = App::spawn_with_telegram(&fake, &[("SWITCHBOARD_ANSWER_FIRST", "telegram")]).await;
-    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
-    publish(
-        &app,
-        &admin,
-        &article(
-            "refund-to-card",
-            "fa",
-            "بازگشت پول به کارت",
-            REFUND_FA,
-            "published",
-        ),
-    )
-    .await;
+    let (fake, app, admin) = answering_on_telegram().await;
 
     let omid = new_user_id();
     app.deliver(&text_update(1, omid, 1, "پولم به کارت برنگشته"))
