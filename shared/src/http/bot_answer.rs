@@ -12,9 +12,7 @@ use crate::model::{
     ArticleId, BotAnswerTaken, BotOutcome, Conversation, ConversationStatus, Inbound, Message,
     SourceId, next_ulid,
 };
-use crate::services::answer_first::{
-    ANSWERED_TAG, ARTICLE_CONTEXT, HANDED_OVER_TAG, SELF_SERVED_TAG, bot_words,
-};
+use crate::services::answer_first::{ANSWERED_TAG, HANDED_OVER_TAG, SELF_SERVED_TAG, bot_words};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -31,12 +29,8 @@ pub fn waiting_on(conversation: &Conversation, messages: &[Message]) -> Option<A
     if !waiting {
         return None;
     }
-    messages.iter().find_map(|m| {
-        m.context
-            .iter()
-            .find(|c| c.name == ARTICLE_CONTEXT)
-            .and_then(|c| c.value.parse().ok())
-    })
+    // The page reads oldest first.
+    crate::services::answer_first::unanswered_bot_article(messages.iter().rev())
 }
 
 /// The two buttons, posted to the page's own `bot` address.
@@ -96,8 +90,7 @@ pub async fn take(
         by: None,
     });
     match state.ingest.submit(&taken).await {
-        // Relative: the page itself, wherever it is mounted.
-        Ok(()) => Redirect::to(&format!("../c/{token}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/c/{token}")).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -293,7 +293,9 @@ pub async fn search_json(
     let Some(q) = question(query.q.as_deref()) else {
         return ApiError::bad_request("`q` is 1 to 500 characters").into_response();
     };
-    match state.knowledge.customer_search(&q, None, SUGGESTED).await {
+    // Not counted: it runs as the visitor types, so it would keep half-written words
+    // (and count one question many times). The search step and the help center count.
+    match state.knowledge.search(&q, None, SUGGESTED).await {
         Ok(hits) => {
             let suggestions: Vec<Suggestion> = hits
                 .into_iter()

@@ -260,6 +260,27 @@ async fn change(
     ))
 }
 
+/// The article of the bot's latest answer, newest messages first: none once the customer
+/// wrote after it (their buttons are then stale), none when the bot never answered.
+pub fn unanswered_bot_article<'a>(
+    newest_first: impl IntoIterator<Item = &'a Message>,
+) -> Option<ArticleId> {
+    for message in newest_first {
+        if message.direction == crate::model::Direction::Inbound {
+            return None;
+        }
+        let article = message
+            .context
+            .iter()
+            .find(|c| c.name == ARTICLE_CONTEXT)
+            .and_then(|c| c.value.parse().ok());
+        if article.is_some() {
+            return article;
+        }
+    }
+    None
+}
+
 /// The buttons under a bot's answer, for the channel's sender, in the answer's language
 /// (else `language`): none unless `message` is one.
 pub fn choices_for(message: &Message, language: &str) -> Vec<Choice> {
@@ -358,5 +379,47 @@ mod tests {
         assert_eq!(parse_button("csat:abc:5"), None);
         let extra = format!("{}:more", choices[0].data);
         assert_eq!(parse_button(&extra), None);
+    }
+
+    #[test]
+    fn only_the_latest_answer_before_the_customer_wrote_again_is_unanswered() {
+        let conversation = ConversationId::new();
+        let contact = ContactId::new();
+        let message = |text: &str| {
+            Message::outbound(
+                conversation,
+                contact,
+                Channel::Web,
+                crate::model::Author::System,
+                text,
+            )
+        };
+        let answer = |article: ArticleId| {
+            let mut m = message("answer");
+            m.context.push(ContextEntry {
+                name: ARTICLE_CONTEXT.into(),
+                value: article.to_string(),
+            });
+            m
+        };
+        let mut question = message("question");
+        question.direction = crate::model::Direction::Inbound;
+        let (first, second) = (ArticleId::new(), ArticleId::new());
+        let agent_note = message("an agent's reply");
+        // Newest first.
+        assert_eq!(
+            unanswered_bot_article(&[answer(second), question.clone(), answer(first)]),
+            Some(second)
+        );
+        assert_eq!(
+            unanswered_bot_article(&[agent_note, answer(first)]),
+            Some(first)
+        );
+        assert_eq!(
+            unanswered_bot_article(&[question.clone(), answer(first)]),
+            None
+        );
+        assert_eq!(unanswered_bot_article(&[question]), None);
+        assert_eq!(unanswered_bot_article(&[] as &[Message]), None);
     }
 }

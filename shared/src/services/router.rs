@@ -136,6 +136,11 @@ impl InboundRouter {
                 tracing::warn!(conversation_id = %taken.conversation_id, "a bot answer's button pressed by someone else; ignored");
                 return Ok(false);
             }
+            // Only the buttons of the bot's latest answer, before the customer wrote again.
+            let latest = self.conversations.latest_messages(conversation.id, 20).await?;
+            if super::answer_first::unanswered_bot_article(&latest) != Some(taken.article_id) {
+                return Ok(false);
+            }
             bot.take(self.conversations.as_ref(), &conversation, taken.article_id, taken.bot_outcome)
                 .await
         }

@@ -136,6 +136,10 @@ async fn an_agent_drafts_an_admin_publishes_and_customers_find_it_in_the_help_ce
     // A search that finds nothing is kept by its words: what to write next.
     let (_, nothing) = page(&app, "/help?q=warranty+for+headphones").await;
     assert!(nothing.contains("/contact?q=warranty"), "{nothing}");
+    // The contact page's live suggestions search as the visitor types: not counted, so
+    // half-written words are never kept.
+    let (status, live) = page(&app, "/help/search.json?q=my+order+48213+warr").await;
+    assert_eq!(status, 200, "{live}");
     let report = app.get_ok(&agent, "/v1/reports/knowledge").await;
     assert_eq!(report["helpful"], 1, "{report}");
     assert_eq!(report["self_served"], 1, "{report}");
@@ -368,6 +372,13 @@ async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversa
                 .contains("/help/refund-to-card")),
         "{told:?}"
     );
+
+    // A press naming another article than the bot's answer is heard as nothing.
+    let other_article = format!("{}{}", &buttons[0][..buttons[0].len() - 26], "0".repeat(26));
+    app.deliver(&button_update(9, sara, "press-forged", 50, &other_article))
+        .await;
+    // (In the pages' language: the forged article names none.)
+    assert_eq!(press_answer(&fake, "press-forged").await, "Noted already.");
 
     // Someone else's press on the same buttons is heard as nothing.
     let mallory = new_user_id();
@@ -648,6 +659,16 @@ async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_th
         .await;
     assert_eq!(forged.status().as_u16(), 404);
 
+    // Buttons naming another article than the bot's answer count nothing.
+    let other = format!("ar_{}", "0".repeat(26));
+    let forged_article = app
+        .post_form_to(
+            &format!("{url}/bot"),
+            &[("outcome", "solved"), ("article", &other)],
+        )
+        .await;
+    assert_eq!(forged_article.status().as_u16(), 303);
+
     let taken = app
         .post_form_to(
             &format!("{url}/bot"),
@@ -655,11 +676,31 @@ async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_th
         )
         .await;
     assert_eq!(taken.status().as_u16(), 303);
+    // Back to the page itself.
+    let back = taken
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("a Location")
+        .to_owned();
+    assert!(url.ends_with(&back), "{back} is not {url}");
     let solved = conversation_when(&app, &admin, &id, "resolved as self-served", |c| {
         c["status"] == "resolved" && tagged(c, "self-served")
     })
     .await;
     assert!(tagged(&solved, "bot-answered"), "{solved}");
+    let report = app.get_ok(&admin, "/v1/reports/knowledge").await;
+    assert_eq!(report["bot_solved"], 1, "{report}");
+    assert_eq!(
+        report["top_articles"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(
+        report["top_articles"][0]["article_id"],
+        article.as_str(),
+        "{report}"
+    );
     let after = reqwest::get(&url)
         .await
         .expect("the page")

@@ -3,7 +3,8 @@
 //! search index; each revision kept in the article's own partition (`pk=AR#<id>`,
 //! `sk=REV#<revision>`). A save writes both in one transaction, on the condition that
 //! the kept revision is the one it follows. The day's counters are one partition per
-//! day (`pk=KBCOUNT#<yyyy-mm-dd>`, `sk=<counter>`, `n` added to).
+//! day (`pk=KBCOUNT#<yyyy-mm-dd>`, `sk=<counter>`, `n` added to), gone by the table's TTL
+//! 400 days after it.
 
 use super::routing::put_with;
 use super::sla::{from_json, json_item};
@@ -12,6 +13,9 @@ use crate::model::{Article, ArticleId};
 use crate::ports::{KnowledgeStore, PortResult};
 use async_trait::async_trait;
 use chrono::NaiveDate;
+
+/// How long a day's counters are kept after the day.
+const COUNTS_KEPT_SECS: i64 = 400 * 24 * 3600;
 
 fn revision_key(revision: u32) -> String {
     format!("REV#{revision:010}")
@@ -75,14 +79,20 @@ impl KnowledgeStore for DynamoStore {
 
     async fn count_knowledge(&self, day: NaiveDate, keys: &[String]) -> PortResult<()> {
         let pk = format!("{}{day}", keys::KNOWLEDGE_COUNTS);
+        // Gone (the table's TTL) 400 days after the day: a year's report and some.
+        let expires = day
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp())
+            + COUNTS_KEPT_SECS;
         for key in keys {
             self.client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(&pk))
                 .key("sk", s(key))
-                .update_expression("ADD n :one")
+                .update_expression("ADD n :one SET expires_at = :expires")
                 .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":expires", n(expires))
                 .send()
                 .await
                 .map_err(|e| errors::sdk("dynamodb:UpdateItem", e))?;

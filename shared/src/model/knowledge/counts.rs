@@ -31,7 +31,12 @@ impl Counted {
     /// A search that found nothing, by its words (none when it has none to keep).
     pub fn unanswered(question: &str) -> Option<Self> {
         let mut words = String::new();
-        for word in query_terms(question) {
+        // No word with a digit: an order, card or phone number is the customer's, not a
+        // topic to write about.
+        for word in query_terms(question)
+            .into_iter()
+            .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
+        {
             if words.chars().count() + word.chars().count() + 1 > MAX_UNANSWERED_CHARS {
                 break;
             }
@@ -94,6 +99,10 @@ mod tests {
             Some(Counted::Unanswered("no code".into()))
         );
         assert_eq!(Counted::unanswered("hi!"), None);
+        assert_eq!(
+            Counted::unanswered("order 48213 to 09123456789 never came"),
+            Some(Counted::Unanswered("order never came".into()))
+        );
         assert_eq!(Counted::parse("helpful:nonsense"), None);
     }
 }

@@ -27,6 +27,8 @@ const TYPO_2: f32 = 0.4;
 /// answer, one a bot may send on its own.
 const CONFIDENT_COVERAGE: f32 = 0.6;
 const SUMMARY_CHARS: usize = 280;
+/// Words of one question looked up as typos, at most.
+const MAX_TYPO_SCANS: usize = 6;
 
 /// One published article as the index keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -192,7 +194,7 @@ impl<D: Document> KnowledgeIndex<D> {
     }
 
     /// The words of the index a question's `word` meets, and what each meeting is worth.
-    fn meetings(&self, word: &str) -> Vec<(&str, f32)> {
+    fn meetings(&self, word: &str, typos: bool) -> Vec<(&str, f32)> {
         let mut found: Vec<(&str, f32)> = Vec::new();
         let chars: Vec<char> = word.chars().collect();
         if let Some((w, _)) = self.postings.get_key_value(word) {
@@ -218,8 +220,9 @@ impl<D: Document> KnowledgeIndex<D> {
                 found.push((w.as_str(), ENDING));
             }
         }
-        // A word no article has is likely mistyped.
-        if found.is_empty() && chars.len() >= 4 {
+        // A word no article has is likely mistyped (a number is not: it is the customer's).
+        if found.is_empty() && chars.len() >= 4 && typos && !chars.iter().all(char::is_ascii_digit)
+        {
             let most = if chars.len() >= 8 { 2 } else { 1 };
             for length in chars.len() - most..=chars.len() + most {
                 for &n in self.by_length.get(&length).into_iter().flatten() {
@@ -250,8 +253,14 @@ impl<D: Document> KnowledgeIndex<D> {
         // something the knowledge base does not cover.
         let mut weight_total = 0.0;
         let mut known = 0;
+        let mut typo_scans = 0;
         for word in &words {
-            let meetings = self.meetings(word);
+            // Each look for a typo reads the words of the index; a question has few.
+            let typos = typo_scans < MAX_TYPO_SCANS;
+            let meetings = self.meetings(word, typos);
+            if typos && !self.postings.contains_key(word.as_str()) {
+                typo_scans += 1;
+            }
             if meetings.is_empty() {
                 continue;
             }
@@ -320,32 +329,30 @@ fn edits_within(a: &[char], b: &str, most: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > most {
         return None;
     }
-    let (n, m) = (a.len(), b.len());
-    let mut rows = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
+    let m = b.len();
+    // Three rows: the one before last (for a swap), the last, and this one.
+    let mut before: Vec<usize> = vec![0; m + 1];
+    let mut last: Vec<usize> = (0..=m).collect();
+    let mut row: Vec<usize> = vec![0; m + 1];
+    for i in 1..=a.len() {
         row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
-        let mut row_best = usize::MAX;
+        let mut row_best = i;
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
+            let mut d = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
+                d = d.min(before[j - 2] + 1);
             }
-            rows[i][j] = d;
+            row[j] = d;
             row_best = row_best.min(d);
         }
         if row_best > most {
             return None;
         }
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut row);
     }
-    Some(rows[n][m]).filter(|d| *d <= most)
+    Some(last[m]).filter(|d| *d <= most)
 }
 
 #[cfg(test)]
