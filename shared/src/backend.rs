@@ -477,6 +477,11 @@ impl Backend {
                 conversations: self.conversations.clone(),
                 learned: Arc::default(),
             },
+            drafting: crate::services::drafting::Drafting {
+                knowledge: self.knowledge(),
+                conversations: self.conversations.clone(),
+                model: None,
+            },
             sign_in_limit: Arc::default(),
             config: Arc::new(http),
         }

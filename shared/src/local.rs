@@ -57,6 +57,11 @@ pub struct LocalSettings {
     pub webhooks: WebhookSettings,
     /// How often agents' notifications go out (one message per agent at most).
     pub notify_every: Duration,
+    /// The language model agents may ask for drafts, and its key.
+    pub llm: Option<(
+        crate::services::drafting::ModelOptions,
+        Option<crate::config::Secret>,
+    )>,
 }
 
 impl LocalSettings {
@@ -176,6 +181,11 @@ impl Local {
             WebhookClient::new(targets.clone()).map_err(crate::ports::PortError::Internal)?,
         );
         state.api.webhooks = Some(backend.webhooks(Arc::new(targets)));
+        if let Some((options, key)) = &settings.llm {
+            let model = crate::services::drafting::LanguageModel::new(options, key.clone())
+                .map_err(crate::ports::PortError::Internal)?;
+            state.api.drafting.model = Some(Arc::new(model));
+        }
         let webhooks = (
             backend.webhook_fanout(),
             backend.webhook_deliverer(client, settings.webhooks.schedule.clone()),

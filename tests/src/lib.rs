@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod cpu;
 pub mod emulator_tap;
 pub mod events;
+mod fake_llm;
 mod fake_telegram;
 mod fake_twilio;
 pub mod function;
@@ -29,6 +30,7 @@ pub mod write_meter;
 
 pub use api::{ADMIN, AGENT, problem_of, status_and_json};
 pub use app::{App, Refusal, binary, serve_refused};
+pub use fake_llm::{Asked, FakeLlm};
 pub use fake_telegram::{Call, FakeTelegram, Upload};
 pub use fake_twilio::{FakeTwilio, SentSms};
 pub use pbx::{PBX_SECRET, pbx_env, unix_now};

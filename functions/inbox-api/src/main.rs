@@ -3,8 +3,11 @@
 #![forbid(unsafe_code)]
 
 use shared::aws::AwsClients;
+use shared::config::Secret;
 use shared::http::api_router;
 use shared::lambda::{self, Error};
+use shared::ports::PortError;
+use shared::services::drafting::LanguageModel;
 use shared::services::webhooks::target::TargetPolicy;
 use std::sync::Arc;
 
@@ -27,6 +30,15 @@ async fn main() -> Result<(), Error> {
             local: false,
             allowed_hosts: config.webhooks.allowed_hosts.clone(),
         })));
+        // Drafts by a language model, when the stack names one; its key is read once.
+        if let Some((options, key_parameter)) = &config.llm {
+            let key = match key_parameter {
+                Some(name) => Some(Secret::new(clients.secret_parameter(name).await?)),
+                None => None,
+            };
+            let model = LanguageModel::new(options, key).map_err(PortError::Internal)?;
+            state.drafting.model = Some(Arc::new(model));
+        }
         Ok(state)
     })
     .await?;

@@ -98,6 +98,8 @@ pub struct ApiState {
     pub incidents: crate::services::incidents::Incidents,
     pub knowledge: crate::services::knowledge::Knowledge,
     pub suggestions: crate::services::suggestions::Suggestions,
+    /// Replies drafted by a language model, where one is configured.
+    pub drafting: crate::services::drafting::Drafting,
     /// Sign-ins per client address.
     pub sign_in_limit: Arc<limits::SignInLimit>,
     pub config: Arc<HttpConfig>,

@@ -110,6 +110,8 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "this needs an admin's API key")
             }
             ServiceError::TooLarge(detail) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail),
+            ServiceError::Off(detail) => Self::new(StatusCode::NOT_FOUND, detail),
+            ServiceError::Upstream(detail) => Self::new(StatusCode::BAD_GATEWAY, detail),
             ServiceError::Backend(e) => e.into(),
         }
     }

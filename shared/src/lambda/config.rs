@@ -43,6 +43,10 @@ pub struct FunctionConfig {
     pub away_after_idle: Option<chrono::Duration>,
     /// Outbound webhooks (`SWITCHBOARD_WEBHOOK_*`).
     pub webhooks: crate::config::WebhookSettings,
+    /// The language model agents may ask for drafts (`SWITCHBOARD_LLM_URL`,
+    /// `SWITCHBOARD_LLM_MODEL`) and the SSM SecureString holding its key
+    /// (`SWITCHBOARD_LLM_API_KEY_PARAMETER`).
+    pub llm: Option<(crate::services::drafting::ModelOptions, Option<String>)>,
 }
 
 /// What the email-inbound function reads each email with.
@@ -166,6 +170,9 @@ impl FunctionConfig {
             retention: shared.retention,
             away_after_idle: shared.away_after_idle,
             webhooks: shared.webhooks,
+            llm: shared
+                .llm
+                .map(|options| (options, vars.given(&s::LLM_API_KEY_PARAMETER))),
         })
     }
 }

@@ -14,6 +14,12 @@ pub enum ServiceError {
     /// More bytes than allowed (a reply's files).
     #[error("{0}")]
     TooLarge(String),
+    /// A feature this installation has not turned on (the settings it needs).
+    #[error("{0}")]
+    Off(&'static str),
+    /// A service of the team's own (a language model) failed to answer.
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Backend(PortError),
 }

@@ -6,6 +6,7 @@ pub mod canned;
 pub mod customer_page;
 pub mod delivery;
 pub mod directory;
+pub mod drafting;
 pub mod email;
 pub mod erasure;
 pub mod error;

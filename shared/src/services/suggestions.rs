@@ -138,23 +138,13 @@ impl Suggestions {
         })
     }
 
-    /// The customer's latest messages in the conversation, oldest first (three at most).
+    /// The customer's latest words in the conversation (see [`customer_words`]).
     async fn customer_words(&self, conversation: &Conversation) -> ServiceResult<String> {
         let latest = self
             .conversations
             .latest_messages(conversation.id, 10)
             .await?;
-        let mut words: Vec<String> = latest
-            .into_iter()
-            .filter(|m| m.direction == Direction::Inbound)
-            .take(3)
-            .map(|m| m.text)
-            .collect();
-        words.reverse();
-        if let Some(subject) = &conversation.subject {
-            words.insert(0, subject.clone());
-        }
-        Ok(words.join("\n"))
+        Ok(customer_words(conversation, &latest))
     }
 
     /// The latest resolved conversations, indexed by their questions.
@@ -220,4 +210,23 @@ impl Suggestions {
             terms,
         }))
     }
+}
+
+/// What a conversation's customer asks: its subject and their latest three messages
+/// among `newest_first`, oldest first, one per line.
+pub fn customer_words(
+    conversation: &Conversation,
+    newest_first: &[crate::model::Message],
+) -> String {
+    let mut words: Vec<&str> = newest_first
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .take(3)
+        .map(|m| m.text.as_str())
+        .collect();
+    words.reverse();
+    if let Some(subject) = &conversation.subject {
+        words.insert(0, subject);
+    }
+    words.join("\n")
 }

@@ -53,6 +53,10 @@ impl LocalSettings {
             away_after_idle: settings.away_after_idle,
             webhooks: settings.webhooks,
             notify_every: std::time::Duration::from_secs(notify_every),
+            llm: settings.llm.map(|options| {
+                let key = vars.given(&s::LLM_API_KEY).map(crate::config::Secret::new);
+                (options, key)
+            }),
         })
     }
 }

@@ -44,6 +44,9 @@ pub struct Settings {
     pub twilio: Option<TwilioAccount>,
     /// How far a PBX call's timestamp may be from our clock.
     pub pbx_window_secs: i64,
+    /// The language model agents may ask for drafts, when one is configured (its key
+    /// apart).
+    pub llm: Option<crate::services::drafting::ModelOptions>,
 }
 
 /// The Telegram bot's settings but its secrets.
@@ -170,6 +173,7 @@ impl Settings {
             email: read_email(vars)?,
             twilio: read_twilio(vars, public_url.as_deref(), default_region)?,
             pbx_window_secs,
+            llm: read_llm(vars)?,
         })
     }
 
@@ -189,6 +193,25 @@ impl Settings {
         }
         self.http.public_url.get_or_insert(url);
         self
+    }
+}
+
+/// The language model: both its URL and its model, or neither.
+fn read_llm(vars: &Vars) -> Result<Option<crate::services::drafting::ModelOptions>, ConfigError> {
+    match (vars.url(&s::LLM_URL)?, vars.given(&s::LLM_MODEL)) {
+        (None, None) => Ok(None),
+        (Some(url), Some(model)) => Ok(Some(crate::services::drafting::ModelOptions {
+            url,
+            model: model.trim().to_owned(),
+        })),
+        (Some(_), None) => Err(ConfigError::new(
+            &s::LLM_MODEL,
+            "is needed with SWITCHBOARD_LLM_URL: the model drafts are asked of",
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            &s::LLM_URL,
+            "is needed with SWITCHBOARD_LLM_MODEL: the API the model is reached at",
+        )),
     }
 }
 

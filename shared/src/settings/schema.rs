@@ -80,6 +80,14 @@ schema! {
     REOPEN_WINDOW_HOURS: Both Value Some("168");
     /// Channels on which a bot answers a new question from the knowledge base first, when it is sure of an article (telegram, web; comma-separated) [default: none].
     ANSWER_FIRST: Both Value None;
+    /// An OpenAI-compatible API's base URL (up to its version, e.g. https://api.openai.com/v1); with a model it lets agents ask for a reply drafted from the matching articles [default: off].
+    LLM_URL: Both Value None;
+    /// The model drafts are asked of (e.g. gpt-4o-mini).
+    LLM_MODEL: Both Value None;
+    /// The API key sent to the language model as a bearer token [default: none].
+    LLM_API_KEY: Local Secret None;
+    /// The SSM SecureString holding the language model's API key.
+    LLM_API_KEY_PARAMETER: Aws Value None;
     /// Erase resolved conversations this many days after their resolution (and a contact left with none) [default: keep them].
     RETENTION_DAYS: Both Value None;
     /// Set an available agent away after this many minutes without a request to the API (their next request sets them available again) [default: never].

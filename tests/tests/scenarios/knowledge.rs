@@ -5,8 +5,8 @@
 //! conversation as self-served while "talk to a person" hands it to the agents.
 
 use e2e::{
-    ADMIN, AGENT, App, DEADLINE, FakeTelegram, button_update, eventually, new_user_id,
-    status_and_json, text_update,
+    ADMIN, AGENT, App, DEADLINE, FakeLlm, FakeTelegram, button_update, eventually, new_user_id,
+    serve_refused, status_and_json, text_update,
 };
 use serde_json::{Value, json};
 
@@ -710,6 +710,222 @@ async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_th
     assert!(
         !after.contains(r#"value="solved""#),
         "the buttons are gone: {after}"
+    );
+}
+
+/// Posts for a model's draft of the conversation `id`.
+async fn ai_draft(app: &App, key: &str, id: &str) -> (u16, Value) {
+    let (status, body, _) = status_and_json(
+        app.post_json(key, &format!("/v1/conversations/{id}/ai-draft"), &json!({}))
+            .await,
+    )
+    .await;
+    (status.as_u16(), body)
+}
+
+#[tokio::test]
+async fn a_language_model_drafts_a_reply_from_the_published_articles_only_and_nothing_is_sent() {
+    let model = FakeLlm::start().await;
+    let app = App::spawn_with(&[
+        ("SWITCHBOARD_LLM_URL", model.url()),
+        ("SWITCHBOARD_LLM_MODEL", "support-model-1"),
+        ("SWITCHBOARD_LLM_API_KEY", "sk-local-test-key-0123456789"),
+    ])
+    .await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    let agent = app.create_agent("Reza", "reza@shop.example", AGENT);
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-to-card",
+            "en",
+            "Refund to your card",
+            "Money goes back to the card you paid with within **3 working days**.",
+            "published",
+        ),
+    )
+    .await;
+    // A draft on the same question is never given to the model.
+    publish(
+        &app,
+        &admin,
+        &article(
+            "refund-secret-draft",
+            "en",
+            "Refund to your card (unreleased policy)",
+            "Refund card money back: SECRET-UNRELEASED-POLICY.",
+            "draft",
+        ),
+    )
+    .await;
+    app.submit(&[
+        ("name", "Sara Karimi"),
+        ("email", "sara.karimi@example.com"),
+        ("message", "when does my refund come back to my card?"),
+    ])
+    .await;
+    let id = only_conversation(&app, &admin).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let suggestions = app
+        .get_ok(&agent, &format!("/v1/conversations/{id}/suggestions"))
+        .await;
+    assert_eq!(suggestions["drafting"], true, "{suggestions}");
+
+    // An agent asks; the draft comes back, grounded in the published article.
+    let (status, draft) = ai_draft(&app, &agent, &id).await;
+    assert_eq!(status, 200, "{draft}");
+    assert_eq!(
+        draft["text"],
+        "Drafted from \u{201c}Refund to your card\u{201d}: <script>alert(1)</script>",
+        "the model's words, as text: the inbox shows them as text"
+    );
+    assert_eq!(draft["model"], "support-model-1");
+    let slugs: Vec<&str> = draft["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter_map(|a| a["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["refund-to-card"], "{draft}");
+
+    // What the model was sent: the key, the model, the article, the customer's words;
+    // not their name or address, not the unpublished draft.
+    let asked = model.asked();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].authorization.as_deref(),
+        Some("Bearer sk-local-test-key-0123456789")
+    );
+    assert_eq!(asked[0].body["model"], "support-model-1");
+    let messages = asked[0].messages();
+    assert_eq!(messages[0].0, "system");
+    assert!(
+        messages[0].1.contains("only the facts in the articles")
+            && messages[0].1.contains("[1] Refund to your card")
+            && messages[0].1.contains("within 3 working days")
+            && messages[0].1.contains("/help/refund-to-card"),
+        "{}",
+        messages[0].1
+    );
+    assert_eq!(
+        messages[1..],
+        [(
+            "user".to_owned(),
+            "when does my refund come back to my card?".to_owned()
+        )]
+    );
+    let everything = asked[0].body.to_string();
+    for private in [
+        "Sara",
+        "sara.karimi@example.com",
+        "SECRET-UNRELEASED-POLICY",
+    ] {
+        assert!(
+            !everything.contains(private),
+            "{private} was sent: {everything}"
+        );
+    }
+    // Nothing was sent to the customer or kept.
+    let outbound = app
+        .messages(&admin, &id)
+        .await
+        .into_iter()
+        .filter(|m| m["direction"] == "outbound")
+        .count();
+    assert_eq!(outbound, 0, "a draft is not a reply");
+
+    // A model that fails is the agent's clear error; nothing else changes.
+    model.fail_next(503);
+    let (status, problem) = ai_draft(&app, &agent, &id).await;
+    assert_eq!(status, 502, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "the language model answered 503 Service Unavailable"
+    );
+
+    // No article answers: the model is not asked at all.
+    app.submit(&[
+        ("name", "Omid"),
+        ("email", "omid@example.com"),
+        (
+            "message",
+            "the courier left my parcel at the neighbour's door",
+        ),
+    ])
+    .await;
+    let other = eventually("the second conversation", DEADLINE, async || {
+        let list = app.get_ok(&admin, "/v1/conversations").await;
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] != id.as_str())
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let (status, problem) = ai_draft(&app, &agent, &other).await;
+    assert_eq!(status, 409, "{problem}");
+    let (status, _) = ai_draft(&app, &agent, "cv_01JDZZZZZZZZZZZZZZZZZZZZZZ").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        model.asked().len(),
+        2,
+        "asked only for the first conversation"
+    );
+    let (status, _, _) = status_and_json(
+        app.post_json(
+            "not-a-key",
+            &format!("/v1/conversations/{id}/ai-draft"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 401);
+    assert_eq!(model.asked().len(), 2);
+}
+
+#[tokio::test]
+async fn without_a_language_model_drafting_is_off_and_half_a_configuration_is_refused() {
+    let app = App::spawn().await;
+    let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);
+    app.submit(&[
+        ("email", "sara@example.com"),
+        ("message", "where is my refund?"),
+    ])
+    .await;
+    let id = only_conversation(&app, &admin).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let suggestions = app
+        .get_ok(&admin, &format!("/v1/conversations/{id}/suggestions"))
+        .await;
+    assert_eq!(suggestions["drafting"], false, "{suggestions}");
+    let (status, problem) = ai_draft(&app, &admin, &id).await;
+    assert_eq!(status, 404, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("SWITCHBOARD_LLM_URL")),
+        "{problem}"
+    );
+
+    let refused = serve_refused(&[("SWITCHBOARD_LLM_URL", "http://127.0.0.1:9/v1")]).await;
+    assert!(
+        refused.stderr.contains("SWITCHBOARD_LLM_MODEL"),
+        "{refused:?}"
+    );
+    let refused = serve_refused(&[
+        ("SWITCHBOARD_LLM_MODEL", "m"),
+        ("SWITCHBOARD_LLM_URL", "ftp://x"),
+    ])
+    .await;
+    assert!(
+        refused.stderr.contains("SWITCHBOARD_LLM_URL"),
+        "{refused:?}"
     );
 }
 

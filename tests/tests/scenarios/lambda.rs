@@ -752,3 +752,72 @@ async fn an_article_published_through_the_api_is_searched_and_shown_by_the_help_
     assert_eq!(report["searches"], 1, "{report}");
     assert_eq!(report["top_articles"][0]["deflected"], 1, "{report}");
 }
+
+#[tokio::test]
+async fn the_api_function_reads_the_language_models_key_from_ssm_and_drafts_from_the_articles() {
+    let model = e2e::FakeLlm::start().await;
+    let cloud = e2e::cloud::Cloud::create().await;
+    let key_parameter = cloud
+        .put_secret("llm-key", "sk-kept-in-ssm-0123456789")
+        .await;
+    let mut stack = Stack::start_on(
+        cloud,
+        &[
+            ("SWITCHBOARD_LLM_URL", model.url()),
+            ("SWITCHBOARD_LLM_MODEL", "support-model-1"),
+            ("SWITCHBOARD_LLM_API_KEY_PARAMETER", &key_parameter),
+        ],
+    )
+    .await;
+    let (_, key) = stack
+        .cloud
+        .backend()
+        .directory()
+        .create_agent("Ada", "ada@support.example", Role::Admin)
+        .await
+        .expect("an admin");
+    let article = json!({
+        "slug": "refund-to-card",
+        "language": "en",
+        "title": "Refund to your card",
+        "body": "Money goes back to the card you paid with within 3 working days.",
+        "status": "published",
+    });
+    let created = stack
+        .api("POST", "/v1/articles", &key, Some(&article))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    submit(
+        &mut stack,
+        "sara@example.com",
+        "when does my refund come back to my card?",
+    )
+    .await;
+    stack.drain(Source::Inbound).await;
+    let conversations = stack.all_conversations(&key).await;
+    let id = conversations[0]["id"].as_str().expect("an id").to_owned();
+
+    let drafted = stack
+        .api(
+            "POST",
+            &format!("/v1/conversations/{id}/ai-draft"),
+            &key,
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(drafted.status, 200, "{}", drafted.text());
+    let draft = drafted.json();
+    assert_eq!(draft["articles"][0]["slug"], "refund-to-card", "{draft}");
+    let asked = model.asked();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].authorization.as_deref(),
+        Some("Bearer sk-kept-in-ssm-0123456789"),
+        "the key read from SSM"
+    );
+    assert!(
+        asked[0].messages()[0].1.contains("within 3 working days"),
+        "{:?}",
+        asked[0].messages()
+    );
+}

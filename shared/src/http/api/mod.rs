@@ -136,6 +136,7 @@ macro_rules! operations {
             [articles::revisions],
             [suggestions::suggestions],
             [suggestions::article_reply],
+            [suggestions::ai_draft],
         }
     };
 }

@@ -21,6 +21,9 @@ pub struct ConversationSuggestions {
     similar: Vec<ResolvedAnswer>,
     /// Tags those conversations carried that this one does not, most carried first.
     tags: Vec<SuggestedTag>,
+    /// Whether `POST /v1/conversations/{id}/ai-draft` may be asked (a language model is
+    /// configured).
+    drafting: bool,
 }
 
 /// What may answer this conversation: articles, similar resolved conversations with
@@ -45,6 +48,7 @@ pub async fn suggestions(
             .collect(),
         similar: found.similar,
         tags: found.tags,
+        drafting: state.drafting.is_on(),
     }))
 }
 
@@ -70,4 +74,43 @@ pub async fn article_reply(
     let base = state.config.public_url.clone().unwrap_or_default();
     let text = state.knowledge.as_reply(article_id, &base).await?;
     Ok(Json(ArticleReply { text }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AiDraft {
+    /// The model's draft, to read, edit and send as a reply (nothing is sent).
+    text: String,
+    /// The published articles it was written from, best first.
+    articles: Vec<ArticleHit>,
+    /// The model that wrote it.
+    model: String,
+}
+
+/// A reply drafted by the configured language model from the published articles that
+/// answer this conversation (the ones its suggestions show). The model is given those
+/// articles and the text of the conversation's latest eight messages, nothing else;
+/// nothing is stored or sent. 404 when no model is configured, 409 when no article
+/// answers the conversation, 502 when the model fails.
+#[utoipa::path(post, path = "/v1/conversations/{id}/ai-draft", operation_id = "ai_draft",
+    tags = ["knowledge base"],
+    params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = AiDraft), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 502, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn ai_draft(
+    State(state): State<ApiState>,
+    _: Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<AiDraft>, ApiError> {
+    let base = state.config.public_url.clone().unwrap_or_default();
+    let draft = state.drafting.draft(id, &base).await?;
+    Ok(Json(AiDraft {
+        text: draft.text,
+        articles: draft
+            .articles
+            .into_iter()
+            .map(|h| hit_of(h, &base))
+            .collect(),
+        model: draft.model,
+    }))
 }
