@@ -256,6 +256,14 @@ def main():
         accessible(page, "Suggested answers")
         fits(page, "suggestions-1280", shots)
         page.locator("#reply-body").fill("")
+        # A draft by the language model (a local stand-in), from that article: into the
+        # box as text, never sent.
+        page.click("#suggestions .ai-draft")
+        expect(page.locator("#reply-body")).to_have_value(
+            re.compile("^Drafted from .Bank gateway error 51.: <script>alert"), timeout=10_000
+        )
+        page.screenshot(path=str(shots / "ai-draft-1280.png"))
+        page.locator("#reply-body").fill("")
 
         # What the help lists, on ?.
         page.locator("body").press("Escape")

@@ -4,7 +4,7 @@
 //! assigns and resolves. Checked here: what reached the customer, and what did not.
 //! Screenshots are kept in target/screenshots/.
 
-use e2e::{ADMIN, AGENT, App, FakeTelegram, repo_root};
+use e2e::{ADMIN, AGENT, App, FakeLlm, FakeTelegram, repo_root};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery";
@@ -12,8 +12,16 @@ const PASSWORD: &str = "correct horse battery";
 #[tokio::test]
 async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches_the_customer() {
     let fake = FakeTelegram::start(e2e::BOT_TOKEN).await;
-    let app =
-        App::spawn_with_telegram(&fake, &[("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0")]).await;
+    let model = FakeLlm::start().await;
+    let app = App::spawn_with_telegram(
+        &fake,
+        &[
+            ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"),
+            ("SWITCHBOARD_LLM_URL", model.url()),
+            ("SWITCHBOARD_LLM_MODEL", "support-model-1"),
+        ],
+    )
+    .await;
     let admin_key = app.create_agent("Root Admin", "root@support.example", ADMIN);
     app.create_agent("Ada Agent", "ada@support.example", AGENT);
     app.set_password("root@support.example", PASSWORD);
@@ -57,6 +65,12 @@ async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches
     assert_eq!(
         sent.iter().filter(|body| body.contains(reply)).count(),
         1,
+        "{sent:?}"
+    );
+    // The model's draft was asked for once and went nowhere but the reply box.
+    assert_eq!(model.asked().len(), 1);
+    assert!(
+        !sent.iter().any(|body| body.contains("Drafted from")),
         "{sent:?}"
     );
     assert!(!sent.iter().any(|body| body.contains(note)), "{sent:?}");

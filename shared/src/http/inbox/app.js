@@ -121,6 +121,8 @@ const WORDS = {
     sg_use_article: 'Use as reply', sg_use_answer: 'Use this answer', sg_open: 'Open the conversation', sg_add_tag: 'Add the tag {tag}',
     sg_question: 'Question:', sg_answer: 'Answer:', sg_confident: 'close match', sg_none: 'Nothing to suggest for this conversation.',
     sg_put: 'Put in the reply box: read it over, then send.', sg_note_open: 'The box holds a note: add or clear it first.',
+    sg_ai_draft: 'Draft a reply with the model', sg_ai_hint: 'Written by the language model from these articles only. Nothing is sent: read and correct it first.',
+    sg_ai_working: 'The model is writing…',
   },
   fa: {
     skip: 'رفتن به محتوا', loading: 'در حال بارگذاری…', signout: 'خروج', shortcuts: 'میان‌برهای صفحه‌کلید',
@@ -237,6 +239,8 @@ const WORDS = {
     sg_use_article: 'به‌کار بردن در پاسخ', sg_use_answer: 'به‌کار بردن این پاسخ', sg_open: 'باز کردن گفت‌وگو', sg_add_tag: 'افزودن برچسب {tag}',
     sg_question: 'پرسش:', sg_answer: 'پاسخ:', sg_confident: 'تطابق خوب', sg_none: 'پیشنهادی برای این گفت‌وگو نیست.',
     sg_put: 'در کادر پاسخ گذاشته شد: بازخوانی کنید و بفرستید.', sg_note_open: 'در کادر یادداشتی هست: اول آن را بیفزایید یا پاک کنید.',
+    sg_ai_draft: 'نوشتن پیش‌نویس پاسخ با مدل زبانی', sg_ai_hint: 'مدل زبانی آن را فقط از همین مقاله‌ها می‌نویسد و چیزی فرستاده نمی‌شود: پیش از فرستادن بخوانید و درستش کنید.',
+    sg_ai_working: 'مدل در حال نوشتن است…',
   },
 };
 
@@ -2092,7 +2096,13 @@ function renderSuggestions(id, force) {
       h('div', { class: 'sg-actions' }, use('use-article', t('sg_use_article'), a.title, async () => {
         const r = await api('GET', `/v1/conversations/${enc(id)}/articles/${enc(a.id)}/reply`);
         putReply(id, r && r.text);
-      }), /^(https?:\/\/|\/)/.test(a.url || '') ? h('a', { href: a.url, target: '_blank', rel: 'noopener' }, t('kb_view')) : null))))] : null,
+      }), /^(https?:\/\/|\/)/.test(a.url || '') ? h('a', { href: a.url, target: '_blank', rel: 'noopener' }, t('kb_view')) : null)))),
+      d.drafting ? h('div', { class: 'sg-ai' }, h('button', { type: 'button', class: 'btn small ai-draft', 'aria-describedby': 'sg-ai-hint',
+        onclick: (e) => busy(e.currentTarget, async () => {
+          notice(t('sg_ai_working'));
+          const r = await api('POST', `/v1/conversations/${enc(id)}/ai-draft`, {});
+          putReply(id, r && r.text);
+        }) }, t('sg_ai_draft')), h('p', { id: 'sg-ai-hint', class: 'muted small' }, t('sg_ai_hint'))) : null] : null,
     sims.length ? [h('h3', { id: 'sg-similar' }, t('sg_similar')), h('ul', { class: 'sg-list', 'aria-labelledby': 'sg-similar' }, sims.map((x) => h('li', { 'data-id': x.conversation_id },
       h('p', null, h('span', { class: 'muted' }, t('sg_question')), ' ', h('bdi', null, cut(x.question, 200))),
       h('p', null, h('span', { class: 'muted' }, t('sg_answer')), ' ', h('bdi', null, cut(x.answer, 300))),
