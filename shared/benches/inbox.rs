@@ -562,6 +562,7 @@ impl Drained {
 /// step, until it is empty or `budget` has passed. `depth` is what the queue held.
 async fn drain(store: &Arc<Embedded>, depth: usize, budget: Duration, verbose: bool) -> Drained {
     let router = InboundRouter {
+        teams: store.clone(),
         routing: store.clone(),
         messages: store.clone(),
         conversations: store.clone(),

@@ -305,6 +305,7 @@ impl Backend {
                 language: "en".to_owned(),
             });
         InboundRouter {
+            teams: self.teams.clone(),
             routing: self.routing.clone(),
             messages: self.messages.clone(),
             conversations: self.conversations.clone(),

@@ -265,6 +265,17 @@ def main():
         page.screenshot(path=str(shots / "ai-draft-1280.png"))
         page.locator("#reply-body").fill("")
 
+        # Teams: the bot's switch, saved as soon as it is unticked.
+        page.goto(f"{base}/app#/admin/teams")
+        switch = page.locator("#admin-pane .team-bot").first
+        expect(switch).to_be_checked(timeout=10_000)
+        with page.expect_response(lambda r: "/v1/teams/" in r.url and r.request.method == "PATCH") as patched:
+            switch.uncheck()
+        assert patched.value.ok, patched.value.status
+        expect(switch).not_to_be_checked()
+        accessible(page, "Teams")
+        fits(page, "teams-1280", shots)
+
         # What the help lists, on ?.
         page.locator("body").press("Escape")
         page.keyboard.press("?")

@@ -186,14 +186,16 @@ impl TeamStore for Embedded {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(
-                    "INSERT INTO teams (id, name, created_at, assignment) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO teams (id, name, created_at, assignment, bot_answers_first)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
                         team.id.to_string(),
                         team.name,
                         millis(team.created_at),
-                        team.assignment.as_str()
+                        team.assignment.as_str(),
+                        team.bot_answers_first
                     ])
                 })
                 .map_err(|e| match sql(e) {
@@ -225,6 +227,17 @@ impl TeamStore for Embedded {
             .write(move |conn| {
                 conn.prepare_cached("UPDATE teams SET assignment = ?2 WHERE id = ?1")
                     .and_then(|mut s| s.execute(params![id.to_string(), assignment.as_str()]))
+                    .map(|changed| changed == 1)
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn set_team_bot(&self, id: TeamId, answers_first: bool) -> PortResult<bool> {
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE teams SET bot_answers_first = ?2 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![id.to_string(), answers_first]))
                     .map(|changed| changed == 1)
                     .map_err(sql)
             })

@@ -370,7 +370,7 @@ pub fn agent(row: &Row<'_>) -> rusqlite::Result<Agent> {
 }
 
 /// What [`team`] reads, in its order.
-pub const TEAM_COLUMNS: &str = "id, name, created_at, assignment";
+pub const TEAM_COLUMNS: &str = "id, name, created_at, assignment, bot_answers_first";
 
 pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
     let assignment: String = row.get(3)?;
@@ -385,6 +385,7 @@ pub fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
                 format!("`{assignment}` is not a way to assign").into(),
             )
         })?,
+        bot_answers_first: row.get(4)?,
     })
 }
 

@@ -457,6 +457,8 @@ pub const STORE: &[&str] = &[
         n INTEGER NOT NULL,
         PRIMARY KEY (day, key)
     ) WITHOUT ROWID;",
+    // 26: whether the bot answers first for a team's conversations
+    "ALTER TABLE teams ADD COLUMN bot_answers_first INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// Moves the messages stored in a write transaction into the search index, once, just

@@ -287,6 +287,7 @@ async fn a_store_from_before_the_pending_search_rows_is_found_and_erased_alike_a
              DROP TABLE articles;
              DROP TABLE article_revisions;
              DROP TABLE knowledge_counts;
+             ALTER TABLE teams DROP COLUMN bot_answers_first;
              PRAGMA user_version = 22;",
         )
         .unwrap();

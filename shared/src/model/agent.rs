@@ -85,7 +85,15 @@ pub struct Team {
     /// How a new conversation nobody has is given to one of its agents.
     #[serde(default)]
     pub assignment: Assignment,
+    /// Whether the knowledge base's bot may answer this team's new conversations first
+    /// (on the channels `SWITCHBOARD_ANSWER_FIRST` names): on unless turned off.
+    #[serde(default = "answers_first")]
+    pub bot_answers_first: bool,
     pub created_at: DateTime<Utc>,
+}
+
+fn answers_first() -> bool {
+    true
 }
 
 /// How a team's conversations are handed out among its agents who can take one.

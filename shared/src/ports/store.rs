@@ -296,5 +296,8 @@ pub trait TeamStore: Send + Sync {
     async fn team(&self, id: TeamId) -> PortResult<Option<Team>>;
     /// False when there is no such team.
     async fn set_team_assignment(&self, id: TeamId, assignment: Assignment) -> PortResult<bool>;
+    /// Whether the bot answers the team's new conversations first. False when there is
+    /// no such team.
+    async fn set_team_bot(&self, id: TeamId, answers_first: bool) -> PortResult<bool>;
     async fn list_teams(&self) -> PortResult<Vec<Team>>;
 }

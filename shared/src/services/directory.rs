@@ -366,24 +366,44 @@ impl Directory {
         Ok(agent)
     }
 
-    pub async fn create_team(&self, name: &str, assignment: Assignment) -> ServiceResult<Team> {
+    pub async fn create_team(
+        &self,
+        name: &str,
+        assignment: Assignment,
+        bot_answers_first: bool,
+    ) -> ServiceResult<Team> {
         let team = Team {
             id: TeamId::new(),
             name: checked_name(name)?,
             assignment,
+            bot_answers_first,
             created_at: Utc::now(),
         };
         self.teams.create_team(&team).await?;
         Ok(team)
     }
 
-    /// Changes how a team hands out its conversations.
-    pub async fn set_team_assignment(
+    /// Changes how a team hands out its conversations, and whether the bot answers its
+    /// new conversations first: what is given.
+    pub async fn change_team(
         &self,
         id: TeamId,
-        assignment: Assignment,
+        assignment: Option<Assignment>,
+        bot_answers_first: Option<bool>,
     ) -> ServiceResult<Team> {
-        if !self.teams.set_team_assignment(id, assignment).await? {
+        if assignment.is_none() && bot_answers_first.is_none() {
+            return Err(ServiceError::Invalid(
+                "give `assignment`, `bot_answers_first` or both".into(),
+            ));
+        }
+        if let Some(assignment) = assignment
+            && !self.teams.set_team_assignment(id, assignment).await?
+        {
+            return Err(ServiceError::NotFound("team"));
+        }
+        if let Some(on) = bot_answers_first
+            && !self.teams.set_team_bot(id, on).await?
+        {
             return Err(ServiceError::NotFound("team"));
         }
         self.teams

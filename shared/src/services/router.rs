@@ -69,6 +69,8 @@ pub struct InboundRouter {
     pub language: String,
     /// The bot that answers new questions from the knowledge base first, where it is on.
     pub answer_first: Option<super::answer_first::AnswerFirst>,
+    /// Whether a conversation's team lets the bot answer first.
+    pub teams: Arc<dyn crate::ports::TeamStore>,
 }
 
 impl InboundRouter {
@@ -181,6 +183,24 @@ impl InboundRouter {
         let Some(bot) = &self.answer_first else {
             return false;
         };
+        if !bot.channels.contains(&message.channel) {
+            return false;
+        }
+        let conversation = match self.conversations.conversation(id).await {
+            Ok(Some(c)) => c,
+            _ => return false,
+        };
+        // The team routing chose may have turned the bot off for its conversations.
+        if let Some(team) = conversation.team_id {
+            match self.teams.team(team).await {
+                Ok(Some(team)) if !team.bot_answers_first => return false,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(conversation_id = %id, error = %e, "the team could not be read; no bot answer");
+                    return false;
+                }
+            }
+        }
         let hit = match bot.answer_for(message.channel, &message.text).await {
             Ok(Some(hit)) => hit,
             Ok(None) => return false,
@@ -188,10 +208,6 @@ impl InboundRouter {
                 tracing::warn!(conversation_id = %id, error = %e, "the knowledge base could not be searched; no bot answer");
                 return false;
             }
-        };
-        let conversation = match self.conversations.conversation(id).await {
-            Ok(Some(c)) => c,
-            _ => return false,
         };
         let answer = bot.message(&conversation, message.channel, &hit);
         if let Err(e) = queue_reply(self.messages.as_ref(), self.queue.as_ref(), &answer).await {

@@ -938,6 +938,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         id: TeamId::new(),
         name: "Billing".into(),
         assignment: Assignment::RoundRobin,
+        bot_answers_first: true,
         created_at: now(),
     };
     store.create_team(&billing).await.unwrap();
@@ -945,6 +946,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         id: TeamId::new(),
         name: "Billing".into(),
         assignment: Assignment::LeastLoaded,
+        bot_answers_first: true,
         created_at: now(),
     };
     let refused = store.create_team(&again).await;
@@ -956,6 +958,7 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
         id: TeamId::new(),
         name: "Support".into(),
         assignment: Assignment::LeastLoaded,
+        bot_answers_first: false,
         created_at: now(),
     };
     store.create_team(&support).await.unwrap();
@@ -981,6 +984,14 @@ async fn agents_and_teams_are_unique_and_found_by_key(store: &dyn Store) {
             .unwrap(),
         "no such team"
     );
+    // The bot's switch, kept apart from the assignment.
+    assert!(store.set_team_bot(billing.id, false).await.unwrap());
+    let turned = store.team(billing.id).await.unwrap().expect("the team");
+    assert_eq!(
+        (turned.bot_answers_first, turned.assignment),
+        (false, Assignment::LeastLoaded)
+    );
+    assert!(!store.set_team_bot(TeamId::new(), false).await.unwrap());
 }
 
 async fn an_agent_keeps_skills_and_languages_and_is_seen_back_from_idling(store: &dyn Store) {
@@ -1081,6 +1092,7 @@ async fn a_least_loaded_team_gives_to_whoever_has_fewest(store: &dyn Store) {
         id: TeamId::new(),
         name: format!("least-{}", TeamId::new()),
         assignment: Assignment::LeastLoaded,
+        bot_answers_first: true,
         created_at: now(),
     };
     store.create_team(&team).await.unwrap();

@@ -23,6 +23,14 @@ async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches
     )
     .await;
     let admin_key = app.create_agent("Root Admin", "root@support.example", ADMIN);
+    let team = app
+        .post_json(
+            &admin_key,
+            "/v1/teams",
+            &serde_json::json!({"name": "Payments"}),
+        )
+        .await;
+    assert_eq!(team.status().as_u16(), 201);
     app.create_agent("Ada Agent", "ada@support.example", AGENT);
     app.set_password("root@support.example", PASSWORD);
 
@@ -121,6 +129,9 @@ async fn an_agent_works_a_conversation_in_the_browser_and_only_the_reply_reaches
         .get_ok(&admin_key, &format!("/v1/conversations/{id}"))
         .await;
     assert_eq!(conversation["status"], "resolved", "{conversation}");
+    // The team's bot switch, unticked on the Teams screen.
+    let teams = app.get_ok(&admin_key, "/v1/teams").await;
+    assert_eq!(teams[0]["bot_answers_first"], false, "{teams}");
     let agents = app.get_ok(&admin_key, "/v1/agents").await;
     let ada = agents["items"]
         .as_array()

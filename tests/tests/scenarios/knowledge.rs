@@ -499,6 +499,104 @@ async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_st
 }
 
 #[tokio::test]
+async fn a_team_that_turns_the_bot_off_gets_its_customers_questions_straight() {
+    let (fake, app, admin) = answering_on_telegram().await;
+    let (status, team, raw) = status_and_json(
+        app.post_json(&admin, "/v1/teams", &json!({"name": "VIP"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{raw}");
+    assert_eq!(team["bot_answers_first"], true, "on unless turned off");
+    let team_id = team["id"].as_str().expect("a team id").to_owned();
+    let (status, _, raw) = status_and_json(
+        app.post_json(
+            &admin,
+            "/v1/rules",
+            &json!({
+                "name": "VIP customers",
+                "trigger": "message_received",
+                "conditions": [{ "if": "text_contains", "any_of": ["VIP"] }],
+                "actions": [{ "do": "set_team", "team_id": team_id }],
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{raw}");
+    let patch = |body: Value| {
+        let app = &app;
+        let admin = &admin;
+        let team_id = &team_id;
+        async move {
+            let response = reqwest::Client::new()
+                .patch(app.url(&format!("/v1/teams/{team_id}")))
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await
+                .expect("the API answers");
+            status_and_json(response).await
+        }
+    };
+    let (status, turned, raw) = patch(json!({"bot_answers_first": false})).await;
+    assert_eq!(status.as_u16(), 200, "{raw}");
+    assert_eq!(
+        (
+            turned["bot_answers_first"].clone(),
+            turned["assignment"].clone()
+        ),
+        (json!(false), json!("round_robin"))
+    );
+    let (status, _, raw) = patch(json!({})).await;
+    assert!(status.is_client_error(), "{raw}");
+
+    // The VIP team's customer asks what the bot would answer: it stays quiet.
+    let vip = new_user_id();
+    app.deliver(&text_update(1, vip, 1, "VIP: پولم به کارت برنگشته"))
+        .await;
+    let theirs = conversation_with_team(&app, &admin, &team_id).await;
+    assert_eq!(theirs["status"], "open", "{theirs}");
+    assert!(!tagged(&theirs, "bot-answered"), "{theirs}");
+
+    // Turned on again, the bot answers the team's next new question.
+    let (status, _, raw) = patch(json!({"bot_answers_first": true})).await;
+    assert_eq!(status.as_u16(), 200, "{raw}");
+    let other = new_user_id();
+    app.deliver(&text_update(2, other, 1, "VIP: پولم به کارت برنگشته"))
+        .await;
+    bot_answer(&fake, other).await;
+    let sent_to_vip = fake
+        .calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"] == vip)
+        .count();
+    assert_eq!(sent_to_vip, 0, "the bot never wrote to the first customer");
+    let theirs = app
+        .get_ok(
+            &admin,
+            &format!(
+                "/v1/conversations/{}",
+                theirs["id"].as_str().unwrap_or_default()
+            ),
+        )
+        .await;
+    assert_eq!(theirs["status"], "open", "{theirs}");
+    assert!(!tagged(&theirs, "bot-answered"), "{theirs}");
+}
+
+/// The first conversation routed to `team`.
+async fn conversation_with_team(app: &App, key: &str, team: &str) -> Value {
+    eventually("a conversation of the team", DEADLINE, async || {
+        app.all_conversations(key)
+            .await
+            .into_iter()
+            .find(|c| c["team_id"] == team)
+    })
+    .await
+}
+
+#[tokio::test]
 async fn an_agent_is_shown_the_articles_and_a_similar_resolved_conversations_reply_before_typing() {
     let app = App::spawn().await;
     let admin = app.create_agent("Ada", "ada@shop.example", ADMIN);

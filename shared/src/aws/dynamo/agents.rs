@@ -6,6 +6,7 @@ use super::{DynamoStore, errors, held, items, keys, s};
 use crate::model::{Agent, AgentId, Assignment, Team, TeamId};
 use crate::ports::{AgentStore, Page, PageRequest, PortError, PortResult, TeamStore};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 const NEW: Option<&str> = Some("attribute_not_exists(pk)");
@@ -238,6 +239,19 @@ impl TeamStore for DynamoStore {
             .update_expression("SET assignment = :a")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":a", items::to_value(&assignment)?);
+        held(update).await
+    }
+
+    async fn set_team_bot(&self, id: TeamId, answers_first: bool) -> PortResult<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::team(id)))
+            .key("sk", s(keys::META))
+            .update_expression("SET bot_answers_first = :b")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":b", AttributeValue::Bool(answers_first));
         held(update).await
     }
 

@@ -198,12 +198,23 @@ pub struct NewTeam {
     /// `least_loaded`.
     #[serde(default)]
     assignment: Assignment,
+    /// Whether the knowledge base's bot answers the team's new conversations first, on
+    /// the channels `SWITCHBOARD_ANSWER_FIRST` names (default true).
+    #[serde(default = "yes")]
+    bot_answers_first: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTeam {
-    assignment: Assignment,
+    /// `round_robin` or `least_loaded`.
+    assignment: Option<Assignment>,
+    /// Whether the bot answers the team's new conversations first.
+    bot_answers_first: Option<bool>,
 }
 
 /// Create a team.
@@ -220,13 +231,14 @@ pub async fn create_team(
         Json(
             state
                 .directory
-                .create_team(&body.name, body.assignment)
+                .create_team(&body.name, body.assignment, body.bot_answers_first)
                 .await?,
         ),
     ))
 }
 
-/// Change how a team hands out its conversations.
+/// Change how a team hands out its conversations, and whether the bot answers its new
+/// conversations first (give either or both).
 #[utoipa::path(patch, path = "/v1/teams/{id}", tags = ["teams", "admin"],
     params(("id" = String, Path, description = "team id (`tm_…`)")), request_body = PatchTeam,
     responses((status = 200, body = Team), (status = 404, body = Problem), (status = 422, body = Problem),
@@ -241,7 +253,7 @@ pub async fn patch_team(
     Ok(Json(
         state
             .directory
-            .set_team_assignment(id, body.assignment)
+            .change_team(id, body.assignment, body.bot_answers_first)
             .await?,
     ))
 }

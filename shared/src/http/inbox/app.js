@@ -66,7 +66,7 @@ const WORDS = {
     col_id: 'Id', col_when: 'Queued at', col_attempts: 'Attempts', col_error: 'Last error', col_body: 'Body',
     col_name: 'Name', col_email: 'Email', col_role: 'Role', col_availability: 'Availability', col_last_seen: 'Last seen',
     col_agent: 'Agent', col_created: 'Created', col_expires: 'Expires', col_user_agent: 'Browser', col_actions: 'Actions',
-    col_assignment: 'Assignment', replay: 'Replay', replayed: 'Queued again.', revoke: 'Revoke', revoked: 'Session revoked.',
+    col_assignment: 'Assignment', col_bot: 'Bot answers first', team_bot: 'The bot answers {name}’s new questions first', replay: 'Replay', replayed: 'Queued again.', revoke: 'Revoke', revoked: 'Session revoked.',
     role_admin: 'Admin', role_agent: 'Agent', av_available: 'Available', av_away: 'Away', av_offline: 'Offline',
     create_agent: 'Add an agent', create: 'Create', api_key_once: 'Copy this API key now: it is shown only this once.',
     copy: 'Copy', copied: 'Copied.', nothing: 'Nothing here.', show_body: 'Show',
@@ -184,7 +184,7 @@ const WORDS = {
     col_id: 'شناسه', col_when: 'زمان ورود به صف', col_attempts: 'تلاش‌ها', col_error: 'آخرین خطا', col_body: 'متن',
     col_name: 'نام', col_email: 'ایمیل', col_role: 'نقش', col_availability: 'دسترس‌پذیری', col_last_seen: 'آخرین حضور',
     col_agent: 'کارشناس', col_created: 'ایجاد', col_expires: 'انقضا', col_user_agent: 'مرورگر', col_actions: 'کارها',
-    col_assignment: 'شیوهٔ واگذاری', replay: 'اجرای دوباره', replayed: 'دوباره در صف قرار گرفت.', revoke: 'لغو', revoked: 'نشست لغو شد.',
+    col_assignment: 'شیوهٔ واگذاری', col_bot: 'پاسخ نخست ربات', team_bot: 'ربات به پرسش‌های تازهٔ {name} نخست پاسخ دهد', replay: 'اجرای دوباره', replayed: 'دوباره در صف قرار گرفت.', revoke: 'لغو', revoked: 'نشست لغو شد.',
     role_admin: 'مدیر', role_agent: 'کارشناس', av_available: 'در دسترس', av_away: 'دور از میز', av_offline: 'آفلاین',
     create_agent: 'افزودن کارشناس', create: 'ایجاد', api_key_once: 'این کلید API را همین حالا بردارید: فقط همین یک بار نشان داده می‌شود.',
     copy: 'رونوشت', copied: 'رونوشت برداشته شد.', nothing: 'چیزی اینجا نیست.', show_body: 'نمایش',
@@ -1680,8 +1680,23 @@ async function adminTeams(body) {
   for (const team of list) S.teams.set(team.id, team);
   const rows = list.map((x) => h('tr', { 'data-id': x.id },
     h('td', { dir: 'auto' }, x.name || ''), h('td', null, x.assignment ? t('as_' + x.assignment) : ''),
+    h('td', null, h('input', { type: 'checkbox', class: 'team-bot', checked: x.bot_answers_first !== false,
+      'aria-label': t('team_bot', { name: x.name || x.id }), onchange: (e) => setTeamBot(x.id, e.currentTarget) })),
     h('td', null, fullTime(x.created_at)), h('td', null, h('code', null, x.id))));
-  body.replaceChildren(list.length ? table([t('col_name'), t('col_assignment'), t('col_created'), t('col_id')], rows) : adminMessage(t('nothing')));
+  body.replaceChildren(list.length ? table([t('col_name'), t('col_assignment'), t('col_bot'), t('col_created'), t('col_id')], rows) : adminMessage(t('nothing')));
+}
+
+// Whether the knowledge base's bot answers the team's new conversations first (where it
+// is on for the channel): saved as soon as it is ticked; put back if refused.
+async function setTeamBot(id, box) {
+  const on = box.checked;
+  box.disabled = true;
+  clearError();
+  try {
+    const team = await api('PATCH', '/v1/teams/' + enc(id), { bot_answers_first: on });
+    if (team) S.teams.set(id, team);
+    notice(t('saved'));
+  } catch (err) { box.checked = !on; showError(err); } finally { box.disabled = false; }
 }
 
 // ---------------------------------------------------------------- incidents
