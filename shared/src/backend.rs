@@ -482,6 +482,7 @@ impl Backend {
                 knowledge: self.knowledge(),
                 conversations: self.conversations.clone(),
                 model: None,
+                per_agent: Arc::default(),
             },
             sign_in_limit: Arc::default(),
             config: Arc::new(http),

@@ -12,7 +12,7 @@ use super::knowledge::Knowledge;
 use super::suggestions::customer_words;
 use crate::config::Secret;
 use crate::model::knowledge::{Article, Hit, reply_text};
-use crate::model::{ConversationId, Direction, Message};
+use crate::model::{AgentId, ConversationId, Direction, Message};
 use crate::ports::ConversationStore;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,6 +29,9 @@ const ARTICLE_CHARS: usize = 4_000;
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// Most tokens asked for: a reply, not an essay.
 const MAX_TOKENS: u32 = 700;
+/// Drafts one agent may ask for per minute, in this process (on Lambda, per instance):
+/// each is a call the team pays for.
+pub const DRAFTS_PER_MINUTE: u32 = 10;
 
 /// How the model is told to write.
 const INSTRUCTIONS: &str = "You write a draft reply for a customer support agent, who reads and edits it before anything is sent. \
@@ -238,6 +241,29 @@ pub struct Drafting {
     pub knowledge: Knowledge,
     pub conversations: Arc<dyn ConversationStore>,
     pub model: Option<Arc<LanguageModel>>,
+    pub per_agent: Arc<DraftLimit>,
+}
+
+/// How many drafts each agent has asked for lately.
+pub struct DraftLimit(governor::DefaultKeyedRateLimiter<AgentId>);
+
+impl Default for DraftLimit {
+    fn default() -> Self {
+        Self(governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(DRAFTS_PER_MINUTE).expect("more than none"),
+        )))
+    }
+}
+
+impl DraftLimit {
+    /// `Err(wait)` when `agent` has asked for their share this minute.
+    pub fn check(&self, agent: AgentId) -> Result<(), Duration> {
+        self.0.check_key(&agent).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
+    }
 }
 
 impl Drafting {

@@ -983,6 +983,28 @@ async fn a_language_model_drafts_a_reply_from_the_published_articles_only_and_no
     .await;
     assert_eq!(status.as_u16(), 401);
     assert_eq!(model.asked().len(), 2);
+
+    // Each is a paid call: ten a minute per agent, then 429 with when to try again.
+    let mut refused = None;
+    for _ in 0..20 {
+        let response = app
+            .post_json(
+                &agent,
+                &format!("/v1/conversations/{id}/ai-draft"),
+                &json!({}),
+            )
+            .await;
+        if response.status().as_u16() == 429 {
+            refused = Some(response);
+            break;
+        }
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let refused = refused.expect("the agent's drafts are limited");
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(model.asked().len() <= 12, "{}", model.asked().len());
+    let (status, _) = ai_draft(&app, &admin, &id).await;
+    assert_eq!(status, 200, "another agent keeps their share");
 }
 
 #[tokio::test]

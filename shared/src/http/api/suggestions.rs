@@ -90,18 +90,24 @@ pub struct AiDraft {
 /// answer this conversation (the ones its suggestions show). The model is given those
 /// articles and the text of the conversation's latest eight messages, nothing else;
 /// nothing is stored or sent. 404 when no model is configured, 409 when no article
-/// answers the conversation, 502 when the model fails.
+/// answers the conversation, 502 when the model fails, 429 past ten drafts a minute by
+/// one agent.
 #[utoipa::path(post, path = "/v1/conversations/{id}/ai-draft", operation_id = "ai_draft",
     tags = ["knowledge base"],
     params(("id" = String, Path, description = "conversation id")),
     responses((status = 200, body = AiDraft), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 502, body = Problem), (status = 401, body = Problem)),
+        (status = 502, body = Problem), (status = 429, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn ai_draft(
     State(state): State<ApiState>,
-    _: Caller,
+    Caller(agent): Caller,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> Result<Json<AiDraft>, ApiError> {
+    if state.drafting.is_on() {
+        state.drafting.per_agent.check(agent.id).map_err(|wait| {
+            ApiError::too_many(wait, "ten drafts a minute at most: write this one yourself")
+        })?;
+    }
     let base = state.config.public_url.clone().unwrap_or_default();
     let draft = state.drafting.draft(id, &base).await?;
     Ok(Json(AiDraft {
