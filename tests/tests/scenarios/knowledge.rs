@@ -274,6 +274,14 @@ async fn press_answer(fake: &FakeTelegram, press: &str) -> String {
     .await
 }
 
+/// The id of [`only_conversation`].
+async fn only_conversation_id(app: &App, key: &str) -> String {
+    only_conversation(app, key).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
 async fn only_conversation(app: &App, key: &str) -> Value {
     eventually("the conversation stored", DEADLINE, async || {
         app.all_conversations(key).await.into_iter().next()
@@ -424,10 +432,7 @@ async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_st
     app.deliver(&text_update(1, omid, 1, "پولم به کارت برنگشته"))
         .await;
     let (_, buttons) = bot_answer(&fake, omid).await;
-    let id = only_conversation(&app, &admin).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = only_conversation_id(&app, &admin).await;
     conversation_when(&app, &admin, &id, "pending", |c| c["status"] == "pending").await;
     app.deliver(&button_update(2, omid, "press-person", 50, &buttons[1]))
         .await;
@@ -624,10 +629,7 @@ async fn an_agent_is_shown_the_articles_and_a_similar_resolved_conversations_rep
         ),
     ])
     .await;
-    let first = only_conversation(&app, &agent).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let first = only_conversation_id(&app, &agent).await;
     let answer = "Sorry! The gateway returns it within 72 hours; if not, send us the receipt.";
     let (status, _, raw) = status_and_json(
         app.post_json(
@@ -743,10 +745,7 @@ async fn a_web_customer_is_answered_on_their_page_and_this_solved_it_resolves_th
         .and_then(|rest| rest.split('"').next())
         .expect("the article's id in the form")
         .to_owned();
-    let id = only_conversation(&app, &admin).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = only_conversation_id(&app, &admin).await;
 
     // A made-up link answers nothing.
     let forged = app
@@ -863,10 +862,7 @@ async fn a_language_model_drafts_a_reply_from_the_published_articles_only_and_no
         ("message", "when does my refund come back to my card?"),
     ])
     .await;
-    let id = only_conversation(&app, &admin).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = only_conversation_id(&app, &admin).await;
     let suggestions = app
         .get_ok(&agent, &format!("/v1/conversations/{id}/suggestions"))
         .await;
@@ -1016,10 +1012,7 @@ async fn without_a_language_model_drafting_is_off_and_half_a_configuration_is_re
         ("message", "where is my refund?"),
     ])
     .await;
-    let id = only_conversation(&app, &admin).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = only_conversation_id(&app, &admin).await;
     let suggestions = app
         .get_ok(&admin, &format!("/v1/conversations/{id}/suggestions"))
         .await;

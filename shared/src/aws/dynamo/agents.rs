@@ -230,29 +230,13 @@ impl TeamStore for DynamoStore {
     }
 
     async fn set_team_assignment(&self, id: TeamId, assignment: Assignment) -> PortResult<bool> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::team(id)))
-            .key("sk", s(keys::META))
-            .update_expression("SET assignment = :a")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":a", items::to_value(&assignment)?);
-        held(update).await
+        self.set_team_field(id, "assignment", items::to_value(&assignment)?)
+            .await
     }
 
     async fn set_team_bot(&self, id: TeamId, answers_first: bool) -> PortResult<bool> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::team(id)))
-            .key("sk", s(keys::META))
-            .update_expression("SET bot_answers_first = :b")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":b", AttributeValue::Bool(answers_first));
-        held(update).await
+        self.set_team_field(id, "bot_answers_first", AttributeValue::Bool(answers_first))
+            .await
     }
 
     async fn list_teams(&self) -> PortResult<Vec<Team>> {
@@ -261,5 +245,27 @@ impl TeamStore for DynamoStore {
             .into_iter()
             .map(items::from_item)
             .collect()
+    }
+}
+
+impl DynamoStore {
+    /// Sets one attribute of an existing team; false when there is no such team.
+    async fn set_team_field(
+        &self,
+        id: TeamId,
+        name: &str,
+        value: AttributeValue,
+    ) -> PortResult<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::team(id)))
+            .key("sk", s(keys::META))
+            .update_expression("SET #field = :value")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#field", name)
+            .expression_attribute_values(":value", value);
+        held(update).await
     }
 }
