@@ -12,7 +12,7 @@ use super::knowledge::Knowledge;
 use super::suggestions::customer_words;
 use crate::config::Secret;
 use crate::model::knowledge::{Article, Hit, reply_text};
-use crate::model::{AgentId, ConversationId, Direction, Message};
+use crate::model::{AgentId, Channel, ConversationId, Direction, Message};
 use crate::ports::ConversationStore;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -63,6 +63,8 @@ impl LanguageModel {
         let tls = crate::tls::client_config()?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls((*tls).clone())
+            // The prompt goes to the configured host only, never where a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             // Within API Gateway's 30 s for the whole request.
             .timeout(Duration::from_secs(25))
@@ -98,22 +100,24 @@ impl LanguageModel {
                 e.without_url()
             ))
         };
-        let response = call.send().await.map_err(unreachable)?;
+        let mut response = call.send().await.map_err(unreachable)?;
         let status = response.status();
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-        {
-            return Err(ServiceError::Upstream(
-                "the language model's answer is too long".into(),
-            ));
-        }
-        let bytes = response.bytes().await.map_err(unreachable)?;
         if !status.is_success() {
-            tracing::warn!(%status, answer = %String::from_utf8_lossy(&bytes[..bytes.len().min(500)]), "the language model refused a draft");
+            // Not its body: some servers repeat the request's messages in their errors.
+            tracing::warn!(%status, "the language model refused a draft");
             return Err(ServiceError::Upstream(format!(
                 "the language model answered {status}"
             )));
+        }
+        // Read as it comes, never more than the most an answer may be.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(ServiceError::Upstream(
+                    "the language model's answer is too long".into(),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
         }
         answer_text(&bytes).ok_or_else(|| {
             ServiceError::Upstream("the language model's answer holds no text".into())
@@ -186,7 +190,8 @@ impl DraftRequest {
             .collect();
         let mut transcript: Vec<(bool, String)> = newest_first
             .iter()
-            .filter(|m| !m.text.trim().is_empty())
+            // A call's record is our text about the call, with the caller's number in it.
+            .filter(|m| m.channel != Channel::Voice && !m.text.trim().is_empty())
             .take(TRANSCRIPT_MESSAGES)
             .map(|m| {
                 (
@@ -299,9 +304,12 @@ impl Drafting {
         let mut grounded = Vec::with_capacity(hits.len());
         for hit in hits {
             // The index may be a little behind: only what is published now.
-            if let Ok(article) = self.knowledge.article(hit.doc.id).await
-                && article.is_published()
-            {
+            let article = match self.knowledge.article(hit.doc.id).await {
+                Ok(article) => article,
+                Err(ServiceError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if article.is_published() {
                 articles.push(article);
                 grounded.push(hit);
             }
@@ -326,7 +334,7 @@ impl Drafting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Author, Channel, ContactId};
+    use crate::model::{Author, ContactId};
 
     #[test]
     fn the_model_is_given_the_articles_and_the_messages_text_only() {
@@ -378,6 +386,33 @@ mod tests {
         assert_eq!(
             (chat[2].role, chat[2].content.as_str()),
             ("assistant", "Let me check.")
+        );
+    }
+
+    #[test]
+    fn a_calls_record_is_never_sent() {
+        let conversation = ConversationId::new();
+        let contact = ContactId::new();
+        let mut call = Message::outbound(
+            conversation,
+            contact,
+            Channel::Voice,
+            Author::System,
+            "Missed call from +989121234567",
+        );
+        call.direction = Direction::Inbound;
+        let mut asked = Message::outbound(
+            conversation,
+            contact,
+            Channel::Sms,
+            Author::System,
+            "where is my refund?",
+        );
+        asked.direction = Direction::Inbound;
+        let request = DraftRequest::new(&[], "", &[asked, call]);
+        assert_eq!(
+            request.transcript,
+            [(true, "where is my refund?".to_owned())]
         );
     }
 
