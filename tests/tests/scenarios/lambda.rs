@@ -697,9 +697,13 @@ async fn the_web_inbox_is_served_signed_in_to_listed_and_answered_through_api_ga
 /// the search index in the bucket; the help center's function (another process, which
 /// may read only that index, the articles' partition and its counters) searches it,
 /// shows the article and counts the customer's "yes" for the API's report.
-#[tokio::test]
-async fn an_article_published_through_the_api_is_searched_and_shown_by_the_help_center_from_s3() {
-    let mut stack = Stack::start().await;
+/// An admin's key, and the `refund-to-card` article published through the API.
+async fn admin_with_refund_article(
+    stack: &mut Stack,
+    language: &str,
+    title: &str,
+    body: &str,
+) -> String {
     let (_, key) = stack
         .cloud
         .backend()
@@ -709,15 +713,28 @@ async fn an_article_published_through_the_api_is_searched_and_shown_by_the_help_
         .expect("an admin");
     let article = json!({
         "slug": "refund-to-card",
-        "language": "fa",
-        "title": "بازگشت پول به کارت",
-        "body": "پول ظرف **۳ روز کاری** به کارتی برمی‌گردد که با آن پرداخت کرده‌اید.",
+        "language": language,
+        "title": title,
+        "body": body,
         "status": "published",
     });
     let created = stack
         .api("POST", "/v1/articles", &key, Some(&article))
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
+    key
+}
+
+#[tokio::test]
+async fn an_article_published_through_the_api_is_searched_and_shown_by_the_help_center_from_s3() {
+    let mut stack = Stack::start().await;
+    let key = admin_with_refund_article(
+        &mut stack,
+        "fa",
+        "بازگشت پول به کارت",
+        "پول ظرف **۳ روز کاری** به کارتی برمی‌گردد که با آن پرداخت کرده‌اید.",
+    )
+    .await;
 
     let found = stack
         .http(HttpRequest::new(
@@ -769,24 +786,13 @@ async fn the_api_function_reads_the_language_models_key_from_ssm_and_drafts_from
         ],
     )
     .await;
-    let (_, key) = stack
-        .cloud
-        .backend()
-        .directory()
-        .create_agent("Ada", "ada@support.example", Role::Admin)
-        .await
-        .expect("an admin");
-    let article = json!({
-        "slug": "refund-to-card",
-        "language": "en",
-        "title": "Refund to your card",
-        "body": "Money goes back to the card you paid with within 3 working days.",
-        "status": "published",
-    });
-    let created = stack
-        .api("POST", "/v1/articles", &key, Some(&article))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
+    let key = admin_with_refund_article(
+        &mut stack,
+        "en",
+        "Refund to your card",
+        "Money goes back to the card you paid with within 3 working days.",
+    )
+    .await;
     submit(
         &mut stack,
         "sara@example.com",
