@@ -23,6 +23,7 @@ use crate::services::sweep::{away_when_idle, wake_snoozed};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Batches of the event log one sweep hands each reader at most; what is left waits for
 /// the next minute.
@@ -36,7 +37,12 @@ const FOLLOW_BATCH: usize = 20;
 /// backlog each gets its share of the minute: five readers take at most 25 s of the
 /// function's 50 s, and leave the rest to the breaches, the timers, the notices and the
 /// retention.
-const FOLLOW_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+const FOLLOW_BUDGET: Duration = Duration::from_secs(5);
+
+/// The part of the invocation's time the readers of the log leave to the jobs after them
+/// and to answering: however slow the store is, they begin no batch later than this
+/// before the function's deadline.
+const AFTER_FOLLOWING: Duration = Duration::from_secs(25);
 
 /// What the sweeper works on.
 #[derive(Clone)]
@@ -66,7 +72,12 @@ pub async fn run(sweeper: Sweeper) -> Result<(), Error> {
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
-            sweep(sweeper, &event.payload).await
+            let left = event
+                .context
+                .deadline
+                .saturating_sub(chrono::Utc::now().timestamp_millis().max(0) as u64);
+            let deadline = Instant::now() + Duration::from_millis(left);
+            sweep(sweeper, &event.payload, deadline).await
         },
     ))
     .await
@@ -75,7 +86,11 @@ pub async fn run(sweeper: Sweeper) -> Result<(), Error> {
 /// Each job of a sweep runs on its own: one that fails is logged and the others still
 /// run, and the invocation fails at the end (the alarm counts it; the next minute tries
 /// again).
-async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error> {
+async fn sweep(
+    sweeper: &Sweeper,
+    event: &EventBridgeEvent,
+    deadline: Instant,
+) -> Result<(), Error> {
     let now = chrono::Utc::now();
     let mut failed: Vec<&'static str> = Vec::new();
     let mut done = |job: &'static str, result: Result<usize, String>| match result {
@@ -134,7 +149,13 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
         ("surveys", &asker),
         ("incidents", &linker),
     ] {
-        done(job, follow(consumer).await.map_err(|e| e.to_string()));
+        let until = deadline
+            .checked_sub(AFTER_FOLLOWING)
+            .unwrap_or_else(Instant::now);
+        done(
+            job,
+            follow(consumer, until).await.map_err(|e| e.to_string()),
+        );
     }
     let breaches = done(
         "SLA breaches",
@@ -208,16 +229,89 @@ async fn sweep(sweeper: &Sweeper, event: &EventBridgeEvent) -> Result<(), Error>
     }
 }
 
-/// Hands a subscriber what the log told since it last read, a bounded number of batches.
-async fn follow(consumer: &FeedConsumer) -> crate::services::error::ServiceResult<usize> {
-    let started = std::time::Instant::now();
+/// Hands a subscriber what the log told since it last read, a bounded number of batches,
+/// beginning none after its budget or `until`.
+async fn follow(
+    consumer: &FeedConsumer,
+    until: Instant,
+) -> crate::services::error::ServiceResult<usize> {
+    let until = until.min(Instant::now() + FOLLOW_BUDGET);
     let mut position = None;
     let mut batches = 0;
     while batches < KEEPER_BATCHES
-        && started.elapsed() < FOLLOW_BUDGET
+        && Instant::now() < until
         && consumer.step_of(&mut position, FOLLOW_BATCH).await?
     {
         batches += 1;
     }
     Ok(batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::Embedded;
+    use crate::model::{Change, SourceId};
+    use crate::model::{Channel, EmailAddress, Identity, InboundMessage, PresentedIdentity};
+    use crate::ports::RoutingStore;
+    use crate::services::route::RoutePolicy;
+    use crate::services::subscriber::Subscriber;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl Subscriber for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+
+        async fn handle(&self, changes: &[Change]) -> crate::services::error::ServiceResult<()> {
+            self.0.fetch_add(changes.len(), Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_of_the_log_begins_no_batch_past_its_time_and_goes_on_at_the_next_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::open(&dir.path().join("test.db")).unwrap();
+        let counting = Arc::new(Counting::default());
+        let reader = FeedConsumer {
+            feed: Arc::new(store.clone()),
+            subscriber: counting.clone(),
+        };
+        let soon = || Instant::now() + Duration::from_secs(30);
+        // The first sweep marks where the log stands.
+        assert_eq!(follow(&reader, soon()).await.unwrap(), 0);
+        for n in 0..3 {
+            let address = EmailAddress::parse(&format!("c{n}@example.com")).unwrap();
+            let message = InboundMessage {
+                identities: vec![PresentedIdentity::proven(Identity::email(&address))],
+                text: "hello".into(),
+                ..InboundMessage::new(
+                    SourceId::new("test", &n.to_string()),
+                    Channel::Email,
+                    chrono::Utc::now(),
+                )
+            };
+            store
+                .route(&message, &RoutePolicy::default())
+                .await
+                .unwrap();
+        }
+
+        // A sweep whose time for reading is up reads nothing and moves nothing on.
+        assert_eq!(follow(&reader, Instant::now()).await.unwrap(), 0);
+        assert_eq!(counting.0.load(Ordering::SeqCst), 0);
+        // The next reads what was logged meanwhile, in batches of twenty.
+        let batches = follow(&reader, soon()).await.unwrap();
+        let read = counting.0.load(Ordering::SeqCst);
+        assert!(
+            read >= 6,
+            "three new contacts and messages logged; read {read}"
+        );
+        assert_eq!(batches, read.div_ceil(FOLLOW_BATCH));
+    }
 }
