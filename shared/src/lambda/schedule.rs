@@ -142,6 +142,9 @@ async fn sweep(
     // What the log told since the last sweep, a bounded number of batches a minute: the
     // clocks, the rules on agents' changes and reopens, the report counters, and the
     // surveys of resolved conversations, and the incidents' links.
+    let until = deadline
+        .checked_sub(AFTER_FOLLOWING)
+        .unwrap_or_else(Instant::now);
     for (job, consumer) in [
         ("SLA keeper", &keeper),
         ("rules", &runner),
@@ -149,9 +152,6 @@ async fn sweep(
         ("surveys", &asker),
         ("incidents", &linker),
     ] {
-        let until = deadline
-            .checked_sub(AFTER_FOLLOWING)
-            .unwrap_or_else(Instant::now);
         done(
             job,
             follow(consumer, until).await.map_err(|e| e.to_string()),

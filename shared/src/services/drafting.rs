@@ -336,18 +336,28 @@ mod tests {
     use super::*;
     use crate::model::{Author, ContactId};
 
+    /// What the customer wrote in `conversation`, on `channel`.
+    fn inbound(
+        conversation: ConversationId,
+        contact: ContactId,
+        channel: Channel,
+        text: &str,
+    ) -> Message {
+        let mut message = Message::outbound(conversation, contact, channel, Author::System, text);
+        message.direction = Direction::Inbound;
+        message
+    }
+
     #[test]
     fn the_model_is_given_the_articles_and_the_messages_text_only() {
         let conversation = ConversationId::new();
         let contact = ContactId::new();
-        let mut asked = Message::outbound(
+        let asked = inbound(
             conversation,
             contact,
             Channel::Telegram,
-            Author::System,
             "where is my refund?",
         );
-        asked.direction = Direction::Inbound;
         let answered = Message::outbound(
             conversation,
             contact,
@@ -393,22 +403,13 @@ mod tests {
     fn a_calls_record_is_never_sent() {
         let conversation = ConversationId::new();
         let contact = ContactId::new();
-        let mut call = Message::outbound(
+        let call = inbound(
             conversation,
             contact,
             Channel::Voice,
-            Author::System,
             "Missed call from +989121234567",
         );
-        call.direction = Direction::Inbound;
-        let mut asked = Message::outbound(
-            conversation,
-            contact,
-            Channel::Sms,
-            Author::System,
-            "where is my refund?",
-        );
-        asked.direction = Direction::Inbound;
+        let asked = inbound(conversation, contact, Channel::Sms, "where is my refund?");
         let request = DraftRequest::new(&[], "", &[asked, call]);
         assert_eq!(
             request.transcript,
