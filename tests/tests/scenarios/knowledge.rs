@@ -425,6 +425,28 @@ async fn the_telegram_bot_answers_first_and_this_solved_it_resolves_the_conversa
 }
 
 #[tokio::test]
+async fn a_question_in_persian_written_in_latin_letters_gets_the_persian_article() {
+    let (fake, app, admin) = answering_on_telegram().await;
+    let ali = new_user_id();
+    app.deliver(&text_update(
+        1,
+        ali,
+        1,
+        "salam pool sefaresh hanooz be kart barnagashte",
+    ))
+    .await;
+    let (text, buttons) = bot_answer(&fake, ali).await;
+    assert!(text.contains("بازگشت پول به کارت"), "{text}");
+    assert!(text.contains("/help/refund-to-card"), "{text}");
+    assert_eq!(buttons.len(), 2, "{buttons:?}");
+    let id = only_conversation_id(&app, &admin).await;
+    conversation_when(&app, &admin, &id, "waiting on the bot", |c| {
+        c["status"] == "pending" && tagged(c, "bot-answered")
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn talk_to_a_person_hands_over_and_a_question_the_bot_is_unsure_of_goes_straight_to_agents() {
     let (fake, app, admin) = answering_on_telegram().await;
 
