@@ -355,9 +355,11 @@ impl RoutePolicy {
         now: DateTime<Utc>,
     ) -> Result<RoutePlan, RouteError> {
         // A conversation named by a clue anybody could copy (an email's references, its
-        // subject) is taken only from a proven sender, or from one whose identity the
-        // conversation's contact already holds: otherwise a stranger could write
-        // themself into somebody else's conversation.
+        // subject, the reply address of an email we sent) is taken only from a sender
+        // whose identity the conversation's contact already holds, proven for a proven
+        // sender: otherwise a stranger could write themself into somebody else's
+        // conversation, and the agents' next replies there would go to them. Proving
+        // one's own address (SPF, DKIM) says nothing of whose conversation it is.
         //
         // Nor is a customer page's conversation taken by a clue at all: the page shows
         // what is in it to whoever holds its link, and its replies also go to whatever
@@ -371,12 +373,11 @@ impl RoutePolicy {
                 false
             }
             (crate::model::ThreadHint::Conversation { .. }, Some(hinted)) => {
-                msg.identities.first().is_some_and(|p| p.proven)
-                    || msg.identities.iter().zip(owners(ctx)).any(|(p, owners)| {
-                        owners
-                            .iter()
-                            .any(|o| o.contact_id == hinted.contact_id && o.takes(p))
-                    })
+                msg.identities.iter().zip(owners(ctx)).any(|(p, owners)| {
+                    owners
+                        .iter()
+                        .any(|o| o.contact_id == hinted.contact_id && o.takes(p))
+                })
             }
             _ => true,
         };

@@ -607,7 +607,7 @@ fn a_phone_presented_proven_without_linking_still_only_suggests() {
 }
 
 #[test]
-fn an_email_clue_from_an_unproven_sender_picks_only_a_conversation_of_their_own() {
+fn an_email_clue_picks_a_conversation_only_for_a_sender_its_contact_holds() {
     let sara = ContactId::new();
     let saras = conversation_of(sara, ConversationStatus::Resolved, Some(Duration::days(60)));
     let mut msg = message(vec![(email("sara@example.com"), false)]);
@@ -637,11 +637,27 @@ fn an_email_clue_from_an_unproven_sender_picks_only_a_conversation_of_their_own(
     assert_ne!(plan.conversation_id(), saras.id);
     assert!(matches!(plan.contact, ContactChange::Create(_)));
 
-    // A proven sender (SPF/DKIM passed) may continue it: a colleague answering too.
-    let mut proven = message(vec![(email("ali@example.com"), true)]);
+    // Nor does a sender who proved only their own address (SPF/DKIM passed): whose
+    // conversation it is, the proof does not say.
+    let mut proven = message(vec![(email("mallory@gmail.example"), true)]);
     proven.thread = ThreadHint::Conversation { id: saras.id };
     let plan = RoutePolicy::default()
         .plan(&proven, &ctx, Utc::now())
+        .unwrap();
+    assert_ne!(plan.conversation_id(), saras.id);
+    assert!(matches!(plan.contact, ContactChange::Create(_)));
+
+    // Sara herself, proven, continues it.
+    let mut saras_proven = message(vec![(email("sara@example.com"), true)]);
+    saras_proven.thread = ThreadHint::Conversation { id: saras.id };
+    let ctx = RouteContext {
+        owners: vec![vec![owner(sara, true)]],
+        hinted: Some(saras.clone()),
+        latest: vec![saras.clone()],
+        ..Default::default()
+    };
+    let plan = RoutePolicy::default()
+        .plan(&saras_proven, &ctx, Utc::now())
         .unwrap();
     assert_eq!(plan.conversation_id(), saras.id);
 }

@@ -364,3 +364,88 @@ async fn a_phone_typed_into_the_form_in_advance_never_captures_a_telegram_custom
         "an agent is offered the merge: {telegram_contact}"
     );
 }
+
+#[tokio::test]
+async fn a_sender_who_proved_only_their_own_address_cannot_write_into_a_conversation_by_its_reference()
+ {
+    let (sink, twilio, telegram) = fakes().await;
+    let mut env: Vec<(&str, String)> = vec![
+        ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0".into()),
+        ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", EMAIL_SECRET.into()),
+        // The relay vouches for every sender (SPF/DKIM passed): the attacker's own
+        // address is proven.
+        ("SWITCHBOARD_EMAIL_FROM_PROVEN", "true".into()),
+        ("SWITCHBOARD_EMAIL_DOMAINS", "switchboard.test".into()),
+        ("SWITCHBOARD_SMTP_URL", sink.url()),
+        ("SWITCHBOARD_EMAIL_FROM", "support@switchboard.test".into()),
+        ("SWITCHBOARD_DEFAULT_REGION", "US".into()),
+    ];
+    env.extend(twilio_env(&twilio));
+    env.extend(telegram_env(&telegram));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = App::spawn_with(&env).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+
+    victim_texts(&app, VICTIM_PHONE, "my card ends 4242").await;
+    let victims = conversation_with(&app, &key, "my card ends 4242").await;
+
+    // The attacker learned the conversation's reference (ids are time-ordered; any
+    // email of ours shows one) and writes "in" it from an address they really own.
+    let attacker = format!("{}@gmail.example", unique("mallory"));
+    let own_text = unique("hello from mallory");
+    app.relay_email(
+        EMAIL_SECRET,
+        &format!("Mallory <{attacker}>"),
+        &format!("Re: your card [#{victims}]"),
+        &own_text,
+    )
+    .await;
+    let attackers = conversation_with(&app, &key, &own_text).await;
+    assert_ne!(
+        attackers, victims,
+        "the attacker got a conversation of their own"
+    );
+    let victim_conversation = app
+        .get_ok(&key, &format!("/v1/conversations/{victims}"))
+        .await;
+    let contact_id = victim_conversation["contact_id"]
+        .as_str()
+        .expect("a contact");
+    let contact = app
+        .get_ok(&key, &format!("/v1/contacts/{contact_id}"))
+        .await;
+    assert!(
+        !contact.to_string().contains(&attacker),
+        "the victim's contact gained the attacker's address: {contact}"
+    );
+    let timeline = app.messages(&key, &victims).await;
+    assert!(
+        timeline
+            .iter()
+            .all(|m| !m["text"].as_str().unwrap_or_default().contains(&own_text)),
+        "{timeline:?}"
+    );
+
+    // The agent answers the victim: the text goes to the victim's phone, and no email
+    // (to the attacker or anyone) can be sent from that conversation.
+    replied(&app, &key, &victims, "the card 4242 is refunded").await;
+    let response = reply(
+        &app,
+        &key,
+        &victims,
+        json!({ "text": "the card 4242, by email", "channel": "email" }),
+    )
+    .await;
+    let (status, problem) = problem_of(response).await.expect("a problem document");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let sms = eventually("the reply texted", DEADLINE, async || {
+        twilio.sent().into_iter().next()
+    })
+    .await;
+    assert_eq!(sms.field("To"), VICTIM_PHONE);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for raw in sink.messages() {
+        let to = e2e::header(&raw, "To").unwrap_or_default();
+        assert!(!to.contains(&attacker), "mail went to {to}");
+    }
+}

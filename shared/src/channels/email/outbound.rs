@@ -73,9 +73,15 @@ pub fn build(
         .as_str()
         .rsplit_once('@')
         .map_or("localhost", |(_, d)| d);
-    // Our id for the reply: the customer's answer names it, and the message id in it
-    // finds the reply again.
-    let message_id = format!("{}@{domain}", delivery.message.id);
+    // Our id for the reply: the customer's answer names it, and the stored id finds the
+    // reply again. The message id alone could be guessed (ids are time-ordered), and a
+    // Message-ID is what a bounce names, so 64 random bits follow it: only whoever
+    // received the reply can name it.
+    let message_id = format!(
+        "{}.{}@{domain}",
+        delivery.message.id,
+        hex::encode(rand::random::<[u8; 8]>())
+    );
     let reply_to = tokens.reply_address(settings.reply_address.as_str(), conversation.id);
     let mut builder = lettre::Message::builder()
         .from(mailbox(settings.from_name.clone(), settings.from.as_str())?)
@@ -267,6 +273,11 @@ mod tests {
             Some(built.message_id.as_str())
         );
         assert!(built.message_id.ends_with("@switchboard.test"));
+        let again = build(&d, &settings(), &tokens).unwrap();
+        assert_ne!(
+            again.message_id, built.message_id,
+            "a Message-ID is not derived from the reply's id alone"
+        );
         assert_eq!(parsed.in_reply_to, vec!["CAfirst@mail.example.com"]);
         assert_eq!(parsed.references, vec!["CAfirst@mail.example.com"]);
         let reply_to = parsed.reply_to.unwrap().address;
