@@ -111,11 +111,13 @@ LEADING_KEYS = {
         ("dynamodb:GetItem", "LINK#*"),
         ("dynamodb:GetItem", "CV#*"),
         ("dynamodb:Query", "CV#*"),
-        # Submission idempotency records, and pending proofs of typed addresses.
+        # Submission idempotency records, and pending proofs of typed addresses (with
+        # the tries counted at their codes).
         ("dynamodb:GetItem", "IDEM#*"),
         ("dynamodb:PutItem", "IDEM#*"),
         ("dynamodb:PutItem", "CONFIRM#*"),
         ("dynamodb:DeleteItem", "CONFIRM#*"),
+        ("dynamodb:UpdateItem", "CONFIRM#*"),
         # A survey's page checks its token with the survey key (made by the sender
         # that signs the first), and reads whether it asks the 0-10 score too.
         ("dynamodb:GetItem", "SURVEYKEY"),

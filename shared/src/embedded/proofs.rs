@@ -56,6 +56,29 @@ impl ProofStore for Embedded {
             })
             .await
     }
+
+    async fn count_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32> {
+        let key = key.to_owned();
+        self.queue
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "DELETE FROM proof_tries WHERE key IN
+                     (SELECT key FROM proof_tries WHERE expires_at <= ?1 LIMIT ?2)",
+                )
+                .and_then(|mut s| s.execute(params![millis(Utc::now()), PURGE_BATCH]))
+                .map_err(sql)?;
+                conn.prepare_cached(
+                    "INSERT INTO proof_tries (key, tries, expires_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET tries = tries + 1
+                     RETURNING tries",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![key, millis(expires_at)], |r| r.get::<_, u32>(0))
+                })
+                .map_err(sql)
+            })
+            .await
+    }
 }
 
 /// Applies a proof as [`decide_proof`] says, in one write.

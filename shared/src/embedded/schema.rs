@@ -515,6 +515,14 @@ pub const QUEUE: &[&str] = &[
     DROP TABLE idempotency_keys;",
     // 4: an ordered queue (webhooks) looks for an earlier waiting message of a group
     "CREATE INDEX queue_groups ON queue_messages(queue, grp, id) WHERE dead = 0;",
+    // 5: tries at the customer pages' codes, and codes sent to a number, counted per
+    // window (the key names the window)
+    "CREATE TABLE proof_tries (
+        key TEXT PRIMARY KEY,
+        tries INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX proof_tries_by_expiry ON proof_tries(expires_at);",
 ];
 
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {

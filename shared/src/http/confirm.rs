@@ -3,8 +3,10 @@
 //! link by email, a code by SMS); `GET /confirm/{secret}` shows the link's page and
 //! `POST /confirm/{secret}` uses it (a mail scanner that follows links proves nothing);
 //! `POST /c/{token}/code` takes a code, on the page that asked for it only. Each counts
-//! against the client address's and the page's limits, so six-digit codes cannot be
-//! tried in bulk (at most the per-link rate within a code's 15 minutes).
+//! against the client address's and the page's rate limits, and, in the store, a page
+//! tries at most five codes a day and a number is texted at most three an hour
+//! ([`crate::services::proof::CODE_TRIES_PER_DAY`]): six-digit codes cannot be tried in
+//! bulk, from however many addresses or processes.
 
 use crate::http::WebState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};
@@ -12,7 +14,7 @@ use crate::http::links::{is_token_shaped, link_hash, public_base};
 use crate::http::pages::{html_response, layout};
 use crate::http::problem::ApiError;
 use crate::model::{Conversation, IdentityKind};
-use crate::services::proof::{code_key, proof_key};
+use crate::services::proof::{CodeTry, proof_key};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -34,6 +36,7 @@ struct Words {
     confirm_button: &'static str,
     link_invalid: &'static str,
     code_invalid: &'static str,
+    code_locked: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -50,6 +53,7 @@ const ENGLISH: Words = Words {
     confirm_button: "Yes, this is my address",
     link_invalid: "This link is no longer valid. Ask for a new one on your conversation page.",
     code_invalid: "That code is not right, or it expired. Ask for a new one.",
+    code_locked: "Too many codes were tried on this page today. Try again tomorrow.",
 };
 
 const PERSIAN: Words = Words {
@@ -66,6 +70,7 @@ const PERSIAN: Words = Words {
     confirm_button: "بله، این نشانی من است",
     link_invalid: "این پیوند دیگر معتبر نیست. از صفحهٔ گفت‌وگوی خود پیوند تازه بخواهید.",
     code_invalid: "این کد درست نیست یا منقضی شده است. کد تازه بخواهید.",
+    code_locked: "امروز کدهای زیادی در این صفحه وارد شده است. فردا دوباره امتحان کنید.",
 };
 
 fn words(language: &str) -> &'static Words {
@@ -74,7 +79,7 @@ fn words(language: &str) -> &'static Words {
 
 /// The confirmation offers on a customer page: one per typed address still unproven,
 /// when a channel can carry its secret. `step`: where a confirmation stands
-/// (`?confirm=email|phone|done|bad-code`).
+/// (`?confirm=email|phone|done|bad-code|locked`).
 pub async fn offers(
     state: &WebState,
     conversation: &Conversation,
@@ -100,6 +105,7 @@ pub async fn offers(
         @match step {
             Some("done") => p.notice role="status" { (w.confirmed) },
             Some("bad-code") => p.error role="alert" { (w.code_invalid) },
+            Some("locked") => p.error role="alert" { (w.code_locked) },
             _ => {}
         }
         @if let Some(email) = email {
@@ -199,21 +205,22 @@ pub async fn request(
 pub async fn code(
     State(state): State<WebState>,
     Path(token): Path<String>,
+    _: WithinAddressLimit,
+    _: WithinLinkLimit,
     body: Bytes,
 ) -> Response {
     let result = async {
         page_conversation(&state, &token).await?;
         let code = fields(&body)?.code.unwrap_or_default();
-        let code = code.trim();
-        let taken = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-            state
-                .proofs
-                .confirm(&code_key(&link_hash(&token), code))
-                .await?
-        } else {
-            None
+        let step = match state
+            .proofs
+            .try_code(&link_hash(&token), code.trim())
+            .await?
+        {
+            CodeTry::Proven(_) => "done",
+            CodeTry::Wrong => "bad-code",
+            CodeTry::Locked => "locked",
         };
-        let step = if taken.is_some() { "done" } else { "bad-code" };
         Ok::<_, ApiError>(Redirect::to(&format!("/c/{token}?confirm={step}")))
     }
     .await;

@@ -149,8 +149,13 @@ pub fn api_router() -> Router<ApiState> {
         )
 }
 
+/// The most a small customer form (a code, a button, a yes/no, a survey answer) may
+/// send; anything longer is refused (413) before it is read.
+const SMALL_FORM_LIMIT: usize = 16 * 1024;
+
 /// The web-form webhook and the customer pages.
 pub fn webform_router() -> Router<WebState> {
+    let small = || DefaultBodyLimit::max(SMALL_FORM_LIMIT);
     Router::new()
         .route("/webhooks/webform", post(webhooks::webform::submit))
         .route("/contact", get(pages::contact))
@@ -158,21 +163,25 @@ pub fn webform_router() -> Router<WebState> {
         .route("/help/search.json", get(help::search_json))
         .route("/help/contact.js", get(help::contact_script))
         .route("/help/{slug}", get(help::article))
-        .route("/help/{slug}/feedback", post(help::feedback))
+        .route("/help/{slug}/feedback", post(help::feedback).layer(small()))
         .route(
             "/c/{token}",
             get(pages::customer).post(webhooks::webform::answer),
         )
-        .route("/c/{token}/confirm", post(confirm::request))
-        .route("/c/{token}/bot", post(bot_answer::take))
-        .route("/c/{token}/code", post(confirm::code))
+        .route("/c/{token}/confirm", post(confirm::request).layer(small()))
+        .route("/c/{token}/bot", post(bot_answer::take).layer(small()))
+        .route("/c/{token}/code", post(confirm::code).layer(small()))
         .route(
             "/confirm/{secret}",
-            get(confirm::link_page).post(confirm::use_link),
+            get(confirm::link_page)
+                .post(confirm::use_link)
+                .layer(small()),
         )
         .route(
             "/s/{token}",
-            get(survey_pages::show).post(survey_pages::answer),
+            get(survey_pages::show)
+                .post(survey_pages::answer)
+                .layer(small()),
         )
 }
 

@@ -112,6 +112,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::TooLarge(detail) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail),
             ServiceError::Off(detail) => Self::new(StatusCode::NOT_FOUND, detail),
             ServiceError::Upstream(detail) => Self::new(StatusCode::BAD_GATEWAY, detail),
+            ServiceError::TooMany {
+                detail,
+                retry_after,
+            } => Self::too_many(retry_after, &detail),
             ServiceError::Backend(e) => e.into(),
         }
     }

@@ -42,4 +42,9 @@ pub trait ProofStore: Send + Sync {
     /// Takes the unexpired proof under `key`: the first caller gets it, everybody after
     /// gets none.
     async fn take_proof(&self, key: &str) -> PortResult<Option<PendingProof>>;
+
+    /// Counts one more try under `key` (kept until `expires_at`, which the first try
+    /// sets) and returns how many there have been, this one included. A try is counted
+    /// before what it tries is checked, so tries sent at once are all counted.
+    async fn count_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32>;
 }

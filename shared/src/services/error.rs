@@ -20,6 +20,13 @@ pub enum ServiceError {
     /// A service of the team's own (a language model) failed to answer.
     #[error("{0}")]
     Upstream(String),
+    /// More of something than allowed in a while (codes texted to one number); try
+    /// again after `retry_after`.
+    #[error("{detail}")]
+    TooMany {
+        detail: String,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Backend(PortError),
 }

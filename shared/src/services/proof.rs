@@ -18,7 +18,7 @@ use crate::ports::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -27,6 +27,13 @@ use std::sync::Arc;
 pub const LINK_VALID: Duration = Duration::hours(24);
 /// How long a code sent by SMS stays good.
 pub const CODE_VALID: Duration = Duration::minutes(15);
+/// Codes one customer page may try in a UTC day, right or wrong: a six-digit code is
+/// one in a million, and the count is kept in the store, so it holds however many
+/// processes or addresses the tries come from.
+pub const CODE_TRIES_PER_DAY: u32 = 5;
+/// Codes texted to one number in a clock hour, from every page that typed it: at most
+/// this many are live at once, and a number is not flooded.
+pub const CODES_PER_NUMBER_PER_HOUR: u32 = 3;
 /// Timeline pages read to find what a page may prove: a customer page's conversation
 /// holds only what its customer wrote and the answers.
 const MAX_PAGES_READ: usize = 20;
@@ -72,6 +79,32 @@ pub fn proof_key(secret: &str) -> String {
 /// on any other page.
 pub fn code_key(link_hash: &str, code: &str) -> String {
     proof_key(&format!("code\0{link_hash}\0{code}"))
+}
+
+/// What a code tried on a page came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeTry {
+    /// The right code: the proof is queued for the router.
+    Proven(PendingProof),
+    /// Not a code this page has (wrong, expired or used).
+    Wrong,
+    /// The page has tried [`CODE_TRIES_PER_DAY`] codes today; this one was not looked at.
+    Locked,
+}
+
+/// The key a page's tries of one UTC day are counted under, and when the count may go.
+fn tries_key(link_hash: &str, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    let day = now.timestamp().div_euclid(86_400);
+    let ends = DateTime::from_timestamp((day + 1) * 86_400, 0).unwrap_or(now);
+    (proof_key(&format!("tries\0{link_hash}\0{day}")), ends)
+}
+
+/// The key the codes texted to `to` in one clock hour are counted under, and when the
+/// hour ends.
+fn texts_key(to: &Identity, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    let hour = now.timestamp().div_euclid(3_600);
+    let ends = DateTime::from_timestamp((hour + 1) * 3_600, 0).unwrap_or(now);
+    (proof_key(&format!("texts\0{}\0{hour}", to.key())), ends)
 }
 
 #[derive(Clone)]
@@ -151,11 +184,36 @@ impl Proofs {
         link_hash: &str,
     ) -> ServiceResult<()> {
         let to = self.required(conversation, IdentityKind::Phone).await?;
+        let now = Utc::now();
+        let (key, hour_ends) = texts_key(&to, now);
+        if self.proofs.count_try(&key, hour_ends).await? > CODES_PER_NUMBER_PER_HOUR {
+            return Err(ServiceError::TooMany {
+                detail: "enough codes were sent to this number for now; try again later".into(),
+                retry_after: (hour_ends - now).to_std().unwrap_or_default(),
+            });
+        }
         let code = format!("{:06}", rand::random_range(0..1_000_000u32));
         self.keep(&code_key(link_hash, &code), conversation, &to, CODE_VALID)
             .await?;
         let text = format!("Your support confirmation code: {code}. It is good for 15 minutes.");
         self.notify(conversation, Channel::Sms, to, text).await
+    }
+
+    /// Tries `code` on the page whose link hashes to `link_hash`: counted first, and not
+    /// looked at once the page has tried [`CODE_TRIES_PER_DAY`] today.
+    pub async fn try_code(&self, link_hash: &str, code: &str) -> ServiceResult<CodeTry> {
+        let (key, day_ends) = tries_key(link_hash, Utc::now());
+        if self.proofs.count_try(&key, day_ends).await? > CODE_TRIES_PER_DAY {
+            return Ok(CodeTry::Locked);
+        }
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return Ok(CodeTry::Wrong);
+        }
+        Ok(match self.confirm(&code_key(link_hash, code)).await? {
+            Some(proof) => CodeTry::Proven(proof),
+            None => CodeTry::Wrong,
+        })
     }
 
     /// Takes the proof a link or code names, once, and queues it for the router.

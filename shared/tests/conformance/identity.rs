@@ -17,6 +17,7 @@ on_both_backends!(
         a_message_keeps_the_addresses_it_came_from,
         an_idempotency_key_keeps_its_first_value_until_it_expires,
         a_pending_proof_is_taken_once_and_never_once_expired,
+        tries_are_counted_one_by_one_even_at_once_and_apart_by_key,
         a_proof_proves_a_typed_address_or_folds_into_its_proven_holder,
         an_address_typed_again_and_again_costs_each_submission_a_bounded_amount,
     ]
@@ -215,6 +216,25 @@ async fn a_pending_proof_is_taken_once_and_never_once_expired(store: &dyn Store)
         .await
         .unwrap();
     assert_eq!(store.take_proof("stale").await.unwrap(), None, "expired");
+}
+
+async fn tries_are_counted_one_by_one_even_at_once_and_apart_by_key(store: &dyn Store) {
+    let until = Utc::now() + Duration::hours(1);
+    let key = format!("tries-{}", ContactId::new());
+    assert_eq!(store.count_try(&key, until).await.unwrap(), 1);
+    assert_eq!(store.count_try(&key, until).await.unwrap(), 2);
+    // Tries sent at once are each counted: the counts seen are all different.
+    let mut seen: Vec<u32> =
+        futures::future::join_all((0..8).map(|_| store.count_try(&key, until)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (3..=10).collect::<Vec<u32>>());
+    // Another key counts on its own.
+    let other = format!("tries-{}", ContactId::new());
+    assert_eq!(store.count_try(&other, until).await.unwrap(), 1);
 }
 
 async fn a_proof_proves_a_typed_address_or_folds_into_its_proven_holder(store: &dyn Store) {

@@ -251,3 +251,87 @@ async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
         "a code works once: {location}"
     );
 }
+
+#[tokio::test]
+async fn a_page_tries_five_codes_a_day_and_a_number_is_texted_three_codes_an_hour() {
+    let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
+    let env = twilio_env(&twilio);
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The per-address and per-link rates off: what holds here is counted in the store,
+    // as it must be where many processes answer (Lambda).
+    all.push(("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"));
+    let app = App::spawn_with(&all).await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let url = app
+        .submit(&[("phone", "(415) 555-0168"), ("message", "call me back")])
+        .await;
+    page_with(&app, &url, "Text me a code").await;
+    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "phone")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let sms = eventually("the code texted", DEADLINE, async || {
+        twilio.sent().into_iter().next()
+    })
+    .await;
+    let code: u32 = sms
+        .field("Body")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect::<String>()
+        .parse()
+        .expect("a six-digit code");
+
+    // Five wrong guesses are answered as wrong...
+    for n in 1..=5 {
+        let guess = format!("{:06}", (code + n) % 1_000_000);
+        let response = post_form(&app, &format!("{url}/code"), &[("code", &guess)]).await;
+        let location = redirect_of(&response);
+        assert!(location.ends_with("?confirm=bad-code"), "{location}");
+    }
+    // ...and after them even the right code is not looked at today.
+    let right = format!("{code:06}");
+    let response = post_form(&app, &format!("{url}/code"), &[("code", &right)]).await;
+    let location = redirect_of(&response);
+    assert!(location.ends_with("?confirm=locked"), "{location}");
+    let page = page_with(
+        &app,
+        &format!("{url}?confirm=locked"),
+        "Too many codes were tried",
+    )
+    .await;
+    assert!(!page.contains("name=\"code\""), "no code form: {page}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let contact = contact_of_page(&app, &key).await;
+    assert!(
+        !proven(&contact, "phone", "+14155550168"),
+        "the phone was proven: {contact}"
+    );
+
+    // The number gets three codes this hour, from this page or any other.
+    let other = app
+        .submit(&[("phone", "+1 415 555 0168"), ("message", "me again")])
+        .await;
+    page_with(&app, &other, "Text me a code").await;
+    let response = post_form(&app, &format!("{other}/confirm"), &[("kind", "phone")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "phone")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = post_form(&app, &format!("{other}/confirm"), &[("kind", "phone")]).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    eventually("three codes texted", DEADLINE, async || {
+        (twilio.sent().len() == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(twilio.sent().len(), 3, "a fourth code went out");
+
+    // A code form's body is a few bytes: a large one is refused unread.
+    let response = post_form(
+        &app,
+        &format!("{other}/code"),
+        &[("code", &"1".repeat(20_000))],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -9,6 +9,8 @@ pub const META: &str = "#META";
 /// Beside an agent: the hash of their current API key.
 pub const CURRENT_KEY: &str = "#KEY";
 pub const PROVEN: &str = "#PROVEN";
+/// Beside a customer page's proofs: the tries counted under one key.
+pub const TRIES: &str = "#TRIES";
 pub const HEAD: &str = "#HEAD";
 /// Timeline sort keys start with this; nothing else in a conversation's partition does.
 pub const TIMELINE: &str = "TL#";

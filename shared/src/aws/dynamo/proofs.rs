@@ -55,6 +55,37 @@ impl ProofStore for DynamoStore {
             })
             .transpose()
     }
+
+    async fn count_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32> {
+        self.add_try(key, expires_at).await
+    }
+}
+
+impl DynamoStore {
+    /// [`ProofStore::count_try`]: one atomic counter item beside the proofs, gone with
+    /// the table's TTL.
+    pub(super) async fn add_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::proof(key)))
+            .key("sk", s(keys::TRIES))
+            .update_expression(
+                "ADD tries :one SET expires_at = if_not_exists(expires_at, :expires)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(expires_at.timestamp()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:UpdateItem", e))?;
+        out.attributes
+            .as_ref()
+            .and_then(|item| items::number(item, "tries"))
+            .and_then(|tries| u32::try_from(tries).ok())
+            .ok_or_else(|| PortError::Internal("a try count came back without its count".into()))
+    }
 }
 
 /// Attempts at a proof before the conflict goes back to the queue.
