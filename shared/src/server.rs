@@ -5,7 +5,10 @@
 //! - a deadline for each whole request, body and handler included (tower-http's
 //!   `TimeoutLayer`): a client that trickles its body is answered 408;
 //! - a cap on open connections: beyond it, new connections wait in the listen backlog
-//!   until one closes (a semaphore slot is taken before each accept).
+//!   until one closes (a semaphore slot is taken before each accept);
+//! - a cap on one client address's open connections: beyond it, its new ones are closed
+//!   at once, so one client cannot take every place (not behind a trusted proxy, whose
+//!   address every connection would share).
 //!
 //! `axum::serve` offers none of these (it builds its hyper connections without a timer),
 //! so the accept loop is hyper-util's, as in its graceful-server example.
@@ -17,9 +20,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -36,13 +41,20 @@ pub struct ServerLimits {
     pub request_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections one client address may hold open at once; `None` behind a
+    /// trusted proxy.
+    pub max_per_client: Option<usize>,
 }
 
 impl ServerLimits {
+    /// `behind_proxy`: every connection comes from a proxy of the installation's, so no
+    /// cap per client address applies.
     pub fn new(
         header_timeout_secs: u64,
         request_timeout_secs: u64,
         max_connections: usize,
+        max_per_client: usize,
+        behind_proxy: bool,
     ) -> Result<Self, String> {
         if header_timeout_secs == 0 {
             return Err("the header timeout must be at least 1 second".into());
@@ -53,10 +65,14 @@ impl ServerLimits {
         if max_connections == 0 {
             return Err("the connection cap must be at least 1".into());
         }
+        if max_per_client == 0 {
+            return Err("the connection cap per client must be at least 1".into());
+        }
         Ok(Self {
             header_timeout: Duration::from_secs(header_timeout_secs),
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_connections,
+            max_per_client: (!behind_proxy).then_some(max_per_client),
         })
     }
 }
@@ -78,6 +94,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let clients = ClientCounts::default();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -98,6 +115,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(held) = limits
+            .max_per_client
+            .map_or(Some(None), |cap| clients.take(peer.ip(), cap).map(Some))
+        else {
+            tracing::debug!(%peer, "a client at its connection cap; its new connection closed");
+            drop(stream);
+            continue;
+        };
         let service = app
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
@@ -111,12 +136,58 @@ pub async fn serve(
                 // A header timeout, a reset, a malformed request: the client's doing.
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            drop(held);
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// How many connections each client address holds open.
+#[derive(Clone, Default)]
+struct ClientCounts(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One of a client's connections; the count goes down when it is dropped.
+struct ClientConnection {
+    counts: ClientCounts,
+    ip: IpAddr,
+}
+
+impl ClientCounts {
+    /// A place for one more connection of `ip`, if it holds fewer than `cap`.
+    fn take(&self, ip: IpAddr, cap: usize) -> Option<ClientConnection> {
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = counts.entry(ip).or_default();
+        if *held >= cap {
+            return None;
+        }
+        *held += 1;
+        Some(ClientConnection {
+            counts: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        let mut counts = self
+            .counts
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = counts.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// An accept that failed: a connection gone before it was taken is nothing; anything
@@ -139,9 +210,31 @@ mod tests {
 
     #[test]
     fn every_limit_must_be_above_zero() {
-        assert!(ServerLimits::new(10, 60, 512).is_ok());
-        assert!(ServerLimits::new(0, 60, 512).is_err());
-        assert!(ServerLimits::new(10, 0, 512).is_err());
-        assert!(ServerLimits::new(10, 60, 0).is_err());
+        assert!(ServerLimits::new(10, 60, 512, 64, false).is_ok());
+        assert!(ServerLimits::new(0, 60, 512, 64, false).is_err());
+        assert!(ServerLimits::new(10, 0, 512, 64, false).is_err());
+        assert!(ServerLimits::new(10, 60, 0, 64, false).is_err());
+        assert!(ServerLimits::new(10, 60, 512, 0, false).is_err());
+    }
+
+    #[test]
+    fn behind_a_proxy_no_client_cap_applies() {
+        let limits = ServerLimits::new(10, 60, 512, 64, true).unwrap();
+        assert_eq!(limits.max_per_client, None);
+    }
+
+    #[test]
+    fn a_client_holds_at_most_its_cap_and_a_closed_connection_frees_a_place() {
+        let counts = ClientCounts::default();
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = counts.take(a, 2).unwrap();
+        let _second = counts.take(a, 2).unwrap();
+        assert!(counts.take(a, 2).is_none());
+        assert!(
+            counts.take(b, 2).is_some(),
+            "another client is not held back"
+        );
+        drop(first);
+        assert!(counts.take(a, 2).is_some());
     }
 }

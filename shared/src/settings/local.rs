@@ -21,11 +21,14 @@ impl LocalSettings {
             vars.number(&s::HEADER_TIMEOUT_SECS)?,
             vars.number(&s::REQUEST_TIMEOUT_SECS)?,
             vars.number(&s::MAX_CONNECTIONS)?,
+            vars.number(&s::MAX_CONNECTIONS_PER_CLIENT)?,
+            settings.http.limits.trusted_proxy_hops > 0,
         )
         .map_err(ConfigError::naming(
             &[
                 ("header", &s::HEADER_TIMEOUT_SECS),
                 ("request", &s::REQUEST_TIMEOUT_SECS),
+                ("per client", &s::MAX_CONNECTIONS_PER_CLIENT),
             ],
             &s::MAX_CONNECTIONS,
         ))?;

@@ -108,6 +108,8 @@ schema! {
     REQUEST_TIMEOUT_SECS: Local Value Some("60");
     /// Most connections open at once; more wait to be accepted until one closes.
     MAX_CONNECTIONS: Local Value Some("512");
+    /// Most connections one client address may hold open at once; more are closed at once (not applied behind a trusted proxy, whose address every connection shares).
+    MAX_CONNECTIONS_PER_CLIENT: Local Value Some("128");
     /// Title of the hosted pages [default: Support, in the page language].
     PAGE_TITLE: Both Value None;
     /// Accent colour of the hosted pages (a CSS name or #rrggbb).

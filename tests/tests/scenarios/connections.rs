@@ -187,3 +187,60 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     let again = health_on(&mut second).await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again:?}");
 }
+
+#[tokio::test]
+async fn one_client_holds_at_most_its_share_of_connections_and_others_are_still_served() {
+    let app = App::spawn_with(&[
+        ("SWITCHBOARD_MAX_CONNECTIONS", "8"),
+        ("SWITCHBOARD_MAX_CONNECTIONS_PER_CLIENT", "3"),
+        // Idle connections stay open for the whole test.
+        ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "120"),
+    ])
+    .await;
+    // One client (127.0.0.1) opens its three and holds them, served and idle.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut socket = TcpStream::connect(app.addr()).await.expect("connects");
+        let answer = health_on(&mut socket).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        held.push(socket);
+    }
+    // Its fourth is closed at once, unanswered.
+    let mut fourth = TcpStream::connect(app.addr()).await.expect("connects");
+    let _ = fourth.write_all(HEALTH_REQUEST).await;
+    let received = read_until_closed(&mut fourth).await;
+    assert!(received.is_empty(), "the fourth was served: {received:?}");
+
+    // Another client address (127.0.0.2 on the loopback) is served meanwhile.
+    let other = tokio::net::TcpSocket::new_v4().expect("a socket");
+    other
+        .bind("127.0.0.2:0".parse().expect("an address"))
+        .expect("binds to 127.0.0.2");
+    let mut other = other.connect(app.addr()).await.expect("connects");
+    let answer = health_on(&mut other).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+
+    // Once the first client closes one, it may open another.
+    held.pop();
+    let again = eventually_served(&app).await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again:?}");
+}
+
+/// A new connection from 127.0.0.1 served, once the server has seen an old one close.
+async fn eventually_served(app: &App) -> String {
+    e2e::eventually("a place free again", DEADLINE, async || {
+        let mut socket = TcpStream::connect(app.addr()).await.ok()?;
+        socket.write_all(HEALTH_REQUEST).await.ok()?;
+        let mut received = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !received.ends_with(b"ok") {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+        let received = String::from_utf8_lossy(&received).into_owned();
+        (!received.is_empty()).then_some(received)
+    })
+    .await
+}
