@@ -13,6 +13,7 @@
 //! `axum::serve` offers none of these (it builds its hyper connections without a timer),
 //! so the accept loop is hyper-util's, as in its graceful-server example.
 
+use crate::http::client_ip::client_key;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
@@ -115,10 +116,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(held) = limits
-            .max_per_client
-            .map_or(Some(None), |cap| clients.take(peer.ip(), cap).map(Some))
-        else {
+        let Some(held) = limits.max_per_client.map_or(Some(None), |cap| {
+            clients.take(client_key(peer.ip()), cap).map(Some)
+        }) else {
             tracing::debug!(%peer, "a client at its connection cap; its new connection closed");
             drop(stream);
             continue;

@@ -12,6 +12,23 @@ use std::net::{IpAddr, SocketAddr};
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
 
+/// The address a limit counts a client by: an IPv4 address as it is (an IPv4-mapped
+/// IPv6 address as its IPv4), an IPv6 address by its /64 network. A single subscriber
+/// gets a whole /64 (or more) and may use any address in it, so counting each address
+/// alone would give one client billions of budgets.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & (u128::MAX << 64);
+                IpAddr::V6(std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
 /// The client's address: the `trusted_hops`-th `X-Forwarded-For` entry from the right,
 /// else (no hops, too few entries, or not an address there) the socket `peer`.
 pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trusted_hops: u8) -> Option<IpAddr> {
@@ -72,6 +89,19 @@ pub fn drop_peer_entry(headers: &mut HeaderMap, peer: IpAddr) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_network_and_an_ipv4_one_as_it_is() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2::9").to_string(), "2001:db8:1:2::");
+        assert_eq!(key("::ffff:203.0.113.7").to_string(), "203.0.113.7");
+        assert_eq!(key("203.0.113.7").to_string(), "203.0.113.7");
+    }
+
     use super::*;
 
     fn headers(lines: &[&str]) -> HeaderMap {

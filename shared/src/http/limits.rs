@@ -7,7 +7,7 @@
 //! The counts live in this process: on Lambda each instance keeps its own.
 
 use crate::config::PublicLimits;
-use crate::http::client_ip::client_ip;
+use crate::http::client_ip::{client_ip, client_key};
 use crate::http::links::{is_token_shaped, link_hash};
 use crate::http::problem::ApiError;
 use crate::http::{ApiState, WebState};
@@ -110,13 +110,14 @@ fn check<K: Hash + Eq + Clone>(
 }
 
 /// The address of the request's client: its connection's peer, or the entry of
-/// `X-Forwarded-For` the trusted proxies wrote.
+/// `X-Forwarded-For` the trusted proxies wrote; an IPv6 client by its /64 network
+/// ([`client_key`]).
 fn request_client(parts: &Parts, hops: u8) -> Option<IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    client_ip(&parts.headers, peer, hops)
+    client_ip(&parts.headers, peer, hops).map(client_key)
 }
 
 /// The request's client address is within its share of public posts. A request whose
