@@ -4,9 +4,9 @@
 //! `POST /confirm/{secret}` uses it (a mail scanner that follows links proves nothing);
 //! `POST /c/{token}/code` takes a code, on the page that asked for it only. Each counts
 //! against the client address's and the page's rate limits, and, in the store, a page
-//! tries at most five codes a day and a number is texted at most three an hour
+//! tries at most five codes a day and an address is sent at most three secrets an hour
 //! ([`crate::services::proof::CODE_TRIES_PER_DAY`]): six-digit codes cannot be tried in
-//! bulk, from however many addresses or processes.
+//! bulk, from however many addresses or processes, and nobody's inbox is flooded.
 
 use crate::http::WebState;
 use crate::http::limits::{WithinAddressLimit, WithinLinkLimit};

@@ -31,9 +31,10 @@ pub const CODE_VALID: Duration = Duration::minutes(15);
 /// one in a million, and the count is kept in the store, so it holds however many
 /// processes or addresses the tries come from.
 pub const CODE_TRIES_PER_DAY: u32 = 5;
-/// Codes texted to one number in a clock hour, from every page that typed it: at most
-/// this many are live at once, and a number is not flooded.
-pub const CODES_PER_NUMBER_PER_HOUR: u32 = 3;
+/// Secrets sent to one address in a clock hour (codes to a number, links to an email),
+/// from every page that typed it: at most this many codes are live at once, and nobody's
+/// phone or mailbox is flooded.
+pub const SECRETS_PER_ADDRESS_PER_HOUR: u32 = 3;
 /// Timeline pages read to find what a page may prove: a customer page's conversation
 /// holds only what its customer wrote and the answers.
 const MAX_PAGES_READ: usize = 20;
@@ -99,12 +100,12 @@ fn tries_key(link_hash: &str, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
     (proof_key(&format!("tries\0{link_hash}\0{day}")), ends)
 }
 
-/// The key the codes texted to `to` in one clock hour are counted under, and when the
+/// The key the secrets sent to `to` in one clock hour are counted under, and when the
 /// hour ends.
-fn texts_key(to: &Identity, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+fn sent_key(to: &Identity, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
     let hour = now.timestamp().div_euclid(3_600);
     let ends = DateTime::from_timestamp((hour + 1) * 3_600, 0).unwrap_or(now);
-    (proof_key(&format!("texts\0{}\0{hour}", to.key())), ends)
+    (proof_key(&format!("sent\0{}\0{hour}", to.key())), ends)
 }
 
 #[derive(Clone)]
@@ -165,6 +166,7 @@ impl Proofs {
         link_base: &str,
     ) -> ServiceResult<()> {
         let to = self.required(conversation, IdentityKind::Email).await?;
+        self.count_sent(&to).await?;
         let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         self.keep(&proof_key(&secret), conversation, &to, LINK_VALID)
             .await?;
@@ -184,14 +186,7 @@ impl Proofs {
         link_hash: &str,
     ) -> ServiceResult<()> {
         let to = self.required(conversation, IdentityKind::Phone).await?;
-        let now = Utc::now();
-        let (key, hour_ends) = texts_key(&to, now);
-        if self.proofs.count_try(&key, hour_ends).await? > CODES_PER_NUMBER_PER_HOUR {
-            return Err(ServiceError::TooMany {
-                detail: "enough codes were sent to this number for now; try again later".into(),
-                retry_after: (hour_ends - now).to_std().unwrap_or_default(),
-            });
-        }
+        self.count_sent(&to).await?;
         let code = format!("{:06}", rand::random_range(0..1_000_000u32));
         self.keep(&code_key(link_hash, &code), conversation, &to, CODE_VALID)
             .await?;
@@ -236,6 +231,21 @@ impl Proofs {
             )
             .await?;
         Ok(Some(proof))
+    }
+
+    /// Counts one more secret sent to `to`; refuses past
+    /// [`SECRETS_PER_ADDRESS_PER_HOUR`].
+    async fn count_sent(&self, to: &Identity) -> ServiceResult<()> {
+        let now = Utc::now();
+        let (key, hour_ends) = sent_key(to, now);
+        if self.proofs.count_try(&key, hour_ends).await? > SECRETS_PER_ADDRESS_PER_HOUR {
+            return Err(ServiceError::TooMany {
+                detail: "enough confirmations were sent to this address for now; try again later"
+                    .into(),
+                retry_after: (hour_ends - now).to_std().unwrap_or_default(),
+            });
+        }
+        Ok(())
     }
 
     async fn required(

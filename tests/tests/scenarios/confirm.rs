@@ -164,6 +164,31 @@ async fn following_the_emailed_link_proves_the_typed_address_once() {
 }
 
 #[tokio::test]
+async fn an_address_is_sent_three_confirmation_links_an_hour_from_every_page() {
+    let sink = SmtpSink::start(&[]);
+    let app = email_app(&sink).await;
+    let address = format!("{}@example.com", unique("victim"));
+    let first = app.submit(&[("email", &address), ("message", "one")]).await;
+    let second = app.submit(&[("email", &address), ("message", "two")]).await;
+    for page in [&first, &second] {
+        page_with(&app, page, "Send me a confirmation link").await;
+    }
+    for page in [&first, &second, &first] {
+        let response = post_form(&app, &format!("{page}/confirm"), &[("kind", "email")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    let response = post_form(&app, &format!("{second}/confirm"), &[("kind", "email")]).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    eventually("three links sent", DEADLINE, async || {
+        (sink.messages().len() == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 3, "a fourth link went out");
+}
+
+#[tokio::test]
 async fn a_forged_or_reused_link_changes_nothing() {
     let sink = SmtpSink::start(&[]);
     let app = email_app(&sink).await;
