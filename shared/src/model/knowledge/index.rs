@@ -128,6 +128,31 @@ pub struct KnowledgeIndex<D = IndexedArticle> {
     sound_list: Vec<String>,
 }
 
+/// The Persian words' sounds ([`sound_of`]), each with the articles of every word that
+/// sounds so and how often they are in each: worked out once per word of the index.
+fn sounds_of(postings: &HashMap<String, Vec<(u32, u16)>>) -> HashMap<String, Vec<(u32, u16)>> {
+    let mut sounds: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
+    for (term, articles) in postings {
+        if term.is_ascii() {
+            continue;
+        }
+        if let Some(sound) = sound_of(term).filter(|s| s.len() >= 2) {
+            sounds.entry(sound).or_default().extend_from_slice(articles);
+        }
+    }
+    for articles in sounds.values_mut() {
+        articles.sort_unstable_by_key(|(n, _)| *n);
+        articles.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1.saturating_add(later.1);
+            }
+            same
+        });
+    }
+    sounds
+}
+
 /// A question's word meeting one word (or sound) of the index: its articles, how rare it
 /// is among them, and what the meeting is worth.
 struct Meeting<'a> {
@@ -160,7 +185,6 @@ impl KnowledgeIndex<IndexedArticle> {
 impl<D: Document> KnowledgeIndex<D> {
     pub fn new(articles: Vec<D>) -> Self {
         let mut postings: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
-        let mut sounds: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
         let mut lengths = Vec::with_capacity(articles.len());
         for (n, article) in articles.iter().enumerate() {
             let mut counts: HashMap<&str, u16> = HashMap::new();
@@ -170,22 +194,14 @@ impl<D: Document> KnowledgeIndex<D> {
                 length += 1;
             }
             lengths.push(length as f32);
-            let mut sounded: HashMap<String, u16> = HashMap::new();
             for (term, count) in counts {
-                if !term.is_ascii()
-                    && let Some(sound) = sound_of(term).filter(|s| s.len() >= 2)
-                {
-                    *sounded.entry(sound).or_default() += count;
-                }
                 postings
                     .entry(term.to_owned())
                     .or_default()
                     .push((n as u32, count));
             }
-            for (sound, count) in sounded {
-                sounds.entry(sound).or_default().push((n as u32, count));
-            }
         }
+        let sounds = sounds_of(&postings);
         let mut sound_list: Vec<String> = sounds.keys().cloned().collect();
         sound_list.sort();
         let mut words: Vec<String> = postings.keys().cloned().collect();
