@@ -22,12 +22,7 @@ impl ProofStore for Embedded {
         let (key, proof) = (key.to_owned(), to_json(proof));
         self.queue
             .write(move |conn| {
-                conn.prepare_cached(
-                    "DELETE FROM pending_proofs WHERE key IN
-                     (SELECT key FROM pending_proofs WHERE expires_at <= ?1 LIMIT ?2)",
-                )
-                .and_then(|mut s| s.execute(params![millis(Utc::now()), PURGE_BATCH]))
-                .map_err(sql)?;
+                purge_expired(conn, "pending_proofs")?;
                 conn.prepare_cached(
                     "INSERT OR REPLACE INTO pending_proofs (key, proof, expires_at) VALUES (?1, ?2, ?3)",
                 )
@@ -61,12 +56,7 @@ impl ProofStore for Embedded {
         let key = key.to_owned();
         self.queue
             .write(move |conn| {
-                conn.prepare_cached(
-                    "DELETE FROM proof_tries WHERE key IN
-                     (SELECT key FROM proof_tries WHERE expires_at <= ?1 LIMIT ?2)",
-                )
-                .and_then(|mut s| s.execute(params![millis(Utc::now()), PURGE_BATCH]))
-                .map_err(sql)?;
+                purge_expired(conn, "proof_tries")?;
                 conn.prepare_cached(
                     "INSERT INTO proof_tries (key, tries, expires_at) VALUES (?1, 1, ?2)
                      ON CONFLICT (key) DO UPDATE SET tries = tries + 1
@@ -113,4 +103,16 @@ pub(super) fn prove_identity(
             Ok(Some(holder))
         }
     }
+}
+
+/// Deletes a batch of `table`'s expired rows (its `key` and `expires_at`), so each
+/// write keeps the table from growing with what no one will ask for again.
+fn purge_expired(conn: &rusqlite::Connection, table: &str) -> PortResult<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE key IN
+         (SELECT key FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+    ))
+    .and_then(|mut s| s.execute(params![millis(Utc::now()), PURGE_BATCH]))
+    .map_err(sql)?;
+    Ok(())
 }
