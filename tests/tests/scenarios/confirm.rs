@@ -224,26 +224,27 @@ async fn a_forged_or_reused_link_changes_nothing() {
     assert!(sink.messages().is_empty(), "nothing was sent");
 }
 
-#[tokio::test]
-async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
+/// A server that texts through a fake Twilio API, its per-address and per-link rates
+/// off (what the code tests hold is counted in the store).
+async fn sms_app() -> (FakeTwilio, App) {
     let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
     let env = twilio_env(&twilio);
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.push(("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"));
     let app = App::spawn_with(&all).await;
-    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
-    let phone = "+14155550166";
-    let url = app
-        .submit(&[("phone", "(415) 555-0166"), ("message", "call me")])
-        .await;
-    page_with(&app, &url, "Text me a code").await;
-    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "phone")]).await;
+    (twilio, app)
+}
+
+/// Asks `page` for a code and reads it from the first text the fake Twilio got:
+/// the code, and the number it went to.
+async fn code_texted(app: &App, twilio: &FakeTwilio, page: &str) -> (String, String) {
+    page_with(app, page, "Text me a code").await;
+    let response = post_form(app, &format!("{page}/confirm"), &[("kind", "phone")]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let sms = eventually("the code texted", DEADLINE, async || {
         twilio.sent().into_iter().next()
     })
     .await;
-    assert_eq!(sms.field("To"), phone);
     let code: String = sms
         .field("Body")
         .chars()
@@ -251,6 +252,19 @@ async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
         .take(6)
         .collect();
     assert_eq!(code.len(), 6, "{}", sms.field("Body"));
+    (code, sms.field("To").to_owned())
+}
+
+#[tokio::test]
+async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
+    let (twilio, app) = sms_app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let phone = "+14155550166";
+    let url = app
+        .submit(&[("phone", "(415) 555-0166"), ("message", "call me")])
+        .await;
+    let (code, to) = code_texted(&app, &twilio, &url).await;
+    assert_eq!(to, phone);
 
     // The code is worth nothing on another page, and a wrong code proves nothing.
     let other = app
@@ -288,32 +302,15 @@ async fn a_code_texted_to_the_typed_phone_proves_it_on_that_page_only() {
 
 #[tokio::test]
 async fn a_page_tries_five_codes_a_day_and_a_number_is_texted_three_codes_an_hour() {
-    let twilio = FakeTwilio::start(e2e::ACCOUNT_SID, e2e::AUTH_TOKEN).await;
-    let env = twilio_env(&twilio);
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    // The per-address and per-link rates off: what holds here is counted in the store,
-    // as it must be where many processes answer (Lambda).
-    all.push(("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0"));
-    let app = App::spawn_with(&all).await;
+    // The per-address and per-link rates are off: what holds here is counted in the
+    // store, as it must be where many processes answer (Lambda).
+    let (twilio, app) = sms_app().await;
     let key = app.create_agent("Ada", "ada@support.example", ADMIN);
     let url = app
         .submit(&[("phone", "(415) 555-0168"), ("message", "call me back")])
         .await;
-    page_with(&app, &url, "Text me a code").await;
-    let response = post_form(&app, &format!("{url}/confirm"), &[("kind", "phone")]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let sms = eventually("the code texted", DEADLINE, async || {
-        twilio.sent().into_iter().next()
-    })
-    .await;
-    let code: u32 = sms
-        .field("Body")
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect::<String>()
-        .parse()
-        .expect("a six-digit code");
+    let (code, _) = code_texted(&app, &twilio, &url).await;
+    let code: u32 = code.parse().expect("a six-digit code");
 
     // Five wrong guesses are answered as wrong...
     for n in 1..=5 {

@@ -18,6 +18,16 @@ const ATTACKER_PHONE: &str = "+14155550177";
 /// Every channel an attack could use: the web form, email in and out, SMS in and out,
 /// Telegram.
 async fn every_channel(sink: &SmtpSink, twilio: &FakeTwilio, telegram: &FakeTelegram) -> App {
+    every_channel_with(sink, twilio, telegram, &[]).await
+}
+
+/// [`every_channel`], with `extra` settings besides.
+async fn every_channel_with(
+    sink: &SmtpSink,
+    twilio: &FakeTwilio,
+    telegram: &FakeTelegram,
+    extra: &[(&'static str, &str)],
+) -> App {
     let mut env: Vec<(&str, String)> = vec![
         ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0".into()),
         ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", EMAIL_SECRET.into()),
@@ -28,6 +38,7 @@ async fn every_channel(sink: &SmtpSink, twilio: &FakeTwilio, telegram: &FakeTele
     ];
     env.extend(twilio_env(twilio));
     env.extend(telegram_env(telegram));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     App::spawn_with(&env).await
 }
@@ -369,21 +380,15 @@ async fn a_phone_typed_into_the_form_in_advance_never_captures_a_telegram_custom
 async fn a_sender_who_proved_only_their_own_address_cannot_write_into_a_conversation_by_its_reference()
  {
     let (sink, twilio, telegram) = fakes().await;
-    let mut env: Vec<(&str, String)> = vec![
-        ("SWITCHBOARD_WEBFORM_RATE_PER_MINUTE", "0".into()),
-        ("SWITCHBOARD_EMAIL_WEBHOOK_SECRET", EMAIL_SECRET.into()),
-        // The relay vouches for every sender (SPF/DKIM passed): the attacker's own
-        // address is proven.
-        ("SWITCHBOARD_EMAIL_FROM_PROVEN", "true".into()),
-        ("SWITCHBOARD_EMAIL_DOMAINS", "switchboard.test".into()),
-        ("SWITCHBOARD_SMTP_URL", sink.url()),
-        ("SWITCHBOARD_EMAIL_FROM", "support@switchboard.test".into()),
-        ("SWITCHBOARD_DEFAULT_REGION", "US".into()),
-    ];
-    env.extend(twilio_env(&twilio));
-    env.extend(telegram_env(&telegram));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = App::spawn_with(&env).await;
+    // The relay vouches for every sender (SPF/DKIM passed): the attacker's own address
+    // is proven.
+    let app = every_channel_with(
+        &sink,
+        &twilio,
+        &telegram,
+        &[("SWITCHBOARD_EMAIL_FROM_PROVEN", "true")],
+    )
+    .await;
     let key = app.create_agent("Ada", "ada@support.example", ADMIN);
 
     victim_texts(&app, VICTIM_PHONE, "my card ends 4242").await;

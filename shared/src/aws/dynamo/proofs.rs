@@ -56,15 +56,8 @@ impl ProofStore for DynamoStore {
             .transpose()
     }
 
+    /// One atomic counter item beside the proofs, gone with the table's TTL.
     async fn count_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32> {
-        self.add_try(key, expires_at).await
-    }
-}
-
-impl DynamoStore {
-    /// [`ProofStore::count_try`]: one atomic counter item beside the proofs, gone with
-    /// the table's TTL.
-    pub(super) async fn add_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32> {
         let out = self
             .client
             .update_item()
