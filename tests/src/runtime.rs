@@ -120,16 +120,29 @@ impl RuntimeApi {
     }
 
     /// Queues an event; the answer arrives on the receiver once the function posts it.
-    pub fn invoke(&self, payload: Value, deadline: Duration) -> oneshot::Receiver<Outcome> {
+    /// Also gives the event's request id (see [`RuntimeApi::handed_out_at`]).
+    pub fn invoke(
+        &self,
+        payload: Value,
+        deadline: Duration,
+    ) -> (String, oneshot::Receiver<Outcome>) {
         let request_id = ulid_like();
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.answers).insert(request_id.clone(), tx);
         let _ = self.queue.send(Event {
-            request_id,
+            request_id: request_id.clone(),
             payload,
             deadline,
         });
-        rx
+        (request_id, rx)
+    }
+
+    /// When the function took event `request_id` from `next`, while it has not answered
+    /// it: the invocation's timeout counts from then, as on Lambda (init has its own).
+    pub fn handed_out_at(&self, request_id: &str) -> Option<Instant> {
+        lock(&self.shared.handed_out)
+            .get(request_id)
+            .map(|handed_out| handed_out.at)
     }
 
     /// What the function reported through `init/error`, if it did.

@@ -44,6 +44,11 @@ const FOLLOW_BUDGET: Duration = Duration::from_secs(5);
 /// before the function's deadline.
 const AFTER_FOLLOWING: Duration = Duration::from_secs(25);
 
+/// The part of the invocation's time no job after the readers begins in: one that would
+/// start this close to the deadline waits for the next minute, so that the sweep answers
+/// before Lambda's timeout instead of failing there.
+const LAST_START: Duration = Duration::from_secs(10);
+
 /// What the sweeper works on.
 #[derive(Clone)]
 pub struct Sweeper {
@@ -157,32 +162,42 @@ async fn sweep(
             follow(consumer, until).await.map_err(|e| e.to_string()),
         );
     }
-    let breaches = done(
-        "SLA breaches",
-        announce_breaches(
-            sweeper.slas.as_ref(),
-            sweeper.conversations.as_ref(),
-            sweeper.contacts.as_ref(),
-            sweeper.rules.as_ref(),
-            chrono::Utc::now(),
+    // Each job after the readers is bounded by itself; one that would begin too close
+    // to the deadline waits for the next minute.
+    let breaches = if in_time("SLA breaches", deadline) {
+        done(
+            "SLA breaches",
+            announce_breaches(
+                sweeper.slas.as_ref(),
+                sweeper.conversations.as_ref(),
+                sweeper.contacts.as_ref(),
+                sweeper.rules.as_ref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
         )
-        .await
-        .map_err(|e| e.to_string()),
-    );
-    let timers = done(
-        "idle rules",
-        run_timers(
-            (sweeper.conversations.as_ref(), sweeper.contacts.as_ref()),
-            sweeper.rules.as_ref(),
-            sweeper.slas.as_ref(),
-            chrono::Utc::now(),
+    } else {
+        None
+    };
+    let timers = if in_time("idle rules", deadline) {
+        done(
+            "idle rules",
+            run_timers(
+                (sweeper.conversations.as_ref(), sweeper.contacts.as_ref()),
+                sweeper.rules.as_ref(),
+                sweeper.slas.as_ref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
         )
-        .await
-        .map_err(|e| e.to_string()),
-    );
+    } else {
+        None
+    };
     // One message per agent a minute at most: what the minute brought, as one digest.
     let notified = match &sweeper.notifier {
-        Some(notifier) => done(
+        Some(notifier) if in_time("notifications", deadline) => done(
             "notifications",
             notifier
                 .pass(PASS_BATCHES)
@@ -190,26 +205,28 @@ async fn sweep(
                 .map(|pass| pass.sent)
                 .map_err(|e| e.to_string()),
         ),
-        None => None,
+        _ => None,
     };
     let idle_away = match &sweeper.away_after_idle {
-        Some((agents, idle)) => done(
+        Some((agents, idle)) if in_time("idle agents", deadline) => done(
             "idle agents",
             away_when_idle(agents.as_ref(), *idle, now)
                 .await
                 .map_err(|e| e.to_string()),
         ),
-        None => None,
+        _ => None,
     };
     let erased = match &sweeper.retention {
-        Some((rights, retention)) => match rights.sweep(*retention, now).await {
-            Ok(erased) => Some(erased),
-            Err(e) => {
-                done("retention", Err(e.to_string()));
-                None
+        Some((rights, retention)) if in_time("retention", deadline) => {
+            match rights.sweep(*retention, now).await {
+                Ok(erased) => Some(erased),
+                Err(e) => {
+                    done("retention", Err(e.to_string()));
+                    None
+                }
             }
-        },
-        None => None,
+        }
+        _ => None,
     };
     tracing::info!(
         woken,
@@ -227,6 +244,16 @@ async fn sweep(
     } else {
         Err(format!("sweep jobs failed: {}", failed.join(", ")).into())
     }
+}
+
+/// Whether `job` may still begin: not within [`LAST_START`] of the deadline (logged when
+/// not).
+fn in_time(job: &'static str, deadline: Instant) -> bool {
+    let in_time = Instant::now() + LAST_START < deadline;
+    if !in_time {
+        tracing::warn!(job, "no time left in this sweep: the next one does it");
+    }
+    in_time
 }
 
 /// Hands a subscriber what the log told since it last read, a bounded number of batches,
@@ -253,7 +280,7 @@ mod tests {
     use crate::embedded::Embedded;
     use crate::model::{Change, SourceId};
     use crate::model::{Channel, EmailAddress, Identity, InboundMessage, PresentedIdentity};
-    use crate::ports::RoutingStore;
+    use crate::ports::{AgentStore, RoutingStore};
     use crate::services::route::RoutePolicy;
     use crate::services::subscriber::Subscriber;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -313,5 +340,89 @@ mod tests {
             "three new contacts and messages logged; read {read}"
         );
         assert_eq!(batches, read.div_ceil(FOLLOW_BATCH));
+    }
+
+    /// A sweep that starts with less time than its jobs may begin in answers at once (no
+    /// timeout on Lambda) and leaves the log where it was, for the next minute.
+    #[tokio::test]
+    async fn a_sweep_with_no_time_left_answers_and_leaves_the_work_to_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::open(&dir.path().join("test.db")).unwrap();
+        let backend =
+            crate::backend::Backend::new(Arc::new(store.clone()), Arc::new(store.clone()));
+        let store = Arc::new(store);
+        // An available agent idle since they were created: the sweep's last job sets
+        // them away.
+        let agent = crate::model::Agent {
+            id: crate::model::AgentId::new(),
+            name: "Ada".into(),
+            email: EmailAddress::parse("ada@shop.example").unwrap(),
+            role: crate::model::Role::Agent,
+            availability: crate::model::Availability::Available,
+            max_open_conversations: None,
+            team_ids: Vec::new(),
+            phone_extension: None,
+            skills: vec![],
+            languages: vec![],
+            last_seen_at: None,
+            idle_away: false,
+            created_at: chrono::Utc::now() - chrono::Duration::hours(1),
+        };
+        store.create_agent(&agent, "hash").await.unwrap();
+        let sweeper = Sweeper {
+            surveys: backend.survey_keeper(),
+            incidents: backend.incident_keeper(),
+            notifier: None,
+            away_after_idle: Some((store.clone(), chrono::Duration::minutes(30))),
+            conversations: store.clone(),
+            contacts: store.clone(),
+            slas: store.clone(),
+            rules: store.clone(),
+            reports: store.clone(),
+            feed: store.clone(),
+            retention: None,
+        };
+        let event: EventBridgeEvent = serde_json::from_value(serde_json::json!({
+            "version": "0", "id": "e", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": "2026-12-06T10:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": {}
+        }))
+        .unwrap();
+        let soon = || Instant::now() + Duration::from_secs(50);
+        // The first sweep marks where the log stands (and sets the agent away; back).
+        sweep(&sweeper, &event, soon()).await.unwrap();
+        let away = || async { store.agent(agent.id).await.unwrap().unwrap().idle_away };
+        assert!(away().await, "a sweep in time sets the idle agent away");
+        store.save_agent(&agent).await.unwrap();
+        let address = EmailAddress::parse("late@example.com").unwrap();
+        let message = InboundMessage {
+            identities: vec![PresentedIdentity::proven(Identity::email(&address))],
+            text: "hello".into(),
+            ..InboundMessage::new(
+                SourceId::new("test", "late"),
+                Channel::Email,
+                chrono::Utc::now(),
+            )
+        };
+        store
+            .route(&message, &RoutePolicy::default())
+            .await
+            .unwrap();
+        // Each reader of the log (the report counters' among them) is where it was.
+        let position = || async { store.consumer_position("reports").await.unwrap() };
+        let before = position().await;
+        assert!(
+            before.is_some(),
+            "the first sweep marks where the log stands"
+        );
+        sweep(&sweeper, &event, Instant::now() + LAST_START)
+            .await
+            .unwrap();
+        assert_eq!(position().await, before, "nothing read past the deadline");
+        assert!(!away().await, "no job begun past the deadline");
+        sweep(&sweeper, &event, soon()).await.unwrap();
+        assert_ne!(position().await, before, "the next sweep reads on");
+        assert!(away().await, "and does the jobs");
     }
 }
