@@ -195,7 +195,7 @@ pub fn is_token_shaped(token: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// What a store does with an offer: holds its record unless the key is held.
@@ -276,7 +276,7 @@ mod tests {
         ));
     }
 
-    fn config(public_url: Option<&str>) -> HttpConfig {
+    pub(crate) fn config(public_url: Option<&str>) -> HttpConfig {
         HttpConfig {
             public_url: public_url.map(str::to_owned),
             default_region: Default::default(),

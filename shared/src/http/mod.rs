@@ -11,6 +11,7 @@ pub mod limits;
 pub mod links;
 pub mod pages;
 pub mod problem;
+pub mod same_site;
 pub mod secret_header;
 pub mod sign_in_link;
 pub mod stamp;

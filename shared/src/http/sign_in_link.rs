@@ -6,12 +6,13 @@ use super::ApiState;
 use super::api::session::session_cookie;
 use super::inbox::{INBOX_POLICY, language};
 use super::problem::ApiError;
+use super::same_site::from_another_site;
 use crate::services::sign_in::SESSION_LIFETIME;
 use axum::extract::{Path, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, USER_AGENT,
 };
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 
@@ -21,6 +22,8 @@ struct Words {
     button: &'static str,
     gone: &'static str,
     gone_detail: &'static str,
+    elsewhere: &'static str,
+    elsewhere_detail: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -29,6 +32,8 @@ const ENGLISH: Words = Words {
     button: "Sign in",
     gone: "This sign-in link is used or expired",
     gone_detail: "Ask an admin for a new one, or sign in with your password.",
+    elsewhere: "This sign-in was sent from another site",
+    elsewhere_detail: "Nobody was signed in. Open the link you were given yourself, and press the button on its page.",
 };
 
 const PERSIAN: Words = Words {
@@ -37,6 +42,8 @@ const PERSIAN: Words = Words {
     button: "ورود",
     gone: "این پیوند ورود به کار رفته یا منقضی شده است",
     gone_detail: "از مدیر پیوند تازه‌ای بخواهید، یا با گذرواژهٔ خود وارد شوید.",
+    elsewhere: "این ورود از سایت دیگری فرستاده شده است",
+    elsewhere_detail: "کسی وارد نشد. پیوندی را که به شما داده شده خودتان باز کنید و دکمهٔ صفحهٔ آن را بزنید.",
 };
 
 fn page(language: &str, body: Markup) -> Response {
@@ -75,6 +82,18 @@ fn gone(language: &str) -> Response {
     response
 }
 
+/// A click that a page of another site made (a form there posting here): refused, so
+/// nobody's browser is signed in to an account that is not theirs without knowing.
+fn from_elsewhere(language: &str) -> Response {
+    let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
+    let mut response = page(
+        language,
+        html! { p role="alert" { strong { (words.elsewhere) } } p { (words.elsewhere_detail) } },
+    );
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
 /// The link's page: whom it signs in, and the button that does.
 pub async fn show(
     State(state): State<ApiState>,
@@ -97,12 +116,18 @@ pub async fn show(
     ))
 }
 
-/// The click: the link is used up and a session opened; on to the inbox.
+/// The click: the link is used up and a session opened; on to the inbox. Only from the
+/// link's own page: a post another site's page made leaves the link as it was.
 pub async fn redeem(
     State(state): State<ApiState>,
+    uri: Uri,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
+    if from_another_site(&state.config, &uri, &headers) {
+        tracing::warn!("a sign-in link posted from another site: refused");
+        return Ok(from_elsewhere(language(&headers)));
+    }
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let Some(signed_in) = state.directory.redeem_link(&token, user_agent).await? else {
         return Ok(gone(language(&headers)));

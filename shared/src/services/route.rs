@@ -465,7 +465,9 @@ impl RoutePolicy {
             delivery_status: DeliveryStatus::Received,
             delivery_error: None,
             created_at: msg.received_at,
-            reply_to: ctx.reply_to,
+            // A refused clue names a message of somebody else's conversation: not this
+            // message's to point at.
+            reply_to: ctx.reply_to.filter(|_| vouched),
             edit_of: ctx.edit_of,
             media_group: msg.media_group.clone(),
             external_id: msg.external_id.clone(),

@@ -612,14 +612,18 @@ fn an_email_clue_picks_a_conversation_only_for_a_sender_its_contact_holds() {
     let saras = conversation_of(sara, ConversationStatus::Resolved, Some(Duration::days(60)));
     let mut msg = message(vec![(email("sara@example.com"), false)]);
     msg.thread = ThreadHint::Conversation { id: saras.id };
+    // The message the clue names (an email's In-Reply-To), in Sara's conversation.
+    let answered = Some(MessageId::new());
     let ctx = RouteContext {
         owners: vec![vec![owner(sara, false)]],
         hinted: Some(saras.clone()),
         latest: vec![saras.clone()],
+        reply_to: answered,
         ..Default::default()
     };
     let plan = RoutePolicy::default().plan(&msg, &ctx, Utc::now()).unwrap();
     assert_eq!(plan.conversation_id(), saras.id, "her own: reopened");
+    assert_eq!(plan.message.reply_to, answered);
 
     // A stranger who copied the reference (or the Message-ID) gets a conversation of
     // their own, and Sara's contact gains nothing.
@@ -629,6 +633,7 @@ fn an_email_clue_picks_a_conversation_only_for_a_sender_its_contact_holds() {
         owners: vec![vec![]],
         hinted: Some(saras.clone()),
         latest: vec![],
+        reply_to: answered,
         ..Default::default()
     };
     let plan = RoutePolicy::default()
@@ -636,6 +641,10 @@ fn an_email_clue_picks_a_conversation_only_for_a_sender_its_contact_holds() {
         .unwrap();
     assert_ne!(plan.conversation_id(), saras.id);
     assert!(matches!(plan.contact, ContactChange::Create(_)));
+    assert_eq!(
+        plan.message.reply_to, None,
+        "their message does not point into Sara's conversation"
+    );
 
     // Nor does a sender who proved only their own address (SPF/DKIM passed): whose
     // conversation it is, the proof does not say.

@@ -141,6 +141,69 @@ async fn attachments_of_an_email_are_kept_with_the_message() {
     assert_eq!(attachments[0]["content_type"], "image/png");
 }
 
+/// A sender names an attachment's type. One named a script or a style sheet, served
+/// as such from the inbox's own origin, would pass the inbox's `script-src 'self'`: it is
+/// served as bytes to save, in a sandbox, while a picture keeps its type.
+#[tokio::test]
+async fn an_attachment_that_claims_to_be_a_script_downloads_as_bytes() {
+    let app = app().await;
+    let key = app.create_agent("Ada", "ada@support.example", ADMIN);
+    let raw = "From: Mallory <mallory@example.net>\r\nTo: support@switchboard.test\r\n\
+         Subject: invoice\r\nMessage-ID: <js1@example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+         --b\r\nContent-Type: text/javascript\r\n\
+         Content-Disposition: attachment; filename=\"app.js\"\r\n\r\n\
+         document.title = 'pwned';\r\n\
+         --b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"dot.png\"\r\n\r\n\
+         iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n\
+         --b--\r\n";
+    assert_eq!(
+        post_email(&app, Some(SECRET), raw.as_bytes())
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
+    let message = eventually("the email routed", DEADLINE, async || {
+        let conversations = app.all_conversations(&key).await;
+        let id = conversations.first()?["id"].as_str()?.to_string();
+        app.messages(&key, &id).await.into_iter().next()
+    })
+    .await;
+    let id = message["id"].as_str().expect("an id");
+    assert_eq!(message["attachments"][0]["content_type"], "text/javascript");
+    let script = app
+        .get(&key, &format!("/v1/messages/{id}/attachments/0"))
+        .await;
+    assert_eq!(script.status().as_u16(), 200);
+    let headers = script.headers().clone();
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(
+        script.bytes().await.unwrap().as_ref(),
+        b"document.title = 'pwned';".as_slice(),
+        "the file itself is unchanged"
+    );
+    let picture = app
+        .get(&key, &format!("/v1/messages/{id}/attachments/1"))
+        .await;
+    assert_eq!(picture.headers()["content-type"], "image/png");
+}
+
 #[tokio::test]
 async fn machine_written_mail_never_becomes_a_message() {
     let app = app().await;

@@ -420,6 +420,48 @@ fn sign_in_link(app: &App, agent: &str) -> String {
         .to_owned()
 }
 
+/// An agent holding a link to their own account cannot have a page of theirs sign a
+/// colleague's browser in with it (login CSRF: the colleague would then work as them).
+#[tokio::test]
+async fn a_sign_in_link_posted_by_a_page_of_another_site_signs_nobody_in() {
+    let app = App::spawn().await;
+    app.create_agent("Mallory", "mallory@support.example", AGENT);
+    let link = sign_in_link(&app, "mallory@support.example");
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+    ] {
+        let click = app
+            .http
+            .post(&link)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(click.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(click.headers().get(SET_COOKIE).is_none(), "{name}: {value}");
+        let html = click.text().await.unwrap();
+        assert!(html.contains("another site"), "{html}");
+    }
+    // The link is as it was: its own page's button still signs in, once.
+    assert_eq!(
+        app.http.get(&link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let own_page = app
+        .http
+        .post(&link)
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", app.url("").trim_end_matches('/'))
+        .send()
+        .await
+        .unwrap();
+    assert!(own_page.status().is_redirection(), "{}", own_page.status());
+    assert!(own_page.headers().get(SET_COOKIE).is_some());
+}
+
 #[tokio::test]
 async fn a_sign_in_link_opens_one_session_once_and_the_agent_then_sets_a_password() {
     let app = App::spawn().await;

@@ -42,20 +42,47 @@ pub async fn original(
     Ok(download(blob, Some(&filename)))
 }
 
-/// A stored file as a download: its content type, never rendered by the browser as a
-/// page of ours (sniffing off, `attachment`).
+/// A stored file as a download, never rendered or run by the browser as a page, script
+/// or style sheet of ours: sniffing off, `attachment`, a sandbox policy, and the type the
+/// sender named only when it is one a browser shows as media or text (a file named
+/// `text/javascript` by its sender would otherwise pass the inbox's `script-src 'self'`).
 fn download(blob: Blob, filename: Option<&str>) -> Response {
     let mut response = blob.bytes.into_response();
     let headers = response.headers_mut();
-    let content_type = HeaderValue::from_str(&blob.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let content_type = Some(blob.content_type.as_str())
+        .filter(|t| shown_as_is(t))
+        .and_then(|t| HeaderValue::from_str(t).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     headers.insert(header::CONTENT_DISPOSITION, disposition(filename));
     response
+}
+
+/// Whether a sender's content type is served as it is: pictures, sound, video, PDF,
+/// plain text and raw email, which no page can load as a script or a style sheet.
+/// Anything else is served as `application/octet-stream`.
+fn shown_as_is(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let (kind, subtype) = essence.split_once('/').unwrap_or((&essence, ""));
+    !subtype.is_empty()
+        && (matches!(kind, "image" | "audio" | "video")
+            || matches!(
+                essence.as_str(),
+                "application/pdf" | "text/plain" | "message/rfc822"
+            ))
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` with the name made safe.
@@ -83,6 +110,36 @@ fn disposition(filename: Option<&str>) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_media_and_plain_text_keep_the_senders_type() {
+        for kept in [
+            "image/png",
+            "IMAGE/JPEG",
+            "audio/ogg; codecs=opus",
+            "video/mp4",
+            "application/pdf",
+            "text/plain; charset=utf-8",
+            "message/rfc822",
+        ] {
+            assert!(shown_as_is(kept), "{kept}");
+        }
+        for replaced in [
+            "text/javascript",
+            "application/javascript",
+            "Text/JavaScript; charset=utf-8",
+            "application/x-ecmascript",
+            "text/css",
+            "text/html",
+            "application/xhtml+xml",
+            "application/json",
+            "application/wasm",
+            "image",
+            "",
+        ] {
+            assert!(!shown_as_is(replaced), "{replaced}");
+        }
+    }
 
     #[test]
     fn download_names_are_safe_in_a_header() {
