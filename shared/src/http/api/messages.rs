@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 #[utoipa::path(get, path = "/v1/messages/{id}/attachments/{index}", tag = "conversations",
     params(("id" = String, Path, description = "message id (`msg_…`)"),
            ("index" = usize, Path, description = "the attachment's place in the message, from 0")),
-    responses((status = 200, description = "the file's bytes, with its content type",
+    responses((status = 200, description = "the file's bytes, as a download: with the content type its sender named for a picture, sound, video, PDF or plain text, else `application/octet-stream`",
                content_type = "application/octet-stream", body = Vec<u8>),
               (status = 404, body = Problem), (status = 409, body = Problem, description = "the file could not be fetched"),
               (status = 401, body = Problem)),
