@@ -292,6 +292,7 @@ impl Backend {
             agents: self.agents.clone(),
             teams: self.teams.clone(),
             sessions: self.sessions.clone(),
+            tries: self.proofs.clone(),
         }
     }
 

@@ -17,7 +17,8 @@ async fn main() -> Result<(), Error> {
             conversations: store.clone(),
             agents: store.clone(),
             teams: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            tries: store,
         })
     })
     .await?;

@@ -115,7 +115,8 @@ fn directory(path: &Path, create: bool) -> anyhow::Result<Directory> {
         conversations: store.clone(),
         agents: store.clone(),
         teams: store.clone(),
-        sessions: store,
+        sessions: store.clone(),
+        tries: store,
     })
 }
 

@@ -69,6 +69,18 @@ impl ProofStore for Embedded {
             })
             .await
     }
+
+    async fn forget_tries(&self, key: &str) -> PortResult<()> {
+        let key = key.to_owned();
+        self.queue
+            .write(move |conn| {
+                conn.prepare_cached("DELETE FROM proof_tries WHERE key = ?1")
+                    .and_then(|mut s| s.execute([key]))
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
 }
 
 /// Applies a proof as [`decide_proof`] says, in one write.

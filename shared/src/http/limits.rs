@@ -164,20 +164,24 @@ impl FromRequestParts<WebState> for WithinSearchLimit {
     }
 }
 
-/// The request's client address is within its share of sign-ins.
+/// The request's client address is within its share of sign-ins; holds the client's
+/// network (`unknown` when the request names none), whose tries at each email are counted.
 #[derive(Debug)]
-pub struct WithinSignInLimit;
+pub struct WithinSignInLimit(pub String);
 
 impl FromRequestParts<ApiState> for WithinSignInLimit {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        if let Some(ip) = request_client(parts, state.config.limits.trusted_proxy_hops) {
+        let client = request_client(parts, state.config.limits.trusted_proxy_hops);
+        if let Some(ip) = client {
             state.sign_in_limit.check(ip).map_err(|wait| {
                 ApiError::too_many(wait, "too many sign-ins from your address; wait a minute")
             })?;
         }
-        Ok(Self)
+        Ok(Self(
+            client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        ))
     }
 }
 

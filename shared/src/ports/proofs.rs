@@ -47,4 +47,7 @@ pub trait ProofStore: Send + Sync {
     /// sets) and returns how many there have been, this one included. A try is counted
     /// before what it tries is checked, so tries sent at once are all counted.
     async fn count_try(&self, key: &str, expires_at: DateTime<Utc>) -> PortResult<u32>;
+
+    /// Forgets the tries counted under `key`: the next counts from one again.
+    async fn forget_tries(&self, key: &str) -> PortResult<()>;
 }

@@ -23,6 +23,8 @@ pub struct Directory {
     pub teams: Arc<dyn TeamStore>,
     /// Passwords and browser sessions.
     pub sessions: Arc<dyn crate::ports::SessionStore>,
+    /// Sign-in tries counted per email and client network.
+    pub tries: Arc<dyn crate::ports::ProofStore>,
 }
 
 /// A new random secret with a readable prefix (`sb_…`), and the SHA-256 (hex) under

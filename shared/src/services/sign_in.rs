@@ -14,9 +14,16 @@ use subtle::ConstantTimeEq;
 
 /// How long a session lasts from its sign-in.
 pub const SESSION_LIFETIME: Duration = Duration::days(7);
-/// Wrong passwords in a row that lock an agent out…
+/// Sign-ins one client network may try at one email (an agent's or not) before it is
+/// refused for [`LOCK_FOR`]; a right password forgets them. Counted per network, so that
+/// nobody elsewhere can lock an agent out, and alike for every email, so that the
+/// refusal tells nobody who has an account. (Also: wrong current passwords in a row,
+/// from a signed-in agent changing theirs, that lock the account.)
 pub const LOCK_AFTER: u32 = 10;
-/// …for this long.
+/// Wrong passwords from every network together that lock the account itself for
+/// [`LOCK_FOR`]: the bound on guesses spread over many networks.
+pub const LOCK_AFTER_FROM_EVERYWHERE: u32 = 100;
+/// How long a lock lasts.
 pub const LOCK_FOR: Duration = Duration::minutes(15);
 /// How long a one-time sign-in link stays good.
 pub const LINK_LIFETIME: Duration = Duration::hours(24);
@@ -130,15 +137,16 @@ pub fn checked_password(password: &str) -> ServiceResult<&str> {
 impl Directory {
     /// Counts a try at the agent's password before it is checked, so that tries sent at
     /// once are counted too, and gives the hash to check it against; refused while the
-    /// agent is locked out (the try that reaches [`LOCK_AFTER`] locks).
+    /// agent is locked out (the try that reaches `lock_after` locks).
     async fn try_password(
         &self,
         agent: AgentId,
+        lock_after: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, SignInError> {
         let counted = self
             .sessions
-            .count_failure(agent, LOCK_AFTER, now + LOCK_FOR)
+            .count_failure(agent, lock_after, now + LOCK_FOR)
             .await
             .map_err(ServiceError::from)?;
         match counted.locked_until {
@@ -150,12 +158,14 @@ impl Directory {
         }
     }
 
-    /// Signs an agent in by email and password, opening a session.
+    /// Signs an agent in by email and password from `client` (the client's network, as
+    /// the rate limits name it), opening a session.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         user_agent: Option<&str>,
+        client: &str,
     ) -> Result<SignedIn, SignInError> {
         let now = Utc::now();
         let agent = match self.find_agent(email).await {
@@ -163,17 +173,49 @@ impl Directory {
             Ok(_) | Err(ServiceError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
+        // The client's tries at this email, counted before anything is checked; a new
+        // password starts them again.
+        let password_hash = match &agent {
+            Some(agent) => {
+                self.sessions
+                    .credentials(agent.id)
+                    .await
+                    .map_err(ServiceError::from)?
+                    .password_hash
+            }
+            None => None,
+        };
+        let key = crate::services::proof::proof_key(&format!(
+            "sign-in\n{}\n{client}\n{}",
+            email.to_lowercase(),
+            password_hash.as_deref().unwrap_or_default()
+        ));
+        let tries = self
+            .tries
+            .count_try(&key, now + LOCK_FOR)
+            .await
+            .map_err(ServiceError::from)?;
+        if tries >= LOCK_AFTER {
+            tracing::warn!("too many sign-ins tried at one email from one network");
+            return Err(SignInError::Locked(now + LOCK_FOR));
+        }
         let Some(agent) = agent else {
             verify(password.to_owned(), None).await;
             return Err(SignInError::Wrong);
         };
-        let hash = self.try_password(agent.id, now).await?;
+        let hash = self
+            .try_password(agent.id, LOCK_AFTER_FROM_EVERYWHERE, now)
+            .await?;
         if !verify(password.to_owned(), hash).await {
             tracing::info!(agent_id = %agent.id, "a wrong password");
             return Err(SignInError::Wrong);
         }
         self.sessions
             .clear_failures(agent.id)
+            .await
+            .map_err(ServiceError::from)?;
+        self.tries
+            .forget_tries(&key)
             .await
             .map_err(ServiceError::from)?;
         Ok(self.open_session(agent, now, user_agent).await?)
@@ -366,7 +408,7 @@ impl Directory {
             .is_some();
         if has_one {
             // Counted like a sign-in: a stolen session cannot guess the password either.
-            let hash = self.try_password(agent, Utc::now()).await?;
+            let hash = self.try_password(agent, LOCK_AFTER, Utc::now()).await?;
             if !verify(current.to_owned(), hash).await {
                 return Err(SignInError::Wrong);
             }

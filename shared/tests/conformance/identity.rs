@@ -235,6 +235,11 @@ async fn tries_are_counted_one_by_one_even_at_once_and_apart_by_key(store: &dyn 
     // Another key counts on its own.
     let other = format!("tries-{}", ContactId::new());
     assert_eq!(store.count_try(&other, until).await.unwrap(), 1);
+    // Forgotten, a key counts from one again; the other keeps its count.
+    store.forget_tries(&key).await.unwrap();
+    assert_eq!(store.count_try(&key, until).await.unwrap(), 1);
+    assert_eq!(store.count_try(&other, until).await.unwrap(), 2);
+    store.forget_tries("never-counted").await.unwrap();
 }
 
 async fn a_proof_proves_a_typed_address_or_folds_into_its_proven_holder(store: &dyn Store) {

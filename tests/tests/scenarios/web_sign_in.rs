@@ -162,7 +162,7 @@ async fn a_browser_session_reads_and_changes_only_with_its_csrf_token_and_ends_a
 }
 
 #[tokio::test]
-async fn wrong_passwords_say_nothing_of_who_exists_and_ten_lock_the_account() {
+async fn wrong_passwords_say_nothing_of_who_exists_and_ten_lock_the_email_out() {
     let app = App::spawn().await;
     let admin_key = app.create_agent("Root", "root@support.example", ADMIN);
     app.create_agent("Ada", "ada@support.example", AGENT);
@@ -183,6 +183,21 @@ async fn wrong_passwords_say_nothing_of_who_exists_and_ten_lock_the_account() {
         .await
         .unwrap();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Ten tries at an email nobody has end as ten at an agent's do: the refusal tells
+    // nobody who has an account either.
+    let mut statuses = Vec::new();
+    for attempt in 2..=10 {
+        statuses.push(
+            sign_in(&app, "nobody@support.example", &format!("guess {attempt}"))
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses.pop(), Some(StatusCode::TOO_MANY_REQUESTS));
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
 
     // Nine more wrong: the tenth in a row locks her out, the right password included.
     let mut last = StatusCode::OK;
@@ -395,6 +410,105 @@ async fn guesses_sent_at_once_are_each_counted_before_the_password_is_checked() 
             .status(),
         StatusCode::TOO_MANY_REQUESTS,
         "locked, the right password included"
+    );
+}
+
+/// Tries are counted per email and client network: whoever guesses at an agent's
+/// password from one network locks only that network out, and the agent signs in from
+/// hers; her sign-in there forgets what her own network tried before.
+#[tokio::test]
+async fn guesses_from_one_network_lock_out_no_other() {
+    let app = App::spawn().await;
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    app.set_password("ada@support.example", PASSWORD);
+    let mut last = StatusCode::OK;
+    for attempt in 1..=10 {
+        last = sign_in(&app, "ada@support.example", &format!("guess {attempt}"))
+            .await
+            .status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        sign_in(&app, "ada@support.example", PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "this network is locked out, the right password included"
+    );
+
+    // Ada, on another address (127.0.0.2 on the loopback): a wrong try, then her own.
+    let hers = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let from_hers = |password: &'static str| {
+        hers.post(app.url("/v1/session"))
+            .json(&json!({"email": "ada@support.example", "password": password}))
+            .send()
+    };
+    for _ in 0..8 {
+        assert_eq!(
+            from_hers("not it at all").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(from_hers(PASSWORD).await.unwrap().status(), StatusCode::OK);
+    // Her sign-in forgot her network's eight wrong tries: nine more are each checked.
+    for _ in 0..9 {
+        assert_eq!(
+            from_hers("not it at all").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+/// Guesses spread over many networks (each stopping short of its own ten) still lock
+/// the account itself at a hundred wrong passwords, for every network.
+#[tokio::test]
+async fn guesses_spread_over_many_networks_lock_the_account_at_a_hundred() {
+    let app = App::spawn().await;
+    app.create_agent("Ada", "ada@support.example", AGENT);
+    app.set_password("ada@support.example", PASSWORD);
+    let from = |last_byte: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last_byte]))
+            .build()
+            .unwrap()
+    };
+    let try_from = |client: reqwest::Client, password: &'static str| {
+        let url = app.url("/v1/session");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"email": "ada@support.example", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let mut statuses = Vec::new();
+    for network in 10..22 {
+        let client = from(network);
+        for _ in 0..9 {
+            statuses.push(try_from(client.clone(), "a wrong guess here").await);
+        }
+    }
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(wrong, 99, "the hundredth locks: {statuses:?}");
+    assert!(
+        statuses[99..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        try_from(from(40), PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked for a network that never tried"
     );
 }
 

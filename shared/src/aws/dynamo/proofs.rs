@@ -79,6 +79,18 @@ impl ProofStore for DynamoStore {
             .and_then(|tries| u32::try_from(tries).ok())
             .ok_or_else(|| PortError::Internal("a try count came back without its count".into()))
     }
+
+    async fn forget_tries(&self, key: &str) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::proof(key)))
+            .key("sk", s(keys::TRIES))
+            .send()
+            .await
+            .map_err(|e| errors::sdk("dynamodb:DeleteItem", e))?;
+        Ok(())
+    }
 }
 
 /// Attempts at a proof before the conflict goes back to the queue.

@@ -112,8 +112,9 @@ fn with_cookie(response: impl IntoResponse, cookie: HeaderValue) -> Response {
 }
 
 /// Sign in with email and password: the answer sets the session cookie and gives the
-/// CSRF token. Ten wrong passwords in a row lock the agent out for 15 minutes; one
-/// address may try 30 times a minute.
+/// CSRF token. Ten tries at one email from one network (an agent's or not) without a
+/// sign-in refuse that network there for 15 minutes, and a hundred wrong passwords from
+/// everywhere lock the agent out for as long; one address may try 30 times a minute.
 #[utoipa::path(post, path = "/v1/session", tag = "session", request_body = SignIn,
     responses((status = 200, body = SessionInfo, headers(("Set-Cookie" = String, description = "the session cookie"))),
               (status = 401, body = Problem, description = "the email or the password is wrong"),
@@ -122,14 +123,14 @@ fn with_cookie(response: impl IntoResponse, cookie: HeaderValue) -> Response {
     security(()))]
 pub async fn sign_in(
     State(state): State<ApiState>,
-    _: WithinSignInLimit,
+    WithinSignInLimit(client): WithinSignInLimit,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let signed_in = state
         .directory
-        .sign_in(body.email.trim(), &body.password, user_agent)
+        .sign_in(body.email.trim(), &body.password, user_agent, &client)
         .await
         .map_err(|e| match e {
             SignInError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()),
