@@ -98,9 +98,14 @@ async fn sweep(
 ) -> Result<(), Error> {
     let now = chrono::Utc::now();
     let mut failed: Vec<&'static str> = Vec::new();
-    let mut done = |job: &'static str, result: Result<usize, String>| match result {
-        Ok(n) => Some(n),
-        Err(error) => {
+    // `None`: the job waited for the next sweep (no time was left for it in this one).
+    let mut done = |job: &'static str, result: Option<Result<usize, String>>| match result {
+        None => {
+            tracing::warn!(job, "no time left in this sweep: the next one does it");
+            None
+        }
+        Some(Ok(n)) => Some(n),
+        Some(Err(error)) => {
             tracing::error!(job, %error, "a sweep job failed");
             failed.push(job);
             None
@@ -108,9 +113,11 @@ async fn sweep(
     };
     let woken = done(
         "wake snoozed",
-        wake_snoozed(sweeper.conversations.as_ref(), now)
-            .await
-            .map_err(|e| e.to_string()),
+        Some(
+            wake_snoozed(sweeper.conversations.as_ref(), now)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
     );
     let keeper = FeedConsumer {
         feed: sweeper.feed.clone(),
@@ -159,74 +166,67 @@ async fn sweep(
     ] {
         done(
             job,
-            follow(consumer, until).await.map_err(|e| e.to_string()),
+            Some(follow(consumer, until).await.map_err(|e| e.to_string())),
         );
     }
     // Each job after the readers is bounded by itself; one that would begin too close
     // to the deadline waits for the next minute.
-    let breaches = if in_time("SLA breaches", deadline) {
-        done(
-            "SLA breaches",
+    let breaches = done(
+        "SLA breaches",
+        unless_late(
+            deadline,
             announce_breaches(
                 sweeper.slas.as_ref(),
                 sweeper.conversations.as_ref(),
                 sweeper.contacts.as_ref(),
                 sweeper.rules.as_ref(),
                 chrono::Utc::now(),
-            )
-            .await
-            .map_err(|e| e.to_string()),
+            ),
         )
-    } else {
-        None
-    };
-    let timers = if in_time("idle rules", deadline) {
-        done(
-            "idle rules",
+        .await,
+    );
+    let timers = done(
+        "idle rules",
+        unless_late(
+            deadline,
             run_timers(
                 (sweeper.conversations.as_ref(), sweeper.contacts.as_ref()),
                 sweeper.rules.as_ref(),
                 sweeper.slas.as_ref(),
                 chrono::Utc::now(),
-            )
-            .await
-            .map_err(|e| e.to_string()),
+            ),
         )
-    } else {
-        None
-    };
+        .await,
+    );
     // One message per agent a minute at most: what the minute brought, as one digest.
     let notified = match &sweeper.notifier {
-        Some(notifier) if in_time("notifications", deadline) => done(
+        Some(notifier) => done(
             "notifications",
-            notifier
-                .pass(PASS_BATCHES)
-                .await
-                .map(|pass| pass.sent)
-                .map_err(|e| e.to_string()),
+            unless_late(deadline, async {
+                notifier.pass(PASS_BATCHES).await.map(|pass| pass.sent)
+            })
+            .await,
         ),
-        _ => None,
+        None => None,
     };
     let idle_away = match &sweeper.away_after_idle {
-        Some((agents, idle)) if in_time("idle agents", deadline) => done(
+        Some((agents, idle)) => done(
             "idle agents",
-            away_when_idle(agents.as_ref(), *idle, now)
-                .await
-                .map_err(|e| e.to_string()),
+            unless_late(deadline, away_when_idle(agents.as_ref(), *idle, now)).await,
         ),
-        _ => None,
+        None => None,
     };
     let erased = match &sweeper.retention {
-        Some((rights, retention)) if in_time("retention", deadline) => {
-            match rights.sweep(*retention, now).await {
-                Ok(erased) => Some(erased),
-                Err(e) => {
-                    done("retention", Err(e.to_string()));
+        Some((rights, retention)) => {
+            match unless_late(deadline, rights.sweep(*retention, now)).await {
+                Some(Ok(erased)) => Some(erased),
+                failed_or_late => {
+                    done("retention", failed_or_late.map(|r| r.map(|_| 0)));
                     None
                 }
             }
         }
-        _ => None,
+        None => None,
     };
     tracing::info!(
         woken,
@@ -246,14 +246,16 @@ async fn sweep(
     }
 }
 
-/// Whether `job` may still begin: not within [`LAST_START`] of the deadline (logged when
-/// not).
-fn in_time(job: &'static str, deadline: Instant) -> bool {
-    let in_time = Instant::now() + LAST_START < deadline;
-    if !in_time {
-        tracing::warn!(job, "no time left in this sweep: the next one does it");
+/// Runs `work` unless the sweep is within [`LAST_START`] of its deadline: then it is
+/// left to the next sweep (`None`).
+async fn unless_late<T, E: std::fmt::Display>(
+    deadline: Instant,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Option<Result<T, String>> {
+    if Instant::now() + LAST_START >= deadline {
+        return None;
     }
-    in_time
+    Some(work.await.map_err(|e| e.to_string()))
 }
 
 /// Hands a subscriber what the log told since it last read, a bounded number of batches,
@@ -351,29 +353,17 @@ mod tests {
         let backend =
             crate::backend::Backend::new(Arc::new(store.clone()), Arc::new(store.clone()));
         let store = Arc::new(store);
-        // An available agent idle since they were created: the sweep's last job sets
-        // them away.
-        let agent = crate::model::Agent {
-            id: crate::model::AgentId::new(),
-            name: "Ada".into(),
-            email: EmailAddress::parse("ada@shop.example").unwrap(),
-            role: crate::model::Role::Agent,
-            availability: crate::model::Availability::Available,
-            max_open_conversations: None,
-            team_ids: Vec::new(),
-            phone_extension: None,
-            skills: vec![],
-            languages: vec![],
-            last_seen_at: None,
-            idle_away: false,
-            created_at: chrono::Utc::now() - chrono::Duration::hours(1),
-        };
-        store.create_agent(&agent, "hash").await.unwrap();
+        // An available agent, idle from the start: the sweep's last job sets them away.
+        let (agent, _) = backend
+            .directory()
+            .create_agent("Ada", "ada@shop.example", crate::model::Role::Agent)
+            .await
+            .unwrap();
         let sweeper = Sweeper {
             surveys: backend.survey_keeper(),
             incidents: backend.incident_keeper(),
             notifier: None,
-            away_after_idle: Some((store.clone(), chrono::Duration::minutes(30))),
+            away_after_idle: Some((store.clone(), chrono::Duration::zero())),
             conversations: store.clone(),
             contacts: store.clone(),
             slas: store.clone(),

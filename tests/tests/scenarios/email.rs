@@ -35,6 +35,20 @@ fn email(from: &str, message_id: &str, subject: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Posts the first email of a test and waits for its message, as stored.
+async fn first_message(app: &App, key: &str, raw: &[u8]) -> serde_json::Value {
+    assert_eq!(
+        post_email(app, Some(SECRET), raw).await.status().as_u16(),
+        202
+    );
+    eventually("the email routed", DEADLINE, async || {
+        let conversations = app.all_conversations(key).await;
+        let id = conversations.first()?["id"].as_str()?.to_string();
+        app.messages(key, &id).await.into_iter().next()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn an_email_becomes_a_conversation_and_a_redelivery_stores_nothing_twice() {
     let app = app().await;
@@ -118,16 +132,7 @@ async fn attachments_of_an_email_are_kept_with_the_message() {
     let app = app().await;
     let key = app.create_agent("Ada", "ada@support.example", ADMIN);
     let raw = include_bytes!("../../../shared/src/channels/email/fixtures/attachments.eml");
-    assert_eq!(
-        post_email(&app, Some(SECRET), raw).await.status().as_u16(),
-        202
-    );
-    let message = eventually("the email routed", DEADLINE, async || {
-        let conversations = app.all_conversations(&key).await;
-        let id = conversations.first()?["id"].as_str()?.to_string();
-        app.messages(&key, &id).await.into_iter().next()
-    })
-    .await;
+    let message = first_message(&app, &key, raw).await;
     let attachments = message["attachments"].as_array().expect("attachments");
     assert_eq!(attachments.len(), 3, "{message}");
     assert_eq!(attachments[1]["filename"], "invoice 4521.pdf");
@@ -159,19 +164,7 @@ async fn an_attachment_that_claims_to_be_a_script_downloads_as_bytes() {
          Content-Disposition: attachment; filename=\"dot.png\"\r\n\r\n\
          iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n\
          --b--\r\n";
-    assert_eq!(
-        post_email(&app, Some(SECRET), raw.as_bytes())
-            .await
-            .status()
-            .as_u16(),
-        202
-    );
-    let message = eventually("the email routed", DEADLINE, async || {
-        let conversations = app.all_conversations(&key).await;
-        let id = conversations.first()?["id"].as_str()?.to_string();
-        app.messages(&key, &id).await.into_iter().next()
-    })
-    .await;
+    let message = first_message(&app, &key, raw.as_bytes()).await;
     let id = message["id"].as_str().expect("an id");
     assert_eq!(message["attachments"][0]["content_type"], "text/javascript");
     let script = app
