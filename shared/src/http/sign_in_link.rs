@@ -72,26 +72,28 @@ fn page(language: &str, body: Markup) -> Response {
         .into_response()
 }
 
-fn gone(language: &str) -> Response {
+/// A page that says why nothing was done, with `status`.
+fn refusal(language: &str, status: StatusCode, said: fn(&Words) -> (&str, &str)) -> Response {
     let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
+    let (title, detail) = said(words);
     let mut response = page(
         language,
-        html! { p role="alert" { strong { (words.gone) } } p { (words.gone_detail) } },
+        html! { p role="alert" { strong { (title) } } p { (detail) } },
     );
-    *response.status_mut() = StatusCode::NOT_FOUND;
+    *response.status_mut() = status;
     response
+}
+
+fn gone(language: &str) -> Response {
+    refusal(language, StatusCode::NOT_FOUND, |w| (w.gone, w.gone_detail))
 }
 
 /// A click that a page of another site made (a form there posting here): refused, so
 /// nobody's browser is signed in to an account that is not theirs without knowing.
 fn from_elsewhere(language: &str) -> Response {
-    let words = if language == "fa" { &PERSIAN } else { &ENGLISH };
-    let mut response = page(
-        language,
-        html! { p role="alert" { strong { (words.elsewhere) } } p { (words.elsewhere_detail) } },
-    );
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
+    refusal(language, StatusCode::FORBIDDEN, |w| {
+        (w.elsewhere, w.elsewhere_detail)
+    })
 }
 
 /// The link's page: whom it signs in, and the button that does.

@@ -302,6 +302,24 @@ mod tests {
         }
     }
 
+    /// Routes an email from `<name>@example.com`, proven.
+    async fn email_from(store: &Embedded, name: &str) {
+        let address = EmailAddress::parse(&format!("{name}@example.com")).unwrap();
+        let message = InboundMessage {
+            identities: vec![PresentedIdentity::proven(Identity::email(&address))],
+            text: "hello".into(),
+            ..InboundMessage::new(
+                SourceId::new("test", name),
+                Channel::Email,
+                chrono::Utc::now(),
+            )
+        };
+        store
+            .route(&message, &RoutePolicy::default())
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_reader_of_the_log_begins_no_batch_past_its_time_and_goes_on_at_the_next_sweep() {
         let dir = tempfile::tempdir().unwrap();
@@ -315,20 +333,7 @@ mod tests {
         // The first sweep marks where the log stands.
         assert_eq!(follow(&reader, soon()).await.unwrap(), 0);
         for n in 0..3 {
-            let address = EmailAddress::parse(&format!("c{n}@example.com")).unwrap();
-            let message = InboundMessage {
-                identities: vec![PresentedIdentity::proven(Identity::email(&address))],
-                text: "hello".into(),
-                ..InboundMessage::new(
-                    SourceId::new("test", &n.to_string()),
-                    Channel::Email,
-                    chrono::Utc::now(),
-                )
-            };
-            store
-                .route(&message, &RoutePolicy::default())
-                .await
-                .unwrap();
+            email_from(&store, &format!("c{n}")).await;
         }
 
         // A sweep whose time for reading is up reads nothing and moves nothing on.
@@ -385,20 +390,7 @@ mod tests {
         let away = || async { store.agent(agent.id).await.unwrap().unwrap().idle_away };
         assert!(away().await, "a sweep in time sets the idle agent away");
         store.save_agent(&agent).await.unwrap();
-        let address = EmailAddress::parse("late@example.com").unwrap();
-        let message = InboundMessage {
-            identities: vec![PresentedIdentity::proven(Identity::email(&address))],
-            text: "hello".into(),
-            ..InboundMessage::new(
-                SourceId::new("test", "late"),
-                Channel::Email,
-                chrono::Utc::now(),
-            )
-        };
-        store
-            .route(&message, &RoutePolicy::default())
-            .await
-            .unwrap();
+        email_from(&store, "late").await;
         // Each reader of the log (the report counters' among them) is where it was.
         let position = || async { store.consumer_position("reports").await.unwrap() };
         let before = position().await;
