@@ -173,21 +173,22 @@ impl Directory {
             Ok(_) | Err(ServiceError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        // The client's tries at this email, counted before anything is checked; a new
-        // password starts them again.
-        let password_hash = match &agent {
-            Some(agent) => {
+        // The client's tries at this account (or, for an email nobody has, at the email),
+        // counted before anything is checked, so every spelling of one agent's email
+        // counts as one; a new password starts them again.
+        let (account, password_hash) = match &agent {
+            Some(agent) => (
+                agent.id.to_string(),
                 self.sessions
                     .credentials(agent.id)
                     .await
                     .map_err(ServiceError::from)?
-                    .password_hash
-            }
-            None => None,
+                    .password_hash,
+            ),
+            None => (email.to_lowercase(), None),
         };
         let key = crate::services::proof::proof_key(&format!(
-            "sign-in\n{}\n{client}\n{}",
-            email.to_lowercase(),
+            "sign-in\n{account}\n{client}\n{}",
             password_hash.as_deref().unwrap_or_default()
         ));
         let tries = self
