@@ -438,30 +438,35 @@ async fn guesses_from_one_network_lock_out_no_other() {
         "this network is locked out, the right password included"
     );
 
-    // Ada, on another address (127.0.0.2 on the loopback): a wrong try, then her own.
-    let hers = reqwest::Client::builder()
-        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
-        .build()
-        .unwrap();
-    let from_hers = |password: &'static str| {
-        hers.post(app.url("/v1/session"))
-            .json(&json!({"email": "ada@support.example", "password": password}))
-            .send()
-    };
+    // Ada, on another address (127.0.0.2 on the loopback): wrong tries, then her own.
     for _ in 0..8 {
         assert_eq!(
-            from_hers("not it at all").await.unwrap().status(),
+            ada_signs_in_from(&app, 2, "not it at all").await,
             StatusCode::UNAUTHORIZED
         );
     }
-    assert_eq!(from_hers(PASSWORD).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(ada_signs_in_from(&app, 2, PASSWORD).await, StatusCode::OK);
     // Her sign-in forgot her network's eight wrong tries: nine more are each checked.
     for _ in 0..9 {
         assert_eq!(
-            from_hers("not it at all").await.unwrap().status(),
+            ada_signs_in_from(&app, 2, "not it at all").await,
             StatusCode::UNAUTHORIZED
         );
     }
+}
+
+/// A sign-in as Ada from 127.0.0.`last_byte` (another client network on the loopback).
+async fn ada_signs_in_from(app: &App, last_byte: u8, password: &str) -> StatusCode {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, last_byte]))
+        .build()
+        .expect("a client on the loopback")
+        .post(app.url("/v1/session"))
+        .json(&json!({"email": "ada@support.example", "password": password}))
+        .send()
+        .await
+        .expect("the server answers")
+        .status()
 }
 
 /// Guesses spread over many networks (each stopping short of its own ten) still lock
@@ -471,29 +476,10 @@ async fn guesses_spread_over_many_networks_lock_the_account_at_a_hundred() {
     let app = App::spawn().await;
     app.create_agent("Ada", "ada@support.example", AGENT);
     app.set_password("ada@support.example", PASSWORD);
-    let from = |last_byte: u8| {
-        reqwest::Client::builder()
-            .local_address(std::net::IpAddr::from([127, 0, 0, last_byte]))
-            .build()
-            .unwrap()
-    };
-    let try_from = |client: reqwest::Client, password: &'static str| {
-        let url = app.url("/v1/session");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"email": "ada@support.example", "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
     let mut statuses = Vec::new();
     for network in 10..22 {
-        let client = from(network);
         for _ in 0..9 {
-            statuses.push(try_from(client.clone(), "a wrong guess here").await);
+            statuses.push(ada_signs_in_from(&app, network, "a wrong guess here").await);
         }
     }
     let wrong = statuses
@@ -508,7 +494,7 @@ async fn guesses_spread_over_many_networks_lock_the_account_at_a_hundred() {
         "{statuses:?}"
     );
     assert_eq!(
-        try_from(from(40), PASSWORD).await,
+        ada_signs_in_from(&app, 40, PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS,
         "locked for a network that never tried"
     );
